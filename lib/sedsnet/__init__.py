@@ -1,0 +1,46 @@
+# sedsnet for MicroPython: a byte-compatible port of the SEDSnet 4.2.7 Python API.
+# This module only re-exports, lazily, so `import sedsnet` costs almost nothing and a board
+# that never touches a feature never imports its module.
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it
+_LAZY = {
+    "SedsError": "errors", "DecodeError": "errors", "CompressedFrameError": "errors",
+    "UnknownTypeError": "errors", "SchemaError": "errors", "ArgumentError": "errors",
+    "PermissionDenied": "errors", "BudgetError": "errors",
+    "endpoint_identity": "ids", "data_type_identity": "ids",
+    "register_endpoint": "schema", "register_data_type": "schema",
+    "register_schema_json_bytes": "schema", "register_schema_json_file": "schema",
+    "endpoint_info": "schema", "data_type_info": "schema",
+    "endpoint_info_by_name": "schema", "data_type_info_by_name": "schema",
+    "endpoint_exists": "schema", "data_type_exists": "schema",
+    "remove_endpoint": "schema", "remove_endpoint_by_name": "schema",
+    "remove_data_type": "schema", "remove_data_type_by_name": "schema",
+    "schema_bytes_used": "schema",
+    "Packet": "packet", "make_packet": "packet", "unpack_packet": "packet",
+    "peek_header": "packet", "unpack_packet_py": "packet", "peek_header_py": "packet",
+    "Router": "router", "Relay": "relay",
+}
+
+
+def _module(modname):
+    return __import__("sedsnet." + modname, None, None, ("_",))
+
+
+def __getattr__(name):
+    modname = _LAZY.get(name)
+    if modname is not None:
+        value = getattr(_module(modname), name)
+    else:
+        consts = _module("consts")  # named constants (codes, built-in IDs)
+        if hasattr(consts, name):
+            value = getattr(consts, name)
+        else:
+            # `from sedsnet import wire` on MicroPython asks here before importing a submodule
+            try:
+                value = _module(name)
+            except ImportError:
+                raise AttributeError("module 'sedsnet' has no attribute '%s'" % name)
+    globals()[name] = value  # resolve each name once
+    return value

