@@ -1,0 +1,163 @@
+# The board's main loop: poll every link side and feed its frames to the router, sample sensors on
+# their own periods, run the router's periodic work, feed the watchdog and blink a status LED.
+# An exception from a user handler, a sensor or a link is logged, counted and the loop goes on.
+try:
+    from time import ticks_add, ticks_diff, ticks_ms
+except ImportError:  # CPython / CircuitPython: the library's compat layer has wrap-safe ticks
+    from sedsnet.compat import ticks_add, ticks_diff, ticks_ms
+
+try:
+    from micropython import const
+except ImportError:
+    def const(value):
+        return value
+
+_HEARTBEAT_MS = const(500)
+_LOG_FIRST = const(10)     # errors printed in full; after that one line per _LOG_EVERY
+_LOG_EVERY = const(100)
+
+
+class Sensor:
+    """A sensor sampled every period_ms: read() returns a list of floats logged as data type ty.
+
+    The list may be reused between calls (no per-sample allocation beyond the floats).
+    """
+
+    def __init__(self, name, ty, period_ms, read):
+        self.name = name
+        self.ty = ty
+        self.period_ms = period_ms
+        self.read = read
+        self.next_ms = 0
+        self.samples = 0
+
+
+class MainLoop:
+    """Drives one router. clock() -> ms ticks and sleep_ms(ms) are injectable, so tests run
+    simulated time; wdt (machine.WDT-like, .feed()) and led (.value(v)) are optional."""
+
+    def __init__(self, router, clock=ticks_ms, sleep_ms=None, wdt=None, led=None, log=print,
+                 periodic_ms=5, idle_ms=1, status_ms=0):
+        self.router = router
+        self.clock = clock
+        self.sleep_ms = sleep_ms
+        self.wdt = wdt
+        self.led = led
+        self.log = log
+        self.periodic_ms = periodic_ms
+        self.idle_ms = idle_ms
+        self.status_ms = status_ms
+        self.links = []
+        self.sensors = []
+        self.loops = 0
+        self.errors = 0          # every exception the loop survived
+        self.handler_errors = 0  # from the router (user handlers run inside it)
+        self.rx_errors = 0       # a frame the router refused
+        self.sensor_errors = 0
+        self.link_errors = 0
+        self.last_error = None
+        self._led_on = 0
+        self._next_led = 0
+        self._next_status = 0
+        self._running = False
+
+    # -- wiring --------------------------------------------------------------------------------
+    def add_link(self, link, side_id):
+        """Hand each frame the link receives to the router as coming from side_id."""
+        self.links.append(link)
+        link.on_frame = self._make_rx(side_id)
+        return link
+
+    def _make_rx(self, side_id):
+        receive = self.router.receive_packed_from_side
+
+        def on_frame(frame):
+            try:
+                receive(side_id, bytes(frame))
+            except Exception as e:  # a bad frame or a user handler: count, keep routing
+                self.rx_errors += 1
+                self._fault("rx side %d" % side_id, e)
+        return on_frame
+
+    def add_sensor(self, sensor):
+        sensor.next_ms = self.clock()
+        self.sensors.append(sensor)
+        return sensor
+
+    # -- one pass --------------------------------------------------------------------------------
+    def step(self):
+        now = self.clock()
+        for link in self.links:
+            try:
+                link.poll()
+            except Exception as e:
+                self.link_errors += 1
+                self._fault("link " + link.name, e)
+        router = self.router
+        for s in self.sensors:
+            if ticks_diff(now, s.next_ms) >= 0:
+                s.next_ms = ticks_add(s.next_ms, s.period_ms)
+                if ticks_diff(now, s.next_ms) >= 0:  # fell behind: skip, do not burst
+                    s.next_ms = ticks_add(now, s.period_ms)
+                try:
+                    router.log_f32(s.ty, s.read())
+                    s.samples += 1
+                except Exception as e:
+                    self.sensor_errors += 1
+                    self._fault("sensor " + s.name, e)
+        try:
+            router.periodic(self.periodic_ms)
+        except Exception as e:
+            self.handler_errors += 1
+            self._fault("router", e)
+        if self.wdt is not None:
+            self.wdt.feed()
+        if self.led is not None and ticks_diff(now, self._next_led) >= 0:
+            self._led_on ^= 1
+            self.led.value(self._led_on)
+            self._next_led = ticks_add(now, _HEARTBEAT_MS)
+        if self.status_ms and ticks_diff(now, self._next_status) >= 0:
+            self._next_status = ticks_add(now, self.status_ms)
+            self.log(self.status_line())
+        self.loops += 1
+
+    def run(self, steps=None):
+        """Loop forever (or for `steps` passes); stop() ends it from a handler."""
+        self._running = True
+        sleep = self.sleep_ms
+        while self._running:
+            self.step()
+            if steps is not None:
+                steps -= 1
+                if steps <= 0:
+                    break
+            if sleep is not None and self.idle_ms:
+                sleep(self.idle_ms)
+
+    def stop(self):
+        self._running = False
+
+    # -- reporting -------------------------------------------------------------------------------
+    def _fault(self, where, e):
+        self.errors += 1
+        self.last_error = e
+        n = self.errors
+        if n <= _LOG_FIRST or n % _LOG_EVERY == 0:
+            self.log("sedsnet: error #%d in %s: %s: %s" % (n, where, type(e).__name__, e))
+
+    def status(self):
+        d = {"loops": self.loops, "errors": self.errors, "handler_errors": self.handler_errors,
+             "rx_errors": self.rx_errors, "sensor_errors": self.sensor_errors,
+             "link_errors": self.link_errors}
+        for s in self.sensors:
+            d["samples_" + s.name] = s.samples
+        for link in self.links:
+            d[link.name] = link.stats()
+        return d
+
+    def status_line(self):
+        parts = ["sedsnet: loops=%d errors=%d" % (self.loops, self.errors)]
+        for link in self.links:
+            parts.append("%s tx=%d rx=%d drop=%d" % (link.name, link.tx_frames, link.rx_frames,
+                                                     link.rx_dropped))
+        return " | ".join(parts)
