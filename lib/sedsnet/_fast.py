@@ -1,0 +1,150 @@
+# Viper kernels for the per-frame hot loops (CRC-32 and the packet ID). Import fails cleanly on
+# CPython and on ports without the viper emitter; _pure.py is the twin with the same signatures.
+# Written for any word size: values are kept to 32 bits with masks built from 16-bit halves, and
+# every right shift is masked, so the same code is right on 32-bit boards and the 64-bit Unix port.
+import micropython
+from array import array
+
+from ._pure import _crc_table
+
+_T = array("I", _crc_table())  # 16-entry (nibble) table: 64 bytes instead of 1 KiB
+
+
+@micropython.viper
+def _crc(buf, start: int, end: int) -> int:
+    p = ptr8(buf)
+    t = ptr32(_T)
+    m16 = 0xFFFF
+    mask = (m16 << 16) | m16
+    c = mask
+    i = start
+    while i < end:
+        c = c ^ p[i]
+        c = ((c >> 4) & 0x0FFFFFFF) ^ t[c & 15]
+        c = ((c >> 4) & 0x0FFFFFFF) ^ t[c & 15]
+        i += 1
+    return (c ^ mask) & mask
+
+
+@micropython.viper
+def crc32_write(buf, start: int, end: int):
+    c = int(_crc(buf, start, end))
+    p = ptr8(buf)
+    p[end] = c & 0xFF
+    p[end + 1] = (c >> 8) & 0xFF
+    p[end + 2] = (c >> 16) & 0xFF
+    p[end + 3] = (c >> 24) & 0xFF
+
+
+@micropython.viper
+def crc32_check(buf, start: int, end: int) -> bool:
+    c = int(_crc(buf, start, end))
+    p = ptr8(buf)
+    if p[end] != (c & 0xFF) or p[end + 1] != ((c >> 8) & 0xFF):
+        return False
+    return p[end + 2] == ((c >> 16) & 0xFF) and p[end + 3] == ((c >> 24) & 0xFF)
+
+
+@micropython.viper
+def pid_into(frame, spans, eps, out, off: int):
+    f = ptr8(frame)
+    sp = ptr32(spans)
+    ep = ptr32(eps)
+    o = ptr8(out)
+    m16 = 0xFFFF
+    mask = (m16 << 16) | m16
+    kh = 0x9E37
+    kl = 0x79B1
+    hi = (0x9E37 << 16) | 0x79B9
+    lo = (0x7F4A << 16) | 0x7C15
+    nep = sp[7]
+    pay = sp[5]
+    payend = sp[6]
+    last = 4 + nep  # segments: src, ty, eps..., ts, nonce, size, then the payload bytes
+    seg = 0
+    while seg <= last + 1:
+        a = 0  # bytes to mix: o[off:off+w], or the payload f[pay:payend] in the last segment
+        w = 0
+        up = -1  # offset of a ULEB field to expand into o[off:off+w]
+        if seg == 0:
+            up = sp[3]
+            w = 4
+        elif seg == 1:
+            up = sp[0]
+            w = 4
+        elif seg < 2 + nep:
+            v = ep[seg - 2]
+            o[off] = v & 0xFF
+            o[off + 1] = (v >> 8) & 0xFF
+            o[off + 2] = (v >> 16) & 0xFF
+            o[off + 3] = (v >> 24) & 0xFF
+            w = 4
+        elif seg == 2 + nep:
+            up = sp[1]
+            w = 8
+        elif seg == 3 + nep:
+            v = sp[2]
+            o[off] = v & 0xFF
+            o[off + 1] = (v >> 8) & 0xFF
+            w = 2
+        elif seg == 4 + nep:
+            v = payend - pay
+            j = 0
+            while j < 8:
+                o[off + j] = v & 0xFF
+                v = (v >> 8) & 0xFFFFFF
+                j += 1
+            w = 8
+        if up >= 0:  # ULEB -> little-endian bytes through a small bit accumulator
+            acc = 0
+            nb = 0
+            j = 0
+            while True:
+                b = f[up]
+                up += 1
+                acc = acc | ((b & 0x7F) << nb)
+                nb += 7
+                while nb >= 8:
+                    if j < w:
+                        o[off + j] = acc & 0xFF
+                        j += 1
+                    acc = (acc >> 8) & 0xFFFF
+                    nb -= 8
+                if not (b & 0x80):
+                    break
+            while j < w:
+                o[off + j] = acc & 0xFF
+                acc = (acc >> 8) & 0xFFFF
+                j += 1
+        i = 0
+        n = w
+        if seg == last + 1:
+            i = pay
+            n = payend
+        while i < n:
+            if seg == last + 1:
+                lo = lo ^ f[i]
+            else:
+                lo = lo ^ o[off + i]
+            # (hi:lo) *= 0x9E3779B1 mod 2^64, on 16-bit limbs
+            a0 = lo & m16
+            a1 = (lo >> 16) & m16
+            p00 = a0 * kl
+            p01 = a0 * kh
+            p10 = a1 * kl
+            mid = ((p00 >> 16) & m16) + (p01 & m16) + (p10 & m16)
+            nlo = ((p00 & m16) | ((mid & m16) << 16)) & mask
+            carry = a1 * kh + ((p01 >> 16) & m16) + ((p10 >> 16) & m16) + ((mid >> 16) & m16)
+            b0 = hi & m16
+            b1 = (hi >> 16) & m16
+            nhi = (b0 * kl + ((b0 * kh + b1 * kl) << 16) + carry) & mask
+            # h ^= h >> 27
+            lo = (nlo ^ (((nlo >> 27) & 0x1F) | (nhi << 5))) & mask
+            hi = (nhi ^ ((nhi >> 27) & 0x1F)) & mask
+            i += 1
+        seg += 1
+    j = 0
+    while j < 4:
+        o[off + j] = (lo >> (8 * j)) & 0xFF
+        o[off + 4 + j] = (hi >> (8 * j)) & 0xFF
+        j += 1

@@ -1,0 +1,160 @@
+# Names -> wire identities, as sedsnet 4.2.7 computes them (shared/protocol/identities.md):
+# endpoint / data-type IDs (FNV-1a with an alias table), the header source address, the u64
+# sender hash, the node address, the process-wide packet nonce sequence and the packet ID.
+# Everything here runs off the hot path except write_packet_id (router duplicate cache).
+from .compat import const
+
+_M32 = const(0xFFFFFFFF)
+_MIX_K = const(0x9E3779B1)
+_SRC_BASIS = 0xA6D38C214B7F19E5
+_SENDER_BASIS = 0x517CC1B727220A95
+_PID_BASIS = 0x9E3779B97F4A7C15
+_M64 = 0xFFFFFFFFFFFFFFFF
+
+_ENDPOINT_ALIAS = {
+    "SD_CARD": 100, "RADIO": 101, "SOFTWARE_BUS": 102,
+    "SEDSNET_TIME_SYNC": 200, "SEDSNET_DISCOVERY": 201, "SEDSNET_ERROR": 202,
+}
+_TYPE_ALIAS = {
+    "SEDSNET_ERROR": 0, "SEDSNET_RELIABLE_ACK": 1, "SEDSNET_RELIABLE_PACKET_REQUEST": 2,
+    "SEDSNET_RELIABLE_PARTIAL_ACK": 3, "SEDSNET_TIME_SYNC_ANNOUNCE": 4,
+    "SEDSNET_TIME_SYNC_REQUEST": 5, "SEDSNET_TIME_SYNC_RESPONSE": 6,
+    "SEDSNET_DISCOVERY_ANNOUNCE": 7, "SEDSNET_DISCOVERY_TIMESYNC_SOURCES": 8,
+    "SEDSNET_DISCOVERY_TOPOLOGY": 9, "SEDSNET_DISCOVERY_SCHEMA": 10,
+    "SEDSNET_DISCOVERY_TOPOLOGY_REQUEST": 11, "SEDSNET_DISCOVERY_SCHEMA_REQUEST": 12,
+    "SEDSNET_MANAGED_VARIABLE_REQUEST": 13, "SEDSNET_MANAGED_VARIABLE_VALUE": 14,
+    "SEDSNET_DISCOVERY_LEAVE": 15, "SEDSNET_DISCOVERY_LINK_CAPABILITIES": 16,
+    "SEDSNET_DISCOVERY_ADDRESS": 17, "SEDSNET_P2P_MESSAGE": 18,
+    "GPS_DATA": 100, "IMU_DATA": 101, "BATTERY_STATUS": 102, "SYSTEM_STATUS": 103,
+    "BAROMETER_DATA": 104, "MESSAGE_DATA": 105, "HEARTBEAT": 106, "IPC_MESSAGE": 107,
+}
+
+
+def _utf8(name):
+    if not isinstance(name, str):
+        from .errors import ArgumentError
+        raise ArgumentError("name must be a str")
+    return name.encode()
+
+
+def _name_id(basis, name):
+    # FNV-1a 32; bit 16 forced on, so hashed IDs never collide with the small alias IDs
+    h = basis
+    for b in _utf8(name):
+        h = ((h ^ b) * 0x01000193) & _M32
+    return (h & 0x0FFEFFFF) | 0x00010000
+
+
+def endpoint_identity(name):
+    """The endpoint ID the reference assigns to `name` (alias table, else a 28-bit hash)."""
+    v = _ENDPOINT_ALIAS.get(name)
+    return v if v is not None else _name_id(0x811CD895, name)
+
+
+def data_type_identity(name):
+    """The data type ID the reference assigns to `name` (alias table, else a 28-bit hash)."""
+    v = _TYPE_ALIAS.get(name)
+    return v if v is not None else _name_id(0x811CC99C, name)
+
+
+def mix64(h, data):
+    """The reference's 64-bit byte mixer (Python ints; allocates on MicroPython)."""
+    for b in data:
+        h ^= b
+        h = (h * _MIX_K) & _M64
+        h ^= h >> 27
+    return h
+
+
+# A few recent sender names, so a decoded header can show the name behind its address, as the
+# reference does for senders seen in the same process ("@addr:<n>" otherwise). Bounded.
+_NAMES_MAX = const(16)
+_names = {}
+
+
+def remember_sender(name, addr):
+    if addr not in _names:
+        if len(_names) >= _NAMES_MAX:
+            for k in _names:  # drop one (any) entry; order does not matter here
+                del _names[k]
+                break
+        _names[addr] = name
+
+
+def sender_name(addr):
+    """The sender string for a header source address: a remembered name or "@addr:<n>"."""
+    name = _names.get(addr)
+    return name if name is not None else "@addr:%d" % addr
+
+
+def source_address(name):
+    """u32 header src_addr of a sender string (0 maps to 1)."""
+    return (mix64(_SRC_BASIS, _utf8(name)) & _M32) or 1
+
+
+def sender_hash(name):
+    """u64 sender hash (wire-contract targets, owner hash base)."""
+    return mix64(_SENDER_BASIS, _utf8(name))
+
+
+def node_address(hostname):
+    """Dynamic compact node address of a router hostname (DISCOVERY_ADDRESS, P2P)."""
+    h = sender_hash(hostname)
+    return ((h & _M32) ^ (h >> 32)) or 1
+
+
+# Process-wide nonce sequence of the reference: a Weyl counter through an xorshift, low 16 bits,
+# forced odd. A fresh process of ours and of the reference emit the same sequence.
+_nonce_state = [0xA5C31F27]
+
+
+def next_nonce():
+    """Next packet nonce (u16, odd) of the process-global sequence; first value 6837."""
+    x = _nonce_state[0]
+    _nonce_state[0] = (x + 0x9E3779B9) & _M32
+    x ^= (x << 13) & _M32
+    x ^= x >> 17
+    x ^= (x << 5) & _M32
+    return (x & 0xFFFF) | 1
+
+
+def reset_nonce(state=0xA5C31F27):
+    """Restart the nonce sequence (tests; the reference has no such call)."""
+    _nonce_state[0] = state & _M32
+
+
+def _le(v, n):
+    out = bytearray(n)
+    for i in range(n):
+        out[i] = (v >> (8 * i)) & 0xFF
+    return out
+
+
+def packet_id(src_addr, ty, endpoints, timestamp_ms, nonce, payload):
+    """u64 packet ID (dedupe key, E2E ACK payload) over the uncompressed payload.
+
+    endpoints: the packet's endpoint IDs (hashed in ascending order).
+    """
+    h = mix64(_PID_BASIS, _le(src_addr, 4))
+    h = mix64(h, _le(ty, 4))
+    for e in sorted(endpoints):
+        h = mix64(h, _le(e, 4))
+    h = mix64(h, _le(timestamp_ms, 8))
+    h = mix64(h, _le(nonce, 2))
+    h = mix64(h, _le(len(payload), 8))
+    return mix64(h, payload)
+
+
+def write_packet_id(hdr, frame, out, off=0):
+    """Write the 8-byte little-endian packet ID of a parsed frame into out[off:off+8].
+
+    hdr: a wire.FrameHeader that has parsed `frame`. Allocation-free with the viper kernel
+    (MicroPython); needs an uncompressed, non-E2E frame.
+    """
+    _pid_kernel(frame, hdr.spans, hdr.endpoints, out, off)
+
+
+try:
+    from ._fast import pid_into as _pid_kernel
+except (ImportError, SyntaxError, ValueError, AttributeError):
+    from ._pure import pid_into as _pid_kernel

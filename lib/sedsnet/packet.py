@@ -1,0 +1,249 @@
+# Packet, make_packet, unpack_packet and peek_header with the reference's (4.2.7) validation
+# rules, built on wire.py. Convenience API: it allocates (a Packet per frame); the router's hot
+# path uses wire.FrameHeader and wire.pack_into directly. Text forms live in _fmt.py.
+import struct
+
+from . import ids, schema
+from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTypeError
+from .schema import R_FIXED, R_MDT, R_STATIC, R_WIDTH, WIDTHS
+from .wire import FrameHeader, frame_size, pack_into, uleb_len
+
+_STRING = 13
+_BINARY = 14
+# data_as_* accessor -> (MessageDataType code, struct letter)
+_AS = {"u8": (2, "B"), "u16": (3, "H"), "u32": (4, "I"), "u64": (5, "Q"), "i8": (7, "b"),
+       "i16": (8, "h"), "i32": (9, "i"), "i64": (10, "q"), "f32": (1, "f"), "f64": (0, "d"),
+       "bool": (12, "B")}
+
+
+def _utf8_ok(data):
+    try:
+        str(data, "utf-8")
+        return True
+    except UnicodeError:
+        return False
+
+
+def _check_payload(is_static, mdt, fixed, payload):
+    """Reference rules for a received payload: exact static size, whole dynamic elements,
+    UTF-8 strings. Raises DecodeError."""
+    n = len(payload)
+    width = WIDTHS[mdt]
+    if is_static:
+        if n != fixed:
+            raise DecodeError("SizeMismatch { expected: %d, got: %d }" % (fixed, n))
+    elif 0 < width <= 16 and n % width:
+        raise DecodeError("SizeMismatch { expected: %d, got: %d }" % (width, n))
+    if mdt == _STRING and not _utf8_ok(payload):
+        raise DecodeError("InvalidUtf8")
+
+
+def _zstd_decompress(data, size):
+    """Decompress a zstd frame when the host has a decoder; else None."""
+    try:
+        import zstandard
+        return zstandard.ZstdDecompressor().decompress(bytes(data), max_output_size=size)
+    except ImportError:
+        pass
+    try:
+        from compression import zstd
+        return zstd.decompress(bytes(data))
+    except ImportError:
+        return None
+
+
+class Packet:
+    """One telemetry packet (the reference's Packet). Build with make_packet() or
+    unpack_packet(); endpoints keep the caller's order, the wire form sorts them."""
+
+    def __init__(self, ty, sender, endpoints, timestamp_ms, payload, src_addr, nonce):
+        self._ty = ty
+        self._sender = sender
+        self._eps = endpoints
+        self._ts = timestamp_ms
+        self._payload = payload
+        self.src_addr = src_addr
+        self.nonce = nonce
+
+    ty = property(lambda self: self._ty)
+    sender = property(lambda self: self._sender)
+    timestamp_ms = property(lambda self: self._ts)
+    payload = property(lambda self: self._payload)
+    data_size = property(lambda self: len(self._payload))
+    endpoints = property(lambda self: list(self._eps))
+
+    def _wire_eps(self):
+        return sorted(set(self._eps))
+
+    def wire_size(self):
+        """Bytes of pack() (raw payload; this port never compresses)."""
+        eb = 0
+        for e in self._wire_eps():
+            eb += uleb_len(e)
+        return frame_size(eb, self._ty, self.src_addr, self._ts, self.nonce, len(self._payload))
+
+    def pack_into(self, buf, off=0):
+        """Write the frame into buf[off:]; returns its length."""
+        return pack_into(buf, self._ty, self.src_addr, self._wire_eps(), self._ts, self.nonce,
+                         self._payload, off=off)
+
+    def pack(self):
+        """The frame as bytes, byte-identical to the reference's uncompressed pack()."""
+        buf = bytearray(self.wire_size())
+        self.pack_into(buf)
+        return bytes(buf)
+
+    def packet_id(self):
+        return ids.packet_id(self.src_addr, self._ty, self._wire_eps(), self._ts, self.nonce,
+                             self._payload)
+
+    def _values(self, which):
+        mdt, letter = _AS[which]
+        rec = schema.type_record(self._ty)
+        width = WIDTHS[mdt]
+        have = rec[R_WIDTH] if rec else 0
+        if rec is None or rec[R_MDT] != mdt:
+            raise ArgumentError("TypeMismatch { expected: %d, got: %d }" % (width, have))
+        n = len(self._payload) // width
+        vals = struct.unpack("<%d%s" % (n, letter), self._payload[:n * width])
+        if which == "bool":
+            return [v != 0 for v in vals]
+        return list(vals)
+
+    def data_as_u8(self):
+        return self._values("u8")
+
+    def data_as_u16(self):
+        return self._values("u16")
+
+    def data_as_u32(self):
+        return self._values("u32")
+
+    def data_as_u64(self):
+        return self._values("u64")
+
+    def data_as_i8(self):
+        return self._values("i8")
+
+    def data_as_i16(self):
+        return self._values("i16")
+
+    def data_as_i32(self):
+        return self._values("i32")
+
+    def data_as_i64(self):
+        return self._values("i64")
+
+    def data_as_f32(self):
+        return self._values("f32")
+
+    def data_as_f64(self):
+        return self._values("f64")
+
+    def data_as_bool(self):
+        return self._values("bool")
+
+    def data_as_string(self):
+        """The payload as text (String types), trailing NUL padding removed."""
+        rec = schema.type_record(self._ty)
+        if rec is None or rec[R_MDT] != _STRING:
+            raise ArgumentError("TypeMismatch { expected: 1024, got: %d }"
+                                % (rec[R_WIDTH] if rec else 0))
+        data = bytes(self._payload)
+        end = len(data)
+        while end and data[end - 1] == 0:
+            end -= 1
+        return str(data[:end], "utf-8")
+
+    def header_string(self):
+        from ._fmt import header_string
+        return header_string(self)
+
+    def __str__(self):
+        from ._fmt import packet_string
+        return packet_string(self)
+
+    def __repr__(self):
+        return "<Packet %s>" % self.header_string()
+
+
+def make_packet(ty, sender, endpoints, timestamp_ms, payload):
+    """Build a Packet as the reference does: the type must exist, endpoints must be registered
+    and non-empty, a static payload is zero-padded or cut to its fixed size, a dynamic one must
+    hold whole elements, String payloads must be UTF-8. Takes the next process-wide nonce."""
+    rec = schema.type_record(ty)
+    if rec is None:
+        raise UnknownTypeError("InvalidType: %r" % (ty,))
+    if not isinstance(sender, str):
+        raise ArgumentError("sender must be a str")
+    eps = list(endpoints)
+    if not eps:
+        raise ArgumentError("EmptyEndpoints")
+    for e in eps:
+        if not isinstance(e, int) or not schema.endpoint_exists(e):
+            raise ArgumentError("bad endpoint: %r" % (e,))
+    if not isinstance(timestamp_ms, int) or not 0 <= timestamp_ms <= 0xFFFFFFFFFFFFFFFF:
+        raise ArgumentError("timestamp_ms must be a u64")
+    payload = bytes(payload)
+    mdt = rec[R_MDT]
+    if rec[R_STATIC]:
+        fixed = rec[R_FIXED]
+        if len(payload) < fixed:
+            payload = payload + bytes(fixed - len(payload))
+        elif len(payload) > fixed:
+            payload = payload[:fixed]
+    try:
+        _check_payload(rec[R_STATIC], mdt, rec[R_FIXED], payload)
+    except DecodeError as e:
+        raise ArgumentError(str(e))
+    src = ids.source_address(sender)
+    ids.remember_sender(sender, src)
+    return Packet(ty, sender, eps, timestamp_ms, payload, src, ids.next_nonce())
+
+
+def _parse(data):
+    hdr = FrameHeader(max_endpoints=256, accept_compressed=True)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ArgumentError("frame must be bytes-like")
+    hdr.parse(data)
+    return hdr
+
+
+def peek_header(data):
+    """Header fields of a frame without validating its payload: a dict with ty, sender,
+    endpoints, timestamp_ms (as the reference's peek_header_py)."""
+    hdr = _parse(data)
+    return {"ty": hdr.ty, "sender": ids.sender_name(hdr.src_addr),
+            "endpoints": list(hdr.endpoints[:hdr.ep_count]), "timestamp_ms": hdr.timestamp_ms}
+
+
+def unpack_packet(data):
+    """Decode and validate a frame into a Packet. Malformed frames raise DecodeError; unknown
+    types UnknownTypeError; zstd payloads CompressedFrameError unless the host can decompress
+    (the reference's Packet.pack() compresses payloads of 128+ bytes)."""
+    hdr = _parse(data)
+    payload = bytes(memoryview(data)[hdr.payload_start:hdr.payload_end])
+    if hdr.e2e:
+        raise DecodeError("bad e2e payload length (E2E payloads are not supported)")
+    if hdr.compressed:
+        raw = _zstd_decompress(payload, hdr.data_size)
+        if raw is None:
+            raise CompressedFrameError("zstd-compressed payload (FLAGS 0x01) and no decoder")
+        if len(raw) != hdr.data_size:
+            raise DecodeError("decompression failed")
+        payload = raw
+    rec = schema.type_record(hdr.ty)
+    if rec is None:
+        raise UnknownTypeError("InvalidType: %d" % hdr.ty)
+    shape = hdr.contract_shape(data)
+    if shape is not None:  # an in-flight contract's shape overrides the local schema
+        width = WIDTHS[shape[1]]
+        _check_payload(shape[0], shape[1], width * shape[2], payload)
+    else:
+        _check_payload(rec[R_STATIC], rec[R_MDT], rec[R_FIXED], payload)
+    return Packet(hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
+                  hdr.timestamp_ms, payload, hdr.src_addr, hdr.nonce)
+
+
+unpack_packet_py = unpack_packet
+peek_header_py = peek_header

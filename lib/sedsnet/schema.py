@@ -1,0 +1,325 @@
+# The runtime schema registry (endpoints and data types), with the reference's rules and info
+# dicts (shared/protocol/schema-json.md, control-payloads.md for the built-ins). Bounded: fixed
+# entry capacities, and schema_bytes_used() reports its footprint for the router's queue budget.
+# The JSON loader lives in schema_json.py so boards that never load JSON never import it.
+from .compat import const
+from .errors import ArgumentError, SchemaError
+
+# Type record fields (tuples; the router reads them through type_record(ty))
+R_ID = const(0)
+R_STATIC = const(1)
+R_COUNT = const(2)
+R_MDT = const(3)
+R_CLASS = const(4)
+R_EPS = const(5)  # tuple of endpoint IDs, sorted, unique (wire order)
+R_RELIABLE = const(6)
+R_PRIORITY = const(7)
+R_E2E = const(8)
+R_FIXED = const(9)  # fixed payload size of a static type (0 for dynamic)
+R_WIDTH = const(10)  # element width in bytes (1024 for String/Binary, 0 for NoData)
+R_NAME = const(11)
+R_DESC = const(12)
+R_EPS_RAW = const(13)  # endpoints as registered (the reference's info order)
+
+STATIC_STRING_LENGTH = const(1024)  # the reference's static_string_length tuning value
+# Element width per MessageDataType code (Float64, Float32, UInt8..UInt128, Int8..Int128, Bool,
+# String, Binary, NoData)
+WIDTHS = (8, 4, 1, 2, 4, 8, 16, 1, 2, 4, 8, 16, 1, 1024, 1024, 0)
+
+# Capacities (user entries); change with configure() before the first registration.
+_cap = [64, 64, 512]  # endpoints, types, endpoint references across all user types
+_ENTRY_EP_BYTES = const(24)  # accounting: id + flags + two string refs
+_ENTRY_TY_BYTES = const(64)  # accounting: the record tuple
+
+_eps = {}  # user endpoint id -> (name, description, link_local_only)
+_ep_names = {}  # name -> id (user endpoints)
+_types = {}  # user type id -> record
+_ty_names = {}  # name -> id (user types)
+_refs = [0]  # endpoint references held by user types
+
+_BUILTIN_EPS = {200: ("SEDSNET_TIME_SYNC", "", False), 201: ("SEDSNET_DISCOVERY", "", False),
+                202: ("SEDSNET_ERROR", "", False)}
+
+
+def _record(ty, name, is_static, count, mdt, cls, eps, reliable, priority, e2e, desc):
+    width = WIDTHS[mdt]
+    if not is_static:
+        count = 0
+    return (ty, bool(is_static), count, mdt, cls, tuple(sorted(set(eps))), reliable, priority,
+            e2e, width * count, width, name, desc, tuple(eps))
+
+
+def _builtin_types():
+    # id: (name, static, count, mdt, class, endpoint, reliable, priority)
+    rows = (
+        ("SEDSNET_ERROR", 0, 0, 13, 1, 202, 0, 255),
+        ("SEDSNET_RELIABLE_ACK", 1, 2, 4, 0, 202, 0, 250),
+        ("SEDSNET_RELIABLE_PACKET_REQUEST", 1, 2, 4, 0, 202, 0, 250),
+        ("SEDSNET_RELIABLE_PARTIAL_ACK", 1, 2, 4, 0, 202, 0, 250),
+        ("SEDSNET_TIME_SYNC_ANNOUNCE", 1, 2, 5, 0, 200, 0, 245),
+        ("SEDSNET_TIME_SYNC_REQUEST", 1, 2, 5, 0, 200, 0, 245),
+        ("SEDSNET_TIME_SYNC_RESPONSE", 1, 4, 5, 0, 200, 0, 245),
+        ("SEDSNET_DISCOVERY_ANNOUNCE", 0, 0, 4, 0, 201, 0, 240),
+        ("SEDSNET_DISCOVERY_TIMESYNC_SOURCES", 0, 0, 2, 0, 201, 0, 240),
+        ("SEDSNET_DISCOVERY_TOPOLOGY", 0, 0, 2, 0, 201, 1, 240),
+        ("SEDSNET_DISCOVERY_SCHEMA", 0, 0, 2, 0, 201, 1, 241),
+        ("SEDSNET_DISCOVERY_TOPOLOGY_REQUEST", 0, 0, 2, 0, 201, 1, 242),
+        ("SEDSNET_DISCOVERY_SCHEMA_REQUEST", 0, 0, 2, 0, 201, 1, 242),
+        ("SEDSNET_MANAGED_VARIABLE_REQUEST", 0, 0, 2, 0, 201, 1, 243),
+        ("SEDSNET_MANAGED_VARIABLE_VALUE", 0, 0, 2, 0, 201, 1, 243),
+        ("SEDSNET_DISCOVERY_LEAVE", 0, 0, 2, 0, 201, 0, 244),
+        ("SEDSNET_DISCOVERY_LINK_CAPABILITIES", 0, 0, 2, 0, 201, 0, 240),
+        ("SEDSNET_DISCOVERY_ADDRESS", 0, 0, 2, 0, 201, 1, 244),
+        ("SEDSNET_P2P_MESSAGE", 0, 0, 2, 0, 201, 1, 246),
+    )
+    out = []
+    for i, r in enumerate(rows):
+        out.append(_record(i, r[0], r[1], r[2], r[3], r[4], (r[5],), r[6], r[7], 0, ""))
+    return tuple(out)
+
+
+_BUILTIN_TYPES = _builtin_types()
+_BUILTIN_TY_NAMES = {}
+for _r in _BUILTIN_TYPES:
+    _BUILTIN_TY_NAMES[_r[R_NAME]] = _r[R_ID]
+
+
+# ---- fast internal lookups (router, codec) -------------------------------------------------
+
+def type_record(ty):
+    """The record tuple of data type `ty` (fields R_*), or None when unknown."""
+    if 0 <= ty < 19:
+        return _BUILTIN_TYPES[ty]
+    return _types.get(ty)
+
+
+def endpoint_exists(id):
+    """True when endpoint `id` is registered (built-in or user)."""
+    return id in _eps or id in _BUILTIN_EPS
+
+
+def data_type_exists(ty):
+    """True when data type `ty` is registered (built-in or user)."""
+    return type_record(ty) is not None
+
+
+def endpoint_name(id):
+    meta = _eps.get(id) or _BUILTIN_EPS.get(id)
+    return meta[0] if meta else None
+
+
+# ---- registration --------------------------------------------------------------------------
+
+def _u32(value, what):
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0xFFFFFFFF:
+        raise ArgumentError("%s out of range (u32): %r" % (what, value))
+    return value
+
+
+def _code(value, hi, what):
+    if not isinstance(value, int) or not 0 <= value <= hi:
+        raise ArgumentError("bad %s: %r" % (what, value))
+    return int(value)
+
+
+def _str(value, what):
+    if not isinstance(value, str):
+        raise ArgumentError("%s must be a str" % what)
+    return value
+
+
+def configure(max_endpoints=64, max_types=64, max_type_endpoints=512):
+    """Set the registry capacities (user entries). Only while no user entry is registered."""
+    if _eps or _types:
+        raise SchemaError("configure() needs an empty registry")
+    _cap[0] = max_endpoints
+    _cap[1] = max_types
+    _cap[2] = max_type_endpoints
+
+
+def register_endpoint(id, name, link_local_only=False, description=""):
+    """Register endpoint `id` named `name`; returns id. Same definition twice is fine;
+    a conflicting ID, name or metadata, or a built-in, raises SchemaError (reference: BadArg)."""
+    id = _u32(id, "endpoint id")
+    _str(name, "name")
+    _str(description, "description")
+    meta = (name, description, bool(link_local_only))
+    if id in _BUILTIN_EPS or name in ("SEDSNET_TIME_SYNC", "SEDSNET_DISCOVERY", "SEDSNET_ERROR"):
+        raise SchemaError("endpoint %r (%d): built-in endpoints cannot be overridden" % (name, id))
+    old = _eps.get(id)
+    if old is not None:
+        if old == meta:
+            return id
+        raise SchemaError("endpoint %r (%d): id already registered as %r" % (name, id, old[0]))
+    if name in _ep_names:
+        raise SchemaError("endpoint %r: name already registered as id %d" % (name, _ep_names[name]))
+    if len(_eps) >= _cap[0]:
+        raise SchemaError("endpoint %r: registry full (%d endpoints)" % (name, _cap[0]))
+    _eps[id] = meta
+    _ep_names[name] = id
+    return id
+
+
+def register_data_type(ty, name, is_static, element_count, message_data_type, message_class,
+                       endpoints, reliable=0, priority=0, description="", e2e_encryption=0):
+    """Register data type `ty`; returns ty. Codes as in consts (MessageDataType 0..15, class
+    0..2, reliable 0..2, e2e 0..2, priority 0..255). Endpoints need not be registered."""
+    ty = _u32(ty, "data type id")
+    _str(name, "name")
+    _str(description, "description")
+    mdt = _code(message_data_type, 15, "message_data_type")
+    cls = _code(message_class, 2, "message_class")
+    rel = _code(reliable, 2, "reliable")
+    e2e = _code(e2e_encryption, 2, "e2e_encryption")
+    prio = _code(priority, 255, "priority")
+    count = _u32(element_count, "element_count")
+    eps = []
+    for e in endpoints:
+        eps.append(_u32(e, "endpoint id"))
+    rec = _record(ty, name, is_static, count, mdt, cls, eps, rel, prio, e2e, description)
+    if ty < 19 or name in _BUILTIN_TY_NAMES:
+        raise SchemaError("data type %r (%d): built-in types cannot be overridden" % (name, ty))
+    old = _types.get(ty)
+    if old is not None:
+        if old == rec:
+            return ty
+        raise SchemaError("data type %r (%d): id already registered as %r" % (name, ty, old[R_NAME]))
+    if name in _ty_names:
+        raise SchemaError("data type %r: name already registered as id %d" % (name, _ty_names[name]))
+    if len(_types) >= _cap[1] or _refs[0] + len(eps) > _cap[2]:
+        raise SchemaError("data type %r: registry full" % name)
+    _types[ty] = rec
+    _ty_names[name] = ty
+    _refs[0] += len(eps)
+    return ty
+
+
+def remove_data_type(ty):
+    """Remove user data type `ty`; True if it existed. Built-ins raise SchemaError."""
+    if 0 <= ty < 19:
+        raise SchemaError("data type %d: built-in types cannot be removed" % ty)
+    rec = _types.pop(ty, None)
+    if rec is None:
+        return False
+    del _ty_names[rec[R_NAME]]
+    _refs[0] -= len(rec[R_EPS_RAW])
+    return True
+
+
+def remove_data_type_by_name(name):
+    if name in _BUILTIN_TY_NAMES:
+        raise SchemaError("data type %r: built-in types cannot be removed" % name)
+    ty = _ty_names.get(name)
+    return False if ty is None else remove_data_type(ty)
+
+
+def remove_endpoint(id):
+    """Remove user endpoint `id` and every user type that lists it (as the reference does)."""
+    if id in _BUILTIN_EPS:
+        raise SchemaError("endpoint %d: built-in endpoints cannot be removed" % id)
+    meta = _eps.pop(id, None)
+    if meta is None:
+        return False
+    del _ep_names[meta[0]]
+    for ty in [t for t, r in _types.items() if id in r[R_EPS]]:
+        remove_data_type(ty)
+    return True
+
+
+def remove_endpoint_by_name(name):
+    if name in ("SEDSNET_TIME_SYNC", "SEDSNET_DISCOVERY", "SEDSNET_ERROR"):
+        raise SchemaError("endpoint %r: built-in endpoints cannot be removed" % name)
+    id = _ep_names.get(name)
+    return False if id is None else remove_endpoint(id)
+
+
+# ---- info dicts (the reference's keys) ----------------------------------------------------
+
+def _ep_dict(id, meta):
+    return {"exists": True, "id": id, "name": meta[0], "description": meta[1],
+            "link_local_only": meta[2]}
+
+
+def _ty_dict(r):
+    return {"exists": True, "id": r[R_ID], "name": r[R_NAME], "description": r[R_DESC],
+            "is_static": r[R_STATIC], "element_count": r[R_COUNT],
+            "message_data_type": r[R_MDT], "message_class": r[R_CLASS],
+            "reliable": r[R_RELIABLE], "priority": r[R_PRIORITY], "e2e_encryption": r[R_E2E],
+            "fixed_size": r[R_FIXED], "endpoints": list(r[R_EPS_RAW])}
+
+
+def endpoint_info(id):
+    meta = _eps.get(id) or _BUILTIN_EPS.get(id)
+    return _ep_dict(id, meta) if meta else {"exists": False, "id": id}
+
+
+def endpoint_info_by_name(name):
+    id = _ep_names.get(name)
+    if id is None:
+        for k, meta in _BUILTIN_EPS.items():
+            if meta[0] == name:
+                id = k
+    return endpoint_info(id) if id is not None else {"exists": False, "name": name}
+
+
+def data_type_info(ty):
+    r = type_record(ty)
+    return _ty_dict(r) if r else {"exists": False, "id": ty}
+
+
+def data_type_info_by_name(name):
+    ty = _ty_names.get(name)
+    if ty is None:
+        ty = _BUILTIN_TY_NAMES.get(name)
+    return data_type_info(ty) if ty is not None else {"exists": False, "name": name}
+
+
+def schema_bytes_used():
+    """Approximate bytes held by user schema entries (counted in the router's queue budget)."""
+    n = 0
+    for meta in _eps.values():
+        n += _ENTRY_EP_BYTES + len(meta[0]) + len(meta[1])
+    for r in _types.values():
+        n += _ENTRY_TY_BYTES + 8 * len(r[R_EPS_RAW]) + len(r[R_NAME]) + len(r[R_DESC])
+    return n
+
+
+def user_endpoints():
+    """[(id, name)] of user endpoints (discovery schema export)."""
+    return [(k, v[0]) for k, v in _eps.items()]
+
+
+def user_types():
+    """User type records (discovery schema export)."""
+    return list(_types.values())
+
+
+def endpoint_identity(name):
+    from .ids import endpoint_identity as f
+    return f(name)
+
+
+def data_type_identity(name):
+    from .ids import data_type_identity as f
+    return f(name)
+
+
+def register_schema_json_bytes(data):
+    """Load a schema JSON document (seed format or the reference's); see schema_json.py."""
+    from .schema_json import load_bytes
+    return load_bytes(data)
+
+
+def register_schema_json_file(path):
+    from .schema_json import load_bytes
+    with open(path, "rb") as f:
+        return load_bytes(f.read())
+
+
+def _reset():
+    """Drop every user entry (tests)."""
+    _eps.clear()
+    _ep_names.clear()
+    _types.clear()
+    _ty_names.clear()
+    _refs[0] = 0

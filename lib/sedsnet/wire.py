@@ -1,0 +1,417 @@
+# The SEDSnet 4.2.7 frame codec (shared/protocol/frame.md): pack_into() writes a frame into a
+# preallocated buffer, FrameHeader.parse() validates one in place (CRC included) and records
+# where every field lives. Neither allocates per frame for typical frames under MicroPython
+# (host_tests/dual/test_wire.py proves it under heap_lock).
+from array import array
+
+from .compat import const
+from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTypeError
+from .schema import R_EPS, endpoint_exists, type_record
+
+try:
+    from ._fast import crc32_check, crc32_write
+    KERNELS = "viper"
+except (ImportError, SyntaxError, ValueError, AttributeError):
+    from ._pure import crc32_check, crc32_write
+    KERNELS = "pure"
+
+F_COMPRESSED = const(0x01)
+F_RELIABLE = const(0x02)
+F_CONTRACT = const(0x04)
+F_NONCE = const(0x08)
+F_E2E = const(0x10)
+F_BITMAP = const(0x20)
+F_COMPACT_REL = const(0x40)
+F_EP_LIST = const(0x80)
+
+# Compact reliable header wire_flags
+REL_ACK_ONLY = const(0x01)
+REL_UNORDERED = const(0x02)
+REL_HAS_SEQ = const(0x04)
+REL_HAS_ACK = const(0x08)
+REL_UNSEQUENCED = const(0x80)
+
+# FrameHeader.spans indices (the packet-ID kernels read these)
+S_TY = const(0)  # offset of the ty ULEB
+S_TS = const(1)  # offset of the timestamp ULEB
+S_NONCE = const(2)  # nonce value (0 when the frame has none)
+S_SRC = const(3)  # offset of the src_addr ULEB
+S_SIZE = const(4)  # offset of the data_size ULEB
+S_PAY = const(5)  # payload start
+S_PAYEND = const(6)  # payload end (exclusive)
+S_NEP = const(7)  # endpoint IDs stored in FrameHeader.endpoints
+
+EP_DEFAULT = const(0)  # endpoint forms
+EP_LIST = const(1)
+EP_BITMAP = const(2)
+
+_MAX_U32 = const(0xFFFFFFFF)
+
+
+def uleb_len(v):
+    """Bytes a ULEB128 of v takes."""
+    n = 1
+    while v > 0x7F:
+        v >>= 7
+        n += 1
+    return n
+
+
+def put_uleb(buf, p, v):
+    """Write v as ULEB128 at buf[p]; returns the position after it."""
+    while v > 0x7F:
+        buf[p] = (v & 0x7F) | 0x80
+        v >>= 7
+        p += 1
+    buf[p] = v
+    return p + 1
+
+
+def frame_size(nep_bytes, ty, src_addr, timestamp_ms, nonce, plen, clen=-1, rel_flags=-1,
+               seq=0, ack=0):
+    """Length of a frame; nep_bytes = bytes of the endpoint IDs (0 for the default form)."""
+    n = 6 + uleb_len(ty) + uleb_len(plen) + uleb_len(timestamp_ms) + uleb_len(nonce)
+    n += uleb_len(src_addr) + nep_bytes + plen
+    if clen >= 0:
+        n += uleb_len(clen) + clen
+    if rel_flags >= 0:
+        n += 1
+        if rel_flags & REL_HAS_SEQ:
+            n += uleb_len(seq)
+        if rel_flags & REL_HAS_ACK:
+            n += uleb_len(ack)
+    return n
+
+
+def pack_into(buf, ty, src_addr, endpoints, timestamp_ms, nonce, payload, contract=None,
+              rel_flags=-1, seq=0, ack=0, off=0, n_eps=-1):
+    """Write one frame into buf[off:]; returns its length. Nothing is written if it won't fit.
+
+    endpoints: strictly ascending endpoint IDs (explicit list, FLAGS 0x80), the first n_eps of
+    them when n_eps >= 0 (e.g. a FrameHeader.endpoints array); None = the schema default list
+    of ty (no 0x80; NEP = its length; how routers send control types). nonce: u16, always sent
+    (0x08). contract: optional wire-contract bytes (0x04). rel_flags >= 0 adds a compact
+    reliable header (0x02|0x40): wire_flags byte, then seq if REL_HAS_SEQ, ack if REL_HAS_ACK.
+    payload: bytes-like, sent raw (never compressed).
+    """
+    flags = F_NONCE
+    if endpoints is None:
+        rec = type_record(ty)
+        if rec is None:
+            raise UnknownTypeError("InvalidType: %d" % ty)
+        endpoints = rec[R_EPS]
+        nep = len(endpoints)
+    else:
+        flags |= F_EP_LIST
+        nep = len(endpoints) if n_eps < 0 else n_eps
+    if nep < 1 or nep > 255:
+        raise ArgumentError("EmptyEndpoints" if nep < 1 else "more than 255 endpoints")
+    ep_bytes = 0
+    if flags & F_EP_LIST:
+        last = -1
+        for i in range(nep):
+            e = endpoints[i]
+            if e <= last or e > _MAX_U32:
+                raise ArgumentError("endpoints must be ascending, unique u32 IDs")
+            last = e
+            ep_bytes += uleb_len(e)
+    clen = -1
+    if contract is not None:
+        clen = len(contract)
+        flags |= F_CONTRACT
+    if rel_flags >= 0:
+        flags |= F_RELIABLE | F_COMPACT_REL
+    plen = len(payload)
+    if ty > _MAX_U32 or src_addr > _MAX_U32 or nonce > 0xFFFF or ty < 0 or src_addr < 0 \
+            or nonce < 0 or timestamp_ms < 0 or timestamp_ms > 0xFFFFFFFFFFFFFFFF:
+        raise ArgumentError("field out of range (ty/src u32, nonce u16, timestamp u64)")
+    size = frame_size(ep_bytes, ty, src_addr, timestamp_ms, nonce, plen, clen, rel_flags, seq,
+                      ack)
+    if off + size > len(buf):
+        raise ArgumentError("frame of %d bytes does not fit the buffer" % size)
+    buf[off] = flags
+    buf[off + 1] = nep
+    p = put_uleb(buf, off + 2, ty)
+    p = put_uleb(buf, p, plen)
+    p = put_uleb(buf, p, timestamp_ms)
+    p = put_uleb(buf, p, nonce)
+    p = put_uleb(buf, p, src_addr)
+    if flags & F_EP_LIST:
+        for i in range(nep):
+            p = put_uleb(buf, p, endpoints[i])
+    if clen >= 0:
+        p = put_uleb(buf, p, clen)
+        buf[p:p + clen] = contract
+        p += clen
+    if rel_flags >= 0:
+        buf[p] = rel_flags
+        p += 1
+        if rel_flags & REL_HAS_SEQ:
+            p = put_uleb(buf, p, seq)
+        if rel_flags & REL_HAS_ACK:
+            p = put_uleb(buf, p, ack)
+    buf[p:p + plen] = payload
+    p += plen
+    crc32_write(buf, off, p)
+    return size
+
+
+class FrameHeader:
+    """A reusable, preallocated view of one frame's header. parse() fills it in place.
+
+    Fields after parse(buf, n): flags, nep, ty, data_size, timestamp_ms, nonce (0 if absent),
+    has_nonce, src_addr, ep_form (EP_DEFAULT/EP_LIST/EP_BITMAP), ep_count + endpoints (array of
+    u32, first ep_count valid; ascending), bitmap_start (-1 unless bitmap form),
+    contract_start/contract_end (-1 when absent; the contract bytes without their length),
+    rel_form (0 none, 1 compact, 2 fixed), rel_flags, seq, ack, payload_start, payload_end,
+    frame_len, compressed, e2e; spans (array, S_* indices) for the packet-ID kernels.
+    On 32-bit boards ints of 2**30 or more (large timestamps, src_addr) are heap ints; the
+    packet ID (ids.write_packet_id) re-reads them from the frame bytes and never allocates.
+    """
+
+    def __init__(self, max_endpoints=32, accept_compressed=False):
+        self.endpoints = array("I", bytes(4 * max_endpoints))
+        self.max_endpoints = max_endpoints
+        self.spans = array("i", bytes(4 * 8))
+        self.accept_compressed = accept_compressed
+        self.flags = self.nep = self.ty = self.data_size = self.timestamp_ms = 0
+        self.nonce = self.src_addr = self.ep_form = self.ep_count = 0
+        self.has_nonce = self.compressed = self.e2e = False
+        self.bitmap_start = self.contract_start = self.contract_end = -1
+        self.rel_form = self.rel_flags = self.seq = self.ack = 0
+        self.payload_start = self.payload_end = self.frame_len = 0
+        self._p = 0
+
+    def _uleb(self, b, end):
+        p = self._p
+        v = 0
+        s = 0
+        while True:
+            if p >= end:
+                raise DecodeError("short read")
+            x = b[p]
+            p += 1
+            if s == 63 and x > 1:
+                raise DecodeError("uleb128 too long")
+            v |= (x & 0x7F) << s
+            if x < 0x80:
+                break
+            s += 7
+        self._p = p
+        return v
+
+    def parse(self, buf, n=-1):
+        """Validate the frame buf[0:n] (n=-1: whole buffer) and fill the fields.
+
+        Raises DecodeError (CompressedFrameError for zstd payloads unless accept_compressed,
+        UnknownTypeError for a schema-default endpoint form with an unknown type).
+        """
+        if n < 0:
+            n = len(buf)
+        if n < 4 or n > len(buf):
+            raise DecodeError("short buffer")
+        end = n - 4
+        if not crc32_check(buf, 0, end):
+            raise DecodeError("crc32 mismatch")
+        if end < 2:
+            raise DecodeError("short read")
+        self.frame_len = n
+        flags = buf[0]
+        nep = buf[1]
+        self.flags = flags
+        self.nep = nep
+        if nep == 0:
+            raise DecodeError("EmptyEndpoints")
+        if flags & F_EP_LIST and flags & F_BITMAP:
+            raise DecodeError("ambiguous endpoint encoding")
+        sp = self.spans
+        self._p = 2
+        sp[S_TY] = 2
+        ty = self._uleb(buf, end)
+        if ty > _MAX_U32:
+            raise DecodeError("type too large")
+        self.ty = ty
+        sp[S_SIZE] = self._p
+        self.data_size = self._uleb(buf, end)
+        sp[S_TS] = self._p
+        self.timestamp_ms = self._uleb(buf, end)
+        self.has_nonce = bool(flags & F_NONCE)
+        self.nonce = 0
+        if flags & F_NONCE:
+            v = self._uleb(buf, end)
+            if v > 0xFFFF:
+                raise DecodeError("packet nonce too large")
+            self.nonce = v
+        sp[S_NONCE] = self.nonce
+        sp[S_SRC] = self._p
+        v = self._uleb(buf, end)
+        if v > _MAX_U32:
+            raise DecodeError("source address too large")
+        self.src_addr = v
+        self._endpoints(buf, end, flags, nep, ty)
+        sp[S_NEP] = self.ep_count
+        p = self._p
+        self.contract_start = self.contract_end = -1
+        if flags & F_CONTRACT:
+            clen = self._uleb(buf, end)
+            p = self._p
+            if clen > end - p:
+                raise DecodeError("short read")
+            self._check_contract(buf, p, p + clen)
+            self.contract_start = p
+            self.contract_end = p = p + clen
+        self.rel_form = self.rel_flags = self.seq = self.ack = 0
+        if flags & F_RELIABLE:
+            if p >= end:
+                raise DecodeError("short read")
+            self.rel_flags = rf = buf[p]
+            p += 1
+            if flags & F_COMPACT_REL:
+                self.rel_form = 1
+                self._p = p
+                if rf & REL_HAS_SEQ:
+                    self.seq = self._uleb(buf, end)
+                if rf & REL_HAS_ACK:
+                    self.ack = self._uleb(buf, end)
+                p = self._p
+            else:
+                if p + 8 > end:
+                    raise DecodeError("short read")
+                self.rel_form = 2
+                self.seq = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)
+                self.ack = buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16) | (buf[p + 7] << 24)
+                p += 8
+        self.compressed = bool(flags & F_COMPRESSED)
+        self.e2e = bool(flags & F_E2E)
+        self.payload_start = sp[S_PAY] = p
+        if self.compressed or self.e2e:
+            self.payload_end = end  # a wrapped payload runs to the CRC
+        else:
+            if self.data_size > end - p:
+                raise DecodeError("short read")
+            self.payload_end = p + self.data_size
+        sp[S_PAYEND] = self.payload_end
+        if self.compressed and not self.accept_compressed:
+            raise CompressedFrameError("zstd-compressed payload (FLAGS 0x01) not supported")
+        return self
+
+    def _endpoints(self, buf, end, flags, nep, ty):
+        eps = self.endpoints
+        self.bitmap_start = -1
+        if flags & F_EP_LIST:
+            self.ep_form = EP_LIST
+            if nep > self.max_endpoints:
+                raise DecodeError("more endpoints than this FrameHeader holds")
+            last = -1
+            for i in range(nep):
+                e = self._uleb(buf, end)
+                if e > _MAX_U32:
+                    raise DecodeError("endpoint too large")
+                if e <= last:
+                    raise DecodeError("endpoint list is not unique and sorted")
+                eps[i] = last = e
+            self.ep_count = nep
+        elif flags & F_BITMAP:
+            self.ep_form = EP_BITMAP
+            p = self._p
+            if p + 32 > end:
+                raise DecodeError("short read")
+            count = 0
+            for i in range(32):
+                x = buf[p + i]
+                while x:
+                    x &= x - 1
+                    count += 1
+            if count != nep:
+                raise DecodeError("endpoint count mismatch")
+            if nep > self.max_endpoints:
+                raise DecodeError("more endpoints than this FrameHeader holds")
+            k = 0
+            for i in range(256):
+                if buf[p + (i >> 3)] & (1 << (i & 7)):
+                    if not endpoint_exists(i):
+                        raise DecodeError("bad endpoint bit set")
+                    eps[k] = i
+                    k += 1
+            self.ep_count = k
+            self.bitmap_start = p
+            self._p = p + 32
+        else:
+            self.ep_form = EP_DEFAULT
+            rec = type_record(ty)
+            if rec is None:
+                raise UnknownTypeError("InvalidType: %d" % ty)
+            deflt = rec[R_EPS]
+            if len(deflt) != nep:
+                raise DecodeError("endpoint count mismatch")
+            if nep > self.max_endpoints:
+                raise DecodeError("more endpoints than this FrameHeader holds")
+            for i in range(nep):
+                eps[i] = deflt[i]
+            self.ep_count = nep
+
+    def _check_contract(self, buf, p, end):
+        # u8 cflags [shape u8 (+uleb count if static)] [uleb n + n x u64 targets], exact length
+        if p >= end:
+            raise DecodeError("short read")
+        cf = buf[p]
+        p += 1
+        save = self._p
+        if cf & 0x02:
+            if p >= end:
+                raise DecodeError("short read")
+            shape = buf[p]
+            p += 1
+            if shape & 0x40:
+                self._p = p
+                self._uleb(buf, end)
+                p = self._p
+        if cf & 0x01:
+            self._p = p
+            count = self._uleb(buf, end)
+            p = self._p
+            if count > (end - p) >> 3:
+                raise DecodeError("short read")
+            p += 8 * count
+        self._p = save
+        if p != end:
+            raise DecodeError("wire contract trailing bytes")
+
+    def contract_shape(self, buf):
+        """(is_static, mdt, count) from the contract's inline shape, or None."""
+        p = self.contract_start
+        if p < 0 or not buf[p] & 0x02:
+            return None
+        shape = buf[p + 1]
+        count = 0
+        if shape & 0x40:
+            save = self._p
+            self._p = p + 2
+            count = self._uleb(buf, self.contract_end)
+            self._p = save
+        return (bool(shape & 0x40), shape & 0x0F, count)
+
+    def contract_targets(self, buf):
+        """The contract's u64 target sender hashes as a list (allocates), or []."""
+        p = self.contract_start
+        if p < 0 or not buf[p] & 0x01:
+            return []
+        q = p + 1
+        if buf[p] & 0x02:
+            q += 1
+            if buf[q - 1] & 0x40:
+                while buf[q] & 0x80:
+                    q += 1
+                q += 1
+        save = self._p
+        self._p = q
+        count = self._uleb(buf, self.contract_end)
+        q = self._p
+        self._p = save
+        out = []
+        for i in range(count):
+            v = 0
+            for j in range(8):
+                v |= buf[q + 8 * i + j] << (8 * j)
+            out.append(v)
+        return out
