@@ -1,0 +1,127 @@
+# Turns a board config (config.json beside main.py) into a running node: schema, router, link
+# sides, sensors, watchdog, LED, main loop. Board main.py files only pick the hardware factory
+# (hw_machine.MachineHw or hw_circuitpython.CircuitPythonHw) and call run().
+import json
+
+from mainloop import MainLoop, Sensor
+
+_SIDE_TYPES = ("uart", "sx127x")
+
+
+def load_config(path="config.json"):
+    with open(path) as f:
+        cfg = json.load(f)
+    for key in ("hostname", "sides"):
+        if key not in cfg:
+            raise ValueError("%s: missing %r" % (path, key))
+    for side in cfg["sides"]:
+        if side.get("type") not in _SIDE_TYPES:
+            raise ValueError("%s: side %r has type %r; known: %s"
+                             % (path, side.get("name"), side.get("type"), ", ".join(_SIDE_TYPES)))
+    return cfg
+
+
+def make_link(hw, side, clock=None):
+    """The link driver for one config side (not yet attached to a router)."""
+    kind = side["type"]
+    name = side.get("name", kind.upper())
+    if kind == "uart":
+        from uart_link import UartLink
+        return UartLink(hw.uart(side), name=name, mtu=side.get("mtu", 512))
+    from sx127x import SX127x
+    reset = hw.pin_out(side["reset"]) if "reset" in side else None
+    dio0 = hw.pin_in(side["dio0"]) if "dio0" in side else None
+    radio = SX127x(hw.spi(side), hw.pin_out(side["cs"]), reset=reset, dio0=dio0, name=name,
+                   freq_hz=side.get("freq_hz", 915000000), sf=side.get("sf", 7),
+                   bw_hz=side.get("bw_hz", 125000), cr=side.get("cr", 5),
+                   tx_power=side.get("tx_power", 17), preamble=side.get("preamble", 8),
+                   sync_word=side.get("sync_word", 0x12), tx_queue=side.get("tx_queue", 2))
+    return radio.init()
+
+
+class _Counter:
+    """Default handler for the board's own endpoints: counts packets, prints the first few."""
+
+    def __init__(self, name, log):
+        self.name = name
+        self.log = log
+        self.count = 0
+
+    def __call__(self, pkt):
+        self.count += 1
+        if self.count <= 3:
+            self.log("sedsnet: %s got packet type %s" % (self.name, getattr(pkt, "ty", "?")))
+
+
+def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema_dir=""):
+    """Build (router, loop) from a config dict. Sides that fail to start are logged and skipped
+    (a missing radio must not take the UART down with it)."""
+    import sedsnet
+    if clock is None:
+        from mainloop import ticks_ms as clock
+    if sleep_ms is None:
+        import time
+        sleep_ms = getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms / 1000))
+    schema = cfg.get("schema")
+    if schema:
+        sedsnet.register_schema_json_file(schema_dir + schema)
+    handlers = []
+    for ep in cfg.get("handlers", ()):
+        info = sedsnet.endpoint_info_by_name(ep)
+        handlers.append((info["id"], _Counter(ep, log), None))
+    Router = router_cls or sedsnet.Router
+    kw = {"handlers": handlers, "hostname": cfg["hostname"]}
+    if cfg.get("sim_clock"):
+        kw["now_ms"] = clock
+    router = Router(**kw)
+    timing = cfg.get("loop", {})
+    wdt = None
+    if cfg.get("watchdog_ms"):
+        wdt = hw.wdt(cfg["watchdog_ms"])
+    led = hw.pin_out(cfg["led"], 0) if "led" in cfg else None
+    loop = MainLoop(router, clock=clock, sleep_ms=sleep_ms, wdt=wdt, led=led, log=log,
+                    periodic_ms=timing.get("periodic_ms", 5), idle_ms=timing.get("idle_ms", 2),
+                    status_ms=timing.get("status_ms", 0))
+    for side in cfg["sides"]:
+        name = side.get("name", side["type"].upper())
+        try:
+            link = make_link(hw, side, clock)
+        except Exception as e:
+            loop.link_errors += 1
+            log("sedsnet: side %s not started: %s: %s" % (name, type(e).__name__, e))
+            continue
+        side_id = router.add_side_packed(name, link.send)
+        loop.add_link(link, side_id)
+    for s in cfg.get("sensors", ()):
+        read = _sensor_reader(s, clock)
+        if read is None:
+            log("sedsnet: sensor %s: unknown kind %r" % (s.get("name"), s.get("kind")))
+            continue
+        ty = sedsnet.data_type_info_by_name(s["type"])["id"]
+        loop.add_sensor(Sensor(s.get("name", s["type"]), ty, s.get("period_ms", 1000), read))
+    return router, loop
+
+
+def _sensor_reader(s, clock):
+    kind = s.get("kind", "")
+    if kind.startswith("sim_"):
+        import simsensors
+        return simsensors.make(kind, clock)
+    if "." in kind:  # "module.factory": factory(config_entry, clock) -> read()
+        mod, _, fn = kind.rpartition(".")
+        return getattr(__import__(mod), fn)(s, clock)
+    return None
+
+
+def run(hw, path="config.json", log=print):
+    """Load the config and route forever; Ctrl-C stops with a summary (back to the REPL)."""
+    cfg = load_config(path)
+    router, loop = build(cfg, hw, log=log)
+    log("sedsnet: %s up, sides: %s" % (cfg["hostname"], ", ".join(link.name for link in loop.links)))
+    try:
+        loop.run()
+    except KeyboardInterrupt:
+        log("sedsnet: stopped: " + loop.status_line())
+        if loop.wdt is not None:
+            log("sedsnet: the watchdog is still running and will reset the board")
+    return loop

@@ -1,0 +1,116 @@
+# Runs inside the virtual board's MicroPython (Unix port) child, started by tools/vboard.py:
+# mounts the board's directory as "/", runs boot.py (and main.py/code.py after a hard or friendly
+# soft reset) like a real board, then executes code blocks the board process sends on stdin.
+# Every block's output ends with b"\x04" + error text + b"\x04", the raw REPL's own framing.
+#     micropython _vboard_agent.py ROOT MODE     (MODE: "friendly" runs main.py, "raw" does not)
+import sys
+
+import gc
+import io
+import os
+
+# Everything host-side is imported before "/" becomes the board's filesystem.
+import machine  # noqa: F401  (the shim: sys.modules now answers `import machine` with it)
+import micropython  # noqa: F401
+import select  # noqa: F401
+import socket  # noqa: F401
+import struct  # noqa: F401
+import sx127x_sim  # noqa: F401
+import vlink  # noqa: F401
+
+try:
+    import board  # noqa: F401
+    import busio  # noqa: F401
+    import digitalio  # noqa: F401
+except ImportError:
+    pass
+
+_EOT = b"\x04"
+_out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else sys.stdout
+_in = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+
+
+def _mount(root):
+    os.umount("/")
+    os.mount(os.VfsPosix(root), "/")
+    os.chdir("/")
+    sys.path[:] = ["", ".frozen", "/lib"]
+
+
+def _clean(text):
+    """Drop the agent's own frame from a traceback, so it reads as on a board."""
+    return "\n".join(line for line in text.split("\n") if "_vboard_agent" not in line)
+
+
+def _run(code, g, mode="exec", name="<stdin>"):
+    err = io.StringIO()  # the traceback goes after the first EOT
+    try:
+        exec(compile(code, name, mode), g)
+    except SystemExit as e:
+        code_ = e.args[0] if e.args else 0
+        if code_ in (113, 114):  # machine.reset() / machine.soft_reset()
+            _out.write(_EOT + _EOT)
+            raise
+        sys.print_exception(e, err)
+    except KeyboardInterrupt as e:
+        sys.print_exception(e, err)
+    except BaseException as e:  # noqa: B036  (a board prints any error and keeps its REPL)
+        sys.print_exception(e, err)
+    _out.write(_EOT + _clean(err.getvalue()).encode() + _EOT)
+    gc.collect()
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _run_file(path, g):
+    with open(path) as f:
+        src = f.read()
+    _run(src, g, "exec", path)
+
+
+def _read_exact(n):
+    buf = b""
+    while len(buf) < n:
+        try:
+            chunk = _in.read(n - len(buf))
+        except KeyboardInterrupt:
+            continue
+        if not chunk:
+            raise SystemExit(0)
+        buf += chunk
+    return buf
+
+
+def main():
+    root, mode = sys.argv[1], sys.argv[2]
+    _mount(root)
+    g = {"__name__": "__main__"}
+    # one EOT pair per phase, so the board process knows where boot.py output ends
+    if _exists("boot.py"):
+        _run_file("boot.py", g)
+    else:
+        _out.write(_EOT + _EOT)
+    if mode == "friendly":
+        for name in ("main.py", "code.py"):
+            if _exists(name):
+                _run_file(name, g)
+                break
+        else:
+            _out.write(_EOT + _EOT)
+    else:
+        _out.write(_EOT + _EOT)
+    while True:
+        head = _read_exact(5)
+        n = struct.unpack("<I", head[:4])[0]
+        kind = head[4:5]
+        code = _read_exact(n).decode()
+        _run(code, g, "single" if kind == b"S" else "exec")
+
+
+main()

@@ -1,0 +1,18 @@
+# CircuitPython `board` for the virtual board: pin names as attributes (strings stand in for
+# microcontroller.Pin objects); UART pins map to the host links busio uses.
+TX = "TX"
+RX = "RX"
+SCK = "SCK"
+MOSI = "MOSI"
+MISO = "MISO"
+LED = "LED"
+NEOPIXEL = "NEOPIXEL"
+RFM_CS = "RFM_CS"
+RFM_RST = "RFM_RST"
+RFM_IO0 = "RFM_IO0"
+D5 = "D5"
+D6 = "D6"
+D9 = "D9"
+D10 = "D10"
+A0 = "A0"
+board_id = "vboard_feather_rp2040_rfm"
