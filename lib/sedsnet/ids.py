@@ -81,6 +81,11 @@ def remember_sender(name, addr):
         _names[addr] = name
 
 
+def forget_senders():
+    """Empty the address -> sender name cache (tests)."""
+    _names.clear()
+
+
 def sender_name(addr):
     """The sender string for a header source address: a remembered name or "@addr:<n>"."""
     name = _names.get(addr)

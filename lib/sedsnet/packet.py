@@ -5,8 +5,10 @@ import struct
 
 from . import ids, schema
 from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTypeError
-from .schema import R_FIXED, R_MDT, R_STATIC, R_WIDTH, WIDTHS
-from .wire import FrameHeader, frame_size, pack_into, uleb_len
+from .schema import R_EPS, R_FIXED, R_MDT, R_RELIABLE, R_STATIC, R_WIDTH, WIDTHS
+from .wire import REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, frame_size, pack_into, uleb_len
+
+_REL_UNSEQ = REL_UNSEQUENCED | REL_HAS_SEQ
 
 _STRING = 13
 _BINARY = 14
@@ -73,19 +75,30 @@ class Packet:
     endpoints = property(lambda self: list(self._eps))
 
     def _wire_eps(self):
-        return sorted(set(self._eps))
+        # sorted, unique; built-in control types whose set is their schema default go out in
+        # the default form (no endpoint list), as the reference's pack() does
+        eps = sorted(set(self._eps))
+        if self._ty < 19 and tuple(eps) == schema.type_record(self._ty)[R_EPS]:
+            return None
+        return eps
+
+    def _rel(self):
+        # reliable types carry a compact header "unsequenced, seq 0" (84 00) outside a side
+        rec = schema.type_record(self._ty)
+        return _REL_UNSEQ if rec is not None and rec[R_RELIABLE] else -1
 
     def wire_size(self):
         """Bytes of pack() (raw payload; this port never compresses)."""
         eb = 0
-        for e in self._wire_eps():
+        for e in self._wire_eps() or ():
             eb += uleb_len(e)
-        return frame_size(eb, self._ty, self.src_addr, self._ts, self.nonce, len(self._payload))
+        return frame_size(eb, self._ty, self.src_addr, self._ts, self.nonce, len(self._payload),
+                          -1, self._rel())
 
     def pack_into(self, buf, off=0):
         """Write the frame into buf[off:]; returns its length."""
         return pack_into(buf, self._ty, self.src_addr, self._wire_eps(), self._ts, self.nonce,
-                         self._payload, off=off)
+                         self._payload, None, self._rel(), 0, 0, off)
 
     def pack(self):
         """The frame as bytes, byte-identical to the reference's uncompressed pack()."""
@@ -94,7 +107,7 @@ class Packet:
         return bytes(buf)
 
     def packet_id(self):
-        return ids.packet_id(self.src_addr, self._ty, self._wire_eps(), self._ts, self.nonce,
+        return ids.packet_id(self.src_addr, self._ty, sorted(set(self._eps)), self._ts, self.nonce,
                              self._payload)
 
     def _values(self, which):
@@ -201,18 +214,18 @@ def make_packet(ty, sender, endpoints, timestamp_ms, payload):
     return Packet(ty, sender, eps, timestamp_ms, payload, src, ids.next_nonce())
 
 
-def _parse(data):
+def _parse(data, full=True):
     hdr = FrameHeader(max_endpoints=256, accept_compressed=True)
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ArgumentError("frame must be bytes-like")
-    hdr.parse(data)
+    hdr.parse(data, -1, full)
     return hdr
 
 
 def peek_header(data):
     """Header fields of a frame without validating its payload: a dict with ty, sender,
     endpoints, timestamp_ms (as the reference's peek_header_py)."""
-    hdr = _parse(data)
+    hdr = _parse(data, False)
     return {"ty": hdr.ty, "sender": ids.sender_name(hdr.src_addr),
             "endpoints": list(hdr.endpoints[:hdr.ep_count]), "timestamp_ms": hdr.timestamp_ms}
 

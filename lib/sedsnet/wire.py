@@ -200,8 +200,11 @@ class FrameHeader:
         self._p = p
         return v
 
-    def parse(self, buf, n=-1):
+    def parse(self, buf, n=-1, full=True):
         """Validate the frame buf[0:n] (n=-1: whole buffer) and fill the fields.
+
+        full=False checks only what the reference's peek_header checks (CRC, header, endpoints,
+        contract) and leaves the reliable header and payload fields unset.
 
         Raises DecodeError (CompressedFrameError for zstd payloads unless accept_compressed,
         UnknownTypeError for a schema-default endpoint form with an unknown type).
@@ -239,10 +242,10 @@ class FrameHeader:
         self.nonce = 0
         if flags & F_NONCE:
             v = self._uleb(buf, end)
-            if v > 0xFFFF:
+            if v > 0xFFFF and full:
                 raise DecodeError("packet nonce too large")
             self.nonce = v
-        sp[S_NONCE] = self.nonce
+        sp[S_NONCE] = self.nonce & 0xFFFF  # (peek mode lets a wider nonce through)
         sp[S_SRC] = self._p
         v = self._uleb(buf, end)
         if v > _MAX_U32:
@@ -261,6 +264,8 @@ class FrameHeader:
             self.contract_start = p
             self.contract_end = p = p + clen
         self.rel_form = self.rel_flags = self.seq = self.ack = 0
+        if not full:
+            return self
         if flags & F_RELIABLE:
             if p >= end:
                 raise DecodeError("short read")

@@ -1,0 +1,279 @@
+# Frame codec against the reference's vectors, malformed input and allocation: wire.pack_into
+# and wire.FrameHeader.parse (shared/protocol/frame.md).
+import sys
+
+from sedsnet import ids, wire
+from sedsnet.errors import CompressedFrameError, DecodeError, SedsError, UnknownTypeError
+from sedsnet.packet import make_packet, peek_header, unpack_packet
+from sedsnet.wire import FrameHeader, pack_into
+from codec_helpers import VECTOR_SCHEMA, fresh, router_frames, valid_frames
+from support import IS_MICROPYTHON, case, load_vectors, raises, unhex
+
+try:
+    from binascii import crc32
+except ImportError:
+    from zlib import crc32
+
+
+def _fix_crc(body):
+    c = crc32(bytes(body)) & 0xFFFFFFFF
+    return bytes(body) + bytes([c & 0xFF, (c >> 8) & 0xFF, (c >> 16) & 0xFF, c >> 24])
+
+
+def test_make_packet_pack_matches_reference_vectors():
+    n = 0
+    for c in load_vectors("frame.json"):
+        if "frame_hex" not in c:
+            continue
+        i = c["inputs"]
+        fresh(i["schema"])
+        pkt = make_packet(i["ty"], i["sender"], i["endpoints"], i["timestamp_ms"],
+                          unhex(i["payload_hex"]))
+        frame = pkt.pack()
+        if c["decoded"]["flags"] & 1:
+            # the reference compressed this one; we send the same frame raw (FLAGS 0x88)
+            assert frame[0] == 0x88 and frame[-4 - len(pkt.payload):-4] == pkt.payload
+            raises(CompressedFrameError, unpack_packet, unhex(c["frame_hex"]))
+            assert peek_header(unhex(c["frame_hex"]))["ty"] == i["ty"]
+        else:
+            assert frame == unhex(c["frame_hex"]), c["case"]
+            assert pkt.wire_size() == len(frame)
+        n += 1
+    assert n == 22
+
+
+def test_nonce_sequence_frames():
+    c = case("frame.json", "pack_nonce_sequence_same_process")
+    fresh(c["inputs"]["schema"])
+    for hexframe in c["frames_hex"]:
+        assert make_packet(101, "nodeA", [1], 1000, b"x").pack() == unhex(hexframe)
+
+
+def test_decode_vectors():
+    for c in load_vectors("frame_decode.json"):
+        fresh(c["inputs"]["schema"])
+        frame = unhex(c["inputs"]["frame_hex"])
+        p = unpack_packet(frame)
+        u = c["unpack"]
+        assert (p.ty, p.sender, p.endpoints, p.timestamp_ms) == (
+            u["ty"], u["sender"], u["endpoints"], u["timestamp_ms"]), c["case"]
+        assert p.payload == unhex(u["payload_hex"])
+        pk = c["peek"]
+        pk.pop("ok")
+        assert peek_header(frame) == pk, c["case"]
+
+
+def _ref_text(err):
+    # 'RuntimeError: Telemetry error: Unpack("crc32 mismatch")' -> 'crc32 mismatch'
+    t = err.split("Telemetry error: ")[-1]
+    return t[8:-2] if t.startswith("Unpack(") else t
+
+
+def test_malformed_vectors_raise_seds_errors():
+    for c in load_vectors("malformed.json"):
+        fresh(c["inputs"]["schema"])
+        frame = unhex(c["inputs"]["frame_hex"])
+        e = raises(SedsError, unpack_packet, frame)
+        want = _ref_text(c["unpack"]["error"])
+        if want == "InvalidType":
+            assert isinstance(e, UnknownTypeError)
+        elif c["case"] == "unpack_err_compressed_flag_garbage":
+            assert isinstance(e, CompressedFrameError)
+        elif c["case"] not in ("unpack_err_list_and_bitmap", "unpack_err_e2e_flag_no_wrapper"):
+            assert isinstance(e, DecodeError) and want in str(e), (c["case"], str(e))
+        if c["peek"]["ok"]:
+            assert peek_header(frame)["ty"] == c["peek"]["ty"], c["case"]
+        else:
+            e = raises(SedsError, peek_header, frame)
+            assert _ref_text(c["peek"]["error"]) in str(e), (c["case"], str(e))
+
+
+def test_router_frames_parse_and_re_encode_byte_identical():
+    fresh()
+    hdr = FrameHeader()
+    buf = bytearray(2048)
+    n = 0
+    for f in router_frames():
+        d = f["decoded"]
+        frame = unhex(f["hex"])
+        if d["flags"] & 1:
+            continue
+        hdr.parse(frame)
+        assert (hdr.flags, hdr.ty, hdr.data_size, hdr.timestamp_ms, hdr.src_addr) == (
+            d["flags"], d["ty"], d["data_size"], d["timestamp_ms"], d["src_addr"])
+        assert hdr.nonce == d.get("nonce", 0)
+        assert list(hdr.endpoints[:hdr.ep_count]) == d["endpoints"]
+        payload = frame[hdr.payload_start:hdr.payload_end]
+        assert payload == unhex(d["payload_hex"])
+        contract = None
+        if "contract" in d:
+            contract = frame[hdr.contract_start:hdr.contract_end]
+            assert contract == unhex(d["contract"]["raw"])
+            assert hdr.contract_targets(frame) == d["contract"].get("targets", [])
+        rel = -1
+        if "reliable" in d:
+            r = d["reliable"]
+            assert hdr.rel_form == 1 and hdr.rel_flags == r["wire_flags"]
+            assert hdr.seq == r.get("seq", 0) and hdr.ack == r.get("ack", 0)
+            rel = r["wire_flags"]
+        eps = None if d["endpoints_from"] == "schema_default" else d["endpoints"]
+        size = pack_into(buf, d["ty"], d["src_addr"], eps, d["timestamp_ms"], d.get("nonce", 0),
+                         payload, contract, rel, hdr.seq, hdr.ack, 3)
+        assert bytes(buf[3:3 + size]) == frame, f["hex"]
+        n += 1
+    assert n >= 20
+
+
+def test_pack_into_rejects_before_writing():
+    fresh()
+    buf = bytearray(20)
+    e = raises(SedsError, pack_into, buf, 101, 5, [1], 1000, 7, b"x" * 30)
+    assert "fit" in str(e) and buf == bytearray(20)
+    raises(SedsError, pack_into, buf, 101, 5, [2, 1], 1000, 7, b"")
+    raises(SedsError, pack_into, buf, 101, 5, [], 1000, 7, b"")
+    raises(SedsError, pack_into, buf, 101, 5, [1], 1000, 70000, b"")
+    raises(UnknownTypeError, pack_into, buf, 999, 5, None, 1000, 7, b"")
+    assert buf == bytearray(20)
+
+
+def test_truncation_at_every_offset_and_every_bit_flip():
+    fresh(VECTOR_SCHEMA)
+    hdr = FrameHeader()
+    for hexframe in valid_frames():
+        frame = unhex(hexframe)
+        hdr.parse(frame)
+        for k in range(len(frame)):
+            raises(DecodeError, hdr.parse, frame[:k])
+            raises(DecodeError, hdr.parse, frame, k)
+            raises(SedsError, unpack_packet, frame[:k])
+        work = bytearray(frame)
+        for i in range(len(frame)):
+            for bit in range(8):
+                work[i] ^= 1 << bit
+                raises(DecodeError, hdr.parse, work)  # CRC-32 catches every single-bit flip
+                work[i] ^= 1 << bit
+
+
+def _decode_any(frame):
+    try:
+        unpack_packet(frame)
+    except SedsError:
+        pass
+    try:
+        peek_header(frame)
+    except SedsError:
+        pass
+
+
+def test_bit_flips_with_recomputed_crc_never_escape_as_other_errors():
+    # Without the CRC safety net every field decoder must still fail cleanly.
+    fresh(VECTOR_SCHEMA)
+    for hexframe in valid_frames()[::2]:
+        body = bytearray(unhex(hexframe)[:-4])
+        for i in range(len(body)):
+            for bit in range(8):
+                body[i] ^= 1 << bit
+                _decode_any(_fix_crc(body))
+                body[i] ^= 1 << bit
+        for k in range(len(body)):  # truncated bodies with a valid CRC
+            _decode_any(_fix_crc(body[:k]))
+
+
+def test_overlong_and_oversize_fields():
+    fresh(VECTOR_SCHEMA)
+    head = b"\x88\x01\x65"
+    cases = (
+        (head + b"\x02" + b"\x80" * 10 + b"\x00", "uleb128 too long"),  # 11-byte ULEB
+        (head + b"\x02" + b"\xff" * 9 + b"\x02" + b"\x05\x01\x01hi", "uleb128 too long"),  # > u64
+        (head + b"\xff\xff\xff\xff\x0f\xe8\x07\x05\x01\x01hi", "short read"),  # data_size huge
+        (b"\x8c\x01\x65\x02\xe8\x07\x05\x01\x01\xff\xff\xff\x7f\x01hi", "short read"),  # contract
+        (b"\x8c\x01\x65\x02\xe8\x07\x05\x01\x01\x02\x01\xff\xff\xffhi", "short read"),  # targets
+        (b"\x88\x01\xff\xff\xff\xff\x7f\x02\xe8\x07\x05\x01\x01hi", "type too large"),
+        (b"\x88\x01\x65\x02\xe8\x07\x05\x01\xff\xff\xff\xff\x7fhi", "endpoint too large"),
+        (b"\x08\x02\x65\x02\xe8\x07\x05\x01hi", "endpoint count mismatch"),
+        (b"\x8a\x01\x65\x02\xe8\x07\x05\x01\x01\x00hi", "short read"),  # fixed rel header cut
+        (b"\xca\x01\x65\x02\xe8\x07\x05\x01\x01\x0c", "short read"),  # compact seq/ack cut
+        (b"\x28\x01\x65\x02\xe8\x07\x05\x01" + b"\x00" * 20, "short read"),  # bitmap cut
+    )
+    for body, text in cases:
+        e = raises(DecodeError, FrameHeader().parse, _fix_crc(body))
+        assert text in str(e), (body, str(e))
+    big = FrameHeader(max_endpoints=2)
+    body = b"\x88\x03\x65\x02\xe8\x07\x05\x01\x01\x02\x03hi"
+    raises(DecodeError, big.parse, _fix_crc(body))
+    assert FrameHeader(max_endpoints=3).parse(_fix_crc(body)).ep_count == 3
+
+
+def test_bitmap_form():
+    fresh(VECTOR_SCHEMA)
+    frame = unhex(case("frame_decode.json", "unpack_ok_bitmap_32_bytes")["inputs"]["frame_hex"])
+    hdr = FrameHeader().parse(frame)
+    assert hdr.ep_form == wire.EP_BITMAP and hdr.ep_count == 1 and hdr.endpoints[0] == 1
+    body = bytearray(frame[:-4])
+    body[12] = 0x06  # endpoints 1 and 2 with NEP 1
+    assert "count mismatch" in str(raises(DecodeError, hdr.parse, _fix_crc(body)))
+    body[12] = 0x10  # endpoint 4 is not registered
+    assert "bad endpoint bit" in str(raises(DecodeError, hdr.parse, _fix_crc(body)))
+
+
+def _locked(fn):
+    # Run fn twice with the heap locked (after one warm-up call): any allocation raises.
+    import micropython
+    fn()
+    micropython.heap_lock()
+    try:
+        fn()
+        fn()
+    finally:
+        micropython.heap_unlock()
+
+
+class _Typical:
+    """Per-frame work of a router, as plain calls (no *args, which would allocate)."""
+
+    def __init__(self):
+        self.buf = bytearray(300)
+        self.payload = bytes(range(64))
+        self.contract = unhex("070e0169cd73507453da5b")
+        self.eps2 = (1, 2)
+        self.eps1 = (1,)
+        self.hdr = FrameHeader()
+        self.out = bytearray(8)
+        self.frames = []
+        self.sizes = []
+        for h in valid_frames():
+            f = bytearray(unhex(h)) + bytearray(7)  # frames inside larger receive buffers
+            n = len(unhex(h))
+            self.hdr.parse(f, n)
+            if self.hdr.timestamp_ms < (1 << 62):  # 2**63 is a heap int even on 64-bit
+                self.frames.append(f)
+                self.sizes.append(n)
+
+    def pack(self):
+        buf = self.buf
+        pack_into(buf, 101, 3842416542, self.eps2, 1767225600000, 6837, self.payload)
+        pack_into(buf, 1, 822348576, None, 1000, 11, self.payload)  # schema-default endpoints
+        pack_into(buf, 103, 822348576, self.eps1, 2000, 36323, self.payload, self.contract,
+                  6, 1, 0, 5)
+
+    def parse(self):
+        hdr = self.hdr
+        sizes = self.sizes
+        i = 0
+        for f in self.frames:
+            hdr.parse(f, sizes[i])
+            ids.write_packet_id(hdr, f, self.out, 0)
+            i += 1
+
+
+def test_pack_into_parse_and_packet_id_do_not_allocate():
+    if not IS_MICROPYTHON:
+        return  # heap_lock exists only under MicroPython
+    if wire.KERNELS != "viper":
+        return  # the pure twin's CRC slices a memoryview (one small allocation per frame)
+    fresh(VECTOR_SCHEMA)
+    work = _Typical()
+    assert len(work.frames) >= 30
+    _locked(work.pack)
+    _locked(work.parse)
+    assert sys.implementation.name == "micropython"
