@@ -21,6 +21,28 @@ def load_config(path="config.json"):
     return cfg
 
 
+_DATA_TYPES = ("Float64", "Float32", "UInt8", "UInt16", "UInt32", "UInt64", "UInt128", "Int8",
+               "Int16", "Int32", "Int64", "Int128", "Bool", "String", "Binary", "NoData")
+_CLASSES = ("Data", "Error", "Warning")
+
+
+def register_schema(doc, seds):
+    """Register a schema document: {"endpoints": [{"name"}...], "types": [{"name", "data_type",
+    "count", "endpoints", "class", "priority"}...]}. IDs come from the names (endpoint_identity /
+    data_type_identity), so a reference node registering the same document gets the same IDs.
+    (sedsnet 4.2.7's register_schema_json_* rejects every "types" entry, hence this format.)"""
+    for ep in doc.get("endpoints", ()):
+        seds.register_endpoint(seds.endpoint_identity(ep["name"]), ep["name"],
+                               ep.get("link_local_only", False), ep.get("description", ""))
+    for t in doc.get("types", ()):
+        eps = [seds.endpoint_identity(n) for n in t["endpoints"]]
+        count = t.get("count", 0)
+        seds.register_data_type(seds.data_type_identity(t["name"]), t["name"], count > 0, count,
+                                _DATA_TYPES.index(t.get("data_type", "Float32")),
+                                _CLASSES.index(t.get("class", "Data")), eps,
+                                priority=t.get("priority", 0), description=t.get("description", ""))
+
+
 def make_link(hw, side, clock=None):
     """The link driver for one config side (not yet attached to a router)."""
     kind = side["type"]
@@ -64,7 +86,8 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema
         sleep_ms = getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms / 1000))
     schema = cfg.get("schema")
     if schema:
-        sedsnet.register_schema_json_file(schema_dir + schema)
+        with open(schema_dir + schema) as f:
+            register_schema(json.load(f), sedsnet)
     handlers = []
     for ep in cfg.get("handlers", ()):
         info = sedsnet.endpoint_info_by_name(ep)

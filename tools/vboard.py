@@ -447,6 +447,58 @@ class VirtualBoard:
             u.close()
 
 
+class Running:
+    """Start tools/vboard.py as a child process (for tests and the demo); a context manager.
+
+    info: {"console": pty, "uarts": {"UART0": pty, ...}, "root": dir}. close() ends it and
+    every process it started.
+    """
+
+    def __init__(self, root, board="rp2040", heap="256k", air=None, timeout_s=15.0, log=None):
+        import tempfile
+        self._tmp = tempfile.mkdtemp(prefix="vboard-")
+        info_path = os.path.join(self._tmp, "info.json")
+        cmd = [sys.executable, os.path.abspath(__file__), "--root", root, "--board", board,
+               "--heap", heap, "--info", info_path]
+        if air:
+            cmd += ["--air", air]
+        self.log = log or open(os.path.join(self._tmp, "vboard.log"), "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while not os.path.exists(info_path):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError("virtual board did not start")
+            time.sleep(0.05)
+        with open(info_path) as f:
+            self.info = json.load(f)
+        self.console = self.info["console"]
+        self.uarts = self.info["uarts"]
+
+    def close(self):
+        p = self.proc
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        try:  # the micropython child shares the session: make sure it is gone too
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        import shutil
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--root", required=True, help="the board's filesystem directory")

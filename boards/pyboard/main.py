@@ -1,0 +1,12 @@
+# sedsnet node for the Pyboard (STM32F4): serial radio on UART1 (X9 TX, X10 RX), RFM95 on SPI1 (X6 SCK, X8 MOSI,
+# X7 MISO) with X5 CS, X4 RESET, X3 DIO0. Settings: config.json.
+import micropython
+
+micropython.alloc_emergency_exception_buf(100)
+
+import machine  # noqa: E402
+
+import app  # noqa: E402
+from hw_machine import MachineHw  # noqa: E402
+
+app.run(MachineHw(machine), "config.json")

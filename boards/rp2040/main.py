@@ -1,0 +1,12 @@
+# sedsnet node for the Raspberry Pi Pico (RP2040): serial radio on UART0 (GP0 TX, GP1 RX), RFM95 LoRa on SPI0
+# (GP18 SCK, GP19 MOSI, GP16 MISO, GP17 CS, GP20 RESET, GP21 DIO0). Settings: config.json.
+import micropython
+
+micropython.alloc_emergency_exception_buf(100)
+
+import machine  # noqa: E402
+
+import app  # noqa: E402
+from hw_machine import MachineHw  # noqa: E402
+
+app.run(MachineHw(machine), "config.json")

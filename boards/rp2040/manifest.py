@@ -1,0 +1,8 @@
+# Freeze sedsnet and the firmware runtime into a rp2040 MicroPython build:
+#   make BOARD=... FROZEN_MANIFEST=/path/to/boards/rp2040/manifest.py  (in ports/<port>)
+# main.py, config.json and schema.json stay on the filesystem so settings change without a rebuild.
+metadata(version="0.1.0", description="sedsnet telemetry node for rp2040")
+include("$(PORT_DIR)/boards/manifest.py")
+package("sedsnet", base_path="../../lib", opt=3)
+for _m in ("app", "cobs", "hw_machine", "link", "mainloop", "simsensors", "sx127x", "uart_link"):
+    module(_m + ".py", base_path="../../firmware", opt=3)
