@@ -39,7 +39,7 @@ def test_make_packet_pack_matches_reference_vectors():
             assert frame == unhex(c["frame_hex"]), c["case"]
             assert pkt.wire_size() == len(frame)
         n += 1
-    assert n == 22
+    assert n == 23
 
 
 def test_nonce_sequence_frames():
