@@ -79,6 +79,7 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema
     """Build (router, loop) from a config dict. Sides that fail to start are logged and skipped
     (a missing radio must not take the UART down with it)."""
     import sedsnet
+    injected_clock = clock is not None
     if clock is None:
         from mainloop import ticks_ms as clock
     if sleep_ms is None:
@@ -92,9 +93,9 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema
     for ep in cfg.get("handlers", ()):
         info = sedsnet.endpoint_info_by_name(ep)
         handlers.append((info["id"], _Counter(ep, log), None))
-    Router = router_cls or sedsnet.Router
+    Router = router_cls or _router_class(log)
     kw = {"handlers": handlers, "hostname": cfg["hostname"]}
-    if cfg.get("sim_clock"):
+    if injected_clock:  # simulated time (tests): the router's clock must agree with the loop's
         kw["now_ms"] = clock
     router = Router(**kw)
     timing = cfg.get("loop", {})
@@ -123,6 +124,17 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema
         ty = sedsnet.data_type_info_by_name(s["type"])["id"]
         loop.add_sensor(Sensor(s.get("name", s["type"]), ty, s.get("period_ms", 1000), read))
     return router, loop
+
+
+def _router_class(log):
+    import sedsnet
+    try:
+        return sedsnet.Router
+    except (ImportError, AttributeError):
+        from minirouter import MiniRouter
+        log("sedsnet: no sedsnet.Router in this build; using firmware MiniRouter "
+            "(originate + local delivery only)")
+        return MiniRouter
 
 
 def _sensor_reader(s, clock):

@@ -25,6 +25,21 @@ try:
 except ImportError:
     pass
 
+class _Micropython:
+    """The Unix port's micropython module plus what board ports have and it lacks."""
+
+
+def _patch_micropython():
+    m = _Micropython()
+    for k in dir(micropython):
+        if not k.startswith("__"):
+            setattr(m, k, getattr(micropython, k))
+    if not hasattr(micropython, "alloc_emergency_exception_buf"):
+        m.alloc_emergency_exception_buf = lambda size: None
+    sys.modules["micropython"] = m
+
+
+_patch_micropython()
 _EOT = b"\x04"
 _out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else sys.stdout
 _in = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin

@@ -1,0 +1,145 @@
+"""Ground station: read a board's UART link, decode its SEDSnet frames with the reference
+`sedsnet==4.2.7` and print live values, then a summary.
+
+    python tools/ground_station.py --port /dev/pts/7 --schema boards/rp2040/schema.json [--seconds 10]
+
+The link framing is the firmware's (firmware/cobs.py: 0x00 + COBS(frame) + 0x00). A frame whose
+trailing CRC-32 does not match is counted as a CRC failure; one that passes the CRC but that the
+reference refuses is a decode error. Runs under CPython only (the reference is a CPython
+extension); it imports firmware/cobs.py for the framing, never our `sedsnet`.
+"""
+import argparse
+import json
+import os
+import signal
+import struct
+import sys
+import time
+import zlib
+
+import serial
+import sedsnet as ref  # the reference implementation (this process never imports ours)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "firmware"))
+import cobs  # noqa: E402
+
+_DATA_TYPES = ("Float64", "Float32", "UInt8", "UInt16", "UInt32", "UInt64", "UInt128", "Int8",
+               "Int16", "Int32", "Int64", "Int128", "Bool", "String", "Binary", "NoData")
+_CLASSES = ("Data", "Error", "Warning")
+
+
+def register_schema(doc):
+    """The board's schema document, registered in the reference with the same name-derived IDs
+    as firmware/app.py.register_schema (4.2.7's JSON loader rejects "types" entries)."""
+    for ep in doc.get("endpoints", ()):
+        ref.register_endpoint(ref.endpoint_identity(ep["name"]), ep["name"],
+                              ep.get("link_local_only", False), ep.get("description", ""))
+    names = {}
+    for t in doc.get("types", ()):
+        ty = ref.data_type_identity(t["name"])
+        count = t.get("count", 0)
+        ref.register_data_type(ty, t["name"], count > 0, count,
+                               _DATA_TYPES.index(t.get("data_type", "Float32")),
+                               _CLASSES.index(t.get("class", "Data")),
+                               [ref.endpoint_identity(n) for n in t["endpoints"]],
+                               priority=t.get("priority", 0), description=t.get("description", ""))
+        names[ty] = t["name"]
+    return names
+
+
+class Station:
+    def __init__(self, names, out=sys.stdout, every=1):
+        self.names = names
+        self.out = out
+        self.every = every
+        self.frames = 0
+        self.crc_failures = 0
+        self.decode_errors = 0
+        self.bytes = 0
+        self.by_type = {}
+        self.latest = {}
+        self.first = None
+        self.last = None
+        self.dec = cobs.CobsDecoder(4096)
+
+    def feed(self, data):
+        self.dec.feed(data, len(data), self._frame)
+
+    def _frame(self, n):
+        frame = bytes(self.dec.buf[:n])
+        now = time.monotonic()
+        if n < 5 or zlib.crc32(frame[:-4]) != struct.unpack_from("<I", frame, n - 4)[0]:
+            self.crc_failures += 1
+            return
+        try:
+            pkt = ref.unpack_packet_py(frame)
+        except Exception as e:  # the reference's error family varies; count and show one line
+            self.decode_errors += 1
+            if self.decode_errors <= 3:
+                print("ground: decode error: %s" % e, file=self.out, flush=True)
+            return
+        self.frames += 1
+        self.bytes += n
+        self.first = self.first or now
+        self.last = now
+        name = self.names.get(pkt.ty) or "type %d" % pkt.ty
+        count = self.by_type.get(name, 0) + 1
+        self.by_type[name] = count
+        try:
+            values = list(pkt.data_as_f32()) if pkt.ty in self.names else None
+        except Exception:
+            values = None
+        self.latest[name] = values
+        if values is not None and count % self.every == 0:
+            print("ground: %-8s from %-8s t=%7d ms  %s" % (
+                name, pkt.sender, pkt.timestamp_ms, "  ".join("%10.5f" % v for v in values)),
+                file=self.out, flush=True)
+
+    def summary(self, seconds):
+        rate = self.frames / seconds if seconds > 0 else 0.0
+        return {"frames": self.frames, "crc_failures": self.crc_failures,
+                "decode_errors": self.decode_errors, "bytes": self.bytes,
+                "seconds": round(seconds, 2), "rate_fps": round(rate, 1), "by_type": self.by_type,
+                "truncated": self.dec.truncated, "oversize": self.dec.oversize,
+                "latest": self.latest}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port", required=True, help="serial device or pyserial URL of the link")
+    ap.add_argument("--schema", required=True, help="the board's schema.json")
+    ap.add_argument("--seconds", type=float, default=0, help="stop after this long (0: Ctrl-C)")
+    ap.add_argument("--baud", type=int, default=115200)
+    ap.add_argument("--every", type=int, default=1, help="print every Nth packet of each type")
+    ap.add_argument("--summary-json", help="also write the summary here")
+    args = ap.parse_args(argv)
+    with open(args.schema) as f:
+        names = register_schema(json.load(f))
+    station = Station(names, every=args.every)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    link = serial.serial_for_url(args.port, baudrate=args.baud, timeout=0.1)
+    print("ground: listening on %s (reference sedsnet decoder)" % args.port, flush=True)
+    start = time.monotonic()
+    try:
+        while not stop and (not args.seconds or time.monotonic() - start < args.seconds):
+            data = link.read(4096)
+            if data:
+                station.feed(data)
+    finally:
+        link.close()
+    s = station.summary(time.monotonic() - start)
+    print("ground: summary: %d frames (%s), %d CRC failures, %d decode errors, %d bytes in %.1f s,"
+          " %.1f frames/s" % (s["frames"], ", ".join("%s %d" % kv for kv in sorted(s["by_type"].items())),
+                              s["crc_failures"], s["decode_errors"], s["bytes"], s["seconds"],
+                              s["rate_fps"]), flush=True)
+    if args.summary_json:
+        with open(args.summary_json, "w") as f:
+            json.dump(s, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
