@@ -17,8 +17,16 @@ def _schema(cmd):
     return {}
 
 
+def _sender(cmd):
+    # sender_hex (UTF-8 hex) sidesteps JSON \\u escapes of non-BMP characters, which
+    # MicroPython's json decodes one surrogate at a time
+    if "sender_hex" in cmd:
+        return bytes.fromhex(cmd["sender_hex"]).decode()
+    return cmd["sender"]
+
+
 def _pack(cmd):
-    pkt = ref.make_packet(cmd["ty"], cmd["sender"], cmd["endpoints"], cmd["timestamp_ms"],
+    pkt = ref.make_packet(cmd["ty"], _sender(cmd), cmd["endpoints"], cmd["timestamp_ms"],
                           bytes.fromhex(cmd["payload_hex"]))
     frame = pkt.pack()
     if cmd.get("emit"):
@@ -27,7 +35,8 @@ def _pack(cmd):
 
 
 def _describe(pkt):
-    return {"ty": pkt.ty, "sender": pkt.sender, "endpoints": list(pkt.endpoints),
+    return {"ty": pkt.ty, "sender": pkt.sender, "sender_hex": pkt.sender.encode().hex(),
+            "endpoints": list(pkt.endpoints),
             "timestamp_ms": pkt.timestamp_ms, "payload_hex": bytes(pkt.payload).hex()}
 
 
@@ -41,11 +50,36 @@ def _received_frames(cmd):
     return {"frames": frames}
 
 
+def _peek(cmd):
+    return dict(ref.peek_header_py(bytes.fromhex(cmd["frame_hex"])))
+
+
+def _tuning(cmd):
+    """set_runtime_tuning_config(**kwargs), e.g. payload_compress_threshold to stop pack()
+    from compressing (our port never compresses)."""
+    ref.set_runtime_tuning_config(**cmd["kwargs"])
+    return {"config": dict(ref.runtime_tuning_config())}
+
+
+def _batch(cmd):
+    """Run several commands in one round trip: {"cmds": [...]} -> {"results": [...]}."""
+    out = []
+    for c in cmd["cmds"]:
+        try:
+            r = _HANDLERS[c["op"]](c)
+            r["ok"] = True
+        except Exception as e:
+            r = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+        out.append(r)
+    return {"results": out}
+
+
 def _version(cmd):
     from importlib.metadata import version
     return {"impl": sys.implementation.name, "sedsnet": version("sedsnet")}
 
 
-stdio_link.serve({"schema": _schema, "pack": _pack, "unpack": _unpack,
-                  "received": _received_frames, "version": _version},
-                 on_frame=_received.append)
+_HANDLERS = {"schema": _schema, "pack": _pack, "unpack": _unpack, "peek": _peek,
+             "tuning": _tuning, "received": _received_frames, "version": _version}
+_HANDLERS["batch"] = _batch
+stdio_link.serve(_HANDLERS, on_frame=_received.append)

@@ -66,15 +66,22 @@ def mix64(h, data):
     return h
 
 
-# A few recent sender names, so a decoded header can show the name behind its address, as the
-# reference does for senders seen in the same process ("@addr:<n>" otherwise). Bounded.
-_NAMES_MAX = const(16)
+# Sender names seen in this process, so a decoded header can show the name behind its address
+# as the reference does ("@addr:<n>" otherwise). The reference never forgets; we keep at most
+# set_sender_cache_size() names (default 16) to stay bounded.
+_names_max = [16]
 _names = {}
+
+
+def set_sender_cache_size(n):
+    """How many sender names to remember for decoding (reference: unbounded)."""
+    _names_max[0] = n
+    _names.clear()
 
 
 def remember_sender(name, addr):
     if addr not in _names:
-        if len(_names) >= _NAMES_MAX:
+        if len(_names) >= _names_max[0]:
             for k in _names:  # drop one (any) entry; order does not matter here
                 del _names[k]
                 break

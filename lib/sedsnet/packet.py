@@ -26,17 +26,19 @@ def _utf8_ok(data):
         return False
 
 
-def _check_payload(is_static, mdt, fixed, payload):
+def _check_payload(is_static, mdt, fixed, payload, utf8=True):
     """Reference rules for a received payload: exact static size, whole dynamic elements,
-    UTF-8 strings. Raises DecodeError."""
+    UTF-8 strings (make_packet checks UTF-8 of dynamic strings only: utf8=False for static
+    ones there, as the reference). Raises DecodeError."""
     n = len(payload)
     width = WIDTHS[mdt]
     if is_static:
         if n != fixed:
             raise DecodeError("SizeMismatch { expected: %d, got: %d }" % (fixed, n))
-    elif 0 < width <= 16 and n % width:
+    elif width == 0 or (width <= 16 and n % width):
+        # (a dynamic NoData type can never be built or decoded by the reference either)
         raise DecodeError("SizeMismatch { expected: %d, got: %d }" % (width, n))
-    if mdt == _STRING and not _utf8_ok(payload):
+    if mdt == _STRING and utf8 and not _utf8_ok(payload):
         raise DecodeError("InvalidUtf8")
 
 
@@ -190,13 +192,16 @@ def make_packet(ty, sender, endpoints, timestamp_ms, payload):
     if not isinstance(sender, str):
         raise ArgumentError("sender must be a str")
     eps = list(endpoints)
-    if not eps:
-        raise ArgumentError("EmptyEndpoints")
     for e in eps:
         if not isinstance(e, int) or not schema.endpoint_exists(e):
             raise ArgumentError("bad endpoint: %r" % (e,))
     if not isinstance(timestamp_ms, int) or not 0 <= timestamp_ms <= 0xFFFFFFFFFFFFFFFF:
         raise ArgumentError("timestamp_ms must be a u64")
+    # The reference takes the nonce here, before its remaining checks: a packet rejected for
+    # empty endpoints, size or UTF-8 still uses one (keeps our sequence in step with theirs).
+    nonce = ids.next_nonce()
+    if not eps:
+        raise ArgumentError("EmptyEndpoints")
     payload = bytes(payload)
     mdt = rec[R_MDT]
     if rec[R_STATIC]:
@@ -206,12 +211,12 @@ def make_packet(ty, sender, endpoints, timestamp_ms, payload):
         elif len(payload) > fixed:
             payload = payload[:fixed]
     try:
-        _check_payload(rec[R_STATIC], mdt, rec[R_FIXED], payload)
+        _check_payload(rec[R_STATIC], mdt, rec[R_FIXED], payload, not rec[R_STATIC])
     except DecodeError as e:
         raise ArgumentError(str(e))
     src = ids.source_address(sender)
     ids.remember_sender(sender, src)
-    return Packet(ty, sender, eps, timestamp_ms, payload, src, ids.next_nonce())
+    return Packet(ty, sender, eps, timestamp_ms, payload, src, nonce)
 
 
 def _parse(data, full=True):
