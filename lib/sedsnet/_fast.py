@@ -55,8 +55,12 @@ def pid_into(frame, spans, eps, out, off: int):
     mask = (m16 << 16) | m16
     kh = 0x9E37
     kl = 0x79B1
-    hi = (0x9E37 << 16) | 0x79B9
-    lo = (0x7F4A << 16) | 0x7C15
+    # built at run time from 16-bit halves: a folded 32-bit literal would be a heap int on
+    # 32-bit ports, which viper cannot mix with native ints
+    hi = kh
+    hi = (hi << 16) | 0x79B9
+    lo = 0x7F4A
+    lo = (lo << 16) | 0x7C15
     nep = sp[7]
     pay = sp[5]
     payend = sp[6]
