@@ -77,23 +77,40 @@ class _Counter:
 
 def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema_dir=""):
     """Build (router, loop) from a config dict. Sides that fail to start are logged and skipped
-    (a missing radio must not take the UART down with it)."""
+    (a missing radio must not take the UART down with it).
+
+    Order matters on a small heap: the big imports first, then the links' long-lived buffers
+    (while free memory is still in large pieces), then the schema and the router."""
+    import gc
+
     import sedsnet
+    Router = router_cls or _router_class(log)
+    _preload(cfg)
     injected_clock = clock is not None
     if clock is None:
         from mainloop import ticks_ms as clock
     if sleep_ms is None:
         import time
         sleep_ms = getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms / 1000))
+    gc.collect()
+    links = []
+    failed = 0
+    for side in cfg["sides"]:
+        name = side.get("name", side["type"].upper())
+        try:
+            links.append((name, make_link(hw, side, clock)))
+        except Exception as e:
+            failed += 1
+            log("sedsnet: side %s not started: %s: %s" % (name, type(e).__name__, e))
     schema = cfg.get("schema")
     if schema:
         with open(schema_dir + schema) as f:
             register_schema(json.load(f), sedsnet)
+        gc.collect()
     handlers = []
     for ep in cfg.get("handlers", ()):
         info = sedsnet.endpoint_info_by_name(ep)
         handlers.append((info["id"], _Counter(ep, log), None))
-    Router = router_cls or _router_class(log)
     kw = {"handlers": handlers, "hostname": cfg["hostname"]}
     if injected_clock:  # simulated time (tests): the router's clock must agree with the loop's
         kw["now_ms"] = clock
@@ -106,16 +123,9 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema
     loop = MainLoop(router, clock=clock, sleep_ms=sleep_ms, wdt=wdt, led=led, log=log,
                     periodic_ms=timing.get("periodic_ms", 5), idle_ms=timing.get("idle_ms", 2),
                     status_ms=timing.get("status_ms", 0))
-    for side in cfg["sides"]:
-        name = side.get("name", side["type"].upper())
-        try:
-            link = make_link(hw, side, clock)
-        except Exception as e:
-            loop.link_errors += 1
-            log("sedsnet: side %s not started: %s: %s" % (name, type(e).__name__, e))
-            continue
-        side_id = router.add_side_packed(name, link.send)
-        loop.add_link(link, side_id)
+    loop.link_errors += failed
+    for name, link in links:
+        loop.add_link(link, router.add_side_packed(name, link.send))
     for s in cfg.get("sensors", ()):
         read = _sensor_reader(s, clock)
         if read is None:
@@ -123,18 +133,38 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema
             continue
         ty = sedsnet.data_type_info_by_name(s["type"])["id"]
         loop.add_sensor(Sensor(s.get("name", s["type"]), ty, s.get("period_ms", 1000), read))
+    gc.collect()
     return router, loop
 
 
+_router = []
+
+
+def _preload(cfg):
+    """Import every driver module the config needs before building anything, so module code
+    (long-lived) is not interleaved with buffers in the heap."""
+    kinds = [side["type"] for side in cfg["sides"]]
+    if "uart" in kinds:
+        import uart_link  # noqa: F401
+    if "sx127x" in kinds:
+        import sx127x  # noqa: F401
+    for s in cfg.get("sensors", ()):
+        if s.get("kind", "").startswith("sim_"):
+            import simsensors  # noqa: F401
+
+
 def _router_class(log):
+    if _router:
+        return _router[0]
     import sedsnet
     try:
-        return sedsnet.Router
+        cls = sedsnet.Router
     except (ImportError, AttributeError):
-        from minirouter import MiniRouter
+        from minirouter import MiniRouter as cls
         log("sedsnet: no sedsnet.Router in this build; using firmware MiniRouter "
             "(originate + local delivery only)")
-        return MiniRouter
+    _router.append(cls)
+    return cls
 
 
 def _sensor_reader(s, clock):
@@ -148,11 +178,17 @@ def _sensor_reader(s, clock):
     return None
 
 
+def _boot(hw, path, log):
+    _router_class(log)  # big imports first (see build)
+    cfg = load_config(path)
+    loop = build(cfg, hw, log=log)[1]
+    log("sedsnet: %s up, sides: %s" % (cfg["hostname"], ", ".join(link.name for link in loop.links)))
+    return loop  # the config dict goes out of scope here, before the loop runs
+
+
 def run(hw, path="config.json", log=print):
     """Load the config and route forever; Ctrl-C stops with a summary (back to the REPL)."""
-    cfg = load_config(path)
-    router, loop = build(cfg, hw, log=log)
-    log("sedsnet: %s up, sides: %s" % (cfg["hostname"], ", ".join(link.name for link in loop.links)))
+    loop = _boot(hw, path, log)
     try:
         loop.run()
     except KeyboardInterrupt:

@@ -127,12 +127,12 @@ class MainLoop:
         sleep = self.sleep_ms
         while self._running:
             self.step()
+            if sleep is not None and self.idle_ms:
+                sleep(self.idle_ms)
             if steps is not None:
                 steps -= 1
                 if steps <= 0:
                     break
-            if sleep is not None and self.idle_ms:
-                sleep(self.idle_ms)
 
     def stop(self):
         self._running = False

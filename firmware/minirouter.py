@@ -6,6 +6,7 @@
 import struct
 
 import sedsnet
+from sedsnet import packet  # noqa: F401  (the codec, imported up front: one big load, early)
 
 
 class MiniRouter:
@@ -18,6 +19,10 @@ class MiniRouter:
         self.rx_errors = 0
         self.tx_packets = 0
         self._eps = {}  # data type -> its schema endpoints (looked up once)
+        # resolve the lazy exports now, while building, not on the first packet
+        self._make = sedsnet.make_packet
+        self._unpack = sedsnet.unpack_packet
+        self._info = sedsnet.data_type_info
 
     def add_side_packed(self, name, tx, reliable_enabled=False):
         self.sides.append((name, tx))
@@ -32,16 +37,16 @@ class MiniRouter:
     def log_f32(self, ty, values):
         eps = self._eps.get(ty)
         if eps is None:
-            eps = sedsnet.data_type_info(ty)["endpoints"]
+            eps = self._info(ty)["endpoints"]
             self._eps[ty] = eps
         payload = struct.pack("<%df" % len(values), *values)
-        frame = sedsnet.make_packet(ty, self.hostname, eps, self._now(), payload).pack()
+        frame = self._make(ty, self.hostname, eps, self._now(), payload).pack()
         for _name, tx in self.sides:
             tx(frame)
         self.tx_packets += 1
 
     def receive_packed_from_side(self, side_id, frame):
-        pkt = sedsnet.unpack_packet(bytes(frame))
+        pkt = self._unpack(bytes(frame))
         self.rx_packets += 1
         eps = pkt.endpoints
         for ep, cb, _ in self.handlers:
