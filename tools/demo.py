@@ -25,14 +25,38 @@ import deploy  # noqa: E402
 import vboard  # noqa: E402
 
 
-def _console_tail(port, seconds=0.3):
-    """What the board printed recently on its console (status lines, errors)."""
-    import serial
-    try:
-        with serial.Serial(port, timeout=seconds) as s:
-            return s.read(8192).decode("utf-8", "replace")
-    except Exception:
-        return ""
+class ConsoleTap:
+    """Echo the board's console (status lines, errors) while the demo runs, prefixed "board:"."""
+
+    def __init__(self, port, out):
+        import threading
+
+        import serial
+        self.out = out
+        self.lines = []
+        self._stop = False
+        self._serial = serial.Serial(port, timeout=0.2)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        buf = b""
+        while not self._stop:
+            try:
+                buf += self._serial.read(1024)
+            except Exception:
+                return
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                text = line.decode("utf-8", "replace").rstrip()
+                if text:
+                    self.lines.append(text)
+                    print("board:  " + text, file=self.out, flush=True)
+
+    def close(self):
+        self._stop = True
+        self._thread.join(2)
+        self._serial.close()
 
 
 def run(board="rp2040", seconds=10.0, heap="256k", every=4, keep=False, out=sys.stdout):
@@ -43,6 +67,7 @@ def run(board="rp2040", seconds=10.0, heap="256k", every=4, keep=False, out=sys.
     build.build_mpy(board)
     root = tempfile.mkdtemp(prefix="demo-%s-" % board)
     ground = None
+    tap = None
     summary_path = os.path.join(root + "-summary.json")
     vb = None
     try:
@@ -50,6 +75,7 @@ def run(board="rp2040", seconds=10.0, heap="256k", every=4, keep=False, out=sys.
         vb = vboard.Running(root, board=board, heap=heap)
         say("board console %s, UART0 %s" % (vb.console, vb.uarts["UART0"]))
         deploy.deploy(board, vb.console)
+        tap = ConsoleTap(vb.console, out)
         schema = os.path.join(REPO, "boards", board, "schema.json")
         say("ground station on UART0 for %.0f s (reference sedsnet 4.2.7 decoder)" % seconds)
         ground = subprocess.Popen(
@@ -57,10 +83,11 @@ def run(board="rp2040", seconds=10.0, heap="256k", every=4, keep=False, out=sys.
              "--schema", schema, "--seconds", str(seconds), "--every", str(every),
              "--summary-json", summary_path], stdout=out if out is not sys.stdout else None)
         ground.wait(timeout=seconds + 30)
-        console = _console_tail(vb.console)
         with open(summary_path) as f:
             summary = json.load(f)
     finally:
+        if tap is not None:
+            tap.close()
         if ground is not None and ground.poll() is None:
             ground.terminate()
             ground.wait(5)
@@ -70,9 +97,9 @@ def run(board="rp2040", seconds=10.0, heap="256k", every=4, keep=False, out=sys.
             shutil.rmtree(root, ignore_errors=True)
         if os.path.exists(summary_path):
             os.remove(summary_path)
-    lines = [line for line in console.splitlines() if line.startswith("sedsnet:")]
-    if lines:
-        say("board console: " + lines[-1])
+    status = [line for line in tap.lines if line.startswith("sedsnet: loops")]
+    if status:
+        say("board's last status line: " + status[-1])
     say("summary: %d frames received (%s), %d CRC failures, %d decode errors, %.1f frames/s "
         "over %.1f s" % (summary["frames"], ", ".join(
             "%s %d" % kv for kv in sorted(summary["by_type"].items())), summary["crc_failures"],

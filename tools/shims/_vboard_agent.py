@@ -63,9 +63,8 @@ def _run(code, g, mode="exec", name="<stdin>"):
         exec(compile(code, name, mode), g)
     except SystemExit as e:
         code_ = e.args[0] if e.args else 0
-        if code_ in (113, 114):  # machine.reset() / machine.soft_reset()
-            _out.write(_EOT + _EOT)
-            raise
+        if code_ in (113, 114):  # machine.reset() / machine.soft_reset(): the board process
+            raise                    # restarts us; a rebooting board prints no prompt first
         sys.print_exception(e, err)
     except KeyboardInterrupt as e:
         sys.print_exception(e, err)
