@@ -192,6 +192,10 @@ def run(hw, path="config.json", log=print):
     try:
         loop.run()
     except KeyboardInterrupt:
+        # a Ctrl-C that lands inside a garbage collection can leave the collector's lock bit set
+        # (seen on the Unix port); a collection clears it before we allocate the summary
+        import gc
+        gc.collect()
         log("sedsnet: stopped: " + loop.status_line())
         if loop.wdt is not None:
             log("sedsnet: the watchdog is still running and will reset the board")

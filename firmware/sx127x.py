@@ -226,7 +226,10 @@ class SX127x(LinkStats):
         self._qlen[slot] = n
         self._qcount += 1
         if not self._tx_busy:
-            self._start_tx()
+            if self.dio0 is None or self._irq:
+                self.poll()  # a packet may wait in the FIFO: deliver it before TX reuses it
+            else:
+                self._start_tx()
         return n
 
     def _start_tx(self):
@@ -264,24 +267,27 @@ class SX127x(LinkStats):
 
     def poll(self):
         """Finish a transmission or collect a received packet; return frames delivered (0/1)."""
-        if self.dio0 is not None and not self._irq and not self._tx_busy:
+        if self.dio0 is not None and not self._irq and not self._tx_busy and not self._qcount:
             return 0
         self._irq = False
         flags = self._read(_REG_IRQ_FLAGS)
-        if flags:
-            self._write(_REG_IRQ_FLAGS, flags)  # write-one-to-clear
         got = 0
         if flags & _IRQ_RX_DONE and not self._tx_busy:
-            got = self._receive(flags)
+            got = self._receive(flags)  # clears the flags once the FIFO is read out
+        elif flags:
+            self._write(_REG_IRQ_FLAGS, flags)  # write-one-to-clear
         if self._tx_busy:
             if flags & _IRQ_TX_DONE:
                 self._tx_finished(True)
             elif self._ticks_diff(self._ticks_ms(), self._tx_started) > _TX_TIMEOUT_MS:
                 self._tx_finished(False)
+        elif self._qcount:
+            self._start_tx()
         return got
 
     def _receive(self, flags):
         if flags & _IRQ_CRC_ERR:
+            self._write(_REG_IRQ_FLAGS, flags)
             self.rx_crc_fail += 1
             self.rx_dropped += 1
             return 0
@@ -289,6 +295,9 @@ class SX127x(LinkStats):
         self._write(_REG_FIFO_ADDR_PTR, self._read(_REG_FIFO_RX_CURRENT))
         frame = self._rxmv[:n]
         self._burst(_REG_FIFO, frame, False)
+        # clear RxDone only now: the packet is out of the FIFO before the next may land there,
+        # and before on_frame (the router may transmit, which re-enters poll)
+        self._write(_REG_IRQ_FLAGS, flags)
         snr = self._read(_REG_PKT_SNR)
         self.snr_q = snr - 256 if snr > 127 else snr
         rssi = self._read(_REG_PKT_RSSI) - (164 if self._lf else 157)

@@ -57,6 +57,26 @@ def _clean(text):
     return "\n".join(line for line in text.split("\n") if "_vboard_agent" not in line)
 
 
+def _report(e, err):
+    """print_exception, even if the interrupt left the heap locked (seen with Ctrl-C arriving
+    during a collection whose finaliser was in a syscall): unlock, then print."""
+    try:
+        sys.print_exception(e, err)
+    except MemoryError:
+        gc.collect()  # a collection ends by clearing the GC's own "collecting" lock bit
+        for _ in range(8):  # heap_unlock() returns the new depth (it wraps if not locked)
+            depth = micropython.heap_unlock()
+            if depth > 1000:
+                micropython.heap_lock()
+                break
+            if depth == 0:
+                break
+        try:
+            sys.print_exception(e, err)
+        except MemoryError:
+            _out.write(b"vboard: traceback lost (heap locked)\r\n")
+
+
 def _run(code, g, mode="exec", name="<stdin>"):
     err = io.StringIO()  # the traceback goes after the first EOT
     try:
@@ -65,11 +85,9 @@ def _run(code, g, mode="exec", name="<stdin>"):
         code_ = e.args[0] if e.args else 0
         if code_ in (113, 114):  # machine.reset() / machine.soft_reset(): the board process
             raise                    # restarts us; a rebooting board prints no prompt first
-        sys.print_exception(e, err)
-    except KeyboardInterrupt as e:
-        sys.print_exception(e, err)
+        _report(e, err)
     except BaseException as e:  # noqa: B036  (a board prints any error and keeps its REPL)
-        sys.print_exception(e, err)
+        _report(e, err)
     _out.write(_EOT + _clean(err.getvalue()).encode() + _EOT)
     gc.collect()
 

@@ -112,6 +112,13 @@ class SX127xSim:
         return self.regs[_OP_MODE] & 7
 
     @property
+    def listening(self):
+        """In RX with the last packet read out (RxDone cleared). A real chip would overwrite an
+        unread packet, but only after a whole packet's airtime; the sim delivers instantly, so
+        it waits for the driver instead."""
+        return self.lora and self.mode == _MODE_RX_CONT and not self.regs[_IRQ_FLAGS] & 0x40
+
+    @property
     def lora(self):
         return bool(self.regs[_OP_MODE] & 0x80)
 
@@ -134,7 +141,7 @@ class SX127xSim:
     # -- air side ----------------------------------------------------------------------------
     def deliver(self, settings, payload, crc_ok=True):
         """A packet on the air: received if listening with the same settings."""
-        if not (self.lora and self.mode == _MODE_RX_CONT and settings == self.settings()):
+        if not (self.listening and settings == self.settings()):
             self.missed += 1
             return False
         base = self.regs[_FIFO_RX_BASE]
@@ -260,6 +267,11 @@ class UdpAir:
                 pass
 
     def poll(self):
+        # datagrams wait in the socket while a radio is busy transmitting (a crude stand-in for
+        # airtime: the sim transmits instantly, so "during our TX" is only a few SPI writes)
+        for r in self.radios:
+            if not r.listening:
+                return
         for _ in range(8):
             try:
                 data = self._s.recv(300)
