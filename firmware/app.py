@@ -133,8 +133,24 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema
             continue
         ty = sedsnet.data_type_info_by_name(s["type"])["id"]
         loop.add_sensor(Sensor(s.get("name", s["type"]), ty, s.get("period_ms", 1000), read))
+    _warm_up(sedsnet, loop, cfg["hostname"])
     gc.collect()
     return router, loop
+
+
+def _warm_up(seds, loop, hostname):
+    """Pack and decode one frame of the first sensor's type, so the codec's one-time lazy
+    allocations (exports, caches) happen now, in a clean heap, not mid-run among garbage."""
+    if not loop.sensors:
+        return
+    ty = loop.sensors[0].ty
+    try:
+        info = seds.data_type_info(ty)
+        frame = seds.make_packet(ty, hostname, info["endpoints"], 0,
+                                 bytes(info.get("fixed_size") or 0)).pack()
+        seds.unpack_packet(frame)
+    except Exception as e:
+        loop.log("sedsnet: codec warm-up failed: %s: %s" % (type(e).__name__, e))
 
 
 _router = []
@@ -178,25 +194,23 @@ def _sensor_reader(s, clock):
     return None
 
 
-def _boot(hw, path, log):
+def boot(hw, path="config.json", log=print, clock=None, sleep_ms=None):
+    """Load the config and build the node; returns the MainLoop (call .run_forever()).
+
+    The builder is dead code once the node runs: boot() drops this module (and the hardware
+    factories) from sys.modules, so a main.py that keeps no reference to them gives their
+    RAM back (several KB on a board that loads .mpy files)."""
+    import sys
     _router_class(log)  # big imports first (see build)
     cfg = load_config(path)
-    loop = build(cfg, hw, log=log)[1]
+    loop = build(cfg, hw, log=log, clock=clock, sleep_ms=sleep_ms,
+                 schema_dir=path[:path.rfind("/") + 1])[1]
     log("sedsnet: %s up, sides: %s" % (cfg["hostname"], ", ".join(link.name for link in loop.links)))
+    for name in ("app", "hw_machine", "hw_circuitpython"):
+        sys.modules.pop(name, None)
     return loop  # the config dict goes out of scope here, before the loop runs
 
 
 def run(hw, path="config.json", log=print):
-    """Load the config and route forever; Ctrl-C stops with a summary (back to the REPL)."""
-    loop = _boot(hw, path, log)
-    try:
-        loop.run()
-    except KeyboardInterrupt:
-        # a Ctrl-C that lands inside a garbage collection can leave the collector's lock bit set
-        # (seen on the Unix port); a collection clears it before we allocate the summary
-        import gc
-        gc.collect()
-        log("sedsnet: stopped: " + loop.status_line())
-        if loop.wdt is not None:
-            log("sedsnet: the watchdog is still running and will reset the board")
-    return loop
+    """boot() then route forever (Ctrl-C ends with a summary)."""
+    boot(hw, path, log).run_forever()

@@ -134,6 +134,19 @@ class MainLoop:
                 if steps <= 0:
                     break
 
+    def run_forever(self):
+        """run() until Ctrl-C, then print a summary (the board drops to its REPL)."""
+        try:
+            self.run()
+        except KeyboardInterrupt:
+            # a Ctrl-C that lands inside a garbage collection can leave the collector's lock
+            # bit set (seen on the Unix port); a collection clears it before we allocate
+            import gc
+            gc.collect()
+            self.log("sedsnet: stopped: " + self.status_line())
+            if self.wdt is not None:
+                self.log("sedsnet: the watchdog is still running and will reset the board")
+
     def stop(self):
         self._running = False
 

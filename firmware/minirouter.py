@@ -7,6 +7,7 @@ import struct
 
 import sedsnet
 from sedsnet import packet  # noqa: F401  (the codec, imported up front: one big load, early)
+from sedsnet.wire import FrameHeader
 
 
 class MiniRouter:
@@ -23,6 +24,9 @@ class MiniRouter:
         self._make = sedsnet.make_packet
         self._unpack = sedsnet.unpack_packet
         self._info = sedsnet.data_type_info
+        # one preallocated header for checking received frames (unpack_packet builds a fresh
+        # 256-endpoint header per call: ~2 KB of garbage); a Packet only for local handlers
+        self._hdr = FrameHeader(max_endpoints=32, accept_compressed=True)
 
     def add_side_packed(self, name, tx, reliable_enabled=False):
         self.sides.append((name, tx))
@@ -46,8 +50,12 @@ class MiniRouter:
         self.tx_packets += 1
 
     def receive_packed_from_side(self, side_id, frame):
-        pkt = self._unpack(bytes(frame))
+        """Check the frame (CRC, header); build a Packet only if a local handler wants it."""
+        self._hdr.parse(frame, -1, True)
         self.rx_packets += 1
+        if not self.handlers:
+            return
+        pkt = self._unpack(bytes(frame))
         eps = pkt.endpoints
         for ep, cb, _ in self.handlers:
             if ep in eps:

@@ -9,7 +9,9 @@ try:
 except (ImportError, AttributeError):  # stock CircuitPython has neither
     pass
 
-import app  # noqa: E402
+from app import boot  # noqa: E402
 from hw_circuitpython import CircuitPythonHw  # noqa: E402
 
-app.run(CircuitPythonHw(), "config.json")
+node = boot(CircuitPythonHw(), "config.json")
+del boot, CircuitPythonHw  # the builder is not needed while routing
+node.run_forever()

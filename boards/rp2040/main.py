@@ -6,7 +6,9 @@ micropython.alloc_emergency_exception_buf(100)
 
 import machine  # noqa: E402
 
-import app  # noqa: E402
+from app import boot  # noqa: E402
 from hw_machine import MachineHw  # noqa: E402
 
-app.run(MachineHw(machine), "config.json")
+node = boot(MachineHw(machine), "config.json")
+del boot, MachineHw  # the builder is not needed while routing: its RAM goes back to the heap
+node.run_forever()
