@@ -7,7 +7,6 @@ import shutil
 import sys
 import time
 
-import pytest
 import serial
 
 import toolchain

@@ -7,8 +7,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 import toolchain
 
 sys.path.insert(0, os.path.join(toolchain.REPO, "tools"))
