@@ -3,7 +3,7 @@
 # (hw_machine.MachineHw or hw_circuitpython.CircuitPythonHw) and call run().
 import json
 
-from mainloop import MainLoop, Sensor
+from mainloop import MainLoop, PacketCounter, Sensor
 
 _SIDE_TYPES = ("uart", "sx127x")
 
@@ -61,20 +61,6 @@ def make_link(hw, side, clock=None):
     return radio.init()
 
 
-class _Counter:
-    """Default handler for the board's own endpoints: counts packets, prints the first few."""
-
-    def __init__(self, name, log):
-        self.name = name
-        self.log = log
-        self.count = 0
-
-    def __call__(self, pkt):
-        self.count += 1
-        if self.count <= 3:
-            self.log("sedsnet: %s got packet type %s" % (self.name, getattr(pkt, "ty", "?")))
-
-
 def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema_dir=""):
     """Build (router, loop) from a config dict. Sides that fail to start are logged and skipped
     (a missing radio must not take the UART down with it).
@@ -110,7 +96,7 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema
     handlers = []
     for ep in cfg.get("handlers", ()):
         info = sedsnet.endpoint_info_by_name(ep)
-        handlers.append((info["id"], _Counter(ep, log), None))
+        handlers.append((info["id"], PacketCounter(ep, log), None))
     kw = {"handlers": handlers, "hostname": cfg["hostname"]}
     if injected_clock:  # simulated time (tests): the router's clock must agree with the loop's
         kw["now_ms"] = clock

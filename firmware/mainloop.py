@@ -32,6 +32,22 @@ class Sensor:
         self.samples = 0
 
 
+class PacketCounter:
+    """A router handler for the board's own endpoints: counts packets, logs the first few."""
+
+    def __init__(self, name, log=print, show=3):
+        self.name = name
+        self.log = log
+        self.show = show
+        self.count = 0
+
+    def __call__(self, pkt):
+        self.count += 1
+        if self.count <= self.show:
+            self.log("sedsnet: %s got type %d from %s: %s" % (
+                self.name, pkt.ty, pkt.sender, bytes(pkt.payload).hex()))
+
+
 class MainLoop:
     """Drives one router. clock() -> ms ticks and sleep_ms(ms) are injectable, so tests run
     simulated time; wdt (machine.WDT-like, .feed()) and led (.value(v)) are optional."""

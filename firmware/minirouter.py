@@ -51,15 +51,18 @@ class MiniRouter:
 
     def receive_packed_from_side(self, side_id, frame):
         """Check the frame (CRC, header); build a Packet only if a local handler wants it."""
-        self._hdr.parse(frame, -1, True)
+        hdr = self._hdr
+        hdr.parse(frame, -1, True)
         self.rx_packets += 1
-        if not self.handlers:
-            return
-        pkt = self._unpack(bytes(frame))
-        eps = pkt.endpoints
+        pkt = None
+        eps = hdr.endpoints
         for ep, cb, _ in self.handlers:
-            if ep in eps:
-                cb(pkt)
+            for i in range(hdr.ep_count):
+                if eps[i] == ep:
+                    if pkt is None:
+                        pkt = self._unpack(bytes(frame))
+                    cb(pkt)
+                    break
 
     def periodic(self, timeout_ms=0):
         return 0

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import serial
+
 import toolchain
 
 sys.path.insert(0, os.path.join(toolchain.REPO, "tools"))
@@ -16,6 +18,7 @@ import vboard  # noqa: E402
 
 MPREMOTE = os.path.join(toolchain.VENV_BIN, "mpremote")
 GROUND_SECONDS = 4
+COMMAND = 236401109  # data_type_identity("COMMAND"), as the reference computes it
 
 
 def test_build_deploy_boot_and_reference_decode(tmp_path):
@@ -31,13 +34,19 @@ def test_build_deploy_boot_and_reference_decode(tmp_path):
         assert "cp " in proc.stdout and ":/lib/sedsnet/packet.mpy" in proc.stdout  # progress
         assert (root / "main.py").exists() and (root / "lib" / "uart_link.mpy").exists()
         assert not (root / "main.py.off").exists()
+        console = serial.Serial(vb.console, timeout=0.5)  # the board's log, read afterwards
         ground = subprocess.run(
             [sys.executable, os.path.join(toolchain.REPO, "tools", "ground_station.py"),
              "--port", vb.uarts["UART0"], "--schema",
              os.path.join(toolchain.REPO, "boards", "rp2040", "schema.json"),
-             "--seconds", str(GROUND_SECONDS), "--summary-json", str(summary)],
-            capture_output=True, text=True, timeout=60)
+             "--seconds", str(GROUND_SECONDS), "--summary-json", str(summary),
+             "--command-every", "1"], capture_output=True, text=True, timeout=60)
         assert ground.returncode == 0, ground.stdout + ground.stderr
+        log = console.read(8192).decode("utf-8", "replace")
+        console.close()
+    # the other direction: reference-packed COMMAND frames reached the board's handler
+    assert "sedsnet: FLIGHT_COMPUTER got type %d from " % COMMAND in log, log
+    assert ": 01010000" in log and ": 01020000" in log, log
     s = json.loads(summary.read_text())
     assert s["crc_failures"] == 0 and s["decode_errors"] == 0, s
     assert s["by_type"].get("GPS_DATA", 0) >= 5 and s["by_type"].get("IMU_DATA", 0) >= 20, s

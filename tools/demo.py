@@ -80,6 +80,7 @@ def run(board="rp2040", seconds=10.0, heap="256k", every=4, keep=False, out=sys.
         ground = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "ground_station.py"), "--port", vb.uarts["UART0"],
              "--schema", schema, "--seconds", str(seconds), "--every", str(every),
+             "--command-every", "3",
              "--summary-json", summary_path], stdout=out if out is not sys.stdout else None)
         ground.wait(timeout=seconds + 30)
         with open(summary_path) as f:

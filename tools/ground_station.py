@@ -48,6 +48,15 @@ def register_schema(doc):
     return names
 
 
+def command_frame(n):
+    """A COMMAND packet for the board's FLIGHT_COMPUTER endpoint, packed by the reference and
+    framed for the UART link (0x00 + COBS + 0x00)."""
+    ty = ref.data_type_identity("COMMAND")
+    ep = ref.endpoint_identity("FLIGHT_COMPUTER")
+    pkt = ref.make_packet(ty, "ground", [ep], int(time.time() * 1000), bytes([1, n & 0xFF, 0, 0]))
+    return b"\x00" + cobs.encode(pkt.pack()) + b"\x00"
+
+
 class Station:
     def __init__(self, names, out=sys.stdout, every=1):
         self.names = names
@@ -113,6 +122,8 @@ def main(argv=None):
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--every", type=int, default=1, help="print every Nth packet of each type")
     ap.add_argument("--summary-json", help="also write the summary here")
+    ap.add_argument("--command-every", type=float, default=0,
+                    help="send a COMMAND packet (reference-packed) to the board every N s")
     args = ap.parse_args(argv)
     with open(args.schema) as f:
         names = register_schema(json.load(f))
@@ -123,14 +134,22 @@ def main(argv=None):
     link = serial.serial_for_url(args.port, baudrate=args.baud, timeout=0.1)
     print("ground: listening on %s (reference sedsnet decoder)" % args.port, flush=True)
     start = time.monotonic()
+    next_cmd = start + args.command_every
+    sent = 0
     try:
         while not stop and (not args.seconds or time.monotonic() - start < args.seconds):
             data = link.read(4096)
             if data:
                 station.feed(data)
+            if args.command_every and time.monotonic() >= next_cmd:
+                next_cmd += args.command_every
+                sent += 1
+                link.write(command_frame(sent))
+                print("ground: sent COMMAND #%d to FLIGHT_COMPUTER" % sent, flush=True)
     finally:
         link.close()
     s = station.summary(time.monotonic() - start)
+    s["commands_sent"] = sent
     print("ground: summary: %d frames (%s), %d CRC failures, %d decode errors, %d bytes in %.1f s,"
           " %.1f frames/s" % (s["frames"], ", ".join("%s %d" % kv for kv in sorted(s["by_type"].items())),
                               s["crc_failures"], s["decode_errors"], s["bytes"], s["seconds"],

@@ -169,6 +169,8 @@ class VirtualBoard:
         self._esc = False
         self._stop = False
         self.resets = 0
+        self._started = 0.0
+        self._crashes = 0
 
     # -- child process -----------------------------------------------------------------------
     def _env(self):
@@ -185,6 +187,7 @@ class VirtualBoard:
     def start_child(self, mode):
         self.kill_child()
         self.resets += 1
+        self._started = time.monotonic()
         cmd = [micropython_binary(), "-X", "heapsize=" + self.heap, AGENT, self.root, mode]
         self.child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, cwd=self.root, env=self._env(),
@@ -209,6 +212,10 @@ class VirtualBoard:
                 pass
 
     def _send(self, kind, code):
+        if self.child is None:  # stopped after a crash loop: only a soft reset (Ctrl-D) helps
+            self.out(b"\x04[vboard: no micropython running; press Ctrl-D]\x04>" if self.repl == "raw"
+                     else b"[vboard: no micropython running; press Ctrl-D]\r\n>>> ")
+            return
         body = code.encode() if isinstance(code, str) else bytes(code)
         try:
             self.child.stdin.write(struct.pack("<I", len(body)) + kind + body)
@@ -282,6 +289,12 @@ class VirtualBoard:
             self.after = "boot"
             self.start_child("friendly")
         elif not self._stop:
+            quick = time.monotonic() - self._started < 2.0
+            self._crashes = self._crashes + 1 if quick else 1
+            if self._crashes > 3:  # crashing at boot every time: stop, as a bricked board would
+                self.out(("\r\n[vboard: micropython keeps exiting (code %s); not restarting. "
+                          "Fix the board's files and restart tools/vboard.py]\r\n" % code).encode())
+                return
             self.out(("\r\n[vboard: micropython exited with code %s; resetting]\r\n" % code).encode())
             self.after = "boot"
             self.start_child("friendly")
