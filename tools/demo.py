@@ -5,7 +5,8 @@
    speaks the raw REPL, in its own filesystem directory);
 3. deploys to it with the real mpremote (tools/deploy.py, the same path as `make deploy`);
 4. the board boots main.py and streams simulated GPS/IMU telemetry over its UART0 (COBS frames);
-   a ground station process decodes them with the reference sedsnet 4.2.7 and prints live values;
+   a ground station process, a reference sedsnet 4.2.7 Router node, receives them and prints live
+   values (and sends a COMMAND packet back every 3 s, which the board's handler logs);
 5. after about 10 seconds it stops every process it started and prints a summary.
 """
 import argparse
@@ -76,11 +77,11 @@ def run(board="rp2040", seconds=10.0, heap="256k", every=4, keep=False, out=sys.
         deploy.deploy(board, vb.console)
         tap = ConsoleTap(vb.console, out)
         schema = os.path.join(REPO, "boards", board, "schema.json")
-        say("ground station on UART0 for %.0f s (reference sedsnet 4.2.7 decoder)" % seconds)
+        say("ground station on UART0 for %.0f s (a reference sedsnet 4.2.7 Router node)" % seconds)
         ground = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "ground_station.py"), "--port", vb.uarts["UART0"],
              "--schema", schema, "--seconds", str(seconds), "--every", str(every),
-             "--command-every", "3",
+             "--command-every", "3", "--router",
              "--summary-json", summary_path], stdout=out if out is not sys.stdout else None)
         ground.wait(timeout=seconds + 30)
         with open(summary_path) as f:
@@ -101,9 +102,10 @@ def run(board="rp2040", seconds=10.0, heap="256k", every=4, keep=False, out=sys.
     if status:
         say("board's last status line: " + status[-1])
     say("summary: %d frames received (%s), %d CRC failures, %d decode errors, %.1f frames/s "
-        "over %.1f s" % (summary["frames"], ", ".join(
+        "over %.1f s; %d commands sent to the board" % (summary["frames"], ", ".join(
             "%s %d" % kv for kv in sorted(summary["by_type"].items())), summary["crc_failures"],
-            summary["decode_errors"], summary["rate_fps"], summary["seconds"]))
+            summary["decode_errors"], summary["rate_fps"], summary["seconds"],
+            summary.get("commands_sent", 0)))
     say("every process started by the demo has been stopped")
     return summary
 

@@ -71,6 +71,26 @@ class Station:
         self.first = None
         self.last = None
         self.dec = cobs.CobsDecoder(4096)
+        self.router = None
+        self.side = None
+        self.delivered = 0
+        self.sent_frames = 0
+
+    def attach_router(self, link):
+        """Become a reference Router node ("ground"): frames from the board go through
+        receive_packed_from_side, the GROUND_STATION handler shows them, and whatever the router
+        sends (discovery, ...) goes back to the board over the link."""
+        def tx(frame):
+            self.sent_frames += 1
+            link.write(b"\x00" + cobs.encode(bytes(frame)) + b"\x00")
+
+        def on_packet(pkt):
+            self.delivered += 1
+            self.show(pkt)
+
+        gs = ref.endpoint_identity("GROUND_STATION")
+        self.router = ref.Router(handlers=[(gs, on_packet, None)], hostname="ground")
+        self.side = self.router.add_side_packed("BOARD", tx)
 
     def feed(self, data):
         self.dec.feed(data, len(data), self._frame)
@@ -81,7 +101,15 @@ class Station:
         if n < 5 or zlib.crc32(frame[:-4]) != struct.unpack_from("<I", frame, n - 4)[0]:
             self.crc_failures += 1
             return
+        self.bytes += n
+        self.first = self.first or now
+        self.last = now
         try:
+            if self.router is not None:  # a reference Router node: it decodes and dispatches
+                self.router.receive_packed_from_side(self.side, frame)
+                self.router.process_all_queues()
+                self.frames += 1
+                return
             pkt = ref.unpack_packet_py(frame)
         except Exception as e:  # the reference's error family varies; count and show one line
             self.decode_errors += 1
@@ -89,9 +117,9 @@ class Station:
                 print("ground: decode error: %s" % e, file=self.out, flush=True)
             return
         self.frames += 1
-        self.bytes += n
-        self.first = self.first or now
-        self.last = now
+        self.show(pkt)
+
+    def show(self, pkt):
         name = self.names.get(pkt.ty) or "type %d" % pkt.ty
         count = self.by_type.get(name, 0) + 1
         self.by_type[name] = count
@@ -107,7 +135,8 @@ class Station:
 
     def summary(self, seconds):
         rate = self.frames / seconds if seconds > 0 else 0.0
-        return {"frames": self.frames, "crc_failures": self.crc_failures,
+        return {"frames": self.frames, "delivered": self.delivered,
+                "router_frames_sent": self.sent_frames, "crc_failures": self.crc_failures,
                 "decode_errors": self.decode_errors, "bytes": self.bytes,
                 "seconds": round(seconds, 2), "rate_fps": round(rate, 1), "by_type": self.by_type,
                 "truncated": self.dec.truncated, "oversize": self.dec.oversize,
@@ -122,6 +151,9 @@ def main(argv=None):
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--every", type=int, default=1, help="print every Nth packet of each type")
     ap.add_argument("--summary-json", help="also write the summary here")
+    ap.add_argument("--router", action="store_true",
+                    help="run a reference Router node (handler on GROUND_STATION) instead of "
+                         "decoding frames one by one")
     ap.add_argument("--command-every", type=float, default=0,
                     help="send a COMMAND packet (reference-packed) to the board every N s")
     args = ap.parse_args(argv)
@@ -132,7 +164,10 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     link = serial.serial_for_url(args.port, baudrate=args.baud, timeout=0.1)
-    print("ground: listening on %s (reference sedsnet decoder)" % args.port, flush=True)
+    if args.router:
+        station.attach_router(link)
+    print("ground: listening on %s (reference sedsnet %s)" % (
+        args.port, "Router node" if args.router else "decoder"), flush=True)
     start = time.monotonic()
     next_cmd = start + args.command_every
     sent = 0
@@ -141,6 +176,8 @@ def main(argv=None):
             data = link.read(4096)
             if data:
                 station.feed(data)
+            if station.router is not None:
+                station.router.periodic(0)
             if args.command_every and time.monotonic() >= next_cmd:
                 next_cmd += args.command_every
                 sent += 1
@@ -154,6 +191,9 @@ def main(argv=None):
           " %.1f frames/s" % (s["frames"], ", ".join("%s %d" % kv for kv in sorted(s["by_type"].items())),
                               s["crc_failures"], s["decode_errors"], s["bytes"], s["seconds"],
                               s["rate_fps"]), flush=True)
+    if station.router is not None:
+        print("ground: reference Router delivered %d packets to GROUND_STATION and sent %d frames "
+              "to the board" % (s["delivered"], s["router_frames_sent"]), flush=True)
     if args.summary_json:
         with open(args.summary_json, "w") as f:
             json.dump(s, f)
