@@ -1,6 +1,6 @@
 # Turns a board config (config.json beside main.py) into a running node: schema, router, link
 # sides, sensors, watchdog, LED, main loop. Board main.py files only pick the hardware factory
-# (hw_machine.MachineHw or hw_circuitpython.CircuitPythonHw) and call run().
+# (hw_machine.MachineHw or hw_circuitpython.CircuitPythonHw), call boot() and run the loop.
 import json
 
 from mainloop import MainLoop, PacketCounter, Sensor
@@ -176,7 +176,7 @@ def _sensor_reader(s, clock):
         return simsensors.make(kind, clock)
     if "." in kind:  # "module.factory": factory(config_entry, clock) -> read()
         mod, _, fn = kind.rpartition(".")
-        return getattr(__import__(mod), fn)(s, clock)
+        return getattr(__import__(mod, None, None, (fn,)), fn)(s, clock)
     return None
 
 
