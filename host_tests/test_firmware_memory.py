@@ -9,10 +9,14 @@ mark, and the lowest free heap seen between collections."""
 import json
 import os
 import subprocess
+import sys
 
 import toolchain
 
-MPY_ARCH = "x64"  # the host's native code, as the board's image carries armv6m
+sys.path.insert(0, os.path.join(toolchain.REPO, "tools"))
+import build  # noqa: E402
+
+MPY_ARCH = build.arch_of("unix")  # the host's native code, as the board's image carries armv6m
 HEAP = "128k"
 SIM_MINUTES = 10
 
@@ -176,9 +180,11 @@ def _compile_tree(dest):
         for name in sorted(os.listdir(src_dir)):
             if not name.endswith(".py") or name in ("machine.py", "_vboard_agent.py"):
                 continue
-            out = subprocess.run([toolchain.mpy_cross(), "-march=" + MPY_ARCH, "-o",
-                                  os.path.join(out_dir, name[:-3] + ".mpy"),
-                                  os.path.join(src_dir, name)], capture_output=True, text=True)
+            cmd = [toolchain.mpy_cross(), "-o", os.path.join(out_dir, name[:-3] + ".mpy"),
+                   os.path.join(src_dir, name)]
+            if MPY_ARCH:
+                cmd.insert(1, "-march=" + MPY_ARCH)
+            out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode != 0:
                 skipped.append(name)
     return skipped
