@@ -40,6 +40,36 @@ def _patch_micropython():
 
 
 _patch_micropython()
+
+
+class _Os:
+    """The Unix port's os, with ilistdir() giving sizes as littlefs/FAT boards do (VfsPosix
+    leaves them out, and `mpremote fs ls` would show 0 for every file)."""
+
+
+def _patch_os():
+    m = _Os()
+    for k in dir(os):
+        if not k.startswith("__"):
+            setattr(m, k, getattr(os, k))
+    real_ilistdir = os.ilistdir
+    stat = os.stat
+
+    def ilistdir(path="."):
+        for entry in real_ilistdir(path):
+            size = 0
+            if entry[1] == 0x8000:
+                try:
+                    size = stat((path.rstrip("/") + "/" if path not in ("", ".") else "") +
+                                entry[0])[6]
+                except OSError:
+                    pass
+            yield (entry[0], entry[1], entry[2], size)
+
+    m.ilistdir = ilistdir
+    sys.modules["os"] = m
+
+
 _EOT = b"\x04"
 _out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else sys.stdout
 _in = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
@@ -122,6 +152,7 @@ def _read_exact(n):
 def main():
     root, mode = sys.argv[1], sys.argv[2]
     _mount(root)
+    _patch_os()
     g = {"__name__": "__main__"}
     # one EOT pair per phase, so the board process knows where boot.py output ends
     if _exists("boot.py"):
