@@ -1,0 +1,382 @@
+# The announce half of discovery, enough for a sedsnet 4.2.7 router to send us data and to use us
+# as a hop: the Announcer a Router or Relay runs (reference cadence, answers to requests, learned
+# reachability with split horizon). Payload codecs live in announce_codec (re-exported here).
+# Behaviour and numbers: docs/router-interop.md; layouts: shared/protocol/control-payloads.md.
+from .announce_codec import (  # noqa: F401 (re-exported)
+    A_ADDRESS, A_BIRTH, A_ENDPOINTS, A_HOSTNAME, A_LINK, A_MODE, A_NETVARS, A_OWNER,
+    A_REQUESTED, A_STATE, A_TIMESYNC, A_VERSION, EMPTY_SCHEMA, LINK_PLAIN, LINK_RELIABLE,
+    Reader, Writer, address_payload, announce_payload, board, identity, link_caps_payload,
+    parse_address, parse_announce, parse_link_caps, parse_topology, to_bytes,
+    topology_delta_payload, topology_full_payload)
+from .compat import const
+from .ids import source_address
+
+TY_ANNOUNCE = const(7)
+TY_TIMESYNC_SOURCES = const(8)
+TY_TOPOLOGY = const(9)
+TY_SCHEMA = const(10)
+TY_TOPOLOGY_REQUEST = const(11)
+TY_SCHEMA_REQUEST = const(12)
+TY_LEAVE = const(15)
+TY_LINK_CAPABILITIES = const(16)
+TY_ADDRESS = const(17)
+
+ROUTER_HOSTNAME = "TEST_PLATFORM"  # a reference Router's sender without hostname (its device id)
+RELAY_HOSTNAME = "RELAY"
+
+# Reference 4.2.7 timing (docs/router-interop.md, host_tests/test_reference_router_facts.py)
+TTL_MS = const(30000)  # learned reachability dies when not heard for more than this
+HEARTBEAT_MS = const(15000)  # empty ANNOUNCE this long after the last full announcement
+BURST_GAPS = (250, 500)  # a change is announced 3 times: now, +250 ms, +500 ms after that
+REQUEST_DELAY_MS = const(1000)  # TOPOLOGY_REQUEST to a new announcer without a full snapshot
+REQUEST_REPEAT_MS = const(5000)
+
+_instances = [0]  # process-wide, like the reference's router instance counter
+
+
+def _source_address(name):
+    try:
+        return source_address(str(name, "utf-8"))
+    except UnicodeError:
+        return -1
+
+
+# ---- the Announcer --------------------------------------------------------------------------
+# announcer record (one per src_addr heard on a side)
+_SEEN = const(0)  # last heard, ms
+_NAME = const(1)  # hostname bytes (ADDRESS) or the board whose source address matches, or None
+_EPS = const(2)  # endpoints from ADDRESS / ANNOUNCE
+_BOARDS = const(3)  # dict name -> board, from TOPOLOGY
+_FULL = const(4)  # a full snapshot arrived
+_REQ = const(5)  # when to send the next TOPOLOGY_REQUEST (-1: none)
+_AEPS = const(6)  # endpoints of the last non-empty ANNOUNCE; None once a TOPOLOGY came after it
+
+# per-side record
+_ANN = const(0)  # dict src_addr -> announcer record
+_REACH = const(1)  # set of endpoints reachable behind the side
+_TOLD = const(2)  # dict name -> board: what the side was told (the delta baseline)
+_HB = const(3)  # next heartbeat due
+_NEW = const(4)  # a full announcement is due
+_DELTA = const(5)  # TOPOLOGY delta of the running burst (or None)
+_PEND = const(6)  # the view the running burst announces; the baseline once the burst is over
+
+
+class Announcer:
+    """Makes a node visible to reference routers and learns what is reachable behind each side.
+
+    node gives hostname, address, now_ms(), local_endpoints(), side_ids(), side_reliable(s),
+    send_control(s, ty, payload), and kind ("relay" for a Relay).
+    """
+
+    def __init__(self, node, max_boards=32, instance=None):
+        self.node = node
+        self.relay = getattr(node, "kind", "") == "relay"
+        if instance is None:
+            _instances[0] += 1
+            instance = _instances[0]
+        self.instance = instance  # folded into birth and owner hash, as the reference does
+        self.created_ms = node.now_ms()
+        self.max_boards = max_boards
+        self.dropped = 0  # boards not stored because max_boards was reached
+        self.w = Writer(256)
+        self.sides = {}
+        self._host = None
+        self._local = None
+        self._burst = -1  # index into the burst schedule; -1 idle
+        self._burst_due = 0
+        self._changed = False
+        self._wake = self.created_ms
+        self.routes = 0  # live announcers on all sides
+        self._identity()
+        for s in node.side_ids():
+            self.side_added(s)
+
+    # ---- node facing ----------------------------------------------------------------------
+    def side_added(self, side_id):
+        self.sides[side_id] = [{}, set(), None, 0, True, None, None]
+        self._changed = True
+
+    def side_removed(self, side_id):
+        st = self.sides.pop(side_id, None)
+        if st is not None and st[_ANN]:
+            self._changed = True
+            self.routes -= len(st[_ANN])
+
+    def reachable(self, side_id, endpoint):
+        st = self.sides.get(side_id)
+        return st is not None and endpoint in st[_REACH]
+
+    def has_routes(self):
+        """True while any side has a live announcer (the reference then stops its
+        single-side fallback; docs/router-interop.md)."""
+        return self.routes > 0
+
+    def memory_bytes(self):
+        n = 0
+        for st in self.sides.values():
+            n += 64 + 8 * len(st[_REACH]) + 16 * len(st[_TOLD] or ())
+            for rec in st[_ANN].values():
+                n += 64 + 4 * len(rec[_EPS])
+                for b in rec[_BOARDS].values():
+                    n += 48 + len(b[0]) + 4 * len(b[1])
+                    for x in b[2] + b[3]:
+                        n += 8 + len(x)
+        return n
+
+    def periodic(self, now_ms):
+        """Send what is due; no allocation until the next deadline (a small function: a big
+        frame would be heap-allocated on every call under MicroPython)."""
+        if self._changed or now_ms >= self._wake:
+            self._run(now_ms)
+
+    def _run(self, now_ms):
+        self._identity()
+        local = tuple(self.node.local_endpoints())
+        if local != self._local:
+            self._local = local
+            self._changed = True
+        for st in self.sides.values():
+            anns = st[_ANN]
+            dead = [a for a in anns if now_ms - anns[a][_SEEN] > TTL_MS]
+            for a in dead:
+                del anns[a]
+            if dead:
+                self._refresh(st)
+        fresh = []
+        for sid, st in self.sides.items():
+            if st[_NEW]:
+                self._full(sid, st, now_ms, False)
+                fresh.append(sid)
+        if self._changed:
+            self._changed = False
+            self._burst = 0
+            self._burst_due = now_ms
+            for sid, st in self.sides.items():
+                st[_DELTA] = None if sid in fresh else self._delta(st, sid)
+        if self._burst >= 0 and now_ms >= self._burst_due:
+            for sid, st in self.sides.items():
+                if st[_DELTA] is not None:
+                    self._head(sid)
+                    if len(st[_DELTA]) > 12:  # not an empty delta (u32 0, 0 changed, 0 removed)
+                        self.node.send_control(sid, TY_TOPOLOGY, st[_DELTA])
+            if self._burst < len(BURST_GAPS):
+                self._burst_due = now_ms + BURST_GAPS[self._burst]
+                self._burst += 1
+            else:
+                # the reference moves a side's delta baseline only when a burst completes: a
+                # change in mid-burst is announced against the previous baseline
+                self._burst = -1
+                for st in self.sides.values():
+                    if st[_PEND] is not None:
+                        st[_TOLD] = st[_PEND]
+                        st[_PEND] = None
+        wake = now_ms + HEARTBEAT_MS
+        if self._burst >= 0:
+            wake = self._burst_due
+        for sid, st in self.sides.items():
+            if now_ms >= st[_HB]:
+                st[_HB] = now_ms + HEARTBEAT_MS
+                self.node.send_control(sid, TY_ANNOUNCE, b"")
+            if st[_HB] < wake:
+                wake = st[_HB]
+            for rec in st[_ANN].values():
+                if 0 <= rec[_REQ] <= now_ms:
+                    rec[_REQ] = now_ms + REQUEST_REPEAT_MS
+                    self.node.send_control(sid, TY_TOPOLOGY_REQUEST, b"")
+                if 0 <= rec[_REQ] < wake:
+                    wake = rec[_REQ]
+                if rec[_SEEN] + TTL_MS + 1 < wake:
+                    wake = rec[_SEEN] + TTL_MS + 1
+        self._wake = wake
+
+    def on_frame(self, side_id, hdr, frame):
+        """A discovery frame (ty 7..18) from side_id that passed CRC and dedupe. Answers
+        requests at once; raises DecodeError for a malformed payload (the caller counts it)."""
+        st = self.sides.get(side_id)
+        ty = hdr.ty
+        if st is None or hdr.src_addr == self._src or ty == TY_SCHEMA or ty > TY_ADDRESS:
+            return
+        payload = memoryview(frame)[hdr.payload_start:hdr.payload_end]
+        now = self.node.now_ms()
+        if ty == TY_TOPOLOGY_REQUEST or ty == TY_SCHEMA_REQUEST:
+            self._full(side_id, st, now, ty == TY_SCHEMA_REQUEST)
+            return
+        src = hdr.src_addr
+        anns = st[_ANN]
+        rec = anns.get(src)
+        if ty == TY_LEAVE:
+            if rec is not None:
+                del anns[src]
+                self._refresh(st)
+            return
+        if 13 <= ty <= 14:
+            return  # managed variables: not handled here
+        parsed = None
+        if ty == TY_ADDRESS:
+            parsed = parse_address(payload)
+        elif ty == TY_TOPOLOGY:
+            parsed = parse_topology(payload)
+        elif ty == TY_ANNOUNCE:
+            parsed = parse_announce(payload)
+        elif ty == TY_TIMESYNC_SOURCES:
+            r = Reader(payload, "timesync sources")
+            r.strs()
+            r.end()
+        elif ty == TY_LINK_CAPABILITIES:
+            parse_link_caps(payload)
+            if rec is None:
+                return  # (the reference learns no announcer from these alone)
+        if rec is None:
+            rec = [now, None, (), {}, False, now + REQUEST_DELAY_MS, None]
+            anns[src] = rec
+            self._changed = True
+        rec[_SEEN] = now
+        if ty == TY_ADDRESS:
+            name, eps = parsed[A_HOSTNAME], parsed[A_ENDPOINTS]
+            if name != rec[_NAME] or eps != rec[_EPS]:
+                rec[_NAME] = name
+                rec[_EPS] = eps
+                self._refresh(st)
+        elif ty == TY_ANNOUNCE and parsed:  # (an empty ANNOUNCE is a heartbeat)
+            if parsed != rec[_AEPS]:
+                rec[_AEPS] = parsed  # replaces what TOPOLOGY said, not what ADDRESS said
+                self._refresh(st)
+        elif ty == TY_TOPOLOGY:
+            self._learn_topology(st, src, rec, parsed)
+
+    # ---- learning -------------------------------------------------------------------------
+    def _learn_topology(self, st, src, rec, parsed):
+        delta, boards, removed = parsed
+        old = rec[_BOARDS]
+        new = dict(old) if delta else {}
+        for name in removed:
+            new.pop(name, None)
+        room = self.max_boards - self._board_count() + len(old)
+        for b in boards:
+            if b[0] not in new and len(new) >= room:
+                self.dropped += 1
+                continue
+            new[b[0]] = b
+            if rec[_NAME] is None and _source_address(b[0]) == src:
+                rec[_NAME] = b[0]
+        if not delta:
+            rec[_FULL] = True
+            rec[_REQ] = -1
+        if new != old or rec[_AEPS] is not None:
+            rec[_BOARDS] = new
+            rec[_AEPS] = None
+            self._refresh(st)
+
+    def _board_count(self):
+        n = 0
+        for st in self.sides.values():
+            for rec in st[_ANN].values():
+                n += len(rec[_BOARDS])
+        return n
+
+    def _refresh(self, st):
+        n = 0
+        for s in self.sides.values():
+            n += len(s[_ANN])
+        self.routes = n
+        reach = set()
+        for rec in st[_ANN].values():
+            for e in rec[_EPS]:
+                reach.add(e)
+            if rec[_AEPS] is not None:
+                for e in rec[_AEPS]:
+                    reach.add(e)
+                continue
+            for b in rec[_BOARDS].values():
+                for e in b[1]:
+                    reach.add(e)
+        st[_REACH] = reach
+        self._changed = True
+
+    # ---- what we tell a side --------------------------------------------------------------
+    def _identity(self):
+        host = self.node.hostname
+        if host is None:
+            host = RELAY_HOSTNAME if self.relay else ROUTER_HOSTNAME
+        if host != self._host:
+            self._host = host
+            self._host_b = to_bytes(host)
+            self._src = source_address(host)
+            self.birth, self.owner = identity(host, self.created_ms, self.instance)
+
+    def _view(self, side_id):
+        """Boards for side_id: ours, then those learned on other sides (split horizon);
+        a neighbour's own board lists us as a connection, as the reference's do."""
+        me = self._host_b
+        view = {}
+        neigh = []
+        for sid, st in self.sides.items():
+            for rec in st[_ANN].values():
+                n = rec[_NAME]
+                if n is not None and n not in neigh:
+                    neigh.append(n)
+                if sid == side_id:
+                    continue
+                for name, b in rec[_BOARDS].items():
+                    if name != me and name not in view:
+                        if name == n and me not in b[3]:
+                            b = (b[0], b[1], b[2], tuple(sorted(b[3] + (me,))))
+                        view[name] = b
+                if n is not None and n != me and n not in view:
+                    view[n] = (n, rec[_EPS], (), (me,))
+        neigh.sort()
+        view[me] = (me, self._local or (), (), tuple(neigh))
+        return view
+
+    def _endpoints(self, side_id):
+        eps = set(self._local or ())
+        for sid, st in self.sides.items():
+            if sid != side_id:
+                for e in st[_REACH]:
+                    eps.add(e)
+        return sorted(eps)
+
+    def _head(self, side_id):
+        """ADDRESS (a Router) or ANNOUNCE of the split-horizon endpoints (a Relay): the first
+        frame of every change announcement. A Relay's also restarts its heartbeat."""
+        if self.relay:
+            self.node.send_control(side_id, TY_ANNOUNCE,
+                                   announce_payload(self._endpoints(side_id), self.w))
+            self.sides[side_id][_HB] = self.node.now_ms() + HEARTBEAT_MS
+            return
+        flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
+        self.node.send_control(side_id, TY_ADDRESS, address_payload(
+            self._host_b, self.node.address, self.birth, self.owner, self._endpoints(side_id),
+            link_flags=flags, w=self.w))
+
+    def _full(self, side_id, st, now_ms, schema):
+        """ADDRESS (LINK_CAPABILITIES for a Relay) + full TOPOLOGY [+ SCHEMA] on one side."""
+        self._identity()
+        if self._local is None:
+            self._local = tuple(self.node.local_endpoints())
+        if self.relay:
+            flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
+            self.node.send_control(side_id, TY_LINK_CAPABILITIES, link_caps_payload(flags))
+            eps = self._endpoints(side_id)
+            if eps:
+                self.node.send_control(side_id, TY_ANNOUNCE, announce_payload(eps, self.w))
+        else:
+            self._head(side_id)
+        view = self._view(side_id)
+        names = sorted(view)
+        self.node.send_control(side_id, TY_TOPOLOGY,
+                               topology_full_payload([view[k] for k in names], self.w))
+        if schema:
+            self.node.send_control(side_id, TY_SCHEMA, EMPTY_SCHEMA)
+        st[_TOLD] = view
+        st[_PEND] = None
+        st[_NEW] = False
+        st[_HB] = now_ms + HEARTBEAT_MS
+
+    def _delta(self, st, side_id):
+        view = self._view(side_id)
+        told = st[_TOLD] or {}
+        changed = [view[k] for k in sorted(view) if told.get(k) != view[k]]
+        removed = [k for k in sorted(told) if k not in view]
+        st[_PEND] = view
+        return topology_delta_payload(changed, removed)
