@@ -1,0 +1,188 @@
+# Reference router lab: reference sedsnet 4.2.7 Routers and Relays in their own CPython process,
+# on one fake clock, driven as black boxes by JSON commands (host_tests/
+# test_reference_router_facts.py). Sides are either joined to another lab node ("links") or open:
+# what a node sends on an open side is kept in an outbox the test reads with "out"; frames the
+# test sends in arrive with "rx".
+import sedsnet as ref
+
+import stdio_link
+
+_t = [0]
+_nodes = {}  # name -> {"obj", "relay", "sides": [side ids], "got": [...]}
+_links = {}  # (node, side index) -> (node, side index)
+_outbox = []  # [t, node, side index, frame hex]
+_pending = []  # frames in flight on links: (dst node, dst side index, bytes)
+
+
+def _now():
+    return _t[0]
+
+
+def _tx(name, idx):
+    def tx(data):
+        data = bytes(data)
+        peer = _links.get((name, idx))
+        if peer is None:
+            _outbox.append([_t[0], name, idx, data.hex()])
+        else:
+            _pending.append((peer[0], peer[1], data))
+    return tx
+
+
+def _rx(name, idx, data):
+    n = _nodes[name]
+    if n["relay"]:
+        n["obj"].rx_packed_from_side(n["sides"][idx], data)
+        n["obj"].process_all_queues()
+    else:
+        n["obj"].receive_packed_from_side(n["sides"][idx], data)
+
+
+def _pump():
+    while _pending:
+        name, idx, data = _pending.pop(0)
+        _rx(name, idx, data)
+
+
+def _handler(name, ep):
+    def h(pkt):
+        _nodes[name]["got"].append([_t[0], ep, pkt.ty, bytes(pkt.payload).hex()])
+    return h
+
+
+def _reset(cmd):
+    _nodes.clear()
+    _links.clear()
+    del _outbox[:]
+    del _pending[:]
+    _t[0] = cmd.get("t", 0)
+    for call in cmd.get("schema", ()):
+        try:
+            getattr(ref, call[0])(*call[1:])
+        except Exception:  # already registered by an earlier scenario in this process
+            pass
+    return {}
+
+
+def _node(cmd):
+    """{"name", "relay": bool, "hostname", "handlers": [endpoint IDs], "sides": [reliable...],
+    "kw": {...}}"""
+    name = cmd["name"]
+    kw = dict(cmd.get("kw", {}))
+    if cmd.get("relay"):
+        obj = ref.Relay(now_ms=_now, **kw)
+    else:
+        if cmd.get("hostname") is not None:
+            kw["hostname"] = cmd["hostname"]
+        kw["handlers"] = [(e, _handler(name, e), None) for e in cmd.get("handlers", ())]
+        obj = ref.Router(now_ms=_now, **kw)
+    n = {"obj": obj, "relay": bool(cmd.get("relay")), "sides": [], "got": []}
+    _nodes[name] = n
+    for i, rel in enumerate(cmd.get("sides", ())):
+        n["sides"].append(obj.add_side_packed("s%d" % i, _tx(name, i), reliable_enabled=rel))
+    return {"sender_id": obj.sender_id}
+
+
+def _link(cmd):
+    a, ai, b, bi = cmd["a"], cmd["a_side"], cmd["b"], cmd["b_side"]
+    _links[(a, ai)] = (b, bi)
+    _links[(b, bi)] = (a, ai)
+    return {}
+
+
+def _add_side(cmd):
+    n = _nodes[cmd["node"]]
+    idx = len(n["sides"])
+    n["sides"].append(n["obj"].add_side_packed("s%d" % idx, _tx(cmd["node"], idx),
+                                               reliable_enabled=cmd.get("reliable", False)))
+    return {"index": idx}
+
+
+def _rx_cmd(cmd):
+    """Deliver frames from the test: {"node", "side", "frames": [hex...]}; a frame the
+    reference rejects is reported, not raised."""
+    errors = []
+    for h in cmd["frames"]:
+        try:
+            _rx(cmd["node"], cmd["side"], bytes.fromhex(h))
+            errors.append(None)
+        except Exception as e:
+            errors.append("%s: %s" % (type(e).__name__, e))
+    _pump()
+    return {"errors": errors}
+
+
+def _run(cmd):
+    """Advance the clock to "to" in "step" ms steps, periodic(0) on every node at each step
+    (after setting the time), links delivered as they go. {"to", "step", "nodes": optional}."""
+    step = cmd.get("step", 50)
+    names = cmd.get("nodes") or list(_nodes)
+    first = cmd.get("from", _t[0])
+    t = first
+    while t <= cmd["to"]:
+        _t[0] = t
+        for name in names:
+            _nodes[name]["obj"].periodic(0)
+        _pump()
+        t += step
+    return {"t": _t[0]}
+
+
+def _at(cmd):
+    _t[0] = cmd["t"]
+    return {}
+
+
+def _call(cmd):
+    """A method of a node: {"node", "method", "args": [...]}; side arguments given as
+    {"side": index} are mapped to the node's side IDs."""
+    n = _nodes[cmd["node"]]
+    args = [n["sides"][a["side"]] if isinstance(a, dict) and "side" in a else a
+            for a in cmd.get("args", ())]
+    result = getattr(n["obj"], cmd["method"])(*args)
+    if cmd["method"] != "process_all_queues" and not n["relay"]:
+        n["obj"].process_all_queues()
+    _pump()
+    if isinstance(result, (dict, list, int, str, float, bool)) or result is None:
+        return {"result": result}
+    return {"result": repr(result)}
+
+
+def _log_f32(cmd):
+    n = _nodes[cmd["node"]]
+    n["obj"].log_f32(cmd["ty"], cmd["values"])
+    n["obj"].process_all_queues()
+    _pump()
+    return {}
+
+
+def _fn(cmd):
+    return {"result": getattr(ref, cmd["fn"])(*cmd.get("args", ()))}
+
+
+def _out(cmd):
+    frames = list(_outbox)
+    del _outbox[:]
+    return {"frames": frames}
+
+
+def _got(cmd):
+    n = _nodes[cmd["node"]]
+    got = list(n["got"])
+    del n["got"][:]
+    return {"got": got}
+
+
+def _batch(cmd):
+    results = []
+    for c in cmd["cmds"]:
+        r = _HANDLERS[c["op"]](c)
+        results.append(r if r is not None else {})
+    return {"results": results}
+
+
+_HANDLERS = {"reset": _reset, "node": _node, "link": _link, "add_side": _add_side,
+             "rx": _rx_cmd, "run": _run, "at": _at, "call": _call, "log_f32": _log_f32,
+             "fn": _fn, "out": _out, "got": _got}
+_HANDLERS["batch"] = _batch
+stdio_link.serve(_HANDLERS)
