@@ -152,3 +152,50 @@ def pid_into(frame, spans, eps, out, off: int):
         o[off + j] = (lo >> (8 * j)) & 0xFF
         o[off + 4 + j] = (hi >> (8 * j)) & 0xFF
         j += 1
+
+
+@micropython.viper
+def nonce_next(state) -> int:
+    # the reference's nonce step (ids.next_nonce) on a one-word array('I'): no heap ints
+    s = ptr32(state)
+    m16 = 0xFFFF
+    mask = (m16 << 16) | m16
+    g = 0x9E37
+    g = (g << 16) | 0x79B9
+    x = int(s[0]) & mask
+    s[0] = (x + g) & mask
+    x = (x ^ (x << 13)) & mask
+    x = x ^ ((x >> 17) & 0x7FFF)
+    x = (x ^ (x << 5)) & mask
+    return (x & m16) | 1
+
+
+@micropython.viper
+def find8(table, count: int, key, koff: int) -> int:
+    # index of the 8-byte record equal to key[koff:koff+8] among table's first count, or -1
+    t = ptr8(table)
+    k = ptr8(key)
+    i = 0
+    while i < count:
+        b = i * 8
+        j = 0
+        while j < 8:
+            if t[b + j] != k[koff + j]:
+                break
+            j += 1
+        if j == 8:
+            return i
+        i += 1
+    return -1
+
+
+@micropython.viper
+def copy_into(dst, doff: int, src, soff: int, n: int):
+    # dst[doff:doff+n] = src[soff:soff+n] without a slice object (forward copy: safe when
+    # moving data towards the start of the same buffer)
+    d = ptr8(dst)
+    s = ptr8(src)
+    i = 0
+    while i < n:
+        d[doff + i] = s[soff + i]
+        i += 1

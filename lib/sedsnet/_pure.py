@@ -99,3 +99,27 @@ def pid_into(frame, spans, eps, out, off):
         h ^= h >> 27
     for i in range(8):
         out[off + i] = (h >> (8 * i)) & 0xFF
+
+
+def nonce_next(state):
+    """The reference's nonce step (ids.next_nonce) on a one-word array('I')."""
+    x = state[0]
+    state[0] = (x + 0x9E3779B9) & 0xFFFFFFFF
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    x ^= (x << 5) & 0xFFFFFFFF
+    return (x & 0xFFFF) | 1
+
+
+def find8(table, count, key, koff):
+    """Index of the 8-byte record equal to key[koff:koff+8] among table's first count, or -1."""
+    want = bytes(key[koff:koff + 8])
+    for i in range(count):
+        if table[8 * i:8 * i + 8] == want:
+            return i
+    return -1
+
+
+def copy_into(dst, doff, src, soff, n):
+    """dst[doff:doff+n] = src[soff:soff+n]."""
+    dst[doff:doff + n] = memoryview(src)[soff:soff + n]

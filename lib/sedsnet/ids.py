@@ -2,6 +2,8 @@
 # endpoint / data-type IDs (FNV-1a with an alias table), the header source address, the u64
 # sender hash, the node address, the process-wide packet nonce sequence and the packet ID.
 # Everything here runs off the hot path except write_packet_id (router duplicate cache).
+from array import array
+
 from .compat import const
 
 _M32 = const(0xFFFFFFFF)
@@ -116,18 +118,14 @@ def node_address(hostname):
 
 
 # Process-wide nonce sequence of the reference: a Weyl counter through an xorshift, low 16 bits,
-# forced odd. A fresh process of ours and of the reference emit the same sequence.
-_nonce_state = [0xA5C31F27]
+# forced odd. A fresh process of ours and of the reference emit the same sequence. The state is
+# a one-word array so the viper step (_fast.nonce_next) runs without heap ints.
+_nonce_state = array("I", [0xA5C31F27])
 
 
 def next_nonce():
     """Next packet nonce (u16, odd) of the process-global sequence; first value 6837."""
-    x = _nonce_state[0]
-    _nonce_state[0] = (x + 0x9E3779B9) & _M32
-    x ^= (x << 13) & _M32
-    x ^= x >> 17
-    x ^= (x << 5) & _M32
-    return (x & 0xFFFF) | 1
+    return _nonce_kernel(_nonce_state)
 
 
 def reset_nonce(state=0xA5C31F27):
@@ -167,6 +165,8 @@ def write_packet_id(hdr, frame, out, off=0):
 
 
 try:
+    from ._fast import nonce_next as _nonce_kernel
     from ._fast import pid_into as _pid_kernel
 except (ImportError, SyntaxError, ValueError, AttributeError):
+    from ._pure import nonce_next as _nonce_kernel
     from ._pure import pid_into as _pid_kernel

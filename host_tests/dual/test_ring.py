@@ -1,0 +1,179 @@
+# The router's building blocks: the frame ring (FIFO, priority order, wrap-around, eviction,
+# growth inside the budget), the recent packet-ID cache and the route-rule picker, checked
+# against simple list models with a seeded pseudo-random workload.
+from sedsnet import _pure
+from sedsnet.recent import RecentIds
+from sedsnet.ring import HDR, FrameRing, QueueBudget
+from sedsnet.routes import FAILOVER, FANOUT, LOCAL, WEIGHTED, Routes
+
+
+class Lcg:
+    def __init__(self, seed):
+        self.x = seed
+
+    def next(self, n):
+        self.x = (self.x * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self.x >> 8) % n
+
+
+def frame(i, n):
+    return bytes((i + k) & 0xFF for k in range(n))
+
+
+def pop_first(ring):
+    p = ring.first()
+    if p < 0:
+        return None
+    n = ring.frame_len(p)
+    out = bytes(ring.buf[p + HDR:p + HDR + n])
+    ring.take(p)
+    return out
+
+
+def test_ring_is_fifo_across_wraparound():
+    ring = FrameRing(100, QueueBudget(1000))
+    model = []
+    rnd = Lcg(7)
+    evicted = 0
+    for i in range(3000):
+        if rnd.next(3):
+            f = frame(i, 1 + rnd.next(40))
+            assert ring.push(f, len(f), 3)
+            model.append(f)
+            while ring.evicted > evicted:  # full: the oldest records made room
+                model.pop(0)
+                evicted += 1
+        else:
+            got = pop_first(ring)
+            assert got == (model.pop(0) if model else None)
+        assert ring.live == len(model)
+        assert ring.bytes == sum(len(f) for f in model)
+    assert 100 < ring.evicted < 2000
+
+
+def test_full_ring_evicts_oldest_and_counts():
+    ring = FrameRing(64, QueueBudget(64))
+    for i in range(10):
+        assert ring.push(frame(i, 12), 12, 0)
+    assert ring.evicted == 6 and ring.live == 4  # 4 records of 16 bytes fit
+    assert pop_first(ring) == frame(6, 12)
+    assert not ring.push(frame(0, 61), 61, 0)  # can never fit: refused, nothing lost
+    assert ring.live == 3
+
+
+def test_best_takes_highest_priority_then_oldest():
+    ring = FrameRing(512, QueueBudget(512))
+    prios = [10, 80, 10, 250, 80, 0]
+    for i, pr in enumerate(prios):
+        ring.push(bytes([i]), 1, 0xFE, pr)
+    order = []
+    while True:
+        p = ring.best()
+        if p < 0:
+            break
+        order.append(ring.buf[p + HDR])
+        ring.take(p)
+    assert order == [3, 1, 4, 0, 2, 5]
+    assert ring.live == 0 and ring.records == 0
+
+
+def test_priority_takes_from_the_middle_then_space_returns():
+    ring = FrameRing(60, QueueBudget(60))
+    for i, pr in enumerate([1, 9, 1]):
+        ring.push(frame(i, 10), 10, 0, pr)
+    p = ring.best()
+    ring.take(p)  # the middle record
+    assert pop_first(ring) == frame(0, 10)
+    assert pop_first(ring) == frame(2, 10)
+    for i in range(4):  # the whole ring is free again
+        assert ring.push(frame(i, 11), 11, 0)
+    assert ring.evicted == 0
+
+
+def test_grow_keeps_order_and_respects_the_budget():
+    budget = QueueBudget(300)
+    ring = FrameRing(64, budget, grow_step=2)
+    for i in range(8):
+        ring.push(frame(i, 12), 12, 1)
+    assert ring.evicted == 4
+    assert ring.grow() and ring.cap == 128 and budget.used == 128
+    for i in range(8, 12):
+        ring.push(frame(i, 12), 12, 1)
+    assert [pop_first(ring) for _ in range(8)] == [frame(i, 12) for i in range(4, 12)]
+    ring.push(frame(0, 200), 200, 1)  # too big: remembered for the next grow
+    assert ring.grow() and ring.cap == 300 and budget.used == 300
+    assert not ring.grow()  # nothing refused since
+    assert ring.push(frame(0, 200), 200, 1)
+    ring.push(frame(1, 400), 400, 1)
+    assert not ring.grow() and ring.cap == 300  # the budget is spent
+
+
+def test_ring_kernels_agree():
+    try:
+        from sedsnet import _fast
+    except ImportError:
+        _fast = None
+    src = bytes(range(40))
+    for k in [_pure] + ([_fast] if _fast else []):
+        dst = bytearray(50)
+        k.copy_into(dst, 3, src, 5, 20)
+        assert bytes(dst[3:23]) == src[5:25] and dst[2] == 0 and dst[23] == 0
+        table = bytearray(src[:32])
+        assert k.find8(table, 4, src, 16) == 2
+        assert k.find8(table, 2, src, 16) == -1
+        assert k.find8(table, 4, bytes(8), 0) == -1
+        assert k.find8(table, 0, src, 0) == -1
+
+
+def test_recent_ids_remember_a_bounded_window():
+    recent = RecentIds(4)
+    key = bytearray(8)
+    for i in range(6):
+        key[0] = i
+        assert not recent.seen(key)
+    for i in range(2, 6):
+        key[0] = i
+        assert recent.seen(key)
+    key[0] = 0  # pushed out by the newer IDs
+    assert not recent.seen(key)
+    assert recent.nbytes() == 32 and recent.count == 4
+    assert not RecentIds(0).seen(key) and not RecentIds(0).seen(key)
+
+
+class FakeSide:
+    def __init__(self, tx_bytes):
+        self.tx_bytes = tx_bytes
+
+
+def test_route_picks_follow_the_reference_modes():
+    r = Routes()
+    sides = [FakeSide(500), FakeSide(10), FakeSide(99)]
+    cands = 0b111
+    assert r.pick(LOCAL, cands, sides) == 0b010  # default: the least loaded side
+    r.modes[LOCAL] = FANOUT
+    assert r.pick(LOCAL, cands, sides) == cands
+    r.modes[LOCAL] = WEIGHTED  # weights 1:3:0 give 0,1,1,1,0,1,1,1 (seen on 4.2.7)
+    r.weights[LOCAL * 256 + 0] = 1
+    r.weights[LOCAL * 256 + 1] = 3
+    r.weights[LOCAL * 256 + 2] = 0
+    picks = [r.pick(LOCAL, cands, sides) for _ in range(8)]
+    assert picks == [1, 2, 2, 2, 1, 2, 2, 2]
+    r.modes[LOCAL] = FAILOVER  # lowest priority value wins (9, 5, 1 -> side 2)
+    for s, p in ((0, 9), (1, 5), (2, 1)):
+        r.prios[LOCAL * 256 + s] = p
+    assert r.pick(LOCAL, cands, sides) == 0b100
+    assert r.pick(LOCAL, 0b011, sides) == 0b010
+
+
+def test_route_rules_allow_and_forget():
+    r = Routes()
+    assert r.allowed(LOCAL, 3000, 1)
+    r.allow[LOCAL * 256 + 1] = False
+    r.typed[3000] = {0 * 256 + 2: False, LOCAL * 256 + 1: True}
+    assert not r.allowed(LOCAL, 3000, 1)  # a typed "on" does not beat a route "off"
+    assert not r.allowed(0, 3000, 2) and r.allowed(0, 3001, 2) and r.allowed(1, 3000, 2)
+    r.forget_side(2)
+    assert r.allowed(0, 3000, 2)
+    modes, over, typed, weights, prios = r.export()
+    assert over == [{"src_side_id": None, "dst_side_id": 1, "enabled": False}]
+    assert typed == [{"src_side_id": None, "ty": 3000, "dst_side_id": 1, "enabled": True}]

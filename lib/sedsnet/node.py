@@ -1,0 +1,602 @@
+# What Router and Relay share: sides, the RX/TX byte rings in one queue budget, duplicate
+# suppression, route rules, forwarding and per-side counters. Frames stay packed the whole
+# way: a received frame is parsed in place into one preallocated FrameHeader, its packet ID
+# written into a preallocated 8-byte buffer, and it is passed on as the same bytes.
+#
+# Re-entrancy: a tx callback may feed another node that answers synchronously, and a handler
+# may log. While a node is busy, such calls only queue; the outermost call drains the queues
+# before it returns, so nothing is lost and the shared header/buffers are never clobbered.
+from . import ids, schema
+from .compat import MonotonicMs, const
+from .errors import ArgumentError, CompressedFrameError, DecodeError, SedsError, UnknownTypeError
+from .recent import RecentIds
+from .ring import HDR, FrameRing, QueueBudget
+from .routes import FANOUT, FAILOVER, LOCAL, MAX_SIDES, Routes
+from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
+from .wire import FrameHeader
+
+try:
+    from ._fast import copy_into
+except (ImportError, SyntaxError, ValueError, AttributeError):
+    from ._pure import copy_into
+
+DEFAULT_QUEUE_BUDGET = const(102400)  # the reference's MAX_QUEUE_BUDGET
+DEFAULT_RECENT_IDS = const(128)
+DEFAULT_QUEUE_START = const(1024)  # bytes per ring before it grows
+_WORK = const(512)  # initial work buffer; grows (rarely) for a longer queued frame
+_CTRL_LAST = const(18)  # built-in types are 0..18
+_STRING = const(13)
+
+# drop reasons, per side (export_runtime_stats()["sides"][i]["drops"])
+DROP_NAMES = ("decode", "duplicate", "unknown_type", "compressed", "e2e", "ingress", "evicted",
+              "oversize")
+D_DECODE = const(0)
+D_DUP = const(1)
+D_UNKNOWN = const(2)
+D_COMPRESSED = const(3)
+D_E2E = const(4)
+D_INGRESS = const(5)
+D_EVICTED = const(6)
+D_OVERSIZE = const(7)
+
+
+class Side:
+    def __init__(self, sid, name, tx, reliable, packet_side):
+        self.sid = sid
+        self.name = name
+        self.tx = tx
+        self.reliable = reliable
+        self.packet_side = packet_side  # tx takes Packet objects (add_side_packet)
+        self.ingress = self.egress = True
+        self.tx_packets = self.tx_bytes = self.rx_packets = self.rx_bytes = 0
+        self.relayed_tx_packets = self.relayed_tx_bytes = 0
+        self.relayed_rx_packets = self.relayed_rx_bytes = 0
+        self.local_delivery_packets = self.tx_handler_failures = 0
+        self.drops = [0] * len(DROP_NAMES)
+
+
+class _Views:
+    """memoryviews of buf[:n] for recurring lengths n, made once: a frame handed to a tx
+    callback costs no allocation in the steady state."""
+
+    def __init__(self, buf):
+        self.buf = buf
+        self.slots = [None] * 8
+
+    def get(self, n):
+        v = self.slots[n & 7]
+        if v is None or len(v) != n:
+            v = memoryview(self.buf)[:n]
+            self.slots[n & 7] = v
+        return v
+
+
+class Node:
+    kind = "node"
+
+    def __init__(self, now_ms=None, hostname=None, max_queue_budget=None, max_recent_rx_ids=None,
+                 starting_queue_size=None, queue_grow_step=None, discovery=None):
+        self.now_ms = now_ms if now_ms is not None else MonotonicMs()
+        self._set_name(hostname if hostname is not None else self.default_hostname)
+        self.budget = QueueBudget(DEFAULT_QUEUE_BUDGET if max_queue_budget is None
+                                  else max_queue_budget)
+        self.recent = RecentIds(DEFAULT_RECENT_IDS if max_recent_rx_ids is None
+                                else max_recent_rx_ids)
+        self.budget.take(self.recent.nbytes())  # reserved in full, as the reference does
+        self._schema_bytes = schema.schema_bytes_used()
+        self.budget.take(self._schema_bytes)
+        start = DEFAULT_QUEUE_START if starting_queue_size is None else starting_queue_size
+        step = 2 if queue_grow_step is None else queue_grow_step
+        self.rx = FrameRing(start, self.budget, step)
+        self.tx = FrameRing(start, self.budget, step)
+        self.hdr = FrameHeader(max_endpoints=32)
+        self.ctrl_hdr = None  # made on the first control frame we send
+        self.pid = bytearray(8)
+        self.work = bytearray(_WORK)  # a queued frame is copied here before it is handled
+        self.work_views = _Views(self.work)
+        self.sides = []
+        self.routes = Routes()
+        self.busy = False
+        self.nested = False
+        self.warned = False
+        self.discovery = None
+        if discovery or discovery is None:
+            try:
+                from .announce import Announcer
+            except ImportError:
+                if discovery:
+                    raise
+                Announcer = None  # a build without announce.py: flood instead
+            if Announcer is not None:
+                self.discovery = Announcer(self)
+
+    # ---- identity -------------------------------------------------------------------------
+    def _set_name(self, hostname):
+        if not isinstance(hostname, str) or not hostname:
+            raise ArgumentError("hostname must be a non-empty str")
+        self.hostname = hostname
+        self.src_addr = ids.source_address(hostname)
+        self.address = ids.node_address(hostname)
+        ids.remember_sender(hostname, self.src_addr)
+
+    @property
+    def sender_id(self):
+        return self.hostname
+
+    def set_sender_id(self, sender_id):
+        self._set_name(sender_id)
+
+    @property
+    def current_address(self):
+        return self.address
+
+    # ---- sides ----------------------------------------------------------------------------
+    def add_side_packed(self, name, tx, reliable_enabled=False):
+        return self._add_side(name, tx, reliable_enabled, False)
+
+    def add_side_packet(self, name, tx, reliable_enabled=False):
+        return self._add_side(name, tx, reliable_enabled, True)
+
+    def _add_side(self, name, tx, reliable, packet_side):
+        if not isinstance(name, str) or not callable(tx):
+            raise ArgumentError("a side needs a name (str) and a callable tx")
+        sides = self.sides
+        sid = 0
+        while sid < len(sides) and sides[sid] is not None:
+            sid += 1  # the reference reuses the lowest free side ID
+        if sid >= MAX_SIDES:
+            raise ArgumentError("at most %d sides" % MAX_SIDES)
+        side = Side(sid, name, tx, bool(reliable), packet_side)
+        if sid == len(sides):
+            sides.append(side)
+        else:
+            sides[sid] = side
+        if self.discovery is not None:
+            self.discovery.side_added(sid)
+        return sid
+
+    def _side(self, sid):
+        if not isinstance(sid, int) or not 0 <= sid < len(self.sides) or self.sides[sid] is None:
+            raise ArgumentError("invalid side id: %r" % (sid,))
+        return self.sides[sid]
+
+    def remove_side(self, side_id):
+        self._side(side_id)
+        self.sides[side_id] = None
+        while self.sides and self.sides[-1] is None:
+            self.sides.pop()
+        self.routes.forget_side(side_id)
+        if self.discovery is not None:
+            self.discovery.side_removed(side_id)
+
+    def side_ids(self):
+        return [s.sid for s in self.sides if s is not None]
+
+    def side_reliable(self, side_id):
+        return self._side(side_id).reliable
+
+    def set_side_ingress_enabled(self, side_id, enabled):
+        self._side(side_id).ingress = bool(enabled)
+
+    def set_side_egress_enabled(self, side_id, enabled):
+        self._side(side_id).egress = bool(enabled)
+
+    # ---- route rules ----------------------------------------------------------------------
+    def _src(self, src_side_id):
+        if src_side_id is None:
+            return LOCAL
+        return self._side(src_side_id).sid
+
+    def _key(self, src_side_id, dst_side_id):
+        return self._src(src_side_id) * 256 + self._side(dst_side_id).sid
+
+    def set_route(self, src_side_id, dst_side_id, enabled):
+        self.routes.allow[self._key(src_side_id, dst_side_id)] = bool(enabled)
+
+    def clear_route(self, src_side_id, dst_side_id):
+        self.routes.allow.pop(self._key(src_side_id, dst_side_id), None)
+
+    def set_typed_route(self, src_side_id, ty, dst_side_id, enabled):
+        k = self._key(src_side_id, dst_side_id)
+        self.routes.typed.setdefault(_ty(ty), {})[k] = bool(enabled)
+
+    def clear_typed_route(self, src_side_id, ty, dst_side_id):
+        t = self.routes.typed.get(_ty(ty))
+        if t is not None:
+            t.pop(self._key(src_side_id, dst_side_id), None)
+            if not t:
+                del self.routes.typed[ty]
+
+    def set_source_route_mode(self, src_side_id, mode):
+        if mode not in (FANOUT, 1, FAILOVER):
+            raise ArgumentError("invalid route selection mode: %r" % (mode,))
+        self.routes.modes[self._src(src_side_id)] = int(mode)
+
+    def clear_source_route_mode(self, src_side_id):
+        self.routes.modes.pop(self._src(src_side_id), None)
+
+    def set_route_weight(self, src_side_id, dst_side_id, weight):
+        self.routes.weights[self._key(src_side_id, dst_side_id)] = _u32(weight, "weight")
+
+    def clear_route_weight(self, src_side_id, dst_side_id):
+        self.routes.weights.pop(self._key(src_side_id, dst_side_id), None)
+
+    def set_route_priority(self, src_side_id, dst_side_id, priority):
+        self.routes.prios[self._key(src_side_id, dst_side_id)] = _u32(priority, "priority")
+
+    def clear_route_priority(self, src_side_id, dst_side_id):
+        self.routes.prios.pop(self._key(src_side_id, dst_side_id), None)
+
+    # ---- receiving ------------------------------------------------------------------------
+    def _rx_now(self, side_id, data):
+        """A frame from a side, handled now (or queued when called from inside this node)."""
+        side = self._side(side_id)
+        if self.busy:
+            self._rx_queue(side, data)
+            self.nested = True
+            return
+        self.busy = True
+        try:
+            self._ingest(side, data, len(data))
+        finally:
+            self.busy = False
+        if self.nested:
+            self._drain()
+
+    def _rx_queue(self, side, data):
+        """Queue a received frame: copies into the preallocated RX ring, nothing else (IRQ safe
+        as long as the ring need not grow; it evicts the oldest frames instead)."""
+        if not side.ingress:
+            side.drops[D_INGRESS] += 1
+            return
+        rx = self.rx
+        before = rx.evicted
+        if not rx.push(data, len(data), side.sid):
+            side.drops[D_OVERSIZE] += 1
+        elif rx.evicted != before:
+            side.drops[D_EVICTED] += rx.evicted - before
+
+    def _ingest(self, side, data, n):
+        """Check, dedupe, deliver and forward one received frame data[:n]. Bad frames are
+        counted on the side and raised (a SedsError)."""
+        if not side.ingress:
+            side.drops[D_INGRESS] += 1
+            raise ArgumentError("ingress disabled for side %d" % side.sid)
+        side.rx_packets += 1
+        side.rx_bytes += n
+        hdr = self.hdr
+        try:
+            hdr.parse(data, n, True)
+            if hdr.e2e:
+                side.drops[D_E2E] += 1
+                raise DecodeError("E2E-wrapped payloads are not supported")
+            ty = hdr.ty
+            if ty > _CTRL_LAST:
+                self._check_payload(hdr, data)
+        except SedsError as e:
+            d = D_DECODE
+            if isinstance(e, UnknownTypeError):
+                d = D_UNKNOWN
+            elif isinstance(e, CompressedFrameError):
+                d = D_COMPRESSED
+            if not hdr.e2e:
+                side.drops[d] += 1
+            raise
+        ids.write_packet_id(hdr, data, self.pid)
+        if self.recent.seen(self.pid):
+            side.drops[D_DUP] += 1
+            return
+        if ty <= _CTRL_LAST and self._control(side.sid, hdr, data, n):
+            return
+        self._route(side.sid, hdr, data, n)
+
+    def _check_payload(self, hdr, data):
+        rec = schema.type_record(hdr.ty)
+        if rec is None:
+            raise UnknownTypeError("InvalidType: %d" % hdr.ty)
+        n = hdr.payload_end - hdr.payload_start
+        shape = hdr.contract_shape(data) if hdr.contract_start >= 0 else None
+        if shape is not None:
+            static, mdt, fixed = shape[0], shape[1], WIDTHS[shape[1]] * shape[2]
+        else:
+            static, mdt, fixed = rec[R_STATIC], rec[R_MDT], rec[R_FIXED]
+        width = WIDTHS[mdt]
+        if (static and n != fixed) or (not static and (width == 0 or (width <= 16 and n % width))):
+            raise DecodeError("SizeMismatch: %d payload bytes for type %d" % (n, hdr.ty))
+        if mdt == _STRING:
+            try:
+                str(bytes(data[hdr.payload_start:hdr.payload_end]), "utf-8")
+            except UnicodeError:
+                raise DecodeError("InvalidUtf8")
+
+    def _control(self, sid, hdr, data, n):
+        """Built-in control frames that stay on their link (discovery, hop ACKs, time sync).
+        Returns False for those routed like data (errors, E2E ACKs, P2P)."""
+        ty = hdr.ty
+        if 7 <= ty <= 17:
+            if self.discovery is not None:
+                self.discovery.on_frame(sid, hdr, data)
+            return True
+        if 1 <= ty <= 3 and hdr.contract_start < 0:
+            return True  # hop-reliability control: acted on by the reliable layer (later)
+        return 4 <= ty <= 6  # time sync: link-local
+
+    # ---- forwarding -----------------------------------------------------------------------
+    def _route(self, src, hdr, data, n):
+        """Local delivery, then the sides this frame goes to. src is a side ID or LOCAL."""
+        held = self._deliver(src, hdr, data, n)
+        dst = self._destinations(src, hdr, held)
+        if dst:
+            if src != LOCAL:
+                side = self.sides[src]
+                side.relayed_rx_packets += 1
+                side.relayed_rx_bytes += n
+            self._send(dst, data, n, src != LOCAL)
+
+    def _deliver(self, src, hdr, data, n):
+        return 0  # a Relay has no handlers
+
+    def _destinations(self, src, hdr, held):
+        """Bitmask of sides for a frame from src; held = bitmask over hdr.endpoints of the
+        endpoints satisfied by local handlers (the reference does not forward those)."""
+        sides = self.sides
+        routes = self.routes
+        ty = hdr.ty
+        elig = 0
+        for s in sides:
+            if s is not None and s.egress and s.sid != src and routes.allowed(src, ty, s.sid):
+                elig |= 1 << s.sid
+        disc = self.discovery
+        if not elig or (disc is None and held == 0):
+            return elig
+        eps = hdr.endpoints
+        out = 0
+        for i in range(hdr.ep_count):
+            if held >> i & 1:
+                continue
+            if disc is None:
+                return elig  # no discovery: flood the eligible sides (duplicates die at peers)
+            e = eps[i]
+            cands = 0
+            s = 0
+            while elig >> s:
+                if elig >> s & 1 and disc.reachable(s, e):
+                    cands |= 1 << s
+                s += 1
+            if cands:
+                out |= routes.pick(src, cands, sides)
+        return out
+
+    def _view(self, data, n):
+        if len(data) == n:
+            return data
+        if data is self.work:
+            return self.work_views.get(n)
+        return memoryview(data)[:n]
+
+    def _send(self, mask, data, n, relayed):
+        view = self._view(data, n)
+        s = 0
+        while mask >> s:
+            if mask >> s & 1:
+                side = self.sides[s]
+                try:
+                    if side.packet_side:
+                        from .packet import unpack_packet
+                        side.tx(unpack_packet(bytes(view)))
+                    else:
+                        side.tx(view)
+                except Exception:
+                    side.tx_handler_failures += 1
+                    s += 1
+                    continue
+                side.tx_packets += 1
+                side.tx_bytes += n
+                if relayed:
+                    side.relayed_tx_packets += 1
+                    side.relayed_tx_bytes += n
+            s += 1
+
+    def send_control(self, side_id, ty, payload):
+        """A built-in control frame (schema-default endpoints, our sender) on one side, now."""
+        from .wire import REL_HAS_SEQ, REL_UNSEQUENCED, frame_size, pack_into
+        rec = schema.type_record(ty)
+        rel = (REL_UNSEQUENCED | REL_HAS_SEQ) if rec[6] else -1
+        nonce = ids.next_nonce()
+        ts = self.now_ms()
+        buf = bytearray(frame_size(0, ty, self.src_addr, ts, nonce, len(payload), -1, rel))
+        pack_into(buf, ty, self.src_addr, None, ts, nonce, payload, None, rel)
+        if self.ctrl_hdr is None:
+            self.ctrl_hdr = FrameHeader(max_endpoints=4)
+        self.ctrl_hdr.parse(buf)
+        pid = bytearray(8)
+        ids.write_packet_id(self.ctrl_hdr, buf, pid)
+        self.recent.seen(pid)  # our own frame echoed back by a loop is a duplicate
+        self._send(1 << self._side(side_id).sid, buf, len(buf), False)
+
+    # ---- queues ---------------------------------------------------------------------------
+    def _take_into_work(self, ring, p):
+        n = ring.frame_len(p)
+        if n > len(self.work):
+            self.work = bytearray(n)  # rare: a queued frame longer than any before
+            self.work_views = _Views(self.work)
+        copy_into(self.work, 0, ring.buf, p + HDR, n)
+        ring.take(p)
+        return n
+
+    def process_rx_queue(self):
+        """Handle every queued received frame; returns how many."""
+        return self._process_rx(-1)
+
+    def _process_rx(self, deadline):
+        done = 0
+        rx = self.rx
+        was_busy = self.busy
+        self.busy = True
+        try:
+            while True:
+                p = rx.first()
+                if p < 0:
+                    break
+                sid = rx.tag(p)
+                n = self._take_into_work(rx, p)
+                side = self.sides[sid] if sid < len(self.sides) else None
+                if side is not None:
+                    try:
+                        self._ingest(side, self.work, n)
+                    except SedsError:
+                        pass  # counted on the side
+                done += 1
+                if deadline >= 0 and self._past(deadline):
+                    break
+        finally:
+            self.busy = was_busy
+        rx.grow()
+        return done
+
+    def _process_tx(self, deadline):
+        return 0
+
+    def process_tx_queue(self):
+        return self._process_tx(-1)
+
+    def process_all_queues(self):
+        n = 0
+        while self.rx.live or self.tx.live:
+            n += self._process_rx(-1) + self._process_tx(-1)
+        return n
+
+    def _past(self, deadline):
+        d = self.now_ms() - deadline
+        return d >= 0
+
+    def process_all_queues_with_timeout(self, timeout_ms):
+        deadline = self.now_ms() + timeout_ms
+        n = 0
+        while self.rx.live or self.tx.live:
+            n += self._process_rx(deadline) + self._process_tx(deadline)
+            if timeout_ms <= 0 or self._past(deadline):
+                break
+        return n
+
+    def process_rx_queue_with_timeout(self, timeout_ms):
+        return self._process_rx(self.now_ms() + timeout_ms)
+
+    def process_tx_queue_with_timeout(self, timeout_ms):
+        return self._process_tx(self.now_ms() + timeout_ms)
+
+    def _drain(self):
+        self.nested = False
+        while self.rx.live or self.tx.live:
+            self._process_rx(-1)
+            self._process_tx(-1)
+
+    def clear_rx_queue(self):
+        self.rx.clear()
+
+    def clear_tx_queue(self):
+        self.tx.clear()
+
+    def clear_queues(self):
+        self.rx.clear()
+        self.tx.clear()
+
+    def periodic(self, timeout_ms=0):
+        """Discovery announcements that are due, then the queues (for up to timeout_ms)."""
+        self._refresh_budget()
+        if self.discovery is not None and not self.busy:
+            self.busy = True
+            try:
+                self.discovery.periodic(self.now_ms())
+            finally:
+                self.busy = False
+        return self.process_all_queues_with_timeout(timeout_ms)
+
+    def periodic_no_timesync(self, timeout_ms=0):
+        return self.periodic(timeout_ms)
+
+    def poll_discovery(self):
+        if self.discovery is not None:
+            self.discovery.periodic(self.now_ms())
+
+    def _refresh_budget(self):
+        used = schema.schema_bytes_used()
+        self.budget.used += used - self._schema_bytes
+        self._schema_bytes = used
+        ev = self.rx.evicted + self.tx.evicted
+        if ev and not self.warned:
+            self.warned = True
+            print("sedsnet: queue budget full, evicting oldest frames")
+
+    # ---- introspection --------------------------------------------------------------------
+    def export_runtime_stats(self):
+        sides = []
+        for s in self.sides:
+            if s is None:
+                continue
+            sides.append({
+                "side_id": s.sid, "side_name": s.name, "reliable_enabled": s.reliable,
+                "ingress_enabled": s.ingress, "egress_enabled": s.egress,
+                "tx_packets": s.tx_packets, "tx_bytes": s.tx_bytes,
+                "rx_packets": s.rx_packets, "rx_bytes": s.rx_bytes,
+                "relayed_tx_packets": s.relayed_tx_packets, "relayed_tx_bytes": s.relayed_tx_bytes,
+                "relayed_rx_packets": s.relayed_rx_packets, "relayed_rx_bytes": s.relayed_rx_bytes,
+                "local_delivery_packets": s.local_delivery_packets,
+                "tx_handler_failures": s.tx_handler_failures,
+                "local_handler_failures": getattr(self, "handler_failures", 0),
+                "drops": dict(zip(DROP_NAMES, s.drops)),
+            })
+        modes, over, typed, weights, prios = self.routes.export()
+        return {
+            "sides": sides, "route_modes": modes, "route_overrides": over,
+            "typed_route_overrides": typed, "route_weights": weights, "route_priorities": prios,
+            "queues": {"rx_len": self.rx.live, "rx_bytes": self.rx.bytes, "tx_len": self.tx.live,
+                       "tx_bytes": self.tx.bytes, "recent_rx_len": self.recent.count,
+                       "recent_rx_bytes": 8 * self.recent.count,
+                       "rx_evicted": self.rx.evicted, "tx_evicted": self.tx.evicted,
+                       "shared_queue_bytes_used": self._used()},
+            "total_handler_failures": getattr(self, "handler_failures", 0),
+        }
+
+    def _used(self):
+        disc = self.discovery.memory_bytes() if self.discovery is not None else 0
+        return (self.rx.bytes + self.tx.bytes + self.recent.nbytes() + self._schema_bytes
+                + disc)
+
+    def export_memory_layout_json(self):
+        """The reference's memory layout JSON (same keys): used bytes per area and the
+        shared budget as every area's allocation ceiling."""
+        import json
+        total = self.budget.total
+        disc = self.discovery.memory_bytes() if self.discovery is not None else 0
+        return json.dumps({
+            "kind": self.kind,
+            "shared_queue_bytes_used": self._used(), "shared_queue_bytes_allocated": total,
+            "rx_queue_bytes_used": self.rx.bytes, "rx_queue_bytes_allocated": total,
+            "rx_queue_len": self.rx.live,
+            "isr_rx_queue_bytes_used": self.rx.bytes, "isr_rx_queue_bytes_allocated": total,
+            "isr_rx_queue_len": self.rx.live,
+            "tx_queue_bytes_used": self.tx.bytes, "tx_queue_bytes_allocated": total,
+            "tx_queue_len": self.tx.live,
+            "recent_rx_bytes_used": 8 * self.recent.count,
+            "recent_rx_bytes_allocated": self.recent.nbytes(),
+            "recent_rx_len": self.recent.count,
+            "reliable_rx_buffer_bytes_used": 0, "reliable_rx_buffer_bytes_allocated": total,
+            "reliable_rx_buffer_len": 0,
+            "discovery_bytes_used": disc, "discovery_bytes_allocated": total,
+            "schema_bytes_used": self._schema_bytes, "schema_bytes_allocated": total,
+            "network_variable_cache_bytes_used": 0,
+            "network_variable_cache_bytes_allocated": total, "network_variable_cache_len": 0,
+        })
+
+
+def _u32(v, what):
+    if not isinstance(v, int) or not 0 <= v <= 0xFFFFFFFF:
+        raise ArgumentError("%s must be a u32" % what)
+    return v
+
+
+def _ty(ty):
+    if not isinstance(ty, int) or not 0 <= ty <= 0xFFFFFFFF:
+        raise ArgumentError("data type must be a u32")
+    return ty

@@ -1,0 +1,28 @@
+# Relay: a Node without local handlers that only forwards between its sides (the reference's
+# sedsnet.Relay), with the same side, route-rule and queue API.
+from .node import Node
+
+
+class Relay(Node):
+    kind = "relay"
+    default_hostname = "RELAY"  # the reference's sender when no hostname is given
+
+    def __init__(self, now_ms=None, hostname=None, max_queue_budget=None, max_recent_rx_ids=None,
+                 starting_queue_size=None, queue_grow_step=None, discovery=None):
+        Node.__init__(self, now_ms, hostname, max_queue_budget, max_recent_rx_ids,
+                      starting_queue_size, queue_grow_step, discovery)
+
+    def local_endpoints(self):
+        return []
+
+    def rx_packed_from_side(self, side_id, data):
+        self._rx_now(side_id, data)
+
+    def rx_packet_from_side(self, side_id, packet):
+        self._rx_now(side_id, packet.pack())
+
+    def rx_packed_queue_from_side(self, side_id, data):
+        self._rx_queue(self._side(side_id), data)
+
+    def rx_packet_queue_from_side(self, side_id, packet):
+        self._rx_queue(self._side(side_id), packet.pack())

@@ -1,0 +1,362 @@
+# Router: a Node with local handlers and the logging API (the reference's sedsnet.Router).
+# log_*() packs straight into a preallocated TX buffer (or into the TX ring with queue=True)
+# and the frame leaves through the same path as forwarded traffic; the tx callback gets a
+# memoryview of that buffer, valid during the call (bytes(frame) to keep it).
+import struct
+
+from . import ids, schema
+from .compat import const
+from .errors import ArgumentError, DecodeError, UnknownTypeError
+from .node import Node, _Views
+from .packet import Packet
+from .ring import HDR
+from .routes import LOCAL
+from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS
+from .wire import frame_size, pack_into, uleb_len
+
+try:
+    from ._fast import copy_into
+except (ImportError, SyntaxError, ValueError, AttributeError):
+    from ._pure import copy_into
+
+_REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain side
+_STRING = const(13)
+_TX_TAG = const(0xFE)  # ring tag of queued TX frames (0xFF marks a taken record)
+_RESERVED_EPS = (200, 201, 202)
+# (elem_size, elem_kind) of log() -> struct format; kinds as ElemKind (0 unsigned, 1 signed,
+# 2 float)
+_ELEM_FMT = {(1, 0): "<B", (2, 0): "<H", (4, 0): "<I", (8, 0): "<Q", (1, 1): "<b",
+             (2, 1): "<h", (4, 1): "<i", (8, 1): "<q", (4, 2): "<f", (8, 2): "<d"}
+# MessageDataType code -> struct format of one element (typed log helpers)
+_MDT_FMT = {0: "<d", 1: "<f", 2: "<B", 3: "<H", 4: "<I", 5: "<Q", 7: "<b", 8: "<h", 9: "<i",
+            10: "<q", 12: "<B"}
+_OPTIONS = ("address_mode", "requested_address", "timesync_enabled", "timesync_role",
+            "timesync_priority", "timesync_source_timeout_ms", "timesync_announce_interval_ms",
+            "timesync_request_interval_ms", "timesync_consumer_promotion_enabled",
+            "timesync_max_slew_ppm", "e2e_mode", "e2e_key_id")
+
+
+class Router(Node):
+    kind = "router"
+    default_hostname = "TEST_PLATFORM"  # the reference's sender when no hostname is given
+
+    def __init__(self, now_ms=None, handlers=None, hostname=None, address_mode=0,
+                 requested_address=0, timesync_enabled=True, timesync_role=0,
+                 timesync_priority=100, timesync_source_timeout_ms=5000,
+                 timesync_announce_interval_ms=1000, timesync_request_interval_ms=1000,
+                 timesync_consumer_promotion_enabled=True, timesync_max_slew_ppm=50000,
+                 e2e_mode=255, e2e_key_id=0, max_queue_budget=None, max_recent_rx_ids=None,
+                 starting_queue_size=None, queue_grow_step=None, discovery=None):
+        self.handlers = _check_handlers(handlers)
+        # options of features that come later (time sync, E2E, addressing): kept as given
+        values = (address_mode, requested_address, timesync_enabled, timesync_role,
+                  timesync_priority, timesync_source_timeout_ms, timesync_announce_interval_ms,
+                  timesync_request_interval_ms, timesync_consumer_promotion_enabled,
+                  timesync_max_slew_ppm, e2e_mode, e2e_key_id)
+        self.options = dict(zip(_OPTIONS, values))
+        self.handler_failures = 0
+        Node.__init__(self, now_ms, hostname, max_queue_budget, max_recent_rx_ids,
+                      starting_queue_size, queue_grow_step, discovery)
+        self.txbuf = bytearray(256)
+        self.tx_views = _Views(self.txbuf)
+        self.pay = bytearray(64)  # payload scratch of the typed log helpers
+        self.pay_views = _Views(self.pay)
+
+    def local_endpoints(self):
+        return sorted(set(h[0] for h in self.handlers))
+
+    # ---- local delivery -------------------------------------------------------------------
+    def _deliver(self, src, hdr, data, n):
+        held = 0
+        pkt = None
+        eps = hdr.endpoints
+        for i in range(hdr.ep_count):
+            e = eps[i]
+            for h in self.handlers:
+                if h[0] != e:
+                    continue
+                held |= 1 << i
+                try:
+                    if h[1] is not None:
+                        if pkt is None:
+                            pkt = self._packet(hdr, data)
+                        h[1](pkt)
+                    if h[2] is not None:
+                        h[2](bytes(data[:n]))
+                except Exception as ex:  # a user handler must not take the router down
+                    self.handler_failures += 1
+                    if self.handler_failures == 1:
+                        print("sedsnet: handler for endpoint %d failed: %r" % (e, ex))
+        if held and src != LOCAL:
+            self.sides[src].local_delivery_packets += 1
+        return held
+
+    def _packet(self, hdr, data):
+        return Packet(hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
+                      hdr.timestamp_ms, bytes(data[hdr.payload_start:hdr.payload_end]),
+                      hdr.src_addr, hdr.nonce)
+
+    # ---- logging --------------------------------------------------------------------------
+    def _record(self, ty):
+        rec = schema.type_record(ty) if isinstance(ty, int) else None
+        if rec is None:
+            raise UnknownTypeError("InvalidType: %r" % (ty,))
+        return rec
+
+    def _pay(self, n):
+        if n > len(self.pay):
+            self.pay = bytearray(n)
+            self.pay_views = _Views(self.pay)
+        return self.pay
+
+    def _log_values(self, ty, values, mdt, timestamp_ms, queue):
+        rec = self._record(ty)
+        if rec[R_MDT] != mdt:
+            raise ArgumentError("BadArg: type %d does not hold this element type" % ty)
+        fmt = _MDT_FMT[mdt]
+        width = WIDTHS[mdt]
+        count = rec[R_COUNT] if rec[R_STATIC] else len(values)
+        n = count * width
+        buf = self._pay(n)
+        k = min(count, len(values))
+        try:
+            for i in range(k):
+                struct.pack_into(fmt, buf, i * width, values[i])
+        except (TypeError, ValueError, OverflowError) as e:
+            raise ArgumentError("bad value for type %d: %s" % (ty, e))
+        for i in range(k * width, n):
+            buf[i] = 0  # a static type is zero-padded, as the reference does
+        self._log_frame(ty, rec, self.pay_views.get(n), timestamp_ms, queue)
+
+    def log_f32(self, ty, values, timestamp_ms=None, queue=False):
+        self._log_values(ty, values, 1, timestamp_ms, queue)
+
+    def log_f64(self, ty, values, timestamp_ms=None, queue=False):
+        self._log_values(ty, values, 0, timestamp_ms, queue)
+
+    def log_u8(self, ty, values, timestamp_ms=None, queue=False):
+        self._log_values(ty, values, 2, timestamp_ms, queue)
+
+    def log_u16(self, ty, values, timestamp_ms=None, queue=False):
+        self._log_values(ty, values, 3, timestamp_ms, queue)
+
+    def log_u32(self, ty, values, timestamp_ms=None, queue=False):
+        self._log_values(ty, values, 4, timestamp_ms, queue)
+
+    def log_u64(self, ty, values, timestamp_ms=None, queue=False):
+        self._log_values(ty, values, 5, timestamp_ms, queue)
+
+    def log_i8(self, ty, values, timestamp_ms=None, queue=False):
+        self._log_values(ty, values, 7, timestamp_ms, queue)
+
+    def log_i16(self, ty, values, timestamp_ms=None, queue=False):
+        self._log_values(ty, values, 8, timestamp_ms, queue)
+
+    def log_i32(self, ty, values, timestamp_ms=None, queue=False):
+        self._log_values(ty, values, 9, timestamp_ms, queue)
+
+    def log_i64(self, ty, values, timestamp_ms=None, queue=False):
+        self._log_values(ty, values, 10, timestamp_ms, queue)
+
+    def log_bool(self, ty, values, timestamp_ms=None, queue=False):
+        self._log_values(ty, [1 if v else 0 for v in values], 12, timestamp_ms, queue)
+
+    def log_string(self, ty, text, timestamp_ms=None, queue=False):
+        if self._record(ty)[R_MDT] != _STRING:
+            raise ArgumentError("BadArg: type %d is not a String type" % ty)
+        self.log_bytes(ty, text.encode("utf-8") if isinstance(text, str) else text,
+                       timestamp_ms, queue)
+
+    def log(self, ty, data, elem_size, elem_kind, timestamp_ms=None, queue=False):
+        """Encode data as elem_size-byte elements of elem_kind (ElemKind) and log the bytes
+        (as the reference: the type's own element type is not checked here)."""
+        if elem_size not in (1, 2, 4, 8):
+            raise ArgumentError("elem_size must be 1,2,4,8")
+        fmt = _ELEM_FMT.get((elem_size, elem_kind))
+        if fmt is None:
+            raise ArgumentError("unsupported elem_kind/elem_size combination")
+        rec = self._record(ty)
+        n = len(data) * elem_size
+        buf = self._pay(max(n, rec[R_FIXED]))
+        try:
+            for i in range(len(data)):
+                struct.pack_into(fmt, buf, i * elem_size, data[i])
+        except (TypeError, ValueError, OverflowError) as e:
+            raise ArgumentError("bad value for elem_size %d: %s" % (elem_size, e))
+        self._log_raw(ty, rec, buf, n, timestamp_ms, queue)
+
+    def log_bytes(self, ty, data, timestamp_ms=None, queue=False):
+        rec = self._record(ty)
+        n = len(data)
+        buf = self._pay(max(n, rec[R_FIXED]))
+        buf[:n] = data
+        self._log_raw(ty, rec, buf, n, timestamp_ms, queue)
+
+    def _log_raw(self, ty, rec, buf, n, timestamp_ms, queue):
+        # raw payload bytes in buf[:n]: a static type is zero-padded or cut to its size, a
+        # dynamic one must hold whole elements (and UTF-8 for strings)
+        if rec[R_STATIC]:
+            for i in range(n, rec[R_FIXED]):
+                buf[i] = 0
+            n = rec[R_FIXED]
+        else:
+            width = WIDTHS[rec[R_MDT]]
+            if width and width <= 16 and n % width:
+                raise ArgumentError("SizeMismatch { expected: %d, got: %d }" % (width, n))
+            if rec[R_MDT] == _STRING:
+                try:
+                    str(bytes(buf[:n]), "utf-8")
+                except UnicodeError:
+                    raise ArgumentError("InvalidUtf8")
+        self._log_frame(ty, rec, self.pay_views.get(n), timestamp_ms, queue)
+
+    def _log_frame(self, ty, rec, payload, timestamp_ms, queue):
+        ts = self.now_ms() if timestamp_ms is None else timestamp_ms
+        if not isinstance(ts, int) or ts < 0 or ts > 0xFFFFFFFFFFFFFFFF:
+            raise ArgumentError("timestamp_ms must be a u64")
+        eps = rec[R_EPS]
+        rel = _REL_UNSEQ if rec[R_RELIABLE] else -1
+        nonce = ids.next_nonce()
+        eb = 0
+        for e in eps:
+            eb += uleb_len(e)
+        size = frame_size(eb, ty, self.src_addr, ts, nonce, len(payload), -1, rel)
+        if queue or self.busy:
+            tx = self.tx
+            p = tx.reserve(size)
+            if p < 0:
+                raise ArgumentError("frame of %d bytes does not fit the TX queue" % size)
+            pack_into(tx.buf, ty, self.src_addr, eps, ts, nonce, payload, None, rel, 0, 0,
+                      p + HDR)
+            tx.commit(p, size, _TX_TAG, rec[R_PRIORITY])
+            self.nested = self.nested or self.busy
+            return
+        buf = self._txbuf(size)
+        pack_into(buf, ty, self.src_addr, eps, ts, nonce, payload, None, rel)
+        self._originate(size)
+
+    def _txbuf(self, n):
+        if n > len(self.txbuf):
+            self.txbuf = bytearray(n)
+            self.tx_views = _Views(self.txbuf)
+        return self.txbuf
+
+    def _originate(self, n):
+        """Send the frame in txbuf[:n] that this router made: register its ID (so it dies if a
+        loop brings it back), deliver it to local handlers, forward it."""
+        self.busy = True
+        try:
+            self._originate_busy(n)
+        finally:
+            self.busy = False
+        if self.nested:
+            self._drain()
+
+    def _originate_busy(self, n):
+        buf = self.txbuf
+        hdr = self.hdr
+        hdr.parse(buf, n, True)
+        ids.write_packet_id(hdr, buf, self.pid)
+        self.recent.seen(self.pid)
+        self._route(LOCAL, hdr, buf, n)
+
+    def _view(self, data, n):
+        if data is self.txbuf:
+            return self.tx_views.get(n)
+        return Node._view(self, data, n)
+
+    def _process_tx(self, deadline):
+        done = 0
+        tx = self.tx
+        was_busy = self.busy
+        self.busy = True
+        try:
+            while True:
+                p = tx.best()
+                if p < 0:
+                    break
+                n = tx.frame_len(p)
+                self._txbuf(n)
+                tx.take(p)
+                copy_into(self.txbuf, 0, tx.buf, p + HDR, n)
+                try:
+                    self._originate_busy(n)
+                except DecodeError:
+                    pass  # a queued frame that did not parse (transmit_packed_message_queue)
+                done += 1
+                if deadline >= 0 and self._past(deadline):
+                    break
+        finally:
+            self.busy = was_busy
+        tx.grow()
+        return done
+
+    # ---- whole packets and frames ---------------------------------------------------------
+    def transmit_message(self, packet):
+        self._transmit_packet(packet, False)
+
+    def transmit_message_queue(self, packet):
+        self._transmit_packet(packet, True)
+
+    def _transmit_packet(self, packet, queue):
+        if not isinstance(packet, Packet):
+            raise ArgumentError("transmit_message needs a Packet")
+        self._transmit_packed(packet.pack(), queue)
+
+    def transmit_packed_message(self, data):
+        self._transmit_packed(data, False)
+
+    def transmit_packed_message_queue(self, data):
+        self._transmit_packed(data, True)
+
+    def _transmit_packed(self, data, queue):
+        hdr = self.hdr if not self.busy else None
+        if hdr is None:
+            from .wire import FrameHeader
+            hdr = FrameHeader(max_endpoints=32)
+        hdr.parse(data)  # raises DecodeError for a bad frame, before anything is queued
+        n = len(data)
+        if queue or self.busy:
+            rec = schema.type_record(hdr.ty)
+            if not self.tx.push(data, n, _TX_TAG, rec[R_PRIORITY] if rec else 0):
+                raise ArgumentError("frame of %d bytes does not fit the TX queue" % n)
+            self.nested = self.nested or self.busy
+            return
+        self._txbuf(n)[:n] = data
+        self._originate(n)
+
+    # ---- receiving (the reference's names) ------------------------------------------------
+    def receive_packed_from_side(self, side_id, data):
+        self._rx_now(side_id, data)
+
+    def receive_packet_from_side(self, side_id, packet):
+        self._rx_now(side_id, packet.pack())
+
+    def receive_packed_queue_from_side(self, side_id, data):
+        self._rx_queue(self._side(side_id), data)
+
+    def receive_packet_queue_from_side(self, side_id, packet):
+        self._rx_queue(self._side(side_id), packet.pack())
+
+    def process_received_queue(self):
+        return self.process_rx_queue()
+
+    def process_send_queue(self):
+        return self.process_tx_queue()
+
+
+def _check_handlers(handlers):
+    out = []
+    for h in handlers or ():
+        try:
+            ep, cb, packed = h
+        except (TypeError, ValueError):
+            raise ArgumentError("a handler is (endpoint_id, packet_cb, packed_cb_or_None)")
+        if not isinstance(ep, int) or not 0 <= ep <= 0xFFFFFFFF or ep in _RESERVED_EPS:
+            raise ArgumentError("bad handler endpoint: %r" % (ep,))
+        if (cb is not None and not callable(cb)) or (packed is not None and not callable(packed)):
+            raise ArgumentError("handler callbacks must be callable or None")
+        if cb is None and packed is None:
+            raise ArgumentError("a handler needs a packet or a packed callback")
+        out.append((ep, cb, packed))
+    return out
