@@ -147,6 +147,9 @@ def test_learned_reachability_lives_30_s_and_heartbeats_refresh_it(lab):
         lab.call("rx", node="A", side=0, frames=[ctrl(7, "fnode", b"", t)])
     lab.call("at", t=70000)
     assert forwarded(lab) == [0]
+    # and forgotten at once on a DISCOVERY_LEAVE from it
+    lab.call("rx", node="A", side=0, frames=[ctrl(15, "fnode", b"", 70000)])
+    assert forwarded(lab) == []
 
 
 def test_reference_requests_topology_then_schema_until_answered(lab):
