@@ -277,6 +277,8 @@ def trace_cases():
     return [
         run_trace("idle_one_side", "alpha", [1], 1, [], 40000),
         run_trace("learn_address_only", "alpha", [1], 1, [(7000, 0, fa)], 40000),
+        run_trace("address_only_two_sides", "alpha", [1], 2,
+                  [(1000, 0, frame(17, "fnode", 1000, addr_payload("fnode", [5])))], 8000),
         run_trace("learn_full_two_sides", "alpha", [1], 2,
                   [(3000, 0, frame(17, "fnode", 3000, addr_payload("fnode", [5]))),
                    (3000, 0, full)] + refresh + [(20000, 0, less)], 40000),

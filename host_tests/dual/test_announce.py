@@ -241,6 +241,10 @@ def test_trace_learn_address_only_requests_and_expiry():
     check_trace("learn_address_only")
 
 
+def test_trace_address_only_two_sides():
+    check_trace("address_only_two_sides")
+
+
 def test_trace_learn_full_two_sides_split_horizon_and_removal():
     check_trace("learn_full_two_sides")
 
