@@ -57,17 +57,24 @@ class Side:
 
 class _Views:
     """memoryviews of buf[:n] for recurring lengths n, made once: a frame handed to a tx
-    callback costs no allocation in the steady state."""
+    callback costs no allocation in the steady state. A miss also makes the views of the
+    lengths next to n (a frame's length moves by a byte or two with its nonce and timestamp)."""
 
-    def __init__(self, buf):
+    def __init__(self, buf, limit=24):
         self.buf = buf
-        self.slots = [None] * 8
+        self.views = {}
+        self.limit = limit
 
     def get(self, n):
-        v = self.slots[n & 7]
-        if v is None or len(v) != n:
-            v = memoryview(self.buf)[:n]
-            self.slots[n & 7] = v
+        v = self.views.get(n)
+        if v is None:
+            if len(self.views) > self.limit:
+                self.views.clear()
+            mv = memoryview(self.buf)
+            for k in range(max(0, n - 3), min(len(self.buf), n + 3) + 1):
+                if k not in self.views:
+                    self.views[k] = mv[:k]
+            v = self.views[n]
         return v
 
 

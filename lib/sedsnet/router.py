@@ -30,6 +30,10 @@ _ELEM_FMT = {(1, 0): "<B", (2, 0): "<H", (4, 0): "<I", (8, 0): "<Q", (1, 1): "<b
 # MessageDataType code -> struct format of one element (typed log helpers)
 _MDT_FMT = {0: "<d", 1: "<f", 2: "<B", 3: "<H", 4: "<I", 5: "<Q", 7: "<b", 8: "<h", 9: "<i",
             10: "<q", 12: "<B"}
+# struct format -> integer range (MicroPython's struct truncates out-of-range values silently)
+_RANGE = {"<B": (0, 0xFF), "<H": (0, 0xFFFF), "<I": (0, 0xFFFFFFFF), "<Q": (0, (1 << 64) - 1),
+          "<b": (-0x80, 0x7F), "<h": (-0x8000, 0x7FFF), "<i": (-(1 << 31), (1 << 31) - 1),
+          "<q": (-(1 << 63), (1 << 63) - 1)}
 _OPTIONS = ("address_mode", "requested_address", "timesync_enabled", "timesync_role",
             "timesync_priority", "timesync_source_timeout_ms", "timesync_announce_interval_ms",
             "timesync_request_interval_ms", "timesync_consumer_promotion_enabled",
@@ -119,11 +123,7 @@ class Router(Node):
         n = count * width
         buf = self._pay(n)
         k = min(count, len(values))
-        try:
-            for i in range(k):
-                struct.pack_into(fmt, buf, i * width, values[i])
-        except (TypeError, ValueError, OverflowError) as e:
-            raise ArgumentError("bad value for type %d: %s" % (ty, e))
+        _pack_all(fmt, buf, width, values, k)
         for i in range(k * width, n):
             buf[i] = 0  # a static type is zero-padded, as the reference does
         self._log_frame(ty, rec, self.pay_views.get(n), timestamp_ms, queue)
@@ -178,11 +178,7 @@ class Router(Node):
         rec = self._record(ty)
         n = len(data) * elem_size
         buf = self._pay(max(n, rec[R_FIXED]))
-        try:
-            for i in range(len(data)):
-                struct.pack_into(fmt, buf, i * elem_size, data[i])
-        except (TypeError, ValueError, OverflowError) as e:
-            raise ArgumentError("bad value for elem_size %d: %s" % (elem_size, e))
+        _pack_all(fmt, buf, elem_size, data, len(data))
         self._log_raw(ty, rec, buf, n, timestamp_ms, queue)
 
     def log_bytes(self, ty, data, timestamp_ms=None, queue=False):
@@ -343,6 +339,21 @@ class Router(Node):
 
     def process_send_queue(self):
         return self.process_tx_queue()
+
+
+def _pack_all(fmt, buf, width, values, k):
+    """struct-pack values[:k] into buf, width bytes each; bad values raise ArgumentError."""
+    lim = _RANGE.get(fmt)
+    try:
+        for i in range(k):
+            v = values[i]
+            if lim is not None and not lim[0] <= v <= lim[1]:
+                raise ArgumentError("value %r out of range for %s" % (v, fmt))
+            struct.pack_into(fmt, buf, i * width, v)
+    except ArgumentError:
+        raise
+    except Exception as e:  # TypeError, struct.error, OverflowError...
+        raise ArgumentError("bad value: %s" % e)
 
 
 def _check_handlers(handlers):
