@@ -235,6 +235,14 @@ def test_user_data_between_sides_before_discovery(lab):
         out(lab)
         lab.call("rx", node="A", side=0, frames=[user])
         assert sorted(set(s for t, n, s, ty, src, pl, h in out(lab) if ty == 101)) == expect
+    # once any announcer is known (here one on the ingress side), Y needs one listing endpoint 1
+    router(lab, sides=2, handlers=(), t=1000)
+    lab.call("rx", node="A", side=0, frames=[ctrl(17, "fnode", addr("fnode", [5]), 1000), user])
+    assert [ty for t, n, s, ty, src, pl, h in out(lab) if s == 1 and ty == 101] == []
+    lab.call("rx", node="A", side=1, frames=[ctrl(17, "gnode", addr("gnode", [1]), 1000)])
+    lab.call("rx", node="A", side=0, frames=[ctrl(101, "src", struct.pack("<f", 2.0), 1000,
+                                                  endpoints=[1])])
+    assert [ty for t, n, s, ty, src, pl, h in out(lab) if s == 1 and ty == 101] == [101]
 
 
 def test_route_choice_prefers_topology_and_balances(lab):
