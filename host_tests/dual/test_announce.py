@@ -348,6 +348,11 @@ def test_heartbeat_keeps_reachability_alive():
             _feed(ann, 0, hb[:n])
         ann.periodic(t)
     assert ann.reachable(0, 5)
+    # a heartbeat alone makes an announcer (no endpoints) and stops the single-side fallback
+    other = an.Announcer(FakeNode("beta", [], 1))
+    assert not other.has_routes()
+    _feed(other, 0, hb[:n])
+    assert other.has_routes() and not other.reachable(0, 5)
 
 
 def test_announce_replaces_topology_endpoints_not_address_ones():

@@ -229,7 +229,7 @@ class Announcer:
         if rec is None:
             rec = [now, None, (), {}, False, now + REQUEST_DELAY_MS, None]
             anns[src] = rec
-            self._changed = True
+            self._refresh(st)  # a new announcer is a change even before it lists anything
         rec[_SEEN] = now
         if ty == TY_ADDRESS:
             name, eps = parsed[A_HOSTNAME], parsed[A_ENDPOINTS]
