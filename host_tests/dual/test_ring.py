@@ -140,29 +140,25 @@ def test_recent_ids_remember_a_bounded_window():
     assert not RecentIds(0).seen(key) and not RecentIds(0).seen(key)
 
 
-class FakeSide:
-    def __init__(self, tx_bytes):
-        self.tx_bytes = tx_bytes
-
-
 def test_route_picks_follow_the_reference_modes():
     r = Routes()
-    sides = [FakeSide(500), FakeSide(10), FakeSide(99)]
     cands = 0b111
-    assert r.pick(LOCAL, cands, sides) == 0b010  # default: the least loaded side
+    # default (Weighted, weight 1 each): the candidates take turns
+    assert [r.pick(LOCAL, cands) for _ in range(4)] == [1, 2, 4, 1]
+    r.cursor.clear()
     r.modes[LOCAL] = FANOUT
-    assert r.pick(LOCAL, cands, sides) == cands
+    assert r.pick(LOCAL, cands) == cands
     r.modes[LOCAL] = WEIGHTED  # weights 1:3:0 give 0,1,1,1,0,1,1,1 (seen on 4.2.7)
     r.weights[LOCAL * 256 + 0] = 1
     r.weights[LOCAL * 256 + 1] = 3
     r.weights[LOCAL * 256 + 2] = 0
-    picks = [r.pick(LOCAL, cands, sides) for _ in range(8)]
+    picks = [r.pick(LOCAL, cands) for _ in range(8)]
     assert picks == [1, 2, 2, 2, 1, 2, 2, 2]
     r.modes[LOCAL] = FAILOVER  # lowest priority value wins (9, 5, 1 -> side 2)
     for s, p in ((0, 9), (1, 5), (2, 1)):
         r.prios[LOCAL * 256 + s] = p
-    assert r.pick(LOCAL, cands, sides) == 0b100
-    assert r.pick(LOCAL, 0b011, sides) == 0b010
+    assert r.pick(LOCAL, cands) == 0b100
+    assert r.pick(LOCAL, 0b011) == 0b010
 
 
 def test_route_rules_allow_and_forget():

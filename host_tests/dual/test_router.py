@@ -242,6 +242,9 @@ class Reach:
     def reachable(self, side_id, endpoint):
         return endpoint in self.table.get(side_id, ())
 
+    def has_routes(self):
+        return bool(self.table)
+
     def periodic(self, now_ms):
         pass
 

@@ -11,7 +11,7 @@ from .compat import MonotonicMs, const
 from .errors import ArgumentError, CompressedFrameError, DecodeError, SedsError, UnknownTypeError
 from .recent import RecentIds
 from .ring import HDR, FrameRing, QueueBudget
-from .routes import FANOUT, FAILOVER, LOCAL, MAX_SIDES, Routes
+from .routes import FAILOVER, FANOUT, LOCAL, MAX_SIDES, WEIGHTED, Routes
 from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
 from .wire import FrameHeader
 
@@ -215,7 +215,7 @@ class Node:
                 del self.routes.typed[ty]
 
     def set_source_route_mode(self, src_side_id, mode):
-        if mode not in (FANOUT, 1, FAILOVER):
+        if mode not in (FANOUT, WEIGHTED, FAILOVER):
             raise ArgumentError("invalid route selection mode: %r" % (mode,))
         self.routes.modes[self._src(src_side_id)] = int(mode)
 
@@ -317,16 +317,31 @@ class Node:
                 raise DecodeError("InvalidUtf8")
 
     def _control(self, sid, hdr, data, n):
-        """Built-in control frames that stay on their link (discovery, hop ACKs, time sync).
-        Returns False for those routed like data (errors, E2E ACKs, P2P)."""
+        """Built-in control frames. Returns True when the frame stops here; False sends it on
+        like data (errors, E2E ACKs, P2P). As 4.2.7: discovery learning frames (7, 8, 9, 16,
+        and 17 on a Router) stay on their link; SCHEMA, the requests, managed variables and
+        LEAVE (10..15), and ADDRESS on a Relay, are acted on and then flooded to the other
+        sides; hop ACKs and time sync are link-local."""
         ty = hdr.ty
         if 7 <= ty <= 17:
-            if self.discovery is not None:
-                self.discovery.on_frame(sid, hdr, data)
+            disc = self.discovery
+            if disc is not None:
+                try:
+                    disc.on_frame(sid, hdr, data)
+                except SedsError:
+                    self.sides[sid].drops[D_DECODE] += 1
+                    raise
+            if 10 <= ty <= 15 or (ty == 17 and self.kind == "relay"):
+                self._flood(sid, hdr, data, n)
             return True
         if 1 <= ty <= 3 and hdr.contract_start < 0:
             return True  # hop-reliability control: acted on by the reliable layer (later)
         return 4 <= ty <= 6  # time sync: link-local
+
+    def _flood(self, src, hdr, data, n):
+        mask = self._eligible(src, hdr.ty)
+        if mask:
+            self._send(mask, data, n, True)
 
     # ---- forwarding -----------------------------------------------------------------------
     def _route(self, src, hdr, data, n):
@@ -343,26 +358,36 @@ class Node:
     def _deliver(self, src, hdr, data, n):
         return 0  # a Relay has no handlers
 
+    def _eligible(self, src, ty):
+        """Bitmask of the sides a frame of type ty from src may leave on (egress, rules)."""
+        routes = self.routes
+        elig = 0
+        for s in self.sides:
+            if s is not None and s.egress and s.sid != src and routes.allowed(src, ty, s.sid):
+                elig |= 1 << s.sid
+        return elig
+
     def _destinations(self, src, hdr, held):
         """Bitmask of sides for a frame from src; held = bitmask over hdr.endpoints of the
         endpoints satisfied by local handlers (the reference does not forward those)."""
-        sides = self.sides
-        routes = self.routes
-        ty = hdr.ty
-        elig = 0
-        for s in sides:
-            if s is not None and s.egress and s.sid != src and routes.allowed(src, ty, s.sid):
-                elig |= 1 << s.sid
+        elig = self._eligible(src, hdr.ty)
         disc = self.discovery
-        if not elig or (disc is None and held == 0):
-            return elig
+        if not elig:
+            return 0
+        full = (1 << hdr.ep_count) - 1
+        if held & full == full:
+            return 0
+        if disc is None:
+            return elig  # no discovery: flood the eligible sides (duplicates die at peers)
+        if not disc.has_routes():
+            # nothing announced anywhere yet: 4.2.7 sends only when one side is possible
+            return elig if elig & (elig - 1) == 0 else 0
         eps = hdr.endpoints
+        routes = self.routes
         out = 0
         for i in range(hdr.ep_count):
             if held >> i & 1:
                 continue
-            if disc is None:
-                return elig  # no discovery: flood the eligible sides (duplicates die at peers)
             e = eps[i]
             cands = 0
             s = 0
@@ -371,7 +396,7 @@ class Node:
                     cands |= 1 << s
                 s += 1
             if cands:
-                out |= routes.pick(src, cands, sides)
+                out |= routes.pick(src, cands)
         return out
 
     def _view(self, data, n):

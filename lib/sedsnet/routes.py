@@ -10,7 +10,7 @@ MAX_SIDES = const(30)  # side sets are small-int bitmasks on every port
 FANOUT = const(0)  # RouteSelectionMode codes, as the reference
 WEIGHTED = const(1)
 FAILOVER = const(2)
-ADAPTIVE = const(-1)  # no mode set: the reference's default (one path per endpoint)
+DEFAULT_MODE = const(1)  # 4.2.7 routes unconfigured traffic Weighted: one side per endpoint
 MODE_NAMES = ("Fanout", "Weighted", "Failover")
 
 
@@ -33,10 +33,9 @@ class Routes:
                 return False
         return True
 
-    def pick(self, src, cands, sides):
-        """Destination sides (bitmask) among cands (bitmask, not 0) for one endpoint. The
-        default mode picks the side that has sent the fewest bytes (sides[s].tx_bytes)."""
-        mode = self.modes.get(src, ADAPTIVE)
+    def pick(self, src, cands):
+        """Destination sides (bitmask) among cands (bitmask, not 0) for one endpoint."""
+        mode = self.modes.get(src, DEFAULT_MODE)
         if mode == FANOUT:
             return cands
         base = src * 256
@@ -63,9 +62,9 @@ class Routes:
             return 0
         top = 0
         s = 0
-        while cands >> s:
+        while cands >> s:  # failover: the lowest priority value, then the lowest side ID
             if cands >> s & 1:
-                v = self.prios.get(base + s, 0) if mode == FAILOVER else sides[s].tx_bytes
+                v = self.prios.get(base + s, 0)
                 if best < 0 or v < top:
                     best = s
                     top = v

@@ -1,0 +1,79 @@
+"""One simulated network out of two labs: reference Routers/Relays in a CPython process
+(peers/ref_router_lab.py) and ours in a MicroPython process (peers/mp_router_lab.py), on one
+clock. Links inside a lab are delivered there; links across labs go through this driver, which
+reads each lab's outbox and feeds the frames to the other lab, until both are quiet."""
+import contextlib
+
+from peerproc import micropython_peer, reference_peer
+
+
+class Net:
+    def __init__(self, ref, mp, schema):
+        self.labs = {"ref": ref, "mp": mp}
+        self.where = {}  # node name -> lab key
+        self.cross = {}  # (node, side index) -> (node, side index) across labs
+        self.t = 0
+        for lab in self.labs.values():
+            lab.call("reset", t=0, schema=schema)
+
+    def node(self, lab, name, sides, handlers=(), relay=False, hostname=None, kw=None):
+        self.where[name] = lab
+        self.labs[lab].call("node", name=name, relay=relay, hostname=hostname or name,
+                            handlers=list(handlers), sides=[False] * sides, kw=kw or {})
+
+    def link(self, a, a_side, b, b_side):
+        if self.where[a] == self.where[b]:
+            self.labs[self.where[a]].call("link", a=a, a_side=a_side, b=b, b_side=b_side)
+        else:
+            self.cross[(a, a_side)] = (b, b_side)
+            self.cross[(b, b_side)] = (a, a_side)
+
+    def shuttle(self):
+        """Carry frames across labs until neither has anything left to send."""
+        for _ in range(100):
+            moved = 0
+            for lab in self.labs.values():
+                for _t, name, side, frame in lab.call("out")["frames"]:
+                    peer = self.cross.get((name, side))
+                    if peer is None:
+                        continue  # an open side nobody listens to
+                    self.labs[self.where[peer[0]]].call("rx", node=peer[0], side=peer[1],
+                                                         frames=[frame])
+                    moved += 1
+            if not moved:
+                return
+        raise AssertionError("the network never went quiet")
+
+    def run(self, to, step=50):
+        """Advance the shared clock to `to`: each step runs periodic() on every node of both
+        labs, then carries the frames across."""
+        t = self.t
+        while t <= to:
+            for lab in self.labs.values():
+                lab.call("run", **{"from": t, "to": t, "step": step})
+            self.shuttle()
+            t += step
+        self.t = t
+
+    def call(self, name, method, *args):
+        lab = self.labs[self.where[name]]
+        lab.call("at", t=self.t)
+        result = lab.call("call", node=name, method=method, args=list(args))["result"]
+        self.shuttle()
+        return result
+
+    def log_f32(self, name, ty, values):
+        lab = self.labs[self.where[name]]
+        lab.call("at", t=self.t)
+        lab.call("log_f32", node=name, ty=ty, values=values)
+        self.shuttle()
+
+    def got(self, name):
+        return self.labs[self.where[name]].call("got", node=name)["got"]
+
+
+@contextlib.contextmanager
+def network(schema, heapsize="4M"):
+    with reference_peer("ref_router_lab.py") as ref, \
+            micropython_peer("mp_router_lab.py", heapsize) as mp:
+        yield Net(ref, mp, schema)

@@ -1,0 +1,133 @@
+"""Live interop: our Router/Relay in a MicroPython process and reference 4.2.7 Routers/Relays in
+a CPython process, in one simulated network (netlab.py). Discovery is the real thing on both
+sides: the reference forwards to our nodes only because our Announcer told it what we hold."""
+import struct
+
+import pytest
+
+from netlab import network
+
+E = [0x1001, 0x1002, 0x1003, 0x1004, 0x1005]  # one endpoint per router
+ALL = 0x2000  # static f32 x1 -> every E
+TO_REF = 0x2001  # -> E[0]
+TO_MP = 0x2002  # -> E[1]
+SCHEMA = [["register_endpoint", e, "EP%d" % i] for i, e in enumerate(E)] + [
+    ["register_data_type", ALL, "ALL", True, 1, 1, 0, E],
+    ["register_data_type", TO_REF, "TO_REF", True, 2, 1, 0, [E[0]]],
+    ["register_data_type", TO_MP, "TO_MP", True, 2, 1, 0, [E[1]]],
+]
+
+
+def f32(*values):
+    return struct.pack("<%df" % len(values), *values).hex()
+
+
+@pytest.fixture(scope="module")
+def net_factory():
+    with network(SCHEMA) as net:
+        def fresh():
+            for lab in net.labs.values():
+                lab.call("reset", t=0, schema=SCHEMA)
+            net.where.clear()
+            net.cross.clear()
+            net.t = 0
+            return net
+        yield fresh
+
+
+def test_pair_both_ways_identical_fields(net_factory):
+    net = net_factory()
+    net.node("ref", "R", 1, handlers=[E[0]])
+    net.node("mp", "M", 1, handlers=[E[1]])
+    net.link("R", 0, "M", 0)
+    net.run(2000)
+    for i in range(3):
+        net.log_f32("M", TO_REF, [float(i), -1.5])
+        net.log_f32("R", TO_MP, [2.5, float(i)])
+    got_r = net.got("R")
+    got_m = net.got("M")
+    assert [(ep, ty, pl) for _, ep, ty, pl in got_r] == [
+        (E[0], TO_REF, f32(float(i), -1.5)) for i in range(3)]
+    assert [(ep, ty, pl) for _, ep, ty, pl in got_m] == [
+        (E[1], TO_MP, f32(2.5, float(i))) for i in range(3)]
+    stats = net.call("M", "export_runtime_stats")["sides"][0]
+    assert stats["drops"] == {k: 0 for k in stats["drops"]}
+
+
+def build(net, shape, mp_nodes):
+    """Five nodes: routers A, B, C (each holding one endpoint) and relays X, Y, placed in the
+    two labs as mp_nodes says, joined as a ring or a mesh. Returns the router names."""
+    kinds = {"A": (0, False), "B": (1, False), "C": (2, False), "X": (None, True),
+             "Y": (None, True)}
+    if shape == "ring":
+        order = ["A", "X", "B", "C", "Y"]
+        edges = [(order[i], order[(i + 1) % 5]) for i in range(5)]
+    else:  # a mesh: every router meets both relays, A-B and the relays meet directly
+        edges = [("A", "X"), ("A", "Y"), ("B", "X"), ("B", "Y"), ("C", "X"), ("C", "Y"),
+                 ("A", "B"), ("X", "Y")]
+    degree = {}
+    for a, b in edges:
+        degree[a] = degree.get(a, 0) + 1
+        degree[b] = degree.get(b, 0) + 1
+    for name, (ep, relay) in kinds.items():
+        lab = "mp" if name in mp_nodes else "ref"
+        net.node(lab, name, degree[name], handlers=[] if relay else [E[ep]], relay=relay)
+    used = {}
+    for a, b in edges:
+        sa = used.get(a, 0)
+        sb = used.get(b, 0)
+        used[a] = sa + 1
+        used[b] = sb + 1
+        net.link(a, sa, b, sb)
+    # Fanout on every node, for its own and for relayed traffic: the default mode sends each
+    # endpoint one way only, and in a mesh that copy can die as a duplicate at a node that
+    # already had it from elsewhere (reference and ours alike)
+    for name in kinds:
+        for src in [None] + list(range(degree[name])):
+            net.call(name, "set_source_route_mode", src, 0)
+    return ["A", "B", "C"], edges
+
+
+def exactly_once(net, routers):
+    sent = {}
+    for i, name in enumerate(routers):
+        value = float(10 * i + 1)
+        net.log_f32(name, ALL, [value])
+        sent[name] = f32(value)
+    net.run(net.t + 500)
+    for i, name in enumerate(routers):
+        got = sorted(pl for _, ep, ty, pl in net.got(name) if ty == ALL)
+        assert got == sorted(sent.values()), (name, got)
+
+
+@pytest.mark.parametrize("shape", ["ring", "mesh"])
+@pytest.mark.parametrize("mp_nodes", ["BX", "ACY"])
+def test_five_nodes_deliver_exactly_once(net_factory, shape, mp_nodes):
+    net = net_factory()
+    routers, _ = build(net, shape, mp_nodes)
+    net.run(3000)
+    exactly_once(net, routers)
+
+
+def test_route_rules_are_honoured_across_the_mix(net_factory):
+    net = net_factory()
+    routers, _ = build(net, "ring", "BX")  # ring A-X-B-C-Y-A; ours: B and X
+    net.run(3000)
+    # B's side 0 faces X; with its egress off, B's frames must go round the other way (via C)
+    net.call("B", "set_side_egress_enabled", 0, False)
+    net.log_f32("B", ALL, [7.0])
+    net.run(net.t + 300)
+    for name in routers:
+        assert [pl for _, _, ty, pl in net.got(name) if ty == ALL] == [f32(7.0)], name
+    xs = net.call("X", "export_runtime_stats")["sides"]
+    assert all(s["rx_packets"] == 0 or True for s in xs)
+    net.call("B", "set_side_egress_enabled", 0, True)
+    # a typed route on our relay X: ALL may not pass from its A side (0) to its B side (1)
+    net.call("X", "set_typed_route", 0, ALL, 1, False)
+    before = net.call("X", "export_runtime_stats")["sides"][1]["relayed_tx_packets"]
+    net.log_f32("A", ALL, [8.0])
+    net.run(net.t + 300)
+    after = net.call("X", "export_runtime_stats")["sides"][1]["relayed_tx_packets"]
+    assert after == before
+    for name in routers:
+        assert [pl for _, _, ty, pl in net.got(name) if ty == ALL] == [f32(8.0)], name
