@@ -1,6 +1,9 @@
 # The board's main loop: poll every link side and feed its frames to the router, sample sensors on
 # their own periods, run the router's periodic work, feed the watchdog and blink a status LED.
-# An exception from a user handler, a sensor or a link is logged, counted and the loop goes on.
+# An exception from a user handler, a sensor or a link is logged, counted and the loop goes on;
+# a frame the router refuses (a sedsnet.SedsError: bad frame, unknown type) is a counted drop.
+from sedsnet.errors import SedsError
+
 try:
     from time import ticks_add, ticks_diff, ticks_ms
 except ImportError:  # CPython / CircuitPython: the library's compat layer has wrap-safe ticks
@@ -68,7 +71,8 @@ class MainLoop:
         self.loops = 0
         self.errors = 0          # every exception the loop survived
         self.handler_errors = 0  # from the router (user handlers run inside it)
-        self.rx_errors = 0       # a frame the router refused
+        self.rx_drops = 0        # frames the router refused (SedsError; counted per side too)
+        self.rx_errors = 0       # anything else raised while the router took a frame
         self.sensor_errors = 0
         self.link_errors = 0
         self.last_error = None
@@ -76,11 +80,16 @@ class MainLoop:
         self._next_led = 0
         self._next_status = 0
         self._running = False
+        self._rx_depth = 0       # >0 while the router is taking a frame (see _make_rx)
+        self._rx_copy = None     # memoryview of the copy buffer, sized by the largest link MTU
 
     # -- wiring --------------------------------------------------------------------------------
     def add_link(self, link, side_id):
         """Hand each frame the link receives to the router as coming from side_id."""
         self.links.append(link)
+        mtu = getattr(link, "mtu", 255)
+        if self._rx_copy is None or len(self._rx_copy) < mtu:
+            self._rx_copy = memoryview(bytearray(mtu))
         link.on_frame = self._make_rx(side_id)
         return link
 
@@ -88,11 +97,28 @@ class MainLoop:
         receive = self.router.receive_packed_from_side
 
         def on_frame(frame):
+            # A link hands over a view of its own receive buffer, and the router may transmit
+            # while it routes the frame; a radio polled from inside that send can overwrite the
+            # buffer. So the outermost frame is copied into one preallocated buffer; a frame
+            # arriving inside that call is passed as it is (a busy router queues a copy).
+            n = len(frame)
+            if not self._rx_depth:
+                copy = self._rx_copy
+                copy[:n] = frame
+                frame = copy[:n]
+            self._rx_depth += 1
             try:
-                receive(side_id, bytes(frame))
-            except Exception as e:  # a bad frame or a user handler: count, keep routing
+                receive(side_id, frame)
+            except SedsError as e:  # a bad frame, a type we do not know: dropped, not a fault
+                self.rx_drops += 1
+                if self.rx_drops == 1:
+                    self.log("sedsnet: dropped a frame from side %d: %s: %s"
+                             % (side_id, type(e).__name__, e))
+            except Exception as e:
                 self.rx_errors += 1
                 self._fault("rx side %d" % side_id, e)
+            finally:
+                self._rx_depth -= 1
         return on_frame
 
     def add_sensor(self, sensor):
@@ -176,7 +202,8 @@ class MainLoop:
 
     def status(self):
         d = {"loops": self.loops, "errors": self.errors, "handler_errors": self.handler_errors,
-             "rx_errors": self.rx_errors, "sensor_errors": self.sensor_errors,
+             "rx_drops": self.rx_drops, "rx_errors": self.rx_errors,
+             "sensor_errors": self.sensor_errors,
              "link_errors": self.link_errors}
         for s in self.sensors:
             d["samples_" + s.name] = s.samples
@@ -185,7 +212,7 @@ class MainLoop:
         return d
 
     def status_line(self):
-        parts = ["sedsnet: loops=%d errors=%d" % (self.loops, self.errors)]
+        parts = ["sedsnet: loops=%d errors=%d drops=%d" % (self.loops, self.errors, self.rx_drops)]
         for link in self.links:
             parts.append("%s tx=%d rx=%d drop=%d" % (link.name, link.tx_frames, link.rx_frames,
                                                      link.rx_dropped))

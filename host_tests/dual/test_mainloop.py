@@ -1,7 +1,9 @@
 # Main loop (firmware/mainloop.py) with a fake router, fake clock, fake WDT/LED and a UART link:
 # frames reach the router with their side id, sensors run on their own periods, the watchdog is
-# fed every pass, and exceptions from handlers, sensors and links are counted without stopping.
+# fed every pass, and exceptions from handlers, sensors and links are counted without stopping;
+# a frame the router refuses (SedsError) is a counted drop.
 import cobs
+from sedsnet.errors import DecodeError
 from linkfakes import FakeUart, crc_frame
 from mainloop import MainLoop, Sensor
 from uart_link import UartLink
@@ -13,12 +15,15 @@ class FakeRouter:
         self.logged = []
         self.periodic_calls = 0
         self.fail_periodic = 0
-        self.fail_receive = False
+        self.fail_receive = None  # an exception to raise from receive_packed_from_side
+        self.nested = None  # called with (side_id, frame) inside receive_packed_from_side
 
     def receive_packed_from_side(self, side_id, frame):
-        if self.fail_receive:
-            raise ValueError("handler blew up")
-        self.received.append((side_id, frame))
+        if self.fail_receive is not None:
+            raise self.fail_receive
+        self.received.append((side_id, bytes(frame)))
+        if self.nested is not None:
+            self.nested(side_id, frame)
 
     def log_f32(self, ty, values):
         self.logged.append((ty, list(values)))
@@ -95,7 +100,7 @@ def test_exceptions_are_counted_and_the_loop_continues():
     def broken():
         raise OSError(5)
     loop.add_sensor(Sensor("bad", 100, 10, broken))
-    router.fail_receive = True
+    router.fail_receive = ValueError("handler blew up")
     uart.feed(b"\x00" + cobs.encode(crc_frame(b"x")) + b"\x00")
     loop.run(steps=50)
     assert loop.handler_errors == 3 and loop.rx_errors == 1
@@ -105,6 +110,59 @@ def test_exceptions_are_counted_and_the_loop_continues():
     n_logs = len(logs)
     loop.run(steps=2000)
     assert len(logs) < n_logs + 30  # rate-limited
+
+
+def test_frames_the_router_refuses_are_drops_not_faults():
+    router = FakeRouter()
+    router.fail_receive = DecodeError("bad frame")
+    clock = Clock()
+    loop, _, _, logs = _loop(router, clock)
+    uart = FakeUart()
+    loop.add_link(UartLink(uart, name="UART0"), 2)
+    for body in (b"a", b"b", b"c"):
+        uart.feed(b"\x00" + cobs.encode(crc_frame(body)) + b"\x00")
+    loop.run(steps=5)
+    assert loop.rx_drops == 3 and loop.errors == 0 and loop.rx_errors == 0
+    assert len([line for line in logs if "bad frame" in line]) == 1  # the first one only
+    assert "drops=3" in loop.status_line() and loop.status()["rx_drops"] == 3
+
+
+class BufferLink:
+    """A link that hands over views of its one receive buffer, as UartLink and SX127x do."""
+
+    name = "RADIO"
+    mtu = 16
+    on_frame = None
+
+    def __init__(self):
+        self.buf = bytearray(16)
+
+    def poll(self):
+        pass
+
+
+def test_a_frame_survives_a_nested_receive_into_the_same_buffer():
+    # the router transmits while it routes a frame; a radio polled from inside that send
+    # receives the next packet into the same buffer and hands it over (nested)
+    router = FakeRouter()
+    loop, _, _, _ = _loop(router, Clock())
+    link = loop.add_link(BufferLink(), 4)
+    view = memoryview(link.buf)
+    seen = []
+
+    def nested(side_id, frame):
+        if len(seen) == 0:
+            seen.append(frame)
+            link.buf[:5] = b"later"
+            link.on_frame(view[:5])  # the nested frame: passed on as it is
+        else:
+            seen.append(frame)
+    router.nested = nested
+    link.buf[:5] = b"first"
+    link.on_frame(view[:5])
+    assert bytes(seen[0]) == b"first"  # the outer frame was copied out of the link's buffer
+    assert router.received == [(4, b"first"), (4, b"later")]
+    assert seen[1] is not seen[0] and bytes(seen[1]) == b"later"
 
 
 def test_sensor_that_falls_behind_does_not_burst():
