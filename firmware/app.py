@@ -61,7 +61,7 @@ def make_link(hw, side, clock=None):
     return radio.init()
 
 
-def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema_dir=""):
+def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir=""):
     """Build (router, loop) from a config dict. Sides that fail to start are logged and skipped
     (a missing radio must not take the UART down with it).
 
@@ -70,7 +70,6 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema
     import gc
 
     import sedsnet
-    Router = router_cls or _router_class(log)
     _preload(cfg)
     injected_clock = clock is not None
     if clock is None:
@@ -97,10 +96,7 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema
     for ep in cfg.get("handlers", ()):
         info = sedsnet.endpoint_info_by_name(ep)
         handlers.append((info["id"], PacketCounter(ep, log), None))
-    kw = {"handlers": handlers, "hostname": cfg["hostname"]}
-    if injected_clock:  # simulated time (tests): the router's clock must agree with the loop's
-        kw["now_ms"] = clock
-    router = Router(**kw)
+    router = make_router(sedsnet, cfg, handlers, clock if injected_clock else None)
     timing = cfg.get("loop", {})
     wdt = None
     if cfg.get("watchdog_ms"):
@@ -119,32 +115,48 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, router_cls=None, schema
             continue
         ty = sedsnet.data_type_info_by_name(s["type"])["id"]
         loop.add_sensor(Sensor(s.get("name", s["type"]), ty, s.get("period_ms", 1000), read))
-    _warm_up(sedsnet, loop, cfg["hostname"])
     gc.collect()
     return router, loop
 
 
-def _warm_up(seds, loop, hostname):
-    """Pack and decode one frame of the first sensor's type, so the codec's one-time lazy
-    allocations (exports, caches) happen now, in a clean heap, not mid-run among garbage."""
-    if not loop.sensors:
-        return
-    ty = loop.sensors[0].ty
-    try:
-        info = seds.data_type_info(ty)
-        frame = seds.make_packet(ty, hostname, info["endpoints"], 0,
-                                 bytes(info.get("fixed_size") or 0)).pack()
-        seds.unpack_packet(frame)
-    except Exception as e:
-        loop.log("sedsnet: codec warm-up failed: %s: %s" % (type(e).__name__, e))
+_ROUTER_OPTIONS = ("max_queue_budget", "max_recent_rx_ids", "starting_queue_size")
 
 
-_router = []
+def make_router(seds, cfg, handlers, clock=None):
+    """The node's sedsnet.Router. cfg["router"] may set the queue budget options (a small heap
+    wants a budget well under the reference's 100 KB default) and "route_mode" ("Fanout",
+    "Weighted", "Failover") for the packets this board originates; unset keeps 4.2.7's
+    defaults (Weighted: one side per endpoint)."""
+    opts = cfg.get("router", {})
+    kw = {"handlers": handlers, "hostname": cfg["hostname"]}
+    if clock is not None:  # simulated time (tests): the router's clock must agree with the loop's
+        kw["now_ms"] = clock
+    for key in _ROUTER_OPTIONS:
+        if key in opts:
+            kw[key] = opts[key]
+    router = seds.Router(**kw)
+    mode = opts.get("route_mode")
+    if mode is not None:
+        from sedsnet.routes import MODE_NAMES
+        if mode not in MODE_NAMES:
+            raise ValueError("router: route_mode %r; known: %s" % (mode, ", ".join(MODE_NAMES)))
+        router.set_source_route_mode(None, MODE_NAMES.index(mode))
+    return router
+
+
+def _import_router():
+    """The router and its discovery: the board's first, biggest import (see build)."""
+    import sedsnet.router  # noqa: F401
+    try:  # a Router makes its Announcer when it is built: load it now, with the other code
+        import sedsnet.announce  # noqa: F401
+    except ImportError:  # a build without discovery (the router then floods)
+        pass
 
 
 def _preload(cfg):
     """Import every driver module the config needs before building anything, so module code
     (long-lived) is not interleaved with buffers in the heap."""
+    _import_router()
     kinds = [side["type"] for side in cfg["sides"]]
     if "uart" in kinds:
         import uart_link  # noqa: F401
@@ -153,20 +165,6 @@ def _preload(cfg):
     for s in cfg.get("sensors", ()):
         if s.get("kind", "").startswith("sim_"):
             import simsensors  # noqa: F401
-
-
-def _router_class(log):
-    if _router:
-        return _router[0]
-    import sedsnet
-    try:
-        cls = sedsnet.Router
-    except (ImportError, AttributeError):
-        from minirouter import MiniRouter as cls
-        log("sedsnet: no sedsnet.Router in this build; using firmware MiniRouter "
-            "(originate + local delivery only)")
-    _router.append(cls)
-    return cls
 
 
 def _sensor_reader(s, clock):
@@ -187,7 +185,7 @@ def boot(hw, path="config.json", log=print, clock=None, sleep_ms=None):
     factories) from sys.modules, so a main.py that keeps no reference to them gives their
     RAM back (several KB on a board that loads .mpy files)."""
     import sys
-    _router_class(log)  # big imports first (see build)
+    _import_router()  # big imports first (see build)
     cfg = load_config(path)
     loop = build(cfg, hw, log=log, clock=clock, sleep_ms=sleep_ms,
                  schema_dir=path[:path.rfind("/") + 1])[1]

@@ -71,3 +71,23 @@ def test_bad_config_names_the_side(tmp_path):
     with pytest.raises(ValueError) as e:
         app.load_config(str(p))
     assert "hostname" in str(e.value)
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_router_options_of_each_board(board):
+    import sedsnet
+    cfg = app.load_config(os.path.join(BOARDS_DIR, board, "config.json"))
+    router = app.make_router(sedsnet, cfg, [])
+    opts = cfg["router"]
+    assert router.budget.total == opts["max_queue_budget"] <= 16384  # a small-heap budget
+    modes = router.export_runtime_stats()["route_modes"]
+    assert modes == [{"src_side_id": None, "selection_mode": opts["route_mode"], "cursor": 0}]
+
+
+def test_bad_route_mode_is_named():
+    import sedsnet
+    with pytest.raises(ValueError) as e:
+        app.make_router(sedsnet, {"hostname": "x", "router": {"route_mode": "Broadcast"}}, [])
+    assert "Broadcast" in str(e.value) and "Fanout" in str(e.value)
+    plain = app.make_router(sedsnet, {"hostname": "x"}, [])  # no "router": 4.2.7's defaults
+    assert plain.budget.total == 102400 and plain.export_runtime_stats()["route_modes"] == []
