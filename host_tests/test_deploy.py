@@ -1,7 +1,8 @@
 """`make deploy` end to end without hardware: build the rp2040 image with mpy-cross, deploy it with
-the real mpremote to a virtual rp2040 board, let it boot, and decode its UART telemetry in a
-ground-station process running the reference sedsnet 4.2.7. Also: `mpremote mip install` of our
-package.json onto a virtual board."""
+the real mpremote to a virtual rp2040 board, let it boot, and receive its UART telemetry in a
+ground-station process that is a reference sedsnet 4.2.7 Router node (its announcements tell the
+board's router where GROUND_STATION is). Also: `mpremote mip install` of our package.json onto a
+virtual board."""
 import json
 import os
 import subprocess
@@ -40,7 +41,7 @@ def test_build_deploy_boot_and_reference_decode(tmp_path):
              "--port", vb.uarts["UART0"], "--schema",
              os.path.join(toolchain.REPO, "boards", "rp2040", "schema.json"),
              "--seconds", str(GROUND_SECONDS), "--summary-json", str(summary),
-             "--command-every", "1"], capture_output=True, text=True, timeout=60)
+             "--command-every", "1", "--router"], capture_output=True, text=True, timeout=60)
         assert ground.returncode == 0, ground.stdout + ground.stderr
         log = console.read(8192).decode("utf-8", "replace")
         console.close()

@@ -1,8 +1,12 @@
 """Ground station: read a board's UART link, decode its SEDSnet frames with the reference
 `sedsnet==4.2.7` and print live values, then a summary.
 
-    python tools/ground_station.py --port /dev/pts/7 --schema boards/rp2040/schema.json [--seconds 10]
+    python tools/ground_station.py --port /dev/pts/7 --schema boards/rp2040/schema.json --router \
+        [--seconds 10]
 
+With --router it is a reference Router node that announces GROUND_STATION on the link: a board
+with more than one side sends its telemetry only where that endpoint is announced (as any 4.2.7
+router does), so without --router such a board sends this decoder nothing but its own discovery.
 The link framing is the firmware's (firmware/cobs.py: 0x00 + COBS(frame) + 0x00). A frame whose
 trailing CRC-32 does not match is counted as a CRC failure; one that passes the CRC but that the
 reference refuses is a decode error. Runs under CPython only (the reference is a CPython
