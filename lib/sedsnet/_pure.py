@@ -114,9 +114,12 @@ def nonce_next(state):
 def find8(table, count, key, koff):
     """Index of the 8-byte record equal to key[koff:koff+8] among table's first count, or -1."""
     want = bytes(key[koff:koff + 8])
-    for i in range(count):
-        if table[8 * i:8 * i + 8] == want:
-            return i
+    end = 8 * count
+    p = table.find(want, 0, end)
+    while p >= 0:  # a hit straddling two records does not count; look further
+        if p & 7 == 0:
+            return p >> 3
+        p = table.find(want, p + 1, end)
     return -1
 
 
