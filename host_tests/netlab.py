@@ -13,13 +13,15 @@ class Net:
         self.where = {}  # node name -> lab key
         self.cross = {}  # (node, side index) -> (node, side index) across labs
         self.t = 0
+        self.trace = []  # (t, node, side index, frame hex) of every frame carried across
         for lab in self.labs.values():
             lab.call("reset", t=0, schema=schema)
 
-    def node(self, lab, name, sides, handlers=(), relay=False, hostname=None, kw=None):
+    def node(self, lab, name, sides, handlers=(), relay=False, hostname=None, kw=None,
+             reliable=False):
         self.where[name] = lab
         self.labs[lab].call("node", name=name, relay=relay, hostname=hostname or name,
-                            handlers=list(handlers), sides=[False] * sides, kw=kw or {})
+                            handlers=list(handlers), sides=[reliable] * sides, kw=kw or {})
 
     def link(self, a, a_side, b, b_side):
         if self.where[a] == self.where[b]:
@@ -33,7 +35,8 @@ class Net:
         for _ in range(100):
             moved = 0
             for lab in self.labs.values():
-                for _t, name, side, frame in lab.call("out")["frames"]:
+                for t, name, side, frame in lab.call("out")["frames"]:
+                    self.trace.append((t, name, side, frame))
                     peer = self.cross.get((name, side))
                     if peer is None:
                         continue  # an open side nobody listens to

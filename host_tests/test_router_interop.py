@@ -30,6 +30,7 @@ def net_factory():
                 lab.call("reset", t=0, schema=SCHEMA)
             net.where.clear()
             net.cross.clear()
+            net.trace.clear()
             net.t = 0
             return net
         yield fresh
@@ -52,6 +53,48 @@ def test_pair_both_ways_identical_fields(net_factory):
         (E[1], TO_MP, f32(2.5, float(i))) for i in range(3)]
     stats = net.call("M", "export_runtime_stats")["sides"][0]
     assert stats["drops"] == {k: 0 for k in stats["drops"]}
+
+
+def test_reliable_side_discovery_is_acked_so_never_resent(net_factory):
+    net = net_factory()
+    net.node("ref", "R", 1, handlers=[E[0]], reliable=True)
+    net.node("mp", "M", 1, handlers=[E[1]], reliable=True)
+    net.link("R", 0, "M", 0)
+    net.run(4000)
+    sequenced = {}  # (ty, seq) -> sends by the reference
+    acks = 0
+    for t, name, side, frame in net.trace:
+        f = bytes.fromhex(frame)
+        if name == "R" and f[0] & 0x42 == 0x42:  # compact reliable header present
+            hdr = peek(f)
+            if hdr is not None:
+                sequenced[hdr] = sequenced.get(hdr, 0) + 1
+        if name == "M" and f[0] == 0x08 and f[2] == 1:
+            acks += 1
+    assert sequenced and acks >= len(sequenced)
+    assert max(sequenced.values()) == 1, sequenced  # 4.2.7 resends unACKed ones 8 more times
+    net.log_f32("M", TO_REF, [1.0, 2.0])
+    assert [ty for _, _, ty, _ in net.got("R")] == [TO_REF]
+
+
+def peek(frame):
+    """(ty, seq) of a schema-default-endpoint frame with a compact sequenced header, or None."""
+    p = 2
+    vals = []
+    for _ in range(5):  # ty, size, timestamp, nonce, src
+        v = s = 0
+        while True:
+            b = frame[p]
+            p += 1
+            v |= (b & 0x7F) << s
+            s += 7
+            if b < 0x80:
+                break
+        vals.append(v)
+    wire_flags = frame[p]
+    if wire_flags & 0x85 != 0x04:
+        return None
+    return vals[0], frame[p + 1]
 
 
 def build(net, shape, mp_nodes):

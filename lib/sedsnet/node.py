@@ -13,7 +13,7 @@ from .recent import RecentIds
 from .ring import HDR, FrameRing, QueueBudget
 from .routes import FAILOVER, FANOUT, LOCAL, MAX_SIDES, WEIGHTED, Routes
 from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
-from .wire import FrameHeader
+from .wire import REL_HAS_SEQ, FrameHeader
 
 try:
     from ._fast import copy_into
@@ -26,6 +26,9 @@ DEFAULT_QUEUE_START = const(1024)  # bytes per ring before it grows
 _WORK = const(512)  # initial work buffer; grows (rarely) for a longer queued frame
 _CTRL_LAST = const(18)  # built-in types are 0..18
 _STRING = const(13)
+# compact reliable header bits that make a frame "sequenced": has a seq, is not unsequenced,
+# is not an ACK-only frame
+_SEQUENCED = const(0x85)
 
 # drop reasons, per side (export_runtime_stats()["sides"][i]["drops"])
 DROP_NAMES = ("decode", "duplicate", "unknown_type", "compressed", "e2e", "ingress", "evicted",
@@ -99,6 +102,7 @@ class Node:
         self.hdr = FrameHeader(max_endpoints=32)
         self.ctrl_hdr = None  # made on the first control frame we send
         self.pid = bytearray(8)
+        self.ack_payload = bytearray(8)
         self.work = bytearray(_WORK)  # a queued frame is copied here before it is handled
         self.work_views = _Views(self.work)
         self.sides = []
@@ -289,6 +293,8 @@ class Node:
             if not hdr.e2e:
                 side.drops[d] += 1
             raise
+        if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == REL_HAS_SEQ:
+            self._hop_ack(side.sid, hdr)  # every sequenced frame, repeats too (lost ACKs)
         ids.write_packet_id(hdr, data, self.pid)
         if self.recent.seen(self.pid):
             side.drops[D_DUP] += 1
@@ -296,6 +302,18 @@ class Node:
         if ty <= _CTRL_LAST and self._control(side.sid, hdr, data, n):
             return
         self._route(side.sid, hdr, data, n)
+
+    def _hop_ack(self, sid, hdr):
+        """RELIABLE_ACK [ty u32, seq u32] for a sequenced frame on a hop-reliable side, as 4.2.7
+        sends (docs/router-interop.md section 5). Retransmits of our own and gap requests come
+        with the reliable-delivery feature."""
+        ack = self.ack_payload
+        ty = hdr.ty
+        seq = hdr.seq
+        for i in range(4):
+            ack[i] = (ty >> (8 * i)) & 0xFF
+            ack[4 + i] = (seq >> (8 * i)) & 0xFF
+        self.send_control(sid, 1, ack)
 
     def _check_payload(self, hdr, data):
         rec = schema.type_record(hdr.ty)
@@ -431,7 +449,7 @@ class Node:
 
     def send_control(self, side_id, ty, payload):
         """A built-in control frame (schema-default endpoints, our sender) on one side, now."""
-        from .wire import REL_HAS_SEQ, REL_UNSEQUENCED, frame_size, pack_into
+        from .wire import REL_UNSEQUENCED, frame_size, pack_into
         rec = schema.type_record(ty)
         rel = (REL_UNSEQUENCED | REL_HAS_SEQ) if rec[6] else -1
         nonce = ids.next_nonce()
