@@ -451,3 +451,19 @@ def test_forwarding_allocates_nothing():
     relay.rx_packed_from_side(0, frames[100])
     _heap_locked(lambda i: relay.rx_packed_from_side(0, frames[i]), 100)
     assert sent[0] == 101
+
+
+def test_queued_receive_is_irq_safe():
+    if not IS_MICROPYTHON:
+        return
+    setup()
+    got = []
+    a = Router(handlers=[(RADIO, got.append, None)], hostname="A", now_ms=Clock(),
+               discovery=False, starting_queue_size=512)
+    s = a.add_side_packed("UART", Wire())
+    frames = [sedsnet.make_packet(LOW, "X", [RADIO], i, bytes(4)).pack() for i in range(40)]
+    _heap_locked(lambda i: a.receive_packed_queue_from_side(s, frames[i]), 40)  # fills, evicts
+    ev = a.export_runtime_stats()["sides"][0]["drops"]["evicted"]
+    assert ev > 0
+    a.process_all_queues()
+    assert [p.timestamp_ms for p in got] == list(range(ev, 40))

@@ -1,0 +1,66 @@
+"""Our Router against the reference's, same script in two processes (the packages share the
+name `sedsnet`): the memory-layout JSON keys, the runtime-stats side keys we promise, the order
+a queued TX burst leaves in (data-type priority), and the frames a single-side router sends."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import toolchain
+
+SCRIPT = r"""
+import json, sys
+if sys.argv[1] == "ours":
+    sys.path.insert(0, sys.argv[2])
+import sedsnet as seds
+seds.register_endpoint(101, "RADIO")
+seds.register_data_type(3000, "HIGH", True, 1, 1, 0, [101], priority=200)
+seds.register_data_type(3001, "LOW", True, 1, 1, 0, [101], priority=5)
+seds.register_data_type(3002, "MID", True, 1, 1, 0, [101], priority=90)
+out = []
+r = seds.Router(hostname="par", now_ms=lambda: 4242)
+r.add_side_packed("ONLY", lambda f: out.append(bytes(f)))
+for ty in (3001, 3002, 3000, 3001, 3000):
+    r.log_f32(ty, [float(ty)], queue=True)
+r.process_all_queues()
+user = [f for f in out if seds.peek_header_py(f)["ty"] >= 3000]
+print(json.dumps({
+    "layout": sorted(json.loads(r.export_memory_layout_json())),
+    "side_keys": sorted(r.export_runtime_stats()["sides"][0]),
+    "order": [seds.peek_header_py(f)["ty"] for f in user],
+    "flags": sorted(set(f[0] for f in user)),
+    "sender": [seds.unpack_packet_py(f).sender for f in user][:1],
+}))
+"""
+
+
+def _run(kind):
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(SCRIPT)
+        path = f.name
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    try:
+        out = subprocess.run([toolchain.reference_python(), path, kind, toolchain.LIB],
+                             capture_output=True, text=True, env=env, timeout=60,
+                             cwd=tempfile.gettempdir())
+    finally:
+        os.unlink(path)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_router_matches_the_reference_where_we_promise():
+    ref = _run("reference")
+    ours = _run("ours")
+    assert ours["layout"] == ref["layout"]
+    promised = {"side_id", "side_name", "reliable_enabled", "ingress_enabled", "egress_enabled",
+                "tx_packets", "tx_bytes", "rx_packets", "rx_bytes", "relayed_tx_packets",
+                "relayed_tx_bytes", "relayed_rx_packets", "relayed_rx_bytes",
+                "local_delivery_packets", "tx_handler_failures", "local_handler_failures"}
+    assert promised <= set(ref["side_keys"]) and promised <= set(ours["side_keys"])
+    assert ref["order"] == [3000, 3000, 3002, 3001, 3001]  # priority, then FIFO
+    assert ours["order"] == ref["order"]
+    assert ours["flags"] == ref["flags"] == [0x88]
+    assert ours["sender"] == ref["sender"] == ["par"]
