@@ -467,3 +467,16 @@ def test_queued_receive_is_irq_safe():
     assert ev > 0
     a.process_all_queues()
     assert [p.timestamp_ms for p in got] == list(range(ev, 40))
+
+
+def test_periodic_between_announcements_allocates_nothing():
+    if not IS_MICROPYTHON:
+        return
+    setup()
+    clock = Clock()
+    a = Router(hostname="A", now_ms=clock)  # discovery on
+    a.add_side_packed("UART", Wire())
+    for _ in range(40):  # the start-up announcement burst
+        clock.t += 50
+        a.periodic(0)
+    _heap_locked(lambda i: a.periodic(0), 100)

@@ -36,6 +36,7 @@ _ep_names = {}  # name -> id (user endpoints)
 _types = {}  # user type id -> record
 _ty_names = {}  # name -> id (user types)
 _refs = [0]  # endpoint references held by user types
+_used = [-1]  # schema_bytes_used() cache (-1: recompute)
 
 _BUILTIN_EPS = {200: ("SEDSNET_TIME_SYNC", "", False), 201: ("SEDSNET_DISCOVERY", "", False),
                 202: ("SEDSNET_ERROR", "", False)}
@@ -156,6 +157,7 @@ def register_endpoint(id, name, link_local_only=False, description=""):
     if len(_eps) >= _cap[0]:
         raise SchemaError("endpoint %r: registry full (%d endpoints)" % (name, _cap[0]))
     _eps[id] = meta
+    _used[0] = -1
     _ep_names[name] = id
     return id
 
@@ -189,6 +191,7 @@ def register_data_type(ty, name, is_static, element_count, message_data_type, me
     if len(_types) >= _cap[1] or _refs[0] + len(eps) > _cap[2]:
         raise SchemaError("data type %r: registry full" % name)
     _types[ty] = rec
+    _used[0] = -1
     _ty_names[name] = ty
     _refs[0] += len(eps)
     return ty
@@ -199,6 +202,7 @@ def remove_data_type(ty):
     if 0 <= ty < 19:
         raise SchemaError("data type %d: built-in types cannot be removed" % ty)
     rec = _types.pop(ty, None)
+    _used[0] = -1
     if rec is None:
         return False
     del _ty_names[rec[R_NAME]]
@@ -218,6 +222,7 @@ def remove_endpoint(id):
     if id in _BUILTIN_EPS:
         raise SchemaError("endpoint %d: built-in endpoints cannot be removed" % id)
     meta = _eps.pop(id, None)
+    _used[0] = -1
     if meta is None:
         return False
     del _ep_names[meta[0]]
@@ -275,12 +280,16 @@ def data_type_info_by_name(name):
 
 
 def schema_bytes_used():
-    """Approximate bytes held by user schema entries (counted in the router's queue budget)."""
+    """Approximate bytes held by user schema entries (counted in the router's queue budget).
+    Cached until the registry changes: routers ask on every periodic()."""
+    if _used[0] >= 0:
+        return _used[0]
     n = 0
     for meta in _eps.values():
         n += _ENTRY_EP_BYTES + len(meta[0]) + len(meta[1])
     for r in _types.values():
         n += _ENTRY_TY_BYTES + 8 * len(r[R_EPS_RAW]) + len(r[R_NAME]) + len(r[R_DESC])
+    _used[0] = n
     return n
 
 
@@ -319,6 +328,7 @@ def register_schema_json_file(path):
 def _reset():
     """Drop every user entry (tests)."""
     _eps.clear()
+    _used[0] = -1
     _ep_names.clear()
     _types.clear()
     _ty_names.clear()
