@@ -5,6 +5,7 @@ from sedsnet import _pure
 from sedsnet.recent import RecentIds
 from sedsnet.ring import HDR, FrameRing, QueueBudget
 from sedsnet.routes import FAILOVER, FANOUT, LOCAL, WEIGHTED, Routes
+from sedsnet.stats import route_lists
 
 
 class Lcg:
@@ -170,6 +171,6 @@ def test_route_rules_allow_and_forget():
     assert not r.allowed(0, 3000, 2) and r.allowed(0, 3001, 2) and r.allowed(1, 3000, 2)
     r.forget_side(2)
     assert r.allowed(0, 3000, 2)
-    modes, over, typed, weights, prios = r.export()
+    modes, over, typed, weights, prios = route_lists(r)
     assert over == [{"src_side_id": None, "dst_side_id": 1, "enabled": False}]
     assert typed == [{"src_side_id": None, "ty": 3000, "dst_side_id": 1, "enabled": True}]

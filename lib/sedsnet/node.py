@@ -578,66 +578,16 @@ class Node:
             self.warned = True
             print("sedsnet: queue budget full, evicting oldest frames")
 
-    # ---- introspection --------------------------------------------------------------------
+    # ---- introspection (in stats.py: imported only when asked) ----------------------------
     def export_runtime_stats(self):
-        sides = []
-        for s in self.sides:
-            if s is None:
-                continue
-            sides.append({
-                "side_id": s.sid, "side_name": s.name, "reliable_enabled": s.reliable,
-                "ingress_enabled": s.ingress, "egress_enabled": s.egress,
-                "tx_packets": s.tx_packets, "tx_bytes": s.tx_bytes,
-                "rx_packets": s.rx_packets, "rx_bytes": s.rx_bytes,
-                "relayed_tx_packets": s.relayed_tx_packets, "relayed_tx_bytes": s.relayed_tx_bytes,
-                "relayed_rx_packets": s.relayed_rx_packets, "relayed_rx_bytes": s.relayed_rx_bytes,
-                "local_delivery_packets": s.local_delivery_packets,
-                "tx_handler_failures": s.tx_handler_failures,
-                "local_handler_failures": getattr(self, "handler_failures", 0),
-                "drops": dict(zip(DROP_NAMES, s.drops)),
-            })
-        modes, over, typed, weights, prios = self.routes.export()
-        return {
-            "sides": sides, "route_modes": modes, "route_overrides": over,
-            "typed_route_overrides": typed, "route_weights": weights, "route_priorities": prios,
-            "queues": {"rx_len": self.rx.live, "rx_bytes": self.rx.bytes, "tx_len": self.tx.live,
-                       "tx_bytes": self.tx.bytes, "recent_rx_len": self.recent.count,
-                       "recent_rx_bytes": 8 * self.recent.count,
-                       "rx_evicted": self.rx.evicted, "tx_evicted": self.tx.evicted,
-                       "shared_queue_bytes_used": self._used()},
-            "total_handler_failures": getattr(self, "handler_failures", 0),
-        }
-
-    def _used(self):
-        disc = self.discovery.memory_bytes() if self.discovery is not None else 0
-        return (self.rx.bytes + self.tx.bytes + self.recent.nbytes() + self._schema_bytes
-                + disc)
+        from .stats import runtime_stats
+        return runtime_stats(self)
 
     def export_memory_layout_json(self):
         """The reference's memory layout JSON (same keys): used bytes per area and the
         shared budget as every area's allocation ceiling."""
-        import json
-        total = self.budget.total
-        disc = self.discovery.memory_bytes() if self.discovery is not None else 0
-        return json.dumps({
-            "kind": self.kind,
-            "shared_queue_bytes_used": self._used(), "shared_queue_bytes_allocated": total,
-            "rx_queue_bytes_used": self.rx.bytes, "rx_queue_bytes_allocated": total,
-            "rx_queue_len": self.rx.live,
-            "isr_rx_queue_bytes_used": self.rx.bytes, "isr_rx_queue_bytes_allocated": total,
-            "isr_rx_queue_len": self.rx.live,
-            "tx_queue_bytes_used": self.tx.bytes, "tx_queue_bytes_allocated": total,
-            "tx_queue_len": self.tx.live,
-            "recent_rx_bytes_used": 8 * self.recent.count,
-            "recent_rx_bytes_allocated": self.recent.nbytes(),
-            "recent_rx_len": self.recent.count,
-            "reliable_rx_buffer_bytes_used": 0, "reliable_rx_buffer_bytes_allocated": total,
-            "reliable_rx_buffer_len": 0,
-            "discovery_bytes_used": disc, "discovery_bytes_allocated": total,
-            "schema_bytes_used": self._schema_bytes, "schema_bytes_allocated": total,
-            "network_variable_cache_bytes_used": 0,
-            "network_variable_cache_bytes_allocated": total, "network_variable_cache_len": 0,
-        })
+        from .stats import memory_layout_json
+        return memory_layout_json(self)
 
 
 def _u32(v, what):

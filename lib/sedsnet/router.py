@@ -1,14 +1,14 @@
 # Router: a Node with local handlers and the logging API (the reference's sedsnet.Router).
 # log_*() packs straight into a preallocated TX buffer (or into the TX ring with queue=True)
 # and the frame leaves through the same path as forwarded traffic; the tx callback gets a
-# memoryview of that buffer, valid during the call (bytes(frame) to keep it).
+# memoryview of that buffer, valid during the call (bytes(frame) to keep it). packet.py is
+# imported only when a Packet is needed (packet handlers, packet sides, transmit_message).
 import struct
 
 from . import ids, schema
 from .compat import const
 from .errors import ArgumentError, DecodeError, UnknownTypeError
 from .node import Node, _Views
-from .packet import Packet
 from .ring import HDR
 from .routes import LOCAL
 from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS
@@ -96,6 +96,7 @@ class Router(Node):
         return held
 
     def _packet(self, hdr, data):
+        from .packet import Packet  # loaded with the first packet handler call, not at import
         return Packet(hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
                       hdr.timestamp_ms, bytes(data[hdr.payload_start:hdr.payload_end]),
                       hdr.src_addr, hdr.nonce)
@@ -295,6 +296,7 @@ class Router(Node):
         self._transmit_packet(packet, True)
 
     def _transmit_packet(self, packet, queue):
+        from .packet import Packet
         if not isinstance(packet, Packet):
             raise ArgumentError("transmit_message needs a Packet")
         self._transmit_packed(packet.pack(), queue)

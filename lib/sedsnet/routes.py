@@ -11,7 +11,6 @@ FANOUT = const(0)  # RouteSelectionMode codes, as the reference
 WEIGHTED = const(1)
 FAILOVER = const(2)
 DEFAULT_MODE = const(1)  # 4.2.7 routes unconfigured traffic Weighted: one side per endpoint
-MODE_NAMES = ("Fanout", "Weighted", "Failover")
 
 
 class Routes:
@@ -81,20 +80,3 @@ class Routes:
                 del t[k]
         self.modes.pop(sid, None)
         self.cursor.pop(sid, None)
-
-    def export(self):
-        """The reference's export_runtime_stats() route lists."""
-        def side(v):
-            return None if v == LOCAL else v
-
-        modes = [{"src_side_id": side(s), "selection_mode": MODE_NAMES[m],
-                  "cursor": self.cursor.get(s, 0)} for s, m in self.modes.items()]
-        over = [{"src_side_id": side(k >> 8), "dst_side_id": k & 0xFF, "enabled": v}
-                for k, v in self.allow.items()]
-        typed = [{"src_side_id": side(k >> 8), "ty": ty, "dst_side_id": k & 0xFF, "enabled": v}
-                 for ty, t in self.typed.items() for k, v in t.items()]
-        weights = [{"src_side_id": side(k >> 8), "dst_side_id": k & 0xFF, "weight": v}
-                   for k, v in self.weights.items()]
-        prios = [{"src_side_id": side(k >> 8), "dst_side_id": k & 0xFF, "priority": v}
-                 for k, v in self.prios.items()]
-        return modes, over, typed, weights, prios

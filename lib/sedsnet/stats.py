@@ -1,0 +1,87 @@
+# export_runtime_stats() and export_memory_layout_json() of a Router/Relay, with the
+# reference's keys. Kept out of node.py: a board that never asks for them never loads them.
+import json
+
+from .node import DROP_NAMES
+from .routes import LOCAL
+
+MODE_NAMES = ("Fanout", "Weighted", "Failover")
+
+
+def runtime_stats(node):
+    sides = []
+    for s in node.sides:
+        if s is None:
+            continue
+        sides.append({
+            "side_id": s.sid, "side_name": s.name, "reliable_enabled": s.reliable,
+            "ingress_enabled": s.ingress, "egress_enabled": s.egress,
+            "tx_packets": s.tx_packets, "tx_bytes": s.tx_bytes,
+            "rx_packets": s.rx_packets, "rx_bytes": s.rx_bytes,
+            "relayed_tx_packets": s.relayed_tx_packets, "relayed_tx_bytes": s.relayed_tx_bytes,
+            "relayed_rx_packets": s.relayed_rx_packets, "relayed_rx_bytes": s.relayed_rx_bytes,
+            "local_delivery_packets": s.local_delivery_packets,
+            "tx_handler_failures": s.tx_handler_failures,
+            "local_handler_failures": getattr(node, "handler_failures", 0),
+            "drops": dict(zip(DROP_NAMES, s.drops)),
+        })
+    modes, over, typed, weights, prios = route_lists(node.routes)
+    return {
+        "sides": sides, "route_modes": modes, "route_overrides": over,
+        "typed_route_overrides": typed, "route_weights": weights, "route_priorities": prios,
+        "queues": {"rx_len": node.rx.live, "rx_bytes": node.rx.bytes, "tx_len": node.tx.live,
+                   "tx_bytes": node.tx.bytes, "recent_rx_len": node.recent.count,
+                   "recent_rx_bytes": 8 * node.recent.count,
+                   "rx_evicted": node.rx.evicted, "tx_evicted": node.tx.evicted,
+                   "shared_queue_bytes_used": _used(node)},
+        "total_handler_failures": getattr(node, "handler_failures", 0),
+    }
+
+
+def _used(node):
+    """Bytes in use against the shared queue budget."""
+    disc = node.discovery.memory_bytes() if node.discovery is not None else 0
+    return (node.rx.bytes + node.tx.bytes + node.recent.nbytes() + node._schema_bytes
+            + disc)
+
+
+def memory_layout_json(node):
+    total = node.budget.total
+    disc = node.discovery.memory_bytes() if node.discovery is not None else 0
+    return json.dumps({
+        "kind": node.kind,
+        "shared_queue_bytes_used": _used(node), "shared_queue_bytes_allocated": total,
+        "rx_queue_bytes_used": node.rx.bytes, "rx_queue_bytes_allocated": total,
+        "rx_queue_len": node.rx.live,
+        "isr_rx_queue_bytes_used": node.rx.bytes, "isr_rx_queue_bytes_allocated": total,
+        "isr_rx_queue_len": node.rx.live,
+        "tx_queue_bytes_used": node.tx.bytes, "tx_queue_bytes_allocated": total,
+        "tx_queue_len": node.tx.live,
+        "recent_rx_bytes_used": 8 * node.recent.count,
+        "recent_rx_bytes_allocated": node.recent.nbytes(),
+        "recent_rx_len": node.recent.count,
+        "reliable_rx_buffer_bytes_used": 0, "reliable_rx_buffer_bytes_allocated": total,
+        "reliable_rx_buffer_len": 0,
+        "discovery_bytes_used": disc, "discovery_bytes_allocated": total,
+        "schema_bytes_used": node._schema_bytes, "schema_bytes_allocated": total,
+        "network_variable_cache_bytes_used": 0,
+        "network_variable_cache_bytes_allocated": total, "network_variable_cache_len": 0,
+    })
+
+
+def route_lists(routes):
+    """The reference's export_runtime_stats() route lists."""
+    def side(v):
+        return None if v == LOCAL else v
+
+    modes = [{"src_side_id": side(s), "selection_mode": MODE_NAMES[m],
+              "cursor": routes.cursor.get(s, 0)} for s, m in routes.modes.items()]
+    over = [{"src_side_id": side(k >> 8), "dst_side_id": k & 0xFF, "enabled": v}
+            for k, v in routes.allow.items()]
+    typed = [{"src_side_id": side(k >> 8), "ty": ty, "dst_side_id": k & 0xFF, "enabled": v}
+             for ty, t in routes.typed.items() for k, v in t.items()]
+    weights = [{"src_side_id": side(k >> 8), "dst_side_id": k & 0xFF, "weight": v}
+               for k, v in routes.weights.items()]
+    prios = [{"src_side_id": side(k >> 8), "dst_side_id": k & 0xFF, "priority": v}
+             for k, v in routes.prios.items()]
+    return modes, over, typed, weights, prios
