@@ -137,10 +137,12 @@ def make_router(seds, cfg, handlers, clock=None):
     router = seds.Router(**kw)
     mode = opts.get("route_mode")
     if mode is not None:
-        from sedsnet.routes import MODE_NAMES
-        if mode not in MODE_NAMES:
-            raise ValueError("router: route_mode %r; known: %s" % (mode, ", ".join(MODE_NAMES)))
-        router.set_source_route_mode(None, MODE_NAMES.index(mode))
+        from sedsnet import routes
+        codes = {"Fanout": routes.FANOUT, "Weighted": routes.WEIGHTED,
+                 "Failover": routes.FAILOVER}  # the reference's RouteSelectionMode names
+        if mode not in codes:
+            raise ValueError("router: route_mode %r; known: %s" % (mode, ", ".join(codes)))
+        router.set_source_route_mode(None, codes[mode])
     return router
 
 
