@@ -47,7 +47,8 @@ HEAPS = {"feather_rp2040_rfm": "512k"}
 def _populate(root, board_name):
     """The board's filesystem as `make deploy` leaves it: tools/build.py's image (.mpy files for
     a MicroPython board, .py sources for CircuitPython) in /lib, the board's own files at /."""
-    shutil.copytree(os.path.join(build.build_mpy(board_name), "lib"), os.path.join(root, "lib"))
+    image = build.build_mpy(board_name, root + "-image")  # not the shared build/<board>
+    shutil.copytree(os.path.join(image, "lib"), os.path.join(root, "lib"))
     src = os.path.join(toolchain.REPO, "boards", board_name)
     for name in deploy.BOARD_FILES:
         if os.path.exists(os.path.join(src, name)):

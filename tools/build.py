@@ -48,9 +48,11 @@ def sources():
                 yield os.path.join(root, name), dest + "/" + name
 
 
-def build_mpy(board_name):
+def build_mpy(board_name, out_root=None):
+    """Compile (or copy) every module for the board into out_root (build/<board>); returns it."""
     info = boards.board(board_name)
-    out_root = os.path.join(REPO, "build", board_name)
+    if out_root is None:
+        out_root = os.path.join(REPO, "build", board_name)
     shutil.rmtree(out_root, ignore_errors=True)
     arch = arch_of(board_name)
     count = 0
