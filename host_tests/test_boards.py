@@ -21,9 +21,6 @@ import build  # noqa: E402
 import deploy  # noqa: E402
 import vboard  # noqa: E402
 
-sys.path.insert(0, toolchain.FIRMWARE)
-import cobs  # noqa: E402
-
 BOARDS = ["rp2040", "esp32", "pyboard", "feather_rp2040_rfm", "unix"]
 BOOT_SECONDS = 4.0
 

@@ -9,7 +9,7 @@ from peerproc import reference_peer
 
 from sedsnet import announce as an
 from sedsnet.ids import node_address, source_address
-from sedsnet.wire import REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, frame_size, pack_into
+from sedsnet.wire import REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, pack_into
 
 SCHEMA = [["register_endpoint", 1, "EP_A", False, ""], ["register_endpoint", 2, "EP_B", False, ""],
           ["register_endpoint", 5, "EP_F", False, ""], ["register_endpoint", 6, "EP_FAR", False, ""],

@@ -4,7 +4,6 @@ a queued TX burst leaves in (data-type priority), and the frames a single-side r
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
 import toolchain

@@ -5,7 +5,7 @@ import struct
 
 import sedsnet
 from sedsnet import errors
-from sedsnet.node import DROP_NAMES
+from sedsnet.engine import DROP_NAMES
 from sedsnet.relay import Relay
 from sedsnet.router import Router
 from support import IS_MICROPYTHON, raises

@@ -67,7 +67,7 @@ def pid_into(frame, spans, eps, out, off: int):
     last = 4 + nep  # segments: src, ty, eps..., ts, nonce, size, then the payload bytes
     seg = 0
     while seg <= last + 1:
-        a = 0  # bytes to mix: o[off:off+w], or the payload f[pay:payend] in the last segment
+        # bytes to mix: o[off:off+w], or the payload f[pay:payend] in the last segment
         w = 0
         up = -1  # offset of a ULEB field to expand into o[off:off+w]
         if seg == 0:

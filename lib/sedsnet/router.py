@@ -8,7 +8,8 @@ import struct
 from . import ids, schema
 from .compat import const
 from .errors import ArgumentError, DecodeError, UnknownTypeError
-from .node import Node, _Views
+from .engine import _Views
+from .node import Node
 from .ring import HDR
 from .routes import LOCAL
 from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS

@@ -2,7 +2,7 @@
 # reference's keys. Kept out of node.py: a board that never asks for them never loads them.
 import json
 
-from .node import DROP_NAMES
+from .engine import DROP_NAMES
 from .routes import LOCAL
 
 MODE_NAMES = ("Fanout", "Weighted", "Failover")

@@ -1,0 +1,420 @@
+# The per-frame engine of a node (Router and Relay, via node.Node): receiving (check, dedupe,
+# hop ACK), control frames, local delivery hook, choosing sides, sending, and the RX/TX queues.
+# Frames stay packed the whole way: a received frame is parsed in place into one preallocated
+# FrameHeader, its packet ID written into a preallocated 8-byte buffer, and it is passed on
+# as the same bytes.
+#
+# Re-entrancy: a tx callback may feed another node that answers synchronously, and a handler
+# may log. While a node is busy, such calls only queue; the outermost call drains the queues
+# before it returns, so nothing is lost and the shared header/buffers are never clobbered.
+from . import ids, schema
+from .compat import const
+from .errors import ArgumentError, CompressedFrameError, DecodeError, SedsError, UnknownTypeError
+from .ring import HDR
+from .routes import LOCAL
+from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
+from .wire import REL_HAS_SEQ, FrameHeader
+
+try:
+    from ._fast import copy_into
+except (ImportError, SyntaxError, ValueError, AttributeError):
+    from ._pure import copy_into
+
+_CTRL_LAST = const(18)  # built-in types are 0..18
+_STRING = const(13)
+# compact reliable header bits that make a frame "sequenced": has a seq, is not unsequenced,
+# is not an ACK-only frame
+_SEQUENCED = const(0x85)
+
+# drop reasons, per side (export_runtime_stats()["sides"][i]["drops"])
+DROP_NAMES = ("decode", "duplicate", "unknown_type", "compressed", "e2e", "ingress", "evicted",
+              "oversize")
+D_DECODE = const(0)
+D_DUP = const(1)
+D_UNKNOWN = const(2)
+D_COMPRESSED = const(3)
+D_E2E = const(4)
+D_INGRESS = const(5)
+D_EVICTED = const(6)
+D_OVERSIZE = const(7)
+
+
+class Side:
+    def __init__(self, sid, name, tx, reliable, packet_side):
+        self.sid = sid
+        self.name = name
+        self.tx = tx
+        self.reliable = reliable
+        self.packet_side = packet_side  # tx takes Packet objects (add_side_packet)
+        self.ingress = self.egress = True
+        self.tx_packets = self.tx_bytes = self.rx_packets = self.rx_bytes = 0
+        self.relayed_tx_packets = self.relayed_tx_bytes = 0
+        self.relayed_rx_packets = self.relayed_rx_bytes = 0
+        self.local_delivery_packets = self.tx_handler_failures = 0
+        self.drops = [0] * len(DROP_NAMES)
+
+
+class _Views:
+    """memoryviews of buf[:n] for recurring lengths n, made once: a frame handed to a tx
+    callback costs no allocation in the steady state. A miss also makes the views of the
+    lengths next to n (a frame's length moves by a byte or two with its nonce and timestamp)."""
+
+    def __init__(self, buf, limit=24):
+        self.buf = buf
+        self.views = {}
+        self.limit = limit
+
+    def get(self, n):
+        v = self.views.get(n)
+        if v is None:
+            if len(self.views) > self.limit:
+                self.views.clear()
+            mv = memoryview(self.buf)
+            for k in range(max(0, n - 3), min(len(self.buf), n + 3) + 1):
+                if k not in self.views:
+                    self.views[k] = mv[:k]
+            v = self.views[n]
+        return v
+
+class Engine:
+    """Frame handling shared by Router and Relay; state is set up by node.Node.__init__."""
+
+    # ---- receiving ------------------------------------------------------------------------
+    def _rx_now(self, side_id, data):
+        """A frame from a side, handled now (or queued when called from inside this node)."""
+        side = self._side(side_id)
+        if self.busy:
+            self._rx_queue(side, data)
+            self.nested = True
+            return
+        self.busy = True
+        try:
+            self._ingest(side, data, len(data))
+        finally:
+            self.busy = False
+        if self.nested:
+            self._drain()
+
+    def _rx_queue(self, side, data):
+        """Queue a received frame: copies into the preallocated RX ring, nothing else (IRQ safe
+        as long as the ring need not grow; it evicts the oldest frames instead)."""
+        if not side.ingress:
+            side.drops[D_INGRESS] += 1
+            return
+        rx = self.rx
+        before = rx.evicted
+        if not rx.push(data, len(data), side.sid):
+            side.drops[D_OVERSIZE] += 1
+        elif rx.evicted != before:
+            side.drops[D_EVICTED] += rx.evicted - before
+
+    def _ingest(self, side, data, n):
+        """Check, dedupe, deliver and forward one received frame data[:n]. Bad frames are
+        counted on the side and raised (a SedsError)."""
+        if not side.ingress:
+            side.drops[D_INGRESS] += 1
+            raise ArgumentError("ingress disabled for side %d" % side.sid)
+        side.rx_packets += 1
+        side.rx_bytes += n
+        hdr = self.hdr
+        try:
+            hdr.parse(data, n, True)
+            if hdr.e2e:
+                side.drops[D_E2E] += 1
+                raise DecodeError("E2E-wrapped payloads are not supported")
+            ty = hdr.ty
+            if ty > _CTRL_LAST:
+                self._check_payload(hdr, data)
+        except SedsError as e:
+            d = D_DECODE
+            if isinstance(e, UnknownTypeError):
+                d = D_UNKNOWN
+            elif isinstance(e, CompressedFrameError):
+                d = D_COMPRESSED
+            if not hdr.e2e:
+                side.drops[d] += 1
+            raise
+        if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == REL_HAS_SEQ:
+            self._hop_ack(side.sid, hdr)  # every sequenced frame, repeats too (lost ACKs)
+        ids.write_packet_id(hdr, data, self.pid)
+        if self.recent.seen(self.pid):
+            side.drops[D_DUP] += 1
+            return
+        if ty <= _CTRL_LAST and self._control(side.sid, hdr, data, n):
+            return
+        self._route(side.sid, hdr, data, n)
+
+    def _hop_ack(self, sid, hdr):
+        """RELIABLE_ACK [ty u32, seq u32] for a sequenced frame on a hop-reliable side, as 4.2.7
+        sends (docs/router-interop.md section 5). Retransmits of our own and gap requests come
+        with the reliable-delivery feature."""
+        ack = self.ack_payload
+        ty = hdr.ty
+        seq = hdr.seq
+        for i in range(4):
+            ack[i] = (ty >> (8 * i)) & 0xFF
+            ack[4 + i] = (seq >> (8 * i)) & 0xFF
+        self.send_control(sid, 1, ack)
+
+    def _check_payload(self, hdr, data):
+        rec = schema.type_record(hdr.ty)
+        if rec is None:
+            raise UnknownTypeError("InvalidType: %d" % hdr.ty)
+        n = hdr.payload_end - hdr.payload_start
+        shape = hdr.contract_shape(data) if hdr.contract_start >= 0 else None
+        if shape is not None:
+            static, mdt, fixed = shape[0], shape[1], WIDTHS[shape[1]] * shape[2]
+        else:
+            static, mdt, fixed = rec[R_STATIC], rec[R_MDT], rec[R_FIXED]
+        width = WIDTHS[mdt]
+        if (static and n != fixed) or (not static and (width == 0 or (width <= 16 and n % width))):
+            raise DecodeError("SizeMismatch: %d payload bytes for type %d" % (n, hdr.ty))
+        if mdt == _STRING:
+            try:
+                str(bytes(data[hdr.payload_start:hdr.payload_end]), "utf-8")
+            except UnicodeError:
+                raise DecodeError("InvalidUtf8")
+
+    def _control(self, sid, hdr, data, n):
+        """Built-in control frames. Returns True when the frame stops here; False sends it on
+        like data (errors, E2E ACKs, P2P). As 4.2.7: discovery learning frames (7, 8, 9, 16,
+        and 17 on a Router) stay on their link; SCHEMA, the requests, managed variables and
+        LEAVE (10..15), and ADDRESS on a Relay, are acted on and then flooded to the other
+        sides; hop ACKs and time sync are link-local."""
+        ty = hdr.ty
+        if 7 <= ty <= 17:
+            disc = self.discovery
+            if disc is not None:
+                try:
+                    disc.on_frame(sid, hdr, data)
+                except SedsError:
+                    self.sides[sid].drops[D_DECODE] += 1
+                    raise
+            if 10 <= ty <= 15 or (ty == 17 and self.kind == "relay"):
+                self._flood(sid, hdr, data, n)
+            return True
+        if 1 <= ty <= 3 and hdr.contract_start < 0:
+            return True  # hop-reliability control: acted on by the reliable layer (later)
+        return 4 <= ty <= 6  # time sync: link-local
+
+    def _flood(self, src, hdr, data, n):
+        mask = self._eligible(src, hdr.ty)
+        if mask:
+            self._send(mask, data, n, True)
+
+    # ---- forwarding -----------------------------------------------------------------------
+    def _route(self, src, hdr, data, n):
+        """Local delivery, then the sides this frame goes to. src is a side ID or LOCAL."""
+        held = self._deliver(src, hdr, data, n)
+        dst = self._destinations(src, hdr, held)
+        if dst:
+            if src != LOCAL:
+                side = self.sides[src]
+                side.relayed_rx_packets += 1
+                side.relayed_rx_bytes += n
+            self._send(dst, data, n, src != LOCAL)
+
+    def _deliver(self, src, hdr, data, n):
+        return 0  # a Relay has no handlers
+
+    def _eligible(self, src, ty):
+        """Bitmask of the sides a frame of type ty from src may leave on (egress, rules)."""
+        routes = self.routes
+        elig = 0
+        for s in self.sides:
+            if s is not None and s.egress and s.sid != src and routes.allowed(src, ty, s.sid):
+                elig |= 1 << s.sid
+        return elig
+
+    def _destinations(self, src, hdr, held):
+        """Bitmask of sides for a frame from src; held = bitmask over hdr.endpoints of the
+        endpoints satisfied by local handlers (the reference does not forward those)."""
+        elig = self._eligible(src, hdr.ty)
+        disc = self.discovery
+        if not elig:
+            return 0
+        full = (1 << hdr.ep_count) - 1
+        if held & full == full:
+            return 0
+        if disc is None:
+            return elig  # no discovery: flood the eligible sides (duplicates die at peers)
+        if not disc.has_routes():
+            # nothing announced anywhere yet: 4.2.7 sends only when one side is possible
+            return elig if elig & (elig - 1) == 0 else 0
+        eps = hdr.endpoints
+        routes = self.routes
+        out = 0
+        for i in range(hdr.ep_count):
+            if held >> i & 1:
+                continue
+            e = eps[i]
+            cands = 0
+            s = 0
+            while elig >> s:
+                if elig >> s & 1 and disc.reachable(s, e):
+                    cands |= 1 << s
+                s += 1
+            if cands:
+                out |= routes.pick(src, cands)
+        return out
+
+    def _view(self, data, n):
+        if len(data) == n:
+            return data
+        if data is self.work:
+            return self.work_views.get(n)
+        return memoryview(data)[:n]
+
+    def _send(self, mask, data, n, relayed):
+        view = self._view(data, n)
+        s = 0
+        while mask >> s:
+            if mask >> s & 1:
+                side = self.sides[s]
+                try:
+                    if side.packet_side:
+                        from .packet import unpack_packet
+                        side.tx(unpack_packet(bytes(view)))
+                    else:
+                        side.tx(view)
+                except Exception:
+                    side.tx_handler_failures += 1
+                    s += 1
+                    continue
+                side.tx_packets += 1
+                side.tx_bytes += n
+                if relayed:
+                    side.relayed_tx_packets += 1
+                    side.relayed_tx_bytes += n
+            s += 1
+
+    def send_control(self, side_id, ty, payload):
+        """A built-in control frame (schema-default endpoints, our sender) on one side, now."""
+        from .wire import REL_UNSEQUENCED, frame_size, pack_into
+        rec = schema.type_record(ty)
+        rel = (REL_UNSEQUENCED | REL_HAS_SEQ) if rec[6] else -1
+        nonce = ids.next_nonce()
+        ts = self.now_ms()
+        buf = bytearray(frame_size(0, ty, self.src_addr, ts, nonce, len(payload), -1, rel))
+        pack_into(buf, ty, self.src_addr, None, ts, nonce, payload, None, rel)
+        if self.ctrl_hdr is None:
+            self.ctrl_hdr = FrameHeader(max_endpoints=4)
+        self.ctrl_hdr.parse(buf)
+        pid = bytearray(8)
+        ids.write_packet_id(self.ctrl_hdr, buf, pid)
+        self.recent.seen(pid)  # our own frame echoed back by a loop is a duplicate
+        self._send(1 << self._side(side_id).sid, buf, len(buf), False)
+
+    # ---- queues ---------------------------------------------------------------------------
+    def _take_into_work(self, ring, p):
+        n = ring.frame_len(p)
+        if n > len(self.work):
+            self.work = bytearray(n)  # rare: a queued frame longer than any before
+            self.work_views = _Views(self.work)
+        copy_into(self.work, 0, ring.buf, p + HDR, n)
+        ring.take(p)
+        return n
+
+    def process_rx_queue(self):
+        """Handle every queued received frame; returns how many."""
+        return self._process_rx(-1)
+
+    def _process_rx(self, deadline):
+        done = 0
+        rx = self.rx
+        was_busy = self.busy
+        self.busy = True
+        try:
+            while True:
+                p = rx.first()
+                if p < 0:
+                    break
+                sid = rx.tag(p)
+                n = self._take_into_work(rx, p)
+                side = self.sides[sid] if sid < len(self.sides) else None
+                if side is not None:
+                    try:
+                        self._ingest(side, self.work, n)
+                    except SedsError:
+                        pass  # counted on the side
+                done += 1
+                if deadline >= 0 and self._past(deadline):
+                    break
+        finally:
+            self.busy = was_busy
+        rx.grow()
+        return done
+
+    def _process_tx(self, deadline):
+        return 0
+
+    def process_tx_queue(self):
+        return self._process_tx(-1)
+
+    def process_all_queues(self):
+        n = 0
+        while self.rx.live or self.tx.live:
+            n += self._process_rx(-1) + self._process_tx(-1)
+        return n
+
+    def _past(self, deadline):
+        d = self.now_ms() - deadline
+        return d >= 0
+
+    def process_all_queues_with_timeout(self, timeout_ms):
+        deadline = self.now_ms() + timeout_ms
+        n = 0
+        while self.rx.live or self.tx.live:
+            n += self._process_rx(deadline) + self._process_tx(deadline)
+            if timeout_ms <= 0 or self._past(deadline):
+                break
+        return n
+
+    def process_rx_queue_with_timeout(self, timeout_ms):
+        return self._process_rx(self.now_ms() + timeout_ms)
+
+    def process_tx_queue_with_timeout(self, timeout_ms):
+        return self._process_tx(self.now_ms() + timeout_ms)
+
+    def _drain(self):
+        self.nested = False
+        while self.rx.live or self.tx.live:
+            self._process_rx(-1)
+            self._process_tx(-1)
+
+    def clear_rx_queue(self):
+        self.rx.clear()
+
+    def clear_tx_queue(self):
+        self.tx.clear()
+
+    def clear_queues(self):
+        self.rx.clear()
+        self.tx.clear()
+
+    def periodic(self, timeout_ms=0):
+        """Discovery announcements that are due, then the queues (for up to timeout_ms)."""
+        self._refresh_budget()
+        if self.discovery is not None and not self.busy:
+            self.busy = True
+            try:
+                self.discovery.periodic(self.now_ms())
+            finally:
+                self.busy = False
+        return self.process_all_queues_with_timeout(timeout_ms)
+
+    def periodic_no_timesync(self, timeout_ms=0):
+        return self.periodic(timeout_ms)
+
+    def poll_discovery(self):
+        if self.discovery is not None:
+            self.discovery.periodic(self.now_ms())
+
+    def _refresh_budget(self):
+        used = schema.schema_bytes_used()
+        self.budget.used += used - self._schema_bytes
+        self._schema_bytes = used
+        ev = self.rx.evicted + self.tx.evicted
+        if ev and not self.warned:
+            self.warned = True
+            print("sedsnet: queue budget full, evicting oldest frames")
