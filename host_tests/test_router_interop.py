@@ -11,10 +11,12 @@ E = [0x1001, 0x1002, 0x1003, 0x1004, 0x1005]  # one endpoint per router
 ALL = 0x2000  # static f32 x1 -> every E
 TO_REF = 0x2001  # -> E[0]
 TO_MP = 0x2002  # -> E[1]
+REL_TO_MP = 0x2003  # reliable (ordered) dynamic f32 -> E[1]
 SCHEMA = [["register_endpoint", e, "EP%d" % i] for i, e in enumerate(E)] + [
     ["register_data_type", ALL, "ALL", True, 1, 1, 0, E],
     ["register_data_type", TO_REF, "TO_REF", True, 2, 1, 0, [E[0]]],
     ["register_data_type", TO_MP, "TO_MP", True, 2, 1, 0, [E[1]]],
+    ["register_data_type", REL_TO_MP, "REL_TO_MP", False, 0, 1, 0, [E[1]], 1],
 ]
 
 
@@ -53,6 +55,51 @@ def test_pair_both_ways_identical_fields(net_factory):
         (E[1], TO_MP, f32(2.5, float(i))) for i in range(3)]
     stats = net.call("M", "export_runtime_stats")["sides"][0]
     assert stats["drops"] == {k: 0 for k in stats["drops"]}
+
+
+def test_reliable_user_data_from_a_reference_router_is_acked_end_to_end(net_factory):
+    net = net_factory()
+    net.node("ref", "R", 1, handlers=[E[0]])
+    net.node("mp", "M", 1, handlers=[E[1]])
+    net.link("R", 0, "M", 0)
+    net.run(2000)
+    net.trace.clear()
+    for i in range(3):
+        net.log_f32("R", REL_TO_MP, [float(i)])
+    net.run(net.t + 3000)  # 4.2.7 resends every ~200 ms until it has the E2E ACK
+    got = [(ty, pl) for _, _, ty, pl in net.got("M")]
+    assert got == [(REL_TO_MP, f32(float(i))) for i in range(3)]
+    sent = [f for _, name, _, f in net.trace if name == "R" and frame_type(f) == REL_TO_MP]
+    acks = [f for _, name, _, f in net.trace if name == "M" and f[:6] == "0c0101"]
+    assert len(sent) == 3 and len(acks) == 3, (len(sent), len(acks))
+
+
+def test_end_to_end_acks_find_their_way_back_through_our_relay(net_factory):
+    net = net_factory()
+    net.node("ref", "O", 1, handlers=[E[0]])  # origin
+    net.node("mp", "X", 2, relay=True)
+    net.node("ref", "H", 1, handlers=[E[1]])  # holder
+    net.link("O", 0, "X", 0)
+    net.link("X", 1, "H", 0)
+    net.run(3000)
+    net.trace.clear()
+    net.log_f32("O", REL_TO_MP, [5.0])
+    net.run(net.t + 3000)
+    assert [(ty, pl) for _, _, ty, pl in net.got("H")] == [(REL_TO_MP, f32(5.0))]
+    sent = [f for _, name, _, f in net.trace if name == "O" and frame_type(f) == REL_TO_MP]
+    assert len(sent) == 1  # the holder's E2E ACK came back through X: no resend
+
+
+def frame_type(hexframe):
+    f = bytes.fromhex(hexframe)
+    v = s = 0
+    p = 2
+    while True:
+        v |= (f[p] & 0x7F) << s
+        s += 7
+        if f[p] < 0x80:
+            return v
+        p += 1
 
 
 def test_reliable_side_discovery_is_acked_so_never_resent(net_factory):

@@ -106,6 +106,20 @@ class Announcer:
         st = self.sides.get(side_id)
         return st is not None and endpoint in st[_REACH]
 
+    def hostname_of(self, src_addr):
+        """The hostname whose frames carry header source address src_addr, from the ADDRESS
+        and TOPOLOGY frames heard (E2E ACKs name the original sender), or None."""
+        for st in self.sides.values():
+            rec = st[_ANN].get(src_addr)
+            if rec is not None and rec[_NAME] is not None:
+                return str(rec[_NAME], "utf-8")
+        for st in self.sides.values():
+            for rec in st[_ANN].values():
+                for name in rec[_BOARDS]:
+                    if _source_address(name) == src_addr:
+                        return str(name, "utf-8")
+        return None
+
     def has_routes(self):
         """True while any side has a live announcer (the reference then stops its
         single-side fallback; docs/router-interop.md)."""

@@ -177,10 +177,11 @@ class Engine:
 
     def _control(self, sid, hdr, data, n):
         """Built-in control frames. Returns True when the frame stops here; False sends it on
-        like data (errors, E2E ACKs, P2P). As 4.2.7: discovery learning frames (7, 8, 9, 16,
-        and 17 on a Router) stay on their link; SCHEMA, the requests, managed variables and
-        LEAVE (10..15), and ADDRESS on a Relay, are acted on and then flooded to the other
-        sides; hop ACKs and time sync are link-local."""
+        like data (errors, P2P). As 4.2.7: discovery learning frames (7, 8, 9, 16, and 17 on a
+        Router) stay on their link; SCHEMA, the requests, managed variables and LEAVE
+        (10..15), and ADDRESS on a Relay, are acted on and then flooded to the other sides;
+        hop ACKs and time sync are link-local. An E2E ACK for another node is flooded on (the
+        reference sends it back along the return path it learned; duplicates die at peers)."""
         ty = hdr.ty
         if 7 <= ty <= 17:
             disc = self.discovery
@@ -193,7 +194,10 @@ class Engine:
             if 10 <= ty <= 15 or (ty == 17 and self.kind == "relay"):
                 self._flood(sid, hdr, data, n)
             return True
-        if 1 <= ty <= 3 and hdr.contract_start < 0:
+        if 1 <= ty <= 3:
+            if ty == 1 and hdr.contract_start >= 0 and self.sender_hash not in \
+                    hdr.contract_targets(data):
+                self._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
             return True  # hop-reliability control: acted on by the reliable layer (later)
         return 4 <= ty <= 6  # time sync: link-local
 
@@ -288,15 +292,18 @@ class Engine:
                     side.relayed_tx_bytes += n
             s += 1
 
-    def send_control(self, side_id, ty, payload):
-        """A built-in control frame (schema-default endpoints, our sender) on one side, now."""
+    def send_control(self, side_id, ty, payload, src_addr=-1, contract=None):
+        """A built-in control frame (schema-default endpoints, our sender unless src_addr is
+        given, an optional wire contract) on one side, now."""
         from .wire import REL_UNSEQUENCED, frame_size, pack_into
         rec = schema.type_record(ty)
         rel = (REL_UNSEQUENCED | REL_HAS_SEQ) if rec[6] else -1
         nonce = ids.next_nonce()
         ts = self.now_ms()
-        buf = bytearray(frame_size(0, ty, self.src_addr, ts, nonce, len(payload), -1, rel))
-        pack_into(buf, ty, self.src_addr, None, ts, nonce, payload, None, rel)
+        src = self.src_addr if src_addr < 0 else src_addr
+        clen = -1 if contract is None else len(contract)
+        buf = bytearray(frame_size(0, ty, src, ts, nonce, len(payload), clen, rel))
+        pack_into(buf, ty, src, None, ts, nonce, payload, contract, rel)
         if self.ctrl_hdr is None:
             self.ctrl_hdr = FrameHeader(max_endpoints=4)
         self.ctrl_hdr.parse(buf)

@@ -61,6 +61,8 @@ class Node(Engine):
             raise ArgumentError("hostname must be a non-empty str")
         self.hostname = hostname
         self.src_addr = ids.source_address(hostname)
+        self.sender_hash = ids.sender_hash(hostname)  # wire-contract targets naming us
+        self.e2e_src = ids.source_address("E2EACK:" + hostname)  # sender of our E2E ACKs
         self.address = ids.node_address(hostname)
         ids.remember_sender(hostname, self.src_addr)
 

@@ -60,6 +60,7 @@ class Router(Node):
                   timesync_max_slew_ppm, e2e_mode, e2e_key_id)
         self.options = dict(zip(_OPTIONS, values))
         self.handler_failures = 0
+        self.e2e_unacked = 0  # reliable frames delivered whose origin we could not name
         Node.__init__(self, now_ms, hostname, max_queue_budget, max_recent_rx_ids,
                       starting_queue_size, queue_grow_step, discovery)
         self.txbuf = bytearray(256)
@@ -94,7 +95,28 @@ class Router(Node):
                         print("sedsnet: handler for endpoint %d failed: %r" % (e, ex))
         if held and src != LOCAL:
             self.sides[src].local_delivery_packets += 1
+            if hdr.contract_start >= 0 and hdr.ty > 18:
+                self._e2e_ack(src, hdr, data)
         return held
+
+    def _e2e_ack(self, sid, hdr, data):
+        """Acknowledge delivered reliable user data end to end, as 4.2.7 holders do: type 1,
+        sender "E2EACK:<us>", a contract (static UInt32 x2) naming us, then the origin (sender
+        hashes in that order, whatever their values: tested against 4.2.7), payload = the
+        packet ID; sent back on the arrival side.
+        Without it a reference origin resends until it gives up with an error."""
+        if self.sender_hash not in hdr.contract_targets(data):
+            return  # addressed to another holder
+        origin = ids.sender_name(hdr.src_addr)
+        if origin[:6] == "@addr:":
+            origin = self.discovery.hostname_of(hdr.src_addr) if self.discovery else None
+            if origin is None:
+                self.e2e_unacked += 1  # origin not heard yet: its resend gets the ACK
+                return
+            ids.remember_sender(origin, hdr.src_addr)
+        contract = bytearray(b"\x03\x44\x02\x02") + _le64(self.sender_hash) \
+            + _le64(ids.sender_hash(origin))
+        self.send_control(sid, 1, bytes(self.pid), self.e2e_src, contract)
 
     def _packet(self, hdr, data):
         from .packet import Packet  # loaded with the first packet handler call, not at import
@@ -342,6 +364,10 @@ class Router(Node):
 
     def process_send_queue(self):
         return self.process_tx_queue()
+
+
+def _le64(v):
+    return bytes((v >> (8 * i)) & 0xFF for i in range(8))
 
 
 def _pack_all(fmt, buf, width, values, k):
