@@ -480,3 +480,37 @@ def test_periodic_between_announcements_allocates_nothing():
         clock.t += 50
         a.periodic(0)
     _heap_locked(lambda i: a.periodic(0), 100)
+
+
+def test_unknown_types_are_forwarded_but_not_for_local_handlers():
+    setup()
+    from sedsnet.wire import pack_into
+    buf = bytearray(64)
+    n = pack_into(buf, 7777, 1234, [RADIO], 5, 7, b"\x01\x02\x03")
+    frame = bytes(buf[:n])
+    relay = Relay(hostname="R", now_ms=Clock(), discovery=False)
+    out = Wire()
+    relay.add_side_packed("A", Wire())
+    relay.add_side_packed("B", out)
+    relay.rx_packed_from_side(0, frame)
+    assert out.frames == [frame]  # as 4.2.7: a type we do not know is passed on unchecked
+    a, got = router("A", [RADIO])
+    out = Wire()
+    a.add_side_packed("A", Wire())
+    a.add_side_packed("B", out)
+    raises(errors.UnknownTypeError, a.receive_packed_from_side, 0, frame)
+    assert got == [] and out.frames == []
+    assert a.export_runtime_stats()["sides"][0]["drops"]["unknown_type"] == 1
+
+
+def test_error_frames_stop_at_the_first_router():
+    setup()
+    from sedsnet.wire import pack_into
+    buf = bytearray(64)
+    n = pack_into(buf, 0, 1234, None, 5, 7, b"boom")  # SEDSNET_ERROR, schema-default endpoint
+    relay = Relay(hostname="R", now_ms=Clock(), discovery=False)
+    out = Wire()
+    relay.add_side_packed("A", Wire())
+    relay.add_side_packed("B", out)
+    relay.rx_packed_from_side(0, bytes(buf[:n]))
+    assert out.frames == []

@@ -124,7 +124,9 @@ class Engine:
                 raise DecodeError("E2E-wrapped payloads are not supported")
             ty = hdr.ty
             if ty > _CTRL_LAST:
-                self._check_payload(hdr, data)
+                rec = schema.type_record(ty)
+                if rec is not None:  # a type we do not know is forwarded unchecked, as 4.2.7
+                    self._check_payload(hdr, data, rec)
         except SedsError as e:
             d = D_DECODE
             if isinstance(e, UnknownTypeError):
@@ -156,10 +158,7 @@ class Engine:
             ack[4 + i] = (seq >> (8 * i)) & 0xFF
         self.send_control(sid, 1, ack)
 
-    def _check_payload(self, hdr, data):
-        rec = schema.type_record(hdr.ty)
-        if rec is None:
-            raise UnknownTypeError("InvalidType: %d" % hdr.ty)
+    def _check_payload(self, hdr, data, rec):
         n = hdr.payload_end - hdr.payload_start
         shape = hdr.contract_shape(data) if hdr.contract_start >= 0 else None
         if shape is not None:
@@ -177,12 +176,14 @@ class Engine:
 
     def _control(self, sid, hdr, data, n):
         """Built-in control frames. Returns True when the frame stops here; False sends it on
-        like data (errors, P2P). As 4.2.7: discovery learning frames (7, 8, 9, 16, and 17 on a
+        like data (P2P). As 4.2.7: errors (0) stop here; discovery learning frames (7, 8, 9, 16, and 17 on a
         Router) stay on their link; SCHEMA, the requests, managed variables and LEAVE
         (10..15), and ADDRESS on a Relay, are acted on and then flooded to the other sides;
         hop ACKs and time sync are link-local. An E2E ACK for another node is flooded on (the
         reference sends it back along the return path it learned; duplicates die at peers)."""
         ty = hdr.ty
+        if ty == 0:
+            return True  # SEDSNET_ERROR: consumed by 4.2.7 routers and relays alike
         if 7 <= ty <= 17:
             disc = self.discovery
             if disc is not None:

@@ -8,7 +8,7 @@ import struct
 from . import ids, schema
 from .compat import const
 from .errors import ArgumentError, DecodeError, UnknownTypeError
-from .engine import _Views
+from .engine import D_UNKNOWN, _Views
 from .node import Node
 from .ring import HDR
 from .routes import LOCAL
@@ -73,6 +73,9 @@ class Router(Node):
 
     # ---- local delivery -------------------------------------------------------------------
     def _deliver(self, src, hdr, data, n):
+        if hdr.ty > 18 and schema.type_record(hdr.ty) is None:
+            self._unknown(src, hdr)  # forwarded unless a handler here wants it
+            return 0
         held = 0
         pkt = None
         eps = hdr.endpoints
@@ -98,6 +101,17 @@ class Router(Node):
             if hdr.contract_start >= 0 and hdr.ty > 18:
                 self._e2e_ack(src, hdr, data)
         return held
+
+    def _unknown(self, src, hdr):
+        """A frame of a type not in our schema: 4.2.7 forwards it, but fails with InvalidType
+        when a local handler holds one of its endpoints (it cannot be decoded for it)."""
+        eps = hdr.endpoints
+        for i in range(hdr.ep_count):
+            for h in self.handlers:
+                if h[0] == eps[i]:
+                    if src != LOCAL:
+                        self.sides[src].drops[D_UNKNOWN] += 1
+                    raise UnknownTypeError("InvalidType: %d" % hdr.ty)
 
     def _e2e_ack(self, sid, hdr, data):
         """Acknowledge delivered reliable user data end to end, as 4.2.7 holders do: type 1,
