@@ -1,7 +1,8 @@
 # The router's building blocks: the frame ring (FIFO, priority order, wrap-around, eviction,
-# growth inside the budget), the recent packet-ID cache and the route-rule picker, checked
-# against simple list models with a seeded pseudo-random workload.
+# growth inside the budget), the IRQ-side receive ring, the recent packet-ID cache and the
+# route-rule picker, checked against simple list models with a seeded pseudo-random workload.
 from sedsnet import _pure
+from sedsnet.isr import DEAD, IHDR, IsrRing
 from sedsnet.recent import RecentIds
 from sedsnet.ring import HDR, FrameRing, QueueBudget
 from sedsnet.routes import FAILOVER, FANOUT, LOCAL, WEIGHTED, Routes
@@ -107,6 +108,76 @@ def test_grow_keeps_order_and_respects_the_budget():
     assert ring.push(frame(0, 200), 200, 1)
     ring.push(frame(1, 400), 400, 1)
     assert not ring.grow() and ring.cap == 300  # the budget is spent
+
+
+def isr_pop(ring):
+    p = ring.first()
+    if p < 0:
+        return None
+    n = ring.frame_len(p)
+    out = (ring.tag(p), bytes(ring.buf[p + IHDR:p + IHDR + n]))
+    ring.pop(p)
+    return out
+
+
+def test_isr_ring_is_fifo_and_refuses_when_full():
+    ring = IsrRing(128)
+    model = []
+    rnd = Lcg(11)
+    refused = 0
+    for i in range(4000):
+        if rnd.next(5) < 3:
+            f = frame(i, 1 + rnd.next(60))
+            if ring.push(f, len(f), i & 7):
+                model.append((i & 7, f))
+            else:  # full: the new frame is the one dropped, the queued ones stay
+                refused += 1
+                assert sum(len(m[1]) + IHDR for m in model) + len(f) + IHDR > 128 - 64
+        else:
+            assert isr_pop(ring) == (model.pop(0) if model else None)
+        assert ring.live() == len(model)
+    assert refused > 100
+    while model:
+        assert isr_pop(ring) == model.pop(0)
+    assert isr_pop(ring) is None and not ring.push(bytes(200), 200, 0)
+
+
+def test_isr_ring_survives_a_producer_between_any_two_consumer_steps():
+    # An IRQ can land between any two statements of the main loop's consumer; the producer
+    # runs to completion. Push at every step boundary of first/read/pop and kill_tag.
+    ring = IsrRing(96)
+    model = []
+    rnd = Lcg(5)
+    count = [0]
+
+    def irq():
+        for _ in range(rnd.next(3)):
+            count[0] += 1
+            f = frame(count[0], 1 + rnd.next(30))
+            if ring.push(f, len(f), count[0] % 3):
+                model.append([count[0] % 3, f])
+
+    for step in range(3000):
+        irq()
+        p = ring.first()
+        irq()
+        if p < 0:
+            assert not model
+            continue
+        n = ring.frame_len(p)
+        irq()
+        got = (ring.tag(p), bytes(ring.buf[p + IHDR:p + IHDR + n]))
+        irq()
+        ring.pop(p)
+        want = model.pop(0)
+        assert got == (want[0], want[1])
+        if step % 97 == 0:  # a side removed: its queued frames are marked dead, in place
+            ring.kill_tag(2)
+            for m in model:
+                if m[0] == 2:
+                    m[0] = DEAD
+        assert ring.live() == len(model)
+    assert count[0] > 2000
 
 
 def test_ring_kernels_agree():

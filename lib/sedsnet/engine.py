@@ -10,10 +10,11 @@
 from . import ids, schema
 from .compat import const
 from .errors import ArgumentError, CompressedFrameError, DecodeError, SedsError, UnknownTypeError
+from .isr import IHDR
 from .ring import HDR
 from .routes import LOCAL
 from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
-from .wire import REL_HAS_SEQ, FrameHeader
+from .wire import REL_HAS_SEQ, FrameHeader, pack_into
 
 try:
     from ._fast import copy_into
@@ -28,7 +29,7 @@ _SEQUENCED = const(0x85)
 
 # drop reasons, per side (export_runtime_stats()["sides"][i]["drops"])
 DROP_NAMES = ("decode", "duplicate", "unknown_type", "compressed", "e2e", "ingress", "evicted",
-              "oversize")
+              "oversize", "isr_full")
 D_DECODE = const(0)
 D_DUP = const(1)
 D_UNKNOWN = const(2)
@@ -37,6 +38,7 @@ D_E2E = const(4)
 D_INGRESS = const(5)
 D_EVICTED = const(6)
 D_OVERSIZE = const(7)
+D_ISR_FULL = const(8)  # receive_*_queue: the IRQ-side ring was full, the new frame dropped
 
 
 class Side:
@@ -84,8 +86,7 @@ class Engine:
         """A frame from a side, handled now (or queued when called from inside this node)."""
         side = self._side(side_id)
         if self.busy:
-            self._rx_queue(side, data)
-            self.nested = True
+            self._rx_defer(side, data)
             return
         self.busy = True
         try:
@@ -95,18 +96,27 @@ class Engine:
         if self.nested:
             self._drain()
 
-    def _rx_queue(self, side, data):
-        """Queue a received frame: copies into the preallocated RX ring, nothing else (IRQ safe
-        as long as the ring need not grow; it evicts the oldest frames instead)."""
+    def _rx_defer(self, side, data):
+        """A frame that arrived while this node was busy (a synchronous link answering from a
+        tx callback): into the growable RX ring, handled before the outermost call returns."""
         if not side.ingress:
             side.drops[D_INGRESS] += 1
             return
         rx = self.rx
         before = rx.evicted
-        if not rx.push(data, len(data), side.sid):
+        if not rx.push(data, len(data), side.sid, 0, 0, True):
             side.drops[D_OVERSIZE] += 1
         elif rx.evicted != before:
             side.drops[D_EVICTED] += rx.evicted - before
+        self.nested = True
+
+    def _rx_queue(self, side, data):
+        """receive_*_queue: copy into the preallocated IRQ-side ring and nothing else (no
+        allocation, no state the main loop writes); a full ring drops the new frame."""
+        if not side.ingress:
+            side.drops[D_INGRESS] += 1
+        elif not self.isr.push(data, len(data), side.sid):
+            side.drops[D_ISR_FULL] += 1
 
     def _ingest(self, side, data, n):
         """Check, dedupe, deliver and forward one received frame data[:n]. Bad frames are
@@ -156,7 +166,10 @@ class Engine:
         for i in range(4):
             ack[i] = (ty >> (8 * i)) & 0xFF
             ack[4 + i] = (seq >> (8 * i)) & 0xFF
-        self.send_control(sid, 1, ack)
+        # preallocated frame, not in the recent-ID cache: link-local, it never comes back
+        n = pack_into(self.ack_frame, 1, self.src_addr, None, self.now_ms(), ids.next_nonce(),
+                      ack)
+        self._send(1 << sid, self.ack_frame, n, False)
 
     def _check_payload(self, hdr, data, rec):
         n = hdr.payload_end - hdr.payload_start
@@ -268,14 +281,16 @@ class Engine:
             return data
         if data is self.work:
             return self.work_views.get(n)
+        if data is self.ack_frame:
+            return self.ack_views.get(n)
         return memoryview(data)[:n]
 
     def _send(self, mask, data, n, relayed):
         view = self._view(data, n)
         s = 0
         while mask >> s:
-            if mask >> s & 1:
-                side = self.sides[s]
+            side = self.sides[s] if mask >> s & 1 else None
+            if side is not None:
                 try:
                     if side.packet_side:
                         from .packet import unpack_packet
@@ -296,7 +311,7 @@ class Engine:
     def send_control(self, side_id, ty, payload, src_addr=-1, contract=None):
         """A built-in control frame (schema-default endpoints, our sender unless src_addr is
         given, an optional wire contract) on one side, now."""
-        from .wire import REL_UNSEQUENCED, frame_size, pack_into
+        from .wire import REL_UNSEQUENCED, frame_size
         rec = schema.type_record(ty)
         rel = (REL_UNSEQUENCED | REL_HAS_SEQ) if rec[6] else -1
         nonce = ids.next_nonce()
@@ -314,94 +329,138 @@ class Engine:
         self._send(1 << self._side(side_id).sid, buf, len(buf), False)
 
     # ---- queues ---------------------------------------------------------------------------
-    def _take_into_work(self, ring, p):
-        n = ring.frame_len(p)
-        if n > len(self.work):
-            self.work = bytearray(n)  # rare: a queued frame longer than any before
-            self.work_views = _Views(self.work)
-        copy_into(self.work, 0, ring.buf, p + HDR, n)
-        ring.take(p)
-        return n
-
     def process_rx_queue(self):
         """Handle every queued received frame; returns how many."""
-        return self._process_rx(-1)
+        if self.busy:
+            self.nested = True  # called from a handler or tx callback: the outer call drains
+            return 0
+        n = self._process_rx(-1)
+        if self.nested:
+            self._drain()
+        return n
 
     def _process_rx(self, deadline):
         done = 0
-        rx = self.rx
         was_busy = self.busy
         self.busy = True
         try:
+            isr = self.isr
+            while True:  # frames from IRQ callbacks first, then those deferred while busy
+                p = isr.first()
+                if p < 0:
+                    break
+                sid = isr.tag(p)
+                n = self._work_from(isr.buf, p + IHDR, isr.frame_len(p))
+                isr.pop(p)
+                self._ingest_queued(sid, n)
+                done += 1
+                if deadline >= 0 and self._past(deadline):
+                    return done
+            rx = self.rx
             while True:
                 p = rx.first()
                 if p < 0:
                     break
                 sid = rx.tag(p)
-                n = self._take_into_work(rx, p)
-                side = self.sides[sid] if sid < len(self.sides) else None
-                if side is not None:
-                    try:
-                        self._ingest(side, self.work, n)
-                    except SedsError:
-                        pass  # counted on the side
+                n = self._work_from(rx.buf, p + HDR, rx.frame_len(p))
+                rx.take(p)
+                self._ingest_queued(sid, n)
                 done += 1
                 if deadline >= 0 and self._past(deadline):
                     break
         finally:
             self.busy = was_busy
-        rx.grow()
         return done
+
+    def _work_from(self, buf, off, n):
+        if n > len(self.work):
+            self.work = bytearray(n)  # rare: a queued frame longer than any before
+            self.work_views = _Views(self.work)
+        copy_into(self.work, 0, buf, off, n)
+        return n
+
+    def _ingest_queued(self, sid, n):
+        side = self.sides[sid] if sid < len(self.sides) else None
+        if side is not None:  # (a removed side's frames are tagged dead: 0xFF)
+            try:
+                self._ingest(side, self.work, n)
+            except SedsError:
+                pass  # counted on the side
 
     def _process_tx(self, deadline):
         return 0
 
     def process_tx_queue(self):
-        return self._process_tx(-1)
+        if self.busy:
+            self.nested = True
+            return 0
+        n = self._process_tx(-1)
+        if self.nested:
+            self._drain()
+        return n
+
+    def _queued(self):
+        return self.isr.pushed != self.isr.popped or self.rx.live or self.tx.live
 
     def process_all_queues(self):
-        n = 0
-        while self.rx.live or self.tx.live:
-            n += self._process_rx(-1) + self._process_tx(-1)
-        return n
+        return self.process_all_queues_with_timeout(0)
 
     def _past(self, deadline):
         d = self.now_ms() - deadline
         return d >= 0
 
     def process_all_queues_with_timeout(self, timeout_ms):
-        deadline = self.now_ms() + timeout_ms
+        """Process both queues until they are empty or timeout_ms has passed (0: no limit,
+        as the reference's periodic(0) empties its queues)."""
+        if self.busy:
+            self.nested = True
+            return 0
+        deadline = self.now_ms() + timeout_ms if timeout_ms > 0 else -1
         n = 0
-        while self.rx.live or self.tx.live:
+        while self._queued():
             n += self._process_rx(deadline) + self._process_tx(deadline)
-            if timeout_ms <= 0 or self._past(deadline):
+            if deadline >= 0 and self._past(deadline):
                 break
+        self.nested = False
+        self.rx.grow()  # after a burst that evicted or refused frames: more room, in budget
+        self.tx.grow()
         return n
 
     def process_rx_queue_with_timeout(self, timeout_ms):
-        return self._process_rx(self.now_ms() + timeout_ms)
+        if self.busy:
+            self.nested = True
+            return 0
+        return self._process_rx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
 
     def process_tx_queue_with_timeout(self, timeout_ms):
-        return self._process_tx(self.now_ms() + timeout_ms)
+        if self.busy:
+            self.nested = True
+            return 0
+        return self._process_tx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
 
     def _drain(self):
         self.nested = False
-        while self.rx.live or self.tx.live:
+        while self._queued():
             self._process_rx(-1)
             self._process_tx(-1)
 
     def clear_rx_queue(self):
+        self.isr.clear()
         self.rx.clear()
 
     def clear_tx_queue(self):
         self.tx.clear()
 
     def clear_queues(self):
-        self.rx.clear()
+        self.clear_rx_queue()
         self.tx.clear()
 
     def periodic(self, timeout_ms=0):
-        """Discovery announcements that are due, then the queues (for up to timeout_ms)."""
+        """Discovery announcements that are due, then the queues (for up to timeout_ms; 0 =
+        until empty)."""
+        if self.busy:
+            self.nested = True
+            return 0
         self._refresh_budget()
         if self.discovery is not None and not self.busy:
             self.busy = True

@@ -4,6 +4,7 @@ from . import ids, schema
 from .compat import MonotonicMs, const
 from .engine import Engine, Side, _Views
 from .errors import ArgumentError
+from .isr import IsrRing
 from .recent import RecentIds
 from .ring import FrameRing, QueueBudget
 from .routes import FAILOVER, FANOUT, LOCAL, MAX_SIDES, WEIGHTED, Routes
@@ -26,10 +27,16 @@ class Node(Engine):
                                   else max_queue_budget)
         self.recent = RecentIds(DEFAULT_RECENT_IDS if max_recent_rx_ids is None
                                 else max_recent_rx_ids)
-        self.budget.take(self.recent.nbytes())  # reserved in full, as the reference does
         self._schema_bytes = schema.schema_bytes_used()
-        self.budget.take(self._schema_bytes)
         start = DEFAULT_QUEUE_START if starting_queue_size is None else starting_queue_size
+        # the ID cache is reserved in full, as the reference does; the IRQ-side RX ring is
+        # fixed; the RX/TX rings start at `start` bytes (or what is left) and grow in budget
+        if not (isinstance(start, int) and start > 0
+                and self.budget.take(self.recent.nbytes() + self._schema_bytes + start)):
+            raise ArgumentError("bad memory limits: max_queue_budget %d cannot hold the ID "
+                                "cache, the schema and a %r-byte queue"
+                                % (self.budget.total, start))
+        self.isr = IsrRing(start)
         step = 2 if queue_grow_step is None else queue_grow_step
         self.rx = FrameRing(start, self.budget, step)
         self.tx = FrameRing(start, self.budget, step)
@@ -37,6 +44,8 @@ class Node(Engine):
         self.ctrl_hdr = None  # made on the first control frame we send
         self.pid = bytearray(8)
         self.ack_payload = bytearray(8)
+        self.ack_frame = bytearray(48)  # hop ACKs: 8-byte payload, u64 timestamp at most
+        self.ack_views = _Views(self.ack_frame)
         self.work = bytearray(_WORK)  # a queued frame is copied here before it is handled
         self.work_views = _Views(self.work)
         self.sides = []
@@ -109,6 +118,10 @@ class Node(Engine):
 
     def remove_side(self, side_id):
         self._side(side_id)
+        if self.busy:  # from a handler or tx callback: the side may be in use right now
+            raise ArgumentError("remove_side() cannot run inside a callback of this node")
+        self.isr.kill_tag(side_id)  # its queued frames must not pass for a new side's
+        self.rx.kill_tag(side_id)
         self.sides[side_id] = None
         while self.sides and self.sides[-1] is None:
             self.sides.pop()

@@ -3,8 +3,9 @@
 # u8 priority) and the frame; a record never wraps (a length of 0xFFFF, or fewer than 4 bytes
 # left at the end, sends the reader back to offset 0). Records taken out of the middle (the
 # TX queue sends by priority) are marked dead and their space comes back when the head
-# passes them. Growth (up to what the shared QueueBudget allows) happens only in grow(), so
-# push() is safe from an IRQ/scheduler callback: it evicts the oldest records instead.
+# passes them. Growth (up to what the shared QueueBudget allows) allocates, so it happens only
+# where the caller allows it (pushes from the main loop, grow() after processing). The queue
+# fed from IRQ callbacks is isr.IsrRing, not this.
 from .compat import const
 
 try:
@@ -67,7 +68,7 @@ class FrameRing:
         if self.records == 0:
             self.head = self.tail = 0
             return 0 if size <= self.cap else -1
-        h = self.head
+        h = self.head = self._wrap(self.head)  # (head may still sit on an old wrap marker)
         t = self.tail
         if t > h or (t == h and self.records == 0):
             if self.cap - t >= size:
@@ -75,26 +76,34 @@ class FrameRing:
             return 0 if size <= h else -1
         return t if h - t >= size else -1
 
-    def push(self, src, n, tag, prio=0, soff=0):
-        """Queue src[soff:soff+n] (a frame); evicts the oldest records if needed. False if the
-        frame can never fit (counted by the caller)."""
-        p = self.reserve(n)
+    def push(self, src, n, tag, prio=0, soff=0, grow=False):
+        """Queue src[soff:soff+n] (a frame); grows the ring first when grow is set (it
+        allocates), then evicts the oldest records if needed. False if the frame can never
+        fit (counted by the caller)."""
+        p = self.reserve(n, grow)
         if p < 0:
             return False
         copy_into(self.buf, p + HDR, src, soff, n)
         self.commit(p, n, tag, prio)
         return True
 
-    def reserve(self, n):
+    def reserve(self, n, grow=False):
         """Make room for an n-byte frame; returns where its record goes (write the frame at
-        the returned offset + HDR, then commit()), or -1 if it can never fit."""
+        the returned offset + HDR, then commit()), or -1 if it can never fit. grow: try to
+        enlarge the ring inside the budget before evicting anything."""
         size = n + HDR
         self._skip_dead()
-        if size > self.cap or n >= _WRAP:
+        if n >= _WRAP:
+            return -1
+        p = self._room(size) if size <= self.cap else -1
+        if p < 0 and grow:
+            self.want = size
+            if self.grow():
+                p = self._room(size)
+        if size > self.cap:
             if size > self.want:
                 self.want = size
             return -1
-        p = self._room(size)
         while p < 0:
             if size > self.want:
                 self.want = size
@@ -170,6 +179,19 @@ class FrameRing:
 
     def clear(self):
         self.head = self.tail = self.records = self.live = self.bytes = 0
+
+    def kill_tag(self, tag):
+        """Take (drop) every queued record with this tag (a removed side's frames)."""
+        if not self.records:
+            return
+        b = self.buf
+        p = self._wrap(self.head)
+        for _ in range(self.records):
+            if b[p + 2] == tag:
+                self.take(p)
+            p = p + HDR + self._len(p)
+            if p != self.tail:
+                p = self._wrap(p)
 
     def grow(self):
         """Enlarge the ring if a frame was refused or evictions happened since the last call,

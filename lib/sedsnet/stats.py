@@ -1,5 +1,6 @@
-# export_runtime_stats() and export_memory_layout_json() of a Router/Relay, with the
-# reference's keys. Kept out of node.py: a board that never asks for them never loads them.
+# export_runtime_stats() and export_memory_layout_json() of a Router/Relay. The memory layout
+# has exactly the reference's keys; runtime stats have the reference's per-side counters that
+# we keep (README lists them) plus our drop reasons. Kept out of node.py: a board that never asks for them never loads them.
 import json
 
 from .engine import DROP_NAMES
@@ -30,7 +31,8 @@ def runtime_stats(node):
         "sides": sides, "route_modes": modes, "route_overrides": over,
         "typed_route_overrides": typed, "route_weights": weights, "route_priorities": prios,
         "queues": {"rx_len": node.rx.live, "rx_bytes": node.rx.bytes, "tx_len": node.tx.live,
-                   "tx_bytes": node.tx.bytes, "recent_rx_len": node.recent.count,
+                   "tx_bytes": node.tx.bytes, "isr_rx_len": node.isr.live(),
+                   "recent_rx_len": node.recent.count,
                    "recent_rx_bytes": 8 * node.recent.count,
                    "rx_evicted": node.rx.evicted, "tx_evicted": node.tx.evicted,
                    "shared_queue_bytes_used": _used(node)},
@@ -41,8 +43,13 @@ def runtime_stats(node):
 def _used(node):
     """Bytes in use against the shared queue budget."""
     disc = node.discovery.memory_bytes() if node.discovery is not None else 0
-    return (node.rx.bytes + node.tx.bytes + node.recent.nbytes() + node._schema_bytes
-            + disc)
+    return (node.rx.bytes + node.tx.bytes + _isr_bytes(node.isr) + node.recent.nbytes()
+            + node._schema_bytes + disc)
+
+
+def _isr_bytes(isr):
+    used = isr.tail - isr.head
+    return used if used >= 0 else used + isr.cap
 
 
 def memory_layout_json(node):
@@ -53,8 +60,9 @@ def memory_layout_json(node):
         "shared_queue_bytes_used": _used(node), "shared_queue_bytes_allocated": total,
         "rx_queue_bytes_used": node.rx.bytes, "rx_queue_bytes_allocated": total,
         "rx_queue_len": node.rx.live,
-        "isr_rx_queue_bytes_used": node.rx.bytes, "isr_rx_queue_bytes_allocated": total,
-        "isr_rx_queue_len": node.rx.live,
+        "isr_rx_queue_bytes_used": _isr_bytes(node.isr),
+        "isr_rx_queue_bytes_allocated": node.isr.cap,
+        "isr_rx_queue_len": node.isr.live(),
         "tx_queue_bytes_used": node.tx.bytes, "tx_queue_bytes_allocated": total,
         "tx_queue_len": node.tx.live,
         "recent_rx_bytes_used": 8 * node.recent.count,
