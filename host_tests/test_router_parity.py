@@ -1,6 +1,7 @@
 """Our Router against the reference's, same script in two processes (the packages share the
 name `sedsnet`): the memory-layout JSON keys, the runtime-stats side keys we promise, the order
-a queued TX burst leaves in (data-type priority), and the frames a single-side router sends."""
+a queued TX burst leaves in (data-type priority), the frames a single-side router sends, and
+what log() accepts, refuses and puts on the wire for raw element bytes."""
 import json
 import os
 import subprocess
@@ -9,7 +10,7 @@ import tempfile
 import toolchain
 
 SCRIPT = r"""
-import json, sys
+import json, struct, sys
 if sys.argv[1] == "ours":
     sys.path.insert(0, sys.argv[2])
 import sedsnet as seds
@@ -24,7 +25,27 @@ for ty in (3001, 3002, 3000, 3001, 3000):
     r.log_f32(ty, [float(ty)], queue=True)
 r.process_all_queues()
 user = [f for f in out if seds.peek_header_py(f)["ty"] >= 3000]
+seds.register_data_type(3003, "F3", True, 3, 1, 0, [101])
+seds.register_data_type(3004, "DYN8", False, 0, 2, 0, [101])
+seds.register_data_type(3005, "DYN16", False, 0, 3, 0, [101])
+raw = struct.pack("<3f", 1, 2, 3)
+log_cases = [(3003, raw, 4, 2), (3003, raw, 8, 2), (3003, raw + b"x", 4, 2), (3003, bytes(10), 4, 0),
+             (3003, bytes(16), 8, 0), (3003, bytes(2), 4, 1), (3004, [1, 2, 3], 1, 0),
+             (3004, [1, 2, 300], 1, 0), (3004, bytes(3), 2, 0), (3004, bytes(4), 4, 2),
+             (3004, bytes(5), 4, 2), (3004, bytes(4), 2, 2), (3004, bytes(4), 3, 0),
+             (3004, bytes(4), 1, 5), (3004, b"", 1, 0), (3004, "abc\u00e9", 1, 0),
+             (3004, bytearray(8), 8, 1), (3005, memoryview(bytes(6)), 2, 1), (3005, bytes(3), 1, 0),
+             (3003, None, 1, 0), (9999, bytes(4), 4, 0)]
+logged = []
+for ty, data, size, kind in log_cases:
+    n = len(out)
+    try:
+        r.log(ty, data, size, kind)
+        logged.append([seds.unpack_packet_py(f).payload.hex() for f in out[n:]])
+    except Exception:
+        logged.append("refused")
 print(json.dumps({
+    "logged": logged,
     "layout": sorted(json.loads(r.export_memory_layout_json())),
     "side_keys": sorted(r.export_runtime_stats()["sides"][0]),
     "order": [seds.peek_header_py(f)["ty"] for f in user],
@@ -63,3 +84,6 @@ def test_router_matches_the_reference_where_we_promise():
     assert ours["order"] == ref["order"]
     assert ours["flags"] == ref["flags"] == [0x88]
     assert ours["sender"] == ref["sender"] == ["par"]
+    assert ref["logged"][:4] == [["0000803f0000004000004040"], "refused", ["0000803f0000004000004040"],
+                                 ["00" * 12]]  # a static type's bytes are cut/padded, then checked
+    assert ours["logged"] == ref["logged"]

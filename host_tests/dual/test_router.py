@@ -105,8 +105,19 @@ def test_typed_helpers_follow_the_reference_rules():
     assert got[-1].data_as_u16() == [1, 65535]
     a.log_string(TEXT, "héllo")
     assert got[-1].data_as_string() == "héllo"
-    a.log(GPS, [1, 2, 3], 1, 0)  # raw elements, padded to the static size
+    a.log(GPS, [1, 2, 3], 1, 0)  # raw bytes, padded to the static size
     assert got[-1].payload == bytes([1, 2, 3]) + bytes(9)
+    a.log(COUNTS, b"\x01\x00\x02\x00", 2, 0)  # (4.2.7: the data is the payload's bytes)
+    assert got[-1].data_as_u16() == [1, 2]
+    a.log(COUNTS, [1, 2, 3, 4], 2, 0)
+    assert got[-1].payload == bytes([1, 2, 3, 4])
+    a.log(COUNTS, "ab", 2, 0)  # a str is its UTF-8
+    assert got[-1].payload == b"ab"
+    a.log(GPS, bytes(10), 4, 0)  # static: padded to 12 first, then checked against elem_size
+    assert got[-1].payload == bytes(12)
+    raises(errors.ArgumentError, a.log, GPS, bytes(16), 8, 0)  # cut to 12: not a multiple of 8
+    raises(errors.ArgumentError, a.log, COUNTS, [1, 2], 4, 0)  # not a multiple of elem_size
+    raises(errors.ArgumentError, a.log, COUNTS, [1, 300], 1, 0)
     a.log_bytes(COUNTS, b"\x01\x00")
     assert got[-1].data_as_u16() == [1]
     raises(errors.ArgumentError, a.log_f32, COUNTS, [1.0])  # BadArg: not a Float32 type
@@ -117,7 +128,7 @@ def test_typed_helpers_follow_the_reference_rules():
     raises(errors.ArgumentError, a.log, GPS, [1], 2, 2)
     raises(errors.UnknownTypeError, a.log_f32, 9999, [1.0])
     raises(errors.ArgumentError, a.log_f32, GPS, [1.0], -5)
-    assert len(got) == 9  # GPS frames reach both handlers (RADIO and SD)
+    assert len(got) == 14  # GPS frames reach both handlers (RADIO and SD)
 
 
 def test_duplicates_die_and_are_counted():
@@ -303,23 +314,44 @@ def test_queued_tx_goes_out_by_priority():
 
 def test_budget_full_evicts_oldest_never_raises():
     setup()
-    a, got = router("A", [RADIO], max_queue_budget=1400, max_recent_rx_ids=16,
-                    starting_queue_size=128)
-    s = a.add_side_packed("S", Wire())
-    frames = [sedsnet.make_packet(LOW, "X", [RADIO], i, bytes(4)).pack() for i in range(40)]
-    for f in frames:
-        a.receive_packed_queue_from_side(s, f)
+    wire = Wire()
+    kw = {"hostname": "A", "now_ms": Clock(), "discovery": False, "max_recent_rx_ids": 16,
+          "starting_queue_size": 128}
+    fixed = Router(**kw).budget.used  # ID cache, schema (other tests add types) and 3 rings
+    a = Router(max_queue_budget=fixed + 516, **kw)
+    a.add_side_packed("S", wire)
+    for i in range(60):
+        a.log_f32(LOW, [float(i)], timestamp_ms=i, queue=True)  # grows, then evicts
+    assert a.tx.cap > 128 and a.budget.used <= fixed + 516
+    ev = a.tx.evicted
+    assert ev > 0
     a.process_all_queues()
-    stats = a.export_runtime_stats()
-    ev = stats["sides"][0]["drops"]["evicted"]
-    assert ev > 0 and len(got) == 40 - ev
-    assert [p.timestamp_ms for p in got] == list(range(ev, 40))  # the newest survive
-    assert a.rx.cap > 128  # grew afterwards, inside the budget
-    assert a.budget.used <= 1400
+    assert [sedsnet.unpack_packet(f).timestamp_ms for f in wire.frames] == list(range(ev, 60))
     layout = a.export_memory_layout_json()
     for key in ("shared_queue_bytes_used", "rx_queue_bytes_allocated", "recent_rx_bytes_allocated",
                 "schema_bytes_used", "discovery_bytes_used", "network_variable_cache_len"):
         assert ('"%s"' % key) in layout
+    raises(errors.ArgumentError, Router, max_queue_budget=100, discovery=False)
+
+
+def test_queued_receive_drops_the_newest_when_full_and_grows_nothing():
+    setup()
+    a, got = router("A", [RADIO], starting_queue_size=128)
+    s = a.add_side_packed("S", Wire())
+    frames = [sedsnet.make_packet(LOW, "X", [RADIO], i, bytes(4)).pack() for i in range(40)]
+    kept = []
+    dropped = []
+    for i, f in enumerate(frames):
+        a.receive_packed_queue_from_side(s, f)
+        n = a.export_runtime_stats()["sides"][0]["drops"]["isr_full"]
+        (dropped if n > len(dropped) else kept).append(i)
+    a.process_all_queues()
+    assert dropped and kept[:4] == [0, 1, 2, 3] and a.isr.cap == 128
+    assert [p.timestamp_ms for p in got] == kept
+    for i in dropped:  # room again after processing
+        a.receive_packed_queue_from_side(s, frames[i])
+        a.process_all_queues()
+    assert sorted(p.timestamp_ms for p in got) == list(range(40))
 
 
 def test_handler_failures_are_counted_and_the_router_goes_on():
@@ -462,11 +494,11 @@ def test_queued_receive_is_irq_safe():
                discovery=False, starting_queue_size=512)
     s = a.add_side_packed("UART", Wire())
     frames = [sedsnet.make_packet(LOW, "X", [RADIO], i, bytes(4)).pack() for i in range(40)]
-    _heap_locked(lambda i: a.receive_packed_queue_from_side(s, frames[i]), 40)  # fills, evicts
-    ev = a.export_runtime_stats()["sides"][0]["drops"]["evicted"]
-    assert ev > 0
+    _heap_locked(lambda i: a.receive_packed_queue_from_side(s, frames[i]), 40)  # fills
+    dropped = a.export_runtime_stats()["sides"][0]["drops"]["isr_full"]
+    assert dropped > 0
     a.process_all_queues()
-    assert [p.timestamp_ms for p in got] == list(range(ev, 40))
+    assert len(got) == 40 - dropped and [p.timestamp_ms for p in got][:4] == [0, 1, 2, 3]
 
 
 def test_periodic_between_announcements_allocates_nothing():
@@ -514,3 +546,100 @@ def test_error_frames_stop_at_the_first_router():
     relay.add_side_packed("B", out)
     relay.rx_packed_from_side(0, bytes(buf[:n]))
     assert out.frames == []
+
+
+def test_hop_acks_on_reliable_sides_allocate_nothing():
+    if not IS_MICROPYTHON:
+        return
+    setup()
+    from sedsnet.wire import pack_into
+    acks = [0]
+
+    def tx(frame):
+        acks[0] += frame[0] == 0x08  # RELIABLE_ACK: flags 08, no header
+
+    a = Router(hostname="A", now_ms=Clock(), discovery=False)
+    s = a.add_side_packed("REL", tx, True)
+    frames = []
+    for i in range(51):
+        buf = bytearray(64)
+        n = pack_into(buf, LOW, 77, [RADIO], i, 9, bytes(4), None, 0x04, i + 1)  # "04 <seq>"
+        frames.append(bytes(buf[:n]))
+    a.receive_packed_from_side(s, frames[50])
+    _heap_locked(lambda i: a.receive_packed_from_side(s, frames[i]), 50)
+    assert acks[0] == 51
+
+
+def test_periodic_zero_empties_the_queues():
+    setup()
+    a, got = router("A", [RADIO])
+    s = a.add_side_packed("S", Wire())
+    for i in range(5):
+        a.receive_packed_queue_from_side(s, sedsnet.make_packet(LOW, "X", [RADIO], i,
+                                                                bytes(4)).pack())
+    assert a.periodic(0) == 5 and len(got) == 5  # as 4.2.7: 0 = no time limit
+
+
+def test_queued_tx_grows_for_a_big_frame():
+    setup()
+    a, _ = router("A", starting_queue_size=256)
+    wire = Wire()
+    a.add_side_packed("W", wire)
+    a.log_string(TEXT, "x" * 1400, queue=True)  # bigger than the ring it starts with
+    a.transmit_packed_message_queue(sedsnet.make_packet(TEXT, "Q", [SD], 1, b"y" * 1300).pack())
+    a.process_all_queues()
+    assert [len(sedsnet.unpack_packet(f).payload) for f in wire.frames] == [1400, 1300]
+
+
+def test_callbacks_cannot_corrupt_the_frame_in_flight():
+    setup()
+    out = Wire()
+    calls = []
+
+    def handler(pkt):  # drives the queues and tries to remove a side from inside delivery
+        calls.append(a.process_all_queues())
+        calls.append(a.periodic(0))
+        calls.append(raises(errors.ArgumentError, a.remove_side, 1))
+
+    a = Router(handlers=[(RADIO, handler, None)], hostname="A", now_ms=Clock(), discovery=False)
+    a.add_side_packed("IN", Wire())
+    a.add_side_packed("OUT", out)
+    f1 = sedsnet.make_packet(GPS, "X", [RADIO, SD], 1, bytes(12)).pack()
+    f2 = sedsnet.make_packet(LOW, "X", [RADIO], 2, bytes(4)).pack()
+    a.receive_packed_queue_from_side(0, f1)
+    a.receive_packed_queue_from_side(0, f2)
+    a.process_all_queues()
+    assert out.frames == [f1]  # SD went on, intact; RADIO was held here
+    assert calls[0] == 0 and calls[1] == 0 and len(calls) == 6
+    assert a.export_runtime_stats()["total_handler_failures"] == 0
+
+
+def test_removed_sides_leave_no_queued_frames_behind():
+    setup()
+    a, got = router("A", [RADIO])
+    a.add_side_packed("S0", Wire())
+    a.add_side_packed("S1", Wire())
+    f = sedsnet.make_packet(LOW, "X", [RADIO], 1, bytes(4)).pack()
+    a.receive_packed_queue_from_side(1, f)
+    a.remove_side(1)
+    assert a.add_side_packed("S2", Wire()) == 1  # the ID is reused
+    a.process_all_queues()
+    assert got == [] and a.export_runtime_stats()["sides"][1]["rx_packets"] == 0
+
+
+def test_handler_logs_go_out_before_process_returns():
+    setup()
+    wires = [Wire(), Wire()]
+
+    def handler(pkt):
+        a.log_string(TEXT, "seen")  # TEXT goes to SD, which no local handler holds
+
+    a = Router(handlers=[(RADIO, handler, None)], hostname="A", now_ms=Clock(), discovery=False)
+    a.add_side_packed("IN", wires[0])
+    a.add_side_packed("OUT", wires[1])
+    a.receive_packed_queue_from_side(0, sedsnet.make_packet(LOW, "X", [RADIO], 1,
+                                                            bytes(4)).pack())
+    assert a.process_rx_queue() == 1
+    for w in wires:  # (discovery off: locally logged frames go to every side)
+        assert len(w.frames) == 1 and sedsnet.unpack_packet(w.frames[0]).data_as_string() == "seen"
+    assert a.tx.live == 0

@@ -24,10 +24,8 @@ _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain si
 _STRING = const(13)
 _TX_TAG = const(0xFE)  # ring tag of queued TX frames (0xFF marks a taken record)
 _RESERVED_EPS = (200, 201, 202)
-# (elem_size, elem_kind) of log() -> struct format; kinds as ElemKind (0 unsigned, 1 signed,
-# 2 float)
-_ELEM_FMT = {(1, 0): "<B", (2, 0): "<H", (4, 0): "<I", (8, 0): "<Q", (1, 1): "<b",
-             (2, 1): "<h", (4, 1): "<i", (8, 1): "<q", (4, 2): "<f", (8, 2): "<d"}
+# (elem_size, elem_kind) pairs log() accepts; kinds as ElemKind (0 unsigned, 1 signed, 2 float)
+_ELEM_OK = ((1, 0), (2, 0), (4, 0), (8, 0), (1, 1), (2, 1), (4, 1), (8, 1), (4, 2), (8, 2))
 # MessageDataType code -> struct format of one element (typed log helpers)
 _MDT_FMT = {0: "<d", 1: "<f", 2: "<B", 3: "<H", 4: "<I", 5: "<Q", 7: "<b", 8: "<h", 9: "<i",
             10: "<q", 12: "<B"}
@@ -206,18 +204,26 @@ class Router(Node):
                        timestamp_ms, queue)
 
     def log(self, ty, data, elem_size, elem_kind, timestamp_ms=None, queue=False):
-        """Encode data as elem_size-byte elements of elem_kind (ElemKind) and log the bytes
-        (as the reference: the type's own element type is not checked here)."""
+        """Log data, the raw little-endian bytes of elem_size-byte elements of elem_kind
+        (ElemKind), as the reference does: bytes-like, a str (its UTF-8) or a list of byte
+        values; a static type's bytes are cut or zero-padded to its size first, then the
+        length must be a multiple of elem_size. The type's own element type is not checked."""
         if elem_size not in (1, 2, 4, 8):
             raise ArgumentError("elem_size must be 1,2,4,8")
-        fmt = _ELEM_FMT.get((elem_size, elem_kind))
-        if fmt is None:
+        if (elem_size, elem_kind) not in _ELEM_OK:
             raise ArgumentError("unsupported elem_kind/elem_size combination")
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            try:
+                data = bytes(data)
+            except (TypeError, ValueError, OverflowError):
+                raise ArgumentError("log() takes a bytes-like object, a str or a list of byte "
+                                    "values")
         rec = self._record(ty)
-        n = len(data) * elem_size
-        buf = self._pay(max(n, rec[R_FIXED]))
-        _pack_all(fmt, buf, elem_size, data, len(data))
-        self._log_raw(ty, rec, buf, n, timestamp_ms, queue)
+        if (rec[R_FIXED] if rec[R_STATIC] else len(data)) % elem_size:
+            raise ArgumentError("buffer length not divisible by elem_size")
+        self.log_bytes(ty, data, timestamp_ms, queue)
 
     def log_bytes(self, ty, data, timestamp_ms=None, queue=False):
         rec = self._record(ty)
@@ -257,7 +263,7 @@ class Router(Node):
         size = frame_size(eb, ty, self.src_addr, ts, nonce, len(payload), -1, rel)
         if queue or self.busy:
             tx = self.tx
-            p = tx.reserve(size)
+            p = tx.reserve(size, True)
             if p < 0:
                 raise ArgumentError("frame of %d bytes does not fit the TX queue" % size)
             pack_into(tx.buf, ty, self.src_addr, eps, ts, nonce, payload, None, rel, 0, 0,
@@ -353,7 +359,7 @@ class Router(Node):
         n = len(data)
         if queue or self.busy:
             rec = schema.type_record(hdr.ty)
-            if not self.tx.push(data, n, _TX_TAG, rec[R_PRIORITY] if rec else 0):
+            if not self.tx.push(data, n, _TX_TAG, rec[R_PRIORITY] if rec else 0, 0, True):
                 raise ArgumentError("frame of %d bytes does not fit the TX queue" % n)
             self.nested = self.nested or self.busy
             return
