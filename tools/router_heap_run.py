@@ -1,15 +1,25 @@
 # MicroPython script: a 2-side Router (discovery on) routes N packets in a small heap and prints
 # its heap figures as one JSON line. Run by host_tests/test_router_memory.py and
 # tools/bench_router.py with the library as .mpy files:
-#   micropython -X heapsize=H router_heap_run.py N      (N = 0: only report the code's size)
+#   micropython -X heapsize=H router_heap_run.py N [DATA]  (N = 0: only report the code's
+#   size; DATA: bytes of data heap to keep contiguous, see below)
 # Half the frames arrive through the IRQ-safe queue path, half synchronously; the router's
 # own telemetry (log_f32) and periodic() (discovery announcements) run along.
 import gc
-import json
 import sys
 
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+DATA = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+
+# A board runs this code frozen in flash, with its data heap in one piece. Loading .mpy files
+# instead leaves the code interleaved with the loader's freed temporaries (the free heap in
+# 1-2 KB pieces). So the data heap is set aside first as one block, the code loads above it,
+# every hole the loader left is filled with ballast, and the block is freed: the router then
+# starts in exactly DATA bytes of contiguous heap.
+_data_heap = bytearray(DATA) if DATA else None
 gc.collect()
 _before_code = gc.mem_alloc()
+import json  # noqa: E402
 import micropython  # noqa: E402
 import sedsnet  # noqa: E402
 from sedsnet import announce  # noqa: E402,F401  (the Router imports it when built)
@@ -18,7 +28,24 @@ from sedsnet.wire import pack_into  # noqa: E402
 
 gc.collect()
 CODE = gc.mem_alloc() - _before_code
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+
+
+def _fill_holes():
+    chain = None
+    size = 4096
+    while size >= 16:
+        try:
+            chain = (chain, bytearray(size))
+        except MemoryError:
+            size //= 2
+    return chain
+
+
+_ballast = _fill_holes() if DATA else None
+_data_heap = None
+gc.collect()
+OUTSIDE = gc.mem_alloc()  # code and ballast: everything that is not the data heap
+DATA_FREE = gc.mem_free()
 
 
 class Count:
@@ -89,7 +116,8 @@ def main():
             gc.enable()
     gc.collect()
     print(json.dumps({
-        "packets": N, "forwarded": out.n, "code": CODE, "heap_base": base, "heap_high": high,
+        "packets": N, "forwarded": out.n, "code": CODE, "outside": OUTSIDE,
+        "data_free": DATA_FREE, "heap_base": base, "heap_high": high,
         "live_high": live_high,
         "heap_end": gc.mem_alloc(), "heap_free_end": gc.mem_free(),
         "bytes_per_packet": alloc / measured if measured else None,
