@@ -643,3 +643,60 @@ def test_handler_logs_go_out_before_process_returns():
     for w in wires:  # (discovery off: locally logged frames go to every side)
         assert len(w.frames) == 1 and sedsnet.unpack_packet(w.frames[0]).data_as_string() == "seen"
     assert a.tx.live == 0
+
+
+def test_frames_handed_in_by_the_application_count_as_its_own():
+    # 4.2.7's receive_packed/receive_packet: delivered here, forwarded like a logged frame
+    # (one side, nothing announced: it goes there), deduplicated; bad frames raise
+    setup()
+    a, got = router("A", [RADIO])
+    wire = Wire()
+    a.add_side_packed("S", wire)
+    pkt = sedsnet.make_packet(GPS, "PEER", [RADIO, SD], 7, bytes(12))
+    a.receive_packed(pkt.pack())
+    assert [p.sender for p in got] == ["PEER"] and wire.frames == [pkt.pack()]
+    a.receive_packet(pkt)  # the same packet again: a duplicate
+    assert len(got) == 1 and len(wire.frames) == 1
+    raises(errors.DecodeError, a.receive_packed, b"\x88\x01garbage")
+    raises(errors.ArgumentError, a.receive_packet, b"not a packet")
+    raises(errors.ArgumentError, a.receive_packet_from_side, 0, b"not a packet")
+    later = sedsnet.make_packet(LOW, "PEER", [RADIO], 8, bytes(4))
+    a.receive_packet_queue(later)
+    a.receive_packed_queue(b"\x88\x01garbage")
+    assert len(got) == 1
+    a.process_all_queues()
+    assert [p.timestamp_ms for p in got] == [7, 8]
+    assert a.export_runtime_stats()["queues"]["local_rx_dropped"] == 1
+
+
+def test_a_handler_may_hand_frames_in():
+    setup()
+    inner = sedsnet.make_packet(TEXT, "PEER", [SD], 3, b"hi").pack()
+    texts = []
+
+    def on_radio(pkt):
+        a.receive_packed(inner)  # queued while busy, handled before the outer call returns
+
+    a = Router(handlers=[(RADIO, on_radio, None), (SD, texts.append, None)], hostname="A",
+               now_ms=Clock(), discovery=False)
+    a.add_side_packed("S", Wire())
+    a.receive_packed_from_side(0, sedsnet.make_packet(LOW, "X", [RADIO], 1, bytes(4)).pack())
+    assert [p.data_as_string() for p in texts] == ["hi"]
+
+
+def test_process_all_queues_announces_as_periodic_does():
+    setup()
+    wire = Wire()
+    a = Router(hostname="A", now_ms=Clock())
+    a.add_side_packed("S", wire)
+    a.process_all_queues()
+    first = [sedsnet.peek_header(f)["ty"] for f in wire.frames]
+    assert first == [17, 9]  # DISCOVERY_ADDRESS, DISCOVERY_TOPOLOGY, as 4.2.7
+    a.periodic(0)
+    assert len(wire.frames) == 2  # nothing due yet
+
+
+def test_new_singleton_is_one_router_per_process():
+    one = Router.new_singleton(hostname="SOLO", discovery=False)
+    assert Router.new_singleton() is one and one.hostname == "SOLO"
+    raises(errors.ArgumentError, Router.new_singleton, hostname="OTHER")

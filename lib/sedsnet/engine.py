@@ -39,6 +39,15 @@ D_INGRESS = const(5)
 D_EVICTED = const(6)
 D_OVERSIZE = const(7)
 D_ISR_FULL = const(8)  # receive_*_queue: the IRQ-side ring was full, the new frame dropped
+LOCAL_TAG = const(0xFD)  # ring tag of frames the application handed in (receive_packed_queue)
+
+
+def packed_of(packet):
+    """The frame of a Packet given to a *_packet call (a clear error for anything else)."""
+    from .packet import Packet
+    if not isinstance(packet, Packet):
+        raise ArgumentError("a Packet is needed (make_packet() or unpack_packet())")
+    return packet.pack()
 
 
 class Side:
@@ -117,6 +126,24 @@ class Engine:
             side.drops[D_INGRESS] += 1
         elif not self.isr.push(data, len(data), side.sid):
             side.drops[D_ISR_FULL] += 1
+
+    def _ingest_local(self, data, n):
+        """A frame the application handed in (4.2.7's receive_packed): checked, deduplicated,
+        then delivered and forwarded as locally originated. Bad frames raise; control frames
+        come only from sides and are ignored here."""
+        hdr = self.hdr
+        hdr.parse(data, n, True)
+        if hdr.e2e:
+            raise DecodeError("E2E-wrapped payloads are not supported")
+        ty = hdr.ty
+        if ty > _CTRL_LAST:
+            rec = schema.type_record(ty)
+            if rec is not None:
+                self._check_payload(hdr, data, rec)
+        ids.write_packet_id(hdr, data, self.pid)
+        if self.recent.seen(self.pid) or ty <= _CTRL_LAST:
+            return
+        self._route(LOCAL, hdr, data, n)
 
     def _ingest(self, side, data, n):
         """Check, dedupe, deliver and forward one received frame data[:n]. Bad frames are
@@ -380,6 +407,12 @@ class Engine:
         return n
 
     def _ingest_queued(self, sid, n):
+        if sid == LOCAL_TAG:
+            try:
+                self._ingest_local(self.work, n)
+            except SedsError:
+                self.local_rx_dropped += 1
+            return
         side = self.sides[sid] if sid < len(self.sides) else None
         if side is not None:  # (a removed side's frames are tagged dead: 0xFF)
             try:
@@ -410,11 +443,19 @@ class Engine:
         return d >= 0
 
     def process_all_queues_with_timeout(self, timeout_ms):
-        """Process both queues until they are empty or timeout_ms has passed (0: no limit,
-        as the reference's periodic(0) empties its queues)."""
+        """Discovery announcements that are due, then both queues until they are empty or
+        timeout_ms has passed (0: no limit, as the reference's periodic(0) empties its
+        queues). 4.2.7 announces here too, so a loop that never calls periodic() announces."""
         if self.busy:
             self.nested = True
             return 0
+        self._refresh_budget()
+        if self.discovery is not None:
+            self.busy = True
+            try:
+                self.discovery.periodic(self.now_ms())
+            finally:
+                self.busy = False
         deadline = self.now_ms() + timeout_ms if timeout_ms > 0 else -1
         n = 0
         while self._queued():
@@ -457,17 +498,7 @@ class Engine:
 
     def periodic(self, timeout_ms=0):
         """Discovery announcements that are due, then the queues (for up to timeout_ms; 0 =
-        until empty)."""
-        if self.busy:
-            self.nested = True
-            return 0
-        self._refresh_budget()
-        if self.discovery is not None and not self.busy:
-            self.busy = True
-            try:
-                self.discovery.periodic(self.now_ms())
-            finally:
-                self.busy = False
+        until empty); time sync is a later feature, so the same as the _no_timesync form."""
         return self.process_all_queues_with_timeout(timeout_ms)
 
     def periodic_no_timesync(self, timeout_ms=0):

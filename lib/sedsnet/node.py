@@ -46,6 +46,7 @@ class Node(Engine):
         self.ack_payload = bytearray(8)
         self.ack_frame = bytearray(48)  # hop ACKs: 8-byte payload, u64 timestamp at most
         self.ack_views = _Views(self.ack_frame)
+        self.local_rx_dropped = 0  # bad frames the application queued (receive_packed_queue)
         self.work = bytearray(_WORK)  # a queued frame is copied here before it is handled
         self.work_views = _Views(self.work)
         self.sides = []

@@ -1,5 +1,6 @@
 # Relay: a Node without local handlers that only forwards between its sides (the reference's
 # sedsnet.Relay), with the same side, route-rule and queue API.
+from .engine import packed_of
 from .node import Node
 
 
@@ -19,10 +20,10 @@ class Relay(Node):
         self._rx_now(side_id, data)
 
     def rx_packet_from_side(self, side_id, packet):
-        self._rx_now(side_id, packet.pack())
+        self._rx_now(side_id, packed_of(packet))
 
     def rx_packed_queue_from_side(self, side_id, data):
         self._rx_queue(self._side(side_id), data)
 
     def rx_packet_queue_from_side(self, side_id, packet):
-        self._rx_queue(self._side(side_id), packet.pack())
+        self._rx_queue(self._side(side_id), packed_of(packet))

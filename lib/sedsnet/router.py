@@ -8,7 +8,7 @@ import struct
 from . import ids, schema
 from .compat import const
 from .errors import ArgumentError, DecodeError, UnknownTypeError
-from .engine import D_UNKNOWN, _Views
+from .engine import D_UNKNOWN, LOCAL_TAG, _Views, packed_of
 from .node import Node
 from .ring import HDR
 from .routes import LOCAL
@@ -37,6 +37,9 @@ _OPTIONS = ("address_mode", "requested_address", "timesync_enabled", "timesync_r
             "timesync_priority", "timesync_source_timeout_ms", "timesync_announce_interval_ms",
             "timesync_request_interval_ms", "timesync_consumer_promotion_enabled",
             "timesync_max_slew_ppm", "e2e_mode", "e2e_key_id")
+
+
+_singleton = [None]  # Router.new_singleton()
 
 
 class Router(Node):
@@ -339,10 +342,7 @@ class Router(Node):
         self._transmit_packet(packet, True)
 
     def _transmit_packet(self, packet, queue):
-        from .packet import Packet
-        if not isinstance(packet, Packet):
-            raise ArgumentError("transmit_message needs a Packet")
-        self._transmit_packed(packet.pack(), queue)
+        self._transmit_packed(packed_of(packet), queue)
 
     def transmit_packed_message(self, data):
         self._transmit_packed(data, False)
@@ -371,13 +371,55 @@ class Router(Node):
         self._rx_now(side_id, data)
 
     def receive_packet_from_side(self, side_id, packet):
-        self._rx_now(side_id, packet.pack())
+        self._rx_now(side_id, packed_of(packet))
 
     def receive_packed_queue_from_side(self, side_id, data):
         self._rx_queue(self._side(side_id), data)
 
     def receive_packet_queue_from_side(self, side_id, packet):
-        self._rx_queue(self._side(side_id), packet.pack())
+        self._rx_queue(self._side(side_id), packed_of(packet))
+
+    # ---- frames the application hands in (no side): delivered and forwarded as its own ----
+    def receive_packed(self, data):
+        if self.busy:  # from a handler or tx callback: handled before the outer call returns
+            self._local_queue(data, True)
+            self.nested = True
+            return
+        self.busy = True
+        try:
+            self._ingest_local(data, len(data))
+        finally:
+            self.busy = False
+        if self.nested:
+            self._drain()
+
+    def receive_packet(self, packet):
+        self.receive_packed(packed_of(packet))
+
+    def receive_packed_queue(self, data):
+        """Queue only (IRQ safe, like receive_packed_queue_from_side); a full ring raises."""
+        self._local_queue(data, False)
+
+    def receive_packet_queue(self, packet):
+        self._local_queue(packed_of(packet), False)
+
+    def _local_queue(self, data, busy):
+        ok = (self.rx.push(data, len(data), LOCAL_TAG, 0, 0, True) if busy
+              else self.isr.push(data, len(data), LOCAL_TAG))
+        if not ok:
+            raise ArgumentError("receive queue full: frame of %d bytes dropped" % len(data))
+
+    @staticmethod
+    def new_singleton(**options):
+        """The process's one Router: made by the first call; later calls return it and may not
+        pass options (as 4.2.7)."""
+        one = _singleton[0]
+        if one is None:
+            one = _singleton[0] = Router(**options)
+        elif options:
+            raise ArgumentError("Router singleton already exists; cannot modify constructor "
+                                "options")
+        return one
 
     def process_received_queue(self):
         return self.process_rx_queue()

@@ -34,7 +34,7 @@ def runtime_stats(node):
                    "tx_bytes": node.tx.bytes, "isr_rx_len": node.isr.live(),
                    "recent_rx_len": node.recent.count,
                    "recent_rx_bytes": 8 * node.recent.count,
-                   "rx_evicted": node.rx.evicted, "tx_evicted": node.tx.evicted,
+                   "rx_evicted": node.rx.evicted, "local_rx_dropped": node.local_rx_dropped, "tx_evicted": node.tx.evicted,
                    "shared_queue_bytes_used": _used(node)},
         "total_handler_failures": getattr(node, "handler_failures", 0),
     }
