@@ -180,6 +180,17 @@ def test_isr_ring_survives_a_producer_between_any_two_consumer_steps():
     assert count[0] > 2000
 
 
+def test_isr_ring_refuses_a_push_that_interrupts_a_push_and_counts_without_allocating():
+    ring = IsrRing(64)
+    ring.pushing = True  # as an IRQ sees it when it lands inside another context's push
+    assert not ring.push(b"abc", 3, 1) and ring.empty() and ring.live() == 0
+    ring.pushing = False
+    ring.pushed = ring.popped = 0xFFFF  # the counters wrap at 16 bits: never a long int
+    assert ring.push(b"abc", 3, 1) and ring.pushed == 0 and ring.live() == 1
+    assert not ring.empty() and isr_pop(ring) == (1, b"abc") and ring.live() == 0
+    assert ring.empty()
+
+
 def test_ring_kernels_agree():
     try:
         from sedsnet import _fast

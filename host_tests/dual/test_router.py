@@ -501,6 +501,21 @@ def test_queued_receive_is_irq_safe():
     assert len(got) == 40 - dropped and [p.timestamp_ms for p in got][:4] == [0, 1, 2, 3]
 
 
+def test_queued_local_frames_are_irq_safe_and_a_full_ring_counts():
+    if not IS_MICROPYTHON:
+        return
+    setup()
+    got = []
+    a = Router(handlers=[(RADIO, got.append, None)], hostname="A", now_ms=Clock(),
+               discovery=False, starting_queue_size=256)
+    frames = [sedsnet.make_packet(LOW, "X", [RADIO], i, bytes(4)).pack() for i in range(20)]
+    _heap_locked(lambda i: a.receive_packed_queue(frames[i]), 20)  # no raise when full
+    dropped = a.local_rx_dropped
+    assert dropped > 0
+    a.process_all_queues()
+    assert len(got) == 20 - dropped
+
+
 def test_periodic_between_announcements_allocates_nothing():
     if not IS_MICROPYTHON:
         return
@@ -667,6 +682,30 @@ def test_frames_handed_in_by_the_application_count_as_its_own():
     a.process_all_queues()
     assert [p.timestamp_ms for p in got] == [7, 8]
     assert a.export_runtime_stats()["queues"]["local_rx_dropped"] == 1
+
+
+def test_frames_that_are_not_bytes_are_argument_errors():
+    setup()
+    a, got = router("A", [RADIO])
+    a.add_side_packed("S", Wire())
+    for bad in (None, 5, 1.5, "text", [1, 2], (3,)):
+        raises(errors.ArgumentError, a.receive_packed, bad)
+        raises(errors.ArgumentError, a.receive_packed_queue, bad)
+        raises(errors.ArgumentError, a.receive_packed_from_side, 0, bad)
+        raises(errors.ArgumentError, a.receive_packed_queue_from_side, 0, bad)
+        raises(errors.ArgumentError, a.transmit_packed_message, bad)
+    a.process_all_queues()
+    assert got == [] and a.local_rx_dropped == 0
+
+
+def test_a_removed_side_takes_no_more_queued_frames():
+    setup()
+    a, got = router("A", [RADIO])
+    s = a.add_side_packed("S", Wire())
+    a.remove_side(s)
+    f = sedsnet.make_packet(LOW, "X", [RADIO], 1, bytes(4)).pack()
+    raises(errors.ArgumentError, a.receive_packed_queue_from_side, s, f)  # what an IRQ sees
+    assert a.isr.empty()
 
 
 def test_a_handler_may_hand_frames_in():

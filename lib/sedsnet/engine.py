@@ -38,8 +38,17 @@ D_E2E = const(4)
 D_INGRESS = const(5)
 D_EVICTED = const(6)
 D_OVERSIZE = const(7)
-D_ISR_FULL = const(8)  # receive_*_queue: the IRQ-side ring was full, the new frame dropped
+D_ISR_FULL = const(8)  # receive_*_queue: the IRQ-side ring was full (or mid-push from another
+# context), the new frame dropped
 LOCAL_TAG = const(0xFD)  # ring tag of frames the application handed in (receive_packed_queue)
+
+
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+
+
+def check_frame_arg(data):
+    if not isinstance(data, _BYTES_LIKE):
+        raise ArgumentError("a frame is bytes, bytearray or memoryview")
 
 
 def packed_of(packet):
@@ -94,6 +103,7 @@ class Engine:
     def _rx_now(self, side_id, data):
         """A frame from a side, handled now (or queued when called from inside this node)."""
         side = self._side(side_id)
+        check_frame_arg(data)
         if self.busy:
             self._rx_defer(side, data)
             return
@@ -102,8 +112,8 @@ class Engine:
             self._ingest(side, data, len(data))
         finally:
             self.busy = False
-        if self.nested:
-            self._drain()
+            if self.nested:  # (also when the frame was refused: others may be waiting)
+                self._drain()
 
     def _rx_defer(self, side, data):
         """A frame that arrived while this node was busy (a synchronous link answering from a
@@ -122,6 +132,7 @@ class Engine:
     def _rx_queue(self, side, data):
         """receive_*_queue: copy into the preallocated IRQ-side ring and nothing else (no
         allocation, no state the main loop writes); a full ring drops the new frame."""
+        check_frame_arg(data)
         if not side.ingress:
             side.drops[D_INGRESS] += 1
         elif not self.isr.push(data, len(data), side.sid):
@@ -433,7 +444,7 @@ class Engine:
         return n
 
     def _queued(self):
-        return self.isr.pushed != self.isr.popped or self.rx.live or self.tx.live
+        return not self.isr.empty() or self.rx.live or self.tx.live
 
     def process_all_queues(self):
         return self.process_all_queues_with_timeout(0)

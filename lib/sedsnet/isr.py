@@ -1,9 +1,12 @@
 # The queue behind receive_packed_queue_from_side(): frames pushed from a UART IRQ or scheduler
-# callback, taken by the main loop. Single producer, single consumer: the producer writes only
-# `tail` and `pushed`, the consumer only `head` and `popped`, each with one attribute store
-# after the bytes it covers are in place, so a callback that lands anywhere inside the
-# consumer's code leaves both sides consistent. A full ring drops the new frame (the caller
-# counts it); the buffer is preallocated and never grows (growing would race the producer).
+# callback, taken by the main loop. The producer writes only `tail` and `pushed`, the consumer
+# only `head` and `popped`, each with one attribute store after the bytes it covers are in
+# place, so a callback that lands anywhere inside the consumer's code leaves both sides
+# consistent. Pushes from several contexts (two IRQs, or the main loop and an IRQ) are
+# serialised by the `pushing` flag: a push that interrupts another one is refused, never
+# interleaved. A full ring, or a refused push, drops the new frame (the caller counts it); the
+# buffer is preallocated and never grows (growing would race the producer). The counters wrap
+# at 16 bits (they are statistics; emptiness is head == tail), so a push never allocates.
 # Record: u16 length, u8 tag (side ID), frame; 0xFFFF as length (or fewer than 3 bytes left)
 # sends the reader back to offset 0.
 from .compat import const
@@ -15,6 +18,7 @@ except (ImportError, SyntaxError, ValueError, AttributeError):
 
 IHDR = const(3)
 _WRAP = const(0xFFFF)
+_COUNT_MASK = const(0xFFFF)
 DEAD = const(0xFF)  # tag of a frame whose side was removed
 
 
@@ -26,10 +30,20 @@ class IsrRing:
         self.tail = 0
         self.pushed = 0
         self.popped = 0
+        self.pushing = False
 
     # ---- producer (IRQ / scheduler callback) ----------------------------------------------
     def push(self, src, n, tag):
-        """Copy src[:n] in; False (nothing written) when it does not fit now."""
+        """Copy src[:n] in; False (nothing written) when it does not fit now, or when this
+        call interrupted another push."""
+        if self.pushing:
+            return False
+        self.pushing = True
+        ok = self._push(src, n, tag)
+        self.pushing = False
+        return ok
+
+    def _push(self, src, n, tag):
         size = n + IHDR
         h = self.head  # one read: the consumer may move it on, which only frees more room
         t = self.tail
@@ -54,7 +68,7 @@ class IsrRing:
         b[p + 1] = n >> 8
         b[p + 2] = tag
         self.tail = p + size  # publishes the record
-        self.pushed += 1
+        self.pushed = (self.pushed + 1) & _COUNT_MASK
         return True
 
     # ---- consumer (main loop) -------------------------------------------------------------
@@ -79,10 +93,14 @@ class IsrRing:
 
     def pop(self, p):
         self.head = p + IHDR + self.frame_len(p)
-        self.popped += 1
+        self.popped = (self.popped + 1) & _COUNT_MASK
+
+    def empty(self):
+        return self.head == self.tail
 
     def live(self):
-        return self.pushed - self.popped
+        """Frames queued (exact below 65536 of them)."""
+        return (self.pushed - self.popped) & _COUNT_MASK
 
     def kill_tag(self, tag):
         """Mark the queued frames of one side dead (the side is being removed)."""

@@ -121,11 +121,11 @@ class Node(Engine):
         self._side(side_id)
         if self.busy:  # from a handler or tx callback: the side may be in use right now
             raise ArgumentError("remove_side() cannot run inside a callback of this node")
-        self.isr.kill_tag(side_id)  # its queued frames must not pass for a new side's
-        self.rx.kill_tag(side_id)
-        self.sides[side_id] = None
+        self.sides[side_id] = None  # first: from here on an IRQ cannot queue for it
         while self.sides and self.sides[-1] is None:
             self.sides.pop()
+        self.isr.kill_tag(side_id)  # its queued frames must not pass for a new side's
+        self.rx.kill_tag(side_id)
         self.routes.forget_side(side_id)
         if self.discovery is not None:
             self.discovery.side_removed(side_id)

@@ -8,7 +8,7 @@ import struct
 from . import ids, schema
 from .compat import const
 from .errors import ArgumentError, DecodeError, UnknownTypeError
-from .engine import D_UNKNOWN, LOCAL_TAG, _Views, packed_of
+from .engine import D_UNKNOWN, LOCAL_TAG, _Views, check_frame_arg, packed_of
 from .node import Node
 from .ring import HDR
 from .routes import LOCAL
@@ -292,8 +292,8 @@ class Router(Node):
             self._originate_busy(n)
         finally:
             self.busy = False
-        if self.nested:
-            self._drain()
+            if self.nested:
+                self._drain()
 
     def _originate_busy(self, n):
         buf = self.txbuf
@@ -351,6 +351,7 @@ class Router(Node):
         self._transmit_packed(data, True)
 
     def _transmit_packed(self, data, queue):
+        check_frame_arg(data)
         hdr = self.hdr if not self.busy else None
         if hdr is None:
             from .wire import FrameHeader
@@ -381,8 +382,10 @@ class Router(Node):
 
     # ---- frames the application hands in (no side): delivered and forwarded as its own ----
     def receive_packed(self, data):
+        check_frame_arg(data)
         if self.busy:  # from a handler or tx callback: handled before the outer call returns
-            self._local_queue(data, True)
+            if not self.rx.push(data, len(data), LOCAL_TAG, 0, 0, True):
+                raise ArgumentError("frame of %d bytes does not fit the RX queue" % len(data))
             self.nested = True
             return
         self.busy = True
@@ -390,24 +393,21 @@ class Router(Node):
             self._ingest_local(data, len(data))
         finally:
             self.busy = False
-        if self.nested:
-            self._drain()
+            if self.nested:
+                self._drain()
 
     def receive_packet(self, packet):
         self.receive_packed(packed_of(packet))
 
     def receive_packed_queue(self, data):
-        """Queue only (IRQ safe, like receive_packed_queue_from_side); a full ring raises."""
-        self._local_queue(data, False)
+        """Queue only, into the IRQ-safe ring; a frame that does not fit is dropped and
+        counted (export_runtime_stats()["queues"]["local_rx_dropped"])."""
+        check_frame_arg(data)
+        if not self.isr.push(data, len(data), LOCAL_TAG):
+            self.local_rx_dropped += 1
 
     def receive_packet_queue(self, packet):
-        self._local_queue(packed_of(packet), False)
-
-    def _local_queue(self, data, busy):
-        ok = (self.rx.push(data, len(data), LOCAL_TAG, 0, 0, True) if busy
-              else self.isr.push(data, len(data), LOCAL_TAG))
-        if not ok:
-            raise ArgumentError("receive queue full: frame of %d bytes dropped" % len(data))
+        self.receive_packed_queue(packed_of(packet))
 
     @staticmethod
     def new_singleton(**options):
