@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.setup-done
 BOARD  ?= rp2040
 PORT   ?=
+CONFIG ?=
 
 .PHONY: setup test mpy deploy demo bench clean
 
@@ -23,7 +24,7 @@ mpy: setup
 	$(PY) tools/build.py mpy $(BOARD)
 
 deploy: setup
-	$(PY) tools/build.py deploy $(BOARD) $(PORT)
+	$(PY) tools/build.py deploy $(BOARD) $(PORT) $(CONFIG)
 
 demo: setup
 	$(PY) tools/demo.py

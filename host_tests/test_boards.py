@@ -121,17 +121,6 @@ def test_each_board_main_boots_under_the_unix_port(tmp_path):
             vb.close()
 
 
-def _free_udp_ports(n):
-    import socket
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def test_two_virtual_boards_talk_over_simulated_lora(tmp_path):
     """Two rp2040 nodes whose RFM95s (register-level simulators behind the machine.SPI shim,
     DIO0 IRQ through the Pin shim) share a loopback-UDP "air". Board "b" is set up as a ground
@@ -139,7 +128,7 @@ def test_two_virtual_boards_talk_over_simulated_lora(tmp_path):
     routes its telemetry there, and b's handler gets it. (A 4.2.7 router sends data only where
     an endpoint is announced, and keeps an endpoint it holds itself, so the traffic is one way;
     b sends its announcements.)"""
-    pa, pb = _free_udp_ports(2)
+    pa, pb = vboard.free_udp_ports(2)
     boards_ = []
     try:
         for name, air in (("a", "udp:%d:%d" % (pa, pb)), ("b", "udp:%d:%d" % (pb, pa))):

@@ -64,6 +64,10 @@ def test_deploy_plan_puts_main_last_and_mpy_in_lib():
     assert "/config.json" in remotes and "/schema.json" in remotes
     assert all(r.endswith(".mpy") for r in remotes if r.startswith("/lib/"))
     assert "/lib/sedsnet/__init__.mpy" in remotes and "/lib/cobs.mpy" in remotes
+    gateway = os.path.join(toolchain.REPO, "boards", "esp32", "gateway.json")
+    build.build_mpy("esp32")
+    configs = [local for local, remote in deploy.plan("esp32", gateway) if remote == "/config.json"]
+    assert configs == [gateway]  # CONFIG=: another role for the same board
 
 
 def test_circuitpython_gets_py_sources_on_a_drive(tmp_path):

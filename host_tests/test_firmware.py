@@ -84,6 +84,20 @@ def test_router_options_of_each_board(board):
     assert modes == [{"src_side_id": None, "selection_mode": opts["route_mode"], "cursor": 0}]
 
 
+def test_esp32_gateway_config_is_the_same_board_in_another_role():
+    # boards/esp32/gateway.json (make deploy ... CONFIG=, and the demo's gateway): the same
+    # wiring as the board's own config, no sensors, no handlers, routes with 4.2.7's defaults
+    import sedsnet
+    here = os.path.join(BOARDS_DIR, "esp32")
+    own = app.load_config(os.path.join(here, "config.json"))
+    gw = app.load_config(os.path.join(here, "gateway.json"))
+    assert gw["sides"] == own["sides"] and gw["schema"] == own["schema"]
+    assert gw["sensors"] == [] and gw["handlers"] == [] and gw["hostname"] == "gateway"
+    router = app.make_router(sedsnet, gw, [])
+    assert router.budget.total == gw["router"]["max_queue_budget"]
+    assert router.export_runtime_stats()["route_modes"] == []
+
+
 def test_bad_route_mode_is_named():
     import sedsnet
     with pytest.raises(ValueError) as e:

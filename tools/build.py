@@ -1,7 +1,7 @@
 """Build (and later deploy) the firmware for one board.
 
     python tools/build.py mpy BOARD        -> build/BOARD/ (lib/sedsnet/*.mpy, lib/*.mpy)
-    python tools/build.py deploy BOARD PORT
+    python tools/build.py deploy BOARD PORT [CONFIG]
     python tools/build.py package-json     -> package.json (mip: every library and firmware module)
 
 MicroPython boards get .mpy files compiled for the board's -march; CircuitPython boards get the
@@ -109,8 +109,9 @@ def main(argv):
         build_mpy(argv[1])
     else:
         build_mpy(argv[1])
-        import deploy  # lands with the firmware issue (mpremote copy + reset)
-        deploy.deploy(argv[1], argv[2] if len(argv) > 2 else "")
+        import deploy
+        deploy.deploy(argv[1], argv[2] if len(argv) > 2 else "",
+                      config=argv[3] if len(argv) > 3 and argv[3] else None)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     make deploy BOARD=rp2040 PORT=/dev/ttyACM0        # a Pico on USB
     make deploy BOARD=rp2040 PORT=/dev/pts/5          # the virtual board (tools/vboard.py)
     make deploy BOARD=feather_rp2040_rfm PORT=/media/$USER/CIRCUITPY   # CircuitPython drive
+    make deploy BOARD=esp32 PORT=/dev/ttyUSB0 CONFIG=boards/esp32/gateway.json   # another role
 
 Two mpremote sessions, so a running node with its watchdog armed cannot reset the board in the
 middle of a copy: (1) move main.py aside and hard-reset (the board boots to the REPL, no
@@ -45,8 +46,9 @@ def mpremote():
     return path if os.path.exists(path) else (shutil.which("mpremote") or "mpremote")
 
 
-def plan(board_name):
-    """(local path, path on the board) for everything a deploy copies; lib/ first, main.py last."""
+def plan(board_name, config=None):
+    """(local path, path on the board) for everything a deploy copies; lib/ first, main.py last.
+    config: a JSON file to install as the board's /config.json instead of its own."""
     build = os.path.join(REPO, "build", board_name)
     lib = os.path.join(build, "lib")
     if not os.path.isdir(lib):
@@ -58,8 +60,9 @@ def plan(board_name):
             items.append((local, "/" + os.path.relpath(local, build).replace(os.sep, "/")))
     src = os.path.join(REPO, "boards", board_name)
     for name in BOARD_FILES:
-        if os.path.exists(os.path.join(src, name)) and name not in ("main.py", "code.py"):
-            items.append((os.path.join(src, name), "/" + name))
+        local = config if (config and name == "config.json") else os.path.join(src, name)
+        if os.path.exists(local) and name not in ("main.py", "code.py"):
+            items.append((local, "/" + name))
     entry = boards.board(board_name)["entry"]
     items.append((os.path.join(src, entry), "/" + entry))
     return items
@@ -95,28 +98,31 @@ def _wait_for_port(port, timeout_s=15.0):
     raise SystemExit("deploy: %s did not come back after the reset" % port)
 
 
-def deploy_to_drive(board_name, drive):
+def deploy_to_drive(board_name, drive, config=None):
     """CircuitPython: copy .py sources onto the mounted CIRCUITPY drive (code.py last, since
     CircuitPython restarts code.py whenever a file changes)."""
-    for local, remote in plan(board_name):
+    for local, remote in plan(board_name, config):
         target = os.path.join(drive, remote.lstrip("/"))
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copyfile(local, target)
         print("cp %s %s" % (os.path.relpath(local, REPO), target), flush=True)
 
 
-def deploy(board_name, port, timeout_s=300):
-    """Build output -> board. PORT: a serial device, a socket:// URL, or a CIRCUITPY directory."""
+def deploy(board_name, port, timeout_s=300, config=None):
+    """Build output -> board. PORT: a serial device, a socket:// URL, or a CIRCUITPY directory;
+    config: a JSON file installed as /config.json instead of boards/<board>/config.json."""
     info = boards.board(board_name)
     if not port:
         raise SystemExit("deploy needs PORT=..., e.g. make deploy BOARD=%s PORT=/dev/ttyACM0"
                          % board_name)
+    if config and not os.path.isfile(config):
+        raise SystemExit("deploy: no config file %s" % config)
     if os.path.isdir(port):
-        return deploy_to_drive(board_name, port)
+        return deploy_to_drive(board_name, port, config)
     if info["runtime"] == "circuitpython":
         print("deploy: CircuitPython's filesystem is read-only over the REPL while USB-mounted; "
               "if the copy fails, pass the CIRCUITPY drive as PORT instead", flush=True)
-    items = plan(board_name)
+    items = plan(board_name, config)
     mp = mpremote()
     _run([mp, "connect", port, "exec", _PARK, "+", "reset"],
          "stopping %s on %s (main.py moved aside, reset)" % (board_name, port), 60)
@@ -134,6 +140,7 @@ def deploy(board_name, port, timeout_s=300):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        raise SystemExit("usage: python tools/deploy.py BOARD PORT (after tools/build.py mpy BOARD)")
-    deploy(sys.argv[1], sys.argv[2])
+    if len(sys.argv) not in (3, 4):
+        raise SystemExit("usage: python tools/deploy.py BOARD PORT [CONFIG] (after tools/build.py "
+                         "mpy BOARD)")
+    deploy(sys.argv[1], sys.argv[2], config=sys.argv[3] if len(sys.argv) > 3 else None)

@@ -71,6 +71,7 @@ class Station:
         self.decode_errors = 0
         self.bytes = 0
         self.by_type = {}
+        self.by_sender = {}
         self.latest = {}
         self.first = None
         self.last = None
@@ -127,6 +128,7 @@ class Station:
         name = self.names.get(pkt.ty) or "type %d" % pkt.ty
         count = self.by_type.get(name, 0) + 1
         self.by_type[name] = count
+        self.by_sender[pkt.sender] = self.by_sender.get(pkt.sender, 0) + 1
         try:
             values = list(pkt.data_as_f32()) if pkt.ty in self.names else None
         except Exception:
@@ -143,6 +145,7 @@ class Station:
                 "router_frames_sent": self.sent_frames, "crc_failures": self.crc_failures,
                 "decode_errors": self.decode_errors, "bytes": self.bytes,
                 "seconds": round(seconds, 2), "rate_fps": round(rate, 1), "by_type": self.by_type,
+                "by_sender": self.by_sender,
                 "truncated": self.dec.truncated, "oversize": self.dec.oversize,
                 "latest": self.latest}
 

@@ -63,6 +63,17 @@ def _write_nb(fd, data, patience_s):
     return True
 
 
+def free_udp_ports(n):
+    """n loopback UDP ports free right now (for --air udp:LISTEN:PEER pairs)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
 def _open_pty():
     master, slave = pty.openpty()
     os.set_blocking(master, False)
