@@ -14,8 +14,15 @@ class Net:
         self.cross = {}  # (node, side index) -> (node, side index) across labs
         self.t = 0
         self.trace = []  # (t, node, side index, frame hex) of every frame carried across
+        self.schema = schema
         for lab in self.labs.values():
             lab.call("reset", t=0, schema=schema)
+
+    def add_lab(self, key, lab):
+        """A third process (say a second reference lab: nodes in one process share its
+        sender-name cache, so "what does a node learn" needs them apart)."""
+        self.labs[key] = lab
+        lab.call("reset", t=self.t, schema=self.schema)
 
     def node(self, lab, name, sides, handlers=(), relay=False, hostname=None, kw=None,
              reliable=False):
@@ -73,6 +80,10 @@ class Net:
 
     def got(self, name):
         return self.labs[self.where[name]].call("got", node=name)["got"]
+
+    def senders(self, name):
+        """The sender strings of what name's handlers got (and clears it, as got() does)."""
+        return self.labs[self.where[name]].call("got", node=name)["senders"]
 
 
 @contextlib.contextmanager

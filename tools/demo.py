@@ -77,9 +77,8 @@ class ConsoleTap:
 
 
 def rocket_frames(by_sender):
-    """Frames the ground got from the rocket. A 4.2.7 node names a sender two hops away only
-    once discovery topology passes its hostname on (our gateway does not yet), so the ground
-    may know the rocket by its header address, "@addr:<n>"."""
+    """Frames the ground got from the rocket. A 4.2.7 node names a sender two hops away by its
+    header address, "@addr:<n>", whoever the gateway is (host_tests/test_router_interop.py)."""
     return (by_sender.get(ROCKET_HOSTNAME, 0)
             + by_sender.get("@addr:%d" % ids.source_address(ROCKET_HOSTNAME), 0))
 

@@ -47,6 +47,7 @@ def _pump():
 def _handler(name, ep):
     def h(pkt):
         _nodes[name]["got"].append([_t[0], ep, pkt.ty, bytes(pkt.payload).hex()])
+        _nodes[name]["senders"].append(pkt.sender)
     return h
 
 
@@ -76,7 +77,7 @@ def _node(cmd):
             kw["hostname"] = cmd["hostname"]
         kw["handlers"] = [(e, _handler(name, e), None) for e in cmd.get("handlers", ())]
         obj = ref.Router(now_ms=_now, **kw)
-    n = {"obj": obj, "relay": bool(cmd.get("relay")), "sides": [], "got": []}
+    n = {"obj": obj, "relay": bool(cmd.get("relay")), "sides": [], "got": [], "senders": []}
     _nodes[name] = n
     for i, rel in enumerate(cmd.get("sides", ())):
         n["sides"].append(obj.add_side_packed("s%d" % i, _tx(name, i), reliable_enabled=rel))
@@ -169,8 +170,10 @@ def _out(cmd):
 def _got(cmd):
     n = _nodes[cmd["node"]]
     got = list(n["got"])
+    senders = list(n["senders"])
     del n["got"][:]
-    return {"got": got}
+    del n["senders"][:]
+    return {"got": got, "senders": senders}
 
 
 def _batch(cmd):
