@@ -116,7 +116,7 @@ def isr_pop(ring):
         return None
     n = ring.frame_len(p)
     out = (ring.tag(p), bytes(ring.buf[p + IHDR:p + IHDR + n]))
-    ring.pop(p)
+    ring.take(p)
     return out
 
 
@@ -168,7 +168,7 @@ def test_isr_ring_survives_a_producer_between_any_two_consumer_steps():
         irq()
         got = (ring.tag(p), bytes(ring.buf[p + IHDR:p + IHDR + n]))
         irq()
-        ring.pop(p)
+        ring.take(p)
         want = model.pop(0)
         assert got == (want[0], want[1])
         if step % 97 == 0:  # a side removed: its queued frames are marked dead, in place

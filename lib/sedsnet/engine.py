@@ -10,8 +10,6 @@
 from . import ids, schema
 from .compat import const
 from .errors import ArgumentError, CompressedFrameError, DecodeError, SedsError, UnknownTypeError
-from .isr import IHDR
-from .ring import HDR
 from .routes import LOCAL
 from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
 from .wire import REL_HAS_SEQ, FrameHeader, pack_into
@@ -43,11 +41,11 @@ D_ISR_FULL = const(8)  # receive_*_queue: the IRQ-side ring was full (or mid-pus
 LOCAL_TAG = const(0xFD)  # ring tag of frames the application handed in (receive_packed_queue)
 
 
-_BYTES_LIKE = (bytes, bytearray, memoryview)
+BYTES_LIKE = (bytes, bytearray, memoryview)
 
 
 def check_frame_arg(data):
-    if not isinstance(data, _BYTES_LIKE):
+    if not isinstance(data, BYTES_LIKE):
         raise ArgumentError("a frame is bytes, bytearray or memoryview")
 
 
@@ -142,19 +140,24 @@ class Engine:
         """A frame the application handed in (4.2.7's receive_packed): checked, deduplicated,
         then delivered and forwarded as locally originated. Bad frames raise; control frames
         come only from sides and are ignored here."""
+        hdr = self._parse_checked(data, n)
+        ids.write_packet_id(hdr, data, self.pid)
+        if self.recent.seen(self.pid) or hdr.ty <= _CTRL_LAST:
+            return
+        self._route(LOCAL, hdr, data, n)
+
+    def _parse_checked(self, data, n):
+        """Parse data[:n] into self.hdr and check its payload against the schema (a type we do
+        not know passes unchecked, as 4.2.7 forwards it); a SedsError if it is bad."""
         hdr = self.hdr
         hdr.parse(data, n, True)
         if hdr.e2e:
             raise DecodeError("E2E-wrapped payloads are not supported")
-        ty = hdr.ty
-        if ty > _CTRL_LAST:
-            rec = schema.type_record(ty)
+        if hdr.ty > _CTRL_LAST:
+            rec = schema.type_record(hdr.ty)
             if rec is not None:
                 self._check_payload(hdr, data, rec)
-        ids.write_packet_id(hdr, data, self.pid)
-        if self.recent.seen(self.pid) or ty <= _CTRL_LAST:
-            return
-        self._route(LOCAL, hdr, data, n)
+        return hdr
 
     def _ingest(self, side, data, n):
         """Check, dedupe, deliver and forward one received frame data[:n]. Bad frames are
@@ -166,24 +169,18 @@ class Engine:
         side.rx_bytes += n
         hdr = self.hdr
         try:
-            hdr.parse(data, n, True)
-            if hdr.e2e:
-                side.drops[D_E2E] += 1
-                raise DecodeError("E2E-wrapped payloads are not supported")
-            ty = hdr.ty
-            if ty > _CTRL_LAST:
-                rec = schema.type_record(ty)
-                if rec is not None:  # a type we do not know is forwarded unchecked, as 4.2.7
-                    self._check_payload(hdr, data, rec)
+            self._parse_checked(data, n)
         except SedsError as e:
             d = D_DECODE
-            if isinstance(e, UnknownTypeError):
+            if hdr.e2e:
+                d = D_E2E
+            elif isinstance(e, UnknownTypeError):
                 d = D_UNKNOWN
             elif isinstance(e, CompressedFrameError):
                 d = D_COMPRESSED
-            if not hdr.e2e:
-                side.drops[d] += 1
+            side.drops[d] += 1
             raise
+        ty = hdr.ty
         if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == REL_HAS_SEQ:
             self._hop_ack(side.sid, hdr)  # every sequenced frame, repeats too (lost ACKs)
         ids.write_packet_id(hdr, data, self.pid)
@@ -382,30 +379,18 @@ class Engine:
         was_busy = self.busy
         self.busy = True
         try:
-            isr = self.isr
-            while True:  # frames from IRQ callbacks first, then those deferred while busy
-                p = isr.first()
-                if p < 0:
-                    break
-                sid = isr.tag(p)
-                n = self._work_from(isr.buf, p + IHDR, isr.frame_len(p))
-                isr.pop(p)
-                self._ingest_queued(sid, n)
-                done += 1
-                if deadline >= 0 and self._past(deadline):
-                    return done
-            rx = self.rx
-            while True:
-                p = rx.first()
-                if p < 0:
-                    break
-                sid = rx.tag(p)
-                n = self._work_from(rx.buf, p + HDR, rx.frame_len(p))
-                rx.take(p)
-                self._ingest_queued(sid, n)
-                done += 1
-                if deadline >= 0 and self._past(deadline):
-                    break
+            for ring in self.rx_rings:  # frames from IRQ callbacks, then those deferred
+                while True:
+                    p = ring.first()
+                    if p < 0:
+                        break
+                    sid = ring.tag(p)
+                    n = self._work_from(ring.buf, p + ring.hdr, ring.frame_len(p))
+                    ring.take(p)
+                    self._ingest_queued(sid, n)
+                    done += 1
+                    if deadline >= 0 and self._past(deadline):
+                        return done
         finally:
             self.busy = was_busy
         return done

@@ -23,6 +23,8 @@ DEAD = const(0xFF)  # tag of a frame whose side was removed
 
 
 class IsrRing:
+    hdr = IHDR  # record header bytes (the consumer side reads rings through first/tag/take)
+
     def __init__(self, capacity):
         self.buf = bytearray(capacity)
         self.cap = capacity
@@ -91,7 +93,7 @@ class IsrRing:
     def tag(self, p):
         return self.buf[p + 2]
 
-    def pop(self, p):
+    def take(self, p):
         self.head = p + IHDR + self.frame_len(p)
         self.popped = (self.popped + 1) & _COUNT_MASK
 
@@ -117,4 +119,4 @@ class IsrRing:
 
     def clear(self):
         while self.first() >= 0:
-            self.pop(self.first())
+            self.take(self.first())

@@ -40,6 +40,7 @@ class Node(Engine):
         step = 2 if queue_grow_step is None else queue_grow_step
         self.rx = FrameRing(start, self.budget, step)
         self.tx = FrameRing(start, self.budget, step)
+        self.rx_rings = (self.isr, self.rx)  # drained in this order (no tuple per call)
         self.hdr = FrameHeader(max_endpoints=32)
         self.ctrl_hdr = None  # made on the first control frame we send
         self.pid = bytearray(8)

@@ -37,6 +37,8 @@ class QueueBudget:
 
 
 class FrameRing:
+    hdr = HDR  # record header bytes (as isr.IsrRing's: the engine drains both alike)
+
     def __init__(self, capacity, budget, grow_step=2):
         if not budget.take(capacity):
             capacity = max(0, budget.total - budget.used)

@@ -8,7 +8,7 @@ import struct
 from . import ids, schema
 from .compat import const
 from .errors import ArgumentError, DecodeError, UnknownTypeError
-from .engine import D_UNKNOWN, LOCAL_TAG, _Views, check_frame_arg, packed_of
+from .engine import BYTES_LIKE, D_UNKNOWN, LOCAL_TAG, _Views, check_frame_arg, packed_of
 from .node import Node
 from .ring import HDR
 from .routes import LOCAL
@@ -217,7 +217,7 @@ class Router(Node):
             raise ArgumentError("unsupported elem_kind/elem_size combination")
         if isinstance(data, str):
             data = data.encode("utf-8")
-        elif not isinstance(data, (bytes, bytearray, memoryview)):
+        elif not isinstance(data, BYTES_LIKE):
             try:
                 data = bytes(data)
             except (TypeError, ValueError, OverflowError):

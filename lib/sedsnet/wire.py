@@ -209,6 +209,7 @@ class FrameHeader:
         Raises DecodeError (CompressedFrameError for zstd payloads unless accept_compressed,
         UnknownTypeError for a schema-default endpoint form with an unknown type).
         """
+        self.compressed = self.e2e = False  # a frame refused early is neither (drop reasons)
         if n < 0:
             n = len(buf)
         if n < 4 or n > len(buf):
