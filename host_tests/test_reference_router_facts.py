@@ -14,7 +14,8 @@ from sedsnet.wire import REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, pack_into
 SCHEMA = [["register_endpoint", 1, "EP_A", False, ""], ["register_endpoint", 2, "EP_B", False, ""],
           ["register_endpoint", 5, "EP_F", False, ""], ["register_endpoint", 6, "EP_FAR", False, ""],
           ["register_data_type", 101, "T_F", False, 0, 1, 0, [1]],
-          ["register_data_type", 102, "T_G", False, 0, 1, 0, [2]]]
+          ["register_data_type", 102, "T_G", False, 0, 1, 0, [2]],
+          ["register_data_type", 103, "T_FG", False, 0, 1, 0, [1, 2]]]
 RELIABLE_CONTROL = (9, 10, 11, 12, 13, 14, 17, 18)  # built-in types with reliable=1
 _nonce = [1]
 
@@ -366,3 +367,23 @@ def test_our_announcer_gets_data_from_a_reference_router(lab):
     assert got == list(range(5000, 70001, 10000))
     assert ann.reachable(0, 2) and not ann.reachable(0, 1)  # A's handler, learned from A
     assert seen.count(12) == 1 and 11 not in seen  # our answers satisfied A's requests
+
+
+def test_partly_local_types_go_where_any_endpoint_is_reachable(lab):
+    # T_FG -> [1, 2]. Side 0 announces endpoint eps0, side 1 endpoint eps1.
+    def sides(local=(), eps0=(1,), eps1=(2,), n=4):
+        router(lab, handlers=local, t=1000)
+        lab.call("run", to=1000)
+        lab.call("rx", node="A", side=0, frames=[ctrl(17, "f0", addr("f0", list(eps0))),
+                                                ctrl(9, "f0", topo(("f0", list(eps0))))])
+        lab.call("rx", node="A", side=1, frames=[ctrl(17, "f1", addr("f1", list(eps1))),
+                                                ctrl(9, "f1", topo(("f1", list(eps1))))])
+        return [forwarded(lab, ty=103) for _ in range(n)]
+    assert sides(local=(1, 2)) == [[]] * 4  # all endpoints local: nothing goes out
+    # a locally held endpoint still draws the frame to a side that announced it
+    assert sides(local=(1,)) == [[0, 1]] * 4
+    assert sides(local=(2,)) == [[0, 1]] * 4
+    assert sides() == [[0, 1]] * 4
+    # (the seed's case) 1 held here and announced on side 0, 2 reachable nowhere: to side 0
+    assert sides(local=(1,), eps1=(5,)) == [[0]] * 4
+    assert sides(local=(1,), eps0=(5,), eps1=(5,)) == [[]] * 4  # nobody has either: nowhere

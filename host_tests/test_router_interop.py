@@ -13,11 +13,13 @@ ALL = 0x2000  # static f32 x1 -> every E
 TO_REF = 0x2001  # -> E[0]
 TO_MP = 0x2002  # -> E[1]
 REL_TO_MP = 0x2003  # reliable (ordered) dynamic f32 -> E[1]
+SPLIT = 0x2004  # static f32 x1 -> [E[3], E[4]] (the seed's GPS_DATA -> [RADIO, SD_CARD])
 SCHEMA = [["register_endpoint", e, "EP%d" % i] for i, e in enumerate(E)] + [
     ["register_data_type", ALL, "ALL", True, 1, 1, 0, E],
     ["register_data_type", TO_REF, "TO_REF", True, 2, 1, 0, [E[0]]],
     ["register_data_type", TO_MP, "TO_MP", True, 2, 1, 0, [E[1]]],
     ["register_data_type", REL_TO_MP, "REL_TO_MP", False, 0, 1, 0, [E[1]], 1],
+    ["register_data_type", SPLIT, "SPLIT", True, 1, 1, 0, [E[3], E[4]]],
 ]
 
 
@@ -249,3 +251,44 @@ def test_a_reference_node_two_hops_away_names_the_sender_as_through_a_reference_
     # the source address of "pico"), even when a reference router passed its TOPOLOGY on
     assert seen["ref"] == ["@addr:3770650219"], seen
     assert seen["mp"] == seen["ref"], seen
+
+
+@pytest.mark.parametrize("mp_first", [False, True])
+def test_partly_local_endpoints_still_reach_a_peer_that_holds_one_of_them(net_factory, mp_first):
+    # both routers hold E[4] (SD_CARD), nobody holds E[3] (RADIO): 4.2.7 delivers locally and
+    # sends on towards the side where one of the endpoints (the local one included) is
+    # reachable, before and after the announcements, both ways
+    net = net_factory()
+    labs = ["mp", "ref"] if mp_first else ["ref", "mp"]
+    net.node(labs[0], "P", 1, handlers=[E[4]])
+    net.node(labs[1], "Q", 1, handlers=[E[4]])
+    net.link("P", 0, "Q", 0)
+    net.log_f32("P", SPLIT, [1.0])  # before any announcement
+    net.log_f32("Q", SPLIT, [2.0])
+    net.run(3000)
+    for i in range(4):
+        net.log_f32("P", SPLIT, [float(10 + i)])
+        net.log_f32("Q", SPLIT, [float(20 + i)])
+        net.run(net.t + 500)
+    got_p = [pl for _, ep, ty, pl in net.got("P") if ty == SPLIT]
+    got_q = [pl for _, ep, ty, pl in net.got("Q") if ty == SPLIT]
+    mine_p = [f32(1.0)] + [f32(float(10 + i)) for i in range(4)]
+    mine_q = [f32(2.0)] + [f32(float(20 + i)) for i in range(4)]
+    assert sorted(got_p) == sorted(mine_p + mine_q), got_p
+    assert sorted(got_q) == sorted(mine_p + mine_q), got_q
+
+
+def test_all_local_endpoints_are_not_forwarded(net_factory):
+    # a type whose endpoints are all handled locally stops at the router (4.2.7 and ours)
+    net = net_factory()
+    net.node("ref", "R", 1, handlers=[E[3], E[4]])
+    net.node("mp", "M", 1, handlers=[E[3], E[4]])
+    net.link("R", 0, "M", 0)
+    net.run(3000)
+    net.trace.clear()
+    net.log_f32("R", SPLIT, [1.0])
+    net.log_f32("M", SPLIT, [2.0])
+    net.run(net.t + 300)
+    assert not [f for _, _, _, f in net.trace if frame_type(f) == SPLIT]
+    assert sorted(pl for _, _, ty, pl in net.got("R") if ty == SPLIT) == [f32(1.0)] * 2
+    assert sorted(pl for _, _, ty, pl in net.got("M") if ty == SPLIT) == [f32(2.0)] * 2

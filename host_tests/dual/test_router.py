@@ -277,11 +277,12 @@ def test_discovered_paths_pick_one_side_per_endpoint_unless_fanout():
             w.frames.clear()
         return out
 
-    a.log_f32(GPS, [1.0])  # SD is held here; RADIO goes to one of sides 0, 1
-    assert sent() in ([1, 0, 0], [0, 1, 0]) and len(got) == 1
+    # SD is held here and still draws a copy to side 2 (as 4.2.7); RADIO goes to one of 0, 1
+    a.log_f32(GPS, [1.0])
+    assert sent() in ([1, 0, 1], [0, 1, 1]) and len(got) == 1
     a.set_source_route_mode(None, 0)
     a.log_f32(GPS, [1.0])
-    assert sent() == [1, 1, 0]
+    assert sent() == [1, 1, 1]
     a.set_source_route_mode(None, 2)
     a.set_route_priority(None, 0, 5)
     a.set_route_priority(None, 1, 1)
@@ -295,6 +296,30 @@ def test_discovered_paths_pick_one_side_per_endpoint_unless_fanout():
     raises(errors.ArgumentError, a.set_source_route_mode, None, 3)
     raises(errors.ArgumentError, a.set_route, None, 7, False)
     raises(errors.ArgumentError, a.set_route_weight, None, 0, -1)
+
+
+def test_partly_local_types_are_delivered_and_forwarded():
+    # 4.2.7 (test_reference_router_facts::test_partly_local_types_go_where_any_endpoint_is_
+    # reachable): all endpoints held -> not forwarded; otherwise towards every side where any
+    # endpoint is reachable, the held ones included
+    setup()
+    cases = [  # (local handlers, reachable per side, sides GPS goes to)
+        ((SD,), {0: [SD]}, [1, 0]),  # the seed's case: RADIO nowhere, SD held and behind 0
+        ((SD,), {0: [SD], 1: [RADIO]}, [1, 1]),
+        ((RADIO,), {0: [SD], 1: [RADIO]}, [1, 1]),
+        ((), {0: [SD], 1: [RADIO]}, [1, 1]),
+        ((RADIO, SD), {0: [SD], 1: [RADIO]}, [0, 0]),
+        ((SD,), {0: [999], 1: [999]}, [0, 0]),
+    ]
+    for local, reach, want in cases:
+        a, got = router("A", local)
+        wires = [Wire(), Wire()]
+        for i, w in enumerate(wires):
+            a.add_side_packed("S%d" % i, w)
+        a.discovery = Reach(reach)
+        a.log_f32(GPS, [1.0, 2.0, 3.0])
+        assert [len(w.frames) for w in wires] == want, (local, reach)
+        assert len(got) == len(local)
 
 
 def test_queued_tx_goes_out_by_priority():

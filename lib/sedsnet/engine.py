@@ -281,7 +281,9 @@ class Engine:
 
     def _destinations(self, src, hdr, held):
         """Bitmask of sides for a frame from src; held = bitmask over hdr.endpoints of the
-        endpoints satisfied by local handlers (the reference does not forward those)."""
+        endpoints satisfied by local handlers. As 4.2.7: a frame whose endpoints are all held
+        stops here; otherwise it goes towards the sides where any of its endpoints (the held
+        ones included) is reachable."""
         elig = self._eligible(src, hdr.ty)
         disc = self.discovery
         if not elig:
@@ -298,8 +300,6 @@ class Engine:
         routes = self.routes
         out = 0
         for i in range(hdr.ep_count):
-            if held >> i & 1:
-                continue
             e = eps[i]
             cands = 0
             s = 0
