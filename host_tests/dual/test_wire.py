@@ -277,3 +277,28 @@ def test_pack_into_parse_and_packet_id_do_not_allocate():
     _locked(work.pack)
     _locked(work.parse)
     assert sys.implementation.name == "micropython"
+
+
+def test_contract_reliable_bit_implies_a_reliable_header():
+    # as 4.2.7 (host_tests/test_decode_differential.py): contract cflags 0x04 means a reliable
+    # header follows even without FLAGS 0x02; FLAGS 0x40 makes it compact ("84 00" here)
+    from sedsnet.wire import FrameHeader
+    f = unhex("cc01690884529d08a9cfcddc0301140744020238cbb9ab91495d2b60541ef193495d2b8"
+              "400000000000000000034776f30")
+    h = FrameHeader(max_endpoints=4).parse(f)
+    assert (h.rel_form, h.rel_flags, h.seq) == (1, 0x84, 0)
+    assert bytes(f[h.payload_start:h.payload_end]) == bytes(8)
+
+
+def test_reliable_seq_and_ack_beyond_u32_are_refused():
+    from sedsnet.errors import DecodeError
+    from sedsnet.wire import REL_HAS_ACK, REL_HAS_SEQ, FrameHeader, pack_into
+    for rf, seq, ack, ok in ((REL_HAS_SEQ, 0xFFFFFFFF, 0, True), (REL_HAS_SEQ, 1 << 32, 0, False),
+                             (REL_HAS_SEQ | REL_HAS_ACK, 1, 1 << 32, False)):
+        buf = bytearray(64)
+        n = pack_into(buf, 30, 1, [1], 5, 7, b"ab", None, rf, seq, ack)
+        h = FrameHeader(max_endpoints=4)
+        if ok:
+            assert h.parse(buf, n).seq == seq
+        else:
+            raises(DecodeError, h.parse, buf, n)

@@ -47,6 +47,29 @@ def _peek(cmd):
     return sedsnet.peek_header_py(bytes.fromhex(cmd["frame_hex"]))
 
 
+def _route(cmd):
+    """A fresh Router with a handler on each of cmd["handlers"] receives cmd["frame_hex"] on a
+    packed side: {"got": [[endpoint, payload hex, str(pkt) ok]...], "sent": frames forwarded}."""
+    got = []
+    sent = []
+
+    def handler(ep):
+        def h(pkt):
+            try:
+                str(pkt)
+                shown = True
+            except Exception:
+                shown = False
+            got.append([ep, bytes(pkt.payload).hex(), shown])
+        return h
+    r = sedsnet.Router(handlers=[(e, handler(e), None) for e in cmd["handlers"]],
+                   now_ms=lambda: 0)
+    side = r.add_side_packed("in", lambda f: None)
+    r.add_side_packed("out", lambda f: sent.append(bytes(f).hex()))
+    r.receive_packed_from_side(side, bytes.fromhex(cmd["frame_hex"]))
+    return {"got": got, "sent": len(sent)}
+
+
 def _batch(cmd):
     """Run several commands in one round trip: {"cmds": [...]} -> {"results": [...]}."""
     out = []
@@ -65,6 +88,7 @@ def _version(cmd):
 
 
 _HANDLERS = {"schema": _schema, "pack": _pack, "unpack": _unpack, "peek": _peek,
+             "route": _route,
              "version": _version}
 _HANDLERS["batch"] = _batch
 stdio_link.serve(_HANDLERS)

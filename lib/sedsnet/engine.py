@@ -12,7 +12,7 @@ from .compat import const
 from .errors import ArgumentError, CompressedFrameError, DecodeError, SedsError, UnknownTypeError
 from .routes import LOCAL
 from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
-from .wire import REL_HAS_SEQ, FrameHeader, pack_into
+from .wire import REL_ACK_ONLY, REL_HAS_SEQ, FrameHeader, pack_into
 
 try:
     from ._fast import copy_into
@@ -153,8 +153,8 @@ class Engine:
         hdr.parse(data, n, True)
         if hdr.e2e:
             raise DecodeError("E2E-wrapped payloads are not supported")
-        if hdr.ty > _CTRL_LAST:
-            rec = schema.type_record(hdr.ty)
+        if hdr.ty > _CTRL_LAST and not (hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY):
+            rec = schema.type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
             if rec is not None:
                 self._check_payload(hdr, data, rec)
         return hdr
@@ -181,6 +181,8 @@ class Engine:
             side.drops[d] += 1
             raise
         ty = hdr.ty
+        if ty > _CTRL_LAST and hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
+            return  # a reliable-layer ACK-only data frame: 4.2.7 takes it, delivers nothing
         if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == REL_HAS_SEQ:
             self._hop_ack(side.sid, hdr)  # every sequenced frame, repeats too (lost ACKs)
         ids.write_packet_id(hdr, data, self.pid)

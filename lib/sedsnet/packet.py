@@ -6,7 +6,7 @@ import struct
 from . import ids, schema
 from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTypeError
 from .schema import R_EPS, R_FIXED, R_MDT, R_RELIABLE, R_STATIC, R_WIDTH, WIDTHS
-from .wire import REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, frame_size, pack_into, uleb_len
+from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, frame_size, pack_into, uleb_len
 
 _REL_UNSEQ = REL_UNSEQUENCED | REL_HAS_SEQ
 
@@ -240,6 +240,8 @@ def unpack_packet(data):
     types UnknownTypeError; zstd payloads CompressedFrameError unless the host can decompress
     (the reference's Packet.pack() compresses payloads of 128+ bytes)."""
     hdr = _parse(data)
+    if hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
+        raise DecodeError("reliable control frame")  # as 4.2.7: an ACK-only reliable header
     payload = bytes(memoryview(data)[hdr.payload_start:hdr.payload_end])
     if hdr.e2e:
         raise DecodeError("bad e2e payload length (E2E payloads are not supported)")

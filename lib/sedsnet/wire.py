@@ -267,7 +267,9 @@ class FrameHeader:
         self.rel_form = self.rel_flags = self.seq = self.ack = 0
         if not full:
             return self
-        if flags & F_RELIABLE:
+        # 4.2.7 reads a reliable header when FLAGS has 0x02 or the contract's cflags have 0x04
+        # ("reliable header implied"); FLAGS 0x40 picks its form either way
+        if flags & F_RELIABLE or (self.contract_start >= 0 and buf[self.contract_start] & 0x04):
             if p >= end:
                 raise DecodeError("short read")
             self.rel_flags = rf = buf[p]
@@ -277,8 +279,12 @@ class FrameHeader:
                 self._p = p
                 if rf & REL_HAS_SEQ:
                     self.seq = self._uleb(buf, end)
+                    if self.seq > _MAX_U32:
+                        raise DecodeError("reliable seq too large")
                 if rf & REL_HAS_ACK:
                     self.ack = self._uleb(buf, end)
+                    if self.ack > _MAX_U32:
+                        raise DecodeError("reliable ack too large")
                 p = self._p
             else:
                 if p + 8 > end:
