@@ -431,6 +431,8 @@ class Router(Node):
         self._rx_queue(self._side(side_id), data)
 
     def receive_packet_queue_from_side(self, side_id, packet):
+        """Not IRQ-safe: packing the Packet allocates (MemoryError under heap_lock). From an
+        IRQ use receive_packed_queue_from_side with the frame bytes."""
         self._rx_queue(self._side(side_id), packed_of(packet))
 
     # ---- frames the application hands in (no side): delivered and forwarded as its own ----
@@ -460,6 +462,7 @@ class Router(Node):
             self.local_rx_dropped += 1
 
     def receive_packet_queue(self, packet):
+        """Not IRQ-safe: packing the Packet allocates; from an IRQ use receive_packed_queue."""
         self.receive_packed_queue(packed_of(packet))
 
     @staticmethod
