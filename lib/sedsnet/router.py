@@ -474,7 +474,7 @@ class Router(Node):
             one = _singleton[0] = Router(**options)
         elif options:
             raise ArgumentError("Router singleton already exists; cannot modify constructor "
-                                "options")
+                                "options (%s)" % ", ".join(sorted(options)))
         return one
 
     def process_received_queue(self):
