@@ -21,6 +21,8 @@ _LAZY = {
     "Packet": "packet", "make_packet": "packet", "unpack_packet": "packet",
     "peek_header": "packet", "unpack_packet_py": "packet", "peek_header_py": "packet",
     "Router": "router", "Relay": "relay",
+    "runtime_tuning_config": "tuning", "set_runtime_tuning_config": "tuning",
+    "runtime_device_identifier": "tuning", "set_runtime_device_identifier": "tuning",
 }
 
 
@@ -37,10 +39,16 @@ def __getattr__(name):
         if hasattr(consts, name):
             value = getattr(consts, name)
         else:
-            # `from sedsnet import wire` on MicroPython asks here before importing a submodule
+            # `from sedsnet import wire` on MicroPython asks here before importing a submodule;
+            # a missing name is an AttributeError, a submodule that fails to import raises its
+            # own ImportError ("" or a dotted name must not import the package itself)
+            if not name or "." in name:
+                raise AttributeError("module 'sedsnet' has no attribute '%s'" % name)
             try:
                 value = _module(name)
-            except ImportError:
+            except ImportError as e:
+                if ("'sedsnet.%s'" % name) not in str(e):
+                    raise
                 raise AttributeError("module 'sedsnet' has no attribute '%s'" % name)
     globals()[name] = value  # resolve each name once
     return value

@@ -361,6 +361,8 @@ class Announcer:
         flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
         self.node.send_control(side_id, TY_ADDRESS, address_payload(
             self._host_b, self.node.address, self.birth, self.owner, self._endpoints(side_id),
+            mode=getattr(self.node, "address_mode", 0),
+            requested=getattr(self.node, "requested_address", 0),
             link_flags=flags, w=self.w))
 
     def _full(self, side_id, st, now_ms, schema):

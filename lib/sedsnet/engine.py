@@ -46,14 +46,22 @@ BYTES_LIKE = (bytes, bytearray, memoryview)
 
 def check_frame_arg(data):
     if not isinstance(data, BYTES_LIKE):
-        raise ArgumentError("a frame is bytes, bytearray or memoryview")
+        raise ArgumentError("data: a frame is bytes, bytearray or memoryview, not %s"
+                            % type(data).__name__)
+
+
+def check_timeout(t):
+    if not isinstance(t, int) or not 0 <= t <= 0xFFFFFFFF:
+        raise ArgumentError("timeout_ms must be an int 0..4294967295, not %r" % (t,))
+    return t
 
 
 def packed_of(packet):
     """The frame of a Packet given to a *_packet call (a clear error for anything else)."""
     from .packet import Packet
     if not isinstance(packet, Packet):
-        raise ArgumentError("a Packet is needed (make_packet() or unpack_packet())")
+        raise ArgumentError("packet: a Packet is needed (make_packet() or unpack_packet()), "
+                            "not %s" % type(packet).__name__)
     return packet.pack()
 
 
@@ -444,6 +452,7 @@ class Engine:
         """Discovery announcements that are due, then both queues until they are empty or
         timeout_ms has passed (0: no limit, as the reference's periodic(0) empties its
         queues). 4.2.7 announces here too, so a loop that never calls periodic() announces."""
+        check_timeout(timeout_ms)
         if self.busy:
             self.nested = True
             return 0
@@ -466,12 +475,14 @@ class Engine:
         return n
 
     def process_rx_queue_with_timeout(self, timeout_ms):
+        check_timeout(timeout_ms)
         if self.busy:
             self.nested = True
             return 0
         return self._process_rx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
 
     def process_tx_queue_with_timeout(self, timeout_ms):
+        check_timeout(timeout_ms)
         if self.busy:
             self.nested = True
             return 0

@@ -21,14 +21,22 @@ class Node(Engine):
 
     def __init__(self, now_ms=None, hostname=None, max_queue_budget=None, max_recent_rx_ids=None,
                  starting_queue_size=None, queue_grow_step=None, discovery=None):
-        self.now_ms = now_ms if now_ms is not None else MonotonicMs()
-        self._set_name(hostname if hostname is not None else self.default_hostname)
+        if now_ms is None:
+            now_ms = MonotonicMs()
+        elif not callable(now_ms):
+            raise ArgumentError("now_ms must be a callable clock (int ms), not %s" % _tn(now_ms))
+        self._clock = now_ms
+        self.now_ms = self._now  # every reader (engine, discovery) gets a checked int
+        self.address_mode = 0
+        self.requested_address = 0
+        self._set_name(hostname if hostname is not None else self._default_name())
         self.budget = QueueBudget(DEFAULT_QUEUE_BUDGET if max_queue_budget is None
-                                  else max_queue_budget)
+                                  else opt_int(max_queue_budget, "max_queue_budget"))
         self.recent = RecentIds(DEFAULT_RECENT_IDS if max_recent_rx_ids is None
-                                else max_recent_rx_ids)
+                                else opt_int(max_recent_rx_ids, "max_recent_rx_ids"))
         self._schema_bytes = schema.schema_bytes_used()
-        start = DEFAULT_QUEUE_START if starting_queue_size is None else starting_queue_size
+        start = DEFAULT_QUEUE_START if starting_queue_size is None \
+            else opt_int(starting_queue_size, "starting_queue_size")
         # the ID cache is reserved in full, as the reference does; the IRQ-side RX ring is
         # fixed; the RX/TX rings start at `start` bytes (or what is left) and grow in budget
         if not (isinstance(start, int) and start > 0
@@ -38,6 +46,8 @@ class Node(Engine):
                                 % (self.budget.total, start))
         self.isr = IsrRing(start)
         step = 2 if queue_grow_step is None else queue_grow_step
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or not step >= 1:
+            raise ArgumentError("queue_grow_step must be a number >= 1, not %r" % (step,))
         self.rx = FrameRing(start, self.budget, step)
         self.tx = FrameRing(start, self.budget, step)
         self.rx_rings = (self.isr, self.rx)  # drained in this order (no tuple per call)
@@ -66,15 +76,31 @@ class Node(Engine):
             if Announcer is not None:
                 self.discovery = Announcer(self)
 
+    # ---- clock ----------------------------------------------------------------------------
+    def _now(self):
+        """The user's clock, checked: a clock that raises or returns no u64 int is an
+        ArgumentError at the call that read it (the node's state is left as it was)."""
+        try:
+            t = self._clock()
+        except Exception as e:
+            raise ArgumentError("now_ms clock failed: %r" % (e,))
+        if not isinstance(t, int) or t < 0 or t > 0xFFFFFFFFFFFFFFFF:
+            raise ArgumentError("now_ms clock returned %r, not an int of ms (u64)" % (t,))
+        return t
+
     # ---- identity -------------------------------------------------------------------------
+    def _default_name(self):
+        return self.default_hostname
+
     def _set_name(self, hostname):
         if not isinstance(hostname, str) or not hostname:
-            raise ArgumentError("hostname must be a non-empty str")
+            raise ArgumentError("hostname must be a non-empty str, not %r" % (hostname,))
         self.hostname = hostname
         self.src_addr = ids.source_address(hostname)
         self.sender_hash = ids.sender_hash(hostname)  # wire-contract targets naming us
         self.e2e_src = ids.source_address("E2EACK:" + hostname)  # sender of our E2E ACKs
-        self.address = ids.node_address(hostname)
+        if self.address_mode == 0:  # a requested/static address survives a rename (4.2.7)
+            self.address = ids.node_address(hostname)
         ids.remember_sender(hostname, self.src_addr)
 
     @property
@@ -82,6 +108,8 @@ class Node(Engine):
         return self.hostname
 
     def set_sender_id(self, sender_id):
+        if not isinstance(sender_id, str) or not sender_id:
+            raise ArgumentError("sender_id must be a non-empty str, not %r" % (sender_id,))
         self._set_name(sender_id)
 
     @property
@@ -96,8 +124,11 @@ class Node(Engine):
         return self._add_side(name, tx, reliable_enabled, True)
 
     def _add_side(self, name, tx, reliable, packet_side):
-        if not isinstance(name, str) or not callable(tx):
-            raise ArgumentError("a side needs a name (str) and a callable tx")
+        if not isinstance(name, str):
+            raise ArgumentError("name: a side's name is a str, not %s" % _tn(name))
+        if not callable(tx):
+            raise ArgumentError("tx must be callable, not %s" % _tn(tx))
+        flag(reliable, "reliable_enabled")
         sides = self.sides
         sid = 0
         while sid < len(sides) and sides[sid] is not None:
@@ -113,9 +144,9 @@ class Node(Engine):
             self.discovery.side_added(sid)
         return sid
 
-    def _side(self, sid):
+    def _side(self, sid, what="side_id"):
         if not isinstance(sid, int) or not 0 <= sid < len(self.sides) or self.sides[sid] is None:
-            raise ArgumentError("invalid side id: %r" % (sid,))
+            raise ArgumentError("%s: invalid side id %r" % (what, sid))
         return self.sides[sid]
 
     def remove_side(self, side_id):
@@ -138,29 +169,29 @@ class Node(Engine):
         return self._side(side_id).reliable
 
     def set_side_ingress_enabled(self, side_id, enabled):
-        self._side(side_id).ingress = bool(enabled)
+        self._side(side_id).ingress = flag(enabled, "enabled")
 
     def set_side_egress_enabled(self, side_id, enabled):
-        self._side(side_id).egress = bool(enabled)
+        self._side(side_id).egress = flag(enabled, "enabled")
 
     # ---- route rules ----------------------------------------------------------------------
     def _src(self, src_side_id):
         if src_side_id is None:
             return LOCAL
-        return self._side(src_side_id).sid
+        return self._side(src_side_id, "src_side_id").sid
 
     def _key(self, src_side_id, dst_side_id):
-        return self._src(src_side_id) * 256 + self._side(dst_side_id).sid
+        return self._src(src_side_id) * 256 + self._side(dst_side_id, "dst_side_id").sid
 
     def set_route(self, src_side_id, dst_side_id, enabled):
-        self.routes.allow[self._key(src_side_id, dst_side_id)] = bool(enabled)
+        self.routes.allow[self._key(src_side_id, dst_side_id)] = flag(enabled, "enabled")
 
     def clear_route(self, src_side_id, dst_side_id):
         self.routes.allow.pop(self._key(src_side_id, dst_side_id), None)
 
     def set_typed_route(self, src_side_id, ty, dst_side_id, enabled):
         k = self._key(src_side_id, dst_side_id)
-        self.routes.typed.setdefault(_ty(ty), {})[k] = bool(enabled)
+        self.routes.typed.setdefault(_ty(ty), {})[k] = flag(enabled, "enabled")
 
     def clear_typed_route(self, src_side_id, ty, dst_side_id):
         t = self.routes.typed.get(_ty(ty))
@@ -170,8 +201,8 @@ class Node(Engine):
                 del self.routes.typed[ty]
 
     def set_source_route_mode(self, src_side_id, mode):
-        if mode not in (FANOUT, WEIGHTED, FAILOVER):
-            raise ArgumentError("invalid route selection mode: %r" % (mode,))
+        if not isinstance(mode, int) or mode not in (FANOUT, WEIGHTED, FAILOVER):
+            raise ArgumentError("mode: invalid route selection mode %r" % (mode,))
         self.routes.modes[self._src(src_side_id)] = int(mode)
 
     def clear_source_route_mode(self, src_side_id):
@@ -200,13 +231,33 @@ class Node(Engine):
         return memory_layout_json(self)
 
 
+def _tn(v):
+    return type(v).__name__
+
+
 def _u32(v, what):
     if not isinstance(v, int) or not 0 <= v <= 0xFFFFFFFF:
-        raise ArgumentError("%s must be a u32" % what)
+        raise ArgumentError("%s must be a u32, not %r" % (what, v))
     return v
 
 
 def _ty(ty):
     if not isinstance(ty, int) or not 0 <= ty <= 0xFFFFFFFF:
-        raise ArgumentError("data type must be a u32")
+        raise ArgumentError("ty: a data type is a u32, not %r" % (ty,))
     return ty
+
+
+def opt_int(v, what, hi=0xFFFFFFFFFFFFFFFF):
+    """A non-negative int argument (bools count, as in 4.2.7); else ArgumentError naming it."""
+    if not isinstance(v, (int, bool)) or not 0 <= v <= hi:  # (MicroPython: bool is no int)
+        raise ArgumentError("%s must be an int 0..%d, not %r" % (what, hi, v))
+    return int(v)
+
+
+def flag(v, what):
+    """A bool argument (an int counts as its truth value); anything else is an ArgumentError."""
+    if v is True or v is False:
+        return v
+    if not isinstance(v, int):
+        raise ArgumentError("%s must be a bool, not %s" % (what, _tn(v)))
+    return bool(v)

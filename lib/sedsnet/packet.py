@@ -186,17 +186,32 @@ def make_packet(ty, sender, endpoints, timestamp_ms, payload):
     """Build a Packet as the reference does: the type must exist, endpoints must be registered
     and non-empty, a static payload is zero-padded or cut to its fixed size, a dynamic one must
     hold whole elements, String payloads must be UTF-8. Takes the next process-wide nonce."""
+    if not isinstance(ty, int):
+        raise ArgumentError("ty: a data type is an int, not %s" % type(ty).__name__)
     rec = schema.type_record(ty)
     if rec is None:
         raise UnknownTypeError("InvalidType: %r" % (ty,))
     if not isinstance(sender, str):
-        raise ArgumentError("sender must be a str")
+        raise ArgumentError("sender must be a str, not %s" % type(sender).__name__)
+    if not isinstance(endpoints, (list, tuple)):
+        raise ArgumentError("endpoints: a list of endpoint ids, not %s"
+                            % type(endpoints).__name__)
     eps = list(endpoints)
     for e in eps:
         if not isinstance(e, int) or not schema.endpoint_exists(e):
-            raise ArgumentError("bad endpoint: %r" % (e,))
+            raise ArgumentError("endpoints: bad endpoint %r" % (e,))
     if not isinstance(timestamp_ms, int) or not 0 <= timestamp_ms <= 0xFFFFFFFFFFFFFFFF:
-        raise ArgumentError("timestamp_ms must be a u64")
+        raise ArgumentError("timestamp_ms must be a u64, not %r" % (timestamp_ms,))
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
+        ok = isinstance(payload, (list, tuple))
+        if ok:
+            try:
+                payload = bytes(payload)
+            except (TypeError, ValueError, OverflowError):
+                ok = False
+        if not ok:
+            raise ArgumentError("payload: bytes or a list of byte values, not %s"
+                                % type(payload).__name__)
     # The reference takes the nonce here, before its remaining checks: a packet rejected for
     # empty endpoints, size or UTF-8 still uses one (keeps our sequence in step with theirs).
     nonce = ids.next_nonce()

@@ -9,10 +9,11 @@ from . import ids, schema
 from .compat import const
 from .errors import ArgumentError, DecodeError, UnknownTypeError
 from .engine import BYTES_LIKE, D_UNKNOWN, LOCAL_TAG, _Views, check_frame_arg, packed_of
-from .node import Node
+from .node import Node, flag, opt_int
 from .ring import HDR
 from .routes import LOCAL
 from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS
+from .tuning import handler_tries
 from .wire import frame_size, pack_into, uleb_len
 
 try:
@@ -37,6 +38,15 @@ _OPTIONS = ("address_mode", "requested_address", "timesync_enabled", "timesync_r
             "timesync_priority", "timesync_source_timeout_ms", "timesync_announce_interval_ms",
             "timesync_request_interval_ms", "timesync_consumer_promotion_enabled",
             "timesync_max_slew_ppm", "e2e_mode", "e2e_key_id")
+# largest value of each option (None: a bool); 4.2.7 takes timesync_role 0..2, e2e_mode a u8
+_OPTION_MAX = (2, 0xFFFFFFFF, None, 2, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF,
+               0xFFFFFFFFFFFFFFFF, None, 0xFFFFFFFF, 0xFF, 0xFFFFFFFF)
+_SEQ = (list, tuple)  # value lists of the typed log helpers
+try:
+    from array import array
+    _SEQ = (list, tuple, array)
+except ImportError:
+    pass
 
 
 _singleton = [None]  # Router.new_singleton()
@@ -54,20 +64,46 @@ class Router(Node):
                  e2e_mode=255, e2e_key_id=0, max_queue_budget=None, max_recent_rx_ids=None,
                  starting_queue_size=None, queue_grow_step=None, discovery=None):
         self.handlers = _check_handlers(handlers)
-        # options of features that come later (time sync, E2E, addressing): kept as given
+        # options of features that come later (time sync, E2E): checked and kept as given
         values = (address_mode, requested_address, timesync_enabled, timesync_role,
                   timesync_priority, timesync_source_timeout_ms, timesync_announce_interval_ms,
                   timesync_request_interval_ms, timesync_consumer_promotion_enabled,
                   timesync_max_slew_ppm, e2e_mode, e2e_key_id)
+        for i in range(len(values)):
+            if _OPTION_MAX[i] is None:
+                flag(values[i], _OPTIONS[i])
+            else:
+                opt_int(values[i], _OPTIONS[i], _OPTION_MAX[i])
         self.options = dict(zip(_OPTIONS, values))
         self.handler_failures = 0
         self.e2e_unacked = 0  # reliable frames delivered whose origin we could not name
         Node.__init__(self, now_ms, hostname, max_queue_budget, max_recent_rx_ids,
                       starting_queue_size, queue_grow_step, discovery)
+        self.configure_address(address_mode, requested_address)
         self.txbuf = bytearray(256)
         self.tx_views = _Views(self.txbuf)
         self.pay = bytearray(64)  # payload scratch of the typed log helpers
         self.pay_views = _Views(self.pay)
+
+    def _default_name(self):
+        from .tuning import runtime_device_identifier  # set_runtime_device_identifier()
+        return runtime_device_identifier()
+
+    def configure_address(self, address_mode=0, requested_address=0):
+        """4.2.7's address modes: 0 dynamic (node_address(hostname), requested_address
+        ignored), 1 requested, 2 static (current_address = requested_address, 0 -> 1); the
+        mode and value go out in DISCOVERY_ADDRESS. Other modes: ArgumentError."""
+        mode = opt_int(address_mode, "address_mode", 0xFF)
+        req = opt_int(requested_address, "requested_address", 0xFFFFFFFF)
+        if mode > 2:
+            raise ArgumentError("address_mode: bad address_mode %d (0 dynamic, 1 requested, "
+                                "2 static)" % mode)
+        self.address_mode = mode
+        if mode == 0:
+            self.requested_address = 0
+            self.address = ids.node_address(self.hostname)
+        else:
+            self.requested_address = self.address = req or 1
 
     def local_endpoints(self):
         return sorted(set(h[0] for h in self.handlers))
@@ -80,23 +116,28 @@ class Router(Node):
         held = 0
         pkt = None
         eps = hdr.endpoints
+        tries = handler_tries()  # max_handler_retries: calls of a failing handler (4.2.7)
         for i in range(hdr.ep_count):
             e = eps[i]
             for h in self.handlers:
                 if h[0] != e:
                     continue
                 held |= 1 << i
-                try:
-                    if h[1] is not None:
-                        if pkt is None:
-                            pkt = self._packet(hdr, data)
-                        h[1](pkt)
-                    if h[2] is not None:
-                        h[2](bytes(data[:n]))
-                except Exception as ex:  # a user handler must not take the router down
-                    self.handler_failures += 1
-                    if self.handler_failures == 1:
-                        print("sedsnet: handler for endpoint %d failed: %r" % (e, ex))
+                for k in range(tries):
+                    try:
+                        if h[1] is not None:
+                            if pkt is None:
+                                pkt = self._packet(hdr, data)
+                            h[1](pkt)
+                        if h[2] is not None:
+                            h[2](bytes(data[:n]))
+                        break
+                    except Exception as ex:  # a user handler must not take the router down
+                        if k + 1 < tries:
+                            continue
+                        self.handler_failures += 1
+                        if self.handler_failures == 1:
+                            print("sedsnet: handler for endpoint %d failed: %r" % (e, ex))
         if held and src != LOCAL:
             self.sides[src].local_delivery_packets += 1
             if hdr.contract_start >= 0 and hdr.ty > 18:
@@ -141,7 +182,9 @@ class Router(Node):
 
     # ---- logging --------------------------------------------------------------------------
     def _record(self, ty):
-        rec = schema.type_record(ty) if isinstance(ty, int) else None
+        if not isinstance(ty, int):
+            raise ArgumentError("ty: a data type is an int, not %s" % type(ty).__name__)
+        rec = schema.type_record(ty)
         if rec is None:
             raise UnknownTypeError("InvalidType: %r" % (ty,))
         return rec
@@ -154,6 +197,9 @@ class Router(Node):
 
     def _log_values(self, ty, values, mdt, timestamp_ms, queue):
         rec = self._record(ty)
+        if not isinstance(values, _SEQ):
+            raise ArgumentError("values: a list or tuple of numbers, not %s"
+                                % type(values).__name__)
         if rec[R_MDT] != mdt:
             raise ArgumentError("BadArg: type %d does not hold this element type" % ty)
         fmt = _MDT_FMT[mdt]
@@ -198,31 +244,34 @@ class Router(Node):
         self._log_values(ty, values, 10, timestamp_ms, queue)
 
     def log_bool(self, ty, values, timestamp_ms=None, queue=False):
+        if not isinstance(values, _SEQ):
+            raise ArgumentError("values: a list or tuple of bools, not %s"
+                                % type(values).__name__)
         self._log_values(ty, [1 if v else 0 for v in values], 12, timestamp_ms, queue)
 
     def log_string(self, ty, text, timestamp_ms=None, queue=False):
         if self._record(ty)[R_MDT] != _STRING:
             raise ArgumentError("BadArg: type %d is not a String type" % ty)
-        self.log_bytes(ty, text.encode("utf-8") if isinstance(text, str) else text,
-                       timestamp_ms, queue)
+        if isinstance(text, str):
+            text = text.encode("utf-8")
+        elif not isinstance(text, BYTES_LIKE):
+            raise ArgumentError("text: a str (or its UTF-8 bytes), not %s" % type(text).__name__)
+        self.log_bytes(ty, text, timestamp_ms, queue)
 
     def log(self, ty, data, elem_size, elem_kind, timestamp_ms=None, queue=False):
         """Log data, the raw little-endian bytes of elem_size-byte elements of elem_kind
         (ElemKind), as the reference does: bytes-like, a str (its UTF-8) or a list of byte
         values; a static type's bytes are cut or zero-padded to its size first, then the
         length must be a multiple of elem_size. The type's own element type is not checked."""
-        if elem_size not in (1, 2, 4, 8):
-            raise ArgumentError("elem_size must be 1,2,4,8")
-        if (elem_size, elem_kind) not in _ELEM_OK:
-            raise ArgumentError("unsupported elem_kind/elem_size combination")
+        if not isinstance(elem_size, int) or elem_size not in (1, 2, 4, 8):
+            raise ArgumentError("elem_size must be 1,2,4,8, not %r" % (elem_size,))
+        if not isinstance(elem_kind, int) or (elem_size, elem_kind) not in _ELEM_OK:
+            raise ArgumentError("unsupported elem_kind/elem_size combination: elem_kind %r"
+                                % (elem_kind,))
         if isinstance(data, str):
             data = data.encode("utf-8")
         elif not isinstance(data, BYTES_LIKE):
-            try:
-                data = bytes(data)
-            except (TypeError, ValueError, OverflowError):
-                raise ArgumentError("log() takes a bytes-like object, a str or a list of byte "
-                                    "values")
+            data = _byte_list(data)
         rec = self._record(ty)
         if (rec[R_FIXED] if rec[R_STATIC] else len(data)) % elem_size:
             raise ArgumentError("buffer length not divisible by elem_size")
@@ -230,6 +279,8 @@ class Router(Node):
 
     def log_bytes(self, ty, data, timestamp_ms=None, queue=False):
         rec = self._record(ty)
+        if not isinstance(data, BYTES_LIKE):
+            data = _byte_list(data)  # a list of byte values (4.2.7 takes bytes only)
         n = len(data)
         buf = self._pay(max(n, rec[R_FIXED]))
         buf[:n] = data
@@ -254,9 +305,11 @@ class Router(Node):
         self._log_frame(ty, rec, self.pay_views.get(n), timestamp_ms, queue)
 
     def _log_frame(self, ty, rec, payload, timestamp_ms, queue):
+        if queue is not False and queue is not True:
+            queue = flag(queue, "queue")
         ts = self.now_ms() if timestamp_ms is None else timestamp_ms
         if not isinstance(ts, int) or ts < 0 or ts > 0xFFFFFFFFFFFFFFFF:
-            raise ArgumentError("timestamp_ms must be a u64")
+            raise ArgumentError("timestamp_ms must be a u64, not %r" % (ts,))
         eps = rec[R_EPS]
         rel = _REL_UNSEQ if rec[R_RELIABLE] else -1
         nonce = ids.next_nonce()
@@ -378,6 +431,8 @@ class Router(Node):
         self._rx_queue(self._side(side_id), data)
 
     def receive_packet_queue_from_side(self, side_id, packet):
+        """Not IRQ-safe: packing the Packet allocates (MemoryError under heap_lock). From an
+        IRQ use receive_packed_queue_from_side with the frame bytes."""
         self._rx_queue(self._side(side_id), packed_of(packet))
 
     # ---- frames the application hands in (no side): delivered and forwarded as its own ----
@@ -407,6 +462,7 @@ class Router(Node):
             self.local_rx_dropped += 1
 
     def receive_packet_queue(self, packet):
+        """Not IRQ-safe: packing the Packet allocates; from an IRQ use receive_packed_queue."""
         self.receive_packed_queue(packed_of(packet))
 
     @staticmethod
@@ -418,7 +474,7 @@ class Router(Node):
             one = _singleton[0] = Router(**options)
         elif options:
             raise ArgumentError("Router singleton already exists; cannot modify constructor "
-                                "options")
+                                "options (%s)" % ", ".join(sorted(options)))
         return one
 
     def process_received_queue(self):
@@ -432,33 +488,50 @@ def _le64(v):
     return bytes((v >> (8 * i)) & 0xFF for i in range(8))
 
 
+def _byte_list(data):
+    """data given as a list/tuple of byte values -> bytes; anything else: ArgumentError."""
+    if isinstance(data, (list, tuple)):
+        try:
+            return bytes(data)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    raise ArgumentError("data: bytes, bytearray, memoryview or a list of byte values, not %s"
+                        % type(data).__name__)
+
+
 def _pack_all(fmt, buf, width, values, k):
     """struct-pack values[:k] into buf, width bytes each; bad values raise ArgumentError."""
     lim = _RANGE.get(fmt)
+    i = 0
     try:
         for i in range(k):
             v = values[i]
-            if lim is not None and not lim[0] <= v <= lim[1]:
-                raise ArgumentError("value %r out of range for %s" % (v, fmt))
+            if lim is not None and (not isinstance(v, (int, bool)) or not lim[0] <= v <= lim[1]):
+                raise ArgumentError("values[%d]: %r is not an int in %d..%d"
+                                    % (i, v, lim[0], lim[1]))
             struct.pack_into(fmt, buf, i * width, v)
     except ArgumentError:
         raise
     except Exception as e:  # TypeError, struct.error, OverflowError...
-        raise ArgumentError("bad value: %s" % e)
+        raise ArgumentError("values[%d]: bad value %r (%s)" % (i, values[i], e))
 
 
 def _check_handlers(handlers):
     out = []
+    if handlers is not None and not isinstance(handlers, (list, tuple)):
+        raise ArgumentError("handlers must be a list of (endpoint, pkt_cb, packed_cb) tuples, "
+                            "not %s" % type(handlers).__name__)
     for h in handlers or ():
         try:
             ep, cb, packed = h
         except (TypeError, ValueError):
-            raise ArgumentError("a handler is (endpoint_id, packet_cb, packed_cb_or_None)")
+            raise ArgumentError("handlers: a handler is (endpoint_id, packet_cb, "
+                                "packed_cb_or_None), not %r" % (h,))
         if not isinstance(ep, int) or not 0 <= ep <= 0xFFFFFFFF or ep in _RESERVED_EPS:
-            raise ArgumentError("bad handler endpoint: %r" % (ep,))
+            raise ArgumentError("handlers: bad handler endpoint %r" % (ep,))
         if (cb is not None and not callable(cb)) or (packed is not None and not callable(packed)):
-            raise ArgumentError("handler callbacks must be callable or None")
+            raise ArgumentError("handlers: callbacks must be callable or None")
         if cb is None and packed is None:
-            raise ArgumentError("a handler needs a packet or a packed callback")
+            raise ArgumentError("handlers: a handler needs a packet or a packed callback")
         out.append((ep, cb, packed))
     return out

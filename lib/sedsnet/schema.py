@@ -25,6 +25,7 @@ STATIC_STRING_LENGTH = const(1024)  # the reference's static_string_length tunin
 # Element width per MessageDataType code (Float64, Float32, UInt8..UInt128, Int8..Int128, Bool,
 # String, Binary, NoData)
 WIDTHS = (8, 4, 1, 2, 4, 8, 16, 1, 2, 4, 8, 16, 1, 1024, 1024, 0)
+_BLOB = [1024, 1024]  # String, Binary element widths of static types (tuning.py changes them)
 
 # Capacities (user entries); change with configure() before the first registration.
 _cap = [64, 64, 512]  # endpoints, types, endpoint references across all user types
@@ -43,7 +44,7 @@ _BUILTIN_EPS = {200: ("SEDSNET_TIME_SYNC", "", False), 201: ("SEDSNET_DISCOVERY"
 
 
 def _record(ty, name, is_static, count, mdt, cls, eps, reliable, priority, e2e, desc):
-    width = WIDTHS[mdt]
+    width = _BLOB[mdt - 13] if 13 <= mdt <= 14 else WIDTHS[mdt]
     if not is_static:
         count = 0
     return (ty, bool(is_static), count, mdt, cls, tuple(sorted(set(eps))), reliable, priority,
@@ -144,6 +145,8 @@ def register_endpoint(id, name, link_local_only=False, description=""):
     id = _u32(id, "endpoint id")
     _str(name, "name")
     _str(description, "description")
+    if not isinstance(link_local_only, (int, bool)):
+        raise ArgumentError("link_local_only must be a bool, not %r" % (link_local_only,))
     meta = (name, description, bool(link_local_only))
     if id in _BUILTIN_EPS or name in ("SEDSNET_TIME_SYNC", "SEDSNET_DISCOVERY", "SEDSNET_ERROR"):
         raise SchemaError("endpoint %r (%d): built-in endpoints cannot be overridden" % (name, id))
@@ -175,9 +178,13 @@ def register_data_type(ty, name, is_static, element_count, message_data_type, me
     e2e = _code(e2e_encryption, 2, "e2e_encryption")
     prio = _code(priority, 255, "priority")
     count = _u32(element_count, "element_count")
+    if not isinstance(is_static, (int, bool)):
+        raise ArgumentError("is_static must be a bool, not %r" % (is_static,))
+    if not isinstance(endpoints, (list, tuple)):
+        raise ArgumentError("endpoints: a list of endpoint ids, not %s" % type(endpoints).__name__)
     eps = []
     for e in endpoints:
-        eps.append(_u32(e, "endpoint id"))
+        eps.append(_u32(e, "endpoints: endpoint id"))
     rec = _record(ty, name, is_static, count, mdt, cls, eps, rel, prio, e2e, description)
     if ty < 19 or name in _BUILTIN_TY_NAMES:
         raise SchemaError("data type %r (%d): built-in types cannot be overridden" % (name, ty))
@@ -315,14 +322,27 @@ def data_type_identity(name):
 
 def register_schema_json_bytes(data):
     """Load a schema JSON document (seed format or the reference's); see schema_json.py."""
+    if not isinstance(data, (bytes, bytearray, memoryview, str)):
+        raise ArgumentError("data: a JSON document as bytes or str, not %s" % type(data).__name__)
     from .schema_json import load_bytes
     return load_bytes(data)
 
 
 def register_schema_json_file(path):
+    _str(path, "path")
     from .schema_json import load_bytes
     with open(path, "rb") as f:
         return load_bytes(f.read())
+
+
+def set_blob_widths(string_len, hex_len):
+    """static_string_length / static_hex_length: 4.2.7 applies them to registered types too."""
+    _BLOB[0] = string_len
+    _BLOB[1] = hex_len
+    for ty, r in list(_types.items()):
+        if 13 <= r[R_MDT] <= 14:
+            _types[ty] = _record(ty, r[R_NAME], r[R_STATIC], r[R_COUNT], r[R_MDT], r[R_CLASS],
+                                 r[R_EPS_RAW], r[R_RELIABLE], r[R_PRIORITY], r[R_E2E], r[R_DESC])
 
 
 def _reset():
