@@ -8,6 +8,9 @@ try:
 except ImportError:
     import socket
 
+_CHUNK = 512
+_READINTO = not hasattr(socket.socket, "recv_into")  # MicroPython sockets are streams
+
 
 def endpoint(name):
     """("host", port) from env VBOARD_<name> = "tcp:HOST:PORT", or None (an unconnected line)."""
@@ -26,6 +29,8 @@ class SocketPort:
     def __init__(self, name):
         self.name = name
         self._buf = bytearray()
+        self._chunk = bytearray(_CHUNK)  # one receive buffer: a board's UART allocates nothing
+        self._chunk_view = memoryview(self._chunk)
         self._sock = None
         self.tx_bytes = 0
         ep = endpoint(name)
@@ -39,16 +44,19 @@ class SocketPort:
         s = self._sock
         if s is None:
             return
+        chunk = self._chunk
         for _ in range(16):
             try:
-                data = s.recv(4096)
+                n = s.readinto(chunk) if _READINTO else s.recv_into(chunk)
             except OSError:
                 return
-            if not data:  # the board process closed the line
+            if n is None:  # (MicroPython: nothing waiting on a non-blocking socket)
+                return
+            if not n:  # the board process closed the line
                 self._sock = None
                 return
-            self._buf.extend(data)
-            if len(data) < 4096:
+            self._buf.extend(self._chunk_view[:n])
+            if n < _CHUNK:
                 return
 
     def any(self):
