@@ -123,6 +123,7 @@ def use_pure():  # the kernels' pure twins: what CircuitPython (no viper) runs
     wire.crc32_check = _pure.crc32_check
     wire.crc32_write = _pure.crc32_write
     ids._pid_kernel = _pure.pid_into
+    ids._key_kernel = _pure.key_into
     ids._nonce_kernel = _pure.nonce_next
     recent.find8 = _pure.find8
     recent.copy_into = _pure.copy_into

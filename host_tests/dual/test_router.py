@@ -465,80 +465,143 @@ def test_transmit_and_packet_sides():
 
 
 def _heap_locked(fn, n):
-    import micropython
-    micropython.heap_lock()
+    # fn(0..n-1) with the heap locked under MicroPython (any allocation raises MemoryError);
+    # CPython has no heap lock, so there the same calls run and only the results are checked
+    try:
+        from micropython import heap_lock, heap_unlock
+    except ImportError:
+        heap_lock = heap_unlock = None
+    if heap_lock is not None:
+        heap_lock()
     try:
         for i in range(n):
             fn(i)
     finally:
-        micropython.heap_unlock()
+        if heap_unlock is not None:
+            heap_unlock()
+
+
+# On 32-bit boards (RP2040, ESP32, STM32) ints of 2**30 or more are heap objects: the hot paths
+# must not allocate whatever the sender address (a u32 hash) or the timestamp. "A", "X": header
+# addresses >= 2**30; "R", "P": below (test_zero_allocation_cases_cover_both_address_ranges).
+HOSTS = (("A", "X"), ("R", "P"))  # (this node, its peer)
+STAMPS = (1000, (1 << 30) - 1, 1 << 30, 1767225600000)  # ms; the last one is epoch time
+
+
+def test_zero_allocation_cases_cover_both_address_ranges():
+    from sedsnet import ids
+    for me, peer in HOSTS:
+        big = ids.source_address(me) >= 1 << 30
+        assert big == (me == "A") and (ids.source_address(peer) >= 1 << 30) == big
 
 
 def test_log_f32_to_tx_allocates_nothing():
-    if not IS_MICROPYTHON:
-        return  # heap_lock exists only under MicroPython
     setup()
-    sent = [0, 0]
+    for me, _ in HOSTS:
+        for ts in STAMPS:
+            sent = [0, 0]
 
-    def tx(frame):
-        sent[0] += 1
-        sent[1] += frame[-1]  # reads the frame (its last CRC byte)
+            def tx(frame):
+                sent[0] += 1
+                sent[1] += frame[-1]  # reads the frame (its last CRC byte)
 
-    a = Router(hostname="A", now_ms=Clock(), discovery=False)
-    a.add_side_packed("UART", tx)
-    vals = [1.0, 2.0, 3.0]
-    a.log_f32(GPS, vals)  # warm-up: view cache, lazy state
-    _heap_locked(lambda i: a.log_f32(GPS, vals), 500)
-    assert sent[0] == 501 and sent[1] > 0
+            clock = Clock()
+            clock.t = ts
+            a = Router(hostname=me, now_ms=clock, discovery=False)
+            a.add_side_packed("UART", tx)
+            got = Wire()
+            a.add_side_packed("COPY", got)
+            vals = [1.0, 2.0, 3.0]
+            a.log_f32(GPS, vals)  # warm-up: view cache, lazy state
+            _heap_locked(lambda i: a.log_f32(GPS, vals), 200)
+            assert sent[0] == 201 and sent[1] > 0
+            p = sedsnet.unpack_packet(got.frames[-1])
+            assert p.timestamp_ms == ts and p.sender == me and p.data_as_f32() == vals
+
+
+def _frames(peer, ts, n, ty=LOW, ep=RADIO):
+    return [sedsnet.make_packet(ty, peer, [ep], ts + i, bytes(4)).pack() for i in range(n)]
+
+
+class _Tally:
+    """A tx that allocates nothing: counts frames and sums their lengths and CRC bytes."""
+
+    def __init__(self):
+        self.n = self.sig = 0
+
+    def __call__(self, frame):
+        self.n += 1
+        self.sig += len(frame) + frame[-1] + frame[-4]
+
+    def expect(self, frames):
+        return [len(frames), sum(len(f) + f[-1] + f[-4] for f in frames)]
 
 
 def test_forwarding_allocates_nothing():
-    if not IS_MICROPYTHON:
-        return
     setup()
-    sent = [0]
+    for me, peer in HOSTS:
+        for ts in STAMPS:
+            frames = _frames(peer, ts, 61)
+            for node in (Relay(hostname=me, now_ms=Clock(), discovery=False,
+                               max_recent_rx_ids=32),
+                         Router(handlers=[(SD, Wire(), None)], hostname=me, now_ms=Clock(),
+                                discovery=False, max_recent_rx_ids=32)):
+                out = _Tally()
+                node.add_side_packed("IN", Wire())
+                node.add_side_packed("OUT", out)
+                rx = node.rx_packed_from_side if isinstance(node, Relay) \
+                    else node.receive_packed_from_side
+                rx(0, frames[60])
+                _heap_locked(lambda i: rx(0, frames[i]), 60)
+                assert [out.n, out.sig] == out.expect(frames)
 
-    def tx(frame):
-        sent[0] += 1
 
-    relay = Relay(hostname="R", now_ms=Clock(), discovery=False, max_recent_rx_ids=32)
-    relay.add_side_packed("IN", tx)
-    relay.add_side_packed("OUT", tx)
-    frames = [sedsnet.make_packet(LOW, "X", [RADIO], i, bytes(4)).pack() for i in range(101)]
-    relay.rx_packed_from_side(0, frames[100])
-    _heap_locked(lambda i: relay.rx_packed_from_side(0, frames[i]), 100)
-    assert sent[0] == 101
+def test_duplicates_are_dropped_without_allocating():
+    setup()
+    for me, peer in HOSTS:
+        for ts in STAMPS:
+            out = _Tally()
+            relay = Relay(hostname=me, now_ms=Clock(), discovery=False, max_recent_rx_ids=64)
+            relay.add_side_packed("IN", Wire())
+            relay.add_side_packed("OUT", out)
+            frames = _frames(peer, ts, 40)
+            for f in frames:
+                relay.rx_packed_from_side(0, f)
+            _heap_locked(lambda i: relay.rx_packed_from_side(0, frames[i]), 40)
+            drops = relay.export_runtime_stats()["sides"][0]["drops"]
+            assert [out.n, out.sig] == out.expect(frames) and drops["duplicate"] == 40
 
 
 def test_queued_receive_is_irq_safe():
-    if not IS_MICROPYTHON:
-        return
     setup()
-    got = []
-    a = Router(handlers=[(RADIO, got.append, None)], hostname="A", now_ms=Clock(),
-               discovery=False, starting_queue_size=512)
-    s = a.add_side_packed("UART", Wire())
-    frames = [sedsnet.make_packet(LOW, "X", [RADIO], i, bytes(4)).pack() for i in range(40)]
-    _heap_locked(lambda i: a.receive_packed_queue_from_side(s, frames[i]), 40)  # fills
-    dropped = a.export_runtime_stats()["sides"][0]["drops"]["isr_full"]
-    assert dropped > 0
-    a.process_all_queues()
-    assert len(got) == 40 - dropped and [p.timestamp_ms for p in got][:4] == [0, 1, 2, 3]
+    for _, peer in HOSTS:
+        for ts in (0, 1767225600000):
+            got = []
+            a = Router(handlers=[(RADIO, got.append, None)], hostname="A", now_ms=Clock(),
+                       discovery=False, starting_queue_size=512)
+            s = a.add_side_packed("UART", Wire())
+            frames = _frames(peer, ts, 40)
+            _heap_locked(lambda i: a.receive_packed_queue_from_side(s, frames[i]), 40)  # fills
+            dropped = a.export_runtime_stats()["sides"][0]["drops"]["isr_full"]
+            assert dropped > 0
+            a.process_all_queues()
+            assert len(got) == 40 - dropped
+            assert [p.timestamp_ms for p in got][:4] == [ts, ts + 1, ts + 2, ts + 3]
 
 
 def test_queued_local_frames_are_irq_safe_and_a_full_ring_counts():
-    if not IS_MICROPYTHON:
-        return
     setup()
-    got = []
-    a = Router(handlers=[(RADIO, got.append, None)], hostname="A", now_ms=Clock(),
-               discovery=False, starting_queue_size=256)
-    frames = [sedsnet.make_packet(LOW, "X", [RADIO], i, bytes(4)).pack() for i in range(20)]
-    _heap_locked(lambda i: a.receive_packed_queue(frames[i]), 20)  # no raise when full
-    dropped = a.local_rx_dropped
-    assert dropped > 0
-    a.process_all_queues()
-    assert len(got) == 20 - dropped
+    for _, peer in HOSTS:
+        for ts in (0, 1767225600000):
+            got = []
+            a = Router(handlers=[(RADIO, got.append, None)], hostname="A", now_ms=Clock(),
+                       discovery=False, starting_queue_size=256)
+            frames = _frames(peer, ts, 20)
+            _heap_locked(lambda i: a.receive_packed_queue(frames[i]), 20)  # no raise when full
+            dropped = a.local_rx_dropped
+            assert dropped > 0
+            a.process_all_queues()
+            assert len(got) == 20 - dropped and got[0].timestamp_ms == ts
 
 
 def test_periodic_between_announcements_allocates_nothing():
@@ -589,25 +652,37 @@ def test_error_frames_stop_at_the_first_router():
 
 
 def test_hop_acks_on_reliable_sides_allocate_nothing():
-    if not IS_MICROPYTHON:
-        return
     setup()
+    from sedsnet import ids
     from sedsnet.wire import pack_into
-    acks = [0]
+    for me, peer in HOSTS:
+        for ts in STAMPS:
+            acks = [0, 0]
 
-    def tx(frame):
-        acks[0] += frame[0] == 0x08  # RELIABLE_ACK: flags 08, no header
+            def tx(frame):
+                if frame[0] == 0x08:  # RELIABLE_ACK: flags 08, no header
+                    acks[0] += 1
+                    acks[1] += frame[-8]  # the low byte of the acknowledged seq
 
-    a = Router(hostname="A", now_ms=Clock(), discovery=False)
-    s = a.add_side_packed("REL", tx, True)
-    frames = []
-    for i in range(51):
-        buf = bytearray(64)
-        n = pack_into(buf, LOW, 77, [RADIO], i, 9, bytes(4), None, 0x04, i + 1)  # "04 <seq>"
-        frames.append(bytes(buf[:n]))
-    a.receive_packed_from_side(s, frames[50])
-    _heap_locked(lambda i: a.receive_packed_from_side(s, frames[i]), 50)
-    assert acks[0] == 51
+            clock = Clock()
+            clock.t = ts
+            a = Router(hostname=me, now_ms=clock, discovery=False)
+            s = a.add_side_packed("REL", tx, True)
+            frames = []
+            for i in range(42):
+                buf = bytearray(64)
+                n = pack_into(buf, LOW, ids.source_address(peer), [RADIO], ts + i, 9, bytes(4),
+                              None, 0x04, i + 1)  # "04 <seq>"
+                frames.append(bytes(buf[:n]))
+            a.receive_packed_from_side(s, frames[40])
+            _heap_locked(lambda i: a.receive_packed_from_side(s, frames[i]), 40)
+            assert acks == [41, 41 + 40 * 41 // 2]
+            wire = Wire()
+            a.sides[s].tx = wire
+            a.receive_packed_from_side(s, frames[41])
+            ack = sedsnet.unpack_packet(wire.frames[0])
+            assert ack.ty == 1 and ack.sender == me and ack.timestamp_ms == ts
+            assert struct.unpack("<II", ack.payload) == (LOW, 42)
 
 
 def test_periodic_zero_empties_the_queues():

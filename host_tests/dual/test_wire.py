@@ -217,15 +217,21 @@ def test_bitmap_form():
 
 
 def _locked(fn):
-    # Run fn twice with the heap locked (after one warm-up call): any allocation raises.
-    import micropython
+    # Run fn twice with the heap locked under MicroPython (after one warm-up call): any
+    # allocation raises. CPython has no heap lock: the same calls run, unlocked.
+    try:
+        from micropython import heap_lock, heap_unlock
+    except ImportError:
+        heap_lock = heap_unlock = None
     fn()
-    micropython.heap_lock()
+    if heap_lock is not None:
+        heap_lock()
     try:
         fn()
         fn()
     finally:
-        micropython.heap_unlock()
+        if heap_unlock is not None:
+            heap_unlock()
 
 
 class _Typical:
@@ -267,16 +273,12 @@ class _Typical:
 
 
 def test_pack_into_parse_and_packet_id_do_not_allocate():
-    if not IS_MICROPYTHON:
-        return  # heap_lock exists only under MicroPython
-    if wire.KERNELS != "viper":
-        return  # the pure twin's CRC slices a memoryview (one small allocation per frame)
     fresh(VECTOR_SCHEMA)
     work = _Typical()
     assert len(work.frames) >= 30
     _locked(work.pack)
     _locked(work.parse)
-    assert sys.implementation.name == "micropython"
+    assert wire.KERNELS == ("viper" if IS_MICROPYTHON else "pure")
 
 
 def test_contract_reliable_bit_implies_a_reliable_header():
@@ -302,3 +304,85 @@ def test_reliable_seq_and_ack_beyond_u32_are_refused():
             assert h.parse(buf, n).seq == seq
         else:
             raises(DecodeError, h.parse, buf, n)
+
+
+# u32 / u64 values around the 30-bit small-int limit of 32-bit boards and the type limits
+EDGES = (0, (1 << 30) - 1, 1 << 30, (1 << 32) - 1, 1 << 63, (1 << 64) - 1)
+EDGES32 = EDGES[:4]
+
+
+def _uleb_ref(v):
+    out = bytearray()
+    while v > 0x7F:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+class _Uleb:
+    def __init__(self, values):
+        self.values = values
+        self.buf = bytearray(12)
+        self.total = 0
+
+    def run(self):
+        t = 0
+        for v in self.values:
+            t += wire.uleb_len(v) + wire.put_uleb(self.buf, 1, v)
+        self.total = t
+
+
+def test_uleb_of_wide_values_is_exact_and_allocates_nothing():
+    values = EDGES + (0x7F, 0x80, 0x0FFFFFFF, 0x10000000, 0x7FFFFFFF, 1767225600000)
+    buf = bytearray(12)
+    for v in values:
+        want = _uleb_ref(v)
+        assert wire.uleb_len(v) == len(want), v
+        assert wire.put_uleb(buf, 1, v) == 1 + len(want), v
+        assert bytes(buf[1:1 + len(want)]) == want, v
+    work = _Uleb(values)
+    _locked(work.run)
+    assert work.total == sum(2 * len(_uleb_ref(v)) + 1 for v in values)
+
+
+class _Wide:
+    """Frames with edge-valued sender addresses and timestamps, parsed and ID'd in place."""
+
+    def __init__(self):
+        self.hdr = FrameHeader()
+        self.out = bytearray(16)
+        self.frames = []
+        self.want = []
+        buf = bytearray(64)
+        for src in EDGES32:
+            for ts in EDGES:
+                n = pack_into(buf, 101, src, (1, 2), ts, 6837, b"\x01\x02\x03\x04")
+                self.frames.append(bytes(buf[:n]))
+                self.want.append((src, ts))
+
+    def parse(self):
+        hdr = self.hdr
+        for f in self.frames:
+            hdr.parse(f)
+            ids.write_packet_id(hdr, f, self.out, 0)
+            ids.write_dup_key(hdr, f, self.out, 8)
+
+
+def test_wide_sender_and_timestamp_parse_without_allocating():
+    fresh(VECTOR_SCHEMA)
+    work = _Wide()
+    hdr = FrameHeader()
+    for f, (src, ts) in zip(work.frames, work.want):
+        hdr.parse(f)
+        assert (hdr.src_addr, hdr.timestamp_ms) == (src, ts)
+        p = unpack_packet(f)
+        assert (p.timestamp_ms, p.src_addr) == (ts, src)
+        assert p.pack() == f  # make_packet/pack agree with pack_into on these fields
+    _locked(work.parse)
+    head = b"\x88\x01\x65\x02\xe8\x07\x05"
+    e = raises(DecodeError, hdr.parse, _fix_crc(head + _uleb_ref(1 << 32) + b"\x01hi"))
+    assert "source address too large" in str(e)
+    e = raises(DecodeError, hdr.parse, _fix_crc(b"\x88\x01\x65\x02" + _uleb_ref(1 << 64)
+                                               + b"\x05\x01\x01hi"))
+    assert "uleb128 too long" in str(e)

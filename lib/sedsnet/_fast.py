@@ -11,7 +11,10 @@ _T = array("I", _crc_table())  # 16-entry (nibble) table: 64 bytes instead of 1 
 
 
 @micropython.viper
-def _crc(buf, start: int, end: int) -> int:
+def _crc(buf, start: int, end: int, write: int) -> int:
+    # CRC-32 of buf[start:end]; write=1 stores it at buf[end:end+4], write=0 returns 1 when it
+    # is there. The CRC never leaves this function as an object: a u32 returned to Python
+    # (or to another viper function) would be a heap int on 32-bit boards.
     p = ptr8(buf)
     t = ptr32(_T)
     m16 = 0xFFFF
@@ -23,26 +26,26 @@ def _crc(buf, start: int, end: int) -> int:
         c = ((c >> 4) & 0x0FFFFFFF) ^ t[c & 15]
         c = ((c >> 4) & 0x0FFFFFFF) ^ t[c & 15]
         i += 1
-    return (c ^ mask) & mask
-
-
-@micropython.viper
-def crc32_write(buf, start: int, end: int):
-    c = int(_crc(buf, start, end))
-    p = ptr8(buf)
-    p[end] = c & 0xFF
-    p[end + 1] = (c >> 8) & 0xFF
-    p[end + 2] = (c >> 16) & 0xFF
-    p[end + 3] = (c >> 24) & 0xFF
-
-
-@micropython.viper
-def crc32_check(buf, start: int, end: int) -> bool:
-    c = int(_crc(buf, start, end))
-    p = ptr8(buf)
+    c = (c ^ mask) & mask
+    if write:
+        p[end] = c & 0xFF
+        p[end + 1] = (c >> 8) & 0xFF
+        p[end + 2] = (c >> 16) & 0xFF
+        p[end + 3] = (c >> 24) & 0xFF
+        return 1
     if p[end] != (c & 0xFF) or p[end + 1] != ((c >> 8) & 0xFF):
-        return False
-    return p[end + 2] == ((c >> 16) & 0xFF) and p[end + 3] == ((c >> 24) & 0xFF)
+        return 0
+    if p[end + 2] != ((c >> 16) & 0xFF) or p[end + 3] != ((c >> 24) & 0xFF):
+        return 0
+    return 1
+
+
+def crc32_write(buf, start, end):
+    _crc(buf, start, end, 1)
+
+
+def crc32_check(buf, start, end):
+    return _crc(buf, start, end, 0) == 1
 
 
 @micropython.viper

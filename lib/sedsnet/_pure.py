@@ -1,6 +1,8 @@
 # Pure-Python twins of the hot kernels in _fast.py (CPython, CircuitPython, and any board whose
 # MicroPython lacks the viper emitter). Same signatures, same results; tests compare the two.
 # Span layout shared with wire.FrameHeader: see wire.py (_S_* indices).
+from struct import pack_into
+
 try:
     from binascii import crc32 as _crc32
 except ImportError:  # pragma: no cover - every port we target has binascii.crc32
@@ -28,17 +30,19 @@ def _crc_table():
 _T = None
 
 
-def crc32(buf, start, end):
-    """CRC-32/IEEE (zlib.crc32) of buf[start:end] as an int."""
+def crc32(buf, start, end, c=0):
+    """CRC-32/IEEE (zlib.crc32) of buf[start:end] as an int, continuing from crc c."""
     if _crc32 is not None:
         if start == 0 and end == len(buf):
-            return _crc32(buf) & 0xFFFFFFFF
-        return _crc32(memoryview(buf)[start:end]) & 0xFFFFFFFF
+            return _crc32(buf, c) & 0xFFFFFFFF
+        if not isinstance(buf, memoryview):
+            buf = memoryview(buf)
+        return _crc32(buf[start:end], c) & 0xFFFFFFFF
     global _T
     if _T is None:
         _T = _crc_table()
     t = _T
-    c = 0xFFFFFFFF
+    c ^= 0xFFFFFFFF
     for i in range(start, end):
         c ^= buf[i]
         c = (c >> 4) ^ t[c & 15]
@@ -46,19 +50,22 @@ def crc32(buf, start, end):
     return c ^ 0xFFFFFFFF
 
 
+# struct moves the CRC to and from bytes: shifts and masks on it would make more heap ints on
+# 32-bit boards, where a CRC of 2**30 or more is one already
+_C4 = bytearray(4)
+
+
 def crc32_write(buf, start, end):
     """Store the CRC-32 of buf[start:end] little-endian at buf[end:end+4]."""
-    c = crc32(buf, start, end)
-    buf[end] = c & 0xFF
-    buf[end + 1] = (c >> 8) & 0xFF
-    buf[end + 2] = (c >> 16) & 0xFF
-    buf[end + 3] = c >> 24
+    pack_into("<I", buf, end, crc32(buf, start, end))
 
 
 def crc32_check(buf, start, end):
     """True when buf[end:end+4] holds the little-endian CRC-32 of buf[start:end]."""
-    c = crc32(buf, start, end)
-    return (buf[end] | (buf[end + 1] << 8) | (buf[end + 2] << 16) | (buf[end + 3] << 24)) == c
+    c4 = _C4
+    pack_into("<I", c4, 0, crc32(buf, start, end))
+    return buf[end] == c4[0] and buf[end + 1] == c4[1] and buf[end + 2] == c4[2] \
+        and buf[end + 3] == c4[3]
 
 
 def _uleb_at(buf, p):
@@ -111,9 +118,75 @@ def nonce_next(state):
     return (x & 0xFFFF) | 1
 
 
+def _le_at(frame, p, out, o, w):
+    # the ULEB at frame[p] as w little-endian bytes into out[o:o+w], without one big int
+    acc = nb = j = 0
+    while True:
+        b = frame[p]
+        p += 1
+        acc |= (b & 0x7F) << nb
+        nb += 7
+        if nb >= 8:
+            if j < w:
+                out[o + j] = acc & 0xFF
+                j += 1
+            acc >>= 8
+            nb -= 8
+        if not b & 0x80:
+            break
+    while j < w:
+        out[o + j] = acc & 0xFF
+        acc >>= 8
+        j += 1
+
+
+_KB = bytearray(48)
+_KBV = memoryview(_KB)
+
+
+def key_into(frame, spans, eps, out, off):
+    """The duplicate-cache key of a parsed frame, 8 bytes into out[off:off+8]: CRC-32 over
+    the fields the packet ID covers (source, type, endpoints, timestamp, nonce, payload size
+    and bytes, as values: the same packet in another encoding gets the same key) | nonce u16 |
+    payload size u16. The exact ID (pid_into) costs ~10 KB of heap ints per frame here; this
+    costs a few small objects. Two different packets share a key only if they share nonce and
+    size and collide in the CRC (1 in 2**32)."""
+    kb = _KB
+    _le_at(frame, spans[_S_SRC], kb, 0, 4)
+    _le_at(frame, spans[_S_TY], kb, 4, 4)
+    c = 0
+    p = 8
+    for i in range(spans[_S_NEP]):
+        if p > 40:
+            c = crc32(_KBV, 0, p, c)
+            p = 0
+        v = eps[i]
+        kb[p] = v & 0xFF
+        kb[p + 1] = (v >> 8) & 0xFF
+        kb[p + 2] = (v >> 16) & 0xFF
+        kb[p + 3] = (v >> 24) & 0xFF
+        p += 4
+    if p > 30:
+        c = crc32(_KBV, 0, p, c)
+        p = 0
+    _le_at(frame, spans[_S_TS], kb, p, 8)
+    nonce = spans[_S_NONCE]
+    a = spans[_S_PAY]
+    n = spans[_S_PAYEND] - a
+    kb[p + 8] = out[off + 4] = nonce & 0xFF
+    kb[p + 9] = out[off + 5] = nonce >> 8
+    kb[p + 10] = out[off + 6] = n & 0xFF
+    kb[p + 11] = out[off + 7] = (n >> 8) & 0xFF
+    kb[p + 12] = (n >> 16) & 0xFF  # (a frame payload is below 2**24 bytes)
+    for i in range(p + 13, 48):
+        kb[i] = 0  # the whole of _KB goes in: a slice of it would be one more object
+    c = crc32(kb, 0, 48, c)
+    pack_into("<I", out, off, crc32(frame, a, a + n, c))
+
+
 def find8(table, count, key, koff):
     """Index of the 8-byte record equal to key[koff:koff+8] among table's first count, or -1."""
-    want = bytes(key[koff:koff + 8])
+    want = key if koff == 0 and len(key) == 8 else bytes(key[koff:koff + 8])
     end = 8 * count
     p = table.find(want, 0, end)
     while p >= 0:  # a hit straddling two records does not count; look further
@@ -125,4 +198,7 @@ def find8(table, count, key, koff):
 
 def copy_into(dst, doff, src, soff, n):
     """dst[doff:doff+n] = src[soff:soff+n]."""
-    dst[doff:doff + n] = memoryview(src)[soff:soff + n]
+    if soff == 0 and n == len(src):
+        dst[doff:doff + n] = src  # (a slice store makes no object; a memoryview would)
+    else:
+        dst[doff:doff + n] = memoryview(src)[soff:soff + n]

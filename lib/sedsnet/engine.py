@@ -149,7 +149,7 @@ class Engine:
         then delivered and forwarded as locally originated. Bad frames raise; control frames
         come only from sides and are ignored here."""
         hdr = self._parse_checked(data, n)
-        ids.write_packet_id(hdr, data, self.pid)
+        ids.write_dup_key(hdr, data, self.pid)
         if self.recent.seen(self.pid) or hdr.ty <= _CTRL_LAST:
             return
         self._route(LOCAL, hdr, data, n)
@@ -193,7 +193,7 @@ class Engine:
             return  # a reliable-layer ACK-only data frame: 4.2.7 takes it, delivers nothing
         if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == REL_HAS_SEQ:
             self._hop_ack(side.sid, hdr)  # every sequenced frame, repeats too (lost ACKs)
-        ids.write_packet_id(hdr, data, self.pid)
+        ids.write_dup_key(hdr, data, self.pid)
         if self.recent.seen(self.pid):
             side.drops[D_DUP] += 1
             return
@@ -369,7 +369,7 @@ class Engine:
             self.ctrl_hdr = FrameHeader(max_endpoints=4)
         self.ctrl_hdr.parse(buf)
         pid = bytearray(8)
-        ids.write_packet_id(self.ctrl_hdr, buf, pid)
+        ids.write_dup_key(self.ctrl_hdr, buf, pid)
         self.recent.seen(pid)  # our own frame echoed back by a loop is a duplicate
         self._send(1 << self._side(side_id).sid, buf, len(buf), False)
 

@@ -164,9 +164,18 @@ def write_packet_id(hdr, frame, out, off=0):
     _pid_kernel(frame, hdr.spans, hdr.endpoints, out, off)
 
 
+def write_dup_key(hdr, frame, out, off=0):
+    """Write the 8-byte duplicate-cache key of a parsed frame into out[off:off+8]: the packet
+    ID with the viper kernel, the pure path's cheaper key (_pure.key_into) without it. Either
+    way two frames share a key when they carry the same packet (the same fields as the ID)."""
+    _key_kernel(frame, hdr.spans, hdr.endpoints, out, off)
+
+
 try:
     from ._fast import nonce_next as _nonce_kernel
     from ._fast import pid_into as _pid_kernel
+    _key_kernel = _pid_kernel
 except (ImportError, SyntaxError, ValueError, AttributeError):
+    from ._pure import key_into as _key_kernel
     from ._pure import nonce_next as _nonce_kernel
     from ._pure import pid_into as _pid_kernel

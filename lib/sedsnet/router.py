@@ -172,7 +172,9 @@ class Router(Node):
             ids.remember_sender(origin, hdr.src_addr)
         contract = bytearray(b"\x03\x44\x02\x02") + _le64(self.sender_hash) \
             + _le64(ids.sender_hash(origin))
-        self.send_control(sid, 1, bytes(self.pid), self.e2e_src, contract)
+        pid = bytearray(8)  # the exact 4.2.7 ID (self.pid may hold the pure path's key)
+        ids.write_packet_id(hdr, data, pid)
+        self.send_control(sid, 1, pid, self.e2e_src, contract)
 
     def _packet(self, hdr, data):
         from .packet import Packet  # loaded with the first packet handler call, not at import
@@ -352,7 +354,7 @@ class Router(Node):
         buf = self.txbuf
         hdr = self.hdr
         hdr.parse(buf, n, True)
-        ids.write_packet_id(hdr, buf, self.pid)
+        ids.write_dup_key(hdr, buf, self.pid)
         self.recent.seen(self.pid)
         self._route(LOCAL, hdr, buf, n)
 

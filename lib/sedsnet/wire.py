@@ -2,6 +2,7 @@
 # preallocated buffer, FrameHeader.parse() validates one in place (CRC included) and records
 # where every field lives. Neither allocates per frame for typical frames under MicroPython
 # (host_tests/dual/test_wire.py proves it under heap_lock).
+import struct
 from array import array
 
 from .compat import const
@@ -48,8 +49,15 @@ EP_BITMAP = const(2)
 _MAX_U32 = const(0xFFFFFFFF)
 
 
+_BIG = const(0x0FFFFFFF)  # above this, ULEBs are worked out from the value's bytes
+_W = bytearray(8)  # those bytes (little-endian u64): v >> 7 would be a heap int on 32-bit boards
+
+
 def uleb_len(v):
     """Bytes a ULEB128 of v takes."""
+    if v > _BIG:
+        struct.pack_into("<Q", _W, 0, v)
+        return _uleb_len_le(_W)
     n = 1
     while v > 0x7F:
         v >>= 7
@@ -59,12 +67,45 @@ def uleb_len(v):
 
 def put_uleb(buf, p, v):
     """Write v as ULEB128 at buf[p]; returns the position after it."""
+    if v > _BIG:
+        struct.pack_into("<Q", _W, 0, v)
+        return _put_uleb_le(buf, p, _W)
     while v > 0x7F:
         buf[p] = (v & 0x7F) | 0x80
         v >>= 7
         p += 1
     buf[p] = v
     return p + 1
+
+
+def _uleb_len_le(le):
+    # ULEB length of the little-endian integer in le (small ints only)
+    k = len(le) - 1
+    while k > 0 and not le[k]:
+        k -= 1
+    bits = 8 * k
+    x = le[k]
+    while x:
+        x >>= 1
+        bits += 1
+    return (bits + 6) // 7 if bits else 1
+
+
+def _put_uleb_le(buf, p, le):
+    # the ULEB of the little-endian integer in le, 7 bits at a time through a 15-bit window
+    n = _uleb_len_le(le)
+    acc = nb = k = 0
+    for j in range(n):
+        if nb < 7 and k < len(le):
+            acc |= le[k] << nb
+            k += 1
+            nb += 8
+        b = acc & 0x7F
+        acc >>= 7
+        nb -= 7
+        buf[p] = b | 0x80 if j < n - 1 else b
+        p += 1
+    return p
 
 
 def frame_size(nep_bytes, ty, src_addr, timestamp_ms, nonce, plen, clen=-1, rel_flags=-1,
@@ -165,8 +206,9 @@ class FrameHeader:
     contract_start/contract_end (-1 when absent; the contract bytes without their length),
     rel_form (0 none, 1 compact, 2 fixed), rel_flags, seq, ack, payload_start, payload_end,
     frame_len, compressed, e2e; spans (array, S_* indices) for the packet-ID kernels.
-    On 32-bit boards ints of 2**30 or more (large timestamps, src_addr) are heap ints; the
-    packet ID (ids.write_packet_id) re-reads them from the frame bytes and never allocates.
+    timestamp_ms and src_addr are kept as 16-bit limbs (`wide`) and made into ints only when
+    read: on 32-bit boards an int of 2**30 or more is a heap object, and the hot path (the
+    packet ID re-reads the frame bytes) never needs them as ints.
     """
 
     def __init__(self, max_endpoints=32, accept_compressed=False):
@@ -174,8 +216,9 @@ class FrameHeader:
         self.max_endpoints = max_endpoints
         self.spans = array("i", bytes(4 * 8))
         self.accept_compressed = accept_compressed
-        self.flags = self.nep = self.ty = self.data_size = self.timestamp_ms = 0
-        self.nonce = self.src_addr = self.ep_form = self.ep_count = 0
+        self.flags = self.nep = self.ty = self.data_size = 0
+        self.nonce = self.ep_form = self.ep_count = 0
+        self.wide = array("H", bytes(16))  # timestamp u64, src_addr u32: 16-bit limbs (LE)
         self.has_nonce = self.compressed = self.e2e = False
         self.bitmap_start = self.contract_start = self.contract_end = -1
         self.rel_form = self.rel_flags = self.seq = self.ack = 0
@@ -199,6 +242,43 @@ class FrameHeader:
             s += 7
         self._p = p
         return v
+
+    @property
+    def timestamp_ms(self):
+        w = self.wide
+        return w[0] | (w[1] << 16) | (w[2] << 32) | (w[3] << 48)
+
+    @property
+    def src_addr(self):
+        return self.wide[4] | (self.wide[5] << 16)
+
+    def _wide(self, b, end, k):
+        # a ULEB (at most u64) into the limbs wide[k:k+4], never as one int (see the class doc)
+        w = self.wide
+        w[k] = w[k + 1] = w[k + 2] = w[k + 3] = 0
+        p = self._p
+        acc = nb = s = 0
+        j = k
+        while True:
+            if p >= end:
+                raise DecodeError("short read")
+            x = b[p]
+            p += 1
+            if s == 63 and x > 1:
+                raise DecodeError("uleb128 too long")
+            acc |= (x & 0x7F) << nb
+            nb += 7
+            if nb >= 16 and j < k + 4:
+                w[j] = acc & 0xFFFF
+                j += 1
+                acc >>= 16
+                nb -= 16
+            if x < 0x80:
+                break
+            s += 7
+        if j < k + 4:
+            w[j] = acc & 0xFFFF
+        self._p = p
 
     def parse(self, buf, n=-1, full=True):
         """Validate the frame buf[0:n] (n=-1: whole buffer) and fill the fields.
@@ -238,7 +318,7 @@ class FrameHeader:
         sp[S_SIZE] = self._p
         self.data_size = self._uleb(buf, end)
         sp[S_TS] = self._p
-        self.timestamp_ms = self._uleb(buf, end)
+        self._wide(buf, end, 0)
         self.has_nonce = bool(flags & F_NONCE)
         self.nonce = 0
         if flags & F_NONCE:
@@ -248,10 +328,9 @@ class FrameHeader:
             self.nonce = v
         sp[S_NONCE] = self.nonce & 0xFFFF  # (peek mode lets a wider nonce through)
         sp[S_SRC] = self._p
-        v = self._uleb(buf, end)
-        if v > _MAX_U32:
+        self._wide(buf, end, 4)
+        if self.wide[6] or self.wide[7]:
             raise DecodeError("source address too large")
-        self.src_addr = v
         self._endpoints(buf, end, flags, nep, ty)
         sp[S_NEP] = self.ep_count
         p = self._p
