@@ -23,12 +23,21 @@ class Node(Engine):
                  starting_queue_size=None, queue_grow_step=None, discovery=None):
         self.now_ms = now_ms if now_ms is not None else MonotonicMs()
         self._set_name(hostname if hostname is not None else self.default_hostname)
-        self.budget = QueueBudget(DEFAULT_QUEUE_BUDGET if max_queue_budget is None
-                                  else max_queue_budget)
-        self.recent = RecentIds(DEFAULT_RECENT_IDS if max_recent_rx_ids is None
-                                else max_recent_rx_ids)
+        # limits as 4.2.7 checks them: integers >= 1 (0 is "bad memory limits" there), a
+        # starting queue no bigger than the budget, a grow step (int or float) >= 1
+        total = _limit(max_queue_budget, DEFAULT_QUEUE_BUDGET, "max_queue_budget")
+        start = _limit(starting_queue_size, DEFAULT_QUEUE_START, "starting_queue_size")
+        if start > total:
+            raise ArgumentError("starting_queue_size %d exceeds max_queue_budget %d"
+                                % (start, total))
+        nids = _limit(max_recent_rx_ids, DEFAULT_RECENT_IDS, "max_recent_rx_ids")
+        step = _grow_step(queue_grow_step)
+        self.budget = QueueBudget(total)
         self._schema_bytes = schema.schema_bytes_used()
-        start = DEFAULT_QUEUE_START if starting_queue_size is None else starting_queue_size
+        # 4.2.7 caps the ID cache at the budget; we cap it at what the budget has left after
+        # the schema and the starting queue (never below one ID)
+        room = (total - self._schema_bytes - start) // 8
+        self.recent = RecentIds(nids if nids <= room else max(1, room))
         # the ID cache is reserved in full, as the reference does; the IRQ-side RX ring is
         # fixed; the RX/TX rings start at `start` bytes (or what is left) and grow in budget
         if not (isinstance(start, int) and start > 0
@@ -37,7 +46,6 @@ class Node(Engine):
                                 "cache, the schema and a %r-byte queue"
                                 % (self.budget.total, start))
         self.isr = IsrRing(start)
-        step = 2 if queue_grow_step is None else queue_grow_step
         self.rx = FrameRing(start, self.budget, step)
         self.tx = FrameRing(start, self.budget, step)
         self.rx_rings = (self.isr, self.rx)  # drained in this order (no tuple per call)
@@ -198,6 +206,22 @@ class Node(Engine):
         shared budget as every area's allocation ceiling."""
         from .stats import memory_layout_json
         return memory_layout_json(self)
+
+
+def _limit(v, default, what):
+    if v is None:
+        return default
+    if not isinstance(v, int) or v < 1:
+        raise ArgumentError("%s must be an integer >= 1, not %r" % (what, v))
+    return v
+
+
+def _grow_step(v):
+    if v is None:
+        return 2
+    if not isinstance(v, (int, float)) or not v >= 1 or v - v != 0:  # (NaN, inf)
+        raise ArgumentError("queue_grow_step must be a finite number >= 1, not %r" % (v,))
+    return v
 
 
 def _u32(v, what):
