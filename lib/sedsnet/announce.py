@@ -233,8 +233,8 @@ class Announcer:
         elif ty == TY_ANNOUNCE:
             parsed = parse_announce(payload)
         elif ty == TY_TIMESYNC_SOURCES:
-            r = Reader(payload, "timesync sources")
-            r.strs()
+            r = Reader(payload, "timesync")
+            r.strs("source")
             r.end()
         elif ty == TY_LINK_CAPABILITIES:
             parse_link_caps(payload)
