@@ -13,6 +13,7 @@ from .wire import FrameHeader
 DEFAULT_QUEUE_BUDGET = const(102400)  # the reference's MAX_QUEUE_BUDGET
 DEFAULT_RECENT_IDS = const(128)
 DEFAULT_QUEUE_START = const(1024)  # bytes per ring before it grows
+DEFAULT_DISCOVERY_PEERS = const(32)  # announcers (and TOPOLOGY boards) a node remembers
 _WORK = const(512)  # initial work buffer; grows (rarely) for a longer queued frame
 
 
@@ -20,7 +21,8 @@ class Node(Engine):
     kind = "node"
 
     def __init__(self, now_ms=None, hostname=None, max_queue_budget=None, max_recent_rx_ids=None,
-                 starting_queue_size=None, queue_grow_step=None, discovery=None):
+                 starting_queue_size=None, queue_grow_step=None, discovery=None,
+                 max_discovery_peers=None):
         self.now_ms = now_ms if now_ms is not None else MonotonicMs()
         self._set_name(hostname if hostname is not None else self.default_hostname)
         # limits as 4.2.7 checks them: integers >= 1 (0 is "bad memory limits" there), a
@@ -32,6 +34,7 @@ class Node(Engine):
                                 % (start, total))
         nids = _limit(max_recent_rx_ids, DEFAULT_RECENT_IDS, "max_recent_rx_ids")
         step = _grow_step(queue_grow_step)
+        peers = _limit(max_discovery_peers, DEFAULT_DISCOVERY_PEERS, "max_discovery_peers")
         self.budget = QueueBudget(total)
         self._schema_bytes = schema.schema_bytes_used()
         # 4.2.7 caps the ID cache at the budget; we cap it at what the budget has left after
@@ -72,7 +75,7 @@ class Node(Engine):
                     raise
                 Announcer = None  # a build without announce.py: flood instead
             if Announcer is not None:
-                self.discovery = Announcer(self)
+                self.discovery = Announcer(self, max_boards=peers, max_peers=peers)
 
     # ---- identity -------------------------------------------------------------------------
     def _set_name(self, hostname):
