@@ -388,3 +388,67 @@ def test_periodic_between_deadlines_does_not_allocate():
             micropython.heap_unlock()
         assert hits == 23
     assert node.take() == []
+
+
+# ---- names must be UTF-8 (4.2.7 refuses the frame: Unpack("discovery address hostname")) --------
+def _ctrl_frame(ty, pl, src="fnode"):
+    from sedsnet.wire import frame_size, pack_into
+    buf = bytearray(frame_size(0, ty, source_address(src), 0, 1, len(pl), -1, 0x84))
+    pack_into(buf, ty, source_address(src), None, 0, 1, pl, None, 0x84)
+    return buf
+
+
+_BAD_UTF8 = (b"\xff\xfe", b"\xc3", b"\x80", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80")
+
+
+def _bad_name_frames(bad):
+    w = an.Writer()
+    w.strs([bad])
+    return (
+        (17, an.address_payload(bad, 5, 1, 1, [5]), "hostname"),
+        (17, an.address_payload(b"good", 5, 1, 1, [5], timesync=[bad]), "timesync source"),
+        (9, an.topology_full_payload([an.board(bad, [5])]), "sender id"),
+        (9, an.topology_full_payload([an.board(b"ok", [5], [bad])]), "timesync source"),
+        (9, an.topology_full_payload([an.board(b"ok", [5], (), [bad])]), "connection"),
+        (9, an.topology_delta_payload([], [bad]), "removed sender id"),
+        (8, bytes(w.view()), "source"),
+    )
+
+
+def test_names_that_are_not_utf8_are_decode_errors():
+    from sedsnet.announce_codec import utf8_ok
+    for ok in (b"", b"plain", "h\u00e9llo".encode(), "\u65e5\u672c".encode(),
+               "\U0001f680".encode(), "\U0010ffff".encode()):
+        assert utf8_ok(ok), ok
+    for bad in _BAD_UTF8:
+        assert not utf8_ok(bad), bad
+        for ty, pl, field in _bad_name_frames(bad):
+            node = FakeNode("alpha", [1], 1)
+            ann = an.Announcer(node)
+            e = raises(DecodeError, _feed, ann, 0, _ctrl_frame(ty, pl))
+            assert field in str(e) and "UTF-8" in str(e), (ty, field, str(e))
+            assert not ann.has_routes() and ann.hostname_of(source_address("fnode")) is None
+
+
+def test_a_router_counts_a_bad_hostname_and_stays_usable():
+    import sedsnet
+    from sedsnet.router import Router
+    if not sedsnet.data_type_exists(3900):
+        sedsnet.register_endpoint(3901, "UTF_EP")
+        sedsnet.register_data_type(3900, "UTF_REL", False, 0, 2, 0, [3901], reliable=1)
+    for cls_name in ("router", "relay"):
+        if cls_name == "router":
+            r = Router(handlers=[(3901, lambda p: None, None)], hostname="ME", now_ms=lambda: 0)
+            rx = r.receive_packed_from_side
+        else:
+            from sedsnet.relay import Relay
+            r = Relay(hostname="ME", now_ms=lambda: 0)
+            rx = r.rx_packed_from_side
+        s = r.add_side_packed("S", lambda f: None)
+        bad = _ctrl_frame(17, an.address_payload(b"\xff\xfe", 5, 1, 1, [3901]))
+        raises(DecodeError, rx, s, bytes(bad))
+        assert r.export_runtime_stats()["sides"][0]["drops"]["decode"] == 1
+        pkt = sedsnet.make_packet(3900, "fnode", [3901], 5, b"abc")
+        frame = bytearray(pkt.pack())
+        rx(s, bytes(frame))  # reliable data from a sender after its bad ADDRESS: no UnicodeError
+        assert r.export_runtime_stats()["sides"][0]["rx_packets"] >= 1

@@ -256,3 +256,18 @@ def test_route_rules_allow_and_forget():
     modes, over, typed, weights, prios = route_lists(r)
     assert over == [{"src_side_id": None, "dst_side_id": 1, "enabled": False}]
     assert typed == [{"src_side_id": None, "ty": 3000, "dst_side_id": 1, "enabled": True}]
+
+
+def test_a_float_grow_step_grows_by_whole_bytes():
+    budget = QueueBudget(1000)
+    ring = FrameRing(64, budget, grow_step=1.5)
+    for i in range(8):
+        ring.push(frame(i, 12), 12, 1)
+    assert ring.grow() and ring.cap == 96 and budget.used == 96
+    assert isinstance(ring.cap, int) and isinstance(budget.used, int)
+    for i in range(8, 14):
+        ring.push(frame(i, 12), 12, 1)
+    assert [pop_first(ring) for _ in range(6)] == [frame(i, 12) for i in range(8, 14)]
+    ring = FrameRing(64, QueueBudget(1000), grow_step=1)  # 4.2.7 accepts 1: grow by the need
+    ring.push(frame(0, 100), 100, 1)
+    assert ring.grow() and ring.cap == 64 + 104

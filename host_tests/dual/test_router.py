@@ -839,3 +839,48 @@ def test_new_singleton_is_one_router_per_process():
     one = Router.new_singleton(hostname="SOLO", discovery=False)
     assert Router.new_singleton() is one and one.hostname == "SOLO"
     raises(errors.ArgumentError, Router.new_singleton, hostname="OTHER")
+
+
+def test_memory_options_are_checked_as_the_reference_does():
+    # 4.2.7: 0 is "bad memory limits" for the budget, the ID cache and the starting queue, a
+    # starting queue above the budget too, and a grow step below 1 (or NaN/inf); floats are
+    # allowed only for the grow step
+    for opt, bad in (("max_recent_rx_ids", 0), ("max_recent_rx_ids", -5),
+                     ("max_recent_rx_ids", 1.5), ("max_queue_budget", 0),
+                     ("max_queue_budget", -1), ("starting_queue_size", 0),
+                     ("starting_queue_size", 200000), ("queue_grow_step", 0),
+                     ("queue_grow_step", 0.5), ("queue_grow_step", -1),
+                     ("queue_grow_step", float("nan")), ("queue_grow_step", float("inf"))):
+        for cls in (Router, Relay):
+            kw = {opt: bad}
+            e = raises(errors.ArgumentError, cls, hostname="A", discovery=False, **kw)
+            assert opt in str(e), (opt, bad, str(e))
+    # a huge ID cache is capped by the budget instead of raising MemoryError
+    r = Router(hostname="A", discovery=False, max_recent_rx_ids=10 ** 9)
+    assert 8 <= r.recent.nbytes() <= r.budget.total and r.budget.used <= r.budget.total
+    r = Relay(hostname="A", discovery=False, max_recent_rx_ids=1, queue_grow_step=1)
+    assert r.recent.size == 1
+
+
+def test_a_float_grow_step_keeps_the_budget_counter_whole():
+    setup()
+    a, _ = router("A", starting_queue_size=128, queue_grow_step=1.5)
+    wire = Wire()
+    a.add_side_packed("S", wire)
+    for i in range(40):
+        a.log_f32(LOW, [float(i)], timestamp_ms=i, queue=True)
+    assert a.tx.cap > 128 and isinstance(a.tx.cap, int) and isinstance(a.budget.used, int)
+    a.process_all_queues()
+    assert len(wire.frames) == 40
+    assert '"shared_queue_bytes_used"' in a.export_memory_layout_json()
+
+
+def test_an_id_cache_of_one_still_stops_a_frame_circling_routers():
+    setup()
+    clock = Clock()
+    rs = [router("R%d" % i, (), clock, max_recent_rx_ids=1)[0] for i in range(3)]
+    for i in range(3):
+        link(rs[i], rs[(i + 1) % 3])
+    rs[0].log_f32(LOW, [1.0])  # (0 would let it circle forever; it is refused now)
+    sent = sum(s["tx_packets"] for r in rs for s in r.export_runtime_stats()["sides"])
+    assert 0 < sent < 10

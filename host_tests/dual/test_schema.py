@@ -186,3 +186,94 @@ def test_json_reliable_and_e2e_spellings():
     assert (t["reliable"], t["e2e_encryption"], t["message_class"], t["message_data_type"]) == (
         2, 2, 2, 3)
     assert schema.endpoint_info_by_name("EP_A")["link_local_only"] is True
+
+
+def test_names_and_descriptions_are_bounded():
+    fresh()
+    hi = schema.MAX_NAME_BYTES
+    schema.register_endpoint(10, "N" * hi, description="d" * schema.MAX_DESCRIPTION_BYTES)
+    e = raises(SchemaError, schema.register_endpoint, 11, "N" * 100000)
+    assert "'name'" in str(e) and len(str(e)) < 200, str(e)
+    e = raises(SchemaError, schema.register_endpoint, 12, "E", False,
+               "d" * (schema.MAX_DESCRIPTION_BYTES + 1))
+    assert "'description'" in str(e)
+    # UTF-8 bytes count, not characters
+    raises(SchemaError, schema.register_endpoint, 13, "\u00e9" * (hi // 2 + 1))
+    e = raises(SchemaError, schema.register_data_type, 3100, "T" * (hi + 1), False, 0, 14, 0,
+               [10])
+    assert "'name'" in str(e)
+    raises(SchemaError, schema.register_data_type, 3101, "T", False, 0, 14, 0, [10],
+           description="d" * 100000)
+    assert not schema.endpoint_exists(11) and not schema.data_type_exists(3100)
+    assert not schema.data_type_exists(3101)
+    # a router can still be made afterwards (a 100k name used to exceed every budget)
+    from sedsnet.router import Router
+    Router(hostname="A", discovery=False)
+    fresh()
+
+
+def test_static_payload_size_is_bounded():
+    fresh()
+    hi = schema.MAX_STATIC_PAYLOAD
+    schema.register_endpoint(101, "RADIO")
+    schema.register_data_type(3200, "BIG_OK", True, hi // 4, 1, 0, [101])  # f32 x hi/4
+    assert schema.data_type_info(3200)["fixed_size"] == hi
+    for count, mdt in ((0xFFFFFFFF, 2), (hi + 1, 2), (hi // 8 + 1, 0), (9, 13)):
+        e = raises(SchemaError, schema.register_data_type, 3201, "BIG", True, count, mdt, 0,
+                   [101])
+        assert "'element_count'" in str(e), str(e)
+    assert not schema.data_type_exists(3201)
+    schema.register_data_type(3202, "DYN", False, 0xFFFFFFFF, 2, 0, [101])  # count unused
+    pkt = sedsnet.make_packet(3200, "x", [101], 0, bytes(hi))
+    assert len(pkt.payload) == hi
+    fresh()
+
+
+def _registry():
+    return (sorted(schema.user_endpoints()),
+            sorted((r[schema.R_ID], r[schema.R_NAME]) for r in schema.user_types()),
+            schema.schema_bytes_used())
+
+
+def _doc(types, eps=('{"name": "J_EP"}',)):
+    return ('{"endpoints": [%s], "types": [%s]}' % (", ".join(eps), ", ".join(types))).encode()
+
+
+def _jt(name, count=1):
+    return ('{"name": "%s", "element": {"kind": "Static", "data_type": "UInt8", "count": %d},'
+            ' "endpoints": ["J_EP"]}' % (name, count))
+
+
+def test_a_json_document_registers_all_or_nothing():
+    fresh()
+    schema.register_endpoint(50, "KEEP")
+    schema.register_data_type(sedsnet.data_type_identity("J_OLD"), "J_OLD", True, 4, 2, 0, [50])
+    before = _registry()
+    docs = (
+        ("duplicate", _doc([_jt("J_T1"), _jt("J_T2"), _jt("J_T2", 2)])),
+        ("reserved", _doc([_jt("J_T1"), _jt("SEDSNET_ERROR")])),
+        ("reserved endpoint", _doc([_jt("J_T1")], ('{"name": "J_EP"}',
+                                                   '{"name": "SEDSNET_DISCOVERY"}'))),
+        ("conflicting id", _doc([_jt("J_T1"), _jt("J_OLD", 3)])),
+        ("name bound", _doc([_jt("J_T1"), _jt("N" * 1000)])),
+        ("size bound", _doc([_jt("J_T1"), _jt("J_T3", 0xFFFFFFFF)])),
+    )
+    for what, doc in docs:
+        raises(SchemaError, schema.register_schema_json_bytes, doc)
+        assert _registry() == before, what
+    fresh()
+    schema.configure(max_endpoints=2, max_types=2, max_type_endpoints=8)
+    try:
+        schema.register_endpoint(50, "KEEP")
+        before = _registry()
+        for what, doc in (("endpoints full", _doc([_jt("J_T1")], ('{"name": "J_EP"}',
+                                                                 '{"name": "J_EP2"}'))),
+                          ("types full", _doc([_jt("J_T1"), _jt("J_T2"), _jt("J_T3")]))):
+            e = raises(SchemaError, schema.register_schema_json_bytes, doc)
+            assert "full" in str(e), str(e)
+            assert _registry() == before, what
+        schema.register_schema_json_bytes(_doc([_jt("J_T1"), _jt("J_T2")]))  # fits: all of it
+        assert len(schema.user_types()) == 2 and len(schema.user_endpoints()) == 2
+    finally:
+        fresh()
+        schema.configure()

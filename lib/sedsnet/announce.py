@@ -9,6 +9,8 @@ from .announce_codec import (  # noqa: F401 (re-exported)
     parse_address, parse_announce, parse_link_caps, parse_topology, to_bytes,
     topology_delta_payload, topology_full_payload)
 from .compat import const
+from .announce_table import (  # the record layouts (announce_table.py)
+    SEEN as _SEEN, NAME as _NAME, EPS as _EPS, BOARDS as _BOARDS, FULL as _FULL, REQ as _REQ, AEPS as _AEPS, CONTRIB as _CONTRIB, COST as _COST, ANN as _ANN, REACH as _REACH, TOLD as _TOLD, HB as _HB, NEW as _NEW, DELTA as _DELTA, PEND as _PEND, PeerTable)
 from .ids import source_address
 
 TY_ANNOUNCE = const(7)
@@ -34,41 +36,17 @@ REQUEST_REPEAT_MS = const(5000)
 _instances = [0]  # process-wide, like the reference's router instance counter
 
 
-def _source_address(name):
-    try:
-        return source_address(str(name, "utf-8"))
-    except UnicodeError:
-        return -1
-
-
 # ---- the Announcer --------------------------------------------------------------------------
-# announcer record (one per src_addr heard on a side)
-_SEEN = const(0)  # last heard, ms
-_NAME = const(1)  # hostname bytes (ADDRESS) or the board whose source address matches, or None
-_EPS = const(2)  # endpoints from ADDRESS / ANNOUNCE
-_BOARDS = const(3)  # dict name -> board, from TOPOLOGY
-_FULL = const(4)  # a full snapshot arrived
-_REQ = const(5)  # when to send the next TOPOLOGY_REQUEST (-1: none)
-_AEPS = const(6)  # endpoints of the last non-empty ANNOUNCE; None once a TOPOLOGY came after it
-
-# per-side record
-_ANN = const(0)  # dict src_addr -> announcer record
-_REACH = const(1)  # set of endpoints reachable behind the side
-_TOLD = const(2)  # dict name -> board: what the side was told (the delta baseline)
-_HB = const(3)  # next heartbeat due
-_NEW = const(4)  # a full announcement is due
-_DELTA = const(5)  # TOPOLOGY delta of the running burst (or None)
-_PEND = const(6)  # the view the running burst announces; the baseline once the burst is over
 
 
-class Announcer:
+class Announcer(PeerTable):
     """Makes a node visible to reference routers and learns what is reachable behind each side.
 
     node gives hostname, address, now_ms(), local_endpoints(), side_ids(), side_reliable(s),
     send_control(s, ty, payload), and kind ("relay" for a Relay).
     """
 
-    def __init__(self, node, max_boards=32, instance=None):
+    def __init__(self, node, max_boards=32, instance=None, max_peers=32):
         self.node = node
         self.relay = getattr(node, "kind", "") == "relay"
         if instance is None:
@@ -76,8 +54,16 @@ class Announcer:
             instance = _instances[0]
         self.instance = instance  # folded into birth and owner hash, as the reference does
         self.created_ms = node.now_ms()
+        # bounded state (docs: README "Discovery memory"): at most max_peers announcers
+        # on all sides (the least recently heard is evicted for a new one) and max_boards
+        # TOPOLOGY boards; their bytes are charged to the node's queue budget
         self.max_boards = max_boards
+        self.max_peers = max_peers
+        self.budget = getattr(node, "budget", None)
         self.dropped = 0  # boards not stored because max_boards was reached
+        self.evicted = 0  # announcers forgotten to make room (peers or budget)
+        self.boards = 0  # boards stored, all announcers
+        self.bytes = 0  # what the records cost (memory_bytes())
         self.w = Writer(256)
         self.sides = {}
         self._host = None
@@ -93,49 +79,15 @@ class Announcer:
 
     # ---- node facing ----------------------------------------------------------------------
     def side_added(self, side_id):
-        self.sides[side_id] = [{}, set(), None, 0, True, None, None]
+        self.sides[side_id] = [{}, {}, None, 0, True, None, None]
         self._changed = True
 
     def side_removed(self, side_id):
         st = self.sides.pop(side_id, None)
         if st is not None and st[_ANN]:
             self._changed = True
-            self.routes -= len(st[_ANN])
-
-    def reachable(self, side_id, endpoint):
-        st = self.sides.get(side_id)
-        return st is not None and endpoint in st[_REACH]
-
-    def hostname_of(self, src_addr):
-        """The hostname whose frames carry header source address src_addr, from the ADDRESS
-        and TOPOLOGY frames heard (E2E ACKs name the original sender), or None."""
-        for st in self.sides.values():
-            rec = st[_ANN].get(src_addr)
-            if rec is not None and rec[_NAME] is not None:
-                return str(rec[_NAME], "utf-8")
-        for st in self.sides.values():
-            for rec in st[_ANN].values():
-                for name in rec[_BOARDS]:
-                    if _source_address(name) == src_addr:
-                        return str(name, "utf-8")
-        return None
-
-    def has_routes(self):
-        """True while any side has a live announcer (the reference then stops its
-        single-side fallback; docs/router-interop.md)."""
-        return self.routes > 0
-
-    def memory_bytes(self):
-        n = 0
-        for st in self.sides.values():
-            n += 64 + 8 * len(st[_REACH]) + 16 * len(st[_TOLD] or ())
-            for rec in st[_ANN].values():
-                n += 64 + 4 * len(rec[_EPS])
-                for b in rec[_BOARDS].values():
-                    n += 48 + len(b[0]) + 4 * len(b[1])
-                    for x in b[2] + b[3]:
-                        n += 8 + len(x)
-        return n
+            for src in list(st[_ANN]):
+                self._forget(st, src)
 
     def periodic(self, now_ms):
         """Send what is due; no allocation until the next deadline (a small function: a big
@@ -153,9 +105,7 @@ class Announcer:
             anns = st[_ANN]
             dead = [a for a in anns if now_ms - anns[a][_SEEN] > TTL_MS]
             for a in dead:
-                del anns[a]
-            if dead:
-                self._refresh(st)
+                self._forget(st, a)
         fresh = []
         for sid, st in self.sides.items():
             if st[_NEW]:
@@ -220,8 +170,7 @@ class Announcer:
         rec = anns.get(src)
         if ty == TY_LEAVE:
             if rec is not None:
-                del anns[src]
-                self._refresh(st)
+                self._forget(st, src)
             return
         if 13 <= ty <= 14:
             return  # managed variables: not handled here
@@ -233,79 +182,32 @@ class Announcer:
         elif ty == TY_ANNOUNCE:
             parsed = parse_announce(payload)
         elif ty == TY_TIMESYNC_SOURCES:
-            r = Reader(payload, "timesync sources")
-            r.strs()
+            r = Reader(payload, "timesync")
+            r.strs("source")
             r.end()
         elif ty == TY_LINK_CAPABILITIES:
             parse_link_caps(payload)
             if rec is None:
                 return  # (the reference learns no announcer from these alone)
         if rec is None:
-            rec = [now, None, (), {}, False, now + REQUEST_DELAY_MS, None]
+            if self.routes >= self.max_peers and not self._evict(None):
+                return
+            rec = [now, None, (), {}, False, now + REQUEST_DELAY_MS, None, (), 0]
             anns[src] = rec
-            self._refresh(st)  # a new announcer is a change even before it lists anything
+            self.routes += 1
+            self._changed = True  # a new announcer is a change even before it lists anything
         rec[_SEEN] = now
         if ty == TY_ADDRESS:
             name, eps = parsed[A_HOSTNAME], parsed[A_ENDPOINTS]
             if name != rec[_NAME] or eps != rec[_EPS]:
                 rec[_NAME] = name
                 rec[_EPS] = eps
-                self._refresh(st)
         elif ty == TY_ANNOUNCE and parsed:  # (an empty ANNOUNCE is a heartbeat)
             if parsed != rec[_AEPS]:
                 rec[_AEPS] = parsed  # replaces what TOPOLOGY said, not what ADDRESS said
-                self._refresh(st)
         elif ty == TY_TOPOLOGY:
-            self._learn_topology(st, src, rec, parsed)
-
-    # ---- learning -------------------------------------------------------------------------
-    def _learn_topology(self, st, src, rec, parsed):
-        delta, boards, removed = parsed
-        old = rec[_BOARDS]
-        new = dict(old) if delta else {}
-        for name in removed:
-            new.pop(name, None)
-        room = self.max_boards - self._board_count() + len(old)
-        for b in boards:
-            if b[0] not in new and len(new) >= room:
-                self.dropped += 1
-                continue
-            new[b[0]] = b
-            if rec[_NAME] is None and _source_address(b[0]) == src:
-                rec[_NAME] = b[0]
-        if not delta:
-            rec[_FULL] = True
-            rec[_REQ] = -1
-        if new != old or rec[_AEPS] is not None:
-            rec[_BOARDS] = new
-            rec[_AEPS] = None
-            self._refresh(st)
-
-    def _board_count(self):
-        n = 0
-        for st in self.sides.values():
-            for rec in st[_ANN].values():
-                n += len(rec[_BOARDS])
-        return n
-
-    def _refresh(self, st):
-        n = 0
-        for s in self.sides.values():
-            n += len(s[_ANN])
-        self.routes = n
-        reach = set()
-        for rec in st[_ANN].values():
-            for e in rec[_EPS]:
-                reach.add(e)
-            if rec[_AEPS] is not None:
-                for e in rec[_AEPS]:
-                    reach.add(e)
-                continue
-            for b in rec[_BOARDS].values():
-                for e in b[1]:
-                    reach.add(e)
-        st[_REACH] = reach
-        self._changed = True
+            self._learn_topology(src, rec, parsed)
+        self._update(st, src, rec)
 
     # ---- what we tell a side --------------------------------------------------------------
     def _identity(self):

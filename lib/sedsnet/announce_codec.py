@@ -122,21 +122,58 @@ class Reader:
             raise DecodeError("discovery %s count too large" % self.what)
         return n
 
-    def str(self):
+    def str(self, field="name"):
+        """A u32-length string: its bytes, which must be UTF-8 (4.2.7 refuses the frame)."""
         n = self.u32()
         self.need(n)
         self.p += n
-        return bytes(self.b[self.p - n:self.p])
+        out = bytes(self.b[self.p - n:self.p])
+        if not utf8_ok(out):
+            raise DecodeError("discovery %s %s not UTF-8" % (self.what, field))
+        return out
 
     def u32s(self):
         return tuple(self.u32() for _ in range(self.count(4)))
 
-    def strs(self):
-        return tuple(self.str() for _ in range(self.count(4)))
+    def strs(self, field="name"):
+        return tuple(self.str(field) for _ in range(self.count(4)))
 
     def end(self):
         if self.p != len(self.b):
             raise DecodeError("discovery %s trailing bytes" % self.what)
+
+
+def utf8_ok(b):
+    """Strict UTF-8 (as Rust's from_utf8: no overlongs, surrogates or code points above
+    U+10FFFF; MicroPython's own decoder lets the last two through)."""
+    i = 0
+    n = len(b)
+    while i < n:
+        c = b[i]
+        if c < 0x80:
+            i += 1
+            continue
+        if 0xC2 <= c <= 0xDF:
+            k, lo, hi = 1, 0x80, 0xBF
+        elif 0xE0 <= c <= 0xEF:
+            k = 2
+            lo = 0xA0 if c == 0xE0 else 0x80
+            hi = 0x9F if c == 0xED else 0xBF
+        elif 0xF0 <= c <= 0xF4:
+            k = 3
+            lo = 0x90 if c == 0xF0 else 0x80
+            hi = 0x8F if c == 0xF4 else 0xBF
+        else:
+            return False
+        if i + k >= n:
+            return False
+        if not lo <= b[i + 1] <= hi:
+            return False
+        for j in range(i + 2, i + k + 1):
+            if not 0x80 <= b[j] <= 0xBF:
+                return False
+        i += k + 1
+    return True
 
 
 # ---- payload codecs (payloads only; the frame around them is wire.py's) ------------------------
@@ -198,8 +235,8 @@ def parse_address(payload):
     v = r.u8()
     if v != 2:
         raise DecodeError("discovery address version %d" % v)
-    out = (v, r.u8(), r.u8(), r.u32(), r.u32(), r.u64(), r.u64(), r.str(), r.u32s(), r.u32s(),
-           r.strs(), _read_link(r))
+    out = (v, r.u8(), r.u8(), r.u32(), r.u32(), r.u64(), r.u64(), r.str("hostname"), r.u32s(),
+           r.u32s(), r.strs("timesync source"), _read_link(r))
     r.end()
     return out
 
@@ -245,8 +282,9 @@ def parse_topology(payload):
         n = r.count(16)
     boards = []
     for _ in range(n):
-        boards.append((r.str(), r.u32s(), r.strs(), r.strs()))
-    removed = r.strs() if delta else ()
+        boards.append((r.str("sender id"), r.u32s(), r.strs("timesync source"),
+                       r.strs("connection")))
+    removed = r.strs("removed sender id") if delta else ()
     r.end()
     return delta, boards, removed
 

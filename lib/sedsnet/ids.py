@@ -70,29 +70,38 @@ def mix64(h, data):
 
 # Sender names seen in this process, so a decoded header can show the name behind its address
 # as the reference does ("@addr:<n>" otherwise). The reference never forgets; we keep at most
-# set_sender_cache_size() names (default 16) to stay bounded.
+# set_sender_cache_size() names (default 16) and forget the least recently used one first.
 _names_max = [16]
 _names = {}
+_heard = {}  # addr -> when last remembered (a counter: MicroPython dicts keep no order)
+_tick = [0]
 
 
 def set_sender_cache_size(n):
     """How many sender names to remember for decoding (reference: unbounded)."""
     _names_max[0] = n
-    _names.clear()
+    forget_senders()
 
 
 def remember_sender(name, addr):
+    t = _tick[0] = (_tick[0] + 1) & 0x3FFFFFFF
     if addr not in _names:
         if len(_names) >= _names_max[0]:
-            for k in _names:  # drop one (any) entry; order does not matter here
-                del _names[k]
-                break
+            old = None
+            for k in _heard:
+                if old is None or _heard[k] < _heard[old]:
+                    old = k
+            if old is not None:
+                del _names[old]
+                del _heard[old]
         _names[addr] = name
+    _heard[addr] = t
 
 
 def forget_senders():
     """Empty the address -> sender name cache (tests)."""
     _names.clear()
+    _heard.clear()
 
 
 def sender_name(addr):

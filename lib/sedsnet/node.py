@@ -13,6 +13,7 @@ from .wire import FrameHeader
 DEFAULT_QUEUE_BUDGET = const(102400)  # the reference's MAX_QUEUE_BUDGET
 DEFAULT_RECENT_IDS = const(128)
 DEFAULT_QUEUE_START = const(1024)  # bytes per ring before it grows
+DEFAULT_DISCOVERY_PEERS = const(32)  # announcers (and TOPOLOGY boards) a node remembers
 _WORK = const(512)  # initial work buffer; grows (rarely) for a longer queued frame
 
 
@@ -20,7 +21,8 @@ class Node(Engine):
     kind = "node"
 
     def __init__(self, now_ms=None, hostname=None, max_queue_budget=None, max_recent_rx_ids=None,
-                 starting_queue_size=None, queue_grow_step=None, discovery=None):
+                 starting_queue_size=None, queue_grow_step=None, discovery=None,
+                 max_discovery_peers=None):
         if now_ms is None:
             now_ms = MonotonicMs()
         elif not callable(now_ms):
@@ -30,13 +32,22 @@ class Node(Engine):
         self.address_mode = 0
         self.requested_address = 0
         self._set_name(hostname if hostname is not None else self._default_name())
-        self.budget = QueueBudget(DEFAULT_QUEUE_BUDGET if max_queue_budget is None
-                                  else opt_int(max_queue_budget, "max_queue_budget"))
-        self.recent = RecentIds(DEFAULT_RECENT_IDS if max_recent_rx_ids is None
-                                else opt_int(max_recent_rx_ids, "max_recent_rx_ids"))
+        # limits as 4.2.7 checks them: integers >= 1 (0 is "bad memory limits" there), a
+        # starting queue no bigger than the budget, a grow step (int or float) >= 1
+        total = _limit(max_queue_budget, DEFAULT_QUEUE_BUDGET, "max_queue_budget")
+        start = _limit(starting_queue_size, DEFAULT_QUEUE_START, "starting_queue_size")
+        if start > total:
+            raise ArgumentError("starting_queue_size %d exceeds max_queue_budget %d"
+                                % (start, total))
+        nids = _limit(max_recent_rx_ids, DEFAULT_RECENT_IDS, "max_recent_rx_ids")
+        step = _grow_step(queue_grow_step)
+        peers = _limit(max_discovery_peers, DEFAULT_DISCOVERY_PEERS, "max_discovery_peers")
+        self.budget = QueueBudget(total)
         self._schema_bytes = schema.schema_bytes_used()
-        start = DEFAULT_QUEUE_START if starting_queue_size is None \
-            else opt_int(starting_queue_size, "starting_queue_size")
+        # 4.2.7 caps the ID cache at the budget; we cap it at what the budget has left after
+        # the schema and the starting queue (never below one ID)
+        room = (total - self._schema_bytes - start) // 8
+        self.recent = RecentIds(nids if nids <= room else max(1, room))
         # the ID cache is reserved in full, as the reference does; the IRQ-side RX ring is
         # fixed; the RX/TX rings start at `start` bytes (or what is left) and grow in budget
         if not (isinstance(start, int) and start > 0
@@ -45,9 +56,6 @@ class Node(Engine):
                                 "cache, the schema and a %r-byte queue"
                                 % (self.budget.total, start))
         self.isr = IsrRing(start)
-        step = 2 if queue_grow_step is None else queue_grow_step
-        if isinstance(step, bool) or not isinstance(step, (int, float)) or not step >= 1:
-            raise ArgumentError("queue_grow_step must be a number >= 1, not %r" % (step,))
         self.rx = FrameRing(start, self.budget, step)
         self.tx = FrameRing(start, self.budget, step)
         self.rx_rings = (self.isr, self.rx)  # drained in this order (no tuple per call)
@@ -74,7 +82,7 @@ class Node(Engine):
                     raise
                 Announcer = None  # a build without announce.py: flood instead
             if Announcer is not None:
-                self.discovery = Announcer(self)
+                self.discovery = Announcer(self, max_boards=peers, max_peers=peers)
 
     # ---- clock ----------------------------------------------------------------------------
     def _now(self):
@@ -233,6 +241,22 @@ class Node(Engine):
 
 def _tn(v):
     return type(v).__name__
+
+
+def _limit(v, default, what):
+    if v is None:
+        return default
+    if not isinstance(v, int) or v < 1:
+        raise ArgumentError("%s must be an integer >= 1, not %r" % (what, v))
+    return v
+
+
+def _grow_step(v):
+    if v is None:
+        return 2
+    if not isinstance(v, (int, float)) or not v >= 1 or v - v != 0:  # (NaN, inf)
+        raise ArgumentError("queue_grow_step must be a finite number >= 1, not %r" % (v,))
+    return v
 
 
 def _u32(v, what):

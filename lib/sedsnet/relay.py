@@ -9,9 +9,10 @@ class Relay(Node):
     default_hostname = "RELAY"  # the reference's sender when no hostname is given
 
     def __init__(self, now_ms=None, hostname=None, max_queue_budget=None, max_recent_rx_ids=None,
-                 starting_queue_size=None, queue_grow_step=None, discovery=None):
+                 starting_queue_size=None, queue_grow_step=None, discovery=None,
+                 max_discovery_peers=None):
         Node.__init__(self, now_ms, hostname, max_queue_budget, max_recent_rx_ids,
-                      starting_queue_size, queue_grow_step, discovery)
+                      starting_queue_size, queue_grow_step, discovery, max_discovery_peers)
 
     def local_endpoints(self):
         return []

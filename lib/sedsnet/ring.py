@@ -46,7 +46,7 @@ class FrameRing:
         self.buf = bytearray(capacity)
         self.cap = capacity
         self.budget = budget
-        self.grow_step = grow_step if grow_step > 1 else 2
+        self.grow_step = grow_step  # int or float >= 1 (node.py checks it)
         self.head = 0  # oldest record
         self.tail = 0  # where the next record goes
         self.records = 0  # records between head and tail, dead ones included
@@ -201,7 +201,7 @@ class FrameRing:
         Returns True if the ring grew."""
         if not self.want:
             return False
-        new = self.cap * self.grow_step
+        new = int(self.cap * self.grow_step)  # (a float step must not make a float size)
         if new < self.cap + self.want:
             new = self.cap + self.want
         if not self.budget.take(new - self.cap):

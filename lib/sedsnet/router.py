@@ -62,7 +62,8 @@ class Router(Node):
                  timesync_announce_interval_ms=1000, timesync_request_interval_ms=1000,
                  timesync_consumer_promotion_enabled=True, timesync_max_slew_ppm=50000,
                  e2e_mode=255, e2e_key_id=0, max_queue_budget=None, max_recent_rx_ids=None,
-                 starting_queue_size=None, queue_grow_step=None, discovery=None):
+                 starting_queue_size=None, queue_grow_step=None, discovery=None,
+                 max_discovery_peers=None):
         self.handlers = _check_handlers(handlers)
         # options of features that come later (time sync, E2E): checked and kept as given
         values = (address_mode, requested_address, timesync_enabled, timesync_role,
@@ -78,7 +79,7 @@ class Router(Node):
         self.handler_failures = 0
         self.e2e_unacked = 0  # reliable frames delivered whose origin we could not name
         Node.__init__(self, now_ms, hostname, max_queue_budget, max_recent_rx_ids,
-                      starting_queue_size, queue_grow_step, discovery)
+                      starting_queue_size, queue_grow_step, discovery, max_discovery_peers)
         self.configure_address(address_mode, requested_address)
         self.txbuf = bytearray(256)
         self.tx_views = _Views(self.txbuf)

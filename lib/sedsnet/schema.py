@@ -27,6 +27,13 @@ STATIC_STRING_LENGTH = const(1024)  # the reference's static_string_length tunin
 WIDTHS = (8, 4, 1, 2, 4, 8, 16, 1, 2, 4, 8, 16, 1, 1024, 1024, 0)
 _BLOB = [1024, 1024]  # String, Binary element widths of static types (tuning.py changes them)
 
+# Bounds of one entry (4.2.7 has none: a 100k-character name registers there and every router's
+# schema bytes then exceed its budget; a static type of 2^32-1 elements registers and packets
+# of it cannot be built). Names and descriptions count in UTF-8 bytes.
+MAX_NAME_BYTES = const(128)
+MAX_DESCRIPTION_BYTES = const(512)
+MAX_STATIC_PAYLOAD = const(8192)  # fixed payload of a static type: a frame a board can queue
+
 # Capacities (user entries); change with configure() before the first registration.
 _cap = [64, 64, 512]  # endpoints, types, endpoint references across all user types
 _ENTRY_EP_BYTES = const(24)  # accounting: id + flags + two string refs
@@ -130,6 +137,23 @@ def _str(value, what):
     return value
 
 
+def _bounded(kind, name, description):
+    # (the message shows only the start of a long name)
+    for field, text, hi in (("name", name, MAX_NAME_BYTES),
+                            ("description", description, MAX_DESCRIPTION_BYTES)):
+        n = len(text.encode())
+        if n > hi:
+            raise SchemaError("%s %r: field '%s' is %d bytes, at most %d"
+                              % (kind, name[:32], field, n, hi))
+
+
+def _static_size(name, is_static, count, mdt):
+    size = WIDTHS[mdt] * count
+    if is_static and size > MAX_STATIC_PAYLOAD:
+        raise SchemaError("data type %r: field 'element_count' %d makes a %d-byte payload, "
+                          "at most %d" % (name[:32], count, size, MAX_STATIC_PAYLOAD))
+
+
 def configure(max_endpoints=64, max_types=64, max_type_endpoints=512):
     """Set the registry capacities (user entries). Only while no user entry is registered."""
     if _eps or _types:
@@ -147,6 +171,7 @@ def register_endpoint(id, name, link_local_only=False, description=""):
     _str(description, "description")
     if not isinstance(link_local_only, (int, bool)):
         raise ArgumentError("link_local_only must be a bool, not %r" % (link_local_only,))
+    _bounded("endpoint", name, description)
     meta = (name, description, bool(link_local_only))
     if id in _BUILTIN_EPS or name in ("SEDSNET_TIME_SYNC", "SEDSNET_DISCOVERY", "SEDSNET_ERROR"):
         raise SchemaError("endpoint %r (%d): built-in endpoints cannot be overridden" % (name, id))
@@ -182,6 +207,8 @@ def register_data_type(ty, name, is_static, element_count, message_data_type, me
         raise ArgumentError("is_static must be a bool, not %r" % (is_static,))
     if not isinstance(endpoints, (list, tuple)):
         raise ArgumentError("endpoints: a list of endpoint ids, not %s" % type(endpoints).__name__)
+    _bounded("data type", name, description)
+    _static_size(name, is_static, count, mdt)
     eps = []
     for e in endpoints:
         eps.append(_u32(e, "endpoints: endpoint id"))
@@ -343,6 +370,20 @@ def set_blob_widths(string_len, hex_len):
         if 13 <= r[R_MDT] <= 14:
             _types[ty] = _record(ty, r[R_NAME], r[R_STATIC], r[R_COUNT], r[R_MDT], r[R_CLASS],
                                  r[R_EPS_RAW], r[R_RELIABLE], r[R_PRIORITY], r[R_E2E], r[R_DESC])
+
+
+def snapshot():
+    """The registry state (for an all-or-nothing schema JSON load)."""
+    return (dict(_eps), dict(_ep_names), dict(_types), dict(_ty_names), _refs[0])
+
+
+def restore(snap):
+    """Put back the registry state snapshot() returned."""
+    for live, saved in zip((_eps, _ep_names, _types, _ty_names), snap):
+        live.clear()
+        live.update(saved)
+    _refs[0] = snap[4]
+    _used[0] = -1
 
 
 def _reset():

@@ -169,9 +169,16 @@ def load_bytes(data):
         raise SchemaError("schema json: document: not valid JSON (%s)" % e)
     eps, types = _parse(doc)
     _check_registrable(eps, types)
-    for id, name, llo, desc in eps:
-        schema.register_endpoint(id, name, llo, desc)
-    for row in types:
-        schema.register_data_type(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                                  reliable=row[7], priority=row[8], description=row[9],
-                                  e2e_encryption=row[10])
+    # all or nothing: whatever a registration refuses half way (registry full, a reserved
+    # name, a duplicate inside the document, a bound), the registry goes back as it was
+    snap = schema.snapshot()
+    try:
+        for id, name, llo, desc in eps:
+            schema.register_endpoint(id, name, llo, desc)
+        for row in types:
+            schema.register_data_type(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                                      reliable=row[7], priority=row[8], description=row[9],
+                                      e2e_encryption=row[10])
+    except Exception:
+        schema.restore(snap)
+        raise

@@ -37,7 +37,19 @@ def runtime_stats(node):
                    "rx_evicted": node.rx.evicted, "local_rx_dropped": node.local_rx_dropped, "tx_evicted": node.tx.evicted,
                    "shared_queue_bytes_used": _used(node)},
         "total_handler_failures": getattr(node, "handler_failures", 0),
+        "discovery": _discovery(node),
     }
+
+
+def _discovery(node):
+    """Bounded discovery tables (our addition): announcers and boards held, their maxima,
+    evictions, bytes, and the process-wide sender-name cache."""
+    from . import ids
+    d = node.discovery
+    out = d.stats() if d is not None and hasattr(d, "stats") else {}
+    out["sender_names"] = len(ids._names)
+    out["max_sender_names"] = ids._names_max[0]
+    return out
 
 
 def _used(node):

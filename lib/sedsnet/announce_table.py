@@ -1,0 +1,176 @@
+# The announcer tables behind announce.Announcer, kept bounded: at most max_peers announcers on
+# all sides (a new one evicts the least recently heard), at most max_boards TOPOLOGY boards, every
+# record's bytes charged to the node's queue budget, and reachability kept as per-endpoint counts
+# so that a discovery frame costs the same however many announcers are known.
+from .compat import const
+from .ids import source_address
+
+# announcer record (one per src_addr heard on a side)
+SEEN = const(0)  # last heard, ms
+NAME = const(1)  # hostname bytes (ADDRESS) or the board whose source address matches, or None
+EPS = const(2)  # endpoints from ADDRESS / ANNOUNCE
+BOARDS = const(3)  # dict name -> board, from TOPOLOGY
+FULL = const(4)  # a full snapshot arrived
+REQ = const(5)  # when to send the next TOPOLOGY_REQUEST (-1: none)
+AEPS = const(6)  # endpoints of the last non-empty ANNOUNCE; None once a TOPOLOGY came after it
+CONTRIB = const(7)  # the endpoints this record makes reachable (counted in the side's REACH)
+COST = const(8)  # bytes charged to the budget for this record
+
+# per-side record
+ANN = const(0)  # dict src_addr -> announcer record
+REACH = const(1)  # endpoint -> number of announcers behind the side that reach it
+TOLD = const(2)  # dict name -> board: what the side was told (the delta baseline)
+HB = const(3)  # next heartbeat due
+NEW = const(4)  # a full announcement is due
+DELTA = const(5)  # TOPOLOGY delta of the running burst (or None)
+PEND = const(6)  # the view the running burst announces; the baseline once the burst is over
+
+
+def _source_address(name):
+    try:
+        return source_address(str(name, "utf-8"))
+    except UnicodeError:
+        return -1
+
+
+class PeerTable:
+    """Mixin of Announcer: the learned state and its queries."""
+
+    def reachable(self, side_id, endpoint):
+        st = self.sides.get(side_id)
+        return st is not None and endpoint in st[REACH]
+
+    def hostname_of(self, src_addr):
+        """The hostname whose frames carry header source address src_addr, from the ADDRESS
+        and TOPOLOGY frames heard (E2E ACKs name the original sender), or None."""
+        for st in self.sides.values():
+            rec = st[ANN].get(src_addr)
+            if rec is not None and rec[NAME] is not None:
+                return str(rec[NAME], "utf-8")
+        for st in self.sides.values():
+            for rec in st[ANN].values():
+                for name in rec[BOARDS]:
+                    if _source_address(name) == src_addr:
+                        return str(name, "utf-8")
+        return None
+
+    def has_routes(self):
+        """True while any side has a live announcer (the reference then stops its
+        single-side fallback; docs/router-interop.md)."""
+        return self.routes > 0
+
+    def memory_bytes(self):
+        """Bytes of discovery state: the announcer records (charged to the budget as they
+        change) and the per-side tables."""
+        n = self.bytes
+        for st in self.sides.values():
+            n += 64 + 8 * len(st[REACH]) + 16 * len(st[TOLD] or ())
+        return n
+
+    def stats(self):
+        """export_runtime_stats()["discovery"]."""
+        return {"announcers": self.routes, "max_announcers": self.max_peers,
+                "boards": self.boards, "max_boards": self.max_boards,
+                "evicted": self.evicted, "boards_dropped": self.dropped,
+                "bytes": self.memory_bytes()}
+
+    # ---- learning -------------------------------------------------------------------------
+    def _learn_topology(self, src, rec, parsed):
+        delta, boards, removed = parsed
+        old = rec[BOARDS]
+        new = dict(old) if delta else {}
+        for name in removed:
+            new.pop(name, None)
+        room = self.max_boards - self.boards + len(old)
+        for b in boards:
+            if b[0] not in new and len(new) >= room:
+                self.dropped += 1
+                continue
+            new[b[0]] = b
+            if rec[NAME] is None and _source_address(b[0]) == src:
+                rec[NAME] = b[0]
+        if not delta:
+            rec[FULL] = True
+            rec[REQ] = -1
+        if new != old or rec[AEPS] is not None:
+            self.boards += len(new) - len(old)
+            rec[BOARDS] = new
+            rec[AEPS] = None
+
+    # ---- bounded, incremental bookkeeping (the cost of a frame does not grow with the number
+    # of announcers: a record's change moves only its own endpoint counts and bytes) ---------
+    def _update(self, st, src, rec):
+        eps = set(rec[EPS])
+        if rec[AEPS] is not None:
+            for e in rec[AEPS]:
+                eps.add(e)
+        else:
+            for b in rec[BOARDS].values():
+                for e in b[1]:
+                    eps.add(e)
+        old = rec[CONTRIB]
+        if len(eps) != len(old) or any(e not in eps for e in old):
+            reach = st[REACH]
+            for e in old:
+                if e not in eps:
+                    k = reach[e] - 1
+                    if k:
+                        reach[e] = k
+                    else:
+                        del reach[e]
+            for e in eps:
+                if e not in old:
+                    reach[e] = reach.get(e, 0) + 1
+            rec[CONTRIB] = tuple(eps)
+            self._changed = True
+        cost = 64 + len(rec[NAME] or b"") + 4 * (len(rec[EPS]) + len(eps)
+                                                  + len(rec[AEPS] or ()))
+        for b in rec[BOARDS].values():
+            cost += 48 + len(b[0]) + 4 * len(b[1])
+            for x in b[2] + b[3]:
+                cost += 8 + len(x)
+        more = cost - rec[COST]
+        rec[COST] = cost
+        self.bytes += more
+        bud = self.budget
+        if bud is not None and more:
+            if more < 0:
+                bud.give(-more)
+            else:
+                while not bud.take(more):
+                    if not self._evict(rec):  # nothing else to evict: forget this one
+                        rec[COST] -= more
+                        self.bytes -= more
+                        self._forget(st, src)
+                        self.evicted += 1
+                        return
+
+    def _forget(self, st, src):
+        rec = st[ANN].pop(src)
+        reach = st[REACH]
+        for e in rec[CONTRIB]:
+            k = reach[e] - 1
+            if k:
+                reach[e] = k
+            else:
+                del reach[e]
+        self.routes -= 1
+        self.boards -= len(rec[BOARDS])
+        self.bytes -= rec[COST]
+        if self.budget is not None:
+            self.budget.give(rec[COST])
+        self._changed = True
+
+    def _evict(self, keep):
+        """Forget the least recently heard announcer other than keep; False if none."""
+        old = None
+        for st in self.sides.values():
+            for src, rec in st[ANN].items():
+                if rec is not keep and (old is None or rec[SEEN] < old[2][SEEN]):
+                    old = (st, src, rec)
+        if old is None:
+            return False
+        self._forget(old[0], old[1])
+        self.evicted += 1
+        return True
+
