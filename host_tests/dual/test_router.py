@@ -8,7 +8,7 @@ from sedsnet import errors
 from sedsnet.engine import DROP_NAMES
 from sedsnet.relay import Relay
 from sedsnet.router import Router
-from support import IS_MICROPYTHON, raises
+from support import micropython_only, raises
 
 RADIO = 101
 SD = 102
@@ -449,9 +449,8 @@ def _heap_locked(fn, n):
         micropython.heap_unlock()
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_log_f32_to_tx_allocates_nothing():
-    if not IS_MICROPYTHON:
-        return  # heap_lock exists only under MicroPython
     setup()
     sent = [0, 0]
 
@@ -467,9 +466,8 @@ def test_log_f32_to_tx_allocates_nothing():
     assert sent[0] == 501 and sent[1] > 0
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_forwarding_allocates_nothing():
-    if not IS_MICROPYTHON:
-        return
     setup()
     sent = [0]
 
@@ -485,9 +483,8 @@ def test_forwarding_allocates_nothing():
     assert sent[0] == 101
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_queued_receive_is_irq_safe():
-    if not IS_MICROPYTHON:
-        return
     setup()
     got = []
     a = Router(handlers=[(RADIO, got.append, None)], hostname="A", now_ms=Clock(),
@@ -501,9 +498,8 @@ def test_queued_receive_is_irq_safe():
     assert len(got) == 40 - dropped and [p.timestamp_ms for p in got][:4] == [0, 1, 2, 3]
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_queued_local_frames_are_irq_safe_and_a_full_ring_counts():
-    if not IS_MICROPYTHON:
-        return
     setup()
     got = []
     a = Router(handlers=[(RADIO, got.append, None)], hostname="A", now_ms=Clock(),
@@ -516,9 +512,8 @@ def test_queued_local_frames_are_irq_safe_and_a_full_ring_counts():
     assert len(got) == 20 - dropped
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_periodic_between_announcements_allocates_nothing():
-    if not IS_MICROPYTHON:
-        return
     setup()
     clock = Clock()
     a = Router(hostname="A", now_ms=clock)  # discovery on
@@ -563,9 +558,8 @@ def test_error_frames_stop_at_the_first_router():
     assert out.frames == []
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_hop_acks_on_reliable_sides_allocate_nothing():
-    if not IS_MICROPYTHON:
-        return
     setup()
     from sedsnet.wire import pack_into
     acks = [0]

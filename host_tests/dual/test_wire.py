@@ -7,7 +7,7 @@ from sedsnet.errors import CompressedFrameError, DecodeError, SedsError, Unknown
 from sedsnet.packet import make_packet, peek_header, unpack_packet
 from sedsnet.wire import FrameHeader, pack_into
 from codec_helpers import VECTOR_SCHEMA, fresh, router_frames, valid_frames
-from support import IS_MICROPYTHON, case, load_vectors, raises, unhex
+from support import case, load_vectors, micropython_only, raises, skip, unhex
 
 try:
     from binascii import crc32
@@ -266,11 +266,10 @@ class _Typical:
             i += 1
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_pack_into_parse_and_packet_id_do_not_allocate():
-    if not IS_MICROPYTHON:
-        return  # heap_lock exists only under MicroPython
-    if wire.KERNELS != "viper":
-        return  # the pure twin's CRC slices a memoryview (one small allocation per frame)
+    if wire.KERNELS != "viper":  # the pure twin's CRC slices a memoryview (one allocation a frame)
+        skip("needs the viper kernels, this runtime has %s" % wire.KERNELS)
     fresh(VECTOR_SCHEMA)
     work = _Typical()
     assert len(work.frames) >= 30
