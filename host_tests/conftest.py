@@ -45,8 +45,9 @@ class _Child:
         cmd = [toolchain.runtime_binary(runtime), "-X", "heapsize=" + toolchain.MP_TEST_HEAP,
                os.path.join(DUAL_DIR, "mprun.py"), modname]
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL,
-                                     env=toolchain.mp_env(), cwd=DUAL_DIR)
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err,
+                                     stdin=subprocess.DEVNULL, env=toolchain.mp_env(),
+                                     cwd=DUAL_DIR)
 
     def finish(self):
         """Wait for the child (within the timeout from its start); return (stdout, tail)."""
@@ -173,7 +174,8 @@ class DualItem(pytest.Item):
             raise AssertionError("module failed to import under %s:\n%s"
                                  % (self.runtime, results["@import"][1]))
         if name not in results:
-            raise AssertionError("%s never finished %s:\n%s" % (self.runtime, name, results["@tail"]))
+            raise AssertionError("%s never finished %s:\n%s"
+                                 % (self.runtime, name, results["@tail"]))
         status, output = results[name]
         if status == "skip":
             pytest.skip("%s: %s" % (self.name, output))

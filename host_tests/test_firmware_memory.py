@@ -203,18 +203,19 @@ def test_rp2040_firmware_ten_simulated_minutes_in_128k(mp_runtime, tmp_path):
     lib = tmp_path / "lib"
     skipped = _compile_tree(str(lib), toolchain.mpy_arch(mp_runtime))
     assert not set(skipped) - {"_fast.py"}, skipped
-    code = int(_run(mp_runtime, str(lib), str(tmp_path), str(script), 4 * 1024 * 1024, 0).split()[1])
+    code = int(_run(mp_runtime, str(lib), str(tmp_path), str(script), 4 * 1024 * 1024,
+                    0).split()[1])
     r = json.loads(_run(mp_runtime, str(lib), str(tmp_path), str(script), code + DATA_HEAP,
                         SIM_MINUTES)[9:])
     code = r["code"]  # as measured in this heap (within a GC block or two of the first run)
     used = [u - code for u in r["minutes"][1::2]]  # live data heap
     if skipped:
         print("\n(mpy-cross refused %s: measured with the pure-Python kernels)" % skipped)
-    print("\nmemory (%s: code %d bytes as .mpy in RAM + data heap %d, router %s): live data after gc "
-          "per simulated minute: %s; high-water %d bytes; lowest free between collections %d "
-          "bytes; %d loops, %d UART frames out, %d in, %d LoRa out, %d in; ground got %d"
-          % (mp_runtime, code, DATA_HEAP, r["router"], used, max(used), r["low_free"], r["loops"],
-             r["uart"]["tx_frames"], r["uart"]["rx_frames"], r["lora"]["tx_frames"],
+    print("\nmemory (%s: code %d bytes as .mpy in RAM + data heap %d, router %s): live data "
+          "after gc per simulated minute: %s; high-water %d bytes; lowest free between "
+          "collections %d bytes; %d loops, %d UART frames out, %d in, %d LoRa out, %d in; ground got %d"
+          % (mp_runtime, code, DATA_HEAP, r["router"], used, max(used), r["low_free"],
+             r["loops"], r["uart"]["tx_frames"], r["uart"]["rx_frames"], r["lora"]["tx_frames"],
              r["lora"]["rx_frames"], r["ground"]))
     assert r["sim_ms"] >= SIM_MINUTES * 60000
     assert r["errors"] == 0 and r["drops"] == 0, r["logs"]

@@ -3,12 +3,12 @@
 
 The Unix port cannot freeze modules, so the library's code sits in the heap as .mpy bytecode
 (about 105 KB on this 64-bit host, less under the 32-bit build; on a board it is frozen into
-flash by the board's manifest.py). It runs under both MicroPython runtimes (mp_runtime in
-conftest.py: micropython32 required in CI, skipped elsewhere when missing), the .mpy files
-compiled for each one's native code. The run script sets 48 KiB aside as one block, loads the code, fills every hole
-the loader left with ballast and frees the block: the router starts with exactly 48 KiB of
-contiguous free heap, what a board with frozen code and 48 KiB free has. Figures print with
-pytest -s."""
+flash by the board's manifest.py). The run script sets 48 KiB aside as one block, loads the
+code, fills every hole the loader left with ballast and frees the block: the router starts with
+exactly 48 KiB of contiguous free heap, what a board with frozen code and 48 KiB free has.
+It runs under both MicroPython runtimes (mp_runtime in conftest.py: micropython32 required in
+CI, skipped elsewhere when missing), the .mpy files compiled for each one's native code.
+Figures print with pytest -s."""
 import json
 import os
 import subprocess
@@ -47,7 +47,8 @@ def test_two_side_router_routes_100k_packets_in_48k(mp_runtime, tmp_path):
     code = _run(mp_runtime, lib, 4 * 1024 * 1024, 0)["code"]
     r = _run(mp_runtime, lib, code + LOADER_ROOM + DATA_HEAP, PACKETS, DATA_HEAP)
     data = r["outside"]  # mem_alloc() of code + ballast: data figures are counted above it
-    print("\nrouter heap run (%s): code %d B (.mpy in RAM), contiguous data heap %d B free at start;"
+    print("\nrouter heap run (%s): code %d B (.mpy in RAM), contiguous data heap %d B free at"
+          " start;"
           " data live after gc: start %d B, high-water %d B, end %d B; raw data high-water %d B;"
           " %.2f B allocated per routed packet; %d forwarded" % (
               mp_runtime, code, r["data_free"], r["heap_base"] - data, r["live_high"] - data,
