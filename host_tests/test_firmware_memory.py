@@ -8,7 +8,10 @@ UART also returns every 10th frame and a LoRa reflector returns packets (the boa
 frames as duplicates), so both receive paths run at volume too.
 
 The Unix port cannot freeze modules, so the code sits in the heap as .mpy bytecode (over 100 KB
-on this 64-bit host; a board built with boards/rp2040/manifest.py has it in flash). As in
+on this 64-bit host, less under the 32-bit build; a board built with boards/rp2040/manifest.py
+has it in flash). It runs under both MicroPython runtimes (mp_runtime in conftest.py:
+micropython32 required in CI, skipped elsewhere when missing), the .mpy files compiled for each
+one's native code. As in
 test_router_memory.py, the run gets a heap of the measured code size + 128 KiB: what an RP2040
 with frozen code has. Only the builder (app.py, dropped by boot()) stays a charge on the 128 KiB.
 (Loaded from .mpy files, as `make deploy` copies them, code and data do not fit 128 KiB.)
@@ -18,14 +21,9 @@ its high-water mark, and the lowest free heap seen between collections."""
 import json
 import os
 import subprocess
-import sys
 
 import toolchain
 
-sys.path.insert(0, os.path.join(toolchain.REPO, "tools"))
-import build  # noqa: E402
-
-MPY_ARCH = build.arch_of("unix")  # the host's native code, as the board's image carries armv6m
 DATA_HEAP = 128 * 1024
 SIM_MINUTES = 10
 
@@ -160,7 +158,7 @@ print("@@RESULT " + json.dumps({
 """
 
 
-def _compile_tree(dest):
+def _compile_tree(dest, arch):
     """.mpy files as on a board (compiling .py on a 128k heap would measure the compiler).
     A module mpy-cross refuses is left out, as the board build would fail loudly instead; the
     codec then falls back to its pure-Python kernels. Returns the names left out."""
@@ -178,18 +176,18 @@ def _compile_tree(dest):
                 continue
             cmd = [toolchain.mpy_cross(), "-o", os.path.join(out_dir, name[:-3] + ".mpy"),
                    os.path.join(src_dir, name)]
-            if MPY_ARCH:
-                cmd.insert(1, "-march=" + MPY_ARCH)
+            if arch:  # the runtime's native code, as the board's image carries armv6m
+                cmd.insert(1, "-march=" + arch)
             out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode != 0:
                 skipped.append(name)
     return skipped
 
 
-def _run(lib, cwd, script, heap, minutes):
+def _run(runtime, lib, cwd, script, heap, minutes):
     env = dict(os.environ)
     env["MICROPYPATH"] = lib
-    proc = subprocess.run([toolchain.micropython(), "-X", "heapsize=%d" % heap, script,
+    proc = subprocess.run([toolchain.runtime_binary(runtime), "-X", "heapsize=%d" % heap, script,
                            toolchain.REPO, str(minutes)], capture_output=True, text=True,
                           timeout=170, env=env, cwd=cwd)
     out = proc.stdout + proc.stderr
@@ -199,23 +197,25 @@ def _run(lib, cwd, script, heap, minutes):
     return line[0]
 
 
-def test_rp2040_firmware_ten_simulated_minutes_in_128k(tmp_path):
+def test_rp2040_firmware_ten_simulated_minutes_in_128k(mp_runtime, tmp_path):
     script = tmp_path / "memrun.py"
     script.write_text(SCRIPT)
     lib = tmp_path / "lib"
-    skipped = _compile_tree(str(lib))
+    skipped = _compile_tree(str(lib), toolchain.mpy_arch(mp_runtime))
     assert not set(skipped) - {"_fast.py"}, skipped
-    code = int(_run(str(lib), str(tmp_path), str(script), 4 * 1024 * 1024, 0).split()[1])
-    r = json.loads(_run(str(lib), str(tmp_path), str(script), code + DATA_HEAP, SIM_MINUTES)[9:])
+    code = int(_run(mp_runtime, str(lib), str(tmp_path), str(script), 4 * 1024 * 1024,
+                    0).split()[1])
+    r = json.loads(_run(mp_runtime, str(lib), str(tmp_path), str(script), code + DATA_HEAP,
+                        SIM_MINUTES)[9:])
     code = r["code"]  # as measured in this heap (within a GC block or two of the first run)
     used = [u - code for u in r["minutes"][1::2]]  # live data heap
     if skipped:
         print("\n(mpy-cross refused %s: measured with the pure-Python kernels)" % skipped)
-    print("\nmemory (code %d bytes as .mpy in RAM + data heap %d, router %s): live data after gc "
-          "per simulated minute: %s; high-water %d bytes; lowest free between collections %d "
-          "bytes; %d loops, %d UART frames out, %d in, %d LoRa out, %d in; ground got %d"
-          % (code, DATA_HEAP, r["router"], used, max(used), r["low_free"], r["loops"],
-             r["uart"]["tx_frames"], r["uart"]["rx_frames"], r["lora"]["tx_frames"],
+    print("\nmemory (%s: code %d bytes as .mpy in RAM + data heap %d, router %s): live data "
+          "after gc per simulated minute: %s; high-water %d bytes; lowest free between "
+          "collections %d bytes; %d loops, %d UART frames out, %d in, %d LoRa out, %d in; ground got %d"
+          % (mp_runtime, code, DATA_HEAP, r["router"], used, max(used), r["low_free"],
+             r["loops"], r["uart"]["tx_frames"], r["uart"]["rx_frames"], r["lora"]["tx_frames"],
              r["lora"]["rx_frames"], r["ground"]))
     assert r["sim_ms"] >= SIM_MINUTES * 60000
     assert r["errors"] == 0 and r["drops"] == 0, r["logs"]

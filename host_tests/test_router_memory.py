@@ -2,11 +2,13 @@
 0 bytes allocated per forwarded packet and 0 per log_f32 -> tx callback (heap_lock).
 
 The Unix port cannot freeze modules, so the library's code sits in the heap as .mpy bytecode
-(about 105 KB on this 64-bit host; on a board it is frozen into flash by the board's
-manifest.py). The run script sets 48 KiB aside as one block, loads the code, fills every hole
-the loader left with ballast and frees the block: the router starts with exactly 48 KiB of
-contiguous free heap, what a board with frozen code and 48 KiB free has. Figures print with
-pytest -s."""
+(about 105 KB on this 64-bit host, less under the 32-bit build; on a board it is frozen into
+flash by the board's manifest.py). The run script sets 48 KiB aside as one block, loads the
+code, fills every hole the loader left with ballast and frees the block: the router starts with
+exactly 48 KiB of contiguous free heap, what a board with frozen code and 48 KiB free has.
+It runs under both MicroPython runtimes (mp_runtime in conftest.py: micropython32 required in
+CI, skipped elsewhere when missing), the .mpy files compiled for each one's native code.
+Figures print with pytest -s."""
 import json
 import os
 import subprocess
@@ -19,36 +21,37 @@ PACKETS = 100000
 SCRIPT = os.path.join(toolchain.REPO, "tools", "router_heap_run.py")
 
 
-def _compile_lib(dest):
+def _compile_lib(dest, arch):
     out_dir = os.path.join(dest, "sedsnet")
     os.makedirs(out_dir)
     src = os.path.join(toolchain.LIB, "sedsnet")
     for name in sorted(os.listdir(src)):
         if name.endswith(".py"):
-            subprocess.run([toolchain.mpy_cross(), "-march=x64", "-o",
+            subprocess.run([toolchain.mpy_cross(), "-march=" + arch, "-o",
                             os.path.join(out_dir, name[:-3] + ".mpy"), os.path.join(src, name)],
                            check=True)
 
 
-def _run(lib, heap, packets, data=0):
+def _run(runtime, lib, heap, packets, data=0):
     env = dict(os.environ, MICROPYPATH=lib)
-    proc = subprocess.run([toolchain.micropython(), "-X", "heapsize=%d" % heap, SCRIPT,
+    proc = subprocess.run([toolchain.runtime_binary(runtime), "-X", "heapsize=%d" % heap, SCRIPT,
                            str(packets), str(data)], capture_output=True, text=True, env=env,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_two_side_router_routes_100k_packets_in_48k(tmp_path):
+def test_two_side_router_routes_100k_packets_in_48k(mp_runtime, tmp_path):
     lib = str(tmp_path)
-    _compile_lib(lib)
-    code = _run(lib, 4 * 1024 * 1024, 0)["code"]
-    r = _run(lib, code + LOADER_ROOM + DATA_HEAP, PACKETS, DATA_HEAP)
+    _compile_lib(lib, toolchain.mpy_arch(mp_runtime))
+    code = _run(mp_runtime, lib, 4 * 1024 * 1024, 0)["code"]
+    r = _run(mp_runtime, lib, code + LOADER_ROOM + DATA_HEAP, PACKETS, DATA_HEAP)
     data = r["outside"]  # mem_alloc() of code + ballast: data figures are counted above it
-    print("\nrouter heap run: code %d B (.mpy in RAM), contiguous data heap %d B free at start;"
+    print("\nrouter heap run (%s): code %d B (.mpy in RAM), contiguous data heap %d B free at"
+          " start;"
           " data live after gc: start %d B, high-water %d B, end %d B; raw data high-water %d B;"
           " %.2f B allocated per routed packet; %d forwarded" % (
-              code, r["data_free"], r["heap_base"] - data, r["live_high"] - data,
+              mp_runtime, code, r["data_free"], r["heap_base"] - data, r["live_high"] - data,
               r["heap_end"] - data, r["heap_high"] - data, r["bytes_per_packet"],
               r["forwarded"]))
     assert DATA_HEAP - 256 <= r["data_free"] <= DATA_HEAP + 1024  # the emulation holds

@@ -35,3 +35,32 @@ def raises(exc_class, func, *args, **kwargs):
 
 
 IS_MICROPYTHON = sys.implementation.name == "micropython"
+
+
+class Skip(Exception):
+    """Raised by skip(): the case cannot run on this runtime. The harness reports it as SKIPPED
+    (pytest.skip under CPython, `@@END SKIP name reason` from mprun.py under MicroPython),
+    never as passed."""
+
+
+def skip(reason):
+    """Stop the current case as skipped, with the reason; use instead of an early `return`."""
+    raise Skip(reason)
+
+
+def micropython_only(reason):
+    """Decorator: the case needs MicroPython (heap_lock, viper, ...), so the collector makes
+    no [cpython] item for it. Under MicroPython the function is returned unchanged (it has no
+    settable function attributes); under CPython it is tagged and, if called anyway, skips."""
+    def deco(func):
+        if IS_MICROPYTHON:
+            return func
+
+        def wrapper(*args, **kwargs):
+            skip("MicroPython only: " + reason)
+        wrapper.__name__ = func.__name__
+        wrapper.__doc__ = func.__doc__
+        wrapper.micropython_only = reason
+        wrapper.__wrapped__ = func
+        return wrapper
+    return deco

@@ -2,7 +2,7 @@
 # decode in random chunk sizes, and no allocation in encode_into/feed under MicroPython.
 import cobs
 from linkfakes import Rng
-from support import IS_MICROPYTHON, raises
+from support import micropython_only, raises
 
 VECTORS = [
     ("00", "0101"),
@@ -75,9 +75,8 @@ def test_decoder_oversize_and_truncation_resync():
     assert dec.oversize == 1 and dec.truncated == 1
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_encode_and_decode_do_not_allocate():
-    if not IS_MICROPYTHON:
-        return
     import micropython
     src = bytearray(Rng(3).bytes(300))
     dst = bytearray(cobs.max_encoded_len(300) + 1)

@@ -8,7 +8,7 @@ from sedsnet import errors
 from sedsnet.engine import DROP_NAMES
 from sedsnet.relay import Relay
 from sedsnet.router import Router
-from support import IS_MICROPYTHON, raises
+from support import micropython_only, raises
 
 RADIO = 101
 SD = 102
@@ -495,6 +495,7 @@ def test_zero_allocation_cases_cover_both_address_ranges():
         assert big == (me == "A") and (ids.source_address(peer) >= 1 << 30) == big
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_log_f32_to_tx_allocates_nothing():
     setup()
     for me, _ in HOSTS:
@@ -537,6 +538,7 @@ class _Tally:
         return [len(frames), sum(len(f) + f[-1] + f[-4] for f in frames)]
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_forwarding_allocates_nothing():
     setup()
     for me, peer in HOSTS:
@@ -572,6 +574,7 @@ def test_duplicates_are_dropped_without_allocating():
             assert [out.n, out.sig] == out.expect(frames) and drops["duplicate"] == 40
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_queued_receive_is_irq_safe():
     setup()
     for _, peer in HOSTS:
@@ -589,6 +592,7 @@ def test_queued_receive_is_irq_safe():
             assert [p.timestamp_ms for p in got][:4] == [ts, ts + 1, ts + 2, ts + 3]
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_queued_local_frames_are_irq_safe_and_a_full_ring_counts():
     setup()
     for _, peer in HOSTS:
@@ -604,9 +608,8 @@ def test_queued_local_frames_are_irq_safe_and_a_full_ring_counts():
             assert len(got) == 20 - dropped and got[0].timestamp_ms == ts
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_periodic_between_announcements_allocates_nothing():
-    if not IS_MICROPYTHON:
-        return
     setup()
     clock = Clock()
     a = Router(hostname="A", now_ms=clock)  # discovery on
@@ -651,6 +654,7 @@ def test_error_frames_stop_at_the_first_router():
     assert out.frames == []
 
 
+@micropython_only("heap_lock exists only under MicroPython")
 def test_hop_acks_on_reliable_sides_allocate_nothing():
     setup()
     from sedsnet import ids
