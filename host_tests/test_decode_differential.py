@@ -173,3 +173,18 @@ def test_contract_and_reliable_header_frames_decode_as_the_reference(peers):
     accepted = sum(1 for r in theirs if r[0]["ok"])
     assert accepted > 300 and len(frames) - accepted > 300  # both verdicts are exercised
     assert not bad, (len(bad), bad[:3])
+
+
+def test_a_wire_shape_other_than_the_local_type_is_delivered_and_shown_as_the_reference(peers):
+    # 4.2.7 checks the payload against the contract's shape and delivers it as that shape;
+    # str(pkt) works in the handler (ours raised UnicodeError/struct.error before). Contracts
+    # without targets here, so who gets it locally is comparable too.
+    shapes = [(0x44, 2), (0x41, 1), (0x42, 4), (0x08, None), (0x0D, None), (0x01, None),
+              (0x02, None), (0x4D, 4), (0x0C, None), (0x0B, None), (0x4B, 2), (0x4C, 2)]
+    pls = [b"hi", b"\xff\xfe", bytes(8), b"abcd", b"\xc3\x28ab", b"\x00\x01\x02"]
+    frames = [frame(ty, pl, 0x08, None, contract(0x02, sh, c))
+              for ty in (T_STATIC, T_DYN, T_STR, 105) for (sh, c) in shapes for pl in pls]
+    theirs, ours, bad = compare(peers, frames)
+    got = [(a[2].get("got"), b[2].get("got")) for a, b in zip(theirs, ours)]
+    assert sum(1 for g in got if g[0]) > 100
+    assert not bad and all(a == b for a, b in got), [g for g in got if g[0] != g[1]][:3]

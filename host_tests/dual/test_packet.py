@@ -119,3 +119,74 @@ def test_unpack_validates_payload_against_schema():
     assert peek_header(frame)["ty"] == 111
     schema.remove_data_type(111)
     raises(UnknownTypeError, unpack_packet, frame)
+
+
+_NONCE = [0]
+
+
+def _contract_frame(ty, mdt, payload, static_count=0):
+    from sedsnet.wire import pack_into
+    _NONCE[0] = (_NONCE[0] + 1) & 0xFFFF  # (a new packet ID each: the router dedupes)
+    shape = bytes([mdt | (0x40 if static_count else 0)])
+    if static_count:
+        shape += bytes([static_count])
+    buf = bytearray(128)
+    n = pack_into(buf, ty, 99, [1], 5, _NONCE[0], payload, b"\x02" + shape)
+    return bytes(buf[:n])
+
+
+_ACCESSORS = ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "bool",
+              "string")
+_ACC_MDT = (2, 3, 4, 5, 7, 8, 9, 10, 1, 0, 12, 13)
+
+
+def test_a_contract_shape_other_than_the_local_type_reads_as_the_wire_shape():
+    # 4.2.7 (probed): a frame whose wire contract gives another shape than the local type is
+    # checked against that shape and delivered as it; str() and data_as_* read the wire shape,
+    # the other accessors raise TypeMismatch { expected: <their width>, got: <shape width> }
+    _schema()
+    from sedsnet import Router
+    p = unpack_packet(_contract_frame(110, 8, b"\xff\xfe"))  # a String type, dynamic i16
+    assert p.data_as_i16() == [-257]
+    e = raises(ArgumentError, p.data_as_string)
+    assert "TypeMismatch { expected: 1024, got: 2 }" in str(e)
+    assert "TypeMismatch { expected: 1, got: 2 }" in str(raises(ArgumentError, p.data_as_u8))
+    assert str(p).endswith("Data: (-257)}"), str(p)
+    p = unpack_packet(_contract_frame(100, 13, b"hi"))  # static f32 x2 as a String
+    assert p.data_as_string() == "hi" and str(p).endswith('Data: ("hi")}')
+    assert "got: 1024" in str(raises(ArgumentError, p.data_as_f32))
+    payloads = (b"", b"hi", b"\xff\xfe", bytes(8), b"\xc3\x28ab", b"\x01\x02\x03", bytes(16),
+                b"\x80" * 32)
+    local_types = (100, 101, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119)
+    got = []
+    r = Router(handlers=[(1, got.append, None)], now_ms=lambda: 0, discovery=False)
+    side = r.add_side_packed("in", lambda f: None)
+    delivered = 0
+    for ty in local_types:
+        for mdt in range(16):
+            for count in (0, 1, 2):
+                for pl in payloads:
+                    f = _contract_frame(ty, mdt, pl, count)
+                    try:
+                        pkts = [unpack_packet(f)]
+                    except SedsError:
+                        pkts = []
+                    del got[:]
+                    try:
+                        r.receive_packed_from_side(side, f)
+                    except SedsError:
+                        pass
+                    assert len(got) == len(pkts), (ty, mdt, count, pl)
+                    for p in pkts + got:
+                        delivered += 1
+                        assert "Type: " in str(p) and "Data" in str(p)
+                        ok = 0
+                        for name, want in zip(_ACCESSORS, _ACC_MDT):
+                            try:
+                                getattr(p, "data_as_" + name)()
+                                ok += 1
+                                assert want == mdt, (ty, mdt, name)
+                            except SedsError:
+                                pass
+                        assert ok == (1 if mdt in _ACC_MDT else 0), (ty, mdt, count, pl)
+    assert delivered > 300

@@ -222,9 +222,12 @@ def test_route_rules_with_flooding():
     a.log_f32(LOW, [1.0])
     assert sent() == [1, 0, 1]
     a.set_typed_route(None, LOW, 0, False)
-    a.log_f32(LOW, [1.0])
+    a.log_f32(LOW, [1.0])  # a typed rule allows only the sides it enables (as 4.2.7): none
     a.log_f32(GPS, [1.0])
-    assert sent() == [1, 0, 2]
+    assert sent() == [1, 0, 1]
+    a.set_typed_route(None, LOW, 2, True)
+    a.log_f32(LOW, [1.0])
+    assert sent() == [0, 0, 1]
     a.set_side_egress_enabled(2, False)
     a.log_f32(GPS, [1.0])
     assert sent() == [1, 0, 0]
@@ -296,6 +299,56 @@ def test_discovered_paths_pick_one_side_per_endpoint_unless_fanout():
     raises(errors.ArgumentError, a.set_source_route_mode, None, 3)
     raises(errors.ArgumentError, a.set_route, None, 7, False)
     raises(errors.ArgumentError, a.set_route_weight, None, 0, -1)
+
+
+def test_unannounced_endpoints_go_where_4_2_7_sends_them():
+    # host_tests/test_route_choice_parity.py: a Relay with one way out (after egress and
+    # set_route) keeps sending there once anything is announced, a Router does not; an
+    # endpoint nobody announced goes to every allowed side when the source side has
+    # set_route rules, to the sides a typed rule enables when it has one, else nowhere
+    setup()
+    frame = sedsnet.make_packet(LOW, "X", [RADIO], 1, bytes(4)).pack()
+    cases = [  # (relay?, sides, reachable per side, rules, sides the frame from 0 goes to)
+        (True, 2, {}, (), [0, 1]),
+        (True, 2, {1: [999]}, (), [0, 1]),
+        (False, 2, {}, (), [0, 1]),
+        (False, 2, {1: [999]}, (), [0, 0]),
+        (True, 3, {1: [999]}, (), [0, 0, 0]),
+        (True, 3, {1: [999]}, (("egress", 2),), [0, 1, 0]),
+        (False, 3, {1: [999]}, (("egress", 2),), [0, 0, 0]),
+        (False, 3, {1: [999]}, (("route", 2, False),), [0, 1, 0]),
+        (True, 3, {2: [RADIO]}, (("route", 1, True),), [0, 0, 1]),
+        (False, 3, {1: [999]}, (("route", 1, True),), [0, 1, 1]),
+        (False, 4, {3: [999]}, (("route", 3, False),), [0, 1, 1, 0]),
+        (False, 3, {1: [999]}, (("typed", 1, True),), [0, 1, 0]),
+        (False, 3, {2: [RADIO]}, (("typed", 1, True),), [0, 1, 0]),
+        (True, 2, {}, (("typed", 1, False),), [0, 0]),
+        (False, 3, {}, (("typed", 2, False),), [0, 0, 0]),  # typed rules are not "one way"
+        (False, 3, {1: [999]}, (("weight", 1, 3),), [0, 0, 0]),
+    ]
+    for relay, n, reach, rules, want in cases:
+        if relay:
+            a = Relay(hostname="R", now_ms=Clock(), discovery=False)
+        else:
+            a = router("A")[0]
+        wires = [Wire() for _ in range(n)]
+        for i, w in enumerate(wires):
+            a.add_side_packed("S%d" % i, w)
+        a.discovery = Reach(reach)
+        for r in rules:
+            if r[0] == "egress":
+                a.set_side_egress_enabled(r[1], False)
+            elif r[0] == "route":
+                a.set_route(0, r[1], r[2])
+            elif r[0] == "typed":
+                a.set_typed_route(0, LOW, r[1], r[2])
+            else:
+                a.set_route_weight(0, r[1], r[2])
+        if relay:
+            a.rx_packed_from_side(0, frame)
+        else:
+            a.receive_packed_from_side(0, frame)
+        assert [len(w.frames) for w in wires] == want, (relay, n, reach, rules)
 
 
 def test_partly_local_types_are_delivered_and_forwarded():

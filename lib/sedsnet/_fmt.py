@@ -3,7 +3,7 @@
 import struct
 
 from . import schema
-from .schema import R_MDT, R_NAME
+from .schema import R_NAME
 
 _DAY_MS = 86400000
 
@@ -63,14 +63,18 @@ def _values_text(mdt, data):
         end = len(data)
         while end and data[end - 1] == 0:
             end -= 1
-        return '"%s"' % str(data[:end], "utf-8")
+        try:
+            return '"%s"' % str(data[:end], "utf-8")
+        except UnicodeError:  # (a packet made locally from bad bytes: str() still works)
+            return "(hex) " + " ".join(["0x%02x" % b for b in data])
     if mdt == 12:
         return ", ".join(["true" if b else "false" for b in data])
     if mdt in (6, 11):
         return ", ".join(["%d" % _int_le(data[i:i + 16], mdt == 11)
                           for i in range(0, len(data), 16)])
     letter = _LETTERS[mdt]
-    vals = struct.unpack("<%d%s" % (len(data) // struct.calcsize(letter), letter), data)
+    n = len(data) // struct.calcsize(letter)
+    vals = struct.unpack("<%d%s" % (n, letter), data[:n * struct.calcsize(letter)])
     if mdt < 2:
         return ", ".join(["%.8f" % v for v in vals])
     return ", ".join(["%d" % v for v in vals])
@@ -78,9 +82,10 @@ def _values_text(mdt, data):
 
 def packet_string(pkt):
     head = header_string(pkt)
-    rec = schema.type_record(pkt.ty)
     data = bytes(pkt.payload)
-    mdt = rec[R_MDT] if rec else 14
+    mdt = pkt._data_mdt()  # a received contract's shape wins, as 4.2.7
+    if mdt < 0:
+        mdt = 14
     if not data or mdt == 15:
         return "{%s, Data: (<NoData>)}" % head
     if mdt == 14:

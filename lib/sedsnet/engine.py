@@ -291,34 +291,64 @@ class Engine:
 
     def _destinations(self, src, hdr, held):
         """Bitmask of sides for a frame from src; held = bitmask over hdr.endpoints of the
-        endpoints satisfied by local handlers. As 4.2.7: a frame whose endpoints are all held
-        stops here; otherwise it goes towards the sides where any of its endpoints (the held
-        ones included) is reachable."""
-        elig = self._eligible(src, hdr.ty)
-        disc = self.discovery
-        if not elig:
-            return 0
+        endpoints satisfied by local handlers. As 4.2.7 (docs/router-interop.md section 3,
+        host_tests/test_route_choice_parity.py): a frame whose endpoints are all held stops
+        here. The sides left after egress and set_route count for "one way out": a Relay
+        always takes it, a Router only while nothing is announced. Otherwise each endpoint
+        (held ones included) goes towards a side where it is reachable; one nobody announced
+        goes, when src has set_route rules or a typed rule for this type, to every side the
+        rules allow, else nowhere. Typed rules are not counted for
+        "one way out"; once one exists for (src, type) only the sides it enables are allowed."""
         full = (1 << hdr.ep_count) - 1
         if held & full == full:
             return 0
-        if disc is None:
-            return elig  # no discovery: flood the eligible sides (duplicates die at peers)
-        if not disc.has_routes():
-            # nothing announced anywhere yet: 4.2.7 sends only when one side is possible
-            return elig if elig & (elig - 1) == 0 else 0
-        eps = hdr.endpoints
         routes = self.routes
+        allow = routes.allow
+        typed = routes.typed.get(hdr.ty) if routes.typed else None
+        key = src * 256
+        base = ton = 0  # sides left after egress and set_route; those a typed rule enables
+        ruled = has_typed = False
+        for s in self.sides:
+            if s is None or s.sid == src:
+                continue
+            k = key + s.sid
+            if allow and k in allow:
+                ruled = True
+                if not allow[k]:
+                    continue
+            on = False
+            if typed is not None and k in typed:
+                has_typed = True
+                on = typed[k]
+            if s.egress:
+                base |= 1 << s.sid
+                if on:
+                    ton |= 1 << s.sid
+        # a typed rule for (src, type) allows only the sides it enables
+        tok = ton if has_typed else base
+        if not tok:
+            return 0
+        disc = self.discovery
+        if disc is None:
+            return tok  # no discovery: flood the eligible sides (duplicates die at peers)
+        if base & (base - 1) == 0 and (self.kind == "relay" or not disc.has_routes()):
+            return tok
+        if not disc.has_routes():
+            return 0  # nothing announced anywhere and two or more ways out
+        eps = hdr.endpoints
         out = 0
         for i in range(hdr.ep_count):
             e = eps[i]
             cands = 0
             s = 0
-            while elig >> s:
-                if elig >> s & 1 and disc.reachable(s, e):
+            while tok >> s:
+                if tok >> s & 1 and disc.reachable(s, e):
                     cands |= 1 << s
                 s += 1
             if cands:
                 out |= routes.pick(src, cands)
+            elif has_typed or ruled:
+                out |= tok
         return out
 
     def _view(self, data, n):

@@ -5,7 +5,7 @@ import struct
 
 from . import ids, schema
 from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTypeError
-from .schema import R_EPS, R_FIXED, R_MDT, R_RELIABLE, R_STATIC, R_WIDTH, WIDTHS
+from .schema import R_EPS, R_FIXED, R_MDT, R_RELIABLE, R_STATIC, WIDTHS
 from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, frame_size, pack_into, uleb_len
 
 _REL_UNSEQ = REL_UNSEQUENCED | REL_HAS_SEQ
@@ -68,6 +68,15 @@ class Packet:
         self._payload = payload
         self.src_addr = src_addr
         self.nonce = nonce
+        self.wire_mdt = -1  # the element type of a received wire contract's shape, if any
+
+    def _data_mdt(self):
+        """The element type the payload holds: as 4.2.7, a received contract's inline shape
+        wins over the local type (str() and data_as_* read it); -1 for an unknown type."""
+        if self.wire_mdt >= 0:
+            return self.wire_mdt
+        rec = schema.type_record(self._ty)
+        return rec[R_MDT] if rec else -1
 
     ty = property(lambda self: self._ty)
     sender = property(lambda self: self._sender)
@@ -114,11 +123,11 @@ class Packet:
 
     def _values(self, which):
         mdt, letter = _AS[which]
-        rec = schema.type_record(self._ty)
         width = WIDTHS[mdt]
-        have = rec[R_WIDTH] if rec else 0
-        if rec is None or rec[R_MDT] != mdt:
-            raise ArgumentError("TypeMismatch { expected: %d, got: %d }" % (width, have))
+        have = self._data_mdt()
+        if have != mdt:
+            raise ArgumentError("TypeMismatch { expected: %d, got: %d }"
+                                % (width, WIDTHS[have] if have >= 0 else 0))
         n = len(self._payload) // width
         vals = struct.unpack("<%d%s" % (n, letter), self._payload[:n * width])
         if which == "bool":
@@ -160,15 +169,18 @@ class Packet:
 
     def data_as_string(self):
         """The payload as text (String types), trailing NUL padding removed."""
-        rec = schema.type_record(self._ty)
-        if rec is None or rec[R_MDT] != _STRING:
+        have = self._data_mdt()
+        if have != _STRING:
             raise ArgumentError("TypeMismatch { expected: 1024, got: %d }"
-                                % (rec[R_WIDTH] if rec else 0))
+                                % (WIDTHS[have] if have >= 0 else 0))
         data = bytes(self._payload)
         end = len(data)
         while end and data[end - 1] == 0:
             end -= 1
-        return str(data[:end], "utf-8")
+        try:
+            return str(data[:end], "utf-8")
+        except UnicodeError:
+            raise DecodeError("InvalidUtf8")
 
     def header_string(self):
         from ._fmt import header_string
@@ -276,8 +288,11 @@ def unpack_packet(data):
         _check_payload(shape[0], shape[1], width * shape[2], payload)
     else:
         _check_payload(rec[R_STATIC], rec[R_MDT], rec[R_FIXED], payload)
-    return Packet(hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
-                  hdr.timestamp_ms, payload, hdr.src_addr, hdr.nonce)
+    pkt = Packet(hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
+                 hdr.timestamp_ms, payload, hdr.src_addr, hdr.nonce)
+    if shape is not None:
+        pkt.wire_mdt = shape[1]
+    return pkt
 
 
 unpack_packet_py = unpack_packet

@@ -179,9 +179,13 @@ class Router(Node):
 
     def _packet(self, hdr, data):
         from .packet import Packet  # loaded with the first packet handler call, not at import
-        return Packet(hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
-                      hdr.timestamp_ms, bytes(data[hdr.payload_start:hdr.payload_end]),
-                      hdr.src_addr, hdr.nonce)
+        pkt = Packet(hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
+                     hdr.timestamp_ms, bytes(data[hdr.payload_start:hdr.payload_end]),
+                     hdr.src_addr, hdr.nonce)
+        shape = hdr.contract_shape(data) if hdr.contract_start >= 0 else None
+        if shape is not None:
+            pkt.wire_mdt = shape[1]  # str() and data_as_* read the wire shape, as 4.2.7
+        return pkt
 
     # ---- logging --------------------------------------------------------------------------
     def _record(self, ty):
