@@ -7,7 +7,7 @@ from sedsnet.errors import CompressedFrameError, DecodeError, SedsError, Unknown
 from sedsnet.packet import make_packet, peek_header, unpack_packet
 from sedsnet.wire import FrameHeader, pack_into
 from codec_helpers import VECTOR_SCHEMA, fresh, router_frames, valid_frames
-from support import case, load_vectors, micropython_only, raises, skip, unhex
+from support import IS_MICROPYTHON, case, load_vectors, raises, unhex
 
 try:
     from binascii import crc32
