@@ -120,7 +120,8 @@ def test_typed_helpers_follow_the_reference_rules():
     raises(errors.ArgumentError, a.log, COUNTS, [1, 300], 1, 0)
     a.log_bytes(COUNTS, b"\x01\x00")
     assert got[-1].data_as_u16() == [1]
-    raises(errors.ArgumentError, a.log_f32, COUNTS, [1.0])  # BadArg: not a Float32 type
+    a.log_f32(COUNTS, [1.0])  # 4.2.7: log() of the float32 bytes, element type unchecked
+    assert got[-1].payload == struct.pack("<f", 1.0)
     raises(errors.ArgumentError, a.log_u16, COUNTS, [70000])
     raises(errors.ArgumentError, a.log_bytes, COUNTS, b"\x01\x02\x03")  # SizeMismatch
     raises(errors.ArgumentError, a.log_bytes, TEXT, b"\xff")  # InvalidUtf8
@@ -128,7 +129,7 @@ def test_typed_helpers_follow_the_reference_rules():
     raises(errors.ArgumentError, a.log, GPS, [1], 2, 2)
     raises(errors.UnknownTypeError, a.log_f32, 9999, [1.0])
     raises(errors.ArgumentError, a.log_f32, GPS, [1.0], -5)
-    assert len(got) == 14  # GPS frames reach both handlers (RADIO and SD)
+    assert len(got) == 15  # GPS frames reach both handlers (RADIO and SD)
 
 
 def test_duplicates_die_and_are_counted():

@@ -41,6 +41,8 @@ _OPTIONS = ("address_mode", "requested_address", "timesync_enabled", "timesync_r
 # largest value of each option (None: a bool); 4.2.7 takes timesync_role 0..2, e2e_mode a u8
 _OPTION_MAX = (2, 0xFFFFFFFF, None, 2, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF,
                0xFFFFFFFFFFFFFFFF, None, 0xFFFFFFFF, 0xFF, 0xFFFFFFFF)
+_INF = float("inf")
+_EXACT = 1 << 53  # ints up to this convert to float exactly (and cannot overflow)
 _SEQ = (list, tuple)  # value lists of the typed log helpers
 try:
     from array import array
@@ -208,6 +210,8 @@ class Router(Node):
             raise ArgumentError("values: a list or tuple of numbers, not %s"
                                 % type(values).__name__)
         if rec[R_MDT] != mdt:
+            if mdt == 1:
+                return self._log_f32_raw(ty, rec, values, timestamp_ms, queue)
             raise ArgumentError("BadArg: type %d does not hold this element type" % ty)
         fmt = _MDT_FMT[mdt]
         width = WIDTHS[mdt]
@@ -221,7 +225,18 @@ class Router(Node):
         self._log_frame(ty, rec, self.pay_views.get(n), timestamp_ms, queue)
 
     def log_f32(self, ty, values, timestamp_ms=None, queue=False):
+        """As 4.2.7: into a Float32 type, or as log(ty, <the float32 bytes>, 4, Float32) into
+        any other type (its element type unchecked)."""
         self._log_values(ty, values, 1, timestamp_ms, queue)
+
+    def _log_f32_raw(self, ty, rec, values, timestamp_ms, queue):
+        if rec[R_STATIC] and rec[R_FIXED] % 4:
+            raise ArgumentError("BadArg: type %d is %d bytes, not whole float32s"
+                                % (ty, rec[R_FIXED]))
+        n = 4 * len(values)
+        buf = self._pay(max(n, rec[R_FIXED]))
+        _pack_all("<f", buf, 4, values, len(values))
+        self._log_raw(ty, rec, buf, n, timestamp_ms, queue)
 
     def log_f64(self, ty, values, timestamp_ms=None, queue=False):
         self._log_values(ty, values, 0, timestamp_ms, queue)
@@ -257,13 +272,28 @@ class Router(Node):
         self._log_values(ty, [1 if v else 0 for v in values], 12, timestamp_ms, queue)
 
     def log_string(self, ty, text, timestamp_ms=None, queue=False):
-        if self._record(ty)[R_MDT] != _STRING:
+        """text (a str or its UTF-8 bytes) into a String type. A static type cuts it at the
+        last whole character that fits (4.2.7's log_bytes cuts mid-character, and its
+        data_as_string then fails with InvalidUtf8); invalid UTF-8 is refused either way."""
+        rec = self._record(ty)
+        if rec[R_MDT] != _STRING:
             raise ArgumentError("BadArg: type %d is not a String type" % ty)
         if isinstance(text, str):
             text = text.encode("utf-8")
         elif not isinstance(text, BYTES_LIKE):
             raise ArgumentError("text: a str (or its UTF-8 bytes), not %s" % type(text).__name__)
-        self.log_bytes(ty, text, timestamp_ms, queue)
+        n = len(text)
+        if rec[R_STATIC] and n > rec[R_FIXED]:
+            n = rec[R_FIXED]
+            while n and (text[n] & 0xC0) == 0x80:  # a UTF-8 continuation byte
+                n -= 1
+        try:  # checked here, before a nonce is taken (log_bytes takes one, as 4.2.7)
+            str(bytes(text[:n]), "utf-8")
+        except UnicodeError:
+            raise ArgumentError("InvalidUtf8")
+        buf = self._pay(max(n, rec[R_FIXED]))
+        buf[:n] = text[:n]
+        self._log_raw(ty, rec, buf, n, timestamp_ms, queue)
 
     def log(self, ty, data, elem_size, elem_kind, timestamp_ms=None, queue=False):
         """Log data, the raw little-endian bytes of elem_size-byte elements of elem_kind
@@ -303,11 +333,13 @@ class Router(Node):
         else:
             width = WIDTHS[rec[R_MDT]]
             if width and width <= 16 and n % width:
+                ids.next_nonce()  # 4.2.7 has made the packet (taken its nonce) when it checks
                 raise ArgumentError("SizeMismatch { expected: %d, got: %d }" % (width, n))
             if rec[R_MDT] == _STRING:
                 try:
                     str(bytes(buf[:n]), "utf-8")
                 except UnicodeError:
+                    ids.next_nonce()  # as for SizeMismatch
                     raise ArgumentError("InvalidUtf8")
         self._log_frame(ty, rec, self.pay_views.get(n), timestamp_ms, queue)
 
@@ -513,10 +545,22 @@ def _pack_all(fmt, buf, width, values, k):
     try:
         for i in range(k):
             v = values[i]
-            if lim is not None and (not isinstance(v, (int, bool)) or not lim[0] <= v <= lim[1]):
-                raise ArgumentError("values[%d]: %r is not an int in %d..%d"
-                                    % (i, v, lim[0], lim[1]))
-            struct.pack_into(fmt, buf, i * width, v)
+            if lim is not None:
+                if not isinstance(v, (int, bool)) or not lim[0] <= v <= lim[1]:
+                    raise ArgumentError("values[%d]: %r is not an int in %d..%d"
+                                        % (i, v, lim[0], lim[1]))
+            elif isinstance(v, int) and (v > _EXACT or v < -_EXACT):
+                v = float(v)  # CPython: OverflowError past the double range (refused below)
+                if v == _INF or v == -_INF:  # MicroPython's float() gives inf: 4.2.7 refuses
+                    raise ArgumentError("values[%d]: int too large to convert to float" % i)
+            try:
+                struct.pack_into(fmt, buf, i * width, v)
+            except OverflowError:
+                if fmt != "<f":
+                    raise
+                # CPython refuses a finite double beyond the float32 range; 4.2.7 (and
+                # MicroPython) round it to +-inf
+                struct.pack_into(fmt, buf, i * width, _INF if v > 0 else -_INF)
     except ArgumentError:
         raise
     except Exception as e:  # TypeError, struct.error, OverflowError...
