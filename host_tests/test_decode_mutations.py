@@ -205,6 +205,9 @@ def test_mutated_frames_get_the_reference_verdicts(peers):
     print(len(muts), "mutants,", accepted, "accepted by unpack,", len(bad), "disagree")
     for k in sorted(counts):
         print(k, counts[k])
-    left = [b for b in bad if not all(tolerated(*w) for w in b[2])]
+    # (a zstd frame, FLAGS 0x01, is refused by our Router whatever else it holds)
+    left = [b for b in bad if not all(tolerated(*w) or (w[:2] == ("route", "we-reject")
+                                                        and bytes.fromhex(b[1])[0] & 1)
+                                      for w in b[2])]
     assert not left, (len(left), left[:2])
-    assert len(bad) < 60  # (what the tolerated classes count today: 21)
+    assert len(bad) < 60  # (what the tolerated classes count today: 24)
