@@ -12,7 +12,7 @@ from .compat import const
 from .errors import ArgumentError, CompressedFrameError, DecodeError, SedsError, UnknownTypeError
 from .routes import LOCAL
 from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
-from .wire import REL_ACK_ONLY, REL_HAS_SEQ, FrameHeader, pack_into
+from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_MODE, FrameHeader, pack_into
 
 try:
     from ._fast import copy_into
@@ -154,18 +154,40 @@ class Engine:
             return
         self._route(LOCAL, hdr, data, n)
 
-    def _parse_checked(self, data, n):
-        """Parse data[:n] into self.hdr and check its payload against the schema (a type we do
-        not know passes unchecked, as 4.2.7 forwards it); a SedsError if it is bad."""
+    def _parse_checked(self, data, n, relay_ok=False):
+        """Parse data[:n] into self.hdr and check its payload against the schema or the wire
+        contract's shape (a type we do not know, without a shape, passes unchecked, as 4.2.7
+        forwards it); a SedsError if it is bad. relay_ok (frames from a side): as 4.2.7, a
+        user frame no local handler holds needs only pass the header checks (peek_header's),
+        and is then passed on as it is."""
         hdr = self.hdr
-        hdr.parse(data, n, True)
-        if hdr.e2e:
-            raise DecodeError("E2E-wrapped payloads are not supported")
-        if hdr.ty > _CTRL_LAST and not (hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY):
-            rec = schema.type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
-            if rec is not None:
-                self._check_payload(hdr, data, rec)
+        try:
+            hdr.parse(data, n, True)
+            if not (hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY):
+                if hdr.e2e:
+                    raise DecodeError("E2E-wrapped payloads are not supported")
+                rec = schema.type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
+                if rec is not None or hdr.contract_start >= 0:
+                    self._check_payload(hdr, data, rec)
+        except SedsError as e:
+            if not relay_ok or n < 3:
+                raise
+            e2e = hdr.e2e
+            try:
+                hdr.parse(data, n, REL_MODE)
+                if hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
+                    return hdr  # 4.2.7 reads nothing after an ACK-only header
+                # (a control type, a zstd payload (FLAGS 0x01) or a local holder: all of it)
+                held = hdr.ty <= _CTRL_LAST or data[0] & 0x01 or self._holds(hdr)
+            except SedsError:
+                held = True
+            if held:
+                hdr.e2e = e2e  # (the drop reason of the full parse)
+                raise e
         return hdr
+
+    def _holds(self, hdr):
+        return False  # a Relay has no handlers
 
     def _ingest(self, side, data, n):
         """Check, dedupe, deliver and forward one received frame data[:n]. Bad frames are
@@ -177,7 +199,7 @@ class Engine:
         side.rx_bytes += n
         hdr = self.hdr
         try:
-            self._parse_checked(data, n)
+            self._parse_checked(data, n, True)
         except SedsError as e:
             d = D_DECODE
             if hdr.e2e:
@@ -189,8 +211,8 @@ class Engine:
             side.drops[d] += 1
             raise
         ty = hdr.ty
-        if ty > _CTRL_LAST and hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
-            return  # a reliable-layer ACK-only data frame: 4.2.7 takes it, delivers nothing
+        if hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
+            return  # a reliable-layer ACK-only frame (any type): 4.2.7 takes it, does nothing
         if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == REL_HAS_SEQ:
             self._hop_ack(side.sid, hdr)  # every sequenced frame, repeats too (lost ACKs)
         ids.write_dup_key(hdr, data, self.pid)
@@ -221,6 +243,10 @@ class Engine:
         shape = hdr.contract_shape(data) if hdr.contract_start >= 0 else None
         if shape is not None:
             static, mdt, fixed = shape[0], shape[1], WIDTHS[shape[1]] * shape[2]
+        elif rec is None:
+            if self._holds(hdr):  # no schema and no shape: 4.2.7 cannot decode it here
+                raise UnknownTypeError("InvalidType: %d" % hdr.ty)
+            return
         else:
             static, mdt, fixed = rec[R_STATIC], rec[R_MDT], rec[R_FIXED]
         width = WIDTHS[mdt]
@@ -231,6 +257,11 @@ class Engine:
                 str(bytes(data[hdr.payload_start:hdr.payload_end]), "utf-8")
             except UnicodeError:
                 raise DecodeError("InvalidUtf8")
+        if 1 <= hdr.ty <= 3 and n >= 4:  # reliable ACK/NACK/retransmit name a type we know
+            p = hdr.payload_start
+            t = data[p] | (data[p + 1] << 8) | (data[p + 2] << 16) | (data[p + 3] << 24)
+            if schema.type_record(t) is None:
+                raise UnknownTypeError("InvalidType: %d" % t)
 
     def _control(self, sid, hdr, data, n):
         """Built-in control frames. Returns True when the frame stops here; False sends it on

@@ -280,9 +280,9 @@ def unpack_packet(data):
             raise DecodeError("decompression failed")
         payload = raw
     rec = schema.type_record(hdr.ty)
-    if rec is None:
-        raise UnknownTypeError("InvalidType: %d" % hdr.ty)
     shape = hdr.contract_shape(data)
+    if rec is None and shape is None:
+        raise UnknownTypeError("InvalidType: %d" % hdr.ty)  # (4.2.7 decodes it by a shape)
     if shape is not None:  # an in-flight contract's shape overrides the local schema
         width = WIDTHS[shape[1]]
         _check_payload(shape[0], shape[1], width * shape[2], payload)

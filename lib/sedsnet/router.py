@@ -113,9 +113,14 @@ class Router(Node):
 
     # ---- local delivery -------------------------------------------------------------------
     def _deliver(self, src, hdr, data, n):
-        if hdr.ty > 18 and schema.type_record(hdr.ty) is None:
-            self._unknown(src, hdr)  # forwarded unless a handler here wants it
+        cs = hdr.contract_start
+        if hdr.ty > 18 and schema.type_record(hdr.ty) is None and (cs < 0 or not data[cs] & 2):
+            self._unknown(src, hdr)  # forwarded unless a handler here wants it (no shape)
             return 0
+        if cs >= 0 and data[cs] & 0x01:
+            targets = hdr.contract_targets(data)
+            if targets and self.sender_hash not in targets:
+                return 0  # as 4.2.7: addressed to other hosts, so only passed on
         held = 0
         pkt = None
         eps = hdr.endpoints
@@ -148,15 +153,22 @@ class Router(Node):
         return held
 
     def _unknown(self, src, hdr):
-        """A frame of a type not in our schema: 4.2.7 forwards it, but fails with InvalidType
-        when a local handler holds one of its endpoints (it cannot be decoded for it)."""
+        """A frame of a type not in our schema and without a wire shape: 4.2.7 forwards it,
+        but fails with InvalidType when a local handler holds one of its endpoints (it cannot
+        be decoded for it)."""
+        if self._holds(hdr):
+            if src != LOCAL:
+                self.sides[src].drops[D_UNKNOWN] += 1
+            raise UnknownTypeError("InvalidType: %d" % hdr.ty)
+
+    def _holds(self, hdr):
+        """Whether a local handler holds one of the frame's endpoints."""
         eps = hdr.endpoints
         for i in range(hdr.ep_count):
             for h in self.handlers:
                 if h[0] == eps[i]:
-                    if src != LOCAL:
-                        self.sides[src].drops[D_UNKNOWN] += 1
-                    raise UnknownTypeError("InvalidType: %d" % hdr.ty)
+                    return True
+        return False
 
     def _e2e_ack(self, sid, hdr, data):
         """Acknowledge delivered reliable user data end to end, as 4.2.7 holders do: type 1,

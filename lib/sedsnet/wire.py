@@ -47,6 +47,7 @@ EP_LIST = const(1)
 EP_BITMAP = const(2)
 
 _MAX_U32 = const(0xFFFFFFFF)
+REL_MODE = 2  # FrameHeader.parse(full=REL_MODE)
 
 
 _BIG = const(0x0FFFFFFF)  # above this, ULEBs are worked out from the value's bytes
@@ -284,7 +285,9 @@ class FrameHeader:
         """Validate the frame buf[0:n] (n=-1: whole buffer) and fill the fields.
 
         full=False checks only what the reference's peek_header checks (CRC, header, endpoints,
-        contract) and leaves the reliable header and payload fields unset.
+        contract) and leaves the reliable header and payload fields unset; full=REL_MODE
+        (2) adds the reliable header (what a 4.2.7 Router checks of a frame it only relays;
+        no nonce range check). The payload span is then the rest of the frame.
 
         Raises DecodeError (CompressedFrameError for zstd payloads unless accept_compressed,
         UnknownTypeError for a schema-default endpoint form with an unknown type).
@@ -304,7 +307,7 @@ class FrameHeader:
         nep = buf[1]
         self.flags = flags
         self.nep = nep
-        if nep == 0:
+        if nep == 0 and not flags & (F_EP_LIST | F_BITMAP):
             raise DecodeError("EmptyEndpoints")
         if flags & F_EP_LIST and flags & F_BITMAP:
             raise DecodeError("ambiguous endpoint encoding")
@@ -323,7 +326,7 @@ class FrameHeader:
         self.nonce = 0
         if flags & F_NONCE:
             v = self._uleb(buf, end)
-            if v > 0xFFFF and full:
+            if v > 0xFFFF and full is True:
                 raise DecodeError("packet nonce too large")
             self.nonce = v
         sp[S_NONCE] = self.nonce & 0xFFFF  # (peek mode lets a wider nonce through)
@@ -344,11 +347,18 @@ class FrameHeader:
             self.contract_start = p
             self.contract_end = p = p + clen
         self.rel_form = self.rel_flags = self.seq = self.ack = 0
-        if not full:
-            return self
         # 4.2.7 reads a reliable header when FLAGS has 0x02 or the contract's cflags have 0x04
         # ("reliable header implied"); FLAGS 0x40 picks its form either way
-        if flags & F_RELIABLE or (self.contract_start >= 0 and buf[self.contract_start] & 0x04):
+        has_rel = flags & F_RELIABLE or (self.contract_start >= 0
+                                         and buf[self.contract_start] & 0x04)
+        if nep == 0 and not (has_rel and p < end and buf[p] & REL_ACK_ONLY
+                             and (flags & F_COMPACT_REL or p + 9 <= end)):
+            raise DecodeError("EmptyEndpoints")  # (4.2.7 lets an ACK-only frame name none)
+        if not full:
+            self.payload_start = sp[S_PAY] = p  # (what follows the header, for a packet ID)
+            self.payload_end = sp[S_PAYEND] = end
+            return self
+        if has_rel:
             if p >= end:
                 raise DecodeError("short read")
             self.rel_flags = rf = buf[p]
@@ -372,6 +382,10 @@ class FrameHeader:
                 self.seq = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)
                 self.ack = buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16) | (buf[p + 7] << 24)
                 p += 8
+        if full is not True:  # REL_MODE: a 4.2.7 Router's checks of a frame it only relays
+            self.payload_start = sp[S_PAY] = p
+            self.payload_end = sp[S_PAYEND] = end
+            return self
         self.compressed = bool(flags & F_COMPRESSED)
         self.e2e = bool(flags & F_E2E)
         self.payload_start = sp[S_PAY] = p
@@ -453,6 +467,8 @@ class FrameHeader:
                 raise DecodeError("short read")
             shape = buf[p]
             p += 1
+            if shape & 0x30 == 0x30:
+                raise DecodeError("wire shape class")  # MessageClass codes are 0..2
             if shape & 0x40:
                 self._p = p
                 self._uleb(buf, end)
