@@ -176,12 +176,8 @@ def disagreements(peers, muts):
 # Differences left, each (entry point, how, the reference's error or ours):
 # - zstd: this port has no zstd decoder on the board (CompressedFrameError), so a frame with
 #   FLAGS 0x01 that 4.2.7 inflates (or, empty, takes as it is) is refused: stricter, deliberate.
-# - discovery payloads (announce_codec.py, not part of this change): 4.2.7's Router refuses a
-#   few ADDRESS announcements ours takes ("discovery address hostname", "discovery payload
-#   length mismatch"); open, listed so that any other disagreement fails.
 TOLERATED = (("unpack", "we-reject", "CompressedFrameError"),
-             ("route", "we-reject", "CompressedFrameError"),
-             ("route", "we-accept", "RuntimeError: Telemetry error: Unpack(\"discovery "))
+             ("route", "we-reject", "CompressedFrameError"))
 
 
 def tolerated(op, kind, err):

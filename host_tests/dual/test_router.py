@@ -942,3 +942,30 @@ def test_an_id_cache_of_one_still_stops_a_frame_circling_routers():
     rs[0].log_f32(LOW, [1.0])  # (0 would let it circle forever; it is refused now)
     sent = sum(s["tx_packets"] for r in rs for s in r.export_runtime_stats()["sides"])
     assert 0 < sent < 10
+
+
+def test_discovery_payloads_end_at_the_crc_user_data_may_not():
+    # as 4.2.7 (host_tests/test_decode_mutations.py): a byte between a discovery payload and
+    # the CRC is "discovery payload length mismatch"; after user data it is ignored
+    from sedsnet import announce_codec
+    from sedsnet._pure import crc32_write
+    from sedsnet.wire import frame_size, pack_into
+    setup()
+    r, got = router("T", [RADIO])
+    s = r.add_side_packed("IN", Wire())
+
+    def padded(ty, payload, eps=None):
+        n = frame_size(0 if eps is None else 2, ty, 77, 5, 9, len(payload))
+        buf = bytearray(n + 1)
+        pack_into(buf, ty, 77, eps, 5, 9, payload)
+        buf[n - 4:n - 4] = b"\x00"  # one byte before the CRC, CRC recomputed
+        buf = buf[:n + 1]
+        crc32_write(buf, 0, n - 3)
+        return bytes(buf)
+
+    addr = announce_codec.address_payload(b"PEER", 5, 6, 7, [RADIO])
+    e = raises(errors.DecodeError, r.receive_packed_from_side, s, padded(17, addr))
+    assert "length mismatch" in str(e)
+    assert r.export_runtime_stats()["sides"][s]["drops"]["decode"] == 1
+    r.receive_packed_from_side(s, padded(LOW, bytes(4), [RADIO]))
+    assert len(got) == 1 and got[0].data_as_f32() == [0.0]
