@@ -944,9 +944,9 @@ def test_an_id_cache_of_one_still_stops_a_frame_circling_routers():
     assert 0 < sent < 10
 
 
-def test_discovery_payloads_end_at_the_crc_user_data_may_not():
-    # as 4.2.7 (host_tests/test_decode_mutations.py): a byte between a discovery payload and
-    # the CRC is "discovery payload length mismatch"; after user data it is ignored
+def test_address_payloads_end_at_the_crc_other_frames_may_not():
+    # as 4.2.7 (host_tests/test_decode_mutations.py): a byte between an ADDRESS payload and
+    # the CRC is "discovery payload length mismatch"; after ANNOUNCE or user data, ignored
     from sedsnet import announce_codec
     from sedsnet._pure import crc32_write
     from sedsnet.wire import frame_size, pack_into
@@ -967,5 +967,7 @@ def test_discovery_payloads_end_at_the_crc_user_data_may_not():
     e = raises(errors.DecodeError, r.receive_packed_from_side, s, padded(17, addr))
     assert "length mismatch" in str(e)
     assert r.export_runtime_stats()["sides"][s]["drops"]["decode"] == 1
+    r.receive_packed_from_side(s, padded(7, b""))  # an ANNOUNCE heartbeat
     r.receive_packed_from_side(s, padded(LOW, bytes(4), [RADIO]))
     assert len(got) == 1 and got[0].data_as_f32() == [0.0]
+    assert r.export_runtime_stats()["sides"][s]["drops"]["decode"] == 1

@@ -274,8 +274,8 @@ class Engine:
         if ty == 0:
             return True  # SEDSNET_ERROR: consumed by 4.2.7 routers and relays alike
         if 7 <= ty <= 17:
-            if hdr.payload_end != n - 4:  # 4.2.7 takes no bytes between a discovery payload
-                self.sides[sid].drops[D_DECODE] += 1  # and the CRC (user data: it ignores them)
+            if ty == 17 and hdr.payload_end != n - 4:  # 4.2.7: no byte may follow an ADDRESS
+                self.sides[sid].drops[D_DECODE] += 1  # payload (others and user data: ignored)
                 raise DecodeError("discovery payload length mismatch")
             disc = self.discovery
             if disc is not None:
