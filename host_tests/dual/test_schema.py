@@ -277,3 +277,25 @@ def test_a_json_document_registers_all_or_nothing():
     finally:
         fresh()
         schema.configure()
+
+
+def test_builtin_type_records_made_on_demand_match_their_names():
+    # schema.py keeps the 19 built-ins as a compact table and makes a record on first use
+    from sedsnet import schema
+    want = {0: (False, 0, 13, 1, (202,), 0, 255), 1: (True, 2, 4, 0, (202,), 0, 250),
+            6: (True, 4, 5, 0, (200,), 0, 245), 9: (False, 0, 2, 0, (201,), 1, 240),
+            18: (False, 0, 2, 0, (201,), 1, 246)}
+    for ty in range(19):
+        r = schema.type_record(ty)
+        assert r is schema.type_record(ty)  # cached
+        assert r[schema.R_ID] == ty and r[schema.R_NAME].startswith("SEDSNET_")
+        assert schema.data_type_info_by_name(r[schema.R_NAME])["id"] == ty
+        if ty in want:
+            w = want[ty]
+            assert (r[schema.R_STATIC], r[schema.R_COUNT], r[schema.R_MDT], r[schema.R_CLASS],
+                    r[schema.R_EPS], r[schema.R_RELIABLE], r[schema.R_PRIORITY]) == w
+    assert schema.type_record(6)[schema.R_FIXED] == 32
+    assert schema.type_record(0)[schema.R_NAME] == "SEDSNET_ERROR"
+    assert schema.type_record(18)[schema.R_NAME] == "SEDSNET_P2P_MESSAGE"
+    assert schema.data_type_info_by_name("SEDSNET_NOPE")["exists"] is False
+    assert schema.data_type_info_by_name("ERROR")["exists"] is False

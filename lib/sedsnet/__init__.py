@@ -35,8 +35,11 @@ def __getattr__(name):
     if modname is not None:
         value = getattr(_module(modname), name)
     else:
-        consts = _module("consts")  # named constants (codes, built-in IDs)
-        if hasattr(consts, name):
+        # named constants (codes, built-in IDs, the DataType/... namespaces) all start with a
+        # capital; `from . import ids` inside the package asks here first on MicroPython and
+        # must not load consts
+        consts = _module("consts") if "A" <= name[:1] <= "Z" else None
+        if consts is not None and hasattr(consts, name):
             value = getattr(consts, name)
         else:
             # `from sedsnet import wire` on MicroPython asks here before importing a submodule;

@@ -5,9 +5,20 @@
 import micropython
 from array import array
 
-from ._pure import _crc_table
+_T = array("I", bytes(64))  # 16-entry (nibble) table: 64 bytes instead of 1 KiB
 
-_T = array("I", _crc_table())  # 16-entry (nibble) table: 64 bytes instead of 1 KiB
+
+def _table():
+    # the same table as _pure._crc_table(), built here so a viper board never loads _pure
+    for i in range(16):
+        c = i
+        for _ in range(4):
+            c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+        _T[i] = c
+
+
+_table()
+del _table
 
 
 @micropython.viper

@@ -3,7 +3,7 @@
 # and the frame leaves through the same path as forwarded traffic; the tx callback gets a
 # memoryview of that buffer, valid during the call (bytes(frame) to keep it). packet.py is
 # imported only when a Packet is needed (packet handlers, packet sides, transmit_message).
-import struct
+import sys
 
 from . import ids, schema
 from .compat import const
@@ -12,8 +12,7 @@ from .engine import BYTES_LIKE, D_UNKNOWN, LOCAL_TAG, _Views, check_frame_arg, p
 from .node import Node, flag, opt_int
 from .ring import HDR
 from .routes import LOCAL
-from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS
-from .tuning import handler_tries
+from .schema import R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS
 from .wire import frame_size, pack_into, uleb_len
 
 try:
@@ -25,15 +24,7 @@ _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain si
 _STRING = const(13)
 _TX_TAG = const(0xFE)  # ring tag of queued TX frames (0xFF marks a taken record)
 _RESERVED_EPS = (200, 201, 202)
-# (elem_size, elem_kind) pairs log() accepts; kinds as ElemKind (0 unsigned, 1 signed, 2 float)
-_ELEM_OK = ((1, 0), (2, 0), (4, 0), (8, 0), (1, 1), (2, 1), (4, 1), (8, 1), (4, 2), (8, 2))
-# MessageDataType code -> struct format of one element (typed log helpers)
-_MDT_FMT = {0: "<d", 1: "<f", 2: "<B", 3: "<H", 4: "<I", 5: "<Q", 7: "<b", 8: "<h", 9: "<i",
-            10: "<q", 12: "<B"}
-# struct format -> integer range (MicroPython's struct truncates out-of-range values silently)
-_RANGE = {"<B": (0, 0xFF), "<H": (0, 0xFFFF), "<I": (0, 0xFFFFFFFF), "<Q": (0, (1 << 64) - 1),
-          "<b": (-0x80, 0x7F), "<h": (-0x8000, 0x7FFF), "<i": (-(1 << 31), (1 << 31) - 1),
-          "<q": (-(1 << 63), (1 << 63) - 1)}
+_HANDLER_TRIES = const(3)  # tuning.py's max_handler_retries default
 _OPTIONS = ("address_mode", "requested_address", "timesync_enabled", "timesync_role",
             "timesync_priority", "timesync_source_timeout_ms", "timesync_announce_interval_ms",
             "timesync_request_interval_ms", "timesync_consumer_promotion_enabled",
@@ -41,17 +32,13 @@ _OPTIONS = ("address_mode", "requested_address", "timesync_enabled", "timesync_r
 # largest value of each option (None: a bool); 4.2.7 takes timesync_role 0..2, e2e_mode a u8
 _OPTION_MAX = (2, 0xFFFFFFFF, None, 2, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF,
                0xFFFFFFFFFFFFFFFF, None, 0xFFFFFFFF, 0xFF, 0xFFFFFFFF)
-_INF = float("inf")
-_EXACT = 1 << 53  # ints up to this convert to float exactly (and cannot overflow)
-_SEQ = (list, tuple)  # value lists of the typed log helpers
-try:
-    from array import array
-    _SEQ = (list, tuple, array)
-except ImportError:
-    pass
-
-
 _singleton = [None]  # Router.new_singleton()
+
+
+def handler_tries():
+    # max_handler_retries: tuning.py is loaded only by a tuning call; until then the default
+    t = sys.modules.get("sedsnet.tuning")
+    return _HANDLER_TRIES if t is None else t.handler_tries()
 
 
 class Router(Node):
@@ -89,8 +76,8 @@ class Router(Node):
         self.pay_views = _Views(self.pay)
 
     def _default_name(self):
-        from .tuning import runtime_device_identifier  # set_runtime_device_identifier()
-        return runtime_device_identifier()
+        t = sys.modules.get("sedsnet.tuning")  # set_runtime_device_identifier() loaded it
+        return self.default_hostname if t is None else t.runtime_device_identifier()
 
     def configure_address(self, address_mode=0, requested_address=0):
         """4.2.7's address modes: 0 dynamic (node_address(hostname), requested_address
@@ -216,120 +203,59 @@ class Router(Node):
             self.pay_views = _Views(self.pay)
         return self.pay
 
-    def _log_values(self, ty, values, mdt, timestamp_ms, queue):
-        rec = self._record(ty)
-        if not isinstance(values, _SEQ):
-            raise ArgumentError("values: a list or tuple of numbers, not %s"
-                                % type(values).__name__)
-        if rec[R_MDT] != mdt:
-            if mdt == 1:
-                return self._log_f32_raw(ty, rec, values, timestamp_ms, queue)
-            raise ArgumentError("BadArg: type %d does not hold this element type" % ty)
-        fmt = _MDT_FMT[mdt]
-        width = WIDTHS[mdt]
-        count = rec[R_COUNT] if rec[R_STATIC] else len(values)
-        n = count * width
-        buf = self._pay(n)
-        k = min(count, len(values))
-        _pack_all(fmt, buf, width, values, k)
-        for i in range(k * width, n):
-            buf[i] = 0  # a static type is zero-padded, as the reference does
-        self._log_frame(ty, rec, self.pay_views.get(n), timestamp_ms, queue)
-
+    # the typed log helpers live in typed_log.py, loaded by the first call of one
     def log_f32(self, ty, values, timestamp_ms=None, queue=False):
         """As 4.2.7: into a Float32 type, or as log(ty, <the float32 bytes>, 4, Float32) into
         any other type (its element type unchecked)."""
-        self._log_values(ty, values, 1, timestamp_ms, queue)
-
-    def _log_f32_raw(self, ty, rec, values, timestamp_ms, queue):
-        if rec[R_STATIC] and rec[R_FIXED] % 4:
-            raise ArgumentError("BadArg: type %d is %d bytes, not whole float32s"
-                                % (ty, rec[R_FIXED]))
-        n = 4 * len(values)
-        buf = self._pay(max(n, rec[R_FIXED]))
-        _pack_all("<f", buf, 4, values, len(values))
-        self._log_raw(ty, rec, buf, n, timestamp_ms, queue)
+        _typed().log_values(self, ty, values, 1, timestamp_ms, queue)
 
     def log_f64(self, ty, values, timestamp_ms=None, queue=False):
-        self._log_values(ty, values, 0, timestamp_ms, queue)
+        _typed().log_values(self, ty, values, 0, timestamp_ms, queue)
 
     def log_u8(self, ty, values, timestamp_ms=None, queue=False):
-        self._log_values(ty, values, 2, timestamp_ms, queue)
+        _typed().log_values(self, ty, values, 2, timestamp_ms, queue)
 
     def log_u16(self, ty, values, timestamp_ms=None, queue=False):
-        self._log_values(ty, values, 3, timestamp_ms, queue)
+        _typed().log_values(self, ty, values, 3, timestamp_ms, queue)
 
     def log_u32(self, ty, values, timestamp_ms=None, queue=False):
-        self._log_values(ty, values, 4, timestamp_ms, queue)
+        _typed().log_values(self, ty, values, 4, timestamp_ms, queue)
 
     def log_u64(self, ty, values, timestamp_ms=None, queue=False):
-        self._log_values(ty, values, 5, timestamp_ms, queue)
+        _typed().log_values(self, ty, values, 5, timestamp_ms, queue)
 
     def log_i8(self, ty, values, timestamp_ms=None, queue=False):
-        self._log_values(ty, values, 7, timestamp_ms, queue)
+        _typed().log_values(self, ty, values, 7, timestamp_ms, queue)
 
     def log_i16(self, ty, values, timestamp_ms=None, queue=False):
-        self._log_values(ty, values, 8, timestamp_ms, queue)
+        _typed().log_values(self, ty, values, 8, timestamp_ms, queue)
 
     def log_i32(self, ty, values, timestamp_ms=None, queue=False):
-        self._log_values(ty, values, 9, timestamp_ms, queue)
+        _typed().log_values(self, ty, values, 9, timestamp_ms, queue)
 
     def log_i64(self, ty, values, timestamp_ms=None, queue=False):
-        self._log_values(ty, values, 10, timestamp_ms, queue)
+        _typed().log_values(self, ty, values, 10, timestamp_ms, queue)
 
     def log_bool(self, ty, values, timestamp_ms=None, queue=False):
-        if not isinstance(values, _SEQ):
-            raise ArgumentError("values: a list or tuple of bools, not %s"
-                                % type(values).__name__)
-        self._log_values(ty, [1 if v else 0 for v in values], 12, timestamp_ms, queue)
+        _typed().log_bool(self, ty, values, timestamp_ms, queue)
 
     def log_string(self, ty, text, timestamp_ms=None, queue=False):
         """text (a str or its UTF-8 bytes) into a String type. A static type cuts it at the
         last whole character that fits (4.2.7's log_bytes cuts mid-character, and its
         data_as_string then fails with InvalidUtf8); invalid UTF-8 is refused either way."""
-        rec = self._record(ty)
-        if rec[R_MDT] != _STRING:
-            raise ArgumentError("BadArg: type %d is not a String type" % ty)
-        if isinstance(text, str):
-            text = text.encode("utf-8")
-        elif not isinstance(text, BYTES_LIKE):
-            raise ArgumentError("text: a str (or its UTF-8 bytes), not %s" % type(text).__name__)
-        n = len(text)
-        if rec[R_STATIC] and n > rec[R_FIXED]:
-            n = rec[R_FIXED]
-            while n and (text[n] & 0xC0) == 0x80:  # a UTF-8 continuation byte
-                n -= 1
-        try:  # checked here, before a nonce is taken (log_bytes takes one, as 4.2.7)
-            str(bytes(text[:n]), "utf-8")
-        except UnicodeError:
-            raise ArgumentError("InvalidUtf8")
-        buf = self._pay(max(n, rec[R_FIXED]))
-        buf[:n] = text[:n]
-        self._log_raw(ty, rec, buf, n, timestamp_ms, queue)
+        _typed().log_string(self, ty, text, timestamp_ms, queue)
 
     def log(self, ty, data, elem_size, elem_kind, timestamp_ms=None, queue=False):
         """Log data, the raw little-endian bytes of elem_size-byte elements of elem_kind
         (ElemKind), as the reference does: bytes-like, a str (its UTF-8) or a list of byte
         values; a static type's bytes are cut or zero-padded to its size first, then the
         length must be a multiple of elem_size. The type's own element type is not checked."""
-        if not isinstance(elem_size, int) or elem_size not in (1, 2, 4, 8):
-            raise ArgumentError("elem_size must be 1,2,4,8, not %r" % (elem_size,))
-        if not isinstance(elem_kind, int) or (elem_size, elem_kind) not in _ELEM_OK:
-            raise ArgumentError("unsupported elem_kind/elem_size combination: elem_kind %r"
-                                % (elem_kind,))
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        elif not isinstance(data, BYTES_LIKE):
-            data = _byte_list(data)
-        rec = self._record(ty)
-        if (rec[R_FIXED] if rec[R_STATIC] else len(data)) % elem_size:
-            raise ArgumentError("buffer length not divisible by elem_size")
-        self.log_bytes(ty, data, timestamp_ms, queue)
+        _typed().log(self, ty, data, elem_size, elem_kind, timestamp_ms, queue)
 
     def log_bytes(self, ty, data, timestamp_ms=None, queue=False):
         rec = self._record(ty)
         if not isinstance(data, BYTES_LIKE):
-            data = _byte_list(data)  # a list of byte values (4.2.7 takes bytes only)
+            data = _typed().byte_list(data)  # a list of byte values (4.2.7 takes bytes only)
         n = len(data)
         buf = self._pay(max(n, rec[R_FIXED]))
         buf[:n] = data
@@ -539,44 +465,15 @@ def _le64(v):
     return bytes((v >> (8 * i)) & 0xFF for i in range(8))
 
 
-def _byte_list(data):
-    """data given as a list/tuple of byte values -> bytes; anything else: ArgumentError."""
-    if isinstance(data, (list, tuple)):
-        try:
-            return bytes(data)
-        except (TypeError, ValueError, OverflowError):
-            pass
-    raise ArgumentError("data: bytes, bytearray, memoryview or a list of byte values, not %s"
-                        % type(data).__name__)
+def _typed():
+    t = _tl[0]
+    if t is None:
+        from . import typed_log as t
+        _tl[0] = t
+    return t
 
 
-def _pack_all(fmt, buf, width, values, k):
-    """struct-pack values[:k] into buf, width bytes each; bad values raise ArgumentError."""
-    lim = _RANGE.get(fmt)
-    i = 0
-    try:
-        for i in range(k):
-            v = values[i]
-            if lim is not None:
-                if not isinstance(v, (int, bool)) or not lim[0] <= v <= lim[1]:
-                    raise ArgumentError("values[%d]: %r is not an int in %d..%d"
-                                        % (i, v, lim[0], lim[1]))
-            elif isinstance(v, int) and (v > _EXACT or v < -_EXACT):
-                v = float(v)  # CPython: OverflowError past the double range (refused below)
-                if v == _INF or v == -_INF:  # MicroPython's float() gives inf: 4.2.7 refuses
-                    raise ArgumentError("values[%d]: int too large to convert to float" % i)
-            try:
-                struct.pack_into(fmt, buf, i * width, v)
-            except OverflowError:
-                if fmt != "<f":
-                    raise
-                # CPython refuses a finite double beyond the float32 range; 4.2.7 (and
-                # MicroPython) round it to +-inf
-                struct.pack_into(fmt, buf, i * width, _INF if v > 0 else -_INF)
-    except ArgumentError:
-        raise
-    except Exception as e:  # TypeError, struct.error, OverflowError...
-        raise ArgumentError("values[%d]: bad value %r (%s)" % (i, values[i], e))
+_tl = [None]
 
 
 def _check_handlers(handlers):

@@ -58,39 +58,55 @@ def _record(ty, name, is_static, count, mdt, cls, eps, reliable, priority, e2e, 
             e2e, width * count, width, name, desc, tuple(eps))
 
 
-def _builtin_types():
-    # id: (name, static, count, mdt, class, endpoint, reliable, priority)
-    rows = (
-        ("SEDSNET_ERROR", 0, 0, 13, 1, 202, 0, 255),
-        ("SEDSNET_RELIABLE_ACK", 1, 2, 4, 0, 202, 0, 250),
-        ("SEDSNET_RELIABLE_PACKET_REQUEST", 1, 2, 4, 0, 202, 0, 250),
-        ("SEDSNET_RELIABLE_PARTIAL_ACK", 1, 2, 4, 0, 202, 0, 250),
-        ("SEDSNET_TIME_SYNC_ANNOUNCE", 1, 2, 5, 0, 200, 0, 245),
-        ("SEDSNET_TIME_SYNC_REQUEST", 1, 2, 5, 0, 200, 0, 245),
-        ("SEDSNET_TIME_SYNC_RESPONSE", 1, 4, 5, 0, 200, 0, 245),
-        ("SEDSNET_DISCOVERY_ANNOUNCE", 0, 0, 4, 0, 201, 0, 240),
-        ("SEDSNET_DISCOVERY_TIMESYNC_SOURCES", 0, 0, 2, 0, 201, 0, 240),
-        ("SEDSNET_DISCOVERY_TOPOLOGY", 0, 0, 2, 0, 201, 1, 240),
-        ("SEDSNET_DISCOVERY_SCHEMA", 0, 0, 2, 0, 201, 1, 241),
-        ("SEDSNET_DISCOVERY_TOPOLOGY_REQUEST", 0, 0, 2, 0, 201, 1, 242),
-        ("SEDSNET_DISCOVERY_SCHEMA_REQUEST", 0, 0, 2, 0, 201, 1, 242),
-        ("SEDSNET_MANAGED_VARIABLE_REQUEST", 0, 0, 2, 0, 201, 1, 243),
-        ("SEDSNET_MANAGED_VARIABLE_VALUE", 0, 0, 2, 0, 201, 1, 243),
-        ("SEDSNET_DISCOVERY_LEAVE", 0, 0, 2, 0, 201, 0, 244),
-        ("SEDSNET_DISCOVERY_LINK_CAPABILITIES", 0, 0, 2, 0, 201, 0, 240),
-        ("SEDSNET_DISCOVERY_ADDRESS", 0, 0, 2, 0, 201, 1, 244),
-        ("SEDSNET_P2P_MESSAGE", 0, 0, 2, 0, 201, 1, 246),
-    )
-    out = []
-    for i, r in enumerate(rows):
-        out.append(_record(i, r[0], r[1], r[2], r[3], r[4], (r[5],), r[6], r[7], 0, ""))
-    return tuple(out)
+# The 19 built-in data types (4.2.7's control types), kept compact and turned into records on
+# first use: names without "SEDSNET_", and 7 bytes per type (static, count, mdt, class,
+# endpoint - 200, reliable, priority)
+_BT_NAMES = ("ERROR RELIABLE_ACK RELIABLE_PACKET_REQUEST RELIABLE_PARTIAL_ACK "
+             "TIME_SYNC_ANNOUNCE TIME_SYNC_REQUEST TIME_SYNC_RESPONSE DISCOVERY_ANNOUNCE "
+             "DISCOVERY_TIMESYNC_SOURCES DISCOVERY_TOPOLOGY DISCOVERY_SCHEMA "
+             "DISCOVERY_TOPOLOGY_REQUEST DISCOVERY_SCHEMA_REQUEST MANAGED_VARIABLE_REQUEST "
+             "MANAGED_VARIABLE_VALUE DISCOVERY_LEAVE DISCOVERY_LINK_CAPABILITIES "
+             "DISCOVERY_ADDRESS P2P_MESSAGE ")
+_BT_ROWS = (b"\x00\x00\x0d\x01\x02\x00\xff"  # ERROR
+            b"\x01\x02\x04\x00\x02\x00\xfa"  # RELIABLE_ACK
+            b"\x01\x02\x04\x00\x02\x00\xfa"  # RELIABLE_PACKET_REQUEST
+            b"\x01\x02\x04\x00\x02\x00\xfa"  # RELIABLE_PARTIAL_ACK
+            b"\x01\x02\x05\x00\x00\x00\xf5"  # TIME_SYNC_ANNOUNCE
+            b"\x01\x02\x05\x00\x00\x00\xf5"  # TIME_SYNC_REQUEST
+            b"\x01\x04\x05\x00\x00\x00\xf5"  # TIME_SYNC_RESPONSE
+            b"\x00\x00\x04\x00\x01\x00\xf0"  # DISCOVERY_ANNOUNCE
+            b"\x00\x00\x02\x00\x01\x00\xf0"  # DISCOVERY_TIMESYNC_SOURCES
+            b"\x00\x00\x02\x00\x01\x01\xf0"  # DISCOVERY_TOPOLOGY
+            b"\x00\x00\x02\x00\x01\x01\xf1"  # DISCOVERY_SCHEMA
+            b"\x00\x00\x02\x00\x01\x01\xf2"  # DISCOVERY_TOPOLOGY_REQUEST
+            b"\x00\x00\x02\x00\x01\x01\xf2"  # DISCOVERY_SCHEMA_REQUEST
+            b"\x00\x00\x02\x00\x01\x01\xf3"  # MANAGED_VARIABLE_REQUEST
+            b"\x00\x00\x02\x00\x01\x01\xf3"  # MANAGED_VARIABLE_VALUE
+            b"\x00\x00\x02\x00\x01\x00\xf4"  # DISCOVERY_LEAVE
+            b"\x00\x00\x02\x00\x01\x00\xf0"  # DISCOVERY_LINK_CAPABILITIES
+            b"\x00\x00\x02\x00\x01\x01\xf4"  # DISCOVERY_ADDRESS
+            b"\x00\x00\x02\x00\x01\x01\xf6")  # P2P_MESSAGE
+_bt = [None] * 19  # built-in records made so far
 
 
-_BUILTIN_TYPES = _builtin_types()
-_BUILTIN_TY_NAMES = {}
-for _r in _BUILTIN_TYPES:
-    _BUILTIN_TY_NAMES[_r[R_NAME]] = _r[R_ID]
+def _builtin(ty):
+    o = ty * 7
+    b = _BT_ROWS
+    width = WIDTHS[b[o + 2]]
+    eps = (200 + b[o + 4],)
+    count = b[o + 1] if b[o] else 0
+    r = _bt[ty] = (ty, b[o] == 1, count, b[o + 2], b[o + 3], eps, b[o + 5], b[o + 6], 0,
+                   width * count, width, "SEDSNET_" + _BT_NAMES.split()[ty], "", eps)
+    return r
+
+
+def _builtin_id(name):
+    """The ID of the built-in data type called name, or None."""
+    if isinstance(name, str) and name[:8] == "SEDSNET_":
+        n = _BT_NAMES.split()
+        if name[8:] in n:
+            return n.index(name[8:])
+    return None
 
 
 # ---- fast internal lookups (router, codec) -------------------------------------------------
@@ -98,7 +114,7 @@ for _r in _BUILTIN_TYPES:
 def type_record(ty):
     """The record tuple of data type `ty` (fields R_*), or None when unknown."""
     if 0 <= ty < 19:
-        return _BUILTIN_TYPES[ty]
+        return _bt[ty] or _builtin(ty)
     return _types.get(ty)
 
 
@@ -213,7 +229,7 @@ def register_data_type(ty, name, is_static, element_count, message_data_type, me
     for e in endpoints:
         eps.append(_u32(e, "endpoints: endpoint id"))
     rec = _record(ty, name, is_static, count, mdt, cls, eps, rel, prio, e2e, description)
-    if ty < 19 or name in _BUILTIN_TY_NAMES:
+    if ty < 19 or _builtin_id(name) is not None:
         raise SchemaError("data type %r (%d): built-in types cannot be overridden" % (name, ty))
     old = _types.get(ty)
     if old is not None:
@@ -245,7 +261,7 @@ def remove_data_type(ty):
 
 
 def remove_data_type_by_name(name):
-    if name in _BUILTIN_TY_NAMES:
+    if _builtin_id(name) is not None:
         raise SchemaError("data type %r: built-in types cannot be removed" % name)
     ty = _ty_names.get(name)
     return False if ty is None else remove_data_type(ty)
@@ -309,7 +325,7 @@ def data_type_info(ty):
 def data_type_info_by_name(name):
     ty = _ty_names.get(name)
     if ty is None:
-        ty = _BUILTIN_TY_NAMES.get(name)
+        ty = _builtin_id(name)
     return data_type_info(ty) if ty is not None else {"exists": False, "name": name}
 
 
