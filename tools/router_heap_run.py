@@ -17,6 +17,7 @@ DATA = int(sys.argv[2]) if len(sys.argv) > 2 else 0
 # every hole the loader left is filled with ballast, and the block is freed: the router then
 # starts in exactly DATA bytes of contiguous heap.
 _data_heap = bytearray(DATA) if DATA else None
+_ballast = None  # (bound now: a new global later could grow the module dict in a full heap)
 gc.collect()
 _before_code = gc.mem_alloc()
 import json  # noqa: E402
@@ -24,6 +25,7 @@ import micropython  # noqa: E402
 import sedsnet  # noqa: E402
 from sedsnet import announce  # noqa: E402,F401  (the Router imports it when built)
 from sedsnet.router import Router  # noqa: E402
+from sedsnet import typed_log  # noqa: E402,F401  (log_f32 loads it on its first call)
 from sedsnet.wire import pack_into  # noqa: E402
 
 gc.collect()
