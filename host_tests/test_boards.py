@@ -37,7 +37,7 @@ def _serial_side(board_name):
 
 # CircuitPython compiles the .py sources on the board; with the router and its discovery that
 # takes ~384 KB of heap on this 64-bit host (MicroPython boards load .mpy files and boot in the
-# virtual board's default 256k).
+# virtual board's default, vboard.DEFAULT_HEAP).
 HEAPS = {"feather_rp2040_rfm": "512k"}
 
 
@@ -89,7 +89,7 @@ def test_each_board_main_boots_under_the_unix_port(tmp_path):
             root = tmp_path / name
             root.mkdir()
             _populate(str(root), name)
-            vb = vboard.Running(str(root), board=name, heap=HEAPS.get(name, "256k"))
+            vb = vboard.Running(str(root), board=name, heap=HEAPS.get(name, vboard.DEFAULT_HEAP))
             uart_name, host = _serial_side(name)
             summary = tmp_path / (name + "-ground.json")
             ground = _ground(vb.uarts[uart_name], str(root / "schema.json"), BOOT_SECONDS,

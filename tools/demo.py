@@ -83,7 +83,7 @@ def rocket_frames(by_sender):
             + by_sender.get("@addr:%d" % ids.source_address(ROCKET_HOSTNAME), 0))
 
 
-def run(seconds=10.0, heap="256k", every=4, keep=False, out=sys.stdout):
+def run(seconds=10.0, heap=vboard.DEFAULT_HEAP, every=4, keep=False, out=sys.stdout):
     def say(msg):
         print("demo: " + msg, file=out, flush=True)
 
@@ -149,7 +149,7 @@ def run(seconds=10.0, heap="256k", every=4, keep=False, out=sys.stdout):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--heap", default="256k", help="each virtual board's heap (-X heapsize)")
+    ap.add_argument("--heap", default=vboard.DEFAULT_HEAP, help="each virtual board's heap (-X heapsize)")
     ap.add_argument("--every", type=int, default=4, help="print every Nth packet of a type")
     args = ap.parse_args(argv)
     summary = run(args.seconds, args.heap, args.every)

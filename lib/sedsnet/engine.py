@@ -257,7 +257,9 @@ class Engine:
                 str(bytes(data[hdr.payload_start:hdr.payload_end]), "utf-8")
             except UnicodeError:
                 raise DecodeError("InvalidUtf8")
-        if 1 <= hdr.ty <= 3 and n >= 4:  # reliable ACK/NACK/retransmit name a type we know
+        # a hop ACK/NACK/retransmit names a type we know; an E2E ACK (type 1 with a contract)
+        # carries a packet ID instead
+        if 1 <= hdr.ty <= 3 and n >= 4 and hdr.contract_start < 0:
             p = hdr.payload_start
             t = data[p] | (data[p + 1] << 8) | (data[p + 2] << 16) | (data[p + 3] << 24)
             if schema.type_record(t) is None:
