@@ -6,8 +6,11 @@ STAMP  := $(VENV)/.setup-done
 BOARD  ?= rp2040
 PORT   ?=
 CONFIG ?=
+ROMFS  ?=
+MICROPY_DIR ?=
+MP_BOARD ?=
 
-.PHONY: setup test mpy deploy demo bench clean
+.PHONY: setup test mpy deploy demo bench footprint romfs firmware clean
 
 setup: $(STAMP)
 
@@ -24,13 +27,26 @@ mpy: setup
 	$(PY) tools/build.py mpy $(BOARD)
 
 deploy: setup
+ifeq ($(ROMFS),1)
+	$(PY) tools/romfs.py deploy $(BOARD) $(PORT) $(CONFIG)
+else
 	$(PY) tools/build.py deploy $(BOARD) $(PORT) $(CONFIG)
+endif
+
+romfs: setup
+	$(PY) tools/romfs.py build $(BOARD)
+
+firmware: setup
+	$(PY) tools/firmware.py $(BOARD) "$(MICROPY_DIR)" $(MP_BOARD)
 
 demo: setup
 	$(PY) tools/demo.py
 
 bench: setup
 	$(PY) tools/bench.py
+
+footprint: setup
+	$(PY) tools/footprint.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -1,4 +1,7 @@
-"""`make bench`: run every benchmark script (tools/bench_*.py) in turn, in this venv."""
+"""`make bench`: run every benchmark script (tools/bench_*.py) in turn, in this venv.
+
+    python tools/bench.py [--smoke]    (passed on to each script: a few packets per case)
+"""
 import glob
 import os
 import subprocess
@@ -11,5 +14,5 @@ if not scripts:
 failed = 0
 for script in scripts:
     print("== %s" % os.path.basename(script), flush=True)
-    failed |= subprocess.run([sys.executable, script]).returncode != 0
+    failed |= subprocess.run([sys.executable, script] + sys.argv[1:]).returncode != 0
 sys.exit(1 if failed else 0)

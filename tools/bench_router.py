@@ -1,14 +1,18 @@
-"""Router benchmark (`make bench`): packets/s for log_f32 -> TX callback, RX -> local handler and
-RX -> forward (a Relay with two sides), for our Router under the MicroPython Unix port (viper
-kernels and their pure twins), under CPython, and for the reference sedsnet 4.2.7 Router under
-CPython doing the same work, in one run, with ratios; plus heap bytes allocated per packet
-under MicroPython.
+"""Router benchmark (`make bench`): CPU time and heap per packet for log_f32 -> tx, rx -> forward
+(a Relay) and rx -> deliver (a Router, Packet handler), with sides and duplicate-cache scaling,
+for our library under the MicroPython Unix port in a board-sized heap (64-bit and the 32-bit
+build, viper kernels and the pure path, library as .mpy), under CPython, and for the reference
+sedsnet 4.2.7 under CPython doing the same work, in one run, with ratios and the issue's targets.
 
-Not a test: figures depend on the machine. All nodes have discovery on and a single peer side,
-so both implementations send without any announcement (4.2.7's single-side fallback).
+    python tools/bench_router.py [--smoke]     (--smoke: a few packets per case, every row)
+
+Not a test: figures depend on the machine (host_tests/test_bench.py runs --smoke so it cannot
+rot). Every case is a fresh process (tools/_bench_case.py says how it measures). "pure" runs the
+library without _fast.mpy, so every module takes its pure twin, as on CircuitPython.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,254 +21,167 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 LIB = os.path.join(REPO, "lib")
-MICROPYTHON = os.path.join(REPO, ".venv", "bin", "micropython")
-N = 20000
-
-# The same workload in every runtime: `seds` is our package or the reference.
-WORKLOAD = r"""
-import gc
-
-
-def setup(seds):
-    seds.register_endpoint(101, "RADIO")
-    seds.register_endpoint(102, "SD_CARD")
-    seds.register_data_type(3000, "GPS", True, 3, 1, 0, [101, 102], priority=80)
+CASE = os.path.join(HERE, "_bench_case.py")
+MICROPYTHON = os.environ.get("MICROPYTHON") or os.path.join(REPO, ".venv", "bin", "micropython")
+HEAP = "256K"
+sys.path.insert(0, HERE)
+import build  # noqa: E402
 
 
-class Count:
-    def __init__(self):
-        self.n = 0
+def micropython32():
+    path = os.environ.get("MICROPYTHON32") or os.path.join(
+        REPO, "..", "shared", "toolchain", "micropython32")
+    if not os.path.exists(path):
+        raise SystemExit("bench: no 32-bit MicroPython at %s (set MICROPYTHON32)" % path)
+    return os.path.abspath(path)
 
-    def __call__(self, x):
-        self.n += 1
+
+# (label, case, sides of which one egress side is reachable (0: one plain peer side), recent IDs);
+# a Relay's sides include the one frames come in on
+CASES = (
+    ("log_f32->tx", "log_tx", 0, 0),
+    ("rx->forward", "rx_forward", 0, 0),
+    ("rx->deliver", "rx_deliver", 0, 0),
+    ("log_f32->tx, 1 side", "log_tx", 1, 0),
+    ("log_f32->tx, 8 sides", "log_tx", 8, 0),
+    ("log_f32->tx, 30 sides", "log_tx", 30, 0),
+    ("rx->forward, 2 sides", "rx_forward", 2, 0),
+    ("rx->forward, 8 sides", "rx_forward", 8, 0),
+    ("rx->forward, 30 sides", "rx_forward", 30, 0),
+    ("rx->forward, 64 IDs", "rx_forward", 0, 64),
+    ("rx->forward, 1024 IDs", "rx_forward", 0, 1024),
+)
+RUNTIMES = ("mp64 viper", "mp64 pure", "mp32 viper", "mp32 pure", "cpython ours", "reference")
 
 
-def frames(seds, i0, n):
-    out = [None] * n
-    for i in range(n):
-        out[i] = seds.make_packet(3000, "peer", [101, 102], 1000 + i0 + i, bytes(12)).pack()
+def runners(tmp):
+    """runtime label -> (argv prefix, environment)."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)  # the reference shares our import name
+    libs = {}
+    for bits, arch in (("64", "x64"), ("32", "x86")):
+        libs[bits + " viper"] = build.mpy_tree(os.path.join(tmp, arch), arch, firmware=False)
+        libs[bits + " pure"] = build.mpy_tree(os.path.join(tmp, arch + "-pure"), arch,
+                                              skip=("_fast.py",), firmware=False)
+    out = {}
+    for label in RUNTIMES[:4]:
+        binary = MICROPYTHON if label.startswith("mp64") else micropython32()
+        out[label] = ([binary, "-X", "heapsize=" + HEAP, CASE],
+                      dict(env, MICROPYPATH=libs[label[2:]]))
+    out["cpython ours"] = ([sys.executable, CASE], dict(env, PYTHONPATH=LIB))
+    out["reference"] = ([sys.executable, CASE], env)
     return out
 
 
-def timed_chunks(seds, n, feed):
-    # feed(frames) over n distinct frames made 500 at a time outside the clock: a big live set
-    # of frames would make every garbage collection (MicroPython) cost more than the routing
-    total = 0.0
-    for i0 in range(0, n, 500):
-        fs = frames(seds, i0, min(500, n - i0))
-        gc.collect()
-        t0 = time_s()
-        feed(fs)
-        total += time_s() - t0
-    return n / total
-
-
-def log_tx(seds, clock, n):
-    tx = Count()
-    r = seds.Router(hostname="bench", now_ms=clock)
-    r.add_side_packed("UART", tx)
-    vals = [1.0, 2.0, 3.0]
-    gc.collect()
-    t0 = time_s()
-    for i in range(n):
-        r.log_f32(3000, vals)
-    t1 = time_s()
-    assert tx.n == n, tx.n
-    return n / (t1 - t0)
-
-
-def rx_deliver(seds, clock, n):
-    got = Count()
-    r = seds.Router(hostname="bench", now_ms=clock, handlers=[(101, got, None)])
-    side = r.add_side_packed("UART", Count())
-
-    def feed(fs):
-        for f in fs:
-            r.receive_packed_from_side(side, f)
-    rate = timed_chunks(seds, n, feed)
-    assert got.n == n, got.n
-    return rate
-
-
-def rx_forward(seds, clock, n):
-    out = Count()
-    r = seds.Relay(now_ms=clock)
-    a = r.add_side_packed("A", Count())
-    r.add_side_packed("B", out)
-
-    def feed(fs):
-        for f in fs:
-            r.rx_packed_from_side(a, f)
-            r.process_all_queues()  # a 4.2.7 Relay only queues on rx
-    rate = timed_chunks(seds, n, feed)
-    assert out.n >= n, out.n  # (plus the 4.2.7 Relay's own discovery frames)
-    return rate
-"""
-
-MP_SCRIPT = WORKLOAD + r"""
-import gc, json, time
-import sedsnet
-from sedsnet import _pure, ids, node, recent, ring, router, wire
-
-
-def time_s():
-    return time.ticks_us() / 1e6
-
-
-_t = [5000]
-
-
-def clock():  # a fresh millisecond per call: no two logged packets share an ID
-    _t[0] += 1
-    return _t[0]
-
-
-def use_pure():  # the kernels' pure twins: what CircuitPython (no viper) runs
-    wire.crc32_check = _pure.crc32_check
-    wire.crc32_write = _pure.crc32_write
-    ids._pid_kernel = _pure.pid_into
-    ids._key_kernel = _pure.key_into
-    ids._nonce_kernel = _pure.nonce_next
-    recent.find8 = _pure.find8
-    recent.copy_into = _pure.copy_into
-    ring.copy_into = node.copy_into = router.copy_into = _pure.copy_into
-
-
-def heap_per(fn, n):
-    gc.collect()
-    gc.disable()
-    a = gc.mem_alloc()
-    fn(n)
-    b = gc.mem_alloc()
-    gc.enable()
-    return (b - a) / n
-
-
-def run(kind, n):
-    res = {"kind": kind, "log_tx": log_tx(sedsnet, clock, n),
-           "rx_deliver": rx_deliver(sedsnet, clock, n), "rx_forward": rx_forward(sedsnet, clock, n)}
-    # heap per packet, steady state (after a warm-up of 100)
-    tx = Count()
-    r = sedsnet.Router(hostname="heap", now_ms=clock)
-    r.add_side_packed("UART", tx)
-    vals = [1.0, 2.0, 3.0]
-    for i in range(100):
-        r.log_f32(3000, vals)
-
-    def log(k):
-        for i in range(k):
-            r.log_f32(3000, vals)
-    res["heap_log_tx"] = heap_per(log, 1000)
-    rel = sedsnet.Relay(hostname="heap", now_ms=clock)
-    a = rel.add_side_packed("A", Count())
-    rel.add_side_packed("B", Count())
-    fs2 = frames(sedsnet, 0, 1100)
-    for f in fs2[:100]:
-        rel.rx_packed_from_side(a, f)
-
-    def fwd(k):
-        for i in range(100, 100 + k):
-            rel.rx_packed_from_side(a, fs2[i])
-    res["heap_forward"] = heap_per(fwd, 1000)
-    got = Count()
-    rr = sedsnet.Router(hostname="heap", now_ms=clock, handlers=[(101, got, None)])
-    s = rr.add_side_packed("A", Count())
-    for f in fs2[:100]:
-        rr.receive_packed_from_side(s, f)
-
-    def deliver(k):
-        for i in range(100, 100 + k):
-            rr.receive_packed_from_side(s, fs2[i])
-    res["heap_deliver"] = heap_per(deliver, 1000)
+def run_case(argv, env, case, n, sides, recent):
+    """One case in a fresh process; its JSON result (us: CPU microseconds per packet)."""
+    proc = subprocess.run(argv + [case, str(n), str(sides), str(recent)], env=env,
+                          capture_output=True, text=True, timeout=600,
+                          cwd=tempfile.gettempdir())
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
+    if "MemoryError" in proc.stderr and not lines:  # a finding, not a harness failure
+        return {"error": "MemoryError", "n": n, "done": n, "us": 0.0}
+    if proc.returncode or not lines:
+        raise SystemExit("bench case failed: %s %s %d %d %d (MICROPYPATH=%s)\n%s%s" % (
+            " ".join(argv), case, n, sides, recent, env.get("MICROPYPATH"), proc.stdout,
+            proc.stderr))
+    res = json.loads(lines[-1])
+    res["us"] = max(res["us"], 0.001)  # a clock tick coarser than a --smoke run
     return res
 
 
-setup(sedsnet)
-print(json.dumps(run(wire.KERNELS, %d)))
-use_pure()
-print(json.dumps(run("pure", %d)))
-""" % (N, N // 4)
-
-CPY_SCRIPT = WORKLOAD + r"""
-import json, sys, time
-time_s = time.perf_counter
-_t = [5000]
+def packets(runtime, smoke):
+    if smoke:
+        return 20
+    return 3000 if "pure" in runtime else 10000
 
 
-def clock():  # a fresh millisecond per call: no two logged packets share an ID
-    _t[0] += 1
-    return _t[0]
-if sys.argv[1] == "ours":
-    sys.path.insert(0, sys.argv[2])
-import sedsnet
-setup(sedsnet)
-n = int(sys.argv[3])
-print(json.dumps({"kind": sys.argv[1], "log_tx": log_tx(sedsnet, clock, n),
-                  "rx_deliver": rx_deliver(sedsnet, clock, n),
-                  "rx_forward": rx_forward(sedsnet, clock, n)}))
-"""
-
-
-def micropython_rows():
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(MP_SCRIPT)
-        path = f.name
+def measure(smoke):
+    tmp = tempfile.mkdtemp(prefix="bench-")
     try:
-        out = subprocess.run([MICROPYTHON, "-X", "heapsize=32M", path],
-                             env=dict(os.environ, MICROPYPATH=LIB), capture_output=True,
-                             text=True, timeout=900)
+        run = runners(tmp)
+        res = {}
+        for label, case, sides, recent in CASES:
+            for rt in RUNTIMES:
+                r = run_case(run[rt][0], run[rt][1], case, packets(rt, smoke), sides, recent)
+                if r["done"] < r["n"]:
+                    raise SystemExit("bench: %s under %s sent %d of %d packets"
+                                     % (label, rt, r["done"], r["n"]))
+                res[(label, rt)] = r
+        return res
     finally:
-        os.unlink(path)
-    if out.returncode:
-        sys.exit("micropython bench failed:\n%s%s" % (out.stdout, out.stderr))
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main():
-    rows = micropython_rows()
-    clean = dict(os.environ)
-    clean.pop("PYTHONPATH", None)  # the reference shares our import name
-    rows += _cpython("ours", clean)
-    ref = _cpython("reference", clean)[0]
-    print("router: GPS packets (3 x f32, 2 endpoints), %d per path (micropython pure: %d)"
-          % (N, N // 4))
-    cols = ("log_tx", "rx_deliver", "rx_forward")
-    print("%-26s %11s %11s %11s %8s %8s %8s" % ("path", "log->tx/s", "rx->dlv/s", "rx->fwd/s",
-                                               "log/ref", "dlv/ref", "fwd/ref"))
-    for r in rows + [ref]:
-        name = {"viper": "micropython viper", "pure": "micropython pure",
-                "ours": "cpython (ours)", "reference": "reference 4.2.7 (cpython)"}[r["kind"]]
-        print("%-26s %11.0f %11.0f %11.0f %8.3f %8.3f %8.3f" % (
-            (name,) + tuple(r[c] for c in cols) + tuple(r[c] / ref[c] for c in cols)))
-    mp = {r["kind"]: r for r in rows}
-    if "viper" in mp and "pure" in mp:
-        v, p = mp["viper"], mp["pure"]
-        print("viper/pure under micropython: log x%.2f, deliver x%.2f, forward x%.2f" % tuple(
-            v[c] / p[c] for c in cols))
-    for kind in ("viper", "pure"):
-        if kind in mp:
-            r = mp[kind]
-            print("heap bytes per packet (micropython %s): log_f32->tx %.1f, forward %.1f, "
-                  "deliver to a handler (builds a Packet) %.1f"
-                  % (kind, r["heap_log_tx"], r["heap_forward"], r["heap_deliver"]))
+def report(res):
+    print("router bench: GPS packets (3 x f32, 2 endpoints); MicroPython in a %s heap, library "
+          "as .mpy; CPU time per packet, collections inside the clock" % HEAP)
+    print("x ref = reference us / our us (speed vs 4.2.7); x pure = pure us / our us (same "
+          "word size); B/pkt: heap allocated per packet; GC: collections per 1000 packets")
+    for label, _case, _s, _r in CASES:
+        ref = res[(label, "reference")]["us"]
+        print("\n### %s" % label)
+        print("%-14s %9s %9s %9s %7s %7s %7s" % ("runtime", "us/pkt", "pkt/s", "B/pkt",
+                                                 "GC/1k", "x ref", "x pure"))
+        for rt in RUNTIMES:
+            r = res[(label, rt)]
+            if "error" in r:
+                print("%-14s %9s (in the %s heap)" % (rt, r["error"], HEAP))
+                continue
+            pure = res.get((label, rt[:4] + " pure")) if rt.startswith("mp") else None
+            if pure is not None and "error" in pure:
+                pure = None
+            b = r.get("bytes")
+            print("%-14s %9.1f %9.0f %9s %7s %7.2f %7s" % (
+                rt, r["us"], 1e6 / r["us"], "-" if b is None else "%.0f" % b,
+                "-" if "gcs" not in r else "%.0f" % (1000.0 * r["gcs"] / r["n"]),
+                ref / r["us"], "-" if pure is None else "%.2f" % (pure["us"] / r["us"])))
+    return targets(res)
 
 
-def _cpython(kind, env):
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(CPY_SCRIPT)
-        path = f.name
-    try:
-        out = subprocess.run([sys.executable, path, kind, LIB, str(N)], env=env,
-                             capture_output=True, text=True, timeout=900,
-                             cwd=tempfile.gettempdir())
-    finally:
-        os.unlink(path)
-    if out.returncode:
-        sys.exit("%s bench failed:\n%s" % (kind, out.stderr))
-    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+def targets(res):
+    """The issue's targets beside the measured figures; returns the rows (what, got, ok)."""
+    rows = []
+
+    def failed(*keys):
+        return [res[k]["error"] for k in keys if "error" in res[k]]
+
+    for label, goal in (("log_f32->tx", 0.3), ("rx->forward", 0.5), ("rx->deliver", 0.3)):
+        what = "64-bit port (viper) vs reference, %s >= %.1fx" % (label, goal)
+        err = failed((label, "mp64 viper"))
+        if err:
+            rows.append((what, err[0], False))
+            continue
+        got = res[(label, "reference")]["us"] / res[(label, "mp64 viper")]["us"]
+        rows.append((what, "%.2fx" % got, got >= goal))
+    paths = ("log_f32->tx", "rx->forward", "rx->deliver")
+    for rt, limit in (("mp64 pure", 0.4), ("mp32 pure", 1.0)):
+        what = "%s <= %.1f KB/packet (worst of the 3 paths)" % (rt, limit)
+        err = failed(*[(p, rt) for p in paths])
+        if err:
+            rows.append((what, err[0], False))
+            continue
+        worst = max(res[(p, rt)]["bytes"] or 0 for p in paths)
+        rows.append((what, "%.2f KB" % (worst / 1024.0), worst <= limit * 1024))
+    what = "mp64 pure >= 20k log_f32->tx/s"
+    err = failed(("log_f32->tx", "mp64 pure"))
+    if err:
+        rows.append((what, err[0], False))
+    else:
+        rate = 1e6 / res[("log_f32->tx", "mp64 pure")]["us"]
+        rows.append((what, "%.0f/s" % rate, rate >= 20000))
+    print("\n### targets (issue 10)")
+    for what, got, ok in rows:
+        print("%-58s %12s  %s" % (what, got, "PASS" if ok else "MISS"))
+    return rows
+
+
+def main(argv):
+    smoke = "--smoke" in argv
+    t0 = time.time()
+    report(measure(smoke))
+    print("(%.1f s%s)" % (time.time() - t0, ", smoke: 20 packets per case" if smoke else ""))
 
 
 if __name__ == "__main__":
-    t0 = time.time()
-    main()
-    print("(%.1f s)" % (time.time() - t0))
+    main(sys.argv[1:])

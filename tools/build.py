@@ -79,6 +79,25 @@ def build_mpy(board_name, out_root=None):
     return out_root
 
 
+def mpy_tree(out_root, arch, skip=(), firmware=True):
+    """Compile the library (and firmware/) for `arch` into out_root/lib (lib/sedsnet/*.mpy,
+    lib/*.mpy), leaving out the file names in `skip`; returns out_root/lib. The bench and the
+    footprint tool use it for the host's arch (x64) and the 32-bit runtime's (x86)."""
+    count = 0
+    for src, dest in sources():
+        if os.path.basename(src) in skip or (not firmware and not dest.startswith("lib/sedsnet")):
+            continue
+        target = os.path.join(out_root, dest[:-3] + ".mpy")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        cmd = [mpy_cross(), "-march=" + arch, "-o", target, "-s", dest, src]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit("mpy-cross -march=%s failed on %s:\n%s" % (
+                arch, os.path.relpath(src, REPO), (proc.stderr or proc.stdout).strip()))
+        count += 1
+    return os.path.join(out_root, "lib")
+
+
 def package_json():
     """package.json for `mpremote mip install github:OWNER/REPO` (or a local path): every module
     of lib/sedsnet and firmware/, installed flat into the board's lib/ as on a deploy."""

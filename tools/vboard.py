@@ -1,6 +1,6 @@
 """A virtual MicroPython board on this machine, driven like a real one by mpremote.
 
-    python tools/vboard.py --root DIR [--board rp2040] [--info FILE] [--heap 288k]
+    python tools/vboard.py --root DIR [--board rp2040] [--info FILE] [--heap 288k] [--romfs FILE]
 
 The board's console is a pty speaking MicroPython's friendly and raw REPL (raw-paste included);
 its filesystem is DIR (mounted as "/" inside the Unix-port `micropython` child, so `mpremote fs cp
@@ -38,6 +38,14 @@ AGENT = os.path.join(SHIMS, "_vboard_agent.py")
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 PASTE_WINDOW = 256
 RESET_EXIT, SOFT_RESET_EXIT = 113, 114
+ROMFS_BYTES = 256 * 1024  # the ROM partition --romfs FILE starts as, when FILE does not exist
+
+
+def _bytes_of(size):
+    """'256k' / '2M' / '1000' -> bytes."""
+    size = size.strip().lower()
+    mult = {"k": 1024, "m": 1024 * 1024}.get(size[-1:], 1)
+    return int(size[:-1] if mult > 1 else size) * mult
 
 
 def micropython_binary():
@@ -161,8 +169,13 @@ class UartBridge:
 
 
 class VirtualBoard:
-    def __init__(self, root, board="rp2040", heap=DEFAULT_HEAP, uarts=2, air=None, uid=None, log=None):
+    def __init__(self, root, board="rp2040", heap=DEFAULT_HEAP, uarts=2, air=None, uid=None, log=None,
+                 romfs=None):
         self.root = os.path.abspath(root)
+        self.romfs = os.path.abspath(romfs) if romfs else None
+        if self.romfs and not os.path.exists(self.romfs):
+            with open(self.romfs, "wb") as f:  # an empty (erased) ROM partition
+                f.write(b"\xff" * ROMFS_BYTES)
         os.makedirs(self.root, exist_ok=True)
         self.board = board
         self.heap = heap
@@ -198,13 +211,18 @@ class VirtualBoard:
             env["VBOARD_" + u.name] = "tcp:127.0.0.1:%d" % u.port
         if self.air:
             env["VBOARD_AIR"] = self.air
+        if self.romfs:
+            env["VBOARD_ROMFS"] = self.romfs
         return env
 
     def start_child(self, mode):
         self.kill_child()
         self.resets += 1
         self._started = time.monotonic()
-        cmd = [micropython_binary(), "-X", "heapsize=" + self.heap, AGENT, self.root, mode]
+        heap = self.heap
+        if self.romfs:  # the partition's bytes sit in the child's heap, not in the board's RAM
+            heap = str(_bytes_of(heap) + os.path.getsize(self.romfs) + 4096)
+        cmd = [micropython_binary(), "-X", "heapsize=" + heap, AGENT, self.root, mode]
         self.child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, cwd=self.root, env=self._env(),
                                       bufsize=0)
@@ -483,7 +501,8 @@ class Running:
     every process it started.
     """
 
-    def __init__(self, root, board="rp2040", heap=DEFAULT_HEAP, air=None, timeout_s=15.0, log=None):
+    def __init__(self, root, board="rp2040", heap=DEFAULT_HEAP, air=None, timeout_s=15.0, log=None,
+                 romfs=None):
         import tempfile
         self._tmp = tempfile.mkdtemp(prefix="vboard-")
         info_path = os.path.join(self._tmp, "info.json")
@@ -491,6 +510,8 @@ class Running:
                "--heap", heap, "--info", info_path]
         if air:
             cmd += ["--air", air]
+        if romfs:
+            cmd += ["--romfs", romfs]
         self.log = log or open(os.path.join(self._tmp, "vboard.log"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -536,8 +557,10 @@ def main(argv=None):
     ap.add_argument("--uarts", type=int, default=2)
     ap.add_argument("--air", help="udp:LISTEN:PEER[,PEER] for the simulated LoRa radio")
     ap.add_argument("--info", help="write the pty paths here as JSON once ready")
+    ap.add_argument("--romfs", help="a file standing for the board's ROM partition (ROMFS: "
+                    "mounted at /rom at boot, written by `mpremote romfs deploy`)")
     args = ap.parse_args(argv)
-    vb = VirtualBoard(args.root, args.board, args.heap, args.uarts, args.air)
+    vb = VirtualBoard(args.root, args.board, args.heap, args.uarts, args.air, romfs=args.romfs)
     signal.signal(signal.SIGTERM, vb.stop)
     signal.signal(signal.SIGINT, vb.stop)
     info = vb.info()

@@ -82,6 +82,63 @@ def _mount(root):
     sys.path[:] = ["", ".frozen", "/lib"]
 
 
+_ROM_MAGIC = b"\xd2\xcd\x31"
+
+
+class _Vfs:
+    """The Unix port's vfs plus rom_ioctl over a ROM partition (VBOARD_ROMFS: a file the board
+    process keeps; its bytes live in this heap, the board process adds their size to -X
+    heapsize), so `mpremote romfs deploy/query` work as on a board with ROMFS."""
+
+
+def _setup_rom(path):
+    """Before "/" becomes the board's filesystem (the file is the board process's, outside it):
+    the partition's bytes and a handle kept open to write them back; returns mount()."""
+    import vfs
+
+    store = open(path, "r+b")
+    part = bytearray(os.stat(path)[6])  # read in place: the heap has room for one copy
+    store.readinto(part)
+    m = _Vfs()
+    for k in dir(vfs):
+        if not k.startswith("__"):
+            setattr(m, k, getattr(vfs, k))
+
+    def rom_ioctl(op, *args):
+        if op == 1:  # number of ROM partitions
+            return 1
+        if args and args[0] != 0:
+            return -19  # ENODEV
+        if op == 2:  # the partition: a buffer
+            return memoryview(part)
+        if op == 3:  # prepare (erase) offset, length: the minimum write size
+            off, n = (args[1], args[2]) if len(args) > 2 else (0, args[1])
+            for i in range(off, min(off + n, len(part))):
+                part[i] = 0xFF
+            return 4
+        if op == 4:  # write at offset
+            off, buf = args[1], args[2]
+            part[off:off + len(buf)] = buf
+            return 0
+        if op == 5:  # complete: the partition survives a reset (the file)
+            store.seek(0)
+            store.write(part)
+            store.flush()
+            return 0
+        if op == 6:  # block size
+            return 4096
+        return -22  # EINVAL
+
+    m.rom_ioctl = rom_ioctl
+    sys.modules["vfs"] = m
+
+    def mount():
+        if part[:3] == _ROM_MAGIC:  # as a board at boot: /rom, then /rom and /rom/lib on the path
+            vfs.mount(vfs.VfsRom(part), "/rom")
+            sys.path[:] = ["", ".frozen", "/rom", "/rom/lib", "/lib"]
+    return mount
+
+
 def _clean(text):
     """Drop the agent's own frame from a traceback, so it reads as on a board."""
     return "\n".join(line for line in text.split("\n") if "_vboard_agent" not in line)
@@ -151,7 +208,10 @@ def _read_exact(n):
 
 def main():
     root, mode = sys.argv[1], sys.argv[2]
+    rom = _setup_rom(os.getenv("VBOARD_ROMFS")) if os.getenv("VBOARD_ROMFS") else None
     _mount(root)
+    if rom:
+        rom()
     _patch_os()
     g = {"__name__": "__main__"}
     # one EOT pair per phase, so the board process knows where boot.py output ends

@@ -1,0 +1,36 @@
+"""tools/bench_router.py (`make bench`) in its --smoke mode (20 packets per case), so the bench
+cannot rot: every case prints a row for every runtime, and every target a PASS/MISS verdict.
+Only that it runs and reports: figures are for `make bench`, not for tests."""
+import os
+import re
+import subprocess
+import sys
+
+import toolchain
+
+BENCH = os.path.join(toolchain.REPO, "tools", "bench_router.py")
+sys.path.insert(0, os.path.join(toolchain.REPO, "tools"))
+import bench_router  # noqa: E402
+
+
+def test_bench_smoke_prints_every_row():
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run([sys.executable, BENCH, "--smoke"], capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sections = proc.stdout.split("\n### ")
+    by_title = {s.split("\n", 1)[0]: s for s in sections[1:]}
+    assert len(bench_router.CASES) == 11
+    for label, _case, _sides, _recent in bench_router.CASES:
+        body = by_title[label]
+        for rt in bench_router.RUNTIMES:
+            row = [line for line in body.splitlines() if line.startswith(rt + " ")]
+            assert len(row) == 1, (label, rt, body)
+            figures = row[0][len(rt):].split()
+            assert len(figures) == 6, row
+            float(figures[0])  # us/packet
+            if rt.startswith("mp"):
+                float(figures[2])  # heap bytes per packet, measured under MicroPython
+    verdicts = re.findall(r"  (PASS|MISS)$", by_title["targets (issue 10)"], re.M)
+    assert len(verdicts) == 6, by_title["targets (issue 10)"]

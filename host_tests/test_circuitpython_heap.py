@@ -1,0 +1,82 @@
+"""The CircuitPython board (boards/feather_rp2040_rfm/code.py: .py sources compiled on the board,
+no viper) boots and runs its telemetry loop in the heap a CircuitPython RP2040 leaves to user
+code, on the 32-bit MicroPython (30-bit small ints, 16-byte GC blocks, as on the RP2040), with
+the CircuitPython shims (tools/shims: board, busio, digitalio) on the virtual board. A reference
+4.2.7 ground station on its UART must get the telemetry.
+
+The heap: CircuitPython 9.0.0 on a Raspberry Pi Pico W reports gc.mem_free() = 126112 at start,
+8.0.5 about 152K, 8.1/8.2 about 139K (adafruit/circuitpython issue #9085); a Feather RP2040
+(no WiFi stack) has somewhat more. CIRCUITPY_FREE = 152K free when code.py starts, the upper
+of the cited figures (the board process gets that plus what its own agent keeps). If
+the node does not fit, this test fails (it does not skip): the fix belongs in lib/ and
+firmware/ (import-time compile of big modules), not here."""
+import json
+import os
+import subprocess
+import time
+
+import serial
+
+import test_boards
+import toolchain
+import bench_router  # noqa: E402  (test_boards put tools/ on sys.path)
+import vboard  # noqa: E402
+
+CIRCUITPY_FREE = 152 * 1024
+SECONDS = 6.0
+AGENT = os.path.join(toolchain.REPO, "tools", "shims", "_vboard_agent.py")
+PROBE = "import gc\ngc.collect()\nprint('AGENT', gc.mem_alloc())\n"
+
+
+def _agent_heap(tmp_path, m32):
+    """Heap the virtual board's own agent and shims keep before code.py runs (a real board's
+    free-heap figure is net of its firmware): added on top, so code.py starts with
+    CIRCUITPY_FREE free."""
+    root = tmp_path / "probe"
+    root.mkdir()
+    (root / "code.py").write_text(PROBE)
+    env = dict(os.environ, MICROPYPATH=os.path.join(toolchain.REPO, "tools", "shims"),
+               VBOARD_BOARD="feather_rp2040_rfm")
+    out = subprocess.run([m32, "-X", "heapsize=1M", AGENT, str(root), "friendly"],
+                         input=b"", capture_output=True, env=env, timeout=30)
+    text = out.stdout.decode("utf-8", "replace")
+    return int(text.split("AGENT ")[1].split()[0])
+
+
+def test_feather_code_py_runs_in_a_circuitpython_rp2040_heap_on_32_bit(tmp_path, monkeypatch):
+    name = "feather_rp2040_rfm"
+    root = tmp_path / name
+    root.mkdir()
+    test_boards._populate(str(root), name)
+    m32 = bench_router.micropython32()
+    heap = CIRCUITPY_FREE + _agent_heap(tmp_path, m32)
+    monkeypatch.setenv("MICROPYTHON", m32)
+    vb = vboard.Running(str(root), board=name, heap=str(heap))
+    ground = None
+    console = serial.Serial(vb.console, timeout=0.2)
+    try:
+        uart_name, _host = test_boards._serial_side(name)
+        summary = tmp_path / "ground.json"
+        ground = test_boards._ground(vb.uarts[uart_name], str(root / "schema.json"), SECONDS,
+                                     str(summary))
+        text = b""
+        end = time.monotonic() + SECONDS + 30
+        while ground.poll() is None and time.monotonic() < end:
+            text += console.read(4096)  # the board's console, read as it goes (else dropped)
+        out = ground.communicate(timeout=10)[0].decode("utf-8", "replace")
+        console.write(b"\x03")
+        while b">>> " not in text and time.monotonic() < end + 5:
+            text += console.read(4096)
+        text = text.decode("utf-8", "replace")
+        assert "MemoryError" not in text, "code.py in %d bytes free:\n%s" % (CIRCUITPY_FREE, text)
+        assert "sedsnet: stopped" in text and "errors=0" in text, text
+        assert summary.exists(), out
+        s = json.loads(summary.read_text())
+        assert s["crc_failures"] == 0 and s["decode_errors"] == 0, s
+        assert s["delivered"] >= 10, (s, text)
+    finally:
+        console.close()
+        if ground is not None and ground.poll() is None:
+            ground.kill()
+            ground.wait()
+        vb.close()

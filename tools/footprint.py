@@ -1,0 +1,148 @@
+"""Code footprint (`make footprint`): the heap the library's code keeps after import on the 32-bit
+MicroPython (as on RP2040/ESP32/STM32), loaded from .mpy files, from a ROMFS image and (given a
+build with the library frozen) frozen; plus each module's .mpy size for armv6m (flash).
+
+    python tools/footprint.py [--frozen BINARY]      (markdown tables on stdout)
+
+"Heap after import": gc.mem_alloc() after gc.collect() minus the same before the imports, in a
+fresh process (tools/_footprint_run.py). An optional module's figure is the core plus it, minus
+the core. BINARY: a 32-bit Unix port with boards' manifest frozen (tools/firmware.py builds one:
+`make firmware BOARD=unix MICROPY_DIR=... M32=1`); default build/micropython32-frozen if present.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+RUN = os.path.join(HERE, "_footprint_run.py")
+sys.path.insert(0, HERE)
+import bench_router  # noqa: E402
+import build  # noqa: E402
+import romfs  # noqa: E402
+
+CORE_TARGET = 60 * 1024
+# _fast imports _pure (its CRC table), so the core holds both
+CORE = ["sedsnet", "sedsnet.router", "sedsnet.node", "sedsnet.engine", "sedsnet.wire",
+        "sedsnet.schema", "sedsnet.ids", "sedsnet.ring", "sedsnet.isr", "sedsnet.recent",
+        "sedsnet.routes", "sedsnet.errors", "sedsnet.compat", "sedsnet.consts", "sedsnet._fast"]
+# (label, modules on top of the core)
+OPTIONAL = (
+    ("announce + announce_codec (discovery)", ["sedsnet.announce_codec", "sedsnet.announce"]),
+    ("packet (Packet, make_packet: handlers)", ["sedsnet.packet"]),
+    ("relay", ["sedsnet.relay"]),
+    ("stats (export_*)", ["sedsnet.stats"]),
+    ("schema_json", ["sedsnet.schema_json"]),
+    ("_fmt", ["sedsnet._fmt"]),
+    ("firmware: app + link + mainloop", ["app", "link", "mainloop"]),
+    ("firmware: uart_link + cobs", ["uart_link", "cobs"]),
+    ("firmware: sx127x", ["sx127x"]),
+)
+
+
+def lib_modules():
+    names = sorted(n[:-3] for n in os.listdir(os.path.join(REPO, "lib", "sedsnet"))
+                   if n.endswith(".py"))
+    return ["sedsnet"] + ["sedsnet." + n for n in names if n != "__init__"]
+
+
+def heap_of(binary, source, modules, env):
+    names = os.path.join(tempfile.gettempdir(), "footprint-%d.txt" % os.getpid())
+    with open(names, "w") as f:
+        f.write("\n".join(modules) + "\n")
+    proc = subprocess.run([binary, "-X", "heapsize=2M", RUN, source, names],
+                          env=env, capture_output=True, text=True, timeout=120,
+                          cwd=tempfile.gettempdir())
+    line = [x for x in proc.stdout.splitlines() if x.startswith("HEAP ")]
+    if proc.returncode or not line:
+        raise SystemExit("footprint: %s %s %s failed:\n%s%s" % (binary, source, modules,
+                                                               proc.stdout, proc.stderr))
+    return int(line[0].split()[1])
+
+
+def measure(frozen=None, tmp=None):
+    """{source: {row label: bytes}} on the 32-bit runtime; sources: mpy, romfs[, frozen]."""
+    m32 = bench_router.micropython32()
+    lib = build.mpy_tree(os.path.join(tmp, "x86"), "x86")
+    image = os.path.join(tmp, "x86.romfs")
+    romfs.build_image("unix", image, arch="x86")
+    env = dict(os.environ)
+    env.pop("MICROPYPATH", None)
+    sources = [("mpy", m32, "mpy", dict(env, MICROPYPATH=lib)),
+               ("romfs", m32, "romfs:" + image, dict(env, MICROPYPATH=""))]
+    if frozen:
+        sources.append(("frozen", frozen, "frozen", dict(env, MICROPYPATH="")))
+    out = {}
+    for key, binary, source, e in sources:
+        core = heap_of(binary, source, CORE, e)
+        rows = {"whole library (every lib/sedsnet module)": heap_of(binary, source,
+                                                                     lib_modules(), e),
+                "core (one Router, plain sides)": core}
+        for label, mods in OPTIONAL:
+            rows["+ " + label] = heap_of(binary, source, CORE + mods, e) - core
+        out[key] = rows
+    return out
+
+
+def mpy_sizes(tmp):
+    """{module file: (armv6m .mpy bytes, x86 .mpy bytes)}."""
+    out = {}
+    for arch in ("armv6m", "x86"):
+        root = build.mpy_tree(os.path.join(tmp, "size-" + arch), arch)
+        for dirpath, _dirs, files in os.walk(root):
+            for f in files:
+                rel = os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/")
+                out.setdefault(rel, {})[arch] = os.path.getsize(os.path.join(dirpath, f))
+    return out
+
+
+def kb(n):
+    return "%.1f KB" % (n / 1024.0)
+
+
+def report(heaps, sizes):
+    cols = [k for k in ("mpy", "romfs", "frozen") if k in heaps]
+    head = {"mpy": "from .mpy", "romfs": "from ROMFS", "frozen": "frozen"}
+    print("### Code heap after import, 32-bit MicroPython (gc.mem_alloc delta, fresh process)\n")
+    print("| code | " + " | ".join(head[c] for c in cols) + " |")
+    print("| --- |" + " ---: |" * len(cols))
+    for label in heaps["mpy"]:
+        print("| %s | %s |" % (label, " | ".join(kb(heaps[c][label]) for c in cols)))
+    core = heaps["mpy"]["core (one Router, plain sides)"]
+    print("\ntarget: core from .mpy on 32-bit <= %s: %s (%s)"
+          % (kb(CORE_TARGET), kb(core), "PASS" if core <= CORE_TARGET else "MISS"))
+    print("\n### .mpy size per module (flash; armv6m = RP2040, x86 = the 32-bit host build)\n")
+    print("| module | armv6m | x86 |")
+    print("| --- | ---: | ---: |")
+    tot = {"armv6m": 0, "x86": 0}
+    for rel in sorted(sizes):
+        s = sizes[rel]
+        for a in tot:
+            tot[a] += s.get(a, 0)
+        print("| %s | %d | %d |" % (rel, s.get("armv6m", 0), s.get("x86", 0)))
+    print("| total | %d | %d |" % (tot["armv6m"], tot["x86"]))
+
+
+def main(argv):
+    frozen = None
+    if "--frozen" in argv:  # --frozen "": none, even if build/ has one
+        frozen = argv[argv.index("--frozen") + 1]
+        frozen = os.path.abspath(frozen) if frozen else None
+    else:
+        default = os.path.join(REPO, "build", "micropython32-frozen")
+        frozen = default if os.path.exists(default) else None
+    tmp = tempfile.mkdtemp(prefix="footprint-")
+    try:
+        heaps = measure(frozen, tmp)
+        report(heaps, mpy_sizes(tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not frozen:
+        print("\n(frozen: no build given; `make firmware BOARD=unix MICROPY_DIR=... M32=1` "
+              "makes build/micropython32-frozen)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
