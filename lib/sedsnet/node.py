@@ -143,6 +143,8 @@ class Node(Engine):
             sid += 1  # the reference reuses the lowest free side ID
         if sid >= MAX_SIDES:
             raise ArgumentError("at most %d sides" % MAX_SIDES)
+        if packet_side:
+            from . import packet  # noqa: F401  loaded now, not mid-flight in a fragmented heap
         side = Side(sid, name, tx, bool(reliable), packet_side)
         if sid == len(sides):
             sides.append(side)

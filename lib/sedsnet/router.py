@@ -2,7 +2,8 @@
 # log_*() packs straight into a preallocated TX buffer (or into the TX ring with queue=True)
 # and the frame leaves through the same path as forwarded traffic; the tx callback gets a
 # memoryview of that buffer, valid during the call (bytes(frame) to keep it). packet.py is
-# imported only when a Packet is needed (packet handlers, packet sides, transmit_message).
+# imported only when a Packet is needed (packet handlers, packet sides, transmit_message), at
+# the time the handler or side is added: a module loaded mid-flight may find only small holes.
 import sys
 
 from . import ids, schema
@@ -54,6 +55,8 @@ class Router(Node):
                  starting_queue_size=None, queue_grow_step=None, discovery=None,
                  max_discovery_peers=None):
         self.handlers = _check_handlers(handlers)
+        if any(h[1] is not None for h in self.handlers):
+            from . import packet  # noqa: F401  now, while the heap is still in large pieces
         # options of features that come later (time sync, E2E): checked and kept as given
         values = (address_mode, requested_address, timesync_enabled, timesync_role,
                   timesync_priority, timesync_source_timeout_ms, timesync_announce_interval_ms,
@@ -179,7 +182,7 @@ class Router(Node):
         self.send_control(sid, 1, pid, self.e2e_src, contract)
 
     def _packet(self, hdr, data):
-        from .packet import Packet  # loaded with the first packet handler call, not at import
+        from .packet import Packet  # loaded by __init__ when a packet handler is given
         pkt = Packet(hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
                      hdr.timestamp_ms, bytes(data[hdr.payload_start:hdr.payload_end]),
                      hdr.src_addr, hdr.nonce)

@@ -269,10 +269,10 @@ class UdpAir:
     def poll(self):
         # datagrams wait in the socket while a radio is busy transmitting (a crude stand-in for
         # airtime: the sim transmits instantly, so "during our TX" is only a few SPI writes)
-        for r in self.radios:
-            if not r.listening:
-                return
         for _ in range(8):
+            for r in self.radios:  # each delivery sets RxDone: wait for the driver again
+                if not r.listening:
+                    return
             try:
                 data = self._s.recv(300)
             except OSError:
