@@ -101,6 +101,8 @@ def test_future_features_are_read_and_noted_not_claimed():
     (lambda d: d["events"][1].__setitem__("link", "nope"), "events[1].link"),
     (lambda d: d["events"][2].__setitem__("node", "rocket"), "events[2].node"),
     (lambda d: d["events"][2].pop("at_s"), "events[2].at_s"),
+    (lambda d: d["events"].append({"at_s": 1, "do": "snapshot", "node": "gw"}),
+     "events[3].node: no reference node 'gw' (export_topology()"),
     (lambda d: d.__setitem__("duration_s", 0), "duration_s"),
     (lambda d: d.__setitem__("links", {}), "links: must be a list"),
 ])
@@ -150,6 +152,7 @@ def test_short_scenario_runs_and_reports(tmp_path):
         assert types[name]["delivered"] <= types[name]["sent"]
         assert types[name]["latency_ms"]["p50"] is not None
     assert types["COMMAND"]["delivered"] >= 2, types  # ground -> gateway -> rocket
+    assert rep["origins"]["rocket"]["delivered"] > 10 and rep["origins"]["ground"]["delivered"] >= 2
     assert rep["crc_failures"] == 0 and rep["undecodable"] == 0
     assert [b["reboots"] for b in rep["boards"]] == [0, 0]
     assert all(b["status_lines"] >= 1 for b in rep["boards"])

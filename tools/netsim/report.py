@@ -65,6 +65,8 @@ class Tracker:
         self.last_ts = {}  # (sender, type, node) -> last timestamp delivered
         self.delivered, self.duplicated, self.reordered = {}, {}, {}
         self.latency = {}  # type -> [ms]
+        self.by_origin = {}  # origin node -> [sent, delivered, last delivery (s since start)]
+        self.t0 = time.time()
         self.undecodable = 0
 
     @staticmethod
@@ -89,6 +91,7 @@ class Tracker:
             if key not in self.first:
                 self.first[key] = (time.time(), end.node, pkt.sender)
                 self.sent[name] = self.sent.get(name, 0) + 1
+                self.by_origin.setdefault(end.node, [0, 0, None])[0] += 1
 
     def arrive(self, link, end, frame, now):
         eps = self.handled.get(end.node)
@@ -113,6 +116,9 @@ class Tracker:
             first = self.first.get(key)
             if first is not None:
                 self.latency.setdefault(name, []).append(max(0.0, (t - first[0]) * 1000.0))
+                row = self.by_origin.setdefault(first[1], [0, 0, None])
+                row[1] += 1
+                row[2] = round(t - self.t0, 1)
             lk = (first[2] if first else sender, name, node)
             last = self.last_ts.get(lk)
             if last is not None and last - RESTART_MS < ts < last:
@@ -131,6 +137,11 @@ class Tracker:
                                         "p99": percentile(lat, 99),
                                         "max": round(max(lat), 1) if lat else None}}
         return out
+
+
+def origins(tracker):
+    return dict((n, {"sent": r[0], "delivered": r[1], "last_delivery_s": r[2]})
+                for n, r in sorted(tracker.by_origin.items()))
 
 
 def heap_high_water(lines):
@@ -164,6 +175,10 @@ def text(rep):
         lines.append("%-16s %7d %9d %5d %5d %8s %8s %8s" % (
             name, t["sent"], t["delivered"], t["duplicated"], t["reordered"],
             lat["p50"], lat["p90"], lat["p99"]))
+    lines.append("")
+    lines.append("by origin: " + ", ".join(
+        "%s %d/%d (last delivered at %s s)" % (n, o["delivered"], o["sent"], o["last_delivery_s"])
+        for n, o in sorted(rep["origins"].items())))
     lines.append("")
     lines.append("links:")
     for l in rep["links"]:

@@ -236,6 +236,10 @@ class Run:
         elif do == "leave":
             r = self.refs[e["node"]].call("leave")
             what = "node %s calls announce_leave() -> %s" % (e["node"], r)
+        elif do == "snapshot":
+            topo = self.refs[e["node"]].call("topology") or {}
+            routers = sorted(r["sender_id"] for r in topo.get("routers", ()))
+            what = "node %s's export_topology() routers: %s" % (e["node"], ", ".join(routers))
         elif do in ("link_down", "link_up"):
             self.hub.set_up(e["link"], do == "link_up")
             what = "link %s %s" % (e["link"], "up" if do == "link_up" else "down")
@@ -327,6 +331,7 @@ class Run:
         crc = sum(getattr(e, "crc_failures", 0) for e in self.ends)
         return {"scenario": self.sc["name"], "wall_s": round(self.wall, 1),
                 "seconds": round(self.elapsed, 1), "types": self.tracker.per_type(),
+                "origins": report.origins(self.tracker),
                 "control_frames": self.tracker.control, "links": ls, "boards": boards,
                 "nodes": [{"name": n, "drops": p.drops} for n, p in sorted(self.refs.items())],
                 "crc_failures": crc, "undecodable": self.tracker.undecodable,

@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 LINK_TYPES = ("uart", "lora", "pipe")
-EVENT_KINDS = ("reboot", "link_down", "link_up", "flap", "leave")
+EVENT_KINDS = ("reboot", "link_down", "link_up", "flap", "leave", "snapshot")
 FAULT_KEYS = ("loss", "dup", "reorder", "corrupt")
 MS_KEYS = ("latency_ms", "jitter_ms", "hold_ms", "bytes_per_s")
 LORA_MTU = 255
@@ -193,10 +193,11 @@ def _event(i, e, links, names):
         if names.get(b, ("",))[0] != "board":
             _fail(w + ".board", "no board %r" % b)
         out["board"] = b
-    elif do == "leave":
+    elif do in ("leave", "snapshot"):
         n = _str(w + ".node", e.get("node"))
         if names.get(n, ("",))[0] != "node":
-            _fail(w + ".node", "no reference node %r (announce_leave() is a reference call here)" % n)
+            _fail(w + ".node", "no reference node %r (%s is a reference call here)"
+                  % (n, "announce_leave()" if do == "leave" else "export_topology()"))
         out["node"] = n
     else:
         ln = _str(w + ".link", e.get("link"))
