@@ -139,11 +139,15 @@ def test_cli_rejects_a_bad_scenario_with_the_field(tmp_path):
 def test_short_scenario_runs_and_reports(tmp_path):
     out_dir = str(tmp_path / "out")
     run = subprocess.run([PY, os.path.join(REPO, "tools", "netsim"),
-                          os.path.join(REPO, "scenarios", "short.json"), "--quiet",
+                          os.path.join(REPO, "scenarios", "short.json"),
                           "--seconds", "12", "--out", out_dir],
                          capture_output=True, text=True, timeout=120, cwd=REPO)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "topology picture" in run.stdout
+    # the live view, once a second (not a terminal here: one block each)
+    assert run.stdout.count("netsim short  t=") >= 8
+    assert "  rocket     in " in run.stdout and "  air            lora  up   util" in run.stdout
+    assert "loops=" in run.stdout  # the boards' status lines reach the view
     with open(os.path.join(out_dir, "report.json")) as f:
         rep = json.load(f)
     types = rep["types"]
@@ -166,3 +170,62 @@ def test_short_scenario_runs_and_reports(tmp_path):
                    for g in svg.iter(ns + "g") if g.get("class") == "link")
     assert routers == ["gateway", "ground", "rocket"]
     assert edges == [("gateway", "ground"), ("gateway", "rocket")]
+
+
+_VIEW = r"""
+import io, sys
+sys.path.insert(0, sys.argv[1])
+import view
+
+class Sim:
+    up = True
+    def __init__(self, **st):
+        self.stats = dict(sent=0, lost=0, down=0, oversize=0, tx_full=0, corrupted=0, duplicated=0)
+        self.stats.update(st)
+    def utilisation(self, ms):
+        return 0.25
+
+class End:
+    def __init__(self, node, rx, tx):
+        self.node, self.rx, self.tx = node, rx, tx
+
+class Tracker:
+    def per_type(self):
+        return {"GPS_DATA": {"delivered": 3, "sent": 4}}
+
+class Hub:
+    pass
+
+class Con:
+    lines = ["sedsnet: loops=42 errors=0 drops=1 | LORA tx=1 rx=2 drop=0", "x heap=12345"]
+
+class Run:
+    sc = {"name": "fake"}
+    ends = [End("rocket", 5, 20), End("gw", 20, 5)]
+    tracker = Tracker()
+    hub = Hub()
+    consoles = {"rocket": Con()}
+    refs = {}
+
+Run.hub.links = {"air": {"spec": {"type": "lora"}, "dirs": [(Run.ends[0], Run.ends[1],
+                 Sim(sent=20, lost=2, tx_full=1, corrupted=1))]}}
+for quiet in (True, False):
+    out = io.StringIO()
+    live = view.Live(Run(), out, quiet)
+    live.tick(0.5)   # before the first second: nothing
+    live.tick(1.0)
+    sys.stdout.write("%s<%s>\n" % (quiet, out.getvalue()))
+"""
+
+
+def test_live_view_rows_and_quiet():
+    out = subprocess.run([PY, "-c", _VIEW, os.path.join(REPO, "tools", "netsim")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    quiet, loud = out.stdout.split("\nFalse<")
+    assert quiet == "True<>"  # --quiet: no view at all
+    assert "netsim fake  t=  1.0 s" in loud
+    assert "rocket     in    5.0/s  out   20.0/s  link-lost     0  ram 12345  loops=42" in loud
+    assert "gw         in   20.0/s  out    5.0/s  link-lost     3" in loud  # lost + tx-full
+    assert "air            lora  up   util  25.0%  sent     20  lost     3  corrupted    1" in loud
+    assert "delivered: GPS_DATA 3/4" in loud
