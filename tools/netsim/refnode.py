@@ -7,7 +7,8 @@ spec: {"name", "kind": "router"|"relay", "hostname", "schema": path or null, "ha
 Each side's frames come and go as records on stdin/stdout (records.py): the simulator owns the
 links and their faults. Events: {"ev": "up"}, {"ev": "rx", "ty", "sender", "ts", "data", "t"}
 for each packet a handler got, {"ev": "cmd", "n", "ts", "data", "t"} for each command sent.
-Commands: {"op": "topology"|"stats"|"leave"|"stop"} -> a reply.
+Commands: {"op": "topology"|"stats"|"leave"|"stop"} -> a reply; after "leave" (announce_leave())
+the node goes quiet (no periodic(), frames in ignored) unless the command has "stay": true.
 """
 import json
 import os
@@ -53,6 +54,7 @@ class Node:
         for i, side in enumerate(spec.get("sides", ())):
             self.sides.append(self.node.add_side_packed(side, self._tx(i)))
         self.commands = 0
+        self.left = False  # after a leave: no more periodic(), frames in are ignored
 
     def _tx(self, index):
         prefix = bytes([index])
@@ -85,7 +87,10 @@ class Node:
             return json.loads(json.dumps(self.node.export_runtime_stats(), default=str))
         if op == "leave":
             self.node.announce_leave()
-            return {"ok": True}
+            # 4.2.7 puts a node that keeps running periodic() back into its peers' topology at
+            # its next announcement (at once): a node that leaves goes quiet unless "stay"
+            self.left = not msg.get("stay")
+            return {"ok": True, "silent": self.left}
         if op == "stop":
             self.stop = True
             return {"ok": True}
@@ -112,7 +117,9 @@ class Node:
                 if rec is None:
                     return
                 kind, body = rec
-                if kind == "F" and body and body[0] < len(self.sides):
+                if kind == "F" and self.left:
+                    pass
+                elif kind == "F" and body and body[0] < len(self.sides):
                     try:
                         self.rx(self.sides[body[0]], body[1:])
                     except Exception as e:  # the reference's error family varies: count it
@@ -127,6 +134,8 @@ class Node:
                     rec = self.inbox.get_nowait()
                 except queue.Empty:
                     rec = ()
+            if self.left:
+                continue
             try:
                 self.node.periodic(0)
             except Exception as e:

@@ -92,8 +92,11 @@ class RefProc:
             pass
 
     def call(self, op, timeout=10):
+        return self.call_op({"op": op}, timeout)
+
+    def call_op(self, msg, timeout=10):
         with self._lock:
-            records.write_json(self.proc.stdin, "C", {"op": op})
+            records.write_json(self.proc.stdin, "C", msg)
         try:
             return self.replies.get(timeout=timeout)
         except queue.Empty:
@@ -234,8 +237,9 @@ class Run:
             self.consoles[e["board"]].write(b"\x03\x04")  # stop main.py, soft reset: boots again
             what = "board %s reboots (Ctrl-C, Ctrl-D on its console)" % e["board"]
         elif do == "leave":
-            r = self.refs[e["node"]].call("leave")
-            what = "node %s calls announce_leave() -> %s" % (e["node"], r)
+            r = self.refs[e["node"]].call_op({"op": "leave", "stay": e.get("stay", False)})
+            what = "node %s calls announce_leave()%s -> %s" % (
+                e["node"], " and keeps running" if e.get("stay") else " and goes quiet", r)
         elif do == "snapshot":
             topo = self.refs[e["node"]].call("topology") or {}
             routers = sorted(r["sender_id"] for r in topo.get("routers", ()))

@@ -199,6 +199,11 @@ def _event(i, e, links, names):
             _fail(w + ".node", "no reference node %r (%s is a reference call here)"
                   % (n, "announce_leave()" if do == "leave" else "export_topology()"))
         out["node"] = n
+        if do == "leave":
+            stay = e.get("stay", False)
+            if not isinstance(stay, bool):
+                _fail(w + ".stay", "must be true or false, not %r" % (stay,))
+            out["stay"] = stay
     else:
         ln = _str(w + ".link", e.get("link"))
         if ln not in links:
