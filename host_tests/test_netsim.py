@@ -315,3 +315,29 @@ def test_leave_event_removes_the_node_from_its_peer_and_quiet_keeps_it_out(stay)
         assert gone == ["a"] and later == ["a"]
     else:
         assert later == ["a", "b"]
+
+
+def test_fast_mode_runs_a_minute_of_flight_on_one_simulated_clock(tmp_path):
+    out_dir = str(tmp_path / "fast")
+    run = subprocess.run([PY, os.path.join(REPO, "tools", "netsim"),
+                          os.path.join(REPO, "scenarios", "short.json"), "--fast", "--quiet",
+                          "--seconds", "60", "--out", out_dir],
+                         capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert run.returncode == 0, run.stdout + run.stderr
+    with open(os.path.join(out_dir, "report.json")) as f:
+        rep = json.load(f)
+    assert rep["fast"]["simulated_s"] == 60.0 and rep["seconds"] == 60.0
+    types = rep["types"]
+    # the rocket's shipped rates (GPS 5 Hz, IMU 20 Hz) for 60 simulated seconds: ~300 and ~1200
+    # samples leave it (not all fit the LoRa channel: tx-full drops), commands every 2 s
+    assert 250 <= types["GPS_DATA"]["sent"] <= 310 and 1000 <= types["IMU_DATA"]["sent"] <= 1210
+    assert types["GPS_DATA"]["delivered"] > 50 and types["IMU_DATA"]["delivered"] > 200
+    # commands every 2 s, until the gateway forgets the rocket: on this saturated channel the
+    # rocket's announcements die in its full TX queue, and after ~30 s the gateway stops
+    # advertising FLIGHT_COMPUTER, so the 4.2.7 ground has no route and sends nothing more
+    assert 13 <= types["COMMAND"]["sent"] <= 30 and types["COMMAND"]["delivered"] >= 12
+    assert rep["crc_failures"] == 0 and rep["undecodable"] == 0
+    radios = rep["fast"]["radios"]
+    assert radios["rocket"]["tx"] > 0 and radios["gateway"]["rx"] > 0
+    assert {"gateway", "ground"} <= set(rep["topology_routers"])  # (the rocket: see above)
+    assert [b["status_lines"] for b in rep["boards"]] == [12, 12]  # every 5 s of simulated time

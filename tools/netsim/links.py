@@ -110,6 +110,8 @@ class AirPort(End):
     """The hub's UDP socket for one board's radio; VBOARD_AIR of the board is
     udp:<board_port>:<self.port>."""
 
+    air = True  # frames are 6 settings bytes + the radio payload
+
     def __init__(self, node, side, hub):
         End.__init__(self, node, side, hub)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -172,13 +174,15 @@ class Hub:
     """All links of a run. observe(link, src_end, frame, now_ms) sees every emitted frame (before
     faults) and arrive(link, dst_end, frame, now_ms) every delivered one."""
 
-    def __init__(self, seed=1, observe=None, arrive=None):
+    def __init__(self, seed=1, observe=None, arrive=None, now_ms=None):
         self.seed = seed
         self.observe, self.arrive = observe, arrive
         self.lock = threading.Lock()
         self.routes = {}  # end -> [(LinkSim, dst end)]
         self.links = {}  # name -> {"spec", "dirs": [(src, dst, sim)], "ends"}
         self.t0 = time.monotonic()
+        if now_ms is not None:  # --fast: the simulated clock
+            self.now_ms = now_ms
         self._stop = False
         self._thread = None
 

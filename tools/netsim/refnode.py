@@ -44,11 +44,14 @@ class Node:
         handlers = []
         for ep in spec.get("handlers", ()):
             handlers.append((ref.endpoint_identity(ep), self._on_packet, None))
+        self.fake = [0] if spec.get("fake_clock") else None  # --fast: the host's clock (ms)
+        kw = {"now_ms": lambda: self.fake[0]} if self.fake else {}
         if spec.get("kind") == "relay":
-            self.node = ref.Relay()
+            self.node = ref.Relay(**kw)
             self.rx = self.node.rx_packed_from_side
         else:
-            self.node = ref.Router(handlers=handlers, hostname=spec.get("hostname") or spec["name"])
+            self.node = ref.Router(handlers=handlers, hostname=spec.get("hostname") or spec["name"],
+                                   **kw)
             self.rx = self.node.receive_packed_from_side
         self.sides = []
         for i, side in enumerate(spec.get("sides", ())):
@@ -63,21 +66,24 @@ class Node:
             records.write(OUT, "F", prefix + bytes(frame))
         return tx
 
+    def now_s(self):
+        return self.fake[0] / 1000.0 if self.fake else time.time()
+
     def _on_packet(self, pkt):
         records.write_json(OUT, "E", {"ev": "rx", "ty": self.names.get(pkt.ty, "type %d" % pkt.ty),
                                       "sender": pkt.sender, "ts": pkt.timestamp_ms,
-                                      "data": bytes(pkt.payload).hex(), "t": time.time()})
+                                      "data": bytes(pkt.payload).hex(), "t": self.now_s()})
 
     def _command(self):
         cmd = self.spec["command"]
         self.commands += 1
-        ts = int(time.time() * 1000) & 0xFFFFFFFF
+        ts = int(self.now_s() * 1000) & 0xFFFFFFFF
         data = bytes([1, self.commands & 0xFF, (self.commands >> 8) & 0xFF, 0])
         pkt = ref.make_packet(ref.data_type_identity(cmd["type"]), self.spec["hostname"],
                               [ref.endpoint_identity(cmd["endpoint"])], ts, data)
         self.node.transmit_message(pkt)
         records.write_json(OUT, "E", {"ev": "cmd", "n": self.commands, "ts": ts, "data": data.hex(),
-                                      "t": time.time()})
+                                      "t": self.now_s()})
 
     def _op(self, msg):
         op = msg.get("op")
@@ -95,6 +101,43 @@ class Node:
             self.stop = True
             return {"ok": True}
         return {"error": "unknown op %r" % op}
+
+    def run_fake(self):
+        """--fast: no thread, no wall clock. {"op": "advance", "t": ms} sets the clock, runs
+        periodic() and the command timer, then replies; frames are handled as they come."""
+        records.write_json(OUT, "E", {"ev": "up"})
+        cmd = self.spec.get("command")
+        next_cmd = cmd["every_s"] * 1000 if cmd else None
+        while not self.stop:
+            rec = records.read(IN)
+            if rec is None:
+                return
+            kind, body = rec
+            if kind == "F":
+                if not self.left and body and body[0] < len(self.sides):
+                    try:
+                        self.rx(self.sides[body[0]], body[1:])
+                    except Exception as e:
+                        records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80]})
+                continue
+            msg = json.loads(body)
+            if msg.get("op") == "advance":
+                self.fake[0] = msg["t"]
+                if not self.left:
+                    try:
+                        self.node.periodic(0)
+                    except Exception as e:
+                        records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80]})
+                    if next_cmd is not None and self.fake[0] >= next_cmd:
+                        next_cmd += cmd["every_s"] * 1000
+                        self._command()
+                reply = {"t": self.fake[0]}
+            else:
+                try:
+                    reply = self._op(msg)
+                except Exception as e:
+                    reply = {"error": "%s: %s" % (type(e).__name__, e)}
+            records.write_json(OUT, "R", reply)
 
     def _reader(self):
         while True:
@@ -146,4 +189,5 @@ class Node:
 
 
 if __name__ == "__main__":
-    Node(json.loads(sys.argv[1])).run()
+    node = Node(json.loads(sys.argv[1]))
+    node.run_fake() if node.fake else node.run()

@@ -1,7 +1,8 @@
 """What the simulator measures and the report it writes (text, JSON, topology SVG).
 
 Tracker sees every frame a node emits (before the link's faults) and every frame a link delivers;
-a packet is known by (type, timestamp, payload), as a reference node's handler event reports it.
+a packet is known by (type, timestamp, payload), as a reference node's handler event reports it
+(when two origins send the same key, the k-th delivery of it at a node is the k-th origin's).
 sent: distinct user packets that left their origin; delivered: distinct packets that reached a
 node holding one of their endpoints (a reference node's handler, or a board whose config
 handles the endpoint: counted when the frame arrives on the board's side); duplicated: further
@@ -53,12 +54,13 @@ def percentile(values, p):
 
 
 class Tracker:
-    def __init__(self, handled):
+    def __init__(self, handled, now=time.time):
         """handled: {node name: set of endpoint ids whose packets count as delivered there}
         for boards (reference nodes report their own handler calls)."""
         self.handled = handled
+        self.now = now  # seconds; --fast passes the simulated clock
         self.lock = threading.Lock()
-        self.first = {}   # key -> (t, origin node, sender)
+        self.first = {}   # key -> [(t, origin node, sender)], one per origin
         self.sent = {}    # type -> n
         self.control = {}  # control type -> frames emitted (all hops)
         self.got = {}     # (key, node) -> copies
@@ -66,12 +68,12 @@ class Tracker:
         self.delivered, self.duplicated, self.reordered = {}, {}, {}
         self.latency = {}  # type -> [ms]
         self.by_origin = {}  # origin node -> [sent, delivered, last delivery (s since start)]
-        self.t0 = time.time()
+        self.t0 = now()
         self.undecodable = 0
 
     @staticmethod
     def _decode(end, frame):
-        data = frame[6:] if end.__class__.__name__ == "AirPort" else frame
+        data = frame[6:] if getattr(end, "air", False) else frame
         try:
             return ref.unpack_packet_py(bytes(data))
         except Exception:
@@ -88,8 +90,11 @@ class Tracker:
                 self.control[name] = self.control.get(name, 0) + 1
                 return
             key = (name, pkt.timestamp_ms, bytes(pkt.payload).hex())
-            if key not in self.first:
-                self.first[key] = (time.time(), end.node, pkt.sender)
+            seen = self.first.setdefault(key, [])
+            # two boards on one clock can send the same values at the same time (sim sensors
+            # are functions of the clock): one entry per origin
+            if not any(o == end.node or s == pkt.sender for _t, o, s in seen):
+                seen.append((self.now(), end.node, pkt.sender))
                 self.sent[name] = self.sent.get(name, 0) + 1
                 self.by_origin.setdefault(end.node, [0, 0, None])[0] += 1
 
@@ -102,18 +107,19 @@ class Tracker:
             return
         name = _type_name(pkt.ty)
         self.delivery(end.node, name, pkt.sender, pkt.timestamp_ms, bytes(pkt.payload).hex(),
-                      time.time())
+                      self.now())
 
     def delivery(self, node, name, sender, ts, data_hex, t):
         key = (name, ts, data_hex)
         with self.lock:
             n = self.got.get((key, node), 0) + 1
             self.got[(key, node)] = n
-            if n > 1:
+            seen = self.first.get(key, ())
+            if n > max(1, len(seen)):
                 self.duplicated[name] = self.duplicated.get(name, 0) + 1
                 return
             self.delivered[name] = self.delivered.get(name, 0) + 1
-            first = self.first.get(key)
+            first = seen[n - 1] if n <= len(seen) else None
             if first is not None:
                 self.latency.setdefault(name, []).append(max(0.0, (t - first[0]) * 1000.0))
                 row = self.by_origin.setdefault(first[1], [0, 0, None])
