@@ -128,7 +128,13 @@ def deploy(board_name, port, timeout_s=300, config=None):
          "stopping %s on %s (main.py moved aside, reset)" % (board_name, port), 60)
     _wait_for_port(port)
     cmd = [mp, "connect", port]
-    dirs = sorted({r.rpartition("/")[0] for _, r in items if r.rpartition("/")[0]})
+    dirs = set()
+    for _, r in items:
+        d = r.rpartition("/")[0]
+        while d:  # every parent: /lib before /lib/sedsnet
+            dirs.add(d)
+            d = d.rpartition("/")[0]
+    dirs = sorted(dirs)
     mk = "import os\nfor _d in %r:\n    try:\n        os.mkdir(_d)\n    except OSError:\n        pass\n" % (
         dirs,)
     cmd += ["exec", mk]

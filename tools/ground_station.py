@@ -7,10 +7,10 @@
 With --router it is a reference Router node that announces GROUND_STATION on the link: a board
 with more than one side sends its telemetry only where that endpoint is announced (as any 4.2.7
 router does), so without --router such a board sends this decoder nothing but its own discovery.
-The link framing is the firmware's (firmware/cobs.py: 0x00 + COBS(frame) + 0x00). A frame whose
+The link framing is the firmware's (sedsnet_node/cobs.py: 0x00 + COBS(frame) + 0x00). A frame whose
 trailing CRC-32 does not match is counted as a CRC failure; one that passes the CRC but that the
 reference refuses is a decode error. Runs under CPython only (the reference is a CPython
-extension); it imports firmware/cobs.py for the framing, never our `sedsnet`.
+extension); it imports sedsnet_node/cobs.py for the framing, never our `sedsnet`.
 """
 import argparse
 import json
@@ -26,7 +26,7 @@ import sedsnet as ref  # the reference implementation (this process never import
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "firmware"))
-import cobs  # noqa: E402
+from sedsnet_node import cobs  # noqa: E402
 
 _DATA_TYPES = ("Float64", "Float32", "UInt8", "UInt16", "UInt32", "UInt64", "UInt128", "Int8",
                "Int16", "Int32", "Int64", "Int128", "Bool", "String", "Binary", "NoData")
@@ -35,7 +35,7 @@ _CLASSES = ("Data", "Error", "Warning")
 
 def register_schema(doc):
     """The board's schema document, registered in the reference with the same name-derived IDs
-    as firmware/app.py.register_schema (4.2.7's JSON loader rejects "types" entries)."""
+    as sedsnet_node.app.register_schema (4.2.7's JSON loader rejects "types" entries)."""
     for ep in doc.get("endpoints", ()):
         ref.register_endpoint(ref.endpoint_identity(ep["name"]), ep["name"],
                               ep.get("link_local_only", False), ep.get("description", ""))

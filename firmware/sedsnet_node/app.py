@@ -1,9 +1,9 @@
 # Turns a board config (config.json beside main.py) into a running node: schema, router, link
 # sides, sensors, watchdog, LED, main loop. Board main.py files only pick the hardware factory
-# (hw_machine.MachineHw or hw_circuitpython.CircuitPythonHw), call boot() and run the loop.
+# (sedsnet_node.hw_machine.MachineHw or .hw_circuitpython.CircuitPythonHw) and call boot().
 import json
 
-from mainloop import MainLoop, PacketCounter, Sensor
+from .mainloop import MainLoop, PacketCounter, Sensor
 
 _SIDE_TYPES = ("uart", "sx127x")
 
@@ -48,9 +48,9 @@ def make_link(hw, side, clock=None):
     kind = side["type"]
     name = side.get("name", kind.upper())
     if kind == "uart":
-        from uart_link import UartLink
+        from .uart_link import UartLink
         return UartLink(hw.uart(side), name=name, mtu=side.get("mtu", 512))
-    from sx127x import SX127x
+    from .sx127x import SX127x
     reset = hw.pin_out(side["reset"]) if "reset" in side else None
     dio0 = hw.pin_in(side["dio0"]) if "dio0" in side else None
     radio = SX127x(hw.spi(side), hw.pin_out(side["cs"]), reset=reset, dio0=dio0, name=name,
@@ -73,7 +73,7 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir=""):
     _preload(cfg)
     injected_clock = clock is not None
     if clock is None:
-        from mainloop import ticks_ms as clock
+        from .mainloop import ticks_ms as clock
     if sleep_ms is None:
         import time
         sleep_ms = getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms / 1000))
@@ -161,18 +161,18 @@ def _preload(cfg):
     _import_router()
     kinds = [side["type"] for side in cfg["sides"]]
     if "uart" in kinds:
-        import uart_link  # noqa: F401
+        from . import uart_link  # noqa: F401
     if "sx127x" in kinds:
-        import sx127x  # noqa: F401
+        from . import sx127x  # noqa: F401
     for s in cfg.get("sensors", ()):
         if s.get("kind", "").startswith("sim_"):
-            import simsensors  # noqa: F401
+            from . import simsensors  # noqa: F401
 
 
 def _sensor_reader(s, clock):
     kind = s.get("kind", "")
     if kind.startswith("sim_"):
-        import simsensors
+        from . import simsensors
         return simsensors.make(kind, clock)
     if "." in kind:  # "module.factory": factory(config_entry, clock) -> read()
         mod, _, fn = kind.rpartition(".")
@@ -192,8 +192,13 @@ def boot(hw, path="config.json", log=print, clock=None, sleep_ms=None):
     loop = build(cfg, hw, log=log, clock=clock, sleep_ms=sleep_ms,
                  schema_dir=path[:path.rfind("/") + 1])[1]
     log("sedsnet: %s up, sides: %s" % (cfg["hostname"], ", ".join(link.name for link in loop.links)))
+    pkg = sys.modules.get("sedsnet_node")
     for name in ("app", "hw_machine", "hw_circuitpython"):
-        sys.modules.pop(name, None)
+        sys.modules.pop("sedsnet_node." + name, None)
+        try:  # the package holds its submodules as attributes too
+            delattr(pkg, name)
+        except (AttributeError, KeyError, TypeError):  # MicroPython: KeyError
+            pass
     return loop  # the config dict goes out of scope here, before the loop runs
 
 
