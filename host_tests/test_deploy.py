@@ -29,7 +29,11 @@ COMMAND = 236401109  # data_type_identity("COMMAND"), as the reference computes 
 def test_build_deploy_boot_and_reference_decode(tmp_path):
     build.build_mpy("rp2040")
     root = tmp_path / "fs"
-    root.mkdir()
+    (root / "lib" / "sedsnet").mkdir(parents=True)
+    # an older install: a mip-installed .py that would shadow the fresh .mpy, an old flat module
+    (root / "lib" / "sedsnet" / "packet.py").write_text("raise ImportError('stale')\n")
+    (root / "lib" / "app.py").write_text("raise ImportError('stale')\n")
+    (root / "lib" / "mine.py").write_text("x = 1\n")  # the user's own: left alone
     summary = tmp_path / "summary.json"
     with vboard.Running(str(root), board="rp2040") as vb:
         proc = subprocess.run([sys.executable, os.path.join(toolchain.REPO, "tools", "build.py"),
@@ -37,8 +41,21 @@ def test_build_deploy_boot_and_reference_decode(tmp_path):
                               timeout=120)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "cp " in proc.stdout and ":/lib/sedsnet/packet.mpy" in proc.stdout  # progress
+        assert "removed stale /lib/sedsnet/packet.py" in proc.stdout, proc.stdout
+        assert "removed stale /lib/app.py" in proc.stdout, proc.stdout
+        assert not (root / "lib" / "sedsnet" / "packet.py").exists()
+        assert not (root / "lib" / "app.py").exists() and (root / "lib" / "mine.py").exists()
         assert (root / "main.py").exists() and (root / "lib" / "sedsnet_node" / "uart_link.mpy").exists()
         assert not (root / "main.py.off").exists()
+        # deploy returned once the node runs (its boot line), with no reset pending: an
+        # mpremote session right away interrupts the node and gets the REPL
+        assert "is running main.py: sedsnet: pico up, sides: " in proc.stdout, proc.stdout
+        now = subprocess.run([MPREMOTE, "connect", vb.console, "exec", "print('after', 6 * 7)"],
+                             capture_output=True, text=True, timeout=30)
+        assert now.returncode == 0 and "after 42" in now.stdout, now.stdout + now.stderr
+        subprocess.run([MPREMOTE, "connect", vb.console, "reset"], capture_output=True,
+                       timeout=30)
+        time.sleep(1.0)
         console = serial.Serial(vb.console, timeout=0.5)  # the board's log, read afterwards
         ground = subprocess.run(
             [sys.executable, os.path.join(toolchain.REPO, "tools", "ground_station.py"),
@@ -58,6 +75,43 @@ def test_build_deploy_boot_and_reference_decode(tmp_path):
     lat, lon, alt = s["latest"]["GPS_DATA"]
     assert abs(lat - 32.99) < 0.01 and abs(lon + 106.975) < 0.01 and 1300 < alt < 1500
     assert abs(s["latest"]["IMU_DATA"][2] - 9.81) < 0.2
+
+
+def test_deploy_to_a_port_that_does_not_exist_says_so_before_building(tmp_path):
+    proc = subprocess.run([sys.executable, os.path.join(toolchain.REPO, "tools", "build.py"),
+                           "deploy", "rp2040", str(tmp_path / "ttyACM9")], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "there is no port %s" % (tmp_path / "ttyACM9") in proc.stderr, proc.stderr
+    assert "built" not in proc.stdout and "may be in use" not in proc.stderr
+    bad = subprocess.run([sys.executable, os.path.join(toolchain.REPO, "tools", "build.py"),
+                          "deploy", "stm32", "/dev/null"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode != 0 and "BOARD=pyboard" in bad.stderr, bad.stderr
+
+
+def test_a_failed_copy_puts_the_old_main_py_back(tmp_path, monkeypatch):
+    build.build_mpy("rp2040")
+    root = tmp_path / "fs"
+    root.mkdir()
+    (root / "main.py").write_text("print('old node')\n")
+    (root / "notes.txt").write_text("a file, not a directory\n")
+    good = deploy.plan
+
+    def broken(board_name, config=None):  # a copy that fails halfway (a file into a file)
+        items = good(board_name, config)
+        return items[:3] + [(items[0][0], "/notes.txt/oops.mpy")] + items[3:]
+
+    monkeypatch.setattr(deploy, "plan", broken)
+    with vboard.Running(str(root), board="rp2040") as vb:
+        try:
+            deploy.deploy("rp2040", vb.console)
+            raised = None
+        except SystemExit as e:
+            raised = str(e)
+    assert raised is not None and "mpremote failed" in raised, raised
+    assert (root / "main.py").read_text() == "print('old node')\n"
+    assert not (root / "main.py.off").exists()
 
 
 def test_deploy_plan_puts_main_last_and_mpy_in_lib():

@@ -120,8 +120,10 @@ def main(argv):
     if argv[0] == "mpy":
         build_mpy(argv[1])
     else:
-        build_mpy(argv[1])
         import deploy
+        boards.board(argv[1])
+        deploy.check_port(argv[2] if len(argv) > 2 else "", argv[1])  # before building
+        build_mpy(argv[1])
         deploy.deploy(argv[1], argv[2] if len(argv) > 2 else "",
                       config=argv[3] if len(argv) > 3 and argv[3] else None)
 
