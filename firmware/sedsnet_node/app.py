@@ -187,6 +187,9 @@ def boot(hw, path="config.json", log=print, clock=None, sleep_ms=None):
     factories) from sys.modules, so a main.py that keeps no reference to them gives their
     RAM back (several KB on a board that loads .mpy files)."""
     import sys
+
+    from . import banner
+    log(banner())  # versions and kernels; refuses a too-old MicroPython before anything else
     _import_router()  # big imports first (see build)
     cfg = load_config(path)
     loop = build(cfg, hw, log=log, clock=clock, sleep_ms=sleep_ms,
