@@ -38,11 +38,11 @@ def test_config_and_schema(board):
 def test_bad_config_names_the_side(tmp_path):
     p = tmp_path / "config.json"
     p.write_text(json.dumps({"hostname": "x", "sides": [{"name": "RADIO", "type": "nrf24"}]}))
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(app.ConfigError) as e:
         app.load_config(str(p))
     assert "RADIO" in str(e.value) and "nrf24" in str(e.value)
     p.write_text(json.dumps({"sides": []}))
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(app.ConfigError) as e:
         app.load_config(str(p))
     assert "hostname" in str(e.value)
 
@@ -74,8 +74,27 @@ def test_esp32_gateway_config_is_the_same_board_in_another_role():
 
 def test_bad_route_mode_is_named():
     import sedsnet
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(app.ConfigError) as e:
         app.make_router(sedsnet, {"hostname": "x", "router": {"route_mode": "Broadcast"}}, [])
     assert "Broadcast" in str(e.value) and "Fanout" in str(e.value)
     plain = app.make_router(sedsnet, {"hostname": "x"}, [])  # no "router": 4.2.7's defaults
     assert plain.budget.total == 102400 and plain.export_runtime_stats()["route_modes"] == []
+
+
+def _ground(*args):
+    import subprocess
+    return subprocess.run([sys.executable, os.path.join(toolchain.REPO, "tools", "ground_station.py"),
+                           "--port", "loop://", "--schema",
+                           os.path.join(BOARDS_DIR, "rp2040", "schema.json"), "--seconds", "0.5"]
+                          + list(args), capture_output=True, text=True, timeout=60)
+
+
+def test_ground_station_is_a_router_by_default_and_decoder_mode_says_why_no_telemetry():
+    plain = _ground()
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "(reference sedsnet Router node)" in plain.stdout, plain.stdout
+    assert "no telemetry" not in plain.stdout
+    dec = _ground("--decoder")
+    assert dec.returncode == 0, dec.stdout + dec.stderr
+    assert "(reference sedsnet decoder)" in dec.stdout, dec.stdout
+    assert "ground: no telemetry: --decoder announces no GROUND_STATION" in dec.stdout, dec.stdout
