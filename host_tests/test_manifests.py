@@ -84,3 +84,23 @@ def test_firmware_tool_gives_each_port_the_board_manifest():
 def test_m32_manifest_keeps_the_parts_without_the_port_manifest():
     m = manifest.read(firmware.m32_manifest())
     assert m.port_includes == [] and sorted(d for _s, d in m.files) == _dests("unix")
+
+
+def test_one_version_in_one_place():
+    version = packages.version()  # lib/sedsnet/__init__.py's __version__
+    hand_written = []
+    for top in ("boards", "firmware", "tools", "lib"):
+        for root, _dirs, files in os.walk(os.path.join(toolchain.REPO, top)):
+            for f in files:
+                path = os.path.join(root, f)
+                if f.endswith((".py", ".json")) and path != packages.__file__:
+                    text = open(path).read()
+                    if "version=" in text.replace(" ", "") and "metadata(" in text:
+                        hand_written.append(path)
+                    if '"' + version + '"' in text and not path.endswith("__init__.py"):
+                        hand_written.append(path)
+    assert hand_written == [], hand_written
+    with open(os.path.join(toolchain.REPO, "CHANGELOG.md")) as f:
+        assert "\n## " + version + "\n" in f.read()
+    with open(os.path.join(toolchain.REPO, "LICENSE")) as f:
+        assert f.readline().strip() == "MIT License"
