@@ -98,3 +98,23 @@ def test_ground_station_is_a_router_by_default_and_decoder_mode_says_why_no_tele
     assert dec.returncode == 0, dec.stdout + dec.stderr
     assert "(reference sedsnet decoder)" in dec.stdout, dec.stdout
     assert "ground: no telemetry: --decoder announces no GROUND_STATION" in dec.stdout, dec.stdout
+
+
+def test_ground_station_reads_the_data_type_spellings_the_board_takes(tmp_path):
+    with open(os.path.join(BOARDS_DIR, "rp2040", "schema.json")) as f:
+        doc = json.load(f)
+    for t in doc["types"]:
+        t["data_type"] = t.get("data_type", "Float32").lower()  # "float32", as boards accept
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(doc))
+    import subprocess
+    out = subprocess.run([sys.executable, os.path.join(toolchain.REPO, "tools", "ground_station.py"),
+                          "--port", "loop://", "--schema", str(schema), "--seconds", "0.3"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    doc["types"][0]["data_type"] = "float33"
+    schema.write_text(json.dumps(doc))
+    bad = subprocess.run([sys.executable, os.path.join(toolchain.REPO, "tools", "ground_station.py"),
+                          "--port", "loop://", "--schema", str(schema), "--seconds", "0.3"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "data_type 'float33'; allowed: Float64, Float32" in bad.stderr

@@ -34,6 +34,16 @@ _DATA_TYPES = ("Float64", "Float32", "UInt8", "UInt16", "UInt32", "UInt64", "UIn
 _CLASSES = ("Data", "Error", "Warning")
 
 
+def _pick(names, entry, key, default):
+    """The code of entry[key] in names, any case ("float32" as the board takes it)."""
+    value = entry.get(key, default)
+    for i, n in enumerate(names):
+        if isinstance(value, str) and n.lower() == value.replace("_", "").lower():
+            return i
+    raise SystemExit("ground: schema type %r: %s %r; allowed: %s"
+                     % (entry.get("name"), key, value, ", ".join(names)))
+
+
 def register_schema(doc):
     """The board's schema document, registered in the reference with the same name-derived IDs
     as sedsnet_node.app.register_schema (4.2.7's JSON loader rejects "types" entries)."""
@@ -45,8 +55,8 @@ def register_schema(doc):
         ty = ref.data_type_identity(t["name"])
         count = t.get("count", 0)
         ref.register_data_type(ty, t["name"], count > 0, count,
-                               _DATA_TYPES.index(t.get("data_type", "Float32")),
-                               _CLASSES.index(t.get("class", "Data")),
+                               _pick(_DATA_TYPES, t, "data_type", "Float32"),
+                               _pick(_CLASSES, t, "class", "Data"),
                                [ref.endpoint_identity(n) for n in t["endpoints"]],
                                priority=t.get("priority", 0), description=t.get("description", ""))
         names[ty] = t["name"]
