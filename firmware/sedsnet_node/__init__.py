@@ -32,7 +32,9 @@ def check_runtime(impl=None):
 def kernels():
     """("viper" or "pure", why): which codec kernels the library runs on this board."""
     import sedsnet
-    info = getattr(sedsnet, "KERNELS", None)  # the library's own answer, where it has one
+    # the library's own answer, where it has one; read from the module dict, since a getattr
+    # would go through sedsnet.__getattr__ and load sedsnet.consts for good (RAM)
+    info = getattr(sedsnet, "__dict__", {}).get("KERNELS")
     if isinstance(info, str):
         return info, "sedsnet.KERNELS"
     if isinstance(info, tuple) and len(info) == 2:

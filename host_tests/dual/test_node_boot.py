@@ -36,3 +36,11 @@ def test_banner_names_the_kernels_the_library_chose():
     assert line.startswith("sedsnet: sedsnet ") and ("kernels: %s (" % kind) in line, line
     import sedsnet
     assert sedsnet.__version__ in line
+
+
+def test_banner_loads_no_module_the_node_does_not_use():
+    # reading sedsnet.KERNELS through the package's lazy __getattr__ would load sedsnet.consts
+    # (a module a running node never needs) for the rest of the boot
+    before = "sedsnet.consts" in sys.modules
+    sedsnet_node.banner()
+    assert ("sedsnet.consts" in sys.modules) == before
