@@ -131,8 +131,13 @@ def test_deploy_plan_puts_main_last_and_mpy_in_lib():
 def test_circuitpython_gets_py_sources_on_a_drive(tmp_path):
     build.build_mpy("feather_rp2040_rfm")
     drive = tmp_path / "CIRCUITPY"
-    drive.mkdir()
+    (drive / "lib" / "sedsnet").mkdir(parents=True)
+    (drive / "lib" / "sedsnet" / "_fast.py").write_text("# an old viper module\n")
+    (drive / "lib" / "uart_link.py").write_text("# the old flat runtime\n")
+    (drive / "lib" / "adafruit_thing.py").write_text("# the user's\n")
     deploy.deploy("feather_rp2040_rfm", str(drive))
+    assert not (drive / "lib" / "uart_link.py").exists()
+    assert (drive / "lib" / "adafruit_thing.py").exists()
     assert (drive / "code.py").exists() and not (drive / "main.py").exists()
     assert (drive / "lib" / "sedsnet" / "packet.py").exists()
     assert (drive / "lib" / "sedsnet_node" / "sx127x.py").exists()
