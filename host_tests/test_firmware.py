@@ -1,6 +1,6 @@
-"""Board configs and manifests: every config loads with firmware/app.py's checks and names only
-known side types and sensors, every manifest lists modules that exist, every schema names its
-endpoints, and a bad config fails with a message naming the culprit."""
+"""Board configs: every config loads with sedsnet_node.app's checks and names only known side
+types and sensors, every schema names its endpoints, and a bad config fails with a message
+naming the culprit (manifests: test_manifests.py)."""
 import json
 import os
 import sys
@@ -10,7 +10,7 @@ import pytest
 import toolchain
 
 sys.path.insert(0, toolchain.FIRMWARE)
-import app  # noqa: E402
+from sedsnet_node import app  # noqa: E402
 
 BOARDS_DIR = os.path.join(toolchain.REPO, "boards")
 BOARDS = sorted(d for d in os.listdir(BOARDS_DIR) if os.path.isdir(os.path.join(BOARDS_DIR, d)))
@@ -35,40 +35,14 @@ def test_config_and_schema(board):
             assert "cs" in side
 
 
-@pytest.mark.parametrize("board", BOARDS)
-def test_manifest_lists_existing_modules(board):
-    seen = {"modules": [], "packages": []}
-    here = os.path.join(BOARDS_DIR, board)
-
-    def module(name, base_path=".", opt=None):
-        path = os.path.normpath(os.path.join(here, base_path, name))
-        assert os.path.exists(path), path
-        seen["modules"].append(name)
-
-    def package(name, base_path=".", opt=None, files=None):
-        path = os.path.normpath(os.path.join(here, base_path, name))
-        assert os.path.isdir(path), path
-        seen["packages"].append(name)
-
-    env = {"metadata": lambda **kw: None, "include": lambda *a, **kw: None,
-           "module": module, "package": package, "require": lambda *a, **kw: None}
-    with open(os.path.join(here, "manifest.py")) as f:
-        exec(compile(f.read(), "manifest.py", "exec"), env)
-    assert seen["packages"] == ["sedsnet"]
-    other_hw = "hw_machine.py" if board == "feather_rp2040_rfm" else "hw_circuitpython.py"
-    for needed in sorted(os.listdir(toolchain.FIRMWARE)):
-        if needed.endswith(".py") and needed != other_hw:
-            assert needed in seen["modules"], (board, needed)
-
-
 def test_bad_config_names_the_side(tmp_path):
     p = tmp_path / "config.json"
     p.write_text(json.dumps({"hostname": "x", "sides": [{"name": "RADIO", "type": "nrf24"}]}))
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(app.ConfigError) as e:
         app.load_config(str(p))
     assert "RADIO" in str(e.value) and "nrf24" in str(e.value)
     p.write_text(json.dumps({"sides": []}))
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(app.ConfigError) as e:
         app.load_config(str(p))
     assert "hostname" in str(e.value)
 
@@ -100,8 +74,47 @@ def test_esp32_gateway_config_is_the_same_board_in_another_role():
 
 def test_bad_route_mode_is_named():
     import sedsnet
-    with pytest.raises(ValueError) as e:
+    with pytest.raises(app.ConfigError) as e:
         app.make_router(sedsnet, {"hostname": "x", "router": {"route_mode": "Broadcast"}}, [])
     assert "Broadcast" in str(e.value) and "Fanout" in str(e.value)
     plain = app.make_router(sedsnet, {"hostname": "x"}, [])  # no "router": 4.2.7's defaults
     assert plain.budget.total == 102400 and plain.export_runtime_stats()["route_modes"] == []
+
+
+def _ground(*args):
+    import subprocess
+    return subprocess.run([sys.executable, os.path.join(toolchain.REPO, "tools", "ground_station.py"),
+                           "--port", "loop://", "--schema",
+                           os.path.join(BOARDS_DIR, "rp2040", "schema.json"), "--seconds", "0.5"]
+                          + list(args), capture_output=True, text=True, timeout=60)
+
+
+def test_ground_station_is_a_router_by_default_and_decoder_mode_says_why_no_telemetry():
+    plain = _ground()
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "(reference sedsnet Router node)" in plain.stdout, plain.stdout
+    assert "no telemetry" not in plain.stdout
+    dec = _ground("--decoder")
+    assert dec.returncode == 0, dec.stdout + dec.stderr
+    assert "(reference sedsnet decoder)" in dec.stdout, dec.stdout
+    assert "ground: no telemetry: --decoder announces no GROUND_STATION" in dec.stdout, dec.stdout
+
+
+def test_ground_station_reads_the_data_type_spellings_the_board_takes(tmp_path):
+    with open(os.path.join(BOARDS_DIR, "rp2040", "schema.json")) as f:
+        doc = json.load(f)
+    for t in doc["types"]:
+        t["data_type"] = t.get("data_type", "Float32").lower()  # "float32", as boards accept
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(doc))
+    import subprocess
+    out = subprocess.run([sys.executable, os.path.join(toolchain.REPO, "tools", "ground_station.py"),
+                          "--port", "loop://", "--schema", str(schema), "--seconds", "0.3"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    doc["types"][0]["data_type"] = "float33"
+    schema.write_text(json.dumps(doc))
+    bad = subprocess.run([sys.executable, os.path.join(toolchain.REPO, "tools", "ground_station.py"),
+                          "--port", "loop://", "--schema", str(schema), "--seconds", "0.3"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "data_type 'float33'; allowed: Float64, Float32" in bad.stderr

@@ -34,7 +34,7 @@ start_alloc = gc.mem_alloc()
 # every module the run uses, as frozen into a board's flash (the library first, as boot() does);
 # app.py, the builder, is left out: boot() drops it, so until then it is a charge on the data
 import sedsnet.router, sedsnet.announce, sedsnet.packet
-import mainloop, uart_link, sx127x, simsensors
+import sedsnet_node.mainloop, sedsnet_node.uart_link, sedsnet_node.sx127x, sedsnet_node.simsensors
 import sx127x_sim
 from groundpeer import GroundPeer
 gc.collect()
@@ -42,7 +42,7 @@ code_alloc = gc.mem_alloc() - start_alloc
 if sys.argv[2] == "0":
     print("@@CODE %d" % code_alloc)
     sys.exit(0)
-import app
+from sedsnet_node import app
 
 REPO = sys.argv[1]
 BOARD = REPO + "/boards/rp2040/"
@@ -164,7 +164,7 @@ def _compile_tree(dest, arch):
     codec then falls back to its pure-Python kernels. Returns the names left out."""
     skipped = []
     jobs = [(os.path.join(toolchain.LIB, "sedsnet"), os.path.join(dest, "sedsnet")),
-            (toolchain.FIRMWARE, dest),
+            (os.path.join(toolchain.FIRMWARE, "sedsnet_node"), os.path.join(dest, "sedsnet_node")),
             (os.path.join(toolchain.REPO, "tools", "shims"), dest),
             (os.path.join(toolchain.HOST_TESTS, "dual"), dest)]
     for src_dir, out_dir in jobs:

@@ -29,7 +29,7 @@ sent = []
 r = sedsnet.Router(hostname="rom", now_ms=lambda: 1000)
 r.add_side_packed("UART", lambda f: sent.append(bytes(f)))
 r.log_f32(3000, [1.0, 2.0, 3.0])
-import app, mainloop
+from sedsnet_node import app, mainloop
 print("ROM", router.__file__, app.__file__, wire.KERNELS, len(sent))
 """
 
@@ -49,14 +49,14 @@ def test_romfs_image_mounts_and_routes_on_64_bit(tmp_path):
     with open(image, "rb") as f:
         assert f.read(3) == romfs.ROMFS_MAGIC
     words = _run_image(toolchain.micropython(), image, tmp_path)
-    assert words[:5] == ["ROM", "/rom/lib/sedsnet/router.mpy", "/rom/lib/app.mpy", "viper",
+    assert words[:5] == ["ROM", "/rom/lib/sedsnet/router.mpy", "/rom/lib/sedsnet_node/app.mpy", "viper",
                          "1"], words
 
 
 def test_romfs_image_for_x86_mounts_and_routes_on_32_bit(tmp_path):
     image = romfs.build_image("unix", str(tmp_path / "x86.romfs"), arch="x86")
     words = _run_image(bench_router.micropython32(), image, tmp_path)
-    assert words[:5] == ["ROM", "/rom/lib/sedsnet/router.mpy", "/rom/lib/app.mpy", "viper",
+    assert words[:5] == ["ROM", "/rom/lib/sedsnet/router.mpy", "/rom/lib/sedsnet_node/app.mpy", "viper",
                          "1"], words
 
 
@@ -67,8 +67,8 @@ def test_vboard_takes_mpremote_romfs_deploy_and_imports_from_rom(tmp_path):
     with vboard.Running(str(root), board="unix", romfs=part) as vb:
         romfs.deploy_image("unix", vb.console)
         cmd = [os.path.join(os.path.dirname(sys.executable), "mpremote"), "connect", vb.console,
-               "exec", "import sedsnet.router, app; print('AT', sedsnet.router.__file__, "
-               "app.__file__)"]
+               "exec", "import sedsnet.router; from sedsnet_node import app; "
+               "print('AT', sedsnet.router.__file__, app.__file__)"]
         out = None
         for _attempt in range(3):  # an interrupt that lands while the board still boots is lost
             time.sleep(1.0)
@@ -80,7 +80,7 @@ def test_vboard_takes_mpremote_romfs_deploy_and_imports_from_rom(tmp_path):
                 break
         assert out is not None, "mpremote exec timed out 3 times after the deploy"
         assert out.returncode == 0, out.stdout + out.stderr
-        assert "AT /rom/lib/sedsnet/router.mpy /rom/lib/app.mpy" in out.stdout, out.stdout
+        assert "AT /rom/lib/sedsnet/router.mpy /rom/lib/sedsnet_node/app.mpy" in out.stdout, out.stdout
     assert (root / "main.py").exists() and (root / "config.json").exists()
     assert not (root / "lib").exists()  # the code went into the ROM partition, not the fs
     with open(part, "rb") as f:

@@ -8,7 +8,6 @@ BOARDS = {
     "rp2040": {"arch": "armv6m", "runtime": "micropython", "entry": "main.py"},
     "esp32": {"arch": "xtensawin", "runtime": "micropython", "entry": "main.py"},
     "pyboard": {"arch": "armv7m", "runtime": "micropython", "entry": "main.py"},
-    "stm32": {"arch": "armv7m", "runtime": "micropython", "entry": "main.py"},
     "feather_rp2040_rfm": {"arch": None, "runtime": "circuitpython", "entry": "code.py"},
     # The virtual board runs the Unix port on this machine: native code for the host CPU.
     "unix": {"arch": "host", "runtime": "micropython", "entry": "main.py"},
@@ -22,4 +21,5 @@ def board(name):
     try:
         return BOARDS[name]
     except KeyError:
-        raise SystemExit("unknown BOARD %r; known: %s" % (name, ", ".join(sorted(BOARDS))))
+        hint = " (an STM32 pyboard is BOARD=pyboard)" if name == "stm32" else ""
+        raise SystemExit("unknown BOARD %r%s; known: %s" % (name, hint, ", ".join(sorted(BOARDS))))

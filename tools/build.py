@@ -1,11 +1,13 @@
 """Build (and later deploy) the firmware for one board.
 
-    python tools/build.py mpy BOARD        -> build/BOARD/ (lib/sedsnet/*.mpy, lib/*.mpy)
+    python tools/build.py mpy BOARD        -> build/BOARD/lib (what boards/BOARD/manifest.py names)
     python tools/build.py deploy BOARD PORT [CONFIG]
-    python tools/build.py package-json     -> package.json (mip: every library and firmware module)
+    python tools/build.py package-json     -> package.json + packages/* (tools/packages.py)
 
 MicroPython boards get .mpy files compiled for the board's -march; CircuitPython boards get the
-.py sources (CircuitPython cannot load MicroPython .mpy files).
+.py sources (CircuitPython cannot load MicroPython .mpy files). A board gets the modules of the
+parts its manifest includes (lib/sedsnet as /lib/sedsnet, firmware/sedsnet_node as
+/lib/sedsnet_node), nothing else.
 """
 import os
 import platform
@@ -17,14 +19,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import boards  # noqa: E402
+import manifest  # noqa: E402
 
 # mpy-cross names for the host CPU, used by the virtual (unix) board
 _HOST_ARCH = {"x86_64": "x64", "AMD64": "x64", "i686": "x86", "aarch64": "arm64", "armv7l": "armv7m"}
 
 
-# Stock CircuitPython has no native emitter: the viper kernels cannot even compile there, and
-# compiling them on the board would only cost RAM before the codec falls back to its pure twins.
-CIRCUITPYTHON_SKIP = ("_fast.py",)
+# The package directories of this project (anything else under a board's /lib is the user's).
+PACKAGES = (("lib/sedsnet", "lib/sedsnet"), ("firmware/sedsnet_node", "lib/sedsnet_node"))
 
 
 def mpy_cross():
@@ -39,9 +41,16 @@ def arch_of(board_name):
     return arch
 
 
-def sources():
-    """(source path, path on the device) for every library and firmware module."""
-    for top, dest in (("lib/sedsnet", "lib/sedsnet"), ("firmware", "lib")):
+def sources(board_name=None):
+    """(source path, path on the device) for every library and firmware module, or for those
+    of a board's manifest (boards/<board>/manifest.py)."""
+    if board_name is not None:
+        boards.board(board_name)
+        m = manifest.read(os.path.join(REPO, "boards", board_name, "manifest.py"))
+        for src, dest in m.files:
+            yield src, "lib/" + dest
+        return
+    for top, dest in PACKAGES:
         root = os.path.join(REPO, top)
         for name in sorted(os.listdir(root)):
             if name.endswith(".py"):
@@ -56,10 +65,8 @@ def build_mpy(board_name, out_root=None):
     shutil.rmtree(out_root, ignore_errors=True)
     arch = arch_of(board_name)
     count = 0
-    for src, dest in sources():
+    for src, dest in sources(board_name):
         if info["runtime"] == "circuitpython":
-            if os.path.basename(src) in CIRCUITPYTHON_SKIP:
-                continue
             target = os.path.join(out_root, dest)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.copyfile(src, target)
@@ -81,7 +88,7 @@ def build_mpy(board_name, out_root=None):
 
 def mpy_tree(out_root, arch, skip=(), firmware=True):
     """Compile the library (and firmware/) for `arch` into out_root/lib (lib/sedsnet/*.mpy,
-    lib/*.mpy), leaving out the file names in `skip`; returns out_root/lib. The bench and the
+    lib/sedsnet_node/*.mpy), leaving out the file names in `skip`; returns out_root/lib. The bench and the
     footprint tool use it for the host's arch (x64) and the 32-bit runtime's (x86)."""
     count = 0
     for src, dest in sources():
@@ -99,23 +106,9 @@ def mpy_tree(out_root, arch, skip=(), firmware=True):
 
 
 def package_json():
-    """package.json for `mpremote mip install github:OWNER/REPO` (or a local path): every module
-    of lib/sedsnet and firmware/, installed flat into the board's lib/ as on a deploy."""
-    import json
-    version = "0.0.0"
-    with open(os.path.join(REPO, "lib", "sedsnet", "__init__.py")) as f:
-        for line in f:
-            if line.startswith("__version__"):
-                version = line.split("=")[1].strip().strip("\"'")
-    urls = []
-    for src, dest in sources():
-        urls.append([dest[len("lib/"):], os.path.relpath(src, REPO).replace(os.sep, "/")])
-    body = ",\n".join("    " + json.dumps(u) for u in urls)
-    with open(os.path.join(REPO, "package.json"), "w") as f:
-        f.write('{\n  "urls": [\n%s\n  ],\n  "deps": [],\n  "version": %s\n}\n'
-                % (body, json.dumps(version)))
-    json.loads(open(os.path.join(REPO, "package.json")).read())  # still valid JSON
-    print("package.json: %d files, version %s" % (len(urls), version))
+    """package.json and packages/<part>/ for `mpremote mip install` (tools/packages.py)."""
+    import packages
+    packages.main([])
 
 
 def main(argv):
@@ -127,8 +120,10 @@ def main(argv):
     if argv[0] == "mpy":
         build_mpy(argv[1])
     else:
-        build_mpy(argv[1])
         import deploy
+        boards.board(argv[1])
+        deploy.check_port(argv[2] if len(argv) > 2 else "", argv[1])  # before building
+        build_mpy(argv[1])
         deploy.deploy(argv[1], argv[2] if len(argv) > 2 else "",
                       config=argv[3] if len(argv) > 3 and argv[3] else None)
 

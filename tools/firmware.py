@@ -27,7 +27,6 @@ PORTS = {
     "rp2040": ("rp2", "RPI_PICO", "$(PORT_DIR)/boards/manifest.py", "firmware.uf2"),
     "esp32": ("esp32", "ESP32_GENERIC", "$(PORT_DIR)/boards/manifest.py", "firmware.bin"),
     "pyboard": ("stm32", "PYBV11", "$(PORT_DIR)/boards/manifest.py", "firmware.dfu"),
-    "stm32": ("stm32", "NUCLEO_F446RE", "$(PORT_DIR)/boards/manifest.py", "firmware.hex"),
     "unix": ("unix", None, "$(PORT_DIR)/variants/standard/manifest.py", "micropython"),
 }
 # The 32-bit Unix build (../shared/toolchain/build_micropython32.sh, plus the manifest).
@@ -66,10 +65,16 @@ def m32_manifest():
     """boards/unix/manifest.py without the port's own frozen modules (for the 32-bit build)."""
     path = os.path.join(REPO, "build", "unix-m32-manifest.py")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    lines = [ln for ln in open(manifest_of("unix")).read().splitlines()
-             if not ln.startswith("include(")]
-    body = "\n".join(lines).replace('"../../lib"', repr(os.path.join(REPO, "lib")))
-    body = body.replace('"../../firmware"', repr(os.path.join(REPO, "firmware")))
+    here = os.path.dirname(manifest_of("unix"))
+    lines = []
+    for ln in open(manifest_of("unix")).read().splitlines():
+        if ln.startswith('include("$('):
+            continue
+        if ln.startswith('include("'):  # the parts' manifests, by absolute path from build/
+            rel = ln[len('include("'):ln.index('")')]
+            ln = "include(%r)" % os.path.normpath(os.path.join(here, rel))
+        lines.append(ln)
+    body = "\n".join(lines)
     with open(path, "w") as f:
         f.write(body + "\n")
     return path

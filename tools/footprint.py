@@ -36,9 +36,10 @@ OPTIONAL = (
     ("stats (export_*)", ["sedsnet.stats"]),
     ("schema_json", ["sedsnet.schema_json"]),
     ("_fmt", ["sedsnet._fmt"]),
-    ("firmware: app + link + mainloop", ["app", "link", "mainloop"]),
-    ("firmware: uart_link + cobs", ["uart_link", "cobs"]),
-    ("firmware: sx127x", ["sx127x"]),
+    ("firmware: app + link + mainloop", ["sedsnet_node.app", "sedsnet_node.link",
+                                          "sedsnet_node.mainloop"]),
+    ("firmware: uart_link + cobs", ["sedsnet_node.uart_link", "sedsnet_node.cobs"]),
+    ("firmware: sx127x", ["sedsnet_node.sx127x"]),
 )
 
 

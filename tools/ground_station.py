@@ -1,16 +1,17 @@
 """Ground station: read a board's UART link, decode its SEDSnet frames with the reference
 `sedsnet==4.2.7` and print live values, then a summary.
 
-    python tools/ground_station.py --port /dev/pts/7 --schema boards/rp2040/schema.json --router \
-        [--seconds 10]
+    python tools/ground_station.py --port /dev/pts/7 --schema boards/rp2040/schema.json \
+        [--seconds 10] [--decoder]
 
-With --router it is a reference Router node that announces GROUND_STATION on the link: a board
+By default it is a reference Router node that announces GROUND_STATION on the link: a board
 with more than one side sends its telemetry only where that endpoint is announced (as any 4.2.7
-router does), so without --router such a board sends this decoder nothing but its own discovery.
-The link framing is the firmware's (firmware/cobs.py: 0x00 + COBS(frame) + 0x00). A frame whose
+router does). --decoder only decodes frames one by one and announces nothing, so such a board
+sends it nothing but its own discovery (the summary says so). --router is the default, kept.
+The link framing is the firmware's (sedsnet_node/cobs.py: 0x00 + COBS(frame) + 0x00). A frame whose
 trailing CRC-32 does not match is counted as a CRC failure; one that passes the CRC but that the
 reference refuses is a decode error. Runs under CPython only (the reference is a CPython
-extension); it imports firmware/cobs.py for the framing, never our `sedsnet`.
+extension); it imports sedsnet_node/cobs.py for the framing, never our `sedsnet`.
 """
 import argparse
 import json
@@ -26,16 +27,26 @@ import sedsnet as ref  # the reference implementation (this process never import
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "firmware"))
-import cobs  # noqa: E402
+from sedsnet_node import cobs  # noqa: E402
 
 _DATA_TYPES = ("Float64", "Float32", "UInt8", "UInt16", "UInt32", "UInt64", "UInt128", "Int8",
                "Int16", "Int32", "Int64", "Int128", "Bool", "String", "Binary", "NoData")
 _CLASSES = ("Data", "Error", "Warning")
 
 
+def _pick(names, entry, key, default):
+    """The code of entry[key] in names, any case ("float32" as the board takes it)."""
+    value = entry.get(key, default)
+    for i, n in enumerate(names):
+        if isinstance(value, str) and n.lower() == value.replace("_", "").lower():
+            return i
+    raise SystemExit("ground: schema type %r: %s %r; allowed: %s"
+                     % (entry.get("name"), key, value, ", ".join(names)))
+
+
 def register_schema(doc):
     """The board's schema document, registered in the reference with the same name-derived IDs
-    as firmware/app.py.register_schema (4.2.7's JSON loader rejects "types" entries)."""
+    as sedsnet_node.app.register_schema (4.2.7's JSON loader rejects "types" entries)."""
     for ep in doc.get("endpoints", ()):
         ref.register_endpoint(ref.endpoint_identity(ep["name"]), ep["name"],
                               ep.get("link_local_only", False), ep.get("description", ""))
@@ -44,8 +55,8 @@ def register_schema(doc):
         ty = ref.data_type_identity(t["name"])
         count = t.get("count", 0)
         ref.register_data_type(ty, t["name"], count > 0, count,
-                               _DATA_TYPES.index(t.get("data_type", "Float32")),
-                               _CLASSES.index(t.get("class", "Data")),
+                               _pick(_DATA_TYPES, t, "data_type", "Float32"),
+                               _pick(_CLASSES, t, "class", "Data"),
                                [ref.endpoint_identity(n) for n in t["endpoints"]],
                                priority=t.get("priority", 0), description=t.get("description", ""))
         names[ty] = t["name"]
@@ -159,8 +170,10 @@ def main(argv=None):
     ap.add_argument("--every", type=int, default=1, help="print every Nth packet of each type")
     ap.add_argument("--summary-json", help="also write the summary here")
     ap.add_argument("--router", action="store_true",
-                    help="run a reference Router node (handler on GROUND_STATION) instead of "
-                         "decoding frames one by one")
+                    help="run a reference Router node (handler on GROUND_STATION): the default")
+    ap.add_argument("--decoder", action="store_true",
+                    help="only decode frames one by one; announces nothing, so a board with "
+                         "several sides sends no telemetry here")
     ap.add_argument("--command-every", type=float, default=0,
                     help="send a COMMAND packet (reference-packed) to the board every N s")
     args = ap.parse_args(argv)
@@ -171,10 +184,12 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     link = serial.serial_for_url(args.port, baudrate=args.baud, timeout=0.1)
-    if args.router:
+    if args.router and args.decoder:
+        ap.error("--router and --decoder exclude each other")
+    if not args.decoder:
         station.attach_router(link)
     print("ground: listening on %s (reference sedsnet %s)" % (
-        args.port, "Router node" if args.router else "decoder"), flush=True)
+        args.port, "decoder" if args.decoder else "Router node"), flush=True)
     start = time.monotonic()
     next_cmd = start + args.command_every
     sent = 0
@@ -201,6 +216,10 @@ def main(argv=None):
     if station.router is not None:
         print("ground: reference Router delivered %d packets to GROUND_STATION and sent %d frames "
               "to the board" % (s["delivered"], s["router_frames_sent"]), flush=True)
+    elif not sum(n for name, n in s["by_type"].items() if name in names.values()):
+        print("ground: no telemetry: --decoder announces no GROUND_STATION, and a board's router "
+              "sends telemetry only to sides where that endpoint was announced (as 4.2.7 does); "
+              "run without --decoder", flush=True)
     if args.summary_json:
         with open(args.summary_json, "w") as f:
             json.dump(s, f)

@@ -1,8 +1,12 @@
-# Freeze sedsnet and the firmware runtime into a esp32 MicroPython build:
-#   make BOARD=... FROZEN_MANIFEST=/path/to/boards/esp32/manifest.py  (in ports/<port>)
-# main.py, config.json and schema.json stay on the filesystem so settings change without a rebuild.
-metadata(version="0.1.0", description="sedsnet telemetry node for esp32")
+# esp32: the parts this board runs. `make deploy BOARD=esp32` copies exactly these (as .mpy);
+# `make firmware BOARD=esp32` freezes them (FROZEN_MANIFEST=this file), with the port's own.
+# main.py, config.json and schema.json stay on the filesystem: settings change without a rebuild.
 include("$(PORT_DIR)/boards/manifest.py")
-package("sedsnet", base_path="../../lib", opt=3)
-for _m in ("app", "cobs", "hw_machine", "link", "mainloop", "simsensors", "sx127x", "uart_link"):
-    module(_m + ".py", base_path="../../firmware", opt=3)
+include("../../packages/sedsnet/manifest.py")
+include("../../packages/sedsnet-viper/manifest.py")
+include("../../packages/sedsnet-discovery/manifest.py")
+include("../../packages/sedsnet-node/manifest.py")
+include("../../packages/sedsnet-node-machine/manifest.py")
+include("../../packages/sedsnet-node-uart/manifest.py")
+include("../../packages/sedsnet-node-sx127x/manifest.py")
+include("../../packages/sedsnet-node-simsensors/manifest.py")

@@ -9,8 +9,8 @@ try:
 except (ImportError, AttributeError):  # stock CircuitPython has neither
     pass
 
-from app import boot  # noqa: E402
-from hw_circuitpython import CircuitPythonHw  # noqa: E402
+from sedsnet_node.app import boot  # noqa: E402
+from sedsnet_node.hw_circuitpython import CircuitPythonHw  # noqa: E402
 
 node = boot(CircuitPythonHw(), "config.json")
 del boot, CircuitPythonHw  # the builder is not needed while routing

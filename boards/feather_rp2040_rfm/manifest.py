@@ -1,7 +1,10 @@
-# CircuitPython does not use MicroPython manifests; this declares what the board needs, like the
-# MicroPython boards (tools/deploy.py copies the .py sources of the whole build onto CIRCUITPY).
-metadata(version="0.1.0", description="sedsnet telemetry node for the Feather RP2040 RFM")
-package("sedsnet", base_path="../../lib")
-for _m in ("app", "cobs", "hw_circuitpython", "link", "mainloop", "simsensors", "sx127x",
-           "uart_link"):
-    module(_m + ".py", base_path="../../firmware")
+# The Feather RP2040 RFM under CircuitPython: what `make deploy` copies (as .py sources)
+# onto CIRCUITPY. CircuitPython does not freeze MicroPython manifests; the parts are
+# the same, minus the viper kernels (no native emitter) and with CircuitPython's hw.
+include("../../packages/sedsnet/manifest.py")
+include("../../packages/sedsnet-discovery/manifest.py")
+include("../../packages/sedsnet-node/manifest.py")
+include("../../packages/sedsnet-node-circuitpython/manifest.py")
+include("../../packages/sedsnet-node-uart/manifest.py")
+include("../../packages/sedsnet-node-sx127x/manifest.py")
+include("../../packages/sedsnet-node-simsensors/manifest.py")

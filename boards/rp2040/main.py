@@ -6,8 +6,8 @@ micropython.alloc_emergency_exception_buf(100)
 
 import machine  # noqa: E402
 
-from app import boot  # noqa: E402
-from hw_machine import MachineHw  # noqa: E402
+from sedsnet_node.app import boot  # noqa: E402
+from sedsnet_node.hw_machine import MachineHw  # noqa: E402
 
 node = boot(MachineHw(machine), "config.json")
 del boot, MachineHw  # the builder is not needed while routing: its RAM goes back to the heap

@@ -4,7 +4,7 @@
 # router send its telemetry there. Lean on purpose: in the memory run it shares the board's heap.
 import struct
 
-import cobs
+from sedsnet_node import cobs
 import sedsnet
 
 

@@ -1,6 +1,6 @@
 # COBS codec (firmware/cobs.py): the published examples, the 254/255-byte block edges, streaming
 # decode in random chunk sizes, and no allocation in encode_into/feed under MicroPython.
-import cobs
+from sedsnet_node import cobs
 from linkfakes import Rng
 from support import micropython_only, raises
 

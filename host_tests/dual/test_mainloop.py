@@ -2,11 +2,11 @@
 # frames reach the router with their side id, sensors run on their own periods, the watchdog is
 # fed every pass, and exceptions from handlers, sensors and links are counted without stopping;
 # a frame the router refuses (SedsError) is a counted drop.
-import cobs
+from sedsnet_node import cobs
 from sedsnet.errors import DecodeError
 from linkfakes import FakeUart, crc_frame
-from mainloop import MainLoop, Sensor
-from uart_link import UartLink
+from sedsnet_node.mainloop import MainLoop, Sensor
+from sedsnet_node.uart_link import UartLink
 
 
 class FakeRouter:

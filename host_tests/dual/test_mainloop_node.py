@@ -14,7 +14,7 @@ from support import _HERE
 
 sys.path.append(_HERE + "/../../tools/shims")
 import sx127x_sim  # noqa: E402
-import app  # noqa: E402
+from sedsnet_node import app  # noqa: E402
 
 BOARD = _HERE + "/../../boards/rp2040/"
 

@@ -7,8 +7,8 @@ from support import _HERE, raises
 
 sys.path.append(_HERE + "/../../tools/shims")
 import sx127x_sim  # noqa: E402
-from link import MtuError  # noqa: E402
-from sx127x import SX127x, RadioError  # noqa: E402
+from sedsnet_node.link import MtuError  # noqa: E402
+from sedsnet_node.sx127x import SX127x, RadioError  # noqa: E402
 
 
 def _radio(air, name, dio0=False, **kw):

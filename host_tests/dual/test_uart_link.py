@@ -1,11 +1,11 @@
 # UART link side (firmware/uart_link.py): frames round-trip through COBS over a fake UART; under
 # injected line noise, truncated frames and flipped bits every intact frame is recovered in order
 # and no corrupt frame is delivered; oversize frames are refused on send and dropped on receive.
-import cobs
-from link import MtuError
+from sedsnet_node import cobs
+from sedsnet_node.link import MtuError
 from linkfakes import FakeBusioUart, FakeUart, Rng, crc_frame
 from support import raises
-from uart_link import UartLink
+from sedsnet_node.uart_link import UartLink
 
 
 def _collect(link):

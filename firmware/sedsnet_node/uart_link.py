@@ -1,8 +1,8 @@
 # A router side over a UART: each SEDSnet frame travels as 0x00 + COBS(frame) + 0x00, so a
 # receiver resynchronises at the next 0x00 after line noise or a partial frame; the frame's own
 # CRC-32 rejects corruption COBS cannot see. Reads never block and never allocate per frame.
-from cobs import CobsDecoder, encode_into, max_encoded_len
-from link import LinkStats, frame_crc_ok, too_big
+from .cobs import CobsDecoder, encode_into, max_encoded_len
+from .link import LinkStats, frame_crc_ok, too_big
 
 try:
     from micropython import const

@@ -4,7 +4,7 @@
 # stats(). Register map: Semtech SX1276/77/78/79 datasheet, section 6.4 (LoRa mode).
 import time
 
-from link import LinkStats, too_big
+from .link import LinkStats, too_big
 
 try:
     from micropython import const

@@ -1,46 +1,10 @@
 # Turns a board config (config.json beside main.py) into a running node: schema, router, link
 # sides, sensors, watchdog, LED, main loop. Board main.py files only pick the hardware factory
-# (hw_machine.MachineHw or hw_circuitpython.CircuitPythonHw), call boot() and run the loop.
-import json
-
-from mainloop import MainLoop, PacketCounter, Sensor
-
-_SIDE_TYPES = ("uart", "sx127x")
-
-
-def load_config(path="config.json"):
-    with open(path) as f:
-        cfg = json.load(f)
-    for key in ("hostname", "sides"):
-        if key not in cfg:
-            raise ValueError("%s: missing %r" % (path, key))
-    for side in cfg["sides"]:
-        if side.get("type") not in _SIDE_TYPES:
-            raise ValueError("%s: side %r has type %r; known: %s"
-                             % (path, side.get("name"), side.get("type"), ", ".join(_SIDE_TYPES)))
-    return cfg
-
-
-_DATA_TYPES = ("Float64", "Float32", "UInt8", "UInt16", "UInt32", "UInt64", "UInt128", "Int8",
-               "Int16", "Int32", "Int64", "Int128", "Bool", "String", "Binary", "NoData")
-_CLASSES = ("Data", "Error", "Warning")
-
-
-def register_schema(doc, seds):
-    """Register a schema document: {"endpoints": [{"name"}...], "types": [{"name", "data_type",
-    "count", "endpoints", "class", "priority"}...]}. IDs come from the names (endpoint_identity /
-    data_type_identity), so a reference node registering the same document gets the same IDs.
-    (sedsnet 4.2.7's register_schema_json_* rejects every "types" entry, hence this format.)"""
-    for ep in doc.get("endpoints", ()):
-        seds.register_endpoint(seds.endpoint_identity(ep["name"]), ep["name"],
-                               ep.get("link_local_only", False), ep.get("description", ""))
-    for t in doc.get("types", ()):
-        eps = [seds.endpoint_identity(n) for n in t["endpoints"]]
-        count = t.get("count", 0)
-        seds.register_data_type(seds.data_type_identity(t["name"]), t["name"], count > 0, count,
-                                _DATA_TYPES.index(t.get("data_type", "Float32")),
-                                _CLASSES.index(t.get("class", "Data")), eps,
-                                priority=t.get("priority", 0), description=t.get("description", ""))
+# (sedsnet_node.hw_machine.MachineHw or .hw_circuitpython.CircuitPythonHw) and call boot().
+# load_config, register_schema, ConfigError: also app's names, as before config.py
+from .config import ConfigError, fail, load_config, load_json  # noqa: F401
+from .config import data_type_id, endpoint_id, register_schema
+from .mainloop import MainLoop, PacketCounter, Sensor
 
 
 def make_link(hw, side, clock=None):
@@ -48,9 +12,9 @@ def make_link(hw, side, clock=None):
     kind = side["type"]
     name = side.get("name", kind.upper())
     if kind == "uart":
-        from uart_link import UartLink
+        from .uart_link import UartLink
         return UartLink(hw.uart(side), name=name, mtu=side.get("mtu", 512))
-    from sx127x import SX127x
+    from .sx127x import SX127x
     reset = hw.pin_out(side["reset"]) if "reset" in side else None
     dio0 = hw.pin_in(side["dio0"]) if "dio0" in side else None
     radio = SX127x(hw.spi(side), hw.pin_out(side["cs"]), reset=reset, dio0=dio0, name=name,
@@ -61,9 +25,10 @@ def make_link(hw, side, clock=None):
     return radio.init()
 
 
-def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir=""):
+def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path="config.json"):
     """Build (router, loop) from a config dict. Sides that fail to start are logged and skipped
-    (a missing radio must not take the UART down with it).
+    (a missing radio must not take the UART down with it); a config mistake is a ConfigError
+    naming cfg_path (or the schema file), the field and the allowed values.
 
     Order matters on a small heap: the big imports first, then the links' long-lived buffers
     (while free memory is still in large pieces), then the schema and the router."""
@@ -73,7 +38,7 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir=""):
     _preload(cfg)
     injected_clock = clock is not None
     if clock is None:
-        from mainloop import ticks_ms as clock
+        from .mainloop import ticks_ms as clock
     if sleep_ms is None:
         import time
         sleep_ms = getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms / 1000))
@@ -88,14 +53,23 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir=""):
             failed += 1
             log("sedsnet: side %s not started: %s: %s" % (name, type(e).__name__, e))
     schema = cfg.get("schema")
+    endpoints = types = None  # without a schema: whatever the program registered itself
     if schema:
-        with open(schema_dir + schema) as f:
-            register_schema(json.load(f), sedsnet)
+        spath = schema_dir + schema
+        try:
+            open(spath).close()
+        except OSError as e:
+            fail(cfg_path, "schema", "no schema file %s (%s)" % (spath, e))
+        endpoints, types = register_schema(load_json(spath, "schema"), sedsnet, spath)
         gc.collect()
     handlers = []
-    for ep in cfg.get("handlers", ()):
-        info = sedsnet.endpoint_info_by_name(ep)
-        handlers.append((info["id"], PacketCounter(ep, log), None))
+    for i, ep in enumerate(cfg.get("handlers", ())):
+        eid = endpoint_id(sedsnet, cfg_path, "handlers[%d]" % i, ep, endpoints)
+        handlers.append((eid, PacketCounter(ep, log), None))
+    sensors = []
+    for i, s in enumerate(cfg.get("sensors", ())):
+        where = "sensors[%d] (%s)" % (i, s.get("name"))
+        sensors.append((s, data_type_id(sedsnet, cfg_path, where + ".type", s.get("type"), types)))
     router = make_router(sedsnet, cfg, handlers, clock if injected_clock else None)
     timing = cfg.get("loop", {})
     wdt = None
@@ -108,12 +82,11 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir=""):
     loop.link_errors += failed
     for name, link in links:
         loop.add_link(link, router.add_side_packed(name, link.send))
-    for s in cfg.get("sensors", ()):
+    for s, ty in sensors:
         read = _sensor_reader(s, clock)
         if read is None:
             log("sedsnet: sensor %s: unknown kind %r" % (s.get("name"), s.get("kind")))
             continue
-        ty = sedsnet.data_type_info_by_name(s["type"])["id"]
         loop.add_sensor(Sensor(s.get("name", s["type"]), ty, s.get("period_ms", 1000), read))
     gc.collect()
     return router, loop
@@ -141,7 +114,7 @@ def make_router(seds, cfg, handlers, clock=None):
         codes = {"Fanout": routes.FANOUT, "Weighted": routes.WEIGHTED,
                  "Failover": routes.FAILOVER}  # the reference's RouteSelectionMode names
         if mode not in codes:
-            raise ValueError("router: route_mode %r; known: %s" % (mode, ", ".join(codes)))
+            fail("config", "router.route_mode", "unknown mode %r" % (mode,), codes)
         router.set_source_route_mode(None, codes[mode])
     return router
 
@@ -161,18 +134,18 @@ def _preload(cfg):
     _import_router()
     kinds = [side["type"] for side in cfg["sides"]]
     if "uart" in kinds:
-        import uart_link  # noqa: F401
+        from . import uart_link  # noqa: F401
     if "sx127x" in kinds:
-        import sx127x  # noqa: F401
+        from . import sx127x  # noqa: F401
     for s in cfg.get("sensors", ()):
         if s.get("kind", "").startswith("sim_"):
-            import simsensors  # noqa: F401
+            from . import simsensors  # noqa: F401
 
 
 def _sensor_reader(s, clock):
     kind = s.get("kind", "")
     if kind.startswith("sim_"):
-        import simsensors
+        from . import simsensors
         return simsensors.make(kind, clock)
     if "." in kind:  # "module.factory": factory(config_entry, clock) -> read()
         mod, _, fn = kind.rpartition(".")
@@ -187,13 +160,21 @@ def boot(hw, path="config.json", log=print, clock=None, sleep_ms=None):
     factories) from sys.modules, so a main.py that keeps no reference to them gives their
     RAM back (several KB on a board that loads .mpy files)."""
     import sys
+
+    from . import banner
+    log(banner())  # versions and kernels; refuses a too-old MicroPython before anything else
     _import_router()  # big imports first (see build)
     cfg = load_config(path)
     loop = build(cfg, hw, log=log, clock=clock, sleep_ms=sleep_ms,
-                 schema_dir=path[:path.rfind("/") + 1])[1]
+                 schema_dir=path[:path.rfind("/") + 1], cfg_path=path)[1]
     log("sedsnet: %s up, sides: %s" % (cfg["hostname"], ", ".join(link.name for link in loop.links)))
-    for name in ("app", "hw_machine", "hw_circuitpython"):
-        sys.modules.pop(name, None)
+    pkg = sys.modules.get("sedsnet_node")
+    for name in ("app", "config", "hw_machine", "hw_circuitpython"):
+        sys.modules.pop("sedsnet_node." + name, None)
+        try:  # the package holds its submodules as attributes too
+            delattr(pkg, name)
+        except (AttributeError, KeyError, TypeError):  # MicroPython: KeyError
+            pass
     return loop  # the config dict goes out of scope here, before the loop runs
 
 

@@ -1,0 +1,141 @@
+# A board's config.json and its schema file: loading and checking them. Every mistake is a
+# ConfigError that names the file, the field and what is allowed, raised before anything is
+# built (a typo must not surface later as "KeyError: id" from inside the library).
+import json
+
+from sedsnet.errors import SedsError
+
+SIDE_TYPES = ("uart", "sx127x")
+DATA_TYPES = ("Float64", "Float32", "UInt8", "UInt16", "UInt32", "UInt64", "UInt128", "Int8",
+              "Int16", "Int32", "Int64", "Int128", "Bool", "String", "Binary", "NoData")
+CLASSES = ("Data", "Error", "Warning")
+# the short spellings sedsnet.register_schema_json_* accepts too (any case, "_" and "-" ignored)
+_ALIASES = {"f64": 0, "double": 0, "f32": 1, "float": 1, "u8": 2, "u16": 3, "u32": 4, "u64": 5,
+            "u128": 6, "i8": 7, "i16": 8, "i32": 9, "i64": 10, "i128": 11, "boolean": 12,
+            "str": 13, "bytes": 14, "none": 15}
+
+
+class ConfigError(SedsError):
+    """A board config or schema file is wrong: the message names file, field, allowed values."""
+
+
+def fail(path, field, why, allowed=None):
+    msg = "%s: %s: %s" % (path, field, why)
+    if allowed is not None:
+        msg += "; allowed: " + ", ".join(str(a) for a in allowed)
+    raise ConfigError(msg)
+
+
+def load_json(path, what="config"):
+    """The JSON document in path; a missing or broken file is a ConfigError naming it."""
+    try:
+        f = open(path)
+    except OSError as e:
+        fail(path, what, "cannot open the file (%s)" % (e,))
+    try:
+        text = f.read()
+    finally:
+        f.close()
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        fail(path, what, "not valid JSON (%s; %d bytes: truncated?)" % (e, len(text)))
+    if not isinstance(doc, dict):
+        fail(path, what, "must be a JSON object {...}")
+    return doc
+
+
+def load_config(path="config.json"):
+    cfg = load_json(path)
+    for key in ("hostname", "sides"):
+        if key not in cfg:
+            fail(path, key, "missing")
+    for i, side in enumerate(cfg["sides"]):
+        if side.get("type") not in SIDE_TYPES:
+            fail(path, "sides[%d] (%s).type" % (i, side.get("name")),
+                 "unknown side type %r" % (side.get("type"),), SIDE_TYPES)
+    return cfg
+
+
+def data_type_code(path, field, value):
+    if isinstance(value, str):
+        key = value.replace("_", "").replace("-", "").lower()
+        for i, name in enumerate(DATA_TYPES):
+            if name.lower() == key:
+                return i
+        if key in _ALIASES:
+            return _ALIASES[key]
+    fail(path, field, "unknown data_type %r" % (value,), DATA_TYPES)
+
+
+def class_code(path, field, value):
+    for i, name in enumerate(CLASSES):
+        if isinstance(value, str) and name.lower() == value.lower():
+            return i
+    fail(path, field, "unknown class %r" % (value,), CLASSES)
+
+
+def register_schema(doc, seds, path="schema.json"):
+    """Register a schema document: {"endpoints": [{"name"}...], "types": [{"name", "data_type",
+    "count", "endpoints", "class", "priority"}...]}. IDs come from the names (endpoint_identity /
+    data_type_identity), so a reference node registering the same document gets the same IDs.
+    (sedsnet 4.2.7's register_schema_json_* rejects every "types" entry, hence this format.)
+    Everything is checked before the first registration."""
+    eps = doc.get("endpoints", ())
+    names = []
+    for i, ep in enumerate(eps):
+        if not isinstance(ep, dict) or not isinstance(ep.get("name"), str):
+            fail(path, "endpoints[%d].name" % i, "missing or not a string")
+        names.append(ep["name"])
+    rows = []
+    for i, t in enumerate(doc.get("types", ())):
+        where = "types[%d] (%s)" % (i, t.get("name"))
+        if not isinstance(t.get("name"), str):
+            fail(path, where + ".name", "missing or not a string")
+        for n in t.get("endpoints", ()):
+            if n not in names:
+                fail(path, where + ".endpoints", "unknown endpoint %r" % (n,), names)
+        rows.append((t, data_type_code(path, where + ".data_type", t.get("data_type", "Float32")),
+                     class_code(path, where + ".class", t.get("class", "Data"))))
+    for ep in eps:
+        seds.register_endpoint(seds.endpoint_identity(ep["name"]), ep["name"],
+                               ep.get("link_local_only", False), ep.get("description", ""))
+    for t, dt, cls in rows:
+        ids = [seds.endpoint_identity(n) for n in t.get("endpoints", ())]
+        count = t.get("count", 0)
+        seds.register_data_type(seds.data_type_identity(t["name"]), t["name"], count > 0, count,
+                                dt, cls, ids, priority=t.get("priority", 0),
+                                description=t.get("description", ""))
+    return names, [t["name"] for t, _d, _c in rows]
+
+
+def _registered(lookup, name):
+    try:
+        return lookup(name)["id"]
+    except Exception:  # the library's "not found" (KeyError today)
+        return None
+
+
+def endpoint_id(seds, path, field, name, known=None):
+    """The ID of an endpoint the config names (handlers); ConfigError if the schema (known:
+    its endpoint names; None: ask the library) lacks it."""
+    if known is None:
+        eid = _registered(seds.endpoint_info_by_name, name) if isinstance(name, str) else None
+        if eid is None:
+            fail(path, field, "unknown endpoint %r (no schema file in the config)" % (name,))
+        return eid
+    if name not in known:
+        fail(path, field, "unknown endpoint %r" % (name,), known)
+    return seds.endpoint_identity(name)
+
+
+def data_type_id(seds, path, field, name, known=None):
+    """The ID of a data type the config names (sensors); as endpoint_id."""
+    if known is None:
+        tid = _registered(seds.data_type_info_by_name, name) if isinstance(name, str) else None
+        if tid is None:
+            fail(path, field, "unknown data type %r (no schema file in the config)" % (name,))
+        return tid
+    if name not in known:
+        fail(path, field, "unknown data type %r" % (name,), known)
+    return seds.data_type_identity(name)
