@@ -12,7 +12,7 @@ import json
 import sys
 from binascii import hexlify, unhexlify
 
-import app
+from sedsnet_node import app
 import sx127x_sim
 
 NOW = [0]

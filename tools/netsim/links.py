@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOOLS = os.path.dirname(HERE)
 sys.path.insert(0, TOOLS)
 sys.path.insert(0, os.path.join(os.path.dirname(TOOLS), "firmware"))
-import cobs  # noqa: E402
+from sedsnet_node import cobs  # noqa: E402
 import linksim  # noqa: E402
 
 AIR_HEADER = 6  # tools/shims/sx127x_sim.py UdpAir: settings bytes before the payload
