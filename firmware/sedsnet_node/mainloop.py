@@ -2,6 +2,8 @@
 # their own periods, run the router's periodic work, feed the watchdog and blink a status LED.
 # An exception from a user handler, a sensor or a link is logged, counted and the loop goes on;
 # a frame the router refuses (a sedsnet.SedsError: bad frame, unknown type) is a counted drop.
+import gc
+
 from sedsnet.errors import SedsError
 
 try:
@@ -79,6 +81,7 @@ class MainLoop:
         self._led_on = 0
         self._next_led = 0
         self._next_status = 0
+        self.heap_peak = 0  # largest heap in use seen at a status line (bytes)
         self._running = False
         self._rx_depth = 0       # >0 while the router is taking a frame (see _make_rx)
         self._rx_copy = None     # memoryview of the copy buffer, sized by the largest link MTU
@@ -212,8 +215,19 @@ class MainLoop:
         return d
 
     def status_line(self):
-        parts = ["sedsnet: loops=%d errors=%d drops=%d" % (self.loops, self.errors, self.rx_drops)]
+        head = "sedsnet: loops=%d errors=%d drops=%d" % (self.loops, self.errors, self.rx_drops)
+        used = _heap_used()
+        if used is not None:  # MicroPython/CircuitPython: heap in use now and its high-water
+            self.heap_peak = max(self.heap_peak, used)
+            head += " heap=%d peak=%d free=%d" % (used, self.heap_peak, gc.mem_free())
+        parts = [head]
         for link in self.links:
             parts.append("%s tx=%d rx=%d drop=%d" % (link.name, link.tx_frames, link.rx_frames,
                                                      link.rx_dropped))
         return " | ".join(parts)
+
+
+def _heap_used():
+    """Bytes of heap in use, or None where the runtime cannot say (CPython)."""
+    alloc = getattr(gc, "mem_alloc", None)
+    return alloc() if alloc is not None else None

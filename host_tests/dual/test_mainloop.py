@@ -186,3 +186,15 @@ def test_stop_from_a_handler_and_status_line():
     loop.run()
     assert 1500 < clock.t < 1600
     assert any("UART0 tx=0 rx=0" in line for line in logs)
+
+
+def test_status_line_reports_the_heap_where_the_runtime_can():
+    import gc
+    router = FakeRouter()
+    loop, _, _, _ = _loop(router, Clock(), status_ms=100)
+    line = loop.status_line()
+    if hasattr(gc, "mem_alloc"):  # MicroPython and CircuitPython
+        used = int(line.split(" heap=")[1].split()[0])
+        assert used > 0 and loop.heap_peak >= used and " free=" in line
+    else:  # CPython has no heap figure to give
+        assert "heap=" not in line and loop.heap_peak == 0

@@ -23,7 +23,7 @@ import topology  # noqa: E402
 
 import sedsnet as ref  # noqa: E402  the reference decoder; the host never imports ours
 
-# what the firmware's status lines might carry about memory (none of these today: see README)
+# the heap in use on the firmware's status lines (sedsnet_node.mainloop: "heap=<used> peak=...")
 _HEAP_RE = re.compile(r"\b(?:mem_alloc|heap_used|heap)=(\d+)")
 
 
