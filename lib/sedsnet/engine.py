@@ -10,14 +10,10 @@
 from . import ids, schema
 from .compat import const
 from .errors import ArgumentError, CompressedFrameError, DecodeError, SedsError, UnknownTypeError
+from .queues import Queues
 from .routes import LOCAL
 from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
-from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_MODE, FrameHeader, pack_into
-
-try:
-    from ._fast import copy_into
-except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import copy_into
+from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_MODE
 
 _CTRL_LAST = const(18)  # built-in types are 0..18
 _STRING = const(13)
@@ -38,7 +34,6 @@ D_EVICTED = const(6)
 D_OVERSIZE = const(7)
 D_ISR_FULL = const(8)  # receive_*_queue: the IRQ-side ring was full (or mid-push from another
 # context), the new frame dropped
-LOCAL_TAG = const(0xFD)  # ring tag of frames the application handed in (receive_packed_queue)
 
 
 BYTES_LIKE = (bytes, bytearray, memoryview)
@@ -48,12 +43,6 @@ def check_frame_arg(data):
     if not isinstance(data, BYTES_LIKE):
         raise ArgumentError("data: a frame is bytes, bytearray or memoryview, not %s"
                             % type(data).__name__)
-
-
-def check_timeout(t):
-    if not isinstance(t, int) or not 0 <= t <= 0xFFFFFFFF:
-        raise ArgumentError("timeout_ms must be an int 0..4294967295, not %r" % (t,))
-    return t
 
 
 def packed_of(packet):
@@ -80,29 +69,7 @@ class Side:
         self.drops = [0] * len(DROP_NAMES)
 
 
-class _Views:
-    """memoryviews of buf[:n] for recurring lengths n, made once: a frame handed to a tx
-    callback costs no allocation in the steady state. A miss also makes the views of the
-    lengths next to n (a frame's length moves by a byte or two with its nonce and timestamp)."""
-
-    def __init__(self, buf, limit=24):
-        self.buf = buf
-        self.views = {}
-        self.limit = limit
-
-    def get(self, n):
-        v = self.views.get(n)
-        if v is None:
-            if len(self.views) > self.limit:
-                self.views.clear()
-            mv = memoryview(self.buf)
-            for k in range(max(0, n - 3), min(len(self.buf), n + 3) + 1):
-                if k not in self.views:
-                    self.views[k] = mv[:k]
-            v = self.views[n]
-        return v
-
-class Engine:
+class Engine(Queues):
     """Frame handling shared by Router and Relay; state is set up by node.Node.__init__."""
 
     # ---- receiving ------------------------------------------------------------------------
@@ -224,19 +191,8 @@ class Engine:
         self._route(side.sid, hdr, data, n)
 
     def _hop_ack(self, sid, hdr):
-        """RELIABLE_ACK [ty u32, seq u32] for a sequenced frame on a hop-reliable side, as 4.2.7
-        sends (docs/router-interop.md section 5). Retransmits of our own and gap requests come
-        with the reliable-delivery feature."""
-        ack = self.ack_payload
-        ty = hdr.ty
-        seq = hdr.seq
-        for i in range(4):
-            ack[i] = (ty >> (8 * i)) & 0xFF
-            ack[4 + i] = (seq >> (8 * i)) & 0xFF
-        # preallocated frame, not in the recent-ID cache: link-local, it never comes back
-        n = pack_into(self.ack_frame, 1, self.src_addr, None, self.now_ms(), ids.next_nonce(),
-                      ack)
-        self._send(1 << sid, self.ack_frame, n, False)
+        """RELIABLE_ACK for a sequenced frame on a hop-reliable side (control.hop_ack)."""
+        _ctl().hop_ack(self, sid, hdr)
 
     def _check_payload(self, hdr, data, rec):
         n = hdr.payload_end - hdr.payload_start
@@ -266,35 +222,9 @@ class Engine:
                 raise UnknownTypeError("InvalidType: %d" % t)
 
     def _control(self, sid, hdr, data, n):
-        """Built-in control frames. Returns True when the frame stops here; False sends it on
-        like data (P2P). As 4.2.7: errors (0) stop here; discovery learning frames (7, 8, 9, 16, and 17 on a
-        Router) stay on their link; SCHEMA, the requests, managed variables and LEAVE
-        (10..15), and ADDRESS on a Relay, are acted on and then flooded to the other sides;
-        hop ACKs and time sync are link-local. An E2E ACK for another node is flooded on (the
-        reference sends it back along the return path it learned; duplicates die at peers)."""
-        ty = hdr.ty
-        if ty == 0:
-            return True  # SEDSNET_ERROR: consumed by 4.2.7 routers and relays alike
-        if 7 <= ty <= 17:
-            if ty == 17 and hdr.payload_end != n - 4:  # 4.2.7: no byte may follow an ADDRESS
-                self.sides[sid].drops[D_DECODE] += 1  # payload (others and user data: ignored)
-                raise DecodeError("discovery payload length mismatch")
-            disc = self.discovery
-            if disc is not None:
-                try:
-                    disc.on_frame(sid, hdr, data)
-                except SedsError:
-                    self.sides[sid].drops[D_DECODE] += 1
-                    raise
-            if 10 <= ty <= 15 or (ty == 17 and self.kind == "relay"):
-                self._flood(sid, hdr, data, n)
-            return True
-        if 1 <= ty <= 3:
-            if ty == 1 and hdr.contract_start >= 0 and self.sender_hash not in \
-                    hdr.contract_targets(data):
-                self._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
-            return True  # hop-reliability control: acted on by the reliable layer (later)
-        return 4 <= ty <= 6  # time sync: link-local
+        """A built-in control frame from side sid (control.dispatch): True when it stops here,
+        False to send it on like data."""
+        return _ctl().dispatch(self, sid, hdr, data, n)
 
     def _flood(self, src, hdr, data, n):
         mask = self._eligible(src, hdr.ty)
@@ -420,174 +350,18 @@ class Engine:
             s += 1
 
     def send_control(self, side_id, ty, payload, src_addr=-1, contract=None):
-        """A built-in control frame (schema-default endpoints, our sender unless src_addr is
-        given, an optional wire contract) on one side, now."""
-        from .wire import REL_UNSEQUENCED, frame_size
-        rec = schema.type_record(ty)
-        rel = (REL_UNSEQUENCED | REL_HAS_SEQ) if rec[6] else -1
-        nonce = ids.next_nonce()
-        ts = self.now_ms()
-        src = self.src_addr if src_addr < 0 else src_addr
-        clen = -1 if contract is None else len(contract)
-        buf = bytearray(frame_size(0, ty, src, ts, nonce, len(payload), clen, rel))
-        pack_into(buf, ty, src, None, ts, nonce, payload, contract, rel)
-        if self.ctrl_hdr is None:
-            self.ctrl_hdr = FrameHeader(max_endpoints=4)
-        self.ctrl_hdr.parse(buf)
-        pid = bytearray(8)
-        ids.write_dup_key(self.ctrl_hdr, buf, pid)
-        self.recent.seen(pid)  # our own frame echoed back by a loop is a duplicate
-        self._send(1 << self._side(side_id).sid, buf, len(buf), False)
+        """A built-in control frame of type ty (schema-default endpoints, our sender unless
+        src_addr is given, an optional wire contract) on one side, now (control.send)."""
+        _ctl().send(self, side_id, ty, payload, src_addr, contract)
 
-    # ---- queues ---------------------------------------------------------------------------
-    def process_rx_queue(self):
-        """Handle every queued received frame; returns how many."""
-        if self.busy:
-            self.nested = True  # called from a handler or tx callback: the outer call drains
-            return 0
-        n = self._process_rx(-1)
-        if self.nested:
-            self._drain()
-        return n
 
-    def _process_rx(self, deadline):
-        done = 0
-        was_busy = self.busy
-        self.busy = True
-        try:
-            for ring in self.rx_rings:  # frames from IRQ callbacks, then those deferred
-                while True:
-                    p = ring.first()
-                    if p < 0:
-                        break
-                    sid = ring.tag(p)
-                    n = self._work_from(ring.buf, p + ring.hdr, ring.frame_len(p))
-                    ring.take(p)
-                    self._ingest_queued(sid, n)
-                    done += 1
-                    if deadline >= 0 and self._past(deadline):
-                        return done
-        finally:
-            self.busy = was_busy
-        return done
+_control_module = [None]
 
-    def _work_from(self, buf, off, n):
-        if n > len(self.work):
-            self.work = bytearray(n)  # rare: a queued frame longer than any before
-            self.work_views = _Views(self.work)
-        copy_into(self.work, 0, buf, off, n)
-        return n
 
-    def _ingest_queued(self, sid, n):
-        if sid == LOCAL_TAG:
-            try:
-                self._ingest_local(self.work, n)
-            except SedsError:
-                self.local_rx_dropped += 1
-            return
-        side = self.sides[sid] if sid < len(self.sides) else None
-        if side is not None:  # (a removed side's frames are tagged dead: 0xFF)
-            try:
-                self._ingest(side, self.work, n)
-            except SedsError:
-                pass  # counted on the side
-
-    def _process_tx(self, deadline):
-        return 0
-
-    def process_tx_queue(self):
-        if self.busy:
-            self.nested = True
-            return 0
-        n = self._process_tx(-1)
-        if self.nested:
-            self._drain()
-        return n
-
-    def _queued(self):
-        return not self.isr.empty() or self.rx.live or self.tx.live
-
-    def process_all_queues(self):
-        return self.process_all_queues_with_timeout(0)
-
-    def _past(self, deadline):
-        d = self.now_ms() - deadline
-        return d >= 0
-
-    def process_all_queues_with_timeout(self, timeout_ms):
-        """Discovery announcements that are due, then both queues until they are empty or
-        timeout_ms has passed (0: no limit, as the reference's periodic(0) empties its
-        queues). 4.2.7 announces here too, so a loop that never calls periodic() announces."""
-        check_timeout(timeout_ms)
-        if self.busy:
-            self.nested = True
-            return 0
-        self._refresh_budget()
-        if self.discovery is not None:
-            self.busy = True
-            try:
-                self.discovery.periodic(self.now_ms())
-            finally:
-                self.busy = False
-        deadline = self.now_ms() + timeout_ms if timeout_ms > 0 else -1
-        n = 0
-        while self._queued():
-            n += self._process_rx(deadline) + self._process_tx(deadline)
-            if deadline >= 0 and self._past(deadline):
-                break
-        self.nested = False
-        self.rx.grow()  # after a burst that evicted or refused frames: more room, in budget
-        self.tx.grow()
-        return n
-
-    def process_rx_queue_with_timeout(self, timeout_ms):
-        check_timeout(timeout_ms)
-        if self.busy:
-            self.nested = True
-            return 0
-        return self._process_rx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
-
-    def process_tx_queue_with_timeout(self, timeout_ms):
-        check_timeout(timeout_ms)
-        if self.busy:
-            self.nested = True
-            return 0
-        return self._process_tx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
-
-    def _drain(self):
-        self.nested = False
-        while self._queued():
-            self._process_rx(-1)
-            self._process_tx(-1)
-
-    def clear_rx_queue(self):
-        self.isr.clear()
-        self.rx.clear()
-
-    def clear_tx_queue(self):
-        self.tx.clear()
-
-    def clear_queues(self):
-        self.clear_rx_queue()
-        self.tx.clear()
-
-    def periodic(self, timeout_ms=0):
-        """Discovery announcements that are due, then the queues (for up to timeout_ms; 0 =
-        until empty); time sync is a later feature, so the same as the _no_timesync form."""
-        return self.process_all_queues_with_timeout(timeout_ms)
-
-    def periodic_no_timesync(self, timeout_ms=0):
-        return self.periodic(timeout_ms)
-
-    def poll_discovery(self):
-        if self.discovery is not None:
-            self.discovery.periodic(self.now_ms())
-
-    def _refresh_budget(self):
-        used = schema.schema_bytes_used()
-        self.budget.used += used - self._schema_bytes
-        self._schema_bytes = used
-        ev = self.rx.evicted + self.tx.evicted
-        if ev and not self.warned:
-            self.warned = True
-            print("sedsnet: queue budget full, evicting oldest frames")
+def _ctl():
+    # control.py is loaded by the first control frame, reliable side or send_control()
+    c = _control_module[0]
+    if c is None:
+        from . import control as c
+        _control_module[0] = c
+    return c

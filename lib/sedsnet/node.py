@@ -2,9 +2,10 @@
 # one budget, ID cache, discovery), identity, sides, route rules, periodic() and the exports.
 from . import ids, schema
 from .compat import MonotonicMs, const
-from .engine import Engine, Side, _Views
+from .engine import Engine, Side
 from .errors import ArgumentError
 from .isr import IsrRing
+from .queues import _Views
 from .recent import RecentIds
 from .ring import FrameRing, QueueBudget
 from .routes import FAILOVER, FANOUT, LOCAL, MAX_SIDES, WEIGHTED, Routes
