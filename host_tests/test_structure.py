@@ -40,3 +40,29 @@ def test_control_dispatch_and_logging_api_have_their_own_modules():
         assert name in router_log.Logging.__dict__, name
         assert hasattr(router.Router, name), name
     assert callable(control.dispatch)
+
+
+def test_control_type_codes_come_from_the_consts_table():
+    # consts.py is the one table of built-in type codes. Modules that test a code keep a
+    # private const() named after its entry (_SEDSNET_<NAME>: MicroPython folds only a
+    # module's own consts, and importing consts costs ~7 KB of heap on a board); each must
+    # equal the table's entry, and no code spells a control type as a bare number.
+    import importlib
+    import re
+    import sys
+    sys.path.insert(0, toolchain.LIB)
+    from sedsnet import consts
+    mirrors = 0
+    literal = re.compile(r"(\bty\b\s*(==|<=|<|>=|>)\s*\d)|(\b[1-9]\d*\s*(<=|<)\s*(hdr\.)?ty\b)|\bTY_[A-Z]")
+    for name in _modules():
+        if name in NOT_OURS:
+            continue
+        mod = importlib.import_module("sedsnet." + name[:-3]) if name != "__init__.py" else None
+        for k, v in sorted(vars(mod).items()) if mod else ():
+            if k.startswith("_SEDSNET_"):
+                assert getattr(consts, k[1:]) == v, (name, k, v)
+                mirrors += 1
+        for i, line in enumerate(_source(name).split("\n")):
+            code = line.split("#")[0].replace("ty <= 0xFFFFFFFF", "")  # (u32 checks)
+            assert not literal.search(code), "%s:%d: %s" % (name, i + 1, line.strip())
+    assert mirrors >= 10, mirrors

@@ -15,7 +15,10 @@ from .routes import LOCAL
 from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
 from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_MODE
 
-_CTRL_LAST = const(18)  # built-in types are 0..18
+# consts.py's control type codes (const() folds only names of the module itself)
+_SEDSNET_RELIABLE_ACK = const(1)
+_SEDSNET_RELIABLE_PARTIAL_ACK = const(3)
+_SEDSNET_P2P_MESSAGE = const(18)  # the last built-in (control) type
 _STRING = const(13)
 # compact reliable header bits that make a frame "sequenced": has a seq, is not unsequenced,
 # is not an ACK-only frame
@@ -117,7 +120,7 @@ class Engine(Queues):
         come only from sides and are ignored here."""
         hdr = self._parse_checked(data, n)
         ids.write_dup_key(hdr, data, self.pid)
-        if self.recent.seen(self.pid) or hdr.ty <= _CTRL_LAST:
+        if self.recent.seen(self.pid) or hdr.ty <= _SEDSNET_P2P_MESSAGE:
             return
         self._route(LOCAL, hdr, data, n)
 
@@ -145,7 +148,7 @@ class Engine(Queues):
                 if hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
                     return hdr  # 4.2.7 reads nothing after an ACK-only header
                 # (a control type, a zstd payload (FLAGS 0x01) or a local holder: all of it)
-                held = hdr.ty <= _CTRL_LAST or data[0] & 0x01 or self._holds(hdr)
+                held = hdr.ty <= _SEDSNET_P2P_MESSAGE or data[0] & 0x01 or self._holds(hdr)
             except SedsError:
                 held = True
             if held:
@@ -186,7 +189,7 @@ class Engine(Queues):
         if self.recent.seen(self.pid):
             side.drops[D_DUP] += 1
             return
-        if ty <= _CTRL_LAST and self._control(side.sid, hdr, data, n):
+        if ty <= _SEDSNET_P2P_MESSAGE and self._control(side.sid, hdr, data, n):
             return
         self._route(side.sid, hdr, data, n)
 
@@ -215,7 +218,8 @@ class Engine(Queues):
                 raise DecodeError("InvalidUtf8")
         # a hop ACK/NACK/retransmit names a type we know; an E2E ACK (type 1 with a contract)
         # carries a packet ID instead
-        if 1 <= hdr.ty <= 3 and n >= 4 and hdr.contract_start < 0:
+        if _SEDSNET_RELIABLE_ACK <= hdr.ty <= _SEDSNET_RELIABLE_PARTIAL_ACK and n >= 4 \
+                and hdr.contract_start < 0:
             p = hdr.payload_start
             t = data[p] | (data[p + 1] << 8) | (data[p + 2] << 16) | (data[p + 3] << 24)
             if schema.type_record(t) is None:

@@ -13,6 +13,8 @@ from .queues import LOCAL_TAG, _Views
 from .router_log import Logging
 from .routes import LOCAL
 
+_SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
+
 _RESERVED_EPS = (200, 201, 202)
 _HANDLER_TRIES = const(3)  # tuning.py's max_handler_retries default
 _OPTIONS = ("address_mode", "requested_address", "timesync_enabled", "timesync_role",
@@ -93,7 +95,7 @@ class Router(Logging, Node):
     # ---- local delivery -------------------------------------------------------------------
     def _deliver(self, src, hdr, data, n):
         cs = hdr.contract_start
-        if hdr.ty > 18 and schema.type_record(hdr.ty) is None and (cs < 0 or not data[cs] & 2):
+        if hdr.ty > _SEDSNET_P2P_MESSAGE and schema.type_record(hdr.ty) is None and (cs < 0 or not data[cs] & 2):
             self._unknown(src, hdr)  # forwarded unless a handler here wants it (no shape)
             return 0
         if cs >= 0 and data[cs] & 0x01:
@@ -127,7 +129,7 @@ class Router(Logging, Node):
                             print("sedsnet: handler for endpoint %d failed: %r" % (e, ex))
         if held and src != LOCAL:
             self.sides[src].local_delivery_packets += 1
-            if hdr.contract_start >= 0 and hdr.ty > 18:
+            if hdr.contract_start >= 0 and hdr.ty > _SEDSNET_P2P_MESSAGE:
                 self._e2e_ack(src, hdr, data)
         return held
 

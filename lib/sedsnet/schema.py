@@ -38,6 +38,7 @@ MAX_STATIC_PAYLOAD = const(8192)  # fixed payload of a static type: a frame a bo
 _cap = [64, 64, 512]  # endpoints, types, endpoint references across all user types
 _ENTRY_EP_BYTES = const(24)  # accounting: id + flags + two string refs
 _ENTRY_TY_BYTES = const(64)  # accounting: the record tuple
+_SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
 
 _eps = {}  # user endpoint id -> (name, description, link_local_only)
 _ep_names = {}  # name -> id (user endpoints)
@@ -113,7 +114,7 @@ def _builtin_id(name):
 
 def type_record(ty):
     """The record tuple of data type `ty` (fields R_*), or None when unknown."""
-    if 0 <= ty < 19:
+    if 0 <= ty <= _SEDSNET_P2P_MESSAGE:
         return _bt[ty] or _builtin(ty)
     return _types.get(ty)
 
@@ -229,7 +230,7 @@ def register_data_type(ty, name, is_static, element_count, message_data_type, me
     for e in endpoints:
         eps.append(_u32(e, "endpoints: endpoint id"))
     rec = _record(ty, name, is_static, count, mdt, cls, eps, rel, prio, e2e, description)
-    if ty < 19 or _builtin_id(name) is not None:
+    if ty <= _SEDSNET_P2P_MESSAGE or _builtin_id(name) is not None:
         raise SchemaError("data type %r (%d): built-in types cannot be overridden" % (name, ty))
     old = _types.get(ty)
     if old is not None:
@@ -249,7 +250,7 @@ def register_data_type(ty, name, is_static, element_count, message_data_type, me
 
 def remove_data_type(ty):
     """Remove user data type `ty`; True if it existed. Built-ins raise SchemaError."""
-    if 0 <= ty < 19:
+    if 0 <= ty <= _SEDSNET_P2P_MESSAGE:
         raise SchemaError("data type %d: built-in types cannot be removed" % ty)
     rec = _types.pop(ty, None)
     _used[0] = -1
