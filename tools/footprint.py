@@ -26,7 +26,7 @@ import romfs  # noqa: E402
 CORE_TARGET = 60 * 1024
 # _fast imports _pure (its CRC table), so the core holds both
 CORE = ["sedsnet", "sedsnet.router", "sedsnet.router_log", "sedsnet.node", "sedsnet.engine",
-        "sedsnet.queues", "sedsnet.wire",
+        "sedsnet.queues", "sedsnet.kernels", "sedsnet.wire",
         "sedsnet.schema", "sedsnet.ids", "sedsnet.ring", "sedsnet.isr", "sedsnet.recent",
         "sedsnet.routes", "sedsnet.errors", "sedsnet.compat", "sedsnet.consts", "sedsnet._fast"]
 # (label, modules on top of the core)

@@ -5,6 +5,9 @@
 from array import array
 
 from .compat import const
+from .kernels import key_into as _key_kernel
+from .kernels import nonce_next as _nonce_kernel
+from .kernels import pid_into as _pid_kernel
 
 _M32 = const(0xFFFFFFFF)
 _MIX_K = const(0x9E3779B1)
@@ -179,12 +182,3 @@ def write_dup_key(hdr, frame, out, off=0):
     way two frames share a key when they carry the same packet (the same fields as the ID)."""
     _key_kernel(frame, hdr.spans, hdr.endpoints, out, off)
 
-
-try:
-    from ._fast import nonce_next as _nonce_kernel
-    from ._fast import pid_into as _pid_kernel
-    _key_kernel = _pid_kernel
-except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import key_into as _key_kernel
-    from ._pure import nonce_next as _nonce_kernel
-    from ._pure import pid_into as _pid_kernel

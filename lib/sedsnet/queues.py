@@ -5,10 +5,7 @@ from . import schema
 from .compat import const
 from .errors import ArgumentError, SedsError
 
-try:
-    from ._fast import copy_into
-except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import copy_into
+from .kernels import copy_into
 
 LOCAL_TAG = const(0xFD)  # ring tag of frames the application handed in (receive_packed_queue)
 
