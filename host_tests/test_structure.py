@@ -74,3 +74,39 @@ def test_the_kernel_choice_is_made_in_kernels_py_only():
              and ("from ._fast" in _source(n) or "from ._pure" in _source(n))]
     assert not found, found
     assert "KIND = \"viper\"" in _source("kernels.py")
+
+
+# what a Node shows besides its methods: the read-only interface feature modules use
+# (node.Node's docstring); 4.2.7's Router and Relay show no data attributes at all
+NODE_INTERFACE = {"discovery", "e2e_src", "hostname", "now_ms", "sender_hash", "sides", "src_addr"}
+ROUTER_EXTRA = {"options"}
+
+
+def _lib():
+    import sys
+    if toolchain.LIB not in sys.path:
+        sys.path.insert(0, toolchain.LIB)
+    import sedsnet
+    return sedsnet
+
+
+def test_router_and_relay_keep_their_internals_private():
+    sedsnet = _lib()
+    r = sedsnet.Router(discovery=False)
+    r.add_side_packed("A", lambda f: None)
+    assert {k for k in vars(r) if not k.startswith("_")} == NODE_INTERFACE | ROUTER_EXTRA
+    relay = sedsnet.Relay(discovery=False)
+    assert {k for k in vars(relay) if not k.startswith("_")} == NODE_INTERFACE
+
+
+def test_every_public_method_of_router_relay_and_node_has_a_docstring():
+    sedsnet = _lib()
+    from sedsnet.node import Node
+    missing = []
+    for cls in (sedsnet.Router, sedsnet.Relay, Node):
+        for k in dir(cls):
+            v = getattr(cls, k)
+            if not k.startswith("_") and (callable(v) or isinstance(v, property)) \
+                    and not (getattr(v, "__doc__", None) or "").strip():
+                missing.append(cls.__name__ + "." + k)
+    assert not missing, missing

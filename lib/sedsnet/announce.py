@@ -62,7 +62,7 @@ class Announcer(PeerTable):
         # TOPOLOGY boards; their bytes are charged to the node's queue budget
         self.max_boards = max_boards
         self.max_peers = max_peers
-        self.budget = getattr(node, "budget", None)
+        self.budget = getattr(node, "_budget", None)
         self.dropped = 0  # boards not stored because max_boards was reached
         self.evicted = 0  # announcers forgotten to make room (peers or budget)
         self.boards = 0  # boards stored, all announcers
@@ -265,9 +265,9 @@ class Announcer(PeerTable):
             return
         flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
         self.node.send_control(side_id, _SEDSNET_DISCOVERY_ADDRESS, address_payload(
-            self._host_b, self.node.address, self.birth, self.owner, self._endpoints(side_id),
-            mode=getattr(self.node, "address_mode", 0),
-            requested=getattr(self.node, "requested_address", 0),
+            self._host_b, self.node.current_address, self.birth, self.owner, self._endpoints(side_id),
+            mode=getattr(self.node, "_address_mode", 0),
+            requested=getattr(self.node, "_requested_address", 0),
             link_flags=flags, w=self.w))
 
     def _full(self, side_id, st, now_ms, schema):

@@ -58,16 +58,16 @@ def dispatch(node, sid, hdr, data, n):
 def hop_ack(node, sid, hdr):
     """RELIABLE_ACK [ty u32, seq u32] for a sequenced frame on a hop-reliable side, as 4.2.7
     sends (docs/router-interop.md section 5), from preallocated buffers."""
-    ack = node.ack_payload
+    ack = node._ack_payload
     ty = hdr.ty
     seq = hdr.seq
     for i in range(4):
         ack[i] = (ty >> (8 * i)) & 0xFF
         ack[4 + i] = (seq >> (8 * i)) & 0xFF
     # not in the recent-ID cache: link-local, it never comes back
-    n = pack_into(node.ack_frame, _SEDSNET_RELIABLE_ACK, node.src_addr, None, node.now_ms(),
+    n = pack_into(node._ack_frame, _SEDSNET_RELIABLE_ACK, node.src_addr, None, node.now_ms(),
                   ids.next_nonce(), ack)
-    node._send(1 << sid, node.ack_frame, n, False)
+    node._send(1 << sid, node._ack_frame, n, False)
 
 
 def send(node, side_id, ty, payload, src_addr=-1, contract=None):
@@ -81,12 +81,12 @@ def send(node, side_id, ty, payload, src_addr=-1, contract=None):
     clen = -1 if contract is None else len(contract)
     buf = bytearray(frame_size(0, ty, src, ts, nonce, len(payload), clen, rel))
     pack_into(buf, ty, src, None, ts, nonce, payload, contract, rel)
-    if node.ctrl_hdr is None:
-        node.ctrl_hdr = FrameHeader(max_endpoints=4)
-    node.ctrl_hdr.parse(buf)
+    if node._ctrl_hdr is None:
+        node._ctrl_hdr = FrameHeader(max_endpoints=4)
+    node._ctrl_hdr.parse(buf)
     pid = bytearray(8)
-    ids.write_dup_key(node.ctrl_hdr, buf, pid)
-    node.recent.seen(pid)  # our own frame echoed back by a loop is a duplicate
+    ids.write_dup_key(node._ctrl_hdr, buf, pid)
+    node._recent.seen(pid)  # our own frame echoed back by a loop is a duplicate
     node._send(1 << node._side(side_id).sid, buf, len(buf), False)
 
 
@@ -103,7 +103,7 @@ def e2e_ack(router, sid, hdr, data):
         disc = router.discovery
         origin = disc.hostname_of(hdr.src_addr) if disc else None
         if origin is None:
-            router.e2e_unacked += 1  # origin not heard yet: its resend gets the ACK
+            router._e2e_unacked += 1  # origin not heard yet: its resend gets the ACK
             return
         ids.remember_sender(origin, hdr.src_addr)
     contract = bytearray(b"\x03\x44\x02\x02") + _le64(router.sender_hash) \

@@ -80,15 +80,15 @@ class Engine(Queues):
         """A frame from a side, handled now (or queued when called from inside this node)."""
         side = self._side(side_id)
         check_frame_arg(data)
-        if self.busy:
+        if self._busy:
             self._rx_defer(side, data)
             return
-        self.busy = True
+        self._busy = True
         try:
             self._ingest(side, data, len(data))
         finally:
-            self.busy = False
-            if self.nested:  # (also when the frame was refused: others may be waiting)
+            self._busy = False
+            if self._nested:  # (also when the frame was refused: others may be waiting)
                 self._drain()
 
     def _rx_defer(self, side, data):
@@ -97,13 +97,13 @@ class Engine(Queues):
         if not side.ingress:
             side.drops[D_INGRESS] += 1
             return
-        rx = self.rx
+        rx = self._rx
         before = rx.evicted
         if not rx.push(data, len(data), side.sid, 0, 0, True):
             side.drops[D_OVERSIZE] += 1
         elif rx.evicted != before:
             side.drops[D_EVICTED] += rx.evicted - before
-        self.nested = True
+        self._nested = True
 
     def _rx_queue(self, side, data):
         """receive_*_queue: copy into the preallocated IRQ-side ring and nothing else (no
@@ -111,7 +111,7 @@ class Engine(Queues):
         check_frame_arg(data)
         if not side.ingress:
             side.drops[D_INGRESS] += 1
-        elif not self.isr.push(data, len(data), side.sid):
+        elif not self._isr.push(data, len(data), side.sid):
             side.drops[D_ISR_FULL] += 1
 
     def _ingest_local(self, data, n):
@@ -119,18 +119,18 @@ class Engine(Queues):
         then delivered and forwarded as locally originated. Bad frames raise; control frames
         come only from sides and are ignored here."""
         hdr = self._parse_checked(data, n)
-        ids.write_dup_key(hdr, data, self.pid)
-        if self.recent.seen(self.pid) or hdr.ty <= _SEDSNET_P2P_MESSAGE:
+        ids.write_dup_key(hdr, data, self._pid)
+        if self._recent.seen(self._pid) or hdr.ty <= _SEDSNET_P2P_MESSAGE:
             return
         self._route(LOCAL, hdr, data, n)
 
     def _parse_checked(self, data, n, relay_ok=False):
-        """Parse data[:n] into self.hdr and check its payload against the schema or the wire
+        """Parse data[:n] into self._hdr and check its payload against the schema or the wire
         contract's shape (a type we do not know, without a shape, passes unchecked, as 4.2.7
         forwards it); a SedsError if it is bad. relay_ok (frames from a side): as 4.2.7, a
         user frame no local handler holds needs only pass the header checks (peek_header's),
         and is then passed on as it is."""
-        hdr = self.hdr
+        hdr = self._hdr
         try:
             hdr.parse(data, n, True)
             if not (hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY):
@@ -167,7 +167,7 @@ class Engine(Queues):
             raise ArgumentError("ingress disabled for side %d" % side.sid)
         side.rx_packets += 1
         side.rx_bytes += n
-        hdr = self.hdr
+        hdr = self._hdr
         try:
             self._parse_checked(data, n, True)
         except SedsError as e:
@@ -185,8 +185,8 @@ class Engine(Queues):
             return  # a reliable-layer ACK-only frame (any type): 4.2.7 takes it, does nothing
         if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == REL_HAS_SEQ:
             self._hop_ack(side.sid, hdr)  # every sequenced frame, repeats too (lost ACKs)
-        ids.write_dup_key(hdr, data, self.pid)
-        if self.recent.seen(self.pid):
+        ids.write_dup_key(hdr, data, self._pid)
+        if self._recent.seen(self._pid):
             side.drops[D_DUP] += 1
             return
         if ty <= _SEDSNET_P2P_MESSAGE and self._control(side.sid, hdr, data, n):
@@ -252,7 +252,7 @@ class Engine(Queues):
 
     def _eligible(self, src, ty):
         """Bitmask of the sides a frame of type ty from src may leave on (egress, rules)."""
-        routes = self.routes
+        routes = self._routes
         elig = 0
         for s in self.sides:
             if s is not None and s.egress and s.sid != src and routes.allowed(src, ty, s.sid):
@@ -272,7 +272,7 @@ class Engine(Queues):
         full = (1 << hdr.ep_count) - 1
         if held & full == full:
             return 0
-        routes = self.routes
+        routes = self._routes
         allow = routes.allow
         typed = routes.typed.get(hdr.ty) if routes.typed else None
         key = src * 256
@@ -324,10 +324,10 @@ class Engine(Queues):
     def _view(self, data, n):
         if len(data) == n:
             return data
-        if data is self.work:
-            return self.work_views.get(n)
-        if data is self.ack_frame:
-            return self.ack_views.get(n)
+        if data is self._work:
+            return self._work_views.get(n)
+        if data is self._ack_frame:
+            return self._ack_views.get(n)
         return memoryview(data)[:n]
 
     def _send(self, mask, data, n, relayed):

@@ -44,20 +44,20 @@ class Queues:
 
     def process_rx_queue(self):
         """Handle every queued received frame; returns how many."""
-        if self.busy:
-            self.nested = True  # called from a handler or tx callback: the outer call drains
+        if self._busy:
+            self._nested = True  # called from a handler or tx callback: the outer call drains
             return 0
         n = self._process_rx(-1)
-        if self.nested:
+        if self._nested:
             self._drain()
         return n
 
     def _process_rx(self, deadline):
         done = 0
-        was_busy = self.busy
-        self.busy = True
+        was_busy = self._busy
+        self._busy = True
         try:
-            for ring in self.rx_rings:  # frames from IRQ callbacks, then those deferred
+            for ring in self._rx_rings:  # frames from IRQ callbacks, then those deferred
                 while True:
                     p = ring.first()
                     if p < 0:
@@ -70,27 +70,27 @@ class Queues:
                     if deadline >= 0 and self._past(deadline):
                         return done
         finally:
-            self.busy = was_busy
+            self._busy = was_busy
         return done
 
     def _work_from(self, buf, off, n):
-        if n > len(self.work):
-            self.work = bytearray(n)  # rare: a queued frame longer than any before
-            self.work_views = _Views(self.work)
-        copy_into(self.work, 0, buf, off, n)
+        if n > len(self._work):
+            self._work = bytearray(n)  # rare: a queued frame longer than any before
+            self._work_views = _Views(self._work)
+        copy_into(self._work, 0, buf, off, n)
         return n
 
     def _ingest_queued(self, sid, n):
         if sid == LOCAL_TAG:
             try:
-                self._ingest_local(self.work, n)
+                self._ingest_local(self._work, n)
             except SedsError:
-                self.local_rx_dropped += 1
+                self._local_rx_dropped += 1
             return
         side = self.sides[sid] if sid < len(self.sides) else None
         if side is not None:  # (a removed side's frames are tagged dead: 0xFF)
             try:
-                self._ingest(side, self.work, n)
+                self._ingest(side, self._work, n)
             except SedsError:
                 pass  # counted on the side
 
@@ -98,18 +98,20 @@ class Queues:
         return 0
 
     def process_tx_queue(self):
-        if self.busy:
-            self.nested = True
+        """Send every queued frame (log_*(queue=True), transmit_*_queue); returns how many."""
+        if self._busy:
+            self._nested = True
             return 0
         n = self._process_tx(-1)
-        if self.nested:
+        if self._nested:
             self._drain()
         return n
 
     def _queued(self):
-        return not self.isr.empty() or self.rx.live or self.tx.live
+        return not self._isr.empty() or self._rx.live or self._tx.live
 
     def process_all_queues(self):
+        """Announce what is due, then handle every queued frame; returns how many."""
         return self.process_all_queues_with_timeout(0)
 
     def _past(self, deadline):
@@ -121,57 +123,64 @@ class Queues:
         timeout_ms has passed (0: no limit, as the reference's periodic(0) empties its
         queues). 4.2.7 announces here too, so a loop that never calls periodic() announces."""
         check_timeout(timeout_ms)
-        if self.busy:
-            self.nested = True
+        if self._busy:
+            self._nested = True
             return 0
         self._refresh_budget()
         if self.discovery is not None:
-            self.busy = True
+            self._busy = True
             try:
                 self.discovery.periodic(self.now_ms())
             finally:
-                self.busy = False
+                self._busy = False
         deadline = self.now_ms() + timeout_ms if timeout_ms > 0 else -1
         n = 0
         while self._queued():
             n += self._process_rx(deadline) + self._process_tx(deadline)
             if deadline >= 0 and self._past(deadline):
                 break
-        self.nested = False
-        self.rx.grow()  # after a burst that evicted or refused frames: more room, in budget
-        self.tx.grow()
+        self._nested = False
+        self._rx.grow()  # after a burst that evicted or refused frames: more room, in budget
+        self._tx.grow()
         return n
 
     def process_rx_queue_with_timeout(self, timeout_ms):
+        """Handle queued received frames for up to timeout_ms (0: all); returns how many.
+        ArgumentError for a bad timeout."""
         check_timeout(timeout_ms)
-        if self.busy:
-            self.nested = True
+        if self._busy:
+            self._nested = True
             return 0
         return self._process_rx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
 
     def process_tx_queue_with_timeout(self, timeout_ms):
+        """Send queued frames for up to timeout_ms (0: all); returns how many. ArgumentError for a
+        bad timeout."""
         check_timeout(timeout_ms)
-        if self.busy:
-            self.nested = True
+        if self._busy:
+            self._nested = True
             return 0
         return self._process_tx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
 
     def _drain(self):
-        self.nested = False
+        self._nested = False
         while self._queued():
             self._process_rx(-1)
             self._process_tx(-1)
 
     def clear_rx_queue(self):
-        self.isr.clear()
-        self.rx.clear()
+        """Drop every queued received frame (IRQ ring and deferred ring)."""
+        self._isr.clear()
+        self._rx.clear()
 
     def clear_tx_queue(self):
-        self.tx.clear()
+        """Drop every queued frame to send."""
+        self._tx.clear()
 
     def clear_queues(self):
+        """Drop every queued frame, received and to send."""
         self.clear_rx_queue()
-        self.tx.clear()
+        self._tx.clear()
 
     def periodic(self, timeout_ms=0):
         """Discovery announcements that are due, then the queues (for up to timeout_ms; 0 =
@@ -179,17 +188,19 @@ class Queues:
         return self.process_all_queues_with_timeout(timeout_ms)
 
     def periodic_no_timesync(self, timeout_ms=0):
+        """periodic() without time sync (the same here until time sync lands)."""
         return self.periodic(timeout_ms)
 
     def poll_discovery(self):
+        """Send the discovery announcements that are due (no queue processing)."""
         if self.discovery is not None:
             self.discovery.periodic(self.now_ms())
 
     def _refresh_budget(self):
         used = schema.schema_bytes_used()
-        self.budget.used += used - self._schema_bytes
+        self._budget.used += used - self._schema_bytes
         self._schema_bytes = used
-        ev = self.rx.evicted + self.tx.evicted
-        if ev and not self.warned:
-            self.warned = True
+        ev = self._rx.evicted + self._tx.evicted
+        if ev and not self._warned:
+            self._warned = True
             print("sedsnet: queue budget full, evicting oldest frames")

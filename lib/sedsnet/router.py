@@ -45,8 +45,8 @@ class Router(Logging, Node):
                  e2e_mode=255, e2e_key_id=0, max_queue_budget=None, max_recent_rx_ids=None,
                  starting_queue_size=None, queue_grow_step=None, discovery=None,
                  max_discovery_peers=None):
-        self.handlers = _check_handlers(handlers)
-        if any(h[1] is not None for h in self.handlers):
+        self._handlers = _check_handlers(handlers)
+        if any(h[1] is not None for h in self._handlers):
             from . import packet  # noqa: F401  now, while the heap is still in large pieces
         # options of features that come later (time sync, E2E): checked and kept as given
         values = (address_mode, requested_address, timesync_enabled, timesync_role,
@@ -59,15 +59,15 @@ class Router(Logging, Node):
             else:
                 opt_int(values[i], _OPTIONS[i], _OPTION_MAX[i])
         self.options = dict(zip(_OPTIONS, values))
-        self.handler_failures = 0
-        self.e2e_unacked = 0  # reliable frames delivered whose origin we could not name
+        self._handler_failures = 0
+        self._e2e_unacked = 0  # reliable frames delivered whose origin we could not name
         Node.__init__(self, now_ms, hostname, max_queue_budget, max_recent_rx_ids,
                       starting_queue_size, queue_grow_step, discovery, max_discovery_peers)
         self.configure_address(address_mode, requested_address)
-        self.txbuf = bytearray(256)
-        self.tx_views = _Views(self.txbuf)
-        self.pay = bytearray(64)  # payload scratch of the typed log helpers
-        self.pay_views = _Views(self.pay)
+        self._tx_buf = bytearray(256)
+        self._tx_views = _Views(self._tx_buf)
+        self._pay_buf = bytearray(64)  # payload scratch of the typed log helpers
+        self._pay_views = _Views(self._pay_buf)
 
     def _default_name(self):
         t = sys.modules.get("sedsnet.tuning")  # set_runtime_device_identifier() loaded it
@@ -82,15 +82,16 @@ class Router(Logging, Node):
         if mode > 2:
             raise ArgumentError("address_mode: bad address_mode %d (0 dynamic, 1 requested, "
                                 "2 static)" % mode)
-        self.address_mode = mode
+        self._address_mode = mode
         if mode == 0:
-            self.requested_address = 0
-            self.address = ids.node_address(self.hostname)
+            self._requested_address = 0
+            self._address = ids.node_address(self.hostname)
         else:
-            self.requested_address = self.address = req or 1
+            self._requested_address = self._address = req or 1
 
     def local_endpoints(self):
-        return sorted(set(h[0] for h in self.handlers))
+        """The sorted endpoint IDs local handlers hold (none on a Relay)."""
+        return sorted(set(h[0] for h in self._handlers))
 
     # ---- local delivery -------------------------------------------------------------------
     def _deliver(self, src, hdr, data, n):
@@ -108,7 +109,7 @@ class Router(Logging, Node):
         tries = handler_tries()  # max_handler_retries: calls of a failing handler (4.2.7)
         for i in range(hdr.ep_count):
             e = eps[i]
-            for h in self.handlers:
+            for h in self._handlers:
                 if h[0] != e:
                     continue
                 held |= 1 << i
@@ -124,8 +125,8 @@ class Router(Logging, Node):
                     except Exception as ex:  # a user handler must not take the router down
                         if k + 1 < tries:
                             continue
-                        self.handler_failures += 1
-                        if self.handler_failures == 1:
+                        self._handler_failures += 1
+                        if self._handler_failures == 1:
                             print("sedsnet: handler for endpoint %d failed: %r" % (e, ex))
         if held and src != LOCAL:
             self.sides[src].local_delivery_packets += 1
@@ -146,7 +147,7 @@ class Router(Logging, Node):
         """Whether a local handler holds one of the frame's endpoints."""
         eps = hdr.endpoints
         for i in range(hdr.ep_count):
-            for h in self.handlers:
+            for h in self._handlers:
                 if h[0] == eps[i]:
                     return True
         return False
@@ -168,12 +169,17 @@ class Router(Logging, Node):
 
     # ---- receiving (the reference's names) ------------------------------------------------
     def receive_packed_from_side(self, side_id, data):
+        """A frame received on side_id, handled now (queued when called from a callback). SedsError
+        for a bad frame (counted on the side)."""
         self._rx_now(side_id, data)
 
     def receive_packet_from_side(self, side_id, packet):
+        """receive_packed_from_side() of a Packet. ArgumentError for a non-Packet."""
         self._rx_now(side_id, packed_of(packet))
 
     def receive_packed_queue_from_side(self, side_id, data):
+        """Queue a frame received on side_id (IRQ-safe, no allocation); a full ring drops it
+        (counted). ArgumentError for a bad side or frame type."""
         self._rx_queue(self._side(side_id), data)
 
     def receive_packet_queue_from_side(self, side_id, packet):
@@ -183,29 +189,32 @@ class Router(Logging, Node):
 
     # ---- frames the application hands in (no side): delivered and forwarded as its own ----
     def receive_packed(self, data):
+        """A frame the application hands in: checked, deduplicated, delivered and forwarded as our
+        own. DecodeError/SedsError for a bad frame."""
         check_frame_arg(data)
-        if self.busy:  # from a handler or tx callback: handled before the outer call returns
-            if not self.rx.push(data, len(data), LOCAL_TAG, 0, 0, True):
+        if self._busy:  # from a handler or tx callback: handled before the outer call returns
+            if not self._rx.push(data, len(data), LOCAL_TAG, 0, 0, True):
                 raise ArgumentError("frame of %d bytes does not fit the RX queue" % len(data))
-            self.nested = True
+            self._nested = True
             return
-        self.busy = True
+        self._busy = True
         try:
             self._ingest_local(data, len(data))
         finally:
-            self.busy = False
-            if self.nested:
+            self._busy = False
+            if self._nested:
                 self._drain()
 
     def receive_packet(self, packet):
+        """receive_packed() of a Packet. ArgumentError for a non-Packet."""
         self.receive_packed(packed_of(packet))
 
     def receive_packed_queue(self, data):
         """Queue only, into the IRQ-safe ring; a frame that does not fit is dropped and
         counted (export_runtime_stats()["queues"]["local_rx_dropped"])."""
         check_frame_arg(data)
-        if not self.isr.push(data, len(data), LOCAL_TAG):
-            self.local_rx_dropped += 1
+        if not self._isr.push(data, len(data), LOCAL_TAG):
+            self._local_rx_dropped += 1
 
     def receive_packet_queue(self, packet):
         """Not IRQ-safe: packing the Packet allocates; from an IRQ use receive_packed_queue."""
@@ -224,9 +233,11 @@ class Router(Logging, Node):
         return one
 
     def process_received_queue(self):
+        """Handle every queued received frame (process_rx_queue); returns how many."""
         return self.process_rx_queue()
 
     def process_send_queue(self):
+        """Send every queued frame (process_tx_queue); returns how many."""
         return self.process_tx_queue()
 
 

@@ -34,10 +34,10 @@ class Logging:
         return rec
 
     def _pay(self, n):
-        if n > len(self.pay):
-            self.pay = bytearray(n)
-            self.pay_views = _Views(self.pay)
-        return self.pay
+        if n > len(self._pay_buf):
+            self._pay_buf = bytearray(n)
+            self._pay_views = _Views(self._pay_buf)
+        return self._pay_buf
 
     # the typed log helpers live in typed_log.py, loaded by the first call of one
     def log_f32(self, ty, values, timestamp_ms=None, queue=False):
@@ -46,33 +46,43 @@ class Logging:
         _typed().log_values(self, ty, values, 1, timestamp_ms, queue)
 
     def log_f64(self, ty, values, timestamp_ms=None, queue=False):
+        """Log float64 values into type ty; SedsError as log()."""
         _typed().log_values(self, ty, values, 0, timestamp_ms, queue)
 
     def log_u8(self, ty, values, timestamp_ms=None, queue=False):
+        """Log uint8 values into type ty; SedsError as log()."""
         _typed().log_values(self, ty, values, 2, timestamp_ms, queue)
 
     def log_u16(self, ty, values, timestamp_ms=None, queue=False):
+        """Log uint16 values into type ty; SedsError as log()."""
         _typed().log_values(self, ty, values, 3, timestamp_ms, queue)
 
     def log_u32(self, ty, values, timestamp_ms=None, queue=False):
+        """Log uint32 values into type ty; SedsError as log()."""
         _typed().log_values(self, ty, values, 4, timestamp_ms, queue)
 
     def log_u64(self, ty, values, timestamp_ms=None, queue=False):
+        """Log uint64 values into type ty; SedsError as log()."""
         _typed().log_values(self, ty, values, 5, timestamp_ms, queue)
 
     def log_i8(self, ty, values, timestamp_ms=None, queue=False):
+        """Log int8 values into type ty; SedsError as log()."""
         _typed().log_values(self, ty, values, 7, timestamp_ms, queue)
 
     def log_i16(self, ty, values, timestamp_ms=None, queue=False):
+        """Log int16 values into type ty; SedsError as log()."""
         _typed().log_values(self, ty, values, 8, timestamp_ms, queue)
 
     def log_i32(self, ty, values, timestamp_ms=None, queue=False):
+        """Log int32 values into type ty; SedsError as log()."""
         _typed().log_values(self, ty, values, 9, timestamp_ms, queue)
 
     def log_i64(self, ty, values, timestamp_ms=None, queue=False):
+        """Log int64 values into type ty; SedsError as log()."""
         _typed().log_values(self, ty, values, 10, timestamp_ms, queue)
 
     def log_bool(self, ty, values, timestamp_ms=None, queue=False):
+        """Log bools (as u8 0/1) into type ty; SedsError as log()."""
         _typed().log_bool(self, ty, values, timestamp_ms, queue)
 
     def log_string(self, ty, text, timestamp_ms=None, queue=False):
@@ -89,6 +99,8 @@ class Logging:
         _typed().log(self, ty, data, elem_size, elem_kind, timestamp_ms, queue)
 
     def log_bytes(self, ty, data, timestamp_ms=None, queue=False):
+        """Log raw payload bytes (or a list of byte values) into type ty; UnknownTypeError,
+        ArgumentError on a size or UTF-8 mismatch."""
         rec = self._record(ty)
         if not isinstance(data, BYTES_LIKE):
             data = _typed().byte_list(data)  # a list of byte values (4.2.7 takes bytes only)
@@ -115,7 +127,7 @@ class Logging:
                 except UnicodeError:
                     ids.next_nonce()  # as for SizeMismatch
                     raise ArgumentError("InvalidUtf8")
-        self._log_frame(ty, rec, self.pay_views.get(n), timestamp_ms, queue)
+        self._log_frame(ty, rec, self._pay_views.get(n), timestamp_ms, queue)
 
     def _log_frame(self, ty, rec, payload, timestamp_ms, queue):
         if queue is not False and queue is not True:
@@ -130,55 +142,55 @@ class Logging:
         for e in eps:
             eb += uleb_len(e)
         size = frame_size(eb, ty, self.src_addr, ts, nonce, len(payload), -1, rel)
-        if queue or self.busy:
-            tx = self.tx
+        if queue or self._busy:
+            tx = self._tx
             p = tx.reserve(size, True)
             if p < 0:
                 raise ArgumentError("frame of %d bytes does not fit the TX queue" % size)
             pack_into(tx.buf, ty, self.src_addr, eps, ts, nonce, payload, None, rel, 0, 0,
                       p + HDR)
             tx.commit(p, size, _TX_TAG, rec[R_PRIORITY])
-            self.nested = self.nested or self.busy
+            self._nested = self._nested or self._busy
             return
         buf = self._txbuf(size)
         pack_into(buf, ty, self.src_addr, eps, ts, nonce, payload, None, rel)
         self._originate(size)
 
     def _txbuf(self, n):
-        if n > len(self.txbuf):
-            self.txbuf = bytearray(n)
-            self.tx_views = _Views(self.txbuf)
-        return self.txbuf
+        if n > len(self._tx_buf):
+            self._tx_buf = bytearray(n)
+            self._tx_views = _Views(self._tx_buf)
+        return self._tx_buf
 
     def _originate(self, n):
         """Send the frame in txbuf[:n] that this router made: register its ID (so it dies if a
         loop brings it back), deliver it to local handlers, forward it."""
-        self.busy = True
+        self._busy = True
         try:
             self._originate_busy(n)
         finally:
-            self.busy = False
-            if self.nested:
+            self._busy = False
+            if self._nested:
                 self._drain()
 
     def _originate_busy(self, n):
-        buf = self.txbuf
-        hdr = self.hdr
+        buf = self._tx_buf
+        hdr = self._hdr
         hdr.parse(buf, n, True)
-        ids.write_dup_key(hdr, buf, self.pid)
-        self.recent.seen(self.pid)
+        ids.write_dup_key(hdr, buf, self._pid)
+        self._recent.seen(self._pid)
         self._route(LOCAL, hdr, buf, n)
 
     def _view(self, data, n):
-        if data is self.txbuf:
-            return self.tx_views.get(n)
+        if data is self._tx_buf:
+            return self._tx_views.get(n)
         return Node._view(self, data, n)
 
     def _process_tx(self, deadline):
         done = 0
-        tx = self.tx
-        was_busy = self.busy
-        self.busy = True
+        tx = self._tx
+        was_busy = self._busy
+        self._busy = True
         try:
             while True:
                 p = tx.best()
@@ -187,7 +199,7 @@ class Logging:
                 n = tx.frame_len(p)
                 self._txbuf(n)
                 tx.take(p)
-                copy_into(self.txbuf, 0, tx.buf, p + HDR, n)
+                copy_into(self._tx_buf, 0, tx.buf, p + HDR, n)
                 try:
                     self._originate_busy(n)
                 except DecodeError:
@@ -196,39 +208,46 @@ class Logging:
                 if deadline >= 0 and self._past(deadline):
                     break
         finally:
-            self.busy = was_busy
+            self._busy = was_busy
         tx.grow()
         return done
 
     # ---- whole packets and frames ---------------------------------------------------------
     def transmit_message(self, packet):
+        """Send a Packet now, as our own (delivered locally and forwarded).
+        ArgumentError/DecodeError for a bad packet."""
         self._transmit_packet(packet, False)
 
     def transmit_message_queue(self, packet):
+        """Queue a Packet to send (process_tx_queue). ArgumentError if it does not fit the TX
+        queue."""
         self._transmit_packet(packet, True)
 
     def _transmit_packet(self, packet, queue):
         self._transmit_packed(packed_of(packet), queue)
 
     def transmit_packed_message(self, data):
+        """Send a packed frame now, as our own. DecodeError for a bad frame."""
         self._transmit_packed(data, False)
 
     def transmit_packed_message_queue(self, data):
+        """Queue a packed frame to send. DecodeError for a bad frame, ArgumentError if it does not
+        fit."""
         self._transmit_packed(data, True)
 
     def _transmit_packed(self, data, queue):
         check_frame_arg(data)
-        hdr = self.hdr if not self.busy else None
+        hdr = self._hdr if not self._busy else None
         if hdr is None:
             from .wire import FrameHeader
             hdr = FrameHeader(max_endpoints=32)
         hdr.parse(data)  # raises DecodeError for a bad frame, before anything is queued
         n = len(data)
-        if queue or self.busy:
+        if queue or self._busy:
             rec = schema.type_record(hdr.ty)
-            if not self.tx.push(data, n, _TX_TAG, rec[R_PRIORITY] if rec else 0, 0, True):
+            if not self._tx.push(data, n, _TX_TAG, rec[R_PRIORITY] if rec else 0, 0, True):
                 raise ArgumentError("frame of %d bytes does not fit the TX queue" % n)
-            self.nested = self.nested or self.busy
+            self._nested = self._nested or self._busy
             return
         self._txbuf(n)[:n] = data
         self._originate(n)
