@@ -8,7 +8,7 @@ from . import ids, schema
 from .compat import const
 from .engine import D_UNKNOWN, check_frame_arg, packed_of
 from .errors import ArgumentError, UnknownTypeError
-from .node import Node, flag, opt_int
+from .node import Node
 from .queues import LOCAL_TAG, _Views
 from .router_log import Logging
 from .routes import LOCAL
@@ -17,13 +17,8 @@ _SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
 
 _RESERVED_EPS = (200, 201, 202)
 _HANDLER_TRIES = const(3)  # tuning.py's max_handler_retries default
-_OPTIONS = ("address_mode", "requested_address", "timesync_enabled", "timesync_role",
-            "timesync_priority", "timesync_source_timeout_ms", "timesync_announce_interval_ms",
-            "timesync_request_interval_ms", "timesync_consumer_promotion_enabled",
-            "timesync_max_slew_ppm", "e2e_mode", "e2e_key_id")
-# largest value of each option (None: a bool); 4.2.7 takes timesync_role 0..2, e2e_mode a u8
-_OPTION_MAX = (2, 0xFFFFFFFF, None, 2, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF,
-               0xFFFFFFFFFFFFFFFF, None, 0xFFFFFFFF, 0xFF, 0xFFFFFFFF)
+# 4.2.7's defaults of address_mode .. e2e_key_id (options.py checks any other value)
+_OPTION_DEFAULTS = (0, 0, True, 0, 100, 5000, 1000, 1000, True, 50000, 255, 0)
 _singleton = [None]  # Router.new_singleton()
 
 
@@ -48,22 +43,23 @@ class Router(Logging, Node):
         self._handlers = _check_handlers(handlers)
         if any(h[1] is not None for h in self._handlers):
             from . import packet  # noqa: F401  now, while the heap is still in large pieces
-        # options of features that come later (time sync, E2E): checked and kept as given
         values = (address_mode, requested_address, timesync_enabled, timesync_role,
                   timesync_priority, timesync_source_timeout_ms, timesync_announce_interval_ms,
                   timesync_request_interval_ms, timesync_consumer_promotion_enabled,
                   timesync_max_slew_ppm, e2e_mode, e2e_key_id)
         for i in range(len(values)):
-            if _OPTION_MAX[i] is None:
-                flag(values[i], _OPTIONS[i])
-            else:
-                opt_int(values[i], _OPTIONS[i], _OPTION_MAX[i])
-        self.options = dict(zip(_OPTIONS, values))
+            v = values[i]
+            d = _OPTION_DEFAULTS[i]
+            if v is not d and (type(v) is not type(d) or v != d):
+                from .options import check  # (time sync / E2E options: warned, not stored)
+                check(values, _OPTION_DEFAULTS)
+                break
         self._handler_failures = 0
         self._e2e_unacked = 0  # reliable frames delivered whose origin we could not name
         Node.__init__(self, now_ms, hostname, max_queue_budget, max_recent_rx_ids,
                       starting_queue_size, queue_grow_step, discovery, max_discovery_peers)
-        self.configure_address(address_mode, requested_address)
+        if address_mode:  # (checked above; mode 0 is the hostname's address, set by Node)
+            self.configure_address(address_mode, requested_address)
         self._tx_buf = bytearray(256)
         self._tx_views = _Views(self._tx_buf)
         self._pay_buf = bytearray(64)  # payload scratch of the typed log helpers
@@ -77,17 +73,8 @@ class Router(Logging, Node):
         """4.2.7's address modes: 0 dynamic (node_address(hostname), requested_address
         ignored), 1 requested, 2 static (current_address = requested_address, 0 -> 1); the
         mode and value go out in DISCOVERY_ADDRESS. Other modes: ArgumentError."""
-        mode = opt_int(address_mode, "address_mode", 0xFF)
-        req = opt_int(requested_address, "requested_address", 0xFFFFFFFF)
-        if mode > 2:
-            raise ArgumentError("address_mode: bad address_mode %d (0 dynamic, 1 requested, "
-                                "2 static)" % mode)
-        self._address_mode = mode
-        if mode == 0:
-            self._requested_address = 0
-            self._address = ids.node_address(self.hostname)
-        else:
-            self._requested_address = self._address = req or 1
+        from .options import configure_address
+        configure_address(self, address_mode, requested_address)
 
     def local_endpoints(self):
         """The sorted endpoint IDs local handlers hold (none on a Relay)."""

@@ -37,6 +37,9 @@ def runtime_stats(node):
                    "rx_evicted": node._rx.evicted, "local_rx_dropped": node._local_rx_dropped, "tx_evicted": node._tx.evicted,
                    "shared_queue_bytes_used": _used(node)},
         "total_handler_failures": getattr(node, "_handler_failures", 0),
+        # (ours) reliable frames delivered here whose E2E ACK could not be sent yet: the
+        # origin's sender name was not known; its resend gets the ACK
+        "e2e_unacked": getattr(node, "_e2e_unacked", 0),
         "discovery": _discovery(node),
     }
 
