@@ -2,7 +2,7 @@
 # one budget, ID cache, discovery), identity, sides, route rules, periodic() and the exports.
 from . import ids, schema
 from .compat import MonotonicMs, const
-from .engine import Engine, Side
+from .engine import Engine, Side, _ctl
 from .errors import ArgumentError
 from .isr import IsrRing
 from .queues import _Views
@@ -90,6 +90,7 @@ class Node(Engine):
                 Announcer = None  # a build without announce.py: flood instead
             if Announcer is not None:
                 self.discovery = Announcer(self, max_boards=peers, max_peers=peers)
+                _ctl()  # control.py now (discovery sends control frames): not mid-flight
 
     # ---- clock ----------------------------------------------------------------------------
     def _now(self):
@@ -160,6 +161,8 @@ class Node(Engine):
             raise ArgumentError("at most %d sides" % MAX_SIDES)
         if packet_side:
             from . import packet  # noqa: F401  loaded now, not mid-flight in a fragmented heap
+        if reliable:
+            _ctl()  # control.py (hop ACKs) loaded now, for the same reason
         side = Side(sid, name, tx, bool(reliable), packet_side)
         if sid == len(sides):
             sides.append(side)
