@@ -45,9 +45,11 @@ def _agent_heap(tmp_path, m32):
     return int(text.split("AGENT ")[1].split()[0])
 
 
-# Known failure (issue 10, open): compiling the library from .py on the board peaks ~55-70 KB
-# above the ~95 KB of code it keeps, so code.py dies with MemoryError in app._preload at
-# ~161 KB of the 192 KB. Strict: the day it fits, this xfail fails and must be removed.
+# Known failure (issue 10, open): code.py keeps ~127 KB once it runs (app 11 KB, the router
+# core from .py 55 KB, discovery 22 KB, then drivers, schema and buffers), but importing the
+# library from .py peaks higher: it boots with 176 KB free and dies with 168 KB (MemoryError
+# growing announce.py's globals at its `from .announce_codec import`, in app._import_router).
+# Strict: the day it fits, this xfail fails and must be removed.
 @pytest.mark.xfail(strict=True, raises=AssertionError,
                    reason="code.py does not fit a CircuitPython RP2040 heap yet (issue 10)")
 def test_feather_code_py_runs_in_a_circuitpython_rp2040_heap_on_32_bit(tmp_path, monkeypatch):

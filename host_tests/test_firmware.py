@@ -53,7 +53,7 @@ def test_router_options_of_each_board(board):
     cfg = app.load_config(os.path.join(BOARDS_DIR, board, "config.json"))
     router = app.make_router(sedsnet, cfg, [])
     opts = cfg["router"]
-    assert router.budget.total == opts["max_queue_budget"] <= 16384  # a small-heap budget
+    assert router._budget.total == opts["max_queue_budget"] <= 16384  # a small-heap budget
     modes = router.export_runtime_stats()["route_modes"]
     assert modes == [{"src_side_id": None, "selection_mode": opts["route_mode"], "cursor": 0}]
 
@@ -68,7 +68,7 @@ def test_esp32_gateway_config_is_the_same_board_in_another_role():
     assert gw["sides"] == own["sides"] and gw["schema"] == own["schema"]
     assert gw["sensors"] == [] and gw["handlers"] == [] and gw["hostname"] == "gateway"
     router = app.make_router(sedsnet, gw, [])
-    assert router.budget.total == gw["router"]["max_queue_budget"]
+    assert router._budget.total == gw["router"]["max_queue_budget"]
     assert router.export_runtime_stats()["route_modes"] == []
 
 
@@ -78,7 +78,7 @@ def test_bad_route_mode_is_named():
         app.make_router(sedsnet, {"hostname": "x", "router": {"route_mode": "Broadcast"}}, [])
     assert "Broadcast" in str(e.value) and "Fanout" in str(e.value)
     plain = app.make_router(sedsnet, {"hostname": "x"}, [])  # no "router": 4.2.7's defaults
-    assert plain.budget.total == 102400 and plain.export_runtime_stats()["route_modes"] == []
+    assert plain._budget.total == 102400 and plain.export_runtime_stats()["route_modes"] == []
 
 
 def _ground(*args):

@@ -25,7 +25,8 @@ import romfs  # noqa: E402
 
 CORE_TARGET = 60 * 1024
 # _fast imports _pure (its CRC table), so the core holds both
-CORE = ["sedsnet", "sedsnet.router", "sedsnet.node", "sedsnet.engine", "sedsnet.wire",
+CORE = ["sedsnet", "sedsnet.router", "sedsnet.router_log", "sedsnet.node", "sedsnet.engine",
+        "sedsnet.queues", "sedsnet.kernels", "sedsnet.wire",
         "sedsnet.schema", "sedsnet.ids", "sedsnet.ring", "sedsnet.isr", "sedsnet.recent",
         "sedsnet.routes", "sedsnet.errors", "sedsnet.compat", "sedsnet.consts", "sedsnet._fast"]
 # (label, modules on top of the core)
@@ -35,6 +36,10 @@ OPTIONAL = (
     ("relay", ["sedsnet.relay"]),
     ("stats (export_*)", ["sedsnet.stats"]),
     ("schema_json", ["sedsnet.schema_json"]),
+    ("schema_api + identity (info, removal, JSON entry points)",
+     ["sedsnet.identity", "sedsnet.schema_api"]),
+    ("control (control frames, hop/E2E ACKs)", ["sedsnet.control"]),
+    ("options (non-default options, configure_address)", ["sedsnet.options"]),
     ("_fmt", ["sedsnet._fmt"]),
     ("firmware: app + link + mainloop", ["sedsnet_node.app", "sedsnet_node.link",
                                           "sedsnet_node.mainloop"]),

@@ -217,7 +217,7 @@ class Health:
             if nd.relay.export_runtime_stats()["sides"][nd.l_in]["rx_packets"] != rx + 1:
                 self._fail("relay did not take a fresh frame")
             for node in (nd.router, nd.relay):
-                if node.busy or node._queued():
+                if node._busy or node._queued():
                     self._fail("a node is busy or has queued frames after periodic(0)")
             nd.router.export_memory_layout_json()
         except Exception as e:

@@ -15,8 +15,8 @@ HOSTS = {"big": ("A", "X"), "small": ("R", "P")}  # (our hostname, the peer's)
 
 def use_pure():
     # every kernel name a module imported from _fast, replaced by its pure twin
-    from sedsnet import engine, isr, node, recent, ring, router
-    for mod in (wire, ids, recent, ring, node, router, engine, isr):
+    from sedsnet import engine, isr, kernels, node, queues, recent, ring, router, router_log
+    for mod in (wire, ids, recent, ring, node, router, engine, isr, kernels, queues, router_log):
         for name, twin in (("crc32_check", "crc32_check"), ("crc32_write", "crc32_write"),
                            ("_pid_kernel", "pid_into"), ("_nonce_kernel", "nonce_next"),
                            ("_key_kernel", "key_into"), ("find8", "find8"),

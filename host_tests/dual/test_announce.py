@@ -26,7 +26,7 @@ class FakeNode:
     def __init__(self, hostname, endpoints=(), sides=1, t=0, kind="router", reliable=()):
         self.kind = kind
         self.hostname = hostname
-        self.address = node_address(hostname) if hostname else 0
+        self.current_address = node_address(hostname) if hostname else 0
         self.t = t
         self.eps = list(endpoints)
         self.sides = list(range(sides))

@@ -286,15 +286,15 @@ def test_a_broken_clock_is_an_argument_error_and_the_router_recovers():
         clock.bad = bad
         e = raises(ArgumentError, r.log_f32, F32, [1.0])
         assert "now_ms" in str(e)
-        assert not r.busy
+        assert not r._busy
         e = raises(ArgumentError, r.periodic, 5)  # (periodic(0) here reads no clock)
-        assert "now_ms" in str(e) and not r.busy
+        assert "now_ms" in str(e) and not r._busy
         e = raises(ArgumentError, disc.periodic, 0)  # discovery reads it for announcements
-        assert "now_ms" in str(e) and not disc.busy
+        assert "now_ms" in str(e) and not disc._busy
         raises(ArgumentError, r.process_all_queues_with_timeout, 5)
         raises(ArgumentError, r.log_bytes, F32, bytes(4), None, True)
-        assert not r.busy
-    assert sent == [] and got == [] and r.tx.live == 0  # nothing half-done, nothing queued
+        assert not r._busy
+    assert sent == [] and got == [] and r._tx.live == 0  # nothing half-done, nothing queued
     assert disc_out == []
     clock.bad = ()
     disc.periodic(0)
@@ -308,7 +308,7 @@ def test_a_broken_clock_is_an_argument_error_and_the_router_recovers():
     raises(ArgumentError, r.periodic, 5)
     clock.bad = ()
     r.periodic(0)
-    assert len(got) == 3 and not r.busy
+    assert len(got) == 3 and not r._busy
     # a clock that is given as an int instead of a callable is refused up front
     assert "now_ms" in str(raises(ArgumentError, Router, now_ms=1000))
 
@@ -406,7 +406,7 @@ def test_max_handler_retries_is_the_number_of_calls_of_a_failing_handler():
 
         r2 = Router(now_ms=Clock(), hostname="H2", discovery=False, handlers=[(EP, flaky, None)])
         r2.log_f32(F32, [1.0])
-        assert len(ok) == 2 and r2.handler_failures == 0  # the retry succeeded
+        assert len(ok) == 2 and r2._handler_failures == 0  # the retry succeeded
     finally:
         sedsnet.set_runtime_tuning_config(**cfg)
 

@@ -83,7 +83,7 @@ def _check_bounded(cls):
     assert d["announcers"] == d["max_announcers"] == 32, d
     assert d["evicted"] == N - 32, d
     assert d["boards"] <= d["max_boards"], d
-    assert d["bytes"] > 0 and node.budget.used <= node.budget.total
+    assert d["bytes"] > 0 and node._budget.used <= node._budget.total
     layout = json.loads(node.export_memory_layout_json())
     assert layout["discovery_bytes_used"] == d["bytes"], (layout, d)
     assert layout["shared_queue_bytes_used"] >= d["bytes"]
@@ -127,7 +127,7 @@ def test_the_peer_maximum_is_an_option_and_the_budget_bounds_it_too():
     d = node.export_runtime_stats()["discovery"]
     assert d["announcers"] == 4 and d["evicted"] == 46 and d["max_boards"] == 4, d
     # a budget that holds fewer records than the maximum: evicts to stay inside it
-    fixed = Router(hostname="X", now_ms=clock, discovery=False, starting_queue_size=128).budget
+    fixed = Router(hostname="X", now_ms=clock, discovery=False, starting_queue_size=128)._budget
     small = fixed.used + 700
     node = Router(hostname="HUB", now_ms=clock, max_queue_budget=small, starting_queue_size=128,
                   max_discovery_peers=64)
@@ -138,10 +138,10 @@ def test_the_peer_maximum_is_an_option_and_the_budget_bounds_it_too():
         node.receive_packed_from_side(s, _frame(7, 0x20000 + i, an.announce_payload(big)))
     d = node.export_runtime_stats()["discovery"]
     assert 0 < d["announcers"] < 10 and d["evicted"] == 40 - d["announcers"], d
-    assert node.budget.used <= node.budget.total
+    assert node._budget.used <= node._budget.total
     node.remove_side(s)  # its records give their bytes back
     assert node.export_runtime_stats()["discovery"]["announcers"] == 0
-    assert node.budget.used <= fixed.used + 64 * 2  # (the rings; nothing of discovery)
+    assert node._budget.used <= fixed.used + 64 * 2  # (the rings; nothing of discovery)
 
 
 def test_the_sender_name_cache_forgets_the_least_recently_used():

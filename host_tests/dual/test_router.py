@@ -396,13 +396,13 @@ def test_budget_full_evicts_oldest_never_raises():
     wire = Wire()
     kw = {"hostname": "A", "now_ms": Clock(), "discovery": False, "max_recent_rx_ids": 16,
           "starting_queue_size": 128}
-    fixed = Router(**kw).budget.used  # ID cache, schema (other tests add types) and 3 rings
+    fixed = Router(**kw)._budget.used  # ID cache, schema (other tests add types) and 3 rings
     a = Router(max_queue_budget=fixed + 516, **kw)
     a.add_side_packed("S", wire)
     for i in range(60):
         a.log_f32(LOW, [float(i)], timestamp_ms=i, queue=True)  # grows, then evicts
-    assert a.tx.cap > 128 and a.budget.used <= fixed + 516
-    ev = a.tx.evicted
+    assert a._tx.cap > 128 and a._budget.used <= fixed + 516
+    ev = a._tx.evicted
     assert ev > 0
     a.process_all_queues()
     assert [sedsnet.unpack_packet(f).timestamp_ms for f in wire.frames] == list(range(ev, 60))
@@ -425,7 +425,7 @@ def test_queued_receive_drops_the_newest_when_full_and_grows_nothing():
         n = a.export_runtime_stats()["sides"][0]["drops"]["isr_full"]
         (dropped if n > len(dropped) else kept).append(i)
     a.process_all_queues()
-    assert dropped and kept[:4] == [0, 1, 2, 3] and a.isr.cap == 128
+    assert dropped and kept[:4] == [0, 1, 2, 3] and a._isr.cap == 128
     assert [p.timestamp_ms for p in got] == kept
     for i in dropped:  # room again after processing
         a.receive_packed_queue_from_side(s, frames[i])
@@ -656,7 +656,7 @@ def test_queued_local_frames_are_irq_safe_and_a_full_ring_counts():
                        discovery=False, starting_queue_size=256)
             frames = _frames(peer, ts, 20)
             _heap_locked(lambda i: a.receive_packed_queue(frames[i]), 20)  # no raise when full
-            dropped = a.local_rx_dropped
+            dropped = a._local_rx_dropped
             assert dropped > 0
             a.process_all_queues()
             assert len(got) == 20 - dropped and got[0].timestamp_ms == ts
@@ -815,7 +815,7 @@ def test_handler_logs_go_out_before_process_returns():
     assert a.process_rx_queue() == 1
     for w in wires:  # (discovery off: locally logged frames go to every side)
         assert len(w.frames) == 1 and sedsnet.unpack_packet(w.frames[0]).data_as_string() == "seen"
-    assert a.tx.live == 0
+    assert a._tx.live == 0
 
 
 def test_frames_handed_in_by_the_application_count_as_its_own():
@@ -853,7 +853,7 @@ def test_frames_that_are_not_bytes_are_argument_errors():
         raises(errors.ArgumentError, a.receive_packed_queue_from_side, 0, bad)
         raises(errors.ArgumentError, a.transmit_packed_message, bad)
     a.process_all_queues()
-    assert got == [] and a.local_rx_dropped == 0
+    assert got == [] and a._local_rx_dropped == 0
 
 
 def test_a_removed_side_takes_no_more_queued_frames():
@@ -863,7 +863,7 @@ def test_a_removed_side_takes_no_more_queued_frames():
     a.remove_side(s)
     f = sedsnet.make_packet(LOW, "X", [RADIO], 1, bytes(4)).pack()
     raises(errors.ArgumentError, a.receive_packed_queue_from_side, s, f)  # what an IRQ sees
-    assert a.isr.empty()
+    assert a._isr.empty()
 
 
 def test_a_handler_may_hand_frames_in():
@@ -915,9 +915,9 @@ def test_memory_options_are_checked_as_the_reference_does():
             assert opt in str(e), (opt, bad, str(e))
     # a huge ID cache is capped by the budget instead of raising MemoryError
     r = Router(hostname="A", discovery=False, max_recent_rx_ids=10 ** 9)
-    assert 8 <= r.recent.nbytes() <= r.budget.total and r.budget.used <= r.budget.total
+    assert 8 <= r._recent.nbytes() <= r._budget.total and r._budget.used <= r._budget.total
     r = Relay(hostname="A", discovery=False, max_recent_rx_ids=1, queue_grow_step=1)
-    assert r.recent.size == 1
+    assert r._recent.size == 1
 
 
 def test_a_float_grow_step_keeps_the_budget_counter_whole():
@@ -927,7 +927,7 @@ def test_a_float_grow_step_keeps_the_budget_counter_whole():
     a.add_side_packed("S", wire)
     for i in range(40):
         a.log_f32(LOW, [float(i)], timestamp_ms=i, queue=True)
-    assert a.tx.cap > 128 and isinstance(a.tx.cap, int) and isinstance(a.budget.used, int)
+    assert a._tx.cap > 128 and isinstance(a._tx.cap, int) and isinstance(a._budget.used, int)
     a.process_all_queues()
     assert len(wire.frames) == 40
     assert '"shared_queue_bytes_used"' in a.export_memory_layout_json()

@@ -13,15 +13,18 @@ from .announce_table import (  # the record layouts (announce_table.py)
     SEEN as _SEEN, NAME as _NAME, EPS as _EPS, BOARDS as _BOARDS, FULL as _FULL, REQ as _REQ, AEPS as _AEPS, CONTRIB as _CONTRIB, COST as _COST, ANN as _ANN, REACH as _REACH, TOLD as _TOLD, HB as _HB, NEW as _NEW, DELTA as _DELTA, PEND as _PEND, PeerTable)
 from .ids import source_address
 
-TY_ANNOUNCE = const(7)
-TY_TIMESYNC_SOURCES = const(8)
-TY_TOPOLOGY = const(9)
-TY_SCHEMA = const(10)
-TY_TOPOLOGY_REQUEST = const(11)
-TY_SCHEMA_REQUEST = const(12)
-TY_LEAVE = const(15)
-TY_LINK_CAPABILITIES = const(16)
-TY_ADDRESS = const(17)
+# consts.py's control type codes (const() folds only names of the module itself)
+_SEDSNET_DISCOVERY_ANNOUNCE = const(7)
+_SEDSNET_DISCOVERY_TIMESYNC_SOURCES = const(8)
+_SEDSNET_DISCOVERY_TOPOLOGY = const(9)
+_SEDSNET_DISCOVERY_SCHEMA = const(10)
+_SEDSNET_DISCOVERY_TOPOLOGY_REQUEST = const(11)
+_SEDSNET_DISCOVERY_SCHEMA_REQUEST = const(12)
+_SEDSNET_DISCOVERY_LEAVE = const(15)
+_SEDSNET_DISCOVERY_LINK_CAPABILITIES = const(16)
+_SEDSNET_DISCOVERY_ADDRESS = const(17)
+_SEDSNET_MANAGED_VARIABLE_REQUEST = const(13)
+_SEDSNET_MANAGED_VARIABLE_VALUE = const(14)
 
 ROUTER_HOSTNAME = "TEST_PLATFORM"  # a reference Router's sender without hostname (its device id)
 RELAY_HOSTNAME = "RELAY"
@@ -59,7 +62,7 @@ class Announcer(PeerTable):
         # TOPOLOGY boards; their bytes are charged to the node's queue budget
         self.max_boards = max_boards
         self.max_peers = max_peers
-        self.budget = getattr(node, "budget", None)
+        self.budget = getattr(node, "_budget", None)
         self.dropped = 0  # boards not stored because max_boards was reached
         self.evicted = 0  # announcers forgotten to make room (peers or budget)
         self.boards = 0  # boards stored, all announcers
@@ -122,7 +125,7 @@ class Announcer(PeerTable):
                 if st[_DELTA] is not None:
                     self._head(sid)
                     if len(st[_DELTA]) > 12:  # not an empty delta (u32 0, 0 changed, 0 removed)
-                        self.node.send_control(sid, TY_TOPOLOGY, st[_DELTA])
+                        self.node.send_control(sid, _SEDSNET_DISCOVERY_TOPOLOGY, st[_DELTA])
             if self._burst < len(BURST_GAPS):
                 self._burst_due = now_ms + BURST_GAPS[self._burst]
                 self._burst += 1
@@ -140,13 +143,13 @@ class Announcer(PeerTable):
         for sid, st in self.sides.items():
             if now_ms >= st[_HB]:
                 st[_HB] = now_ms + HEARTBEAT_MS
-                self.node.send_control(sid, TY_ANNOUNCE, b"")
+                self.node.send_control(sid, _SEDSNET_DISCOVERY_ANNOUNCE, b"")
             if st[_HB] < wake:
                 wake = st[_HB]
             for rec in st[_ANN].values():
                 if 0 <= rec[_REQ] <= now_ms:
                     rec[_REQ] = now_ms + REQUEST_REPEAT_MS
-                    self.node.send_control(sid, TY_TOPOLOGY_REQUEST, b"")
+                    self.node.send_control(sid, _SEDSNET_DISCOVERY_TOPOLOGY_REQUEST, b"")
                 if 0 <= rec[_REQ] < wake:
                     wake = rec[_REQ]
                 if rec[_SEEN] + TTL_MS + 1 < wake:
@@ -158,34 +161,34 @@ class Announcer(PeerTable):
         requests at once; raises DecodeError for a malformed payload (the caller counts it)."""
         st = self.sides.get(side_id)
         ty = hdr.ty
-        if st is None or hdr.src_addr == self._src or ty == TY_SCHEMA or ty > TY_ADDRESS:
+        if st is None or hdr.src_addr == self._src or ty == _SEDSNET_DISCOVERY_SCHEMA or ty > _SEDSNET_DISCOVERY_ADDRESS:
             return
         payload = memoryview(frame)[hdr.payload_start:hdr.payload_end]
         now = self.node.now_ms()
-        if ty == TY_TOPOLOGY_REQUEST or ty == TY_SCHEMA_REQUEST:
-            self._full(side_id, st, now, ty == TY_SCHEMA_REQUEST)
+        if ty == _SEDSNET_DISCOVERY_TOPOLOGY_REQUEST or ty == _SEDSNET_DISCOVERY_SCHEMA_REQUEST:
+            self._full(side_id, st, now, ty == _SEDSNET_DISCOVERY_SCHEMA_REQUEST)
             return
         src = hdr.src_addr
         anns = st[_ANN]
         rec = anns.get(src)
-        if ty == TY_LEAVE:
+        if ty == _SEDSNET_DISCOVERY_LEAVE:
             if rec is not None:
                 self._forget(st, src)
             return
-        if 13 <= ty <= 14:
+        if _SEDSNET_MANAGED_VARIABLE_REQUEST <= ty <= _SEDSNET_MANAGED_VARIABLE_VALUE:
             return  # managed variables: not handled here
         parsed = None
-        if ty == TY_ADDRESS:
+        if ty == _SEDSNET_DISCOVERY_ADDRESS:
             parsed = parse_address(payload)
-        elif ty == TY_TOPOLOGY:
+        elif ty == _SEDSNET_DISCOVERY_TOPOLOGY:
             parsed = parse_topology(payload)
-        elif ty == TY_ANNOUNCE:
+        elif ty == _SEDSNET_DISCOVERY_ANNOUNCE:
             parsed = parse_announce(payload)
-        elif ty == TY_TIMESYNC_SOURCES:
+        elif ty == _SEDSNET_DISCOVERY_TIMESYNC_SOURCES:
             r = Reader(payload, "timesync")
             r.strs("source")
             r.end()
-        elif ty == TY_LINK_CAPABILITIES:
+        elif ty == _SEDSNET_DISCOVERY_LINK_CAPABILITIES:
             parse_link_caps(payload)
             if rec is None:
                 return  # (the reference learns no announcer from these alone)
@@ -197,15 +200,15 @@ class Announcer(PeerTable):
             self.routes += 1
             self._changed = True  # a new announcer is a change even before it lists anything
         rec[_SEEN] = now
-        if ty == TY_ADDRESS:
+        if ty == _SEDSNET_DISCOVERY_ADDRESS:
             name, eps = parsed[A_HOSTNAME], parsed[A_ENDPOINTS]
             if name != rec[_NAME] or eps != rec[_EPS]:
                 rec[_NAME] = name
                 rec[_EPS] = eps
-        elif ty == TY_ANNOUNCE and parsed:  # (an empty ANNOUNCE is a heartbeat)
+        elif ty == _SEDSNET_DISCOVERY_ANNOUNCE and parsed:  # (an empty ANNOUNCE is a heartbeat)
             if parsed != rec[_AEPS]:
                 rec[_AEPS] = parsed  # replaces what TOPOLOGY said, not what ADDRESS said
-        elif ty == TY_TOPOLOGY:
+        elif ty == _SEDSNET_DISCOVERY_TOPOLOGY:
             self._learn_topology(src, rec, parsed)
         self._update(st, src, rec)
 
@@ -256,15 +259,15 @@ class Announcer(PeerTable):
         """ADDRESS (a Router) or ANNOUNCE of the split-horizon endpoints (a Relay): the first
         frame of every change announcement. A Relay's also restarts its heartbeat."""
         if self.relay:
-            self.node.send_control(side_id, TY_ANNOUNCE,
+            self.node.send_control(side_id, _SEDSNET_DISCOVERY_ANNOUNCE,
                                    announce_payload(self._endpoints(side_id), self.w))
             self.sides[side_id][_HB] = self.node.now_ms() + HEARTBEAT_MS
             return
         flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
-        self.node.send_control(side_id, TY_ADDRESS, address_payload(
-            self._host_b, self.node.address, self.birth, self.owner, self._endpoints(side_id),
-            mode=getattr(self.node, "address_mode", 0),
-            requested=getattr(self.node, "requested_address", 0),
+        self.node.send_control(side_id, _SEDSNET_DISCOVERY_ADDRESS, address_payload(
+            self._host_b, self.node.current_address, self.birth, self.owner, self._endpoints(side_id),
+            mode=getattr(self.node, "_address_mode", 0),
+            requested=getattr(self.node, "_requested_address", 0),
             link_flags=flags, w=self.w))
 
     def _full(self, side_id, st, now_ms, schema):
@@ -274,18 +277,18 @@ class Announcer(PeerTable):
             self._local = tuple(self.node.local_endpoints())
         if self.relay:
             flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
-            self.node.send_control(side_id, TY_LINK_CAPABILITIES, link_caps_payload(flags))
+            self.node.send_control(side_id, _SEDSNET_DISCOVERY_LINK_CAPABILITIES, link_caps_payload(flags))
             eps = self._endpoints(side_id)
             if eps:
-                self.node.send_control(side_id, TY_ANNOUNCE, announce_payload(eps, self.w))
+                self.node.send_control(side_id, _SEDSNET_DISCOVERY_ANNOUNCE, announce_payload(eps, self.w))
         else:
             self._head(side_id)
         view = self._view(side_id)
         names = sorted(view)
-        self.node.send_control(side_id, TY_TOPOLOGY,
+        self.node.send_control(side_id, _SEDSNET_DISCOVERY_TOPOLOGY,
                                topology_full_payload([view[k] for k in names], self.w))
         if schema:
-            self.node.send_control(side_id, TY_SCHEMA, EMPTY_SCHEMA)
+            self.node.send_control(side_id, _SEDSNET_DISCOVERY_SCHEMA, EMPTY_SCHEMA)
         st[_TOLD] = view
         st[_PEND] = None
         st[_NEW] = False

@@ -6,10 +6,8 @@ try:
     import micropython
 
     const = micropython.const
-    IS_MICROPYTHON = True
 except ImportError:  # CPython (and tools on the host)
     micropython = None
-    IS_MICROPYTHON = False
 
     def const(value):
         return value

@@ -10,16 +10,15 @@
 from . import ids, schema
 from .compat import const
 from .errors import ArgumentError, CompressedFrameError, DecodeError, SedsError, UnknownTypeError
+from .queues import Queues
 from .routes import LOCAL
 from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
-from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_MODE, FrameHeader, pack_into
+from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_MODE
 
-try:
-    from ._fast import copy_into
-except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import copy_into
-
-_CTRL_LAST = const(18)  # built-in types are 0..18
+# consts.py's control type codes (const() folds only names of the module itself)
+_SEDSNET_RELIABLE_ACK = const(1)
+_SEDSNET_RELIABLE_PARTIAL_ACK = const(3)
+_SEDSNET_P2P_MESSAGE = const(18)  # the last built-in (control) type
 _STRING = const(13)
 # compact reliable header bits that make a frame "sequenced": has a seq, is not unsequenced,
 # is not an ACK-only frame
@@ -38,7 +37,6 @@ D_EVICTED = const(6)
 D_OVERSIZE = const(7)
 D_ISR_FULL = const(8)  # receive_*_queue: the IRQ-side ring was full (or mid-push from another
 # context), the new frame dropped
-LOCAL_TAG = const(0xFD)  # ring tag of frames the application handed in (receive_packed_queue)
 
 
 BYTES_LIKE = (bytes, bytearray, memoryview)
@@ -48,12 +46,6 @@ def check_frame_arg(data):
     if not isinstance(data, BYTES_LIKE):
         raise ArgumentError("data: a frame is bytes, bytearray or memoryview, not %s"
                             % type(data).__name__)
-
-
-def check_timeout(t):
-    if not isinstance(t, int) or not 0 <= t <= 0xFFFFFFFF:
-        raise ArgumentError("timeout_ms must be an int 0..4294967295, not %r" % (t,))
-    return t
 
 
 def packed_of(packet):
@@ -80,29 +72,7 @@ class Side:
         self.drops = [0] * len(DROP_NAMES)
 
 
-class _Views:
-    """memoryviews of buf[:n] for recurring lengths n, made once: a frame handed to a tx
-    callback costs no allocation in the steady state. A miss also makes the views of the
-    lengths next to n (a frame's length moves by a byte or two with its nonce and timestamp)."""
-
-    def __init__(self, buf, limit=24):
-        self.buf = buf
-        self.views = {}
-        self.limit = limit
-
-    def get(self, n):
-        v = self.views.get(n)
-        if v is None:
-            if len(self.views) > self.limit:
-                self.views.clear()
-            mv = memoryview(self.buf)
-            for k in range(max(0, n - 3), min(len(self.buf), n + 3) + 1):
-                if k not in self.views:
-                    self.views[k] = mv[:k]
-            v = self.views[n]
-        return v
-
-class Engine:
+class Engine(Queues):
     """Frame handling shared by Router and Relay; state is set up by node.Node.__init__."""
 
     # ---- receiving ------------------------------------------------------------------------
@@ -110,15 +80,15 @@ class Engine:
         """A frame from a side, handled now (or queued when called from inside this node)."""
         side = self._side(side_id)
         check_frame_arg(data)
-        if self.busy:
+        if self._busy:
             self._rx_defer(side, data)
             return
-        self.busy = True
+        self._busy = True
         try:
             self._ingest(side, data, len(data))
         finally:
-            self.busy = False
-            if self.nested:  # (also when the frame was refused: others may be waiting)
+            self._busy = False
+            if self._nested:  # (also when the frame was refused: others may be waiting)
                 self._drain()
 
     def _rx_defer(self, side, data):
@@ -127,13 +97,13 @@ class Engine:
         if not side.ingress:
             side.drops[D_INGRESS] += 1
             return
-        rx = self.rx
+        rx = self._rx
         before = rx.evicted
         if not rx.push(data, len(data), side.sid, 0, 0, True):
             side.drops[D_OVERSIZE] += 1
         elif rx.evicted != before:
             side.drops[D_EVICTED] += rx.evicted - before
-        self.nested = True
+        self._nested = True
 
     def _rx_queue(self, side, data):
         """receive_*_queue: copy into the preallocated IRQ-side ring and nothing else (no
@@ -141,7 +111,7 @@ class Engine:
         check_frame_arg(data)
         if not side.ingress:
             side.drops[D_INGRESS] += 1
-        elif not self.isr.push(data, len(data), side.sid):
+        elif not self._isr.push(data, len(data), side.sid):
             side.drops[D_ISR_FULL] += 1
 
     def _ingest_local(self, data, n):
@@ -149,18 +119,18 @@ class Engine:
         then delivered and forwarded as locally originated. Bad frames raise; control frames
         come only from sides and are ignored here."""
         hdr = self._parse_checked(data, n)
-        ids.write_dup_key(hdr, data, self.pid)
-        if self.recent.seen(self.pid) or hdr.ty <= _CTRL_LAST:
+        ids.write_dup_key(hdr, data, self._pid)
+        if self._recent.seen(self._pid) or hdr.ty <= _SEDSNET_P2P_MESSAGE:
             return
         self._route(LOCAL, hdr, data, n)
 
     def _parse_checked(self, data, n, relay_ok=False):
-        """Parse data[:n] into self.hdr and check its payload against the schema or the wire
+        """Parse data[:n] into self._hdr and check its payload against the schema or the wire
         contract's shape (a type we do not know, without a shape, passes unchecked, as 4.2.7
         forwards it); a SedsError if it is bad. relay_ok (frames from a side): as 4.2.7, a
         user frame no local handler holds needs only pass the header checks (peek_header's),
         and is then passed on as it is."""
-        hdr = self.hdr
+        hdr = self._hdr
         try:
             hdr.parse(data, n, True)
             if not (hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY):
@@ -178,7 +148,7 @@ class Engine:
                 if hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
                     return hdr  # 4.2.7 reads nothing after an ACK-only header
                 # (a control type, a zstd payload (FLAGS 0x01) or a local holder: all of it)
-                held = hdr.ty <= _CTRL_LAST or data[0] & 0x01 or self._holds(hdr)
+                held = hdr.ty <= _SEDSNET_P2P_MESSAGE or data[0] & 0x01 or self._holds(hdr)
             except SedsError:
                 held = True
             if held:
@@ -197,7 +167,7 @@ class Engine:
             raise ArgumentError("ingress disabled for side %d" % side.sid)
         side.rx_packets += 1
         side.rx_bytes += n
-        hdr = self.hdr
+        hdr = self._hdr
         try:
             self._parse_checked(data, n, True)
         except SedsError as e:
@@ -215,28 +185,17 @@ class Engine:
             return  # a reliable-layer ACK-only frame (any type): 4.2.7 takes it, does nothing
         if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == REL_HAS_SEQ:
             self._hop_ack(side.sid, hdr)  # every sequenced frame, repeats too (lost ACKs)
-        ids.write_dup_key(hdr, data, self.pid)
-        if self.recent.seen(self.pid):
+        ids.write_dup_key(hdr, data, self._pid)
+        if self._recent.seen(self._pid):
             side.drops[D_DUP] += 1
             return
-        if ty <= _CTRL_LAST and self._control(side.sid, hdr, data, n):
+        if ty <= _SEDSNET_P2P_MESSAGE and self._control(side.sid, hdr, data, n):
             return
         self._route(side.sid, hdr, data, n)
 
     def _hop_ack(self, sid, hdr):
-        """RELIABLE_ACK [ty u32, seq u32] for a sequenced frame on a hop-reliable side, as 4.2.7
-        sends (docs/router-interop.md section 5). Retransmits of our own and gap requests come
-        with the reliable-delivery feature."""
-        ack = self.ack_payload
-        ty = hdr.ty
-        seq = hdr.seq
-        for i in range(4):
-            ack[i] = (ty >> (8 * i)) & 0xFF
-            ack[4 + i] = (seq >> (8 * i)) & 0xFF
-        # preallocated frame, not in the recent-ID cache: link-local, it never comes back
-        n = pack_into(self.ack_frame, 1, self.src_addr, None, self.now_ms(), ids.next_nonce(),
-                      ack)
-        self._send(1 << sid, self.ack_frame, n, False)
+        """RELIABLE_ACK for a sequenced frame on a hop-reliable side (control.hop_ack)."""
+        _ctl().hop_ack(self, sid, hdr)
 
     def _check_payload(self, hdr, data, rec):
         n = hdr.payload_end - hdr.payload_start
@@ -259,42 +218,17 @@ class Engine:
                 raise DecodeError("InvalidUtf8")
         # a hop ACK/NACK/retransmit names a type we know; an E2E ACK (type 1 with a contract)
         # carries a packet ID instead
-        if 1 <= hdr.ty <= 3 and n >= 4 and hdr.contract_start < 0:
+        if _SEDSNET_RELIABLE_ACK <= hdr.ty <= _SEDSNET_RELIABLE_PARTIAL_ACK and n >= 4 \
+                and hdr.contract_start < 0:
             p = hdr.payload_start
             t = data[p] | (data[p + 1] << 8) | (data[p + 2] << 16) | (data[p + 3] << 24)
             if schema.type_record(t) is None:
                 raise UnknownTypeError("InvalidType: %d" % t)
 
     def _control(self, sid, hdr, data, n):
-        """Built-in control frames. Returns True when the frame stops here; False sends it on
-        like data (P2P). As 4.2.7: errors (0) stop here; discovery learning frames (7, 8, 9, 16, and 17 on a
-        Router) stay on their link; SCHEMA, the requests, managed variables and LEAVE
-        (10..15), and ADDRESS on a Relay, are acted on and then flooded to the other sides;
-        hop ACKs and time sync are link-local. An E2E ACK for another node is flooded on (the
-        reference sends it back along the return path it learned; duplicates die at peers)."""
-        ty = hdr.ty
-        if ty == 0:
-            return True  # SEDSNET_ERROR: consumed by 4.2.7 routers and relays alike
-        if 7 <= ty <= 17:
-            if ty == 17 and hdr.payload_end != n - 4:  # 4.2.7: no byte may follow an ADDRESS
-                self.sides[sid].drops[D_DECODE] += 1  # payload (others and user data: ignored)
-                raise DecodeError("discovery payload length mismatch")
-            disc = self.discovery
-            if disc is not None:
-                try:
-                    disc.on_frame(sid, hdr, data)
-                except SedsError:
-                    self.sides[sid].drops[D_DECODE] += 1
-                    raise
-            if 10 <= ty <= 15 or (ty == 17 and self.kind == "relay"):
-                self._flood(sid, hdr, data, n)
-            return True
-        if 1 <= ty <= 3:
-            if ty == 1 and hdr.contract_start >= 0 and self.sender_hash not in \
-                    hdr.contract_targets(data):
-                self._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
-            return True  # hop-reliability control: acted on by the reliable layer (later)
-        return 4 <= ty <= 6  # time sync: link-local
+        """A built-in control frame from side sid (control.dispatch): True when it stops here,
+        False to send it on like data."""
+        return _ctl().dispatch(self, sid, hdr, data, n)
 
     def _flood(self, src, hdr, data, n):
         mask = self._eligible(src, hdr.ty)
@@ -318,7 +252,7 @@ class Engine:
 
     def _eligible(self, src, ty):
         """Bitmask of the sides a frame of type ty from src may leave on (egress, rules)."""
-        routes = self.routes
+        routes = self._routes
         elig = 0
         for s in self.sides:
             if s is not None and s.egress and s.sid != src and routes.allowed(src, ty, s.sid):
@@ -338,7 +272,7 @@ class Engine:
         full = (1 << hdr.ep_count) - 1
         if held & full == full:
             return 0
-        routes = self.routes
+        routes = self._routes
         allow = routes.allow
         typed = routes.typed.get(hdr.ty) if routes.typed else None
         key = src * 256
@@ -390,10 +324,10 @@ class Engine:
     def _view(self, data, n):
         if len(data) == n:
             return data
-        if data is self.work:
-            return self.work_views.get(n)
-        if data is self.ack_frame:
-            return self.ack_views.get(n)
+        if data is self._work:
+            return self._work_views.get(n)
+        if data is self._ack_frame:
+            return self._ack_views.get(n)
         return memoryview(data)[:n]
 
     def _send(self, mask, data, n, relayed):
@@ -420,174 +354,18 @@ class Engine:
             s += 1
 
     def send_control(self, side_id, ty, payload, src_addr=-1, contract=None):
-        """A built-in control frame (schema-default endpoints, our sender unless src_addr is
-        given, an optional wire contract) on one side, now."""
-        from .wire import REL_UNSEQUENCED, frame_size
-        rec = schema.type_record(ty)
-        rel = (REL_UNSEQUENCED | REL_HAS_SEQ) if rec[6] else -1
-        nonce = ids.next_nonce()
-        ts = self.now_ms()
-        src = self.src_addr if src_addr < 0 else src_addr
-        clen = -1 if contract is None else len(contract)
-        buf = bytearray(frame_size(0, ty, src, ts, nonce, len(payload), clen, rel))
-        pack_into(buf, ty, src, None, ts, nonce, payload, contract, rel)
-        if self.ctrl_hdr is None:
-            self.ctrl_hdr = FrameHeader(max_endpoints=4)
-        self.ctrl_hdr.parse(buf)
-        pid = bytearray(8)
-        ids.write_dup_key(self.ctrl_hdr, buf, pid)
-        self.recent.seen(pid)  # our own frame echoed back by a loop is a duplicate
-        self._send(1 << self._side(side_id).sid, buf, len(buf), False)
+        """A built-in control frame of type ty (schema-default endpoints, our sender unless
+        src_addr is given, an optional wire contract) on one side, now (control.send)."""
+        _ctl().send(self, side_id, ty, payload, src_addr, contract)
 
-    # ---- queues ---------------------------------------------------------------------------
-    def process_rx_queue(self):
-        """Handle every queued received frame; returns how many."""
-        if self.busy:
-            self.nested = True  # called from a handler or tx callback: the outer call drains
-            return 0
-        n = self._process_rx(-1)
-        if self.nested:
-            self._drain()
-        return n
 
-    def _process_rx(self, deadline):
-        done = 0
-        was_busy = self.busy
-        self.busy = True
-        try:
-            for ring in self.rx_rings:  # frames from IRQ callbacks, then those deferred
-                while True:
-                    p = ring.first()
-                    if p < 0:
-                        break
-                    sid = ring.tag(p)
-                    n = self._work_from(ring.buf, p + ring.hdr, ring.frame_len(p))
-                    ring.take(p)
-                    self._ingest_queued(sid, n)
-                    done += 1
-                    if deadline >= 0 and self._past(deadline):
-                        return done
-        finally:
-            self.busy = was_busy
-        return done
+_control_module = [None]
 
-    def _work_from(self, buf, off, n):
-        if n > len(self.work):
-            self.work = bytearray(n)  # rare: a queued frame longer than any before
-            self.work_views = _Views(self.work)
-        copy_into(self.work, 0, buf, off, n)
-        return n
 
-    def _ingest_queued(self, sid, n):
-        if sid == LOCAL_TAG:
-            try:
-                self._ingest_local(self.work, n)
-            except SedsError:
-                self.local_rx_dropped += 1
-            return
-        side = self.sides[sid] if sid < len(self.sides) else None
-        if side is not None:  # (a removed side's frames are tagged dead: 0xFF)
-            try:
-                self._ingest(side, self.work, n)
-            except SedsError:
-                pass  # counted on the side
-
-    def _process_tx(self, deadline):
-        return 0
-
-    def process_tx_queue(self):
-        if self.busy:
-            self.nested = True
-            return 0
-        n = self._process_tx(-1)
-        if self.nested:
-            self._drain()
-        return n
-
-    def _queued(self):
-        return not self.isr.empty() or self.rx.live or self.tx.live
-
-    def process_all_queues(self):
-        return self.process_all_queues_with_timeout(0)
-
-    def _past(self, deadline):
-        d = self.now_ms() - deadline
-        return d >= 0
-
-    def process_all_queues_with_timeout(self, timeout_ms):
-        """Discovery announcements that are due, then both queues until they are empty or
-        timeout_ms has passed (0: no limit, as the reference's periodic(0) empties its
-        queues). 4.2.7 announces here too, so a loop that never calls periodic() announces."""
-        check_timeout(timeout_ms)
-        if self.busy:
-            self.nested = True
-            return 0
-        self._refresh_budget()
-        if self.discovery is not None:
-            self.busy = True
-            try:
-                self.discovery.periodic(self.now_ms())
-            finally:
-                self.busy = False
-        deadline = self.now_ms() + timeout_ms if timeout_ms > 0 else -1
-        n = 0
-        while self._queued():
-            n += self._process_rx(deadline) + self._process_tx(deadline)
-            if deadline >= 0 and self._past(deadline):
-                break
-        self.nested = False
-        self.rx.grow()  # after a burst that evicted or refused frames: more room, in budget
-        self.tx.grow()
-        return n
-
-    def process_rx_queue_with_timeout(self, timeout_ms):
-        check_timeout(timeout_ms)
-        if self.busy:
-            self.nested = True
-            return 0
-        return self._process_rx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
-
-    def process_tx_queue_with_timeout(self, timeout_ms):
-        check_timeout(timeout_ms)
-        if self.busy:
-            self.nested = True
-            return 0
-        return self._process_tx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
-
-    def _drain(self):
-        self.nested = False
-        while self._queued():
-            self._process_rx(-1)
-            self._process_tx(-1)
-
-    def clear_rx_queue(self):
-        self.isr.clear()
-        self.rx.clear()
-
-    def clear_tx_queue(self):
-        self.tx.clear()
-
-    def clear_queues(self):
-        self.clear_rx_queue()
-        self.tx.clear()
-
-    def periodic(self, timeout_ms=0):
-        """Discovery announcements that are due, then the queues (for up to timeout_ms; 0 =
-        until empty); time sync is a later feature, so the same as the _no_timesync form."""
-        return self.process_all_queues_with_timeout(timeout_ms)
-
-    def periodic_no_timesync(self, timeout_ms=0):
-        return self.periodic(timeout_ms)
-
-    def poll_discovery(self):
-        if self.discovery is not None:
-            self.discovery.periodic(self.now_ms())
-
-    def _refresh_budget(self):
-        used = schema.schema_bytes_used()
-        self.budget.used += used - self._schema_bytes
-        self._schema_bytes = used
-        ev = self.rx.evicted + self.tx.evicted
-        if ev and not self.warned:
-            self.warned = True
-            print("sedsnet: queue budget full, evicting oldest frames")
+def _ctl():
+    # control.py is loaded by the first control frame, reliable side or send_control()
+    c = _control_module[0]
+    if c is None:
+        from . import control as c
+        _control_module[0] = c
+    return c

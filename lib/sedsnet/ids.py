@@ -5,6 +5,9 @@
 from array import array
 
 from .compat import const
+from .kernels import key_into as _key_kernel
+from .kernels import nonce_next as _nonce_kernel
+from .kernels import pid_into as _pid_kernel
 
 _M32 = const(0xFFFFFFFF)
 _MIX_K = const(0x9E3779B1)
@@ -13,50 +16,11 @@ _SENDER_BASIS = 0x517CC1B727220A95
 _PID_BASIS = 0x9E3779B97F4A7C15
 _M64 = 0xFFFFFFFFFFFFFFFF
 
-_ENDPOINT_ALIAS = {
-    "SD_CARD": 100, "RADIO": 101, "SOFTWARE_BUS": 102,
-    "SEDSNET_TIME_SYNC": 200, "SEDSNET_DISCOVERY": 201, "SEDSNET_ERROR": 202,
-}
-_TYPE_ALIAS = {
-    "SEDSNET_ERROR": 0, "SEDSNET_RELIABLE_ACK": 1, "SEDSNET_RELIABLE_PACKET_REQUEST": 2,
-    "SEDSNET_RELIABLE_PARTIAL_ACK": 3, "SEDSNET_TIME_SYNC_ANNOUNCE": 4,
-    "SEDSNET_TIME_SYNC_REQUEST": 5, "SEDSNET_TIME_SYNC_RESPONSE": 6,
-    "SEDSNET_DISCOVERY_ANNOUNCE": 7, "SEDSNET_DISCOVERY_TIMESYNC_SOURCES": 8,
-    "SEDSNET_DISCOVERY_TOPOLOGY": 9, "SEDSNET_DISCOVERY_SCHEMA": 10,
-    "SEDSNET_DISCOVERY_TOPOLOGY_REQUEST": 11, "SEDSNET_DISCOVERY_SCHEMA_REQUEST": 12,
-    "SEDSNET_MANAGED_VARIABLE_REQUEST": 13, "SEDSNET_MANAGED_VARIABLE_VALUE": 14,
-    "SEDSNET_DISCOVERY_LEAVE": 15, "SEDSNET_DISCOVERY_LINK_CAPABILITIES": 16,
-    "SEDSNET_DISCOVERY_ADDRESS": 17, "SEDSNET_P2P_MESSAGE": 18,
-    "GPS_DATA": 100, "IMU_DATA": 101, "BATTERY_STATUS": 102, "SYSTEM_STATUS": 103,
-    "BAROMETER_DATA": 104, "MESSAGE_DATA": 105, "HEARTBEAT": 106, "IPC_MESSAGE": 107,
-}
-
-
 def _utf8(name):
     if not isinstance(name, str):
         from .errors import ArgumentError
         raise ArgumentError("name must be a str")
     return name.encode()
-
-
-def _name_id(basis, name):
-    # FNV-1a 32; bit 16 forced on, so hashed IDs never collide with the small alias IDs
-    h = basis
-    for b in _utf8(name):
-        h = ((h ^ b) * 0x01000193) & _M32
-    return (h & 0x0FFEFFFF) | 0x00010000
-
-
-def endpoint_identity(name):
-    """The endpoint ID the reference assigns to `name` (alias table, else a 28-bit hash)."""
-    v = _ENDPOINT_ALIAS.get(name)
-    return v if v is not None else _name_id(0x811CD895, name)
-
-
-def data_type_identity(name):
-    """The data type ID the reference assigns to `name` (alias table, else a 28-bit hash)."""
-    v = _TYPE_ALIAS.get(name)
-    return v if v is not None else _name_id(0x811CC99C, name)
 
 
 def mix64(h, data):
@@ -180,11 +144,10 @@ def write_dup_key(hdr, frame, out, off=0):
     _key_kernel(frame, hdr.spans, hdr.endpoints, out, off)
 
 
-try:
-    from ._fast import nonce_next as _nonce_kernel
-    from ._fast import pid_into as _pid_kernel
-    _key_kernel = _pid_kernel
-except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import key_into as _key_kernel
-    from ._pure import nonce_next as _nonce_kernel
-    from ._pure import pid_into as _pid_kernel
+def __getattr__(name):
+    # endpoint_identity / data_type_identity (schema names -> IDs) live in identity.py
+    from . import identity
+    try:
+        return getattr(identity, name)
+    except AttributeError:
+        raise AttributeError(name)

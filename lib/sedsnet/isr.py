@@ -10,11 +10,7 @@
 # Record: u16 length, u8 tag (side ID), frame; 0xFFFF as length (or fewer than 3 bytes left)
 # sends the reader back to offset 0.
 from .compat import const
-
-try:
-    from ._fast import copy_into
-except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import copy_into
+from .kernels import copy_into
 
 IHDR = const(3)
 _WRAP = const(0xFFFF)

@@ -2,9 +2,10 @@
 # one budget, ID cache, discovery), identity, sides, route rules, periodic() and the exports.
 from . import ids, schema
 from .compat import MonotonicMs, const
-from .engine import Engine, Side, _Views
+from .engine import Engine, Side, _ctl
 from .errors import ArgumentError
 from .isr import IsrRing
+from .queues import _Views
 from .recent import RecentIds
 from .ring import FrameRing, QueueBudget
 from .routes import FAILOVER, FANOUT, LOCAL, MAX_SIDES, WEIGHTED, Routes
@@ -18,6 +19,12 @@ _WORK = const(512)  # initial work buffer; grows (rarely) for a longer queued fr
 
 
 class Node(Engine):
+    """State and API shared by Router and Relay. Public instance attributes, read by feature
+    modules (discovery, reliable, time sync, E2E), never written by them: hostname, src_addr
+    (header source address), sender_hash (u64, wire-contract targets), e2e_src, now_ms (the
+    checked clock), sides (Side or None per side ID), discovery (the Announcer or None).
+    Everything else is internal (leading underscore)."""
+
     kind = "node"
 
     def __init__(self, now_ms=None, hostname=None, max_queue_budget=None, max_recent_rx_ids=None,
@@ -29,8 +36,8 @@ class Node(Engine):
             raise ArgumentError("now_ms must be a callable clock (int ms), not %s" % _tn(now_ms))
         self._clock = now_ms
         self.now_ms = self._now  # every reader (engine, discovery) gets a checked int
-        self.address_mode = 0
-        self.requested_address = 0
+        self._address_mode = 0
+        self._requested_address = 0
         self._set_name(hostname if hostname is not None else self._default_name())
         # limits as 4.2.7 checks them: integers >= 1 (0 is "bad memory limits" there), a
         # starting queue no bigger than the budget, a grow step (int or float) >= 1
@@ -42,37 +49,37 @@ class Node(Engine):
         nids = _limit(max_recent_rx_ids, DEFAULT_RECENT_IDS, "max_recent_rx_ids")
         step = _grow_step(queue_grow_step)
         peers = _limit(max_discovery_peers, DEFAULT_DISCOVERY_PEERS, "max_discovery_peers")
-        self.budget = QueueBudget(total)
+        self._budget = QueueBudget(total)
         self._schema_bytes = schema.schema_bytes_used()
         # 4.2.7 caps the ID cache at the budget; we cap it at what the budget has left after
         # the schema and the starting queue (never below one ID)
         room = (total - self._schema_bytes - start) // 8
-        self.recent = RecentIds(nids if nids <= room else max(1, room))
+        self._recent = RecentIds(nids if nids <= room else max(1, room))
         # the ID cache is reserved in full, as the reference does; the IRQ-side RX ring is
         # fixed; the RX/TX rings start at `start` bytes (or what is left) and grow in budget
         if not (isinstance(start, int) and start > 0
-                and self.budget.take(self.recent.nbytes() + self._schema_bytes + start)):
+                and self._budget.take(self._recent.nbytes() + self._schema_bytes + start)):
             raise ArgumentError("bad memory limits: max_queue_budget %d cannot hold the ID "
                                 "cache, the schema and a %r-byte queue"
-                                % (self.budget.total, start))
-        self.isr = IsrRing(start)
-        self.rx = FrameRing(start, self.budget, step)
-        self.tx = FrameRing(start, self.budget, step)
-        self.rx_rings = (self.isr, self.rx)  # drained in this order (no tuple per call)
-        self.hdr = FrameHeader(max_endpoints=32)
-        self.ctrl_hdr = None  # made on the first control frame we send
-        self.pid = bytearray(8)
-        self.ack_payload = bytearray(8)
-        self.ack_frame = bytearray(48)  # hop ACKs: 8-byte payload, u64 timestamp at most
-        self.ack_views = _Views(self.ack_frame)
-        self.local_rx_dropped = 0  # bad frames the application queued (receive_packed_queue)
-        self.work = bytearray(_WORK)  # a queued frame is copied here before it is handled
-        self.work_views = _Views(self.work)
+                                % (self._budget.total, start))
+        self._isr = IsrRing(start)
+        self._rx = FrameRing(start, self._budget, step)
+        self._tx = FrameRing(start, self._budget, step)
+        self._rx_rings = (self._isr, self._rx)  # drained in this order (no tuple per call)
+        self._hdr = FrameHeader(max_endpoints=32)
+        self._ctrl_hdr = None  # made on the first control frame we send
+        self._pid = bytearray(8)
+        self._ack_payload = bytearray(8)
+        self._ack_frame = bytearray(48)  # hop ACKs: 8-byte payload, u64 timestamp at most
+        self._ack_views = _Views(self._ack_frame)
+        self._local_rx_dropped = 0  # bad frames the application queued (receive_packed_queue)
+        self._work = bytearray(_WORK)  # a queued frame is copied here before it is handled
+        self._work_views = _Views(self._work)
         self.sides = []
-        self.routes = Routes()
-        self.busy = False
-        self.nested = False
-        self.warned = False
+        self._routes = Routes()
+        self._busy = False
+        self._nested = False
+        self._warned = False
         self.discovery = None
         if discovery or discovery is None:
             try:
@@ -83,6 +90,7 @@ class Node(Engine):
                 Announcer = None  # a build without announce.py: flood instead
             if Announcer is not None:
                 self.discovery = Announcer(self, max_boards=peers, max_peers=peers)
+                _ctl()  # control.py now (discovery sends control frames): not mid-flight
 
     # ---- clock ----------------------------------------------------------------------------
     def _now(self):
@@ -107,28 +115,36 @@ class Node(Engine):
         self.src_addr = ids.source_address(hostname)
         self.sender_hash = ids.sender_hash(hostname)  # wire-contract targets naming us
         self.e2e_src = ids.source_address("E2EACK:" + hostname)  # sender of our E2E ACKs
-        if self.address_mode == 0:  # a requested/static address survives a rename (4.2.7)
-            self.address = ids.node_address(hostname)
+        if self._address_mode == 0:  # a requested/static address survives a rename (4.2.7)
+            self._address = ids.node_address(hostname)
         ids.remember_sender(hostname, self.src_addr)
 
     @property
     def sender_id(self):
+        """The node's sender name (hostname)."""
         return self.hostname
 
     def set_sender_id(self, sender_id):
+        """Rename the node (sender name and address). ArgumentError for an empty or non-str name."""
         if not isinstance(sender_id, str) or not sender_id:
             raise ArgumentError("sender_id must be a non-empty str, not %r" % (sender_id,))
         self._set_name(sender_id)
 
     @property
     def current_address(self):
-        return self.address
+        """The node address (4.2.7's DISCOVERY_ADDRESS value): from the hostname, or
+        configure_address's."""
+        return self._address
 
     # ---- sides ----------------------------------------------------------------------------
     def add_side_packed(self, name, tx, reliable_enabled=False):
+        """Add a side whose tx(frame) gets packed frames (a memoryview valid during the call);
+        returns its side ID. ArgumentError for a bad name/callback or more than 30 sides."""
         return self._add_side(name, tx, reliable_enabled, False)
 
     def add_side_packet(self, name, tx, reliable_enabled=False):
+        """Add a side whose tx(packet) gets Packet objects; returns its side ID. ArgumentError as
+        add_side_packed."""
         return self._add_side(name, tx, reliable_enabled, True)
 
     def _add_side(self, name, tx, reliable, packet_side):
@@ -145,6 +161,8 @@ class Node(Engine):
             raise ArgumentError("at most %d sides" % MAX_SIDES)
         if packet_side:
             from . import packet  # noqa: F401  loaded now, not mid-flight in a fragmented heap
+        if reliable:
+            _ctl()  # control.py (hop ACKs) loaded now, for the same reason
         side = Side(sid, name, tx, bool(reliable), packet_side)
         if sid == len(sides):
             sides.append(side)
@@ -160,28 +178,35 @@ class Node(Engine):
         return self.sides[sid]
 
     def remove_side(self, side_id):
+        """Remove a side (its queued frames and rules go with it). ArgumentError for an unknown side
+        or from inside a callback."""
         self._side(side_id)
-        if self.busy:  # from a handler or tx callback: the side may be in use right now
+        if self._busy:  # from a handler or tx callback: the side may be in use right now
             raise ArgumentError("remove_side() cannot run inside a callback of this node")
         self.sides[side_id] = None  # first: from here on an IRQ cannot queue for it
         while self.sides and self.sides[-1] is None:
             self.sides.pop()
-        self.isr.kill_tag(side_id)  # its queued frames must not pass for a new side's
-        self.rx.kill_tag(side_id)
-        self.routes.forget_side(side_id)
+        self._isr.kill_tag(side_id)  # its queued frames must not pass for a new side's
+        self._rx.kill_tag(side_id)
+        self._routes.forget_side(side_id)
         if self.discovery is not None:
             self.discovery.side_removed(side_id)
 
     def side_ids(self):
+        """The IDs of the sides in use."""
         return [s.sid for s in self.sides if s is not None]
 
     def side_reliable(self, side_id):
+        """Whether side_id was added with reliable_enabled. ArgumentError for an unknown side."""
         return self._side(side_id).reliable
 
     def set_side_ingress_enabled(self, side_id, enabled):
+        """Accept frames from side_id, or not (refused frames are counted). ArgumentError for an
+        unknown side."""
         self._side(side_id).ingress = flag(enabled, "enabled")
 
     def set_side_egress_enabled(self, side_id, enabled):
+        """Let frames leave on side_id, or not. ArgumentError for an unknown side."""
         self._side(side_id).egress = flag(enabled, "enabled")
 
     # ---- route rules ----------------------------------------------------------------------
@@ -194,43 +219,63 @@ class Node(Engine):
         return self._src(src_side_id) * 256 + self._side(dst_side_id, "dst_side_id").sid
 
     def set_route(self, src_side_id, dst_side_id, enabled):
-        self.routes.allow[self._key(src_side_id, dst_side_id)] = flag(enabled, "enabled")
+        """Allow or block frames from src_side_id (None: local) to dst_side_id. ArgumentError for an
+        unknown side."""
+        self._routes.allow[self._key(src_side_id, dst_side_id)] = flag(enabled, "enabled")
 
     def clear_route(self, src_side_id, dst_side_id):
-        self.routes.allow.pop(self._key(src_side_id, dst_side_id), None)
+        """Remove the set_route rule for (src_side_id, dst_side_id). ArgumentError for an unknown
+        side."""
+        self._routes.allow.pop(self._key(src_side_id, dst_side_id), None)
 
     def set_typed_route(self, src_side_id, ty, dst_side_id, enabled):
+        """Allow or block frames of type ty from src_side_id to dst_side_id. ArgumentError for a bad
+        side or type."""
         k = self._key(src_side_id, dst_side_id)
-        self.routes.typed.setdefault(_ty(ty), {})[k] = flag(enabled, "enabled")
+        self._routes.typed.setdefault(_ty(ty), {})[k] = flag(enabled, "enabled")
 
     def clear_typed_route(self, src_side_id, ty, dst_side_id):
-        t = self.routes.typed.get(_ty(ty))
+        """Remove the set_typed_route rule for (src_side_id, ty, dst_side_id). ArgumentError for a
+        bad side or type."""
+        t = self._routes.typed.get(_ty(ty))
         if t is not None:
             t.pop(self._key(src_side_id, dst_side_id), None)
             if not t:
-                del self.routes.typed[ty]
+                del self._routes.typed[ty]
 
     def set_source_route_mode(self, src_side_id, mode):
+        """Route selection mode of src_side_id: FANOUT 0, WEIGHTED 1, FAILOVER 2. ArgumentError for
+        a bad side or mode."""
         if not isinstance(mode, int) or mode not in (FANOUT, WEIGHTED, FAILOVER):
             raise ArgumentError("mode: invalid route selection mode %r" % (mode,))
-        self.routes.modes[self._src(src_side_id)] = int(mode)
+        self._routes.modes[self._src(src_side_id)] = int(mode)
 
     def clear_source_route_mode(self, src_side_id):
-        self.routes.modes.pop(self._src(src_side_id), None)
+        """Remove the route selection mode of src_side_id (back to Weighted). ArgumentError for an
+        unknown side."""
+        self._routes.modes.pop(self._src(src_side_id), None)
 
     def set_route_weight(self, src_side_id, dst_side_id, weight):
-        self.routes.weights[self._key(src_side_id, dst_side_id)] = _u32(weight, "weight")
+        """Weight of (src_side_id, dst_side_id) in Weighted mode (u32). ArgumentError for a bad side
+        or value."""
+        self._routes.weights[self._key(src_side_id, dst_side_id)] = _u32(weight, "weight")
 
     def clear_route_weight(self, src_side_id, dst_side_id):
-        self.routes.weights.pop(self._key(src_side_id, dst_side_id), None)
+        """Remove the weight of (src_side_id, dst_side_id). ArgumentError for an unknown side."""
+        self._routes.weights.pop(self._key(src_side_id, dst_side_id), None)
 
     def set_route_priority(self, src_side_id, dst_side_id, priority):
-        self.routes.prios[self._key(src_side_id, dst_side_id)] = _u32(priority, "priority")
+        """Failover priority of (src_side_id, dst_side_id), lower first (u32). ArgumentError for a
+        bad side or value."""
+        self._routes.prios[self._key(src_side_id, dst_side_id)] = _u32(priority, "priority")
 
     def clear_route_priority(self, src_side_id, dst_side_id):
-        self.routes.prios.pop(self._key(src_side_id, dst_side_id), None)
+        """Remove the failover priority of (src_side_id, dst_side_id). ArgumentError for an unknown
+        side."""
+        self._routes.prios.pop(self._key(src_side_id, dst_side_id), None)
     # ---- introspection (in stats.py: imported only when asked) ----------------------------
     def export_runtime_stats(self):
+        """A dict of counters and state as 4.2.7 exports them (sides, queues, routes, discovery)."""
         from .stats import runtime_stats
         return runtime_stats(self)
 

@@ -4,9 +4,12 @@
 import struct
 
 from . import ids, schema
+from .compat import const
 from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTypeError
 from .schema import R_EPS, R_FIXED, R_MDT, R_RELIABLE, R_STATIC, WIDTHS
 from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, frame_size, pack_into, uleb_len
+
+_SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
 
 _REL_UNSEQ = REL_UNSEQUENCED | REL_HAS_SEQ
 
@@ -89,7 +92,7 @@ class Packet:
         # sorted, unique; built-in control types whose set is their schema default go out in
         # the default form (no endpoint list), as the reference's pack() does
         eps = sorted(set(self._eps))
-        if self._ty < 19 and tuple(eps) == schema.type_record(self._ty)[R_EPS]:
+        if self._ty <= _SEDSNET_P2P_MESSAGE and tuple(eps) == schema.type_record(self._ty)[R_EPS]:
             return None
         return eps
 

@@ -1,15 +1,7 @@
 # Duplicate suppression: the IDs of recently seen packets (u64, 8 bytes each) in one
 # preallocated table, oldest overwritten first. Its full size is reserved in the queue budget
 # up front, as the reference does (max_recent_rx_ids, default 128 -> 1024 bytes).
-try:
-    from ._fast import find8
-except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import find8
-
-try:
-    from ._fast import copy_into
-except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import copy_into
+from .kernels import copy_into, find8
 
 
 class RecentIds:

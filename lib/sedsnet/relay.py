@@ -15,16 +15,22 @@ class Relay(Node):
                       starting_queue_size, queue_grow_step, discovery, max_discovery_peers)
 
     def local_endpoints(self):
+        """The sorted endpoint IDs local handlers hold (none on a Relay)."""
         return []
 
     def rx_packed_from_side(self, side_id, data):
+        """A frame received on side_id, handled now (4.2.7 Relay's name). SedsError for a bad
+        frame."""
         self._rx_now(side_id, data)
 
     def rx_packet_from_side(self, side_id, packet):
+        """rx_packed_from_side() of a Packet. ArgumentError for a non-Packet."""
         self._rx_now(side_id, packed_of(packet))
 
     def rx_packed_queue_from_side(self, side_id, data):
+        """Queue a frame received on side_id (IRQ-safe); a full ring drops it (counted)."""
         self._rx_queue(self._side(side_id), data)
 
     def rx_packet_queue_from_side(self, side_id, packet):
+        """Queue a Packet received on side_id (not IRQ-safe: packing allocates)."""
         self._rx_queue(self._side(side_id), packed_of(packet))

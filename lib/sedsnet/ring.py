@@ -7,11 +7,7 @@
 # where the caller allows it (pushes from the main loop, grow() after processing). The queue
 # fed from IRQ callbacks is isr.IsrRing, not this.
 from .compat import const
-
-try:
-    from ._fast import copy_into
-except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import copy_into
+from .kernels import copy_into
 
 HDR = const(4)
 _WRAP = const(0xFFFF)

@@ -38,6 +38,7 @@ MAX_STATIC_PAYLOAD = const(8192)  # fixed payload of a static type: a frame a bo
 _cap = [64, 64, 512]  # endpoints, types, endpoint references across all user types
 _ENTRY_EP_BYTES = const(24)  # accounting: id + flags + two string refs
 _ENTRY_TY_BYTES = const(64)  # accounting: the record tuple
+_SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
 
 _eps = {}  # user endpoint id -> (name, description, link_local_only)
 _ep_names = {}  # name -> id (user endpoints)
@@ -113,7 +114,7 @@ def _builtin_id(name):
 
 def type_record(ty):
     """The record tuple of data type `ty` (fields R_*), or None when unknown."""
-    if 0 <= ty < 19:
+    if 0 <= ty <= _SEDSNET_P2P_MESSAGE:
         return _bt[ty] or _builtin(ty)
     return _types.get(ty)
 
@@ -229,7 +230,7 @@ def register_data_type(ty, name, is_static, element_count, message_data_type, me
     for e in endpoints:
         eps.append(_u32(e, "endpoints: endpoint id"))
     rec = _record(ty, name, is_static, count, mdt, cls, eps, rel, prio, e2e, description)
-    if ty < 19 or _builtin_id(name) is not None:
+    if ty <= _SEDSNET_P2P_MESSAGE or _builtin_id(name) is not None:
         raise SchemaError("data type %r (%d): built-in types cannot be overridden" % (name, ty))
     old = _types.get(ty)
     if old is not None:
@@ -247,88 +248,6 @@ def register_data_type(ty, name, is_static, element_count, message_data_type, me
     return ty
 
 
-def remove_data_type(ty):
-    """Remove user data type `ty`; True if it existed. Built-ins raise SchemaError."""
-    if 0 <= ty < 19:
-        raise SchemaError("data type %d: built-in types cannot be removed" % ty)
-    rec = _types.pop(ty, None)
-    _used[0] = -1
-    if rec is None:
-        return False
-    del _ty_names[rec[R_NAME]]
-    _refs[0] -= len(rec[R_EPS_RAW])
-    return True
-
-
-def remove_data_type_by_name(name):
-    if _builtin_id(name) is not None:
-        raise SchemaError("data type %r: built-in types cannot be removed" % name)
-    ty = _ty_names.get(name)
-    return False if ty is None else remove_data_type(ty)
-
-
-def remove_endpoint(id):
-    """Remove user endpoint `id` and every user type that lists it (as the reference does)."""
-    if id in _BUILTIN_EPS:
-        raise SchemaError("endpoint %d: built-in endpoints cannot be removed" % id)
-    meta = _eps.pop(id, None)
-    _used[0] = -1
-    if meta is None:
-        return False
-    del _ep_names[meta[0]]
-    for ty in [t for t, r in _types.items() if id in r[R_EPS]]:
-        remove_data_type(ty)
-    return True
-
-
-def remove_endpoint_by_name(name):
-    if name in ("SEDSNET_TIME_SYNC", "SEDSNET_DISCOVERY", "SEDSNET_ERROR"):
-        raise SchemaError("endpoint %r: built-in endpoints cannot be removed" % name)
-    id = _ep_names.get(name)
-    return False if id is None else remove_endpoint(id)
-
-
-# ---- info dicts (the reference's keys) ----------------------------------------------------
-
-def _ep_dict(id, meta):
-    return {"exists": True, "id": id, "name": meta[0], "description": meta[1],
-            "link_local_only": meta[2]}
-
-
-def _ty_dict(r):
-    return {"exists": True, "id": r[R_ID], "name": r[R_NAME], "description": r[R_DESC],
-            "is_static": r[R_STATIC], "element_count": r[R_COUNT],
-            "message_data_type": r[R_MDT], "message_class": r[R_CLASS],
-            "reliable": r[R_RELIABLE], "priority": r[R_PRIORITY], "e2e_encryption": r[R_E2E],
-            "fixed_size": r[R_FIXED], "endpoints": list(r[R_EPS_RAW])}
-
-
-def endpoint_info(id):
-    meta = _eps.get(id) or _BUILTIN_EPS.get(id)
-    return _ep_dict(id, meta) if meta else {"exists": False, "id": id}
-
-
-def endpoint_info_by_name(name):
-    id = _ep_names.get(name)
-    if id is None:
-        for k, meta in _BUILTIN_EPS.items():
-            if meta[0] == name:
-                id = k
-    return endpoint_info(id) if id is not None else {"exists": False, "name": name}
-
-
-def data_type_info(ty):
-    r = type_record(ty)
-    return _ty_dict(r) if r else {"exists": False, "id": ty}
-
-
-def data_type_info_by_name(name):
-    ty = _ty_names.get(name)
-    if ty is None:
-        ty = _builtin_id(name)
-    return data_type_info(ty) if ty is not None else {"exists": False, "name": name}
-
-
 def schema_bytes_used():
     """Approximate bytes held by user schema entries (counted in the router's queue budget).
     Cached until the registry changes: routers ask on every periodic()."""
@@ -343,70 +262,10 @@ def schema_bytes_used():
     return n
 
 
-def user_endpoints():
-    """[(id, name)] of user endpoints (discovery schema export)."""
-    return [(k, v[0]) for k, v in _eps.items()]
-
-
-def user_types():
-    """User type records (discovery schema export)."""
-    return list(_types.values())
-
-
-def endpoint_identity(name):
-    from .ids import endpoint_identity as f
-    return f(name)
-
-
-def data_type_identity(name):
-    from .ids import data_type_identity as f
-    return f(name)
-
-
-def register_schema_json_bytes(data):
-    """Load a schema JSON document (seed format or the reference's); see schema_json.py."""
-    if not isinstance(data, (bytes, bytearray, memoryview, str)):
-        raise ArgumentError("data: a JSON document as bytes or str, not %s" % type(data).__name__)
-    from .schema_json import load_bytes
-    return load_bytes(data)
-
-
-def register_schema_json_file(path):
-    _str(path, "path")
-    from .schema_json import load_bytes
-    with open(path, "rb") as f:
-        return load_bytes(f.read())
-
-
-def set_blob_widths(string_len, hex_len):
-    """static_string_length / static_hex_length: 4.2.7 applies them to registered types too."""
-    _BLOB[0] = string_len
-    _BLOB[1] = hex_len
-    for ty, r in list(_types.items()):
-        if 13 <= r[R_MDT] <= 14:
-            _types[ty] = _record(ty, r[R_NAME], r[R_STATIC], r[R_COUNT], r[R_MDT], r[R_CLASS],
-                                 r[R_EPS_RAW], r[R_RELIABLE], r[R_PRIORITY], r[R_E2E], r[R_DESC])
-
-
-def snapshot():
-    """The registry state (for an all-or-nothing schema JSON load)."""
-    return (dict(_eps), dict(_ep_names), dict(_types), dict(_ty_names), _refs[0])
-
-
-def restore(snap):
-    """Put back the registry state snapshot() returned."""
-    for live, saved in zip((_eps, _ep_names, _types, _ty_names), snap):
-        live.clear()
-        live.update(saved)
-    _refs[0] = snap[4]
-    _used[0] = -1
-
-
-def _reset():
-    """Drop every user entry (tests)."""
-    _eps.clear()
-    _used[0] = -1
-    _ep_names.clear()
-    _types.clear()
-    _ty_names.clear()
-    _refs[0] = 0
+def __getattr__(name):
+    # the query, removal and JSON half of the registry API (schema_api.py) loads on first use
+    from . import schema_api
+    try:
+        return getattr(schema_api, name)
+    except AttributeError:
+        raise AttributeError(name)

@@ -6,7 +6,7 @@ import json
 
 from . import schema
 from .errors import SchemaError
-from .ids import data_type_identity, endpoint_identity
+from .identity import data_type_identity, endpoint_identity
 
 _DATA_TYPES = {
     "float64": 0, "f64": 0, "double": 0, "float32": 1, "f32": 1, "float": 1,

@@ -23,20 +23,23 @@ def runtime_stats(node):
             "relayed_rx_packets": s.relayed_rx_packets, "relayed_rx_bytes": s.relayed_rx_bytes,
             "local_delivery_packets": s.local_delivery_packets,
             "tx_handler_failures": s.tx_handler_failures,
-            "local_handler_failures": getattr(node, "handler_failures", 0),
+            "local_handler_failures": getattr(node, "_handler_failures", 0),
             "drops": dict(zip(DROP_NAMES, s.drops)),
         })
-    modes, over, typed, weights, prios = route_lists(node.routes)
+    modes, over, typed, weights, prios = route_lists(node._routes)
     return {
         "sides": sides, "route_modes": modes, "route_overrides": over,
         "typed_route_overrides": typed, "route_weights": weights, "route_priorities": prios,
-        "queues": {"rx_len": node.rx.live, "rx_bytes": node.rx.bytes, "tx_len": node.tx.live,
-                   "tx_bytes": node.tx.bytes, "isr_rx_len": node.isr.live(),
-                   "recent_rx_len": node.recent.count,
-                   "recent_rx_bytes": 8 * node.recent.count,
-                   "rx_evicted": node.rx.evicted, "local_rx_dropped": node.local_rx_dropped, "tx_evicted": node.tx.evicted,
+        "queues": {"rx_len": node._rx.live, "rx_bytes": node._rx.bytes, "tx_len": node._tx.live,
+                   "tx_bytes": node._tx.bytes, "isr_rx_len": node._isr.live(),
+                   "recent_rx_len": node._recent.count,
+                   "recent_rx_bytes": 8 * node._recent.count,
+                   "rx_evicted": node._rx.evicted, "local_rx_dropped": node._local_rx_dropped, "tx_evicted": node._tx.evicted,
                    "shared_queue_bytes_used": _used(node)},
-        "total_handler_failures": getattr(node, "handler_failures", 0),
+        "total_handler_failures": getattr(node, "_handler_failures", 0),
+        # (ours) reliable frames delivered here whose E2E ACK could not be sent yet: the
+        # origin's sender name was not known; its resend gets the ACK
+        "e2e_unacked": getattr(node, "_e2e_unacked", 0),
         "discovery": _discovery(node),
     }
 
@@ -55,7 +58,7 @@ def _discovery(node):
 def _used(node):
     """Bytes in use against the shared queue budget."""
     disc = node.discovery.memory_bytes() if node.discovery is not None else 0
-    return (node.rx.bytes + node.tx.bytes + _isr_bytes(node.isr) + node.recent.nbytes()
+    return (node._rx.bytes + node._tx.bytes + _isr_bytes(node._isr) + node._recent.nbytes()
             + node._schema_bytes + disc)
 
 
@@ -65,21 +68,21 @@ def _isr_bytes(isr):
 
 
 def memory_layout_json(node):
-    total = node.budget.total
+    total = node._budget.total
     disc = node.discovery.memory_bytes() if node.discovery is not None else 0
     return json.dumps({
         "kind": node.kind,
         "shared_queue_bytes_used": _used(node), "shared_queue_bytes_allocated": total,
-        "rx_queue_bytes_used": node.rx.bytes, "rx_queue_bytes_allocated": total,
-        "rx_queue_len": node.rx.live,
-        "isr_rx_queue_bytes_used": _isr_bytes(node.isr),
-        "isr_rx_queue_bytes_allocated": node.isr.cap,
-        "isr_rx_queue_len": node.isr.live(),
-        "tx_queue_bytes_used": node.tx.bytes, "tx_queue_bytes_allocated": total,
-        "tx_queue_len": node.tx.live,
-        "recent_rx_bytes_used": 8 * node.recent.count,
-        "recent_rx_bytes_allocated": node.recent.nbytes(),
-        "recent_rx_len": node.recent.count,
+        "rx_queue_bytes_used": node._rx.bytes, "rx_queue_bytes_allocated": total,
+        "rx_queue_len": node._rx.live,
+        "isr_rx_queue_bytes_used": _isr_bytes(node._isr),
+        "isr_rx_queue_bytes_allocated": node._isr.cap,
+        "isr_rx_queue_len": node._isr.live(),
+        "tx_queue_bytes_used": node._tx.bytes, "tx_queue_bytes_allocated": total,
+        "tx_queue_len": node._tx.live,
+        "recent_rx_bytes_used": 8 * node._recent.count,
+        "recent_rx_bytes_allocated": node._recent.nbytes(),
+        "recent_rx_len": node._recent.count,
         "reliable_rx_buffer_bytes_used": 0, "reliable_rx_buffer_bytes_allocated": total,
         "reliable_rx_buffer_len": 0,
         "discovery_bytes_used": disc, "discovery_bytes_allocated": total,

@@ -46,7 +46,7 @@ def log_values(r, ty, values, mdt, timestamp_ms, queue):
     _pack_all(fmt, buf, width, values, k)
     for i in range(k * width, n):
         buf[i] = 0  # a static type is zero-padded, as the reference does
-    r._log_frame(ty, rec, r.pay_views.get(n), timestamp_ms, queue)
+    r._log_frame(ty, rec, r._pay_views.get(n), timestamp_ms, queue)
 
 
 def _log_f32_raw(r, ty, rec, values, timestamp_ms, queue):

@@ -1,0 +1,117 @@
+# Built-in control frames (types 0..18, consts.SEDSNET_*): what a node does with one it
+# receives (dispatch), the hop ACK it sends on a reliable side, E2E ACKs of a Router, and
+# send_control(), which every feature uses to put a control frame on one side. The engine
+# loads this module with the first control frame or reliable side (docs/router-interop.md).
+from . import ids, schema
+from .compat import const
+from .engine import D_DECODE
+from .errors import DecodeError, SedsError
+from .wire import REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, frame_size, pack_into
+
+# consts.py's control type codes (const() folds only names of the module itself)
+_SEDSNET_ERROR_TYPE = const(0)
+_SEDSNET_RELIABLE_ACK = const(1)
+_SEDSNET_RELIABLE_PARTIAL_ACK = const(3)
+_SEDSNET_TIME_SYNC_ANNOUNCE = const(4)
+_SEDSNET_TIME_SYNC_RESPONSE = const(6)
+_SEDSNET_DISCOVERY_ANNOUNCE = const(7)
+_SEDSNET_DISCOVERY_SCHEMA = const(10)
+_SEDSNET_DISCOVERY_LEAVE = const(15)
+_SEDSNET_DISCOVERY_ADDRESS = const(17)
+
+
+def dispatch(node, sid, hdr, data, n):
+    """A received control frame. True when it stops here; False sends it on like data (P2P).
+    As 4.2.7: errors stop here; discovery learning frames (ANNOUNCE, TIMESYNC_SOURCES,
+    TOPOLOGY, LINK_CAPABILITIES, and ADDRESS on a Router) stay on their link; SCHEMA, the
+    requests, managed variables and LEAVE, and ADDRESS on a Relay, are acted on and then
+    flooded to the other sides; hop ACKs and time sync are link-local. An E2E ACK for another
+    node is flooded on (the reference sends it back along the return path it learned;
+    duplicates die at peers)."""
+    ty = hdr.ty
+    if ty == _SEDSNET_ERROR_TYPE:
+        return True  # consumed by 4.2.7 routers and relays alike
+    if _SEDSNET_DISCOVERY_ANNOUNCE <= ty <= _SEDSNET_DISCOVERY_ADDRESS:
+        if ty == _SEDSNET_DISCOVERY_ADDRESS and hdr.payload_end != n - 4:
+            # 4.2.7: no byte may follow an ADDRESS payload (others and user data: ignored)
+            node.sides[sid].drops[D_DECODE] += 1
+            raise DecodeError("discovery payload length mismatch")
+        disc = node.discovery
+        if disc is not None:
+            try:
+                disc.on_frame(sid, hdr, data)
+            except SedsError:
+                node.sides[sid].drops[D_DECODE] += 1
+                raise
+        if _SEDSNET_DISCOVERY_SCHEMA <= ty <= _SEDSNET_DISCOVERY_LEAVE or (
+                ty == _SEDSNET_DISCOVERY_ADDRESS and node.kind == "relay"):
+            node._flood(sid, hdr, data, n)
+        return True
+    if _SEDSNET_RELIABLE_ACK <= ty <= _SEDSNET_RELIABLE_PARTIAL_ACK:
+        if ty == _SEDSNET_RELIABLE_ACK and hdr.contract_start >= 0 and \
+                node.sender_hash not in hdr.contract_targets(data):
+            node._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
+        return True  # hop-reliability control: acted on by the reliable layer (later)
+    return _SEDSNET_TIME_SYNC_ANNOUNCE <= ty <= _SEDSNET_TIME_SYNC_RESPONSE  # link-local
+
+
+def hop_ack(node, sid, hdr):
+    """RELIABLE_ACK [ty u32, seq u32] for a sequenced frame on a hop-reliable side, as 4.2.7
+    sends (docs/router-interop.md section 5), from preallocated buffers."""
+    ack = node._ack_payload
+    ty = hdr.ty
+    seq = hdr.seq
+    for i in range(4):
+        ack[i] = (ty >> (8 * i)) & 0xFF
+        ack[4 + i] = (seq >> (8 * i)) & 0xFF
+    # not in the recent-ID cache: link-local, it never comes back
+    n = pack_into(node._ack_frame, _SEDSNET_RELIABLE_ACK, node.src_addr, None, node.now_ms(),
+                  ids.next_nonce(), ack)
+    node._send(1 << sid, node._ack_frame, n, False)
+
+
+def send(node, side_id, ty, payload, src_addr=-1, contract=None):
+    """A control frame of type ty (schema-default endpoints, our sender unless src_addr is
+    given, an optional wire contract) on one side, now."""
+    rec = schema.type_record(ty)
+    rel = (REL_UNSEQUENCED | REL_HAS_SEQ) if rec[6] else -1
+    nonce = ids.next_nonce()
+    ts = node.now_ms()
+    src = node.src_addr if src_addr < 0 else src_addr
+    clen = -1 if contract is None else len(contract)
+    buf = bytearray(frame_size(0, ty, src, ts, nonce, len(payload), clen, rel))
+    pack_into(buf, ty, src, None, ts, nonce, payload, contract, rel)
+    if node._ctrl_hdr is None:
+        node._ctrl_hdr = FrameHeader(max_endpoints=4)
+    node._ctrl_hdr.parse(buf)
+    pid = bytearray(8)
+    ids.write_dup_key(node._ctrl_hdr, buf, pid)
+    node._recent.seen(pid)  # our own frame echoed back by a loop is a duplicate
+    node._send(1 << node._side(side_id).sid, buf, len(buf), False)
+
+
+def e2e_ack(router, sid, hdr, data):
+    """Acknowledge delivered reliable user data end to end, as 4.2.7 holders do: type 1,
+    sender "E2EACK:<us>", a contract (static UInt32 x2) naming us, then the origin (sender
+    hashes in that order, whatever their values: tested against 4.2.7), payload = the packet
+    ID; sent back on the arrival side. Without it a reference origin resends until it gives
+    up with an error."""
+    if router.sender_hash not in hdr.contract_targets(data):
+        return  # addressed to another holder
+    origin = ids.sender_name(hdr.src_addr)
+    if origin[:6] == "@addr:":
+        disc = router.discovery
+        origin = disc.hostname_of(hdr.src_addr) if disc else None
+        if origin is None:
+            router._e2e_unacked += 1  # origin not heard yet: its resend gets the ACK
+            return
+        ids.remember_sender(origin, hdr.src_addr)
+    contract = bytearray(b"\x03\x44\x02\x02") + _le64(router.sender_hash) \
+        + _le64(ids.sender_hash(origin))
+    pid = bytearray(8)  # the exact 4.2.7 ID (the node's dup key may be the pure path's)
+    ids.write_packet_id(hdr, data, pid)
+    send(router, sid, _SEDSNET_RELIABLE_ACK, pid, router.e2e_src, contract)
+
+
+def _le64(v):
+    return bytes((v >> (8 * i)) & 0xFF for i in range(8))

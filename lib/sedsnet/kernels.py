@@ -1,0 +1,16 @@
+# The hot kernels (CRC-32, packet ID, nonce step, ID-cache search, buffer copy), chosen once
+# for every module: the viper ones of _fast.py where the runtime runs viper code (MicroPython
+# with the native emitter and a .mpy of the board's arch, or its .py), else their pure-Python
+# twins of _pure.py (CPython, CircuitPython, builds without viper, a _fast.mpy the firmware
+# cannot load). KIND says which ("viper" or "pure"), WHY why; firmware prints both at boot.
+# A library without _fast.py / _fast.mpy takes the pure path (tools/bench_router.py does).
+try:
+    from ._fast import copy_into, crc32_check, crc32_write, find8, nonce_next, pid_into
+    key_into = pid_into  # the duplicate-cache key is the packet ID itself
+    KIND = "viper"
+    WHY = "sedsnet._fast loaded"
+except (ImportError, SyntaxError, ValueError, AttributeError) as e:
+    from ._pure import copy_into, crc32_check, crc32_write, find8, key_into, nonce_next, pid_into
+    KIND = "pure"
+    WHY = "sedsnet._fast not usable (%s: %s)" % (type(e).__name__, e)
+    # (the pure duplicate key is a CRC over the ID's fields: ids.write_dup_key)

@@ -1,0 +1,206 @@
+# The RX/TX queues of a node (Engine's base): frames from IRQ callbacks (isr.IsrRing) and
+# those deferred while the node was busy (ring.FrameRing) are copied into the node's work
+# buffer and handled; process_*/periodic() drain them, in time or until empty.
+from . import schema
+from .compat import const
+from .errors import ArgumentError, SedsError
+
+from .kernels import copy_into
+
+LOCAL_TAG = const(0xFD)  # ring tag of frames the application handed in (receive_packed_queue)
+
+
+def check_timeout(t):
+    if not isinstance(t, int) or not 0 <= t <= 0xFFFFFFFF:
+        raise ArgumentError("timeout_ms must be an int 0..4294967295, not %r" % (t,))
+    return t
+
+
+class _Views:
+    """memoryviews of buf[:n] for recurring lengths n, made once: a frame handed to a tx
+    callback costs no allocation in the steady state. A miss also makes the views of the
+    lengths next to n (a frame's length moves by a byte or two with its nonce and timestamp)."""
+
+    def __init__(self, buf, limit=24):
+        self.buf = buf
+        self.views = {}
+        self.limit = limit
+
+    def get(self, n):
+        v = self.views.get(n)
+        if v is None:
+            if len(self.views) > self.limit:
+                self.views.clear()
+            mv = memoryview(self.buf)
+            for k in range(max(0, n - 3), min(len(self.buf), n + 3) + 1):
+                if k not in self.views:
+                    self.views[k] = mv[:k]
+            v = self.views[n]
+        return v
+
+
+class Queues:
+    """The queue half of Engine (its base class); state is set up by node.Node.__init__."""
+
+    def process_rx_queue(self):
+        """Handle every queued received frame; returns how many."""
+        if self._busy:
+            self._nested = True  # called from a handler or tx callback: the outer call drains
+            return 0
+        n = self._process_rx(-1)
+        if self._nested:
+            self._drain()
+        return n
+
+    def _process_rx(self, deadline):
+        done = 0
+        was_busy = self._busy
+        self._busy = True
+        try:
+            for ring in self._rx_rings:  # frames from IRQ callbacks, then those deferred
+                while True:
+                    p = ring.first()
+                    if p < 0:
+                        break
+                    sid = ring.tag(p)
+                    n = self._work_from(ring.buf, p + ring.hdr, ring.frame_len(p))
+                    ring.take(p)
+                    self._ingest_queued(sid, n)
+                    done += 1
+                    if deadline >= 0 and self._past(deadline):
+                        return done
+        finally:
+            self._busy = was_busy
+        return done
+
+    def _work_from(self, buf, off, n):
+        if n > len(self._work):
+            self._work = bytearray(n)  # rare: a queued frame longer than any before
+            self._work_views = _Views(self._work)
+        copy_into(self._work, 0, buf, off, n)
+        return n
+
+    def _ingest_queued(self, sid, n):
+        if sid == LOCAL_TAG:
+            try:
+                self._ingest_local(self._work, n)
+            except SedsError:
+                self._local_rx_dropped += 1
+            return
+        side = self.sides[sid] if sid < len(self.sides) else None
+        if side is not None:  # (a removed side's frames are tagged dead: 0xFF)
+            try:
+                self._ingest(side, self._work, n)
+            except SedsError:
+                pass  # counted on the side
+
+    def _process_tx(self, deadline):
+        return 0
+
+    def process_tx_queue(self):
+        """Send every queued frame (log_*(queue=True), transmit_*_queue); returns how many."""
+        if self._busy:
+            self._nested = True
+            return 0
+        n = self._process_tx(-1)
+        if self._nested:
+            self._drain()
+        return n
+
+    def _queued(self):
+        return not self._isr.empty() or self._rx.live or self._tx.live
+
+    def process_all_queues(self):
+        """Announce what is due, then handle every queued frame; returns how many."""
+        return self.process_all_queues_with_timeout(0)
+
+    def _past(self, deadline):
+        d = self.now_ms() - deadline
+        return d >= 0
+
+    def process_all_queues_with_timeout(self, timeout_ms):
+        """Discovery announcements that are due, then both queues until they are empty or
+        timeout_ms has passed (0: no limit, as the reference's periodic(0) empties its
+        queues). 4.2.7 announces here too, so a loop that never calls periodic() announces."""
+        check_timeout(timeout_ms)
+        if self._busy:
+            self._nested = True
+            return 0
+        self._refresh_budget()
+        if self.discovery is not None:
+            self._busy = True
+            try:
+                self.discovery.periodic(self.now_ms())
+            finally:
+                self._busy = False
+        deadline = self.now_ms() + timeout_ms if timeout_ms > 0 else -1
+        n = 0
+        while self._queued():
+            n += self._process_rx(deadline) + self._process_tx(deadline)
+            if deadline >= 0 and self._past(deadline):
+                break
+        self._nested = False
+        self._rx.grow()  # after a burst that evicted or refused frames: more room, in budget
+        self._tx.grow()
+        return n
+
+    def process_rx_queue_with_timeout(self, timeout_ms):
+        """Handle queued received frames for up to timeout_ms (0: all); returns how many.
+        ArgumentError for a bad timeout."""
+        check_timeout(timeout_ms)
+        if self._busy:
+            self._nested = True
+            return 0
+        return self._process_rx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
+
+    def process_tx_queue_with_timeout(self, timeout_ms):
+        """Send queued frames for up to timeout_ms (0: all); returns how many. ArgumentError for a
+        bad timeout."""
+        check_timeout(timeout_ms)
+        if self._busy:
+            self._nested = True
+            return 0
+        return self._process_tx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
+
+    def _drain(self):
+        self._nested = False
+        while self._queued():
+            self._process_rx(-1)
+            self._process_tx(-1)
+
+    def clear_rx_queue(self):
+        """Drop every queued received frame (IRQ ring and deferred ring)."""
+        self._isr.clear()
+        self._rx.clear()
+
+    def clear_tx_queue(self):
+        """Drop every queued frame to send."""
+        self._tx.clear()
+
+    def clear_queues(self):
+        """Drop every queued frame, received and to send."""
+        self.clear_rx_queue()
+        self._tx.clear()
+
+    def periodic(self, timeout_ms=0):
+        """Discovery announcements that are due, then the queues (for up to timeout_ms; 0 =
+        until empty); time sync is a later feature, so the same as the _no_timesync form."""
+        return self.process_all_queues_with_timeout(timeout_ms)
+
+    def periodic_no_timesync(self, timeout_ms=0):
+        """periodic() without time sync (the same here until time sync lands)."""
+        return self.periodic(timeout_ms)
+
+    def poll_discovery(self):
+        """Send the discovery announcements that are due (no queue processing)."""
+        if self.discovery is not None:
+            self.discovery.periodic(self.now_ms())
+
+    def _refresh_budget(self):
+        used = schema.schema_bytes_used()
+        self._budget.used += used - self._schema_bytes
+        self._schema_bytes = used
+        ev = self._rx.evicted + self._tx.evicted
+        if ev and not self._warned:
+            self._warned = True
+            print("sedsnet: queue budget full, evicting oldest frames")

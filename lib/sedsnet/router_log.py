@@ -1,0 +1,264 @@
+# The logging API of a Router (log_* family, log, log_bytes, transmit_*): a mixin of
+# router.Router. log_*() packs straight into a preallocated TX buffer (or into the TX ring with
+# queue=True) and the frame leaves through the same path as forwarded traffic
+# (_originate -> Engine._route); the tx callback gets a memoryview of that buffer, valid during
+# the call (bytes(frame) to keep it). The typed helpers live in typed_log.py, loaded by the
+# first call of one.
+from . import ids, schema
+from .compat import const
+from .engine import BYTES_LIKE, check_frame_arg, packed_of
+from .errors import ArgumentError, DecodeError, UnknownTypeError
+from .node import Node, flag
+from .queues import _Views
+from .ring import HDR
+from .routes import LOCAL
+from .schema import R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS
+from .wire import frame_size, pack_into, uleb_len
+
+from .kernels import copy_into
+
+_REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain side
+_STRING = const(13)
+_TX_TAG = const(0xFE)  # ring tag of queued TX frames (0xFF marks a taken record)
+
+
+class Logging:
+    """Router's originating half: log_*(), transmit_*() and the TX queue."""
+
+    def _record(self, ty):
+        if not isinstance(ty, int):
+            raise ArgumentError("ty: a data type is an int, not %s" % type(ty).__name__)
+        rec = schema.type_record(ty)
+        if rec is None:
+            raise UnknownTypeError("InvalidType: %r" % (ty,))
+        return rec
+
+    def _pay(self, n):
+        if n > len(self._pay_buf):
+            self._pay_buf = bytearray(n)
+            self._pay_views = _Views(self._pay_buf)
+        return self._pay_buf
+
+    # the typed log helpers live in typed_log.py, loaded by the first call of one
+    def log_f32(self, ty, values, timestamp_ms=None, queue=False):
+        """As 4.2.7: into a Float32 type, or as log(ty, <the float32 bytes>, 4, Float32) into
+        any other type (its element type unchecked)."""
+        _typed().log_values(self, ty, values, 1, timestamp_ms, queue)
+
+    def log_f64(self, ty, values, timestamp_ms=None, queue=False):
+        """Log float64 values into type ty; SedsError as log()."""
+        _typed().log_values(self, ty, values, 0, timestamp_ms, queue)
+
+    def log_u8(self, ty, values, timestamp_ms=None, queue=False):
+        """Log uint8 values into type ty; SedsError as log()."""
+        _typed().log_values(self, ty, values, 2, timestamp_ms, queue)
+
+    def log_u16(self, ty, values, timestamp_ms=None, queue=False):
+        """Log uint16 values into type ty; SedsError as log()."""
+        _typed().log_values(self, ty, values, 3, timestamp_ms, queue)
+
+    def log_u32(self, ty, values, timestamp_ms=None, queue=False):
+        """Log uint32 values into type ty; SedsError as log()."""
+        _typed().log_values(self, ty, values, 4, timestamp_ms, queue)
+
+    def log_u64(self, ty, values, timestamp_ms=None, queue=False):
+        """Log uint64 values into type ty; SedsError as log()."""
+        _typed().log_values(self, ty, values, 5, timestamp_ms, queue)
+
+    def log_i8(self, ty, values, timestamp_ms=None, queue=False):
+        """Log int8 values into type ty; SedsError as log()."""
+        _typed().log_values(self, ty, values, 7, timestamp_ms, queue)
+
+    def log_i16(self, ty, values, timestamp_ms=None, queue=False):
+        """Log int16 values into type ty; SedsError as log()."""
+        _typed().log_values(self, ty, values, 8, timestamp_ms, queue)
+
+    def log_i32(self, ty, values, timestamp_ms=None, queue=False):
+        """Log int32 values into type ty; SedsError as log()."""
+        _typed().log_values(self, ty, values, 9, timestamp_ms, queue)
+
+    def log_i64(self, ty, values, timestamp_ms=None, queue=False):
+        """Log int64 values into type ty; SedsError as log()."""
+        _typed().log_values(self, ty, values, 10, timestamp_ms, queue)
+
+    def log_bool(self, ty, values, timestamp_ms=None, queue=False):
+        """Log bools (as u8 0/1) into type ty; SedsError as log()."""
+        _typed().log_bool(self, ty, values, timestamp_ms, queue)
+
+    def log_string(self, ty, text, timestamp_ms=None, queue=False):
+        """text (a str or its UTF-8 bytes) into a String type. A static type cuts it at the
+        last whole character that fits (4.2.7's log_bytes cuts mid-character, and its
+        data_as_string then fails with InvalidUtf8); invalid UTF-8 is refused either way."""
+        _typed().log_string(self, ty, text, timestamp_ms, queue)
+
+    def log(self, ty, data, elem_size, elem_kind, timestamp_ms=None, queue=False):
+        """Log data, the raw little-endian bytes of elem_size-byte elements of elem_kind
+        (ElemKind), as the reference does: bytes-like, a str (its UTF-8) or a list of byte
+        values; a static type's bytes are cut or zero-padded to its size first, then the
+        length must be a multiple of elem_size. The type's own element type is not checked."""
+        _typed().log(self, ty, data, elem_size, elem_kind, timestamp_ms, queue)
+
+    def log_bytes(self, ty, data, timestamp_ms=None, queue=False):
+        """Log raw payload bytes (or a list of byte values) into type ty; UnknownTypeError,
+        ArgumentError on a size or UTF-8 mismatch."""
+        rec = self._record(ty)
+        if not isinstance(data, BYTES_LIKE):
+            data = _typed().byte_list(data)  # a list of byte values (4.2.7 takes bytes only)
+        n = len(data)
+        buf = self._pay(max(n, rec[R_FIXED]))
+        buf[:n] = data
+        self._log_raw(ty, rec, buf, n, timestamp_ms, queue)
+
+    def _log_raw(self, ty, rec, buf, n, timestamp_ms, queue):
+        # raw payload bytes in buf[:n]: a static type is zero-padded or cut to its size, a
+        # dynamic one must hold whole elements (and UTF-8 for strings)
+        if rec[R_STATIC]:
+            for i in range(n, rec[R_FIXED]):
+                buf[i] = 0
+            n = rec[R_FIXED]
+        else:
+            width = WIDTHS[rec[R_MDT]]
+            if width and width <= 16 and n % width:
+                ids.next_nonce()  # 4.2.7 has made the packet (taken its nonce) when it checks
+                raise ArgumentError("SizeMismatch { expected: %d, got: %d }" % (width, n))
+            if rec[R_MDT] == _STRING:
+                try:
+                    str(bytes(buf[:n]), "utf-8")
+                except UnicodeError:
+                    ids.next_nonce()  # as for SizeMismatch
+                    raise ArgumentError("InvalidUtf8")
+        self._log_frame(ty, rec, self._pay_views.get(n), timestamp_ms, queue)
+
+    def _log_frame(self, ty, rec, payload, timestamp_ms, queue):
+        if queue is not False and queue is not True:
+            queue = flag(queue, "queue")
+        ts = self.now_ms() if timestamp_ms is None else timestamp_ms
+        if not isinstance(ts, int) or ts < 0 or ts > 0xFFFFFFFFFFFFFFFF:
+            raise ArgumentError("timestamp_ms must be a u64, not %r" % (ts,))
+        eps = rec[R_EPS]
+        rel = _REL_UNSEQ if rec[R_RELIABLE] else -1
+        nonce = ids.next_nonce()
+        eb = 0
+        for e in eps:
+            eb += uleb_len(e)
+        size = frame_size(eb, ty, self.src_addr, ts, nonce, len(payload), -1, rel)
+        if queue or self._busy:
+            tx = self._tx
+            p = tx.reserve(size, True)
+            if p < 0:
+                raise ArgumentError("frame of %d bytes does not fit the TX queue" % size)
+            pack_into(tx.buf, ty, self.src_addr, eps, ts, nonce, payload, None, rel, 0, 0,
+                      p + HDR)
+            tx.commit(p, size, _TX_TAG, rec[R_PRIORITY])
+            self._nested = self._nested or self._busy
+            return
+        buf = self._txbuf(size)
+        pack_into(buf, ty, self.src_addr, eps, ts, nonce, payload, None, rel)
+        self._originate(size)
+
+    def _txbuf(self, n):
+        if n > len(self._tx_buf):
+            self._tx_buf = bytearray(n)
+            self._tx_views = _Views(self._tx_buf)
+        return self._tx_buf
+
+    def _originate(self, n):
+        """Send the frame in txbuf[:n] that this router made: register its ID (so it dies if a
+        loop brings it back), deliver it to local handlers, forward it."""
+        self._busy = True
+        try:
+            self._originate_busy(n)
+        finally:
+            self._busy = False
+            if self._nested:
+                self._drain()
+
+    def _originate_busy(self, n):
+        buf = self._tx_buf
+        hdr = self._hdr
+        hdr.parse(buf, n, True)
+        ids.write_dup_key(hdr, buf, self._pid)
+        self._recent.seen(self._pid)
+        self._route(LOCAL, hdr, buf, n)
+
+    def _view(self, data, n):
+        if data is self._tx_buf:
+            return self._tx_views.get(n)
+        return Node._view(self, data, n)
+
+    def _process_tx(self, deadline):
+        done = 0
+        tx = self._tx
+        was_busy = self._busy
+        self._busy = True
+        try:
+            while True:
+                p = tx.best()
+                if p < 0:
+                    break
+                n = tx.frame_len(p)
+                self._txbuf(n)
+                tx.take(p)
+                copy_into(self._tx_buf, 0, tx.buf, p + HDR, n)
+                try:
+                    self._originate_busy(n)
+                except DecodeError:
+                    pass  # a queued frame that did not parse (transmit_packed_message_queue)
+                done += 1
+                if deadline >= 0 and self._past(deadline):
+                    break
+        finally:
+            self._busy = was_busy
+        tx.grow()
+        return done
+
+    # ---- whole packets and frames ---------------------------------------------------------
+    def transmit_message(self, packet):
+        """Send a Packet now, as our own (delivered locally and forwarded).
+        ArgumentError/DecodeError for a bad packet."""
+        self._transmit_packet(packet, False)
+
+    def transmit_message_queue(self, packet):
+        """Queue a Packet to send (process_tx_queue). ArgumentError if it does not fit the TX
+        queue."""
+        self._transmit_packet(packet, True)
+
+    def _transmit_packet(self, packet, queue):
+        self._transmit_packed(packed_of(packet), queue)
+
+    def transmit_packed_message(self, data):
+        """Send a packed frame now, as our own. DecodeError for a bad frame."""
+        self._transmit_packed(data, False)
+
+    def transmit_packed_message_queue(self, data):
+        """Queue a packed frame to send. DecodeError for a bad frame, ArgumentError if it does not
+        fit."""
+        self._transmit_packed(data, True)
+
+    def _transmit_packed(self, data, queue):
+        check_frame_arg(data)
+        hdr = self._hdr if not self._busy else None
+        if hdr is None:
+            from .wire import FrameHeader
+            hdr = FrameHeader(max_endpoints=32)
+        hdr.parse(data)  # raises DecodeError for a bad frame, before anything is queued
+        n = len(data)
+        if queue or self._busy:
+            rec = schema.type_record(hdr.ty)
+            if not self._tx.push(data, n, _TX_TAG, rec[R_PRIORITY] if rec else 0, 0, True):
+                raise ArgumentError("frame of %d bytes does not fit the TX queue" % n)
+            self._nested = self._nested or self._busy
+            return
+        self._txbuf(n)[:n] = data
+        self._originate(n)
+
+
+def _typed():
+    t = _tl[0]
+    if t is None:
+        from . import typed_log as t
+        _tl[0] = t
+    return t
+
+
+_tl = [None]
