@@ -104,6 +104,7 @@ class _Views:
 
 class Engine:
     """Frame handling shared by Router and Relay; state is set up by node.Node.__init__."""
+    ts = None  # a Router's timesync.TimeSync, when time sync is on
 
     # ---- receiving ------------------------------------------------------------------------
     def _rx_now(self, side_id, data):
@@ -294,7 +295,11 @@ class Engine:
                     hdr.contract_targets(data):
                 self._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
             return True  # hop-reliability control: acted on by the reliable layer (later)
-        return 4 <= ty <= 6  # time sync: link-local
+        if 4 <= ty <= 6:  # time sync: link-local
+            if self.ts is not None:
+                self.ts.on_frame(sid, hdr, data)
+            return True
+        return False
 
     def _flood(self, src, hdr, data, n):
         mask = self._eligible(src, hdr.ty)
@@ -419,14 +424,14 @@ class Engine:
                     side.relayed_tx_bytes += n
             s += 1
 
-    def send_control(self, side_id, ty, payload, src_addr=-1, contract=None):
+    def send_control(self, side_id, ty, payload, src_addr=-1, contract=None, ts=None):
         """A built-in control frame (schema-default endpoints, our sender unless src_addr is
         given, an optional wire contract) on one side, now."""
         from .wire import REL_UNSEQUENCED, frame_size
         rec = schema.type_record(ty)
         rel = (REL_UNSEQUENCED | REL_HAS_SEQ) if rec[6] else -1
         nonce = ids.next_nonce()
-        ts = self.now_ms()
+        ts = self.now_ms() if ts is None else ts
         src = self.src_addr if src_addr < 0 else src_addr
         clen = -1 if contract is None else len(contract)
         buf = bytearray(frame_size(0, ty, src, ts, nonce, len(payload), clen, rel))
@@ -573,11 +578,17 @@ class Engine:
 
     def periodic(self, timeout_ms=0):
         """Discovery announcements that are due, then the queues (for up to timeout_ms; 0 =
-        until empty); time sync is a later feature, so the same as the _no_timesync form."""
+        until empty), after time sync's announce/request when one is due."""
+        if self.ts is not None and not self.busy:
+            self.busy = True
+            try:
+                self.ts.poll()
+            finally:
+                self.busy = False
         return self.process_all_queues_with_timeout(timeout_ms)
 
     def periodic_no_timesync(self, timeout_ms=0):
-        return self.periodic(timeout_ms)
+        return self.process_all_queues_with_timeout(timeout_ms)
 
     def poll_discovery(self):
         if self.discovery is not None:

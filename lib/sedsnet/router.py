@@ -77,6 +77,20 @@ class Router(Node):
         self.tx_views = _Views(self.txbuf)
         self.pay = bytearray(64)  # payload scratch of the typed log helpers
         self.pay_views = _Views(self.pay)
+        if timesync_enabled:
+            from .timesync import TimeSync
+            self.ts = TimeSync(self)
+
+    def __getattr__(self, name):
+        # time-sync API (network_time_ms, set_local_network_*, configure_timesync, ...):
+        # timesync.py is loaded by the first call (a clock-only TimeSync when disabled)
+        if name[:3] in ("net", "set", "con", "pol"):
+            from . import timesync
+            if name in timesync.API:
+                if self.ts is None:
+                    self.ts = timesync.TimeSync(self, False)
+                return getattr(self.ts, name)
+        raise AttributeError(name)
 
     def _default_name(self):
         t = sys.modules.get("sedsnet.tuning")  # set_runtime_device_identifier() loaded it
@@ -198,6 +212,8 @@ class Router(Node):
         rec = schema.type_record(ty)
         if rec is None:
             raise UnknownTypeError("InvalidType: %r" % (ty,))
+        if 200 in rec[R_EPS]:  # 4.2.7 lets users log TIME_SYNC frames; they would confuse peers
+            raise ArgumentError("ty: type %d is SEDSNET_TIME_SYNC's, handled internally" % ty)
         return rec
 
     def _pay(self, n):
@@ -287,7 +303,10 @@ class Router(Node):
     def _log_frame(self, ty, rec, payload, timestamp_ms, queue):
         if queue is not False and queue is not True:
             queue = flag(queue, "queue")
-        ts = self.now_ms() if timestamp_ms is None else timestamp_ms
+        if timestamp_ms is not None:
+            ts = timestamp_ms
+        else:  # the network time once one exists, as 4.2.7
+            ts = self.now_ms() if self.ts is None else self.ts.stamp()
         if not isinstance(ts, int) or ts < 0 or ts > 0xFFFFFFFFFFFFFFFF:
             raise ArgumentError("timestamp_ms must be a u64, not %r" % (ts,))
         eps = rec[R_EPS]
