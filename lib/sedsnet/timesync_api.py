@@ -27,7 +27,8 @@ def configure_timesync(ts, enabled=True, role=0, priority=100, source_timeout_ms
                        consumer_promotion_enabled=True, max_slew_ppm=50000):
     """4.2.7's configure_timesync: role 0 Consumer, 1 Source, 2 Auto; another role is an
     ArgumentError (4.2.7: ValueError('bad timesync role'))."""
-    vals = (_flag(enabled, "enabled"), _u(role, "role", 0xFF), _u(priority, "priority", 0xFFFFFFFF),
+    vals = (_flag(enabled, "enabled"), _u(role, "role", 0xFF),
+            _u(priority, "priority", 0xFFFFFFFF),
             _u(source_timeout_ms, "source_timeout_ms"),
             _u(announce_interval_ms, "announce_interval_ms"),
             _u(request_interval_ms, "request_interval_ms"),
