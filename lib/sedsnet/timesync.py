@@ -14,7 +14,7 @@ try:
 except ImportError:
     _PERIOD = 1 << 30  # MicroPython's ticks_ms period
 _REBASE = const(1 << 27)  # rel past this is folded into the anchor (once in 1.5 days)
-_W = const(8)  # jitter filter window: the minimum-delay sample of the last _W responses
+_W = const(16)  # requests remembered (and 2 * _W lower bounds): the bounds window
 _FAR = const(1 << 28)  # |offset| beyond this is clipped (never one slew of days)
 _TY_ANNOUNCE = const(4)
 _TY_REQUEST = const(5)
@@ -52,6 +52,7 @@ class TimeSync:
         self.seq = 0
         self.pend = -1  # seq of the request in flight (-1: none)
         self.pend_t1 = 0
+        self.pend_sl = 0  # self.slewed when the request left (t2 - t1 is that moment's bound)
         # bounds on the source's offset from us, each + self.slewed when taken: lower bounds
         # from announces and responses (source time at send - our time at receipt), upper
         # bounds from requests (t2 - t1); the estimate is the middle of the tightest pair
@@ -234,6 +235,7 @@ class TimeSync:
             s >>= 8
         self.pend = self.seq
         self.pend_t1 = self.rel
+        self.pend_sl = self.slewed
         self._put(p, 8)
         self._send(self.src_sid, _TY_REQUEST, memoryview(p)[:16], self.network_time_ms())
 
@@ -293,14 +295,13 @@ class TimeSync:
         self._estimate()  # (no response yet: follows the announce, late by the path, as 4.2.7)
 
     def _bound(self, lo, hi):
-        sl = self.slewed
         if lo is not None:
-            self.lo[self.ilo] = lo + sl
+            self.lo[self.ilo] = lo + self.slewed
             self.ilo = (self.ilo + 1) % (2 * _W)
             if self.nlo < 2 * _W:
                 self.nlo += 1
         if hi is not None:
-            self.hi[self.ihi] = hi + sl
+            self.hi[self.ihi] = hi + self.pend_sl
             self.ihi = (self.ihi + 1) % _W
             if self.nhi < _W:
                 self.nhi += 1
