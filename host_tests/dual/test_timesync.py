@@ -104,8 +104,10 @@ def test_a_plain_router_does_not_load_timesync():
     setup()
     clock = Clock()
     got = []
+    # a default Router is a Consumer with time sync on (4.2.7): it needs the module only once
+    # a TIME_SYNC frame or a time-sync call comes
     a = sedsnet.Router(now_ms=clock, hostname="PLAIN_A", timesync_enabled=False)
-    b = sedsnet.Router(now_ms=clock, hostname="PLAIN_B", timesync_enabled=False,
+    b = sedsnet.Router(now_ms=clock, hostname="PLAIN_B",
                        handlers=[(EP, None, lambda f: got.append(f))])
     sb = b.add_side_packed("a", lambda f: None)
     a.add_side_packed("b", lambda f: b.receive_packed_from_side(sb, f))
@@ -119,10 +121,15 @@ def test_a_plain_router_does_not_load_timesync():
         relay.periodic(0)
     assert len(got) == 3
     assert "sedsnet.timesync" not in sys.modules and "sedsnet.timesync_api" not in sys.modules
-    assert a.network_time_ms() is None
-    # the API loads it on first use (4.2.7's setters work with time sync disabled)
+    # the first TIME_SYNC frame loads it; so does the API (4.2.7's setters work with time sync
+    # disabled)
+    ann = sedsnet.make_packet(4, "TS_FAR", [200], JAN1, bytes([9, 0, 0, 0, 0, 0, 0, 0])
+                              + bytes((JAN1 >> (8 * i)) & 0xFF for i in range(8)))
+    b.receive_packed_from_side(sb, ann.pack())
+    assert "sedsnet.timesync" in sys.modules and b.network_time_ms() == JAN1
+    assert b.ts.src_prio == 9 and a.ts is None and a.network_time_ms() is None
     a.set_local_network_datetime_millis(2026, 1, 1, 12, 0, 0, 0)
-    assert "sedsnet.timesync" in sys.modules and a.network_time_ms() == JAN1
+    assert a.network_time_ms() == JAN1 and not a.ts.enabled
 
 
 def test_roles_and_bad_arguments():

@@ -106,6 +106,9 @@ class Engine:
     """Frame handling shared by Router and Relay; state is set up by node.Node.__init__."""
     ts = None  # a Router's timesync.TimeSync, when time sync is on
 
+    def _timesync(self):
+        return None  # a Relay keeps no network clock (as 4.2.7); Router makes one
+
     # ---- receiving ------------------------------------------------------------------------
     def _rx_now(self, side_id, data):
         """A frame from a side, handled now (or queued when called from inside this node)."""
@@ -296,8 +299,9 @@ class Engine:
                 self._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
             return True  # hop-reliability control: acted on by the reliable layer (later)
         if 4 <= ty <= 6:  # time sync: link-local
-            if self.ts is not None:
-                self.ts.on_frame(sid, hdr, data)
+            ts = self.ts if self.ts is not None else self._timesync()
+            if ts is not None:
+                ts.on_frame(sid, hdr, data)
             return True
         return False
 

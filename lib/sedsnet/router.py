@@ -77,19 +77,23 @@ class Router(Node):
         self.tx_views = _Views(self.txbuf)
         self.pay = bytearray(64)  # payload scratch of the typed log helpers
         self.pay_views = _Views(self.pay)
-        if timesync_enabled:
+        if timesync_enabled and timesync_role:
+            self._timesync()  # a source or auto node announces; a consumer waits (below)
+
+    def _timesync(self):
+        """The TimeSync, made on first need: a Source/Auto at construction, a Consumer by
+        the first TIME_SYNC frame or time-sync API call (clock only when disabled)."""
+        if self.ts is None:
             from .timesync import TimeSync
-            self.ts = TimeSync(self)
+            self.ts = TimeSync(self, self.options["timesync_enabled"])
+        return self.ts
 
     def __getattr__(self, name):
-        # time-sync API (network_time_ms, set_local_network_*, configure_timesync, ...):
-        # timesync.py is loaded by the first call (a clock-only TimeSync when disabled)
+        # the time-sync API (network_time_ms, set_local_network_*, configure_timesync, ...)
         if name[:3] in ("net", "set", "con", "pol"):
             from . import timesync
             if name in timesync.API:
-                if self.ts is None:
-                    self.ts = timesync.TimeSync(self, False)
-                return getattr(self.ts, name)
+                return getattr(self._timesync(), name)
         raise AttributeError(name)
 
     def _default_name(self):
