@@ -364,3 +364,21 @@ def test_periodic_clock_path_allocates_nothing():
     finally:
         heap_unlock()
     assert ts.corr > 0 and ts.rel > 0
+
+
+def test_a_source_days_away_is_slewed_towards_the_right_way():
+    clock = Clock()
+    r = sedsnet.Router(now_ms=clock, hostname="TS_DAYS")
+    sid = r.add_side_packed("a", lambda f: None)
+
+    def ann(t):
+        return sedsnet.make_packet(4, "TS_DAYS_SRC", [200], 5, bytes([9, 0, 0, 0, 0, 0, 0, 0])
+                                   + bytes((t >> (8 * i)) & 0xFF for i in range(8))).pack()
+    r.receive_packed_from_side(sid, ann(JAN1))
+    assert r.network_time_ms() == JAN1
+    r.receive_packed_from_side(sid, ann(JAN1 - 10000000000))  # 116 days behind: slow down
+    assert r.ts.corr == -(1 << 28)
+    clock.t += 1000
+    assert r.network_time_ms() == JAN1 + 950  # 5% slower, never backwards
+    r.receive_packed_from_side(sid, ann(JAN1 + 10000000000))  # ahead: speed up
+    assert r.ts.corr == 1 << 28

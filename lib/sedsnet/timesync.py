@@ -288,8 +288,8 @@ class TimeSync:
             self.step_to(data, p + 8)
             self.fine = False
         r = self._rel_of(data, p + 8)
-        if r is None:
-            self.target(_FAR)
+        if r is None:  # days away (a new source's time): big ints, once; target() clips it
+            self.target(_le(data, p + 8) - _le(self.anchor, 0) - self.rel)
             return
         self._bound(r - self.rel, None)
         self._estimate()  # (no response yet: follows the announce, late by the path, as 4.2.7)
