@@ -33,6 +33,7 @@ OPTIONAL = (
     ("announce + announce_codec (discovery)", ["sedsnet.announce_codec", "sedsnet.announce"]),
     ("packet (Packet, make_packet: handlers)", ["sedsnet.packet"]),
     ("relay", ["sedsnet.relay"]),
+    ("timesync + timesync_api (time sync)", ["sedsnet.timesync", "sedsnet.timesync_api"]),
     ("stats (export_*)", ["sedsnet.stats"]),
     ("schema_json", ["sedsnet.schema_json"]),
     ("_fmt", ["sedsnet._fmt"]),
