@@ -1,7 +1,8 @@
 """Time sync, ours against 4.2.7: the same script in two processes (the packages share the
 name `sedsnet`). TIME_SYNC ANNOUNCE and RESPONSE frames byte for byte, the REQUEST's shape,
 the clock setters and network_time(), the slew of a later set, log timestamps, what a
-consumer takes from an announce, and which options each refuses."""
+consumer takes from an announce, who announces (role, promotion, a set time), when a
+Consumer whose source went silent promotes itself, and which options each refuses."""
 import json
 import os
 import subprocess
@@ -92,6 +93,34 @@ for t in range(1000, 3001, 7):
     T[0] = t
     slew.append(r.network_time_ms() - base - (t - 1000))
 res["slew"] = slew
+# who announces: role x promotion x a set time; a Consumer whose source went silent
+ann = []
+for role, promo, settime in ((0, True, True), (0, False, True), (2, True, True),
+                             (2, True, False), (0, True, False)):
+    box = []
+    T[0] = 1000
+    r = seds.Router(hostname="TSP_R%d%d%d" % (role, promo, settime), now_ms=now,
+                    timesync_role=role, timesync_consumer_promotion_enabled=promo)
+    r.add_side_packed("A", lambda f: box.append(ty(bytes(f))))
+    if settime:
+        r.set_local_network_datetime(2026, 1, 1, 0, 0, 0)
+    for t in range(1000, 4001, 100):
+        T[0] = t
+        r.periodic(0)
+    ann.append(4 in box)
+res["who_announces"] = ann
+box = []
+T[0] = 1000
+c = seds.Router(hostname="TSP_PROMO", now_ms=now)
+csid = c.add_side_packed("A", lambda f: box.append((T[0], ty(bytes(f)))))
+for t in range(1000, 12001, 100):
+    T[0] = t
+    if t <= 4000 and t % 1000 == 0:
+        c.receive_packed_from_side(csid, seds.make_packet(
+            4, "TSP_GONE", [200], 5, (50).to_bytes(8, "little")
+            + (1767268800000 + t).to_bytes(8, "little")).pack())
+    c.periodic(0)
+res["promoted_at"] = [t for t, k in box if k == 4][:2]
 refused = {}
 for name, make in (("role3", lambda: seds.Router(now_ms=now, timesync_role=3)),
                    ("cfg_role3", lambda: seds.Router(now_ms=now).configure_timesync(role=3))):
@@ -133,5 +162,7 @@ def test_time_sync_matches_the_reference():
     assert ours["log_stamp"] == ref["log_stamp"] == [1767268800250]
     assert ours["setters"] == ref["setters"]
     assert ours["slew"] == ref["slew"]
+    assert ours["who_announces"] == ref["who_announces"] == [True, False, True, False, False]
+    assert ours["promoted_at"] == ref["promoted_at"] == [9100, 10100]  # timeout 5000 after 4000
     assert ref["refused"] == {"role3": "ValueError", "cfg_role3": "ValueError"}
     assert ours["refused"] == {"role3": "ArgumentError", "cfg_role3": "ArgumentError"}
