@@ -112,7 +112,9 @@ res["who_announces"] = ann
 box = []
 T[0] = 1000
 c = seds.Router(hostname="TSP_PROMO", now_ms=now)
-csid = c.add_side_packed("A", lambda f: box.append((T[0], ty(bytes(f)))))
+reqs = []
+csid = c.add_side_packed("A", lambda f: (box.append((T[0], ty(bytes(f)))),
+                                         ty(bytes(f)) == 5 and reqs.append(bytes(f))))
 for t in range(1000, 12001, 100):
     T[0] = t
     if t <= 4000 and t % 1000 == 0:
@@ -121,6 +123,11 @@ for t in range(1000, 12001, 100):
             + (1767268800000 + t).to_bytes(8, "little")).pack())
     c.periodic(0)
 res["promoted_at"] = [t for t, k in box if k == 4][:2]
+q = seds.unpack_packet_py(reqs[0])
+res["request"] = [reqs[0][0], [int(e) for e in q.endpoints], len(q.payload),
+                  int.from_bytes(q.payload[:8], "little"),
+                  int.from_bytes(q.payload[8:], "little"), q.timestamp_ms - 1767268800000,
+                  box.index((1000, 5)) >= 0]
 refused = {}
 for name, make in (("role3", lambda: seds.Router(now_ms=now, timesync_role=3)),
                    ("cfg_role3", lambda: seds.Router(now_ms=now).configure_timesync(role=3))):
@@ -164,5 +171,8 @@ def test_time_sync_matches_the_reference():
     assert ours["slew"] == ref["slew"]
     assert ours["who_announces"] == ref["who_announces"] == [True, False, True, False, False]
     assert ours["promoted_at"] == ref["promoted_at"] == [9100, 10100]  # timeout 5000 after 4000
+    # t1 = the local clock (now_ms), the header stamp = the network time; (a 4.2.7 consumer
+    # requests only when it can name the source: in one process, as here)
+    assert ours["request"] == ref["request"] == [8, [200], 16, 1, 1000, 1000, True]
     assert ref["refused"] == {"role3": "ValueError", "cfg_role3": "ValueError"}
     assert ours["refused"] == {"role3": "ArgumentError", "cfg_role3": "ArgumentError"}

@@ -236,7 +236,10 @@ class TimeSync:
         self.pend = self.seq
         self.pend_t1 = self.rel
         self.pend_sl = self.slewed
-        self._put(p, 8)
+        t = self.node.now_ms()  # t1: our local clock, as 4.2.7 sends it (the source echoes it)
+        for i in range(8, 16):
+            p[i] = t & 0xFF
+            t >>= 8
         self._send(self.src_sid, _TY_REQUEST, memoryview(p)[:16], self.network_time_ms())
 
     # ---- frames ---------------------------------------------------------------------------
