@@ -39,6 +39,7 @@ class Net:
         self.q = []
         self.nodes = []
         self.up = {}
+        self.loss = None  # a _Lossy: drops frames
 
     def node(self, name, **kw):
         r = sedsnet.Router(now_ms=self.clock, hostname=name, **kw)
@@ -56,6 +57,8 @@ class Net:
     def _tx(self, dst, k, delay, src):
         def tx(frame):
             if not self.up.get(src, True) or not self.up.get(dst, True):
+                return
+            if self.loss is not None and self.loss.drop():
                 return
             d = delay[k[0] % len(delay)] if isinstance(delay, list) else delay
             k[0] += 1
@@ -382,3 +385,63 @@ def test_a_source_days_away_is_slewed_towards_the_right_way():
     assert r.network_time_ms() == JAN1 + 950  # 5% slower, never backwards
     r.receive_packed_from_side(sid, ann(JAN1 + 10000000000))  # ahead: speed up
     assert r.ts.corr == 1 << 28
+
+
+def test_periodic_no_timesync_and_poll_timesync():
+    clock = Clock()
+    src = sedsnet.Router(now_ms=clock, hostname="TS_POLL", timesync_role=1)
+    sent = []
+    src.add_side_packed("a", lambda f: sent.append(_ty(f)))
+    src.set_local_network_datetime_millis(2026, 1, 1, 12, 0, 0, 0)
+    for i in range(30):
+        clock.t += 100
+        src.periodic_no_timesync(0)
+    assert 4 not in sent  # skipped for those loops
+    assert "sedsnet.timesync" in sys.modules and src.network_time_ms() == JAN1 + 3000
+    src.poll_timesync()
+    assert sent.count(4) == 1
+    src.poll_timesync()  # not due again for 1000 ms
+    assert sent.count(4) == 1
+    clock.t += 1000
+    src.periodic(0)
+    assert sent.count(4) == 2
+    # a Relay has no network clock and passes no TIME_SYNC frame on (link-local, as 4.2.7)
+    relay = sedsnet.Relay(now_ms=clock)
+    out = []
+    rs = relay.add_side_packed("in", lambda f: None)
+    relay.add_side_packed("out", lambda f: out.append(_ty(f)))
+    ann = sedsnet.make_packet(4, "TS_R", [200], 5, bytes(16))
+    relay.rx_packed_from_side(rs, ann.pack())
+    assert out == [] and relay.ts is None
+    raises(AttributeError, getattr, relay, "network_time_ms")
+
+
+class _Lossy:
+    """A seeded loss shim (tools/linksim.py is not in this checkout): drops a frame with
+    probability pct/100, from a small LCG so every runtime draws the same."""
+
+    def __init__(self, seed, pct):
+        self.x = seed
+        self.pct = pct
+
+    def drop(self):
+        self.x = (self.x * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self.x >> 8) % 100 < self.pct
+
+
+def test_a_lossy_jittered_link():
+    # 30% of frames lost each way, 40..90 ms: the consumer still follows, never steps back
+    net, src, con = _src_con([40, 75, 55, 90, 60], [85, 45, 70, 50, 65])
+    net.loss = _Lossy(7, 30)
+    offs = []
+    last = [0]
+
+    def each():
+        c = con.network_time_ms()
+        if c is not None:
+            assert c >= last[0]
+            last[0] = c
+            offs.append(c - src.network_time_ms())
+    net.run(1000 + 40000, each=each)
+    assert max(abs(x) for x in offs[-1500:]) <= 10
+    assert con.ts.src == src.src_addr

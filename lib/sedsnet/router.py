@@ -90,7 +90,7 @@ class Router(Node):
 
     def __getattr__(self, name):
         # the time-sync API (network_time_ms, set_local_network_*, configure_timesync, ...)
-        if name[:3] in ("net", "set", "con", "pol"):
+        if name[:4] in ("netw", "conf", "poll") or name[:18] == "set_local_network_":
             from . import timesync
             if name in timesync.API:
                 return getattr(self._timesync(), name)
