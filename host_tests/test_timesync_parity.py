@@ -2,7 +2,8 @@
 name `sedsnet`). TIME_SYNC ANNOUNCE and RESPONSE frames byte for byte, the REQUEST's shape,
 the clock setters and network_time(), the slew of a later set, log timestamps, what a
 consumer takes from an announce, who announces (role, promotion, a set time), when a
-Consumer whose source went silent promotes itself, and which options each refuses."""
+Consumer whose source went silent promotes itself, what a Source does on hearing a better
+or a worse one, and which options each refuses."""
 import json
 import os
 import subprocess
@@ -128,6 +129,26 @@ res["request"] = [reqs[0][0], [int(e) for e in q.endpoints], len(q.payload),
                   int.from_bytes(q.payload[:8], "little"),
                   int.from_bytes(q.payload[8:], "little"), q.timestamp_ms - 1767268800000,
                   box.index((1000, 5)) >= 0]
+# a Source hearing a better (50) or a worse (200) source, with and without its own time
+srcs = []
+for other in (50, 200):
+    for own in (False, True):
+        box = []
+        T[0] = 1000
+        a = seds.Router(hostname="TSP_S%d%d" % (other, own), now_ms=now, timesync_role=1)
+        asid = a.add_side_packed("A", lambda f: box.append((T[0], ty(bytes(f)))))
+        if own:
+            a.set_local_network_datetime(2026, 1, 1, 0, 0, 0)
+        for t in range(1000, 8001, 100):
+            T[0] = t
+            if t % 1000 == 0 and t <= 4000:
+                a.receive_packed_from_side(asid, seds.make_packet(
+                    4, "TSP_OTHER", [200], 5, other.to_bytes(8, "little")
+                    + (1767268800000 + t).to_bytes(8, "little")).pack())
+            a.periodic(0)
+        srcs.append([[t for t, k in box if k == 4], 1000 in [t for t, k in box if k == 5],
+                     a.network_time_ms() - 1767268800000])
+res["sources"] = srcs
 refused = {}
 for name, make in (("role3", lambda: seds.Router(now_ms=now, timesync_role=3)),
                    ("cfg_role3", lambda: seds.Router(now_ms=now).configure_timesync(role=3))):
@@ -174,5 +195,10 @@ def test_time_sync_matches_the_reference():
     # t1 = the local clock (now_ms), the header stamp = the network time; (a 4.2.7 consumer
     # requests only when it can name the source: in one process, as here)
     assert ours["request"] == ref["request"] == [8, [200], 16, 1, 1000, 1000, True]
+    # a better source silences a Source, which follows it (slews: 350 ms over 7 s); a worse
+    # one lends its time to a Source without one, which announces on
+    assert ours["sources"] == ref["sources"]
+    assert ref["sources"][0] == [[], True, 8000] and ref["sources"][1][:2] == [[], True]
+    assert ref["sources"][2][0] == list(range(1000, 8001, 1000))
     assert ref["refused"] == {"role3": "ValueError", "cfg_role3": "ValueError"}
     assert ours["refused"] == {"role3": "ArgumentError", "cfg_role3": "ArgumentError"}

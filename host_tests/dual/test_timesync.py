@@ -445,3 +445,23 @@ def test_a_lossy_jittered_link():
     net.run(1000 + 40000, each=each)
     assert max(abs(x) for x in offs[-1500:]) <= 10
     assert con.ts.src == src.src_addr
+
+
+def test_a_better_source_heard_later_is_slewed_to():
+    # 4.2.7 (probed): prio 50 says J, prio 10 says J + 100 s, both every second from 1000:
+    # stepped to the first, then slewed towards the better one: +350 ms at 8000
+    clock = Clock()
+    c = sedsnet.Router(now_ms=clock, hostname="TS_TWO")
+    sid = c.add_side_packed("a", lambda f: None)
+
+    def ann(prio, t):
+        return sedsnet.make_packet(4, "TS_TWO_%d" % prio, [200], 5,
+                                   bytes([prio, 0, 0, 0, 0, 0, 0, 0])
+                                   + bytes((t >> (8 * i)) & 0xFF for i in range(8))).pack()
+    for t in range(1000, 8001, 100):
+        clock.t = t
+        if t % 1000 == 0:
+            c.receive_packed_from_side(sid, ann(50, JAN1 + t))
+            c.receive_packed_from_side(sid, ann(10, JAN1 + 100000 + t))
+        c.periodic(0)
+    assert c.network_time_ms() - JAN1 - 8000 == 350

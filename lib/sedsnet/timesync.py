@@ -175,7 +175,7 @@ class TimeSync:
 
     def _acting_source(self):
         if self.role == 1:
-            return True
+            return not self._live()  # (the source it follows, if any, is a better one)
         # Auto, or a Consumer allowed to promote itself: with a time and no live source (a
         # source we follow won the election: worse ones are not followed)
         return self.have and (self.role == 2 or self.promote) and not self._live()
@@ -272,8 +272,11 @@ class TimeSync:
             prio = _le(data, p)
         else:
             prio = data[p] | (data[p + 1] << 8) | (data[p + 2] << 16) | (data[p + 3] << 24)
-        if self.role == 1:
-            return  # a Source follows nobody
+        if self.role == 1 and (prio, addr) >= (self.priority, self.node.src_addr):
+            if not self.have:  # a Source without a time takes a worse one's, and announces on
+                self.step_to(data, p + 8)
+                self.fine = False
+            return  # (4.2.7: a Source follows a better one only, and is silent meanwhile)
         if self._live() and addr != self.src and (prio, addr) >= (self.src_prio, self.src):
             return  # a worse source than the one we follow
         if self.have and (self.role == 2 or self.promote) and not self._live() \
@@ -281,7 +284,7 @@ class TimeSync:
             return  # we announce ourselves and win the election
         if addr != self.src:  # a new source (first, better, or after a timeout): failover
             self.src = addr
-            self.nlo = self.nhi = 0
+            self.nlo = self.nhi = self.ilo = self.ihi = 0
             self.pend = -1
             self.t_req = 0
         self.src_prio = prio
@@ -325,7 +328,7 @@ class TimeSync:
                 hi = self.hi[i]
         hi -= sl
         if lo > hi:  # bounds that disagree: the offset moved (drift, a new time): start over
-            self.nlo = self.nhi = 0
+            self.nlo = self.nhi = self.ilo = self.ihi = 0
             return None
         mid = (lo + hi) // 2
         self.target(mid)
