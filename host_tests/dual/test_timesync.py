@@ -9,8 +9,8 @@ from sedsnet import errors
 from sedsnet.wire import pack_into
 from support import micropython_only, raises
 
-EP = 120
-TY = 3100  # static f32 x1 -> EP
+EP = 175
+TY = 3750  # static f32 x1 -> EP (IDs no other dual module uses: CPython shares them)
 JAN1 = 1767268800000  # 2026-01-01 12:00:00 UTC
 WRAP = 1 << 30
 
