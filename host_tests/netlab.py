@@ -1,15 +1,21 @@
 """One simulated network out of two labs: reference Routers/Relays in a CPython process
 (peers/ref_router_lab.py) and ours in a MicroPython process (peers/mp_router_lab.py), on one
 clock. Links inside a lab are delivered there; links across labs go through this driver, which
-reads each lab's outbox and feeds the frames to the other lab, until both are quiet."""
+reads each lab's outbox and feeds the frames to the other lab, until both are quiet. A link
+across labs may have a delay (ms, per direction: a number, or f(t, rng) drawn per frame from
+the Net's seeded rng); its frames arrive at their own time, between run() steps."""
 import contextlib
+import random
 
 from peerproc import micropython_peer, reference_peer
 
 
 class Net:
-    def __init__(self, ref, mp, schema):
+    def __init__(self, ref, mp, schema, seed=1):
         self.labs = {"ref": ref, "mp": mp}
+        self.delay = {}  # (node, side index) -> delay of what it sends (see link())
+        self.flight = []  # (arrival t, node, side index, frame hex) on delayed links
+        self.rng = random.Random(seed)
         self.where = {}  # node name -> lab key
         self.cross = {}  # (node, side index) -> (node, side index) across labs
         self.t = 0
@@ -30,7 +36,12 @@ class Net:
         self.labs[lab].call("node", name=name, relay=relay, hostname=hostname or name,
                             handlers=list(handlers), sides=[reliable] * sides, kw=kw or {})
 
-    def link(self, a, a_side, b, b_side):
+    def link(self, a, a_side, b, b_side, delay=None, back=None):
+        """delay: what a sends to b takes this long (ms, or f(t, rng) -> ms); back: b to a
+        (default: the same). Delays only on links across labs."""
+        if delay is not None:
+            self.delay[(a, a_side)] = delay
+            self.delay[(b, b_side)] = delay if back is None else back
         if self.where[a] == self.where[b]:
             self.labs[self.where[a]].call("link", a=a, a_side=a_side, b=b, b_side=b_side)
         else:
@@ -47,6 +58,11 @@ class Net:
                     peer = self.cross.get((name, side))
                     if peer is None:
                         continue  # an open side nobody listens to
+                    d = self.delay.get((name, side))
+                    if d is not None:
+                        d = d(t, self.rng) if callable(d) else d
+                        self.flight.append((t + d, peer[0], peer[1], frame))
+                        continue
                     self.labs[self.where[peer[0]]].call("rx", node=peer[0], side=peer[1],
                                                          frames=[frame])
                     moved += 1
@@ -54,14 +70,34 @@ class Net:
                 return
         raise AssertionError("the network never went quiet")
 
-    def run(self, to, step=50):
-        """Advance the shared clock to `to`: each step runs periodic() on every node of both
-        labs, then carries the frames across."""
+    def land(self, t):
+        """Deliver the delayed frames due by t, each at its own arrival time (in order; the
+        answers they cause may land before t too)."""
+        while True:
+            due = [f for f in self.flight if f[0] <= t]
+            if not due:
+                return
+            due.sort(key=lambda f: f[0])
+            at, name, side, frame = due[0]
+            self.flight.remove(due[0])
+            self.labs[self.where[name]].call("batch", cmds=[
+                {"op": "at", "t": at}, {"op": "rx", "node": name, "side": side,
+                                        "frames": [frame]}])
+            self.shuttle()
+
+    def run(self, to, step=50, each=None):
+        """Advance the shared clock to `to`: each step lands the delayed frames due, runs
+        periodic() on every node of both labs, carries the frames across, then calls
+        each(t) if given."""
         t = self.t
         while t <= to:
+            if self.flight:
+                self.land(t)
             for lab in self.labs.values():
                 lab.call("run", **{"from": t, "to": t, "step": step})
             self.shuttle()
+            if each is not None:
+                each(t)
             t += step
         self.t = t
 

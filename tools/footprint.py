@@ -34,6 +34,7 @@ OPTIONAL = (
     ("announce + announce_codec (discovery)", ["sedsnet.announce_codec", "sedsnet.announce"]),
     ("packet (Packet, make_packet: handlers)", ["sedsnet.packet"]),
     ("relay", ["sedsnet.relay"]),
+    ("timesync + timesync_api (time sync)", ["sedsnet.timesync", "sedsnet.timesync_api"]),
     ("stats (export_*)", ["sedsnet.stats"]),
     ("schema_json", ["sedsnet.schema_json"]),
     ("schema_api + identity (info, removal, JSON entry points)",

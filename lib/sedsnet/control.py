@@ -52,7 +52,12 @@ def dispatch(node, sid, hdr, data, n):
                 node.sender_hash not in hdr.contract_targets(data):
             node._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
         return True  # hop-reliability control: acted on by the reliable layer (later)
-    return _SEDSNET_TIME_SYNC_ANNOUNCE <= ty <= _SEDSNET_TIME_SYNC_RESPONSE  # link-local
+    if _SEDSNET_TIME_SYNC_ANNOUNCE <= ty <= _SEDSNET_TIME_SYNC_RESPONSE:  # link-local
+        ts = node.ts if node.ts is not None else node._timesync()
+        if ts is not None:
+            ts.on_frame(sid, hdr, data)
+        return True
+    return False
 
 
 def hop_ack(node, sid, hdr):
@@ -70,13 +75,14 @@ def hop_ack(node, sid, hdr):
     node._send(1 << sid, node._ack_frame, n, False)
 
 
-def send(node, side_id, ty, payload, src_addr=-1, contract=None):
+def send(node, side_id, ty, payload, src_addr=-1, contract=None, ts=None):
     """A control frame of type ty (schema-default endpoints, our sender unless src_addr is
-    given, an optional wire contract) on one side, now."""
+    given, an optional wire contract) on one side, now; ts: the header timestamp (default
+    the local clock; time sync stamps its frames with the network time)."""
     rec = schema.type_record(ty)
     rel = (REL_UNSEQUENCED | REL_HAS_SEQ) if rec[6] else -1
     nonce = ids.next_nonce()
-    ts = node.now_ms()
+    ts = node.now_ms() if ts is None else ts
     src = node.src_addr if src_addr < 0 else src_addr
     clen = -1 if contract is None else len(contract)
     buf = bytearray(frame_size(0, ty, src, ts, nonce, len(payload), clen, rel))

@@ -74,6 +74,10 @@ class Side:
 
 class Engine(Queues):
     """Frame handling shared by Router and Relay; state is set up by node.Node.__init__."""
+    ts = None  # a Router's timesync.TimeSync, when time sync is on
+
+    def _timesync(self):
+        return None  # a Relay keeps no network clock (as 4.2.7); Router makes one
 
     # ---- receiving ------------------------------------------------------------------------
     def _rx_now(self, side_id, data):
@@ -353,10 +357,10 @@ class Engine(Queues):
                     side.relayed_tx_bytes += n
             s += 1
 
-    def send_control(self, side_id, ty, payload, src_addr=-1, contract=None):
+    def send_control(self, side_id, ty, payload, src_addr=-1, contract=None, ts=None):
         """A built-in control frame of type ty (schema-default endpoints, our sender unless
         src_addr is given, an optional wire contract) on one side, now (control.send)."""
-        _ctl().send(self, side_id, ty, payload, src_addr, contract)
+        _ctl().send(self, side_id, ty, payload, src_addr, contract, ts)
 
 
 _control_module = [None]

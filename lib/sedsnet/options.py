@@ -1,20 +1,16 @@
 # Router constructor options beyond the defaults, and configure_address: loaded only when a
 # Router is given a non-default option or configure_address() is called (a board that keeps
-# the defaults never loads it). Time sync and E2E options are checked as 4.2.7 checks them;
-# until their modules consume them, a non-default value prints one warning line and is not
-# stored.
+# the defaults never loads it). Options are checked as 4.2.7 checks them; an option whose
+# feature is not built yet prints one warning line.
 from . import ids
 from .errors import ArgumentError
 from .node import flag, opt_int
+from .router import OPTION_NAMES as NAMES
 
-NAMES = ("address_mode", "requested_address", "timesync_enabled", "timesync_role",
-         "timesync_priority", "timesync_source_timeout_ms", "timesync_announce_interval_ms",
-         "timesync_request_interval_ms", "timesync_consumer_promotion_enabled",
-         "timesync_max_slew_ppm", "e2e_mode", "e2e_key_id")
 # largest value of each option (None: a bool); 4.2.7 takes timesync_role 0..2, e2e_mode a u8
 _MAX = (2, 0xFFFFFFFF, None, 2, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF,
         0xFFFFFFFFFFFFFFFF, None, 0xFFFFFFFF, 0xFF, 0xFFFFFFFF)
-_IMPLEMENTED = 2  # address_mode, requested_address (configure_address); the rest: later
+_IMPLEMENTED = 10  # address (configure_address) and time sync (timesync.py); E2E: later
 
 
 def check(values, defaults):

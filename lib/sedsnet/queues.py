@@ -183,13 +183,20 @@ class Queues:
         self._tx.clear()
 
     def periodic(self, timeout_ms=0):
-        """Discovery announcements that are due, then the queues (for up to timeout_ms; 0 =
-        until empty); time sync is a later feature, so the same as the _no_timesync form."""
+        """Time sync's announce/request when one is due, discovery announcements that are
+        due, then the queues (for up to timeout_ms; 0 = until empty)."""
+        ts = self.ts
+        if ts is not None and not self._busy:
+            self._busy = True
+            try:
+                ts.poll()
+            finally:
+                self._busy = False
         return self.process_all_queues_with_timeout(timeout_ms)
 
     def periodic_no_timesync(self, timeout_ms=0):
-        """periodic() without time sync (the same here until time sync lands)."""
-        return self.periodic(timeout_ms)
+        """periodic() without time sync's announce/request step."""
+        return self.process_all_queues_with_timeout(timeout_ms)
 
     def poll_discovery(self):
         """Send the discovery announcements that are due (no queue processing)."""

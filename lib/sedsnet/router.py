@@ -17,7 +17,12 @@ _SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
 
 _RESERVED_EPS = (200, 201, 202)
 _HANDLER_TRIES = const(3)  # tuning.py's max_handler_retries default
-# 4.2.7's defaults of address_mode .. e2e_key_id (options.py checks any other value)
+# the Router options beyond the queues and 4.2.7's defaults (options.py checks other values)
+OPTION_NAMES = ("address_mode", "requested_address", "timesync_enabled", "timesync_role",
+                "timesync_priority", "timesync_source_timeout_ms",
+                "timesync_announce_interval_ms", "timesync_request_interval_ms",
+                "timesync_consumer_promotion_enabled", "timesync_max_slew_ppm", "e2e_mode",
+                "e2e_key_id")
 _OPTION_DEFAULTS = (0, 0, True, 0, 100, 5000, 1000, 1000, True, 50000, 255, 0)
 _singleton = [None]  # Router.new_singleton()
 
@@ -51,9 +56,11 @@ class Router(Logging, Node):
             v = values[i]
             d = _OPTION_DEFAULTS[i]
             if v is not d and (type(v) is not type(d) or v != d):
-                from .options import check  # (time sync / E2E options: warned, not stored)
+                from .options import check  # checked as 4.2.7 checks them
                 check(values, _OPTION_DEFAULTS)
                 break
+        # what time sync and E2E read (timesync.py, e2e_frame.py); the values as checked
+        self._options = dict(zip(OPTION_NAMES, values))
         self._handler_failures = 0
         self._e2e_unacked = 0  # reliable frames delivered whose origin we could not name
         Node.__init__(self, now_ms, hostname, max_queue_budget, max_recent_rx_ids,
@@ -64,6 +71,24 @@ class Router(Logging, Node):
         self._tx_views = _Views(self._tx_buf)
         self._pay_buf = bytearray(64)  # payload scratch of the typed log helpers
         self._pay_views = _Views(self._pay_buf)
+        if timesync_enabled and timesync_role:
+            self._timesync()  # a source or auto node announces; a consumer waits (below)
+
+    def _timesync(self):
+        """The TimeSync, made on first need: a Source/Auto at construction, a Consumer by
+        the first TIME_SYNC frame or time-sync API call (clock only when disabled)."""
+        if self.ts is None:
+            from .timesync import TimeSync
+            self.ts = TimeSync(self, self._options["timesync_enabled"])
+        return self.ts
+
+    def __getattr__(self, name):
+        # the time-sync API (network_time_ms, set_local_network_*, configure_timesync, ...)
+        if name[:4] in ("netw", "conf", "poll") or name[:18] == "set_local_network_":
+            from . import timesync
+            if name in timesync.API:
+                return getattr(self._timesync(), name)
+        raise AttributeError(name)
 
     def _default_name(self):
         t = sys.modules.get("sedsnet.tuning")  # set_runtime_device_identifier() loaded it

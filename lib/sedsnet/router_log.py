@@ -31,6 +31,8 @@ class Logging:
         rec = schema.type_record(ty)
         if rec is None:
             raise UnknownTypeError("InvalidType: %r" % (ty,))
+        if 200 in rec[R_EPS]:  # 4.2.7 lets users log TIME_SYNC frames; they would confuse peers
+            raise ArgumentError("ty: type %d is SEDSNET_TIME_SYNC's, handled internally" % ty)
         return rec
 
     def _pay(self, n):
@@ -132,7 +134,10 @@ class Logging:
     def _log_frame(self, ty, rec, payload, timestamp_ms, queue):
         if queue is not False and queue is not True:
             queue = flag(queue, "queue")
-        ts = self.now_ms() if timestamp_ms is None else timestamp_ms
+        if timestamp_ms is not None:
+            ts = timestamp_ms
+        else:  # the network time once one exists, as 4.2.7
+            ts = self.now_ms() if self.ts is None else self.ts.stamp()
         if not isinstance(ts, int) or ts < 0 or ts > 0xFFFFFFFFFFFFFFFF:
             raise ArgumentError("timestamp_ms must be a u64, not %r" % (ts,))
         eps = rec[R_EPS]
