@@ -8,7 +8,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "SedsError": "errors", "DecodeError": "errors", "CompressedFrameError": "errors",
     "UnknownTypeError": "errors", "SchemaError": "errors", "ArgumentError": "errors",
-    "PermissionDenied": "errors", "BudgetError": "errors",
+    "PermissionDenied": "errors", "BudgetError": "errors", "E2EError": "errors",
+    "register_e2e_key": "e2e", "remove_e2e_key": "e2e",
     "endpoint_identity": "ids", "data_type_identity": "ids",
     "register_endpoint": "schema", "register_data_type": "schema",
     "register_schema_json_bytes": "schema", "register_schema_json_file": "schema",

@@ -9,9 +9,10 @@
 # before it returns, so nothing is lost and the shared header/buffers are never clobbered.
 from . import ids, schema
 from .compat import const
-from .errors import ArgumentError, CompressedFrameError, DecodeError, SedsError, UnknownTypeError
+from .errors import (ArgumentError, CompressedFrameError, DecodeError, E2EError, SedsError,
+                     UnknownTypeError)
 from .routes import LOCAL
-from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
+from .schema import R_E2E, R_FIXED, R_MDT, R_STATIC, WIDTHS
 from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_MODE, FrameHeader, pack_into
 
 try:
@@ -165,10 +166,13 @@ class Engine:
             hdr.parse(data, n, True)
             if not (hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY):
                 if hdr.e2e:
-                    raise DecodeError("E2E-wrapped payloads are not supported")
-                rec = schema.type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
-                if rec is not None or hdr.contract_start >= 0:
-                    self._check_payload(hdr, data, rec)
+                    self._e2e_check(hdr, data, n)  # a Relay: DecodeError; a Router opens it
+                else:
+                    rec = schema.type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
+                    if rec is not None or hdr.contract_start >= 0:
+                        self._check_payload(hdr, data, rec)
+                    if rec is not None and rec[R_E2E] == 2:
+                        self._e2e_clear(hdr)  # RequireOn in clear: a Router drops it
         except SedsError as e:
             if not relay_ok or n < 3:
                 raise
@@ -189,6 +193,12 @@ class Engine:
     def _holds(self, hdr):
         return False  # a Relay has no handlers
 
+    def _e2e_check(self, hdr, data, n):
+        raise DecodeError("E2E-wrapped payload (a Relay passes it on unopened)")
+
+    def _e2e_clear(self, hdr):
+        pass  # a Relay passes RequireOn types on as they come
+
     def _ingest(self, side, data, n):
         """Check, dedupe, deliver and forward one received frame data[:n]. Bad frames are
         counted on the side and raised (a SedsError)."""
@@ -202,7 +212,7 @@ class Engine:
             self._parse_checked(data, n, True)
         except SedsError as e:
             d = D_DECODE
-            if hdr.e2e:
+            if hdr.e2e or isinstance(e, E2EError):
                 d = D_E2E
             elif isinstance(e, UnknownTypeError):
                 d = D_UNKNOWN
