@@ -142,6 +142,20 @@ def _fn(cmd):
     return {"result": getattr(sedsnet, cmd["fn"])(*cmd.get("args", ()))}
 
 
+def _log_bytes(cmd):
+    try:
+        _nodes[cmd["node"]]["obj"].log_bytes(cmd["ty"], bytes.fromhex(cmd["payload"]))
+    except sedsnet.SedsError as e:
+        return {"error": "%s: %s" % (type(e).__name__, e)}
+    _pump()
+    return {"error": None}
+
+
+def _e2e_key(cmd):
+    sedsnet.register_e2e_key(cmd["key_id"], bytes.fromhex(cmd["key"]))
+    return {"rc": 0}
+
+
 def _out(cmd):
     frames = list(_outbox)
     del _outbox[:]
@@ -163,5 +177,5 @@ def _batch(cmd):
 
 _HANDLERS = {"reset": _reset, "node": _node, "link": _link, "rx": _rx_cmd, "run": _run,
              "at": _at, "call": _call, "log_f32": _log_f32, "fn": _fn, "out": _out, "got": _got,
-             "batch": _batch}
+             "batch": _batch, "log_bytes": _log_bytes, "e2e_key": _e2e_key}
 stdio_link.serve(_HANDLERS)

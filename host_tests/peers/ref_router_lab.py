@@ -161,6 +161,30 @@ def _fn(cmd):
     return {"result": getattr(ref, cmd["fn"])(*cmd.get("args", ()))}
 
 
+def _log_bytes(cmd):
+    """{"node", "ty", "payload": hex}: log_bytes; a refusal is reported as "error"."""
+    n = _nodes[cmd["node"]]
+    try:
+        n["obj"].log_bytes(cmd["ty"], bytes.fromhex(cmd["payload"]))
+    except Exception as e:
+        return {"error": "%s: %s" % (type(e).__name__, e)}
+    n["obj"].process_all_queues()
+    _pump()
+    return {"error": None}
+
+
+def _e2e_key(cmd):
+    """{"key_id", "key": hex}: a software key through the exported C API (the reference's
+    Python has no key call); the keyring is process-wide."""
+    import ctypes
+
+    import sedsnet.sedsnet as native
+    key = bytes.fromhex(cmd["key"])
+    rc = ctypes.CDLL(native.__file__).seds_crypto_register_software_key(
+        ctypes.c_uint32(cmd["key_id"]), key, ctypes.c_size_t(len(key)))
+    return {"rc": rc}
+
+
 def _out(cmd):
     frames = list(_outbox)
     del _outbox[:]
@@ -186,6 +210,6 @@ def _batch(cmd):
 
 _HANDLERS = {"reset": _reset, "node": _node, "link": _link, "add_side": _add_side,
              "rx": _rx_cmd, "run": _run, "at": _at, "call": _call, "log_f32": _log_f32,
-             "fn": _fn, "out": _out, "got": _got}
+             "fn": _fn, "out": _out, "got": _got, "log_bytes": _log_bytes, "e2e_key": _e2e_key}
 _HANDLERS["batch"] = _batch
 stdio_link.serve(_HANDLERS)

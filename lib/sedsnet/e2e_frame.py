@@ -123,8 +123,9 @@ def _uleb(data, p, end):
 def open_frame(router, hdr, data, n):
     """Authenticate and decrypt the wrapped frame data[:n] (parsed into hdr). Returns
     (clear header, clear buffer, clear length): the frame as it would have been sent in clear,
-    in router-owned buffers reused by the next call. Wrapper errors are DecodeError, a failed
-    check an E2EError (no key, wrong tag); nothing is written to the handlers' view then."""
+    in router-owned buffers reused by the next call. Wrapper errors and a key id we hold no
+    key for are DecodeError (a frame for others is then passed on unopened, as a Relay does),
+    a wrong tag an E2EError (dropped even when it is not for us, as 4.2.7 does)."""
     end = n - 4
     p = hdr.payload_start
     kid, p = _uleb(data, p, end)
@@ -143,6 +144,8 @@ def open_frame(router, hdr, data, n):
     p += tlen
     if end - p != plen or plen != hdr.data_size:
         raise DecodeError("bad e2e payload length")
+    if not e2e.has_key(kid):  # (a DecodeError: a frame for others is passed on unopened)
+        raise DecodeError("crypto open: no e2e key for key id %d" % kid)
     hlen = hdr.payload_start
     need = hlen + plen + 4
     buf = getattr(router, "e2e_buf", None)

@@ -183,6 +183,7 @@ class Engine:
                     return hdr  # 4.2.7 reads nothing after an ACK-only header
                 # (a control type, a zstd payload (FLAGS 0x01) or a local holder: all of it)
                 held = hdr.ty <= _CTRL_LAST or data[0] & 0x01 or self._holds(hdr)
+                held = held or isinstance(e, E2EError)  # failed authentication: never passed on
             except SedsError:
                 held = True
             if held:
