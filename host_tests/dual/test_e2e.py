@@ -287,3 +287,35 @@ def test_sealed_log_round_trips_between_our_routers_and_queues():
     assert sealed[0][0] == 0x98 and raw[0][0] == 0x88  # what was sent / what handlers get
     raises(sedsnet.E2EError, r2.receive_packed_from_side, s2, raw[0])  # RequireOn in clear
     _clear_keys()
+
+
+def test_middle_router_drops_tampered_frames_and_passes_on_what_it_cannot_open():
+    from sedsnet.wire import crc32_write
+    setup()
+    _clear_keys()
+    sedsnet.register_e2e_key(7, bytes(range(32)))
+    c = [v for v in _vectors() if v["case"].startswith("frame_4100")][0]
+    good = unhex(c["frame"])
+    bad = bytearray(good)
+    bad[-6] ^= 0x40  # the ciphertext byte
+    crc32_write(bad, 0, len(bad) - 4)
+
+    def middle():
+        fwd = []
+        r = Router(handlers=[(SINK + 1, fwd.append, None)], hostname="mid", now_ms=lambda: 5,
+                   discovery=False)
+        a = r.add_side_packed("A", lambda f: None)
+        r.add_side_packed("B", lambda f: fwd.append(bytes(f)))
+        return r, a, fwd
+
+    r, a, fwd = middle()
+    e = raises(sedsnet.E2EError, r.receive_packed_from_side, a, bytes(bad))
+    assert "tag mismatch" in str(e) and fwd == []  # not ours, still never passed on
+    assert _drops(r)["e2e"] == 1
+    r.receive_packed_from_side(a, good)
+    assert fwd == [good]  # authentic: passed on as it came (sealed)
+    sedsnet.remove_e2e_key(7)
+    r, a, fwd = middle()
+    r.receive_packed_from_side(a, bytes(bad))  # no key here: cannot tell, passed on unopened
+    assert fwd == [bytes(bad)]
+    _clear_keys()
