@@ -33,6 +33,7 @@ OPTIONAL = (
     ("announce + announce_codec (discovery)", ["sedsnet.announce_codec", "sedsnet.announce"]),
     ("packet (Packet, make_packet: handlers)", ["sedsnet.packet"]),
     ("relay", ["sedsnet.relay"]),
+    ("e2e + e2e_frame (E2E keyring, seal/open, policy)", ["sedsnet.e2e", "sedsnet.e2e_frame"]),
     ("stats (export_*)", ["sedsnet.stats"]),
     ("schema_json", ["sedsnet.schema_json"]),
     ("_fmt", ["sedsnet._fmt"]),

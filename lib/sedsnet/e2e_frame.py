@@ -164,9 +164,12 @@ def open_frame(router, hdr, data, n):
     return h2, buf, need
 
 
-def check_open(router, hdr, data, n):
-    """The receive-side check (engine._parse_checked): the frame opens and its plaintext
-    fits the schema, or a SedsError."""
+def check_rx(router, hdr, data, n):
+    """The receive-side check (engine._parse_checked) of a wrapped frame: it opens and its
+    plaintext fits the schema, or a SedsError. A RequireOn type in clear: E2EError (4.2.7
+    delivers it, the downgrade an attacker gets by clearing FLAGS 0x10; we drop it)."""
+    if not hdr.e2e:
+        raise E2EError("type %d requires E2E encryption and arrived in clear (dropped)" % hdr.ty)
     h2, buf, need = open_frame(router, hdr, data, n)
     from .schema import type_record
     rec = type_record(h2.ty)
@@ -179,7 +182,3 @@ def deliver(router, src, hdr, data, n):
     plaintext; packed handlers get the clear frame). Returns the held-endpoint bitmask."""
     h2, buf, need = open_frame(router, hdr, data, n)
     return router._deliver(src, h2, buf, need)
-
-
-def refuse_clear(hdr):
-    raise E2EError("type %d requires E2E encryption and arrived in clear (dropped)" % hdr.ty)

@@ -166,13 +166,13 @@ class Engine:
             hdr.parse(data, n, True)
             if not (hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY):
                 if hdr.e2e:
-                    self._e2e_check(hdr, data, n)  # a Relay: DecodeError; a Router opens it
+                    self._e2e_rx(hdr, data, n)  # a Relay: DecodeError; a Router opens it
                 else:
                     rec = schema.type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
                     if rec is not None or hdr.contract_start >= 0:
                         self._check_payload(hdr, data, rec)
                     if rec is not None and rec[R_E2E] == 2:
-                        self._e2e_clear(hdr)  # RequireOn in clear: a Router drops it
+                        self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
         except SedsError as e:
             if not relay_ok or n < 3:
                 raise
@@ -194,11 +194,10 @@ class Engine:
     def _holds(self, hdr):
         return False  # a Relay has no handlers
 
-    def _e2e_check(self, hdr, data, n):
-        raise DecodeError("E2E-wrapped payload (a Relay passes it on unopened)")
-
-    def _e2e_clear(self, hdr):
-        pass  # a Relay passes RequireOn types on as they come
+    def _e2e_rx(self, hdr, data, n):
+        # a Relay passes E2E frames on unopened, RequireOn types in clear as they come
+        if hdr.e2e:
+            raise DecodeError("E2E-wrapped payload (a Relay passes it on unopened)")
 
     def _ingest(self, side, data, n):
         """Check, dedupe, deliver and forward one received frame data[:n]. Bad frames are

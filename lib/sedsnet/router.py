@@ -162,11 +162,8 @@ class Router(Node):
                     return True
         return False
 
-    def _e2e_check(self, hdr, data, n):
-        _e2e().check_open(self, hdr, data, n)  # authenticated before any handler sees it
-
-    def _e2e_clear(self, hdr):
-        _e2e().refuse_clear(hdr)  # 4.2.7 delivers a RequireOn type sent in clear; we drop it
+    def _e2e_rx(self, hdr, data, n):
+        _e2e().check_rx(self, hdr, data, n)  # authenticate; drop a RequireOn type in clear
 
     def _e2e_ack(self, sid, hdr, data):
         """Acknowledge delivered reliable user data end to end, as 4.2.7 holders do: type 1,
