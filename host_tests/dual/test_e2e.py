@@ -159,7 +159,7 @@ def test_reference_frames_open_and_deliver_plaintext():
         r.receive_packed_from_side(s, unhex(c["frame"]))
         assert len(got) == 1, c["case"]
         assert got[0].ty == c["ty"] and got[0].payload == unhex(c["payload"])
-        assert raw[0][0] & 0x10 == 0  # packed handlers get the opened (clear) frame
+        assert raw == [unhex(c["frame"])]  # packed handlers get the frame as it came (4.2.7)
         n += 1
     assert n == 4
     _clear_keys()
@@ -284,8 +284,7 @@ def test_sealed_log_round_trips_between_our_routers_and_queues():
     r2, s2, got2, raw2 = _rx_router()
     r2.receive_packed_from_side(s2, sealed[0])
     assert len(got2) == 1 and got2[0].data_as_f32() == [1.5, -2.0, 3.25]
-    assert sealed[0][0] == 0x98 and raw[0][0] == 0x88  # what was sent / what handlers get
-    raises(sedsnet.E2EError, r2.receive_packed_from_side, s2, raw[0])  # RequireOn in clear
+    assert sealed[0][0] == 0x98 and raw[0] == sealed[0]  # packed handlers: the sealed frame
     _clear_keys()
 
 

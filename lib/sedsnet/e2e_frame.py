@@ -178,7 +178,12 @@ def check_rx(router, hdr, data, n):
 
 
 def deliver(router, src, hdr, data, n):
-    """Local delivery of a wrapped frame: handlers see the opened frame (Packet payload =
-    plaintext; packed handlers get the clear frame). Returns the held-endpoint bitmask."""
+    """Local delivery of a wrapped frame: packet handlers get the opened Packet (payload =
+    plaintext), packed handlers the frame as it came, sealed (as 4.2.7). Returns the
+    held-endpoint bitmask."""
     h2, buf, need = open_frame(router, hdr, data, n)
-    return router._deliver(src, h2, buf, need)
+    router.e2e_raw = bytes(data[:n])
+    try:
+        return router._deliver(src, h2, buf, need)
+    finally:
+        router.e2e_raw = None

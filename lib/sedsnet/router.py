@@ -44,6 +44,7 @@ def handler_tries():
 
 class Router(Node):
     kind = "router"
+    e2e_raw = None  # while a wrapped frame is delivered: its bytes, for packed handlers
     default_hostname = "TEST_PLATFORM"  # the reference's sender when no hostname is given
 
     def __init__(self, now_ms=None, handlers=None, hostname=None, address_mode=0,
@@ -130,7 +131,7 @@ class Router(Node):
                                 pkt = self._packet(hdr, data)
                             h[1](pkt)
                         if h[2] is not None:
-                            h[2](bytes(data[:n]))
+                            h[2](bytes(data[:n]) if self.e2e_raw is None else self.e2e_raw)
                         break
                     except Exception as ex:  # a user handler must not take the router down
                         if k + 1 < tries:
