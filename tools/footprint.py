@@ -34,6 +34,7 @@ OPTIONAL = (
     ("packet (Packet, make_packet: handlers)", ["sedsnet.packet"]),
     ("relay", ["sedsnet.relay"]),
     ("e2e + e2e_frame (E2E keyring, seal/open, policy)", ["sedsnet.e2e", "sedsnet.e2e_frame"]),
+    ("netvar (network variables)", ["sedsnet.netvar"]),
     ("stats (export_*)", ["sedsnet.stats"]),
     ("schema_json", ["sedsnet.schema_json"]),
     ("_fmt", ["sedsnet._fmt"]),

@@ -41,7 +41,7 @@ def _clear_keys():
 def _forget_e2e_modules():
     # a fresh look at what a plain Router imports (the CPython run shares one process)
     saved = {}
-    for name in ("e2e", "e2e_frame"):
+    for name in ("e2e", "e2e_frame", "netvar"):
         full = "sedsnet." + name
         if full in sys.modules:
             saved[full] = sys.modules.pop(full)
@@ -75,6 +75,7 @@ def test_plain_router_never_imports_e2e_modules():
         assert len(got) == 2 and got[1].payload == b"\x02"
         assert "sedsnet.e2e" not in sys.modules
         assert "sedsnet.e2e_frame" not in sys.modules
+        assert "sedsnet.netvar" not in sys.modules  # (network variables: the same rule)
     finally:
         _restore(saved)
 

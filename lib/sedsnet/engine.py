@@ -106,6 +106,8 @@ class _Views:
 class Engine:
     """Frame handling shared by Router and Relay; state is set up by node.Node.__init__."""
 
+    netvar = None  # a Router's network variables (netvar.py), made by its first such call
+
     # ---- receiving ------------------------------------------------------------------------
     def _rx_now(self, side_id, data):
         """A frame from a side, handled now (or queued when called from inside this node)."""
@@ -289,6 +291,8 @@ class Engine:
             if ty == 17 and hdr.payload_end != n - 4:  # 4.2.7: no byte may follow an ADDRESS
                 self.sides[sid].drops[D_DECODE] += 1  # payload (others and user data: ignored)
                 raise DecodeError("discovery payload length mismatch")
+            if ty == 13 and self.netvar is not None:
+                self.netvar.on_request(sid, hdr, data)  # MANAGED_VARIABLE_REQUEST
             disc = self.discovery
             if disc is not None:
                 try:

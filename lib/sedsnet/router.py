@@ -106,6 +106,8 @@ class Router(Node):
     def _deliver(self, src, hdr, data, n):
         if hdr.e2e:  # handlers see the opened frame (e2e_frame.py)
             return _e2e().deliver(self, src, hdr, data, n)
+        if self.netvar is not None:
+            self.netvar.on_data(hdr, data, n)  # a network variable's value (netvar.py)
         cs = hdr.contract_start
         if hdr.ty > 18 and schema.type_record(hdr.ty) is None and (cs < 0 or not data[cs] & 2):
             self._unknown(src, hdr)  # forwarded unless a handler here wants it (no shape)
@@ -186,6 +188,13 @@ class Router(Node):
         pid = bytearray(8)  # the exact 4.2.7 ID (self.pid may hold the pure path's key)
         ids.write_packet_id(hdr, data, pid)
         self.send_control(sid, 1, pid, self.e2e_src, contract)
+
+    def __getattr__(self, name):
+        # the network-variable API (enable_network_variable, ...) lives in netvar.py
+        if "_variable" in name:
+            from .netvar import of
+            return getattr(of(self), name)
+        raise AttributeError(name)
 
     def _packet(self, hdr, data):
         from .packet import Packet  # loaded by __init__ when a packet handler is given
