@@ -1,0 +1,74 @@
+"""Live network-variable interop (issue 15, second half): a reference 4.2.7 Router in CPython
+and ours in MicroPython (netlab.py). Each way: the consumer's first get returns None and sends
+MANAGED_VARIABLE_REQUEST (13); the producer answers from its cache; the reply fills the
+consumer's cache and fires its callback once; a stale get refreshes, the unchanged reply fires
+nothing; permissions raise PermissionDenied on both. Not covered yet (netvar.py lacks them):
+the ADDRESS announcement's variable list, pushes to advertised holders with E2E ACKs."""
+import pytest
+
+from netlab import network
+
+SINK = 0x1201
+NV = 0x2201  # static u16 x1
+SCHEMA = [["register_endpoint", SINK, "NV_SINK"],
+          ["register_data_type", NV, "NV_U16", True, 1, 3, 0, [SINK]]]
+
+
+@pytest.fixture(scope="module")
+def net_factory():
+    with network(SCHEMA) as net:
+        def fresh():
+            for lab in net.labs.values():
+                lab.call("reset", t=0, schema=SCHEMA)
+            net.where.clear()
+            net.cross.clear()
+            net.trace.clear()
+            net.t = 0
+            return net
+        yield fresh
+
+
+def nv(net, name, op, **kw):
+    lab = net.labs[net.where[name]]
+    lab.call("at", t=net.t)
+    res = lab.call("nv", node=name, what=op, **kw)
+    res.pop("ok", None)
+    net.shuttle()
+    return res
+
+
+@pytest.mark.parametrize("producer_lab", ["ref", "mp"])
+def test_first_get_refreshes_from_the_producer_and_fires_once(net_factory, producer_lab):
+    net = net_factory()
+    consumer_lab = "mp" if producer_lab == "ref" else "ref"
+    net.node(producer_lab, "P", 1, hostname="nv_prod")
+    net.node(consumer_lab, "C", 1, hostname="nv_cons")
+    net.link("P", 0, "C", 0)
+    net.run(500)
+    assert nv(net, "P", "enable", ty=NV, read=True, write=True) == {"result": None}
+    assert nv(net, "P", "seed", ty=NV, sender="nv_prod", endpoints=[SINK], ts=400,
+              payload="3412") == {"result": None}
+    nv(net, "C", "on_update", ty=NV)
+    n = len(net.trace)
+    assert nv(net, "C", "get", ty=NV) == {"result": None}
+    net.run(net.t + 100)
+    reqs = [f for _, who, _, f in net.trace[n:] if who == "C" and f[4:6] == "0d"]
+    assert reqs and reqs[0][:8] == "4a010d04" and reqs[0][-20:-8] == "840001220000"
+    assert nv(net, "C", "cached", ty=NV) == {"result": [400, "3412"]}
+    assert nv(net, "C", "updates")["result"] == [[NV, 400, "3412"]]
+    # a stale get returns the cached value and asks again; the same value fires nothing
+    net.run(net.t + 1000)
+    assert nv(net, "C", "get", ty=NV, stale=100) == {"result": [400, "3412"]}
+    net.run(net.t + 100)
+    assert nv(net, "C", "updates")["result"] == []
+
+
+@pytest.mark.parametrize("lab", ["ref", "mp"])
+def test_permissions_raise_permission_denied(net_factory, lab):
+    net = net_factory()
+    net.node(lab, "X", 1, hostname="nv_ro")
+    nv(net, "X", "enable", ty=NV, read=False, write=False)
+    for op, kw in (("get", {}), ("cached", {}),
+                   ("set", {"sender": "nv_ro", "endpoints": [SINK], "ts": 1, "payload": "0000"})):
+        err = nv(net, "X", op, ty=NV, **kw).get("error") or ""
+        assert "PermissionDenied" in err, (lab, op, err)
