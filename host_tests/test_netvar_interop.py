@@ -72,3 +72,26 @@ def test_permissions_raise_permission_denied(net_factory, lab):
                    ("set", {"sender": "nv_ro", "endpoints": [SINK], "ts": 1, "payload": "0000"})):
         err = nv(net, "X", op, ty=NV, **kw).get("error") or ""
         assert "PermissionDenied" in err, (lab, op, err)
+
+
+def test_our_middle_node_answers_from_its_cache_with_the_producer_gone(net_factory):
+    # reference producer P - our router M - reference consumer C; M enabled the variable
+    net = net_factory()
+    net.node("ref", "P", 1, hostname="nv_prod")
+    net.node("mp", "M", 2, hostname="nv_mid")
+    net.node("ref", "C", 1, hostname="nv_cons")
+    net.link("P", 0, "M", 0)
+    net.link("M", 1, "C", 0)
+    net.run(500)
+    nv(net, "P", "enable", ty=NV, read=True, write=True)
+    nv(net, "P", "seed", ty=NV, sender="nv_prod", endpoints=[SINK], ts=450, payload="7856")
+    nv(net, "M", "enable", ty=NV, read=True, write=True)
+    assert nv(net, "M", "get", ty=NV) == {"result": None}
+    net.run(net.t + 100)
+    assert nv(net, "M", "cached", ty=NV) == {"result": [450, "7856"]}
+    del net.cross[("P", 0)], net.cross[("M", 0)]  # the producer is gone
+    nv(net, "C", "on_update", ty=NV)
+    assert nv(net, "C", "get", ty=NV) == {"result": None}
+    net.run(net.t + 100)
+    assert nv(net, "C", "cached", ty=NV) == {"result": [450, "7856"]}
+    assert nv(net, "C", "updates")["result"] == [[NV, 450, "7856"]]
