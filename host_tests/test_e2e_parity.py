@@ -78,6 +78,33 @@ r3.add_side_packed("ONLY", lambda f: out.append(bytes(f)))
 r3.periodic(0)
 run(r3, 4100, b"\x01")
 run(r3, 4102, b"\x01")
+
+
+def call(fn, *args):
+    n = len(out)
+    try:
+        fn(*args)
+        results.append([f.hex() for f in out[n:] if f[2:4] in (b"\x84\x20", b"\x86\x20")])
+    except seds.SedsError if OURS else RuntimeError:
+        results.append("refused" if len(out) == n else "refused-but-sent")
+
+
+# transmit_message and set_network_variable follow the same table (4.2.7)
+r4 = seds.Router(hostname="par_e2e4", now_ms=lambda: 2000, e2e_mode=1, e2e_key_id=7)
+r4.add_side_packed("ONLY", lambda f: out.append(bytes(f)))
+r4.periodic(0)
+call(r4.transmit_message, seds.make_packet(4100, "par_e2e4", [150], 1500, b"\x09"))
+call(r4.transmit_message, seds.make_packet(4102, "par_e2e4", [150], 1501, b"\x0a"))
+call(r4.transmit_packed_message, seds.make_packet(4100, "par_e2e4", [150], 1502, b"\x0b").pack())
+r4.enable_network_variable(4100, True, True)
+call(r4.set_network_variable, seds.make_packet(4100, "par_e2e4", [150], 1503, b"\x0c"))
+r5 = seds.Router(hostname="par_e2e5", now_ms=lambda: 3000, e2e_mode=1, e2e_key_id=8)
+r5.add_side_packed("ONLY", lambda f: out.append(bytes(f)))
+r5.periodic(0)
+call(r5.transmit_message, seds.make_packet(4100, "par_e2e5", [150], 1600, b"\x0d"))
+r5.enable_network_variable(4100, True, True)
+call(r5.set_network_variable, seds.make_packet(4100, "par_e2e5", [150], 1601, b"\x0e"))
+results.append(r5.cached_network_variable(4100) is not None)  # cached, though not sent
 print(json.dumps(results))
 """
 
@@ -112,6 +139,9 @@ def test_sealed_frames_match_the_reference_byte_for_byte(mp_runtime):
              for r in ref[:30]]
     assert "".join(shape) == "!cc" "!cc" "!!c" "!!!" "!!c" "!cc" "Ecc" "EEc" "EEE" "EEc"
     assert "refused-but-sent" not in ref
+    tail = ref[-7:]  # transmit and set_network_variable: sealed, clear, sealed, sealed; refused
+    assert [t if isinstance(t, (str, bool)) else int(t[0][:2], 16) for t in tail] == [
+        0x98, 0x88, 0x98, 0x98, "refused", "refused", True]
     for name, res in (("cpython", _run("ours")), (mp_runtime, _run("ours", mp_runtime))):
         for i, (a, b) in enumerate(zip(ref, res)):
             assert a == b, (name, i, a, b)

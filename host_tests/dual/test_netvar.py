@@ -140,3 +140,37 @@ def test_request_is_flooded_on_by_a_router_in_the_middle():
     assert c.get_network_variable(NV) is None
     assert c.cached_network_variable(NV).payload == b"\x2a\x00"
     assert m.cached_network_variable(NV).payload == b"\x2a\x00"  # passing through, cached
+
+
+def test_require_on_variable_is_answered_sealed_never_in_clear():
+    setup()
+    if not sedsnet.data_type_exists(NV + 10):
+        sedsnet.register_data_type(NV + 10, "NV_SECRET", True, 1, 3, 0, [SINK], e2e_encryption=2)
+    sedsnet.register_e2e_key(7, bytes(range(32)))
+    try:
+        clock = Clock()
+        p = Router(hostname="prod", now_ms=clock, discovery=False, e2e_mode=1, e2e_key_id=7)
+        c = Router(hostname="cons", now_ms=clock, discovery=False, e2e_mode=1, e2e_key_id=7)
+        wire = []
+        ids = [0, 0]
+
+        def to_c(f):
+            wire.append(bytes(f))
+            c.receive_packed_from_side(ids[1], bytes(f))
+        ids[0] = p.add_side_packed("to-c", to_c)
+        ids[1] = c.add_side_packed("to-p", lambda f: p.receive_packed_from_side(ids[0], bytes(f)))
+        p.seed_managed_variable(make_packet(NV + 10, "prod", [SINK], 5, b"\x99\x00"))
+        seen = []
+        c.on_network_variable_update(NV + 10, seen.append)
+        assert c.get_network_variable(NV + 10) is None
+        assert len(wire) == 1 and wire[0][0] & 0x10  # the reply went out sealed
+        assert [s.payload for s in seen] == [b"\x99\x00"]
+        sedsnet.remove_e2e_key(7)  # without the key a RequireOn value is never sent
+        n = len(wire)
+        assert c.get_network_variable(NV + 10, 0).payload == b"\x99\x00"  # asks; no answer
+        assert len(wire) == n
+        raises(sedsnet.E2EError, p.set_network_variable,
+               make_packet(NV + 10, "prod", [SINK], 6, b"\x98\x00"))
+        assert len(wire) == n  # refused: nothing sent
+    finally:
+        sedsnet.remove_e2e_key(7)

@@ -106,6 +106,30 @@ def log_sealed(router, kid, ty, rec, payload, ts, nonce, rel, eps, size, queue):
     router._originate(full)
 
 
+def seal_packed(router, rec, data):
+    """A clear frame handed to transmit_*/network variables, sealed as a log of its type would
+    be (a new bytearray), or data itself when the policy sends it in clear; E2EError where
+    4.2.7 refuses (4.2.7's transmit_message and set_network_variable follow the same table)."""
+    kid = send_key(router, rec)
+    if kid < 0:
+        return data
+    h = _hdr[0]
+    if h is None:
+        h = _hdr[0] = FrameHeader(max_endpoints=32)
+    h.parse(data, len(data), True)
+    if h.e2e:
+        return data
+    payload = bytes(data[h.payload_start:h.payload_end])
+    size = h.payload_end + 4
+    buf = bytearray(size + overhead(kid, len(payload)))
+    buf[:size - 4] = data[:size - 4]
+    n = seal_frame(buf, 0, size, kid, h.ty, h.timestamp_ms, h.nonce, payload)
+    return memoryview(buf)[:n]
+
+
+_hdr = [None]
+
+
 # ---- receiving ----------------------------------------------------------------------------
 def _uleb(data, p, end):
     v = s = 0

@@ -199,7 +199,7 @@ class Engine:
     def _e2e_rx(self, hdr, data, n):
         # a Relay passes E2E frames on unopened, RequireOn types in clear as they come
         if hdr.e2e:
-            raise DecodeError("E2E-wrapped payload (a Relay passes it on unopened)")
+            raise DecodeError("E2E-wrapped payload")
 
     def _ingest(self, side, data, n):
         """Check, dedupe, deliver and forward one received frame data[:n]. Bad frames are

@@ -3,7 +3,7 @@
 # payload u32le ty) sent by get/request and answered from the cache by replaying the cached
 # frame on the asking side. Loaded on the first network-variable call of a Router.
 from .compat import const
-from .errors import ArgumentError, BudgetError, PermissionDenied
+from .errors import ArgumentError, BudgetError, PermissionDenied, SedsError
 from .node import flag, opt_int
 
 _REQUEST = const(13)
@@ -131,7 +131,16 @@ class NetVars:
         if e is None or e[_FRAME] is None or not e[_WRITE]:
             return
         f = e[_FRAME]
-        self.router._send(1 << sid, f, len(f), False)
+        router = self.router
+        from .schema import R_E2E, type_record
+        rec = type_record(ty)
+        if rec is not None and (rec[R_E2E] or router.options["e2e_mode"] == 3):
+            from .e2e_frame import seal_packed
+            try:
+                f = seal_packed(router, rec, f)  # the cache holds the opened frame
+            except SedsError:
+                return  # no key for a type that must be sealed: no answer
+        router._send(1 << sid, f, len(f), False)
 
     def on_data(self, hdr, data, n):
         """User data of a variable type reached this router: cache it, and call the update

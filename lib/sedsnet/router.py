@@ -410,9 +410,11 @@ class Router(Node):
             from .wire import FrameHeader
             hdr = FrameHeader(max_endpoints=32)
         hdr.parse(data)  # raises DecodeError for a bad frame, before anything is queued
+        rec = schema.type_record(hdr.ty)
+        if rec is not None and (rec[R_E2E] or self.options["e2e_mode"] == 3):
+            data = _e2e().seal_packed(self, rec, data)  # E2E policy, as log_*
         n = len(data)
         if queue or self.busy:
-            rec = schema.type_record(hdr.ty)
             if not self.tx.push(data, n, _TX_TAG, rec[R_PRIORITY] if rec else 0, 0, True):
                 raise ArgumentError("frame of %d bytes does not fit the TX queue" % n)
             self.nested = self.nested or self.busy
