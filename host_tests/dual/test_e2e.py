@@ -319,3 +319,18 @@ def test_middle_router_drops_tampered_frames_and_passes_on_what_it_cannot_open()
     r.receive_packed_from_side(a, bytes(bad))  # no key here: cannot tell, passed on unopened
     assert fwd == [bytes(bad)]
     _clear_keys()
+
+
+def test_a_relay_passes_sealed_frames_on_as_they_came():
+    from sedsnet.relay import Relay
+    setup()
+    _clear_keys()
+    c = [v for v in _vectors() if v["case"].startswith("frame_4101")][0]
+    frame = unhex(c["frame"])
+    fwd = []
+    r = Relay(now_ms=lambda: 5, discovery=False)
+    a = r.add_side_packed("A", lambda f: None)
+    r.add_side_packed("B", lambda f: fwd.append(bytes(f)))
+    r.rx_packed_from_side(a, frame)
+    r.process_all_queues()
+    assert fwd == [frame]
