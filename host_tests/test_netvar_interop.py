@@ -95,3 +95,25 @@ def test_our_middle_node_answers_from_its_cache_with_the_producer_gone(net_facto
     net.run(net.t + 100)
     assert nv(net, "C", "cached", ty=NV) == {"result": [450, "7856"]}
     assert nv(net, "C", "updates")["result"] == [[NV, 450, "7856"]]
+
+
+def test_reference_pushes_to_our_announced_holder_which_acks(net_factory):
+    # our M enables the variable: its ADDRESS lists it, so a reference set_network_variable
+    # sends the value to M (contract naming M); M caches it, fires its callback and E2E-ACKs
+    net = net_factory()
+    net.node("ref", "P", 1, hostname="nv_prod")
+    net.node("mp", "M", 1, hostname="nv_hold")
+    net.link("P", 0, "M", 0)
+    nv(net, "M", "enable", ty=NV, read=True, write=True)
+    nv(net, "M", "on_update", ty=NV)
+    net.run(1500)
+    n = len(net.trace)
+    nv(net, "P", "set", ty=NV, sender="nv_prod", endpoints=[SINK], ts=1400, payload="cdab")
+    net.run(net.t + 1500)
+    assert nv(net, "M", "updates")["result"] == [[NV, 1400, "cdab"]]
+    assert nv(net, "M", "cached", ty=NV) == {"result": [1400, "cdab"]}
+    pushes = [f for _, who, _, f in net.trace[n:] if who == "P" and f[4:8] == "8144"]
+    acks = [f for _, who, _, f in net.trace[n:] if who == "M" and f[4:6] == "01"]
+    assert pushes and pushes[0][:2] == "8c"  # a push with a contract
+    assert acks  # our E2E ACK
+    assert len(pushes) <= 2  # ACKed: no resends every 200 ms for 1.5 s

@@ -5,6 +5,7 @@
 from .compat import const
 from .errors import ArgumentError, BudgetError, PermissionDenied, SedsError
 from .node import flag, opt_int
+from .routes import LOCAL
 
 _REQUEST = const(13)
 MAX_VARS = const(16)  # variable types per router (each entry and cached frame budget-charged)
@@ -25,6 +26,15 @@ class NetVars:
         self.router = router
         self.vars = {}
         self.req = bytearray(4)
+        self.announce = []  # types enabled or watched: the ADDRESS announcement's list
+
+    def listed(self):
+        return self.announce
+
+    def _list(self, ty):
+        if ty not in self.announce:
+            self.announce.append(ty)
+            self.announce.sort()
 
     def _entry(self, ty, create=True):
         opt_int(ty, "ty", 0xFFFFFFFF)
@@ -50,11 +60,13 @@ class NetVars:
         e = self._entry(ty)
         e[_READ] = rd
         e[_WRITE] = wr
+        self._list(ty)
 
     def on_network_variable_update(self, ty, cb):
         if cb is not None and not callable(cb):
             raise ArgumentError("callback must be callable or None")
         self._entry(ty)[_CB] = cb
+        self._list(ty)
 
     def _store(self, ty, frame):
         e = self._entry(ty)
@@ -142,12 +154,17 @@ class NetVars:
                 return  # no key for a type that must be sealed: no answer
         router._send(1 << sid, f, len(f), False)
 
-    def on_data(self, hdr, data, n):
+    def on_data(self, src, hdr, data, n):
         """User data of a variable type reached this router: cache it, and call the update
-        callback when the value (timestamp or payload) changed."""
+        callback when the value (timestamp or payload) changed. A push addressed to us (a
+        contract naming us, what 4.2.7 sends to the nodes that announce the type) is
+        E2E-ACKed here when no handler would ACK it, or 4.2.7 resends it every 200 ms."""
         e = self.vars.get(hdr.ty)
         if e is None:
             return
+        router = self.router
+        if hdr.contract_start >= 0 and src != LOCAL and not router._holds(hdr):
+            router._e2e_ack(src, hdr, data)
         frame = bytes(data[:n])
         old = e[_FRAME]
         if old is not None and _same_value(old, frame):

@@ -107,7 +107,7 @@ class Router(Node):
         if hdr.e2e:  # handlers see the opened frame (e2e_frame.py)
             return _e2e().deliver(self, src, hdr, data, n)
         if self.netvar is not None:
-            self.netvar.on_data(hdr, data, n)  # a network variable's value (netvar.py)
+            self.netvar.on_data(src, hdr, data, n)  # a network variable's value (netvar.py)
         cs = hdr.contract_start
         if hdr.ty > 18 and schema.type_record(hdr.ty) is None and (cs < 0 or not data[cs] & 2):
             self._unknown(src, hdr)  # forwarded unless a handler here wants it (no shape)
