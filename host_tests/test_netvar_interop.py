@@ -2,8 +2,10 @@
 and ours in MicroPython (netlab.py). Each way: the consumer's first get returns None and sends
 MANAGED_VARIABLE_REQUEST (13); the producer answers from its cache; the reply fills the
 consumer's cache and fires its callback once; a stale get refreshes, the unchanged reply fires
-nothing; permissions raise PermissionDenied on both. Not covered yet (netvar.py lacks them):
-the ADDRESS announcement's variable list, pushes to advertised holders with E2E ACKs."""
+nothing; permissions raise PermissionDenied on both; our middle router answers with the
+producer gone; a type our router enables is in its ADDRESS list, so 4.2.7 pushes the value to
+it (contract naming it) and our E2E ACK stops its resends. Not covered yet (netvar.py lacks
+them): our own pushes to the nodes that list a type."""
 import pytest
 
 from netlab import network
