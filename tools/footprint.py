@@ -35,6 +35,8 @@ OPTIONAL = (
     ("packet (Packet, make_packet: handlers)", ["sedsnet.packet"]),
     ("relay", ["sedsnet.relay"]),
     ("timesync + timesync_api (time sync)", ["sedsnet.timesync", "sedsnet.timesync_api"]),
+    ("e2e + e2e_frame (E2E keyring, seal/open, policy)", ["sedsnet.e2e", "sedsnet.e2e_frame"]),
+    ("netvar (network variables)", ["sedsnet.netvar"]),
     ("stats (export_*)", ["sedsnet.stats"]),
     ("schema_json", ["sedsnet.schema_json"]),
     ("schema_api + identity (info, removal, JSON entry points)",

@@ -142,6 +142,20 @@ def _fn(cmd):
     return {"result": getattr(sedsnet, cmd["fn"])(*cmd.get("args", ()))}
 
 
+def _log_bytes(cmd):
+    try:
+        _nodes[cmd["node"]]["obj"].log_bytes(cmd["ty"], bytes.fromhex(cmd["payload"]))
+    except sedsnet.SedsError as e:
+        return {"error": "%s: %s" % (type(e).__name__, e)}
+    _pump()
+    return {"error": None}
+
+
+def _e2e_key(cmd):
+    sedsnet.register_e2e_key(cmd["key_id"], bytes.fromhex(cmd["key"]))
+    return {"rc": 0}
+
+
 def _out(cmd):
     frames = list(_outbox)
     del _outbox[:]
@@ -161,7 +175,41 @@ def _batch(cmd):
     return {"results": [_HANDLERS[c["op"]](c) or {} for c in cmd["cmds"]]}
 
 
+
+def _nv(cmd):
+    """Network variables: {"node", "what": enable|on_update|set|seed|get|cached|request|updates,
+    "ty", "read", "write", "payload" hex, "ts", "stale"}; a Packet comes back as [ts, hex]."""
+    n = _nodes[cmd["node"]]
+    r = n["obj"]
+    op, ty = cmd["what"], cmd.get("ty")
+    try:
+        if op == "enable":
+            r.enable_network_variable(ty, cmd["read"], cmd["write"])
+        elif op == "on_update":
+            n["nv_updates"] = []
+            r.on_network_variable_update(ty, lambda p: n["nv_updates"].append(
+                [p.ty, p.timestamp_ms, bytes(p.payload).hex()]))
+        elif op in ("set", "seed"):
+            pkt = sedsnet.make_packet(ty, cmd.get("sender", r.hostname if hasattr(r, "hostname") else "x"),
+                                 cmd["endpoints"], cmd["ts"], bytes.fromhex(cmd["payload"]))
+            (r.set_network_variable if op == "set" else r.seed_managed_variable)(pkt)
+        elif op == "request":
+            r.request_managed_variable(ty)
+        elif op == "updates":
+            u = list(n.get("nv_updates", []))
+            del n.get("nv_updates", [])[:]
+            return {"result": u}
+        else:
+            p = r.get_network_variable(ty, cmd.get("stale")) if op == "get" \
+                else r.cached_network_variable(ty)
+            _pump()
+            return {"result": None if p is None else [p.timestamp_ms, bytes(p.payload).hex()]}
+    except sedsnet.SedsError as e:
+        return {"error": "%s: %s" % (type(e).__name__, e)}
+    _pump()
+    return {"result": None}
+
 _HANDLERS = {"reset": _reset, "node": _node, "link": _link, "rx": _rx_cmd, "run": _run,
              "at": _at, "call": _call, "log_f32": _log_f32, "fn": _fn, "out": _out, "got": _got,
-             "batch": _batch}
+             "batch": _batch, "log_bytes": _log_bytes, "e2e_key": _e2e_key, "nv": _nv}
 stdio_link.serve(_HANDLERS)

@@ -161,6 +161,30 @@ def _fn(cmd):
     return {"result": getattr(ref, cmd["fn"])(*cmd.get("args", ()))}
 
 
+def _log_bytes(cmd):
+    """{"node", "ty", "payload": hex}: log_bytes; a refusal is reported as "error"."""
+    n = _nodes[cmd["node"]]
+    try:
+        n["obj"].log_bytes(cmd["ty"], bytes.fromhex(cmd["payload"]))
+    except Exception as e:
+        return {"error": "%s: %s" % (type(e).__name__, e)}
+    n["obj"].process_all_queues()
+    _pump()
+    return {"error": None}
+
+
+def _e2e_key(cmd):
+    """{"key_id", "key": hex}: a software key through the exported C API (the reference's
+    Python has no key call); the keyring is process-wide."""
+    import ctypes
+
+    import sedsnet.sedsnet as native
+    key = bytes.fromhex(cmd["key"])
+    rc = ctypes.CDLL(native.__file__).seds_crypto_register_software_key(
+        ctypes.c_uint32(cmd["key_id"]), key, ctypes.c_size_t(len(key)))
+    return {"rc": rc}
+
+
 def _out(cmd):
     frames = list(_outbox)
     del _outbox[:]
@@ -184,8 +208,42 @@ def _batch(cmd):
     return {"results": results}
 
 
+
+def _nv(cmd):
+    """Network variables: {"node", "what": enable|on_update|set|seed|get|cached|request|updates,
+    "ty", "read", "write", "payload" hex, "ts", "stale"}; a Packet comes back as [ts, hex]."""
+    n = _nodes[cmd["node"]]
+    r = n["obj"]
+    op, ty = cmd["what"], cmd.get("ty")
+    try:
+        if op == "enable":
+            r.enable_network_variable(ty, cmd["read"], cmd["write"])
+        elif op == "on_update":
+            n["nv_updates"] = []
+            r.on_network_variable_update(ty, lambda p: n["nv_updates"].append(
+                [p.ty, p.timestamp_ms, bytes(p.payload).hex()]))
+        elif op in ("set", "seed"):
+            pkt = ref.make_packet(ty, cmd.get("sender", r.hostname if hasattr(r, "hostname") else "x"),
+                                 cmd["endpoints"], cmd["ts"], bytes.fromhex(cmd["payload"]))
+            (r.set_network_variable if op == "set" else r.seed_managed_variable)(pkt)
+        elif op == "request":
+            r.request_managed_variable(ty)
+        elif op == "updates":
+            u = list(n.get("nv_updates", []))
+            del n.get("nv_updates", [])[:]
+            return {"result": u}
+        else:
+            p = r.get_network_variable(ty, cmd.get("stale")) if op == "get" \
+                else r.cached_network_variable(ty)
+            _pump()
+            return {"result": None if p is None else [p.timestamp_ms, bytes(p.payload).hex()]}
+    except Exception as e:
+        return {"error": "%s: %s" % (type(e).__name__, e)}
+    _pump()
+    return {"result": None}
+
 _HANDLERS = {"reset": _reset, "node": _node, "link": _link, "add_side": _add_side,
              "rx": _rx_cmd, "run": _run, "at": _at, "call": _call, "log_f32": _log_f32,
-             "fn": _fn, "out": _out, "got": _got}
+             "fn": _fn, "out": _out, "got": _got, "log_bytes": _log_bytes, "e2e_key": _e2e_key, "nv": _nv}
 _HANDLERS["batch"] = _batch
 stdio_link.serve(_HANDLERS)

@@ -268,6 +268,7 @@ class Announcer(PeerTable):
             self._host_b, self.node.current_address, self.birth, self.owner, self._endpoints(side_id),
             mode=getattr(self.node, "_address_mode", 0),
             requested=getattr(self.node, "_requested_address", 0),
+            netvars=_netvars(getattr(self.node, "netvar", None)),
             link_flags=flags, w=self.w))
 
     def _full(self, side_id, st, now_ms, schema):
@@ -301,3 +302,8 @@ class Announcer(PeerTable):
         removed = [k for k in sorted(told) if k not in view]
         st[_PEND] = view
         return topology_delta_payload(changed, removed)
+
+
+def _netvars(nv):
+    # the network-variable list of our ADDRESS (netvar.py), () for a node without any
+    return () if nv is None else nv.listed()

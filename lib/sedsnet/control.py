@@ -16,6 +16,7 @@ _SEDSNET_TIME_SYNC_ANNOUNCE = const(4)
 _SEDSNET_TIME_SYNC_RESPONSE = const(6)
 _SEDSNET_DISCOVERY_ANNOUNCE = const(7)
 _SEDSNET_DISCOVERY_SCHEMA = const(10)
+_SEDSNET_MANAGED_VARIABLE_REQUEST = const(13)
 _SEDSNET_DISCOVERY_LEAVE = const(15)
 _SEDSNET_DISCOVERY_ADDRESS = const(17)
 
@@ -36,6 +37,8 @@ def dispatch(node, sid, hdr, data, n):
             # 4.2.7: no byte may follow an ADDRESS payload (others and user data: ignored)
             node.sides[sid].drops[D_DECODE] += 1
             raise DecodeError("discovery payload length mismatch")
+        if ty == _SEDSNET_MANAGED_VARIABLE_REQUEST and node.netvar is not None:
+            node.netvar.on_request(sid, hdr, data)
         disc = node.discovery
         if disc is not None:
             try:

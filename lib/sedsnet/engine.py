@@ -9,10 +9,11 @@
 # before it returns, so nothing is lost and the shared header/buffers are never clobbered.
 from . import ids, schema
 from .compat import const
-from .errors import ArgumentError, CompressedFrameError, DecodeError, SedsError, UnknownTypeError
+from .errors import (ArgumentError, CompressedFrameError, DecodeError, E2EError, SedsError,
+                     UnknownTypeError)
 from .queues import Queues
 from .routes import LOCAL
-from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS
+from .schema import R_E2E, R_FIXED, R_MDT, R_STATIC, WIDTHS
 from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_MODE
 
 # consts.py's control type codes (const() folds only names of the module itself)
@@ -79,6 +80,8 @@ class Engine(Queues):
     def _timesync(self):
         return None  # a Relay keeps no network clock (as 4.2.7); Router makes one
 
+    netvar = None  # a Router's network variables (netvar.py), made by its first such call
+
     # ---- receiving ------------------------------------------------------------------------
     def _rx_now(self, side_id, data):
         """A frame from a side, handled now (or queued when called from inside this node)."""
@@ -139,10 +142,13 @@ class Engine(Queues):
             hdr.parse(data, n, True)
             if not (hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY):
                 if hdr.e2e:
-                    raise DecodeError("E2E-wrapped payloads are not supported")
-                rec = schema.type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
-                if rec is not None or hdr.contract_start >= 0:
-                    self._check_payload(hdr, data, rec)
+                    self._e2e_rx(hdr, data, n)  # a Relay: DecodeError; a Router opens it
+                else:
+                    rec = schema.type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
+                    if rec is not None or hdr.contract_start >= 0:
+                        self._check_payload(hdr, data, rec)
+                    if rec is not None and rec[R_E2E] == 2:
+                        self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
         except SedsError as e:
             if not relay_ok or n < 3:
                 raise
@@ -153,6 +159,7 @@ class Engine(Queues):
                     return hdr  # 4.2.7 reads nothing after an ACK-only header
                 # (a control type, a zstd payload (FLAGS 0x01) or a local holder: all of it)
                 held = hdr.ty <= _SEDSNET_P2P_MESSAGE or data[0] & 0x01 or self._holds(hdr)
+                held = held or isinstance(e, E2EError)  # failed authentication: never passed on
             except SedsError:
                 held = True
             if held:
@@ -162,6 +169,11 @@ class Engine(Queues):
 
     def _holds(self, hdr):
         return False  # a Relay has no handlers
+
+    def _e2e_rx(self, hdr, data, n):
+        # a Relay passes E2E frames on unopened, RequireOn types in clear as they come
+        if hdr.e2e:
+            raise DecodeError("E2E-wrapped payload")
 
     def _ingest(self, side, data, n):
         """Check, dedupe, deliver and forward one received frame data[:n]. Bad frames are
@@ -176,7 +188,7 @@ class Engine(Queues):
             self._parse_checked(data, n, True)
         except SedsError as e:
             d = D_DECODE
-            if hdr.e2e:
+            if hdr.e2e or isinstance(e, E2EError):
                 d = D_E2E
             elif isinstance(e, UnknownTypeError):
                 d = D_UNKNOWN

@@ -37,3 +37,8 @@ class PermissionDenied(SedsError):
 
 class BudgetError(SedsError):
     """A single item can never fit the router's shared queue budget."""
+
+
+class E2EError(SedsError):
+    """End-to-end crypto: no key for a type that must be encrypted (nothing was sent), a full
+    keyring, or a wrapped frame that fails to open (dropped and counted as `e2e`)."""

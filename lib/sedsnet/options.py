@@ -1,7 +1,7 @@
 # Router constructor options beyond the defaults, and configure_address: loaded only when a
 # Router is given a non-default option or configure_address() is called (a board that keeps
-# the defaults never loads it). Options are checked as 4.2.7 checks them; an option whose
-# feature is not built yet prints one warning line.
+# the defaults never loads it). Options are checked as 4.2.7 checks them; time sync and
+# E2E read the checked values from Router._options.
 from . import ids
 from .errors import ArgumentError
 from .node import flag, opt_int
@@ -10,16 +10,15 @@ from .router import OPTION_NAMES as NAMES
 # largest value of each option (None: a bool); 4.2.7 takes timesync_role 0..2, e2e_mode a u8
 _MAX = (2, 0xFFFFFFFF, None, 2, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF,
         0xFFFFFFFFFFFFFFFF, None, 0xFFFFFFFF, 0xFF, 0xFFFFFFFF)
-_IMPLEMENTED = 10  # address (configure_address) and time sync (timesync.py); E2E: later
 
 
-def check(values, defaults):
-    """Check every option as 4.2.7 does (ArgumentError naming it); print one line per
-    option that is given a non-default value no module implements yet."""
+def check(values):
+    """Check every option as 4.2.7 does (an ArgumentError naming the option)."""
     for i in range(len(values)):
-        v = flag(values[i], NAMES[i]) if _MAX[i] is None else opt_int(values[i], NAMES[i], _MAX[i])
-        if i >= _IMPLEMENTED and v != defaults[i]:
-            print("sedsnet: option %s not implemented" % NAMES[i])
+        if _MAX[i] is None:
+            flag(values[i], NAMES[i])
+        else:
+            opt_int(values[i], NAMES[i], _MAX[i])
 
 
 def configure_address(router, address_mode, requested_address):

@@ -35,6 +35,7 @@ def handler_tries():
 
 class Router(Logging, Node):
     kind = "router"
+    _e2e_raw = None  # while a wrapped frame is delivered: its bytes, for packed handlers
     default_hostname = "TEST_PLATFORM"  # the reference's sender when no hostname is given
 
     def __init__(self, now_ms=None, handlers=None, hostname=None, address_mode=0,
@@ -57,7 +58,7 @@ class Router(Logging, Node):
             d = _OPTION_DEFAULTS[i]
             if v is not d and (type(v) is not type(d) or v != d):
                 from .options import check  # checked as 4.2.7 checks them
-                check(values, _OPTION_DEFAULTS)
+                check(values)
                 break
         # what time sync and E2E read (timesync.py, e2e_frame.py); the values as checked
         self._options = dict(zip(OPTION_NAMES, values))
@@ -83,7 +84,11 @@ class Router(Logging, Node):
         return self.ts
 
     def __getattr__(self, name):
-        # the time-sync API (network_time_ms, set_local_network_*, configure_timesync, ...)
+        # feature APIs, each loaded by its first call: network variables (netvar.py) and time
+        # sync (network_time_ms, set_local_network_*, configure_timesync, ...: timesync.py)
+        if "_variable" in name:
+            from .netvar import of
+            return getattr(of(self), name)
         if name[:4] in ("netw", "conf", "poll") or name[:18] == "set_local_network_":
             from . import timesync
             if name in timesync.API:
@@ -107,6 +112,10 @@ class Router(Logging, Node):
 
     # ---- local delivery -------------------------------------------------------------------
     def _deliver(self, src, hdr, data, n):
+        if hdr.e2e:  # handlers see the opened frame (e2e_frame.py)
+            return _e2e().deliver(self, src, hdr, data, n)
+        if self.netvar is not None:
+            self.netvar.on_data(src, hdr, data, n)  # a network variable's value (netvar.py)
         cs = hdr.contract_start
         if hdr.ty > _SEDSNET_P2P_MESSAGE and schema.type_record(hdr.ty) is None and (cs < 0 or not data[cs] & 2):
             self._unknown(src, hdr)  # forwarded unless a handler here wants it (no shape)
@@ -132,7 +141,7 @@ class Router(Logging, Node):
                                 pkt = self._packet(hdr, data)
                             h[1](pkt)
                         if h[2] is not None:
-                            h[2](bytes(data[:n]))
+                            h[2](bytes(data[:n]) if self._e2e_raw is None else self._e2e_raw)
                         break
                     except Exception as ex:  # a user handler must not take the router down
                         if k + 1 < tries:
@@ -163,6 +172,9 @@ class Router(Logging, Node):
                 if h[0] == eps[i]:
                     return True
         return False
+
+    def _e2e_rx(self, hdr, data, n):
+        _e2e().check_rx(self, hdr, data, n)  # authenticate; drop a RequireOn type in clear
 
     def _e2e_ack(self, sid, hdr, data):
         """The E2E ACK 4.2.7 holders send for delivered reliable user data (control.e2e_ack)."""
@@ -251,6 +263,11 @@ class Router(Logging, Node):
     def process_send_queue(self):
         """Send every queued frame (process_tx_queue); returns how many."""
         return self.process_tx_queue()
+
+
+def _e2e():
+    from . import e2e_frame  # E2E logs and wrapped frames only
+    return e2e_frame
 
 
 def _check_handlers(handlers):

@@ -12,7 +12,7 @@ from .node import Node, flag
 from .queues import _Views
 from .ring import HDR
 from .routes import LOCAL
-from .schema import R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS
+from .schema import R_E2E, R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS
 from .wire import frame_size, pack_into, uleb_len
 
 from .kernels import copy_into
@@ -147,6 +147,11 @@ class Logging:
         for e in eps:
             eb += uleb_len(e)
         size = frame_size(eb, ty, self.src_addr, ts, nonce, len(payload), -1, rel)
+        if rec[R_E2E] or self._options["e2e_mode"] == 3:  # encrypt, clear or refuse
+            kid = _e2e().send_key(self, rec)
+            if kid >= 0:
+                return _e2e().log_sealed(self, kid, ty, rec, payload, ts, nonce, rel, eps, size,
+                                         queue)
         if queue or self._busy:
             tx = self._tx
             p = tx.reserve(size, True)
@@ -247,15 +252,22 @@ class Logging:
             from .wire import FrameHeader
             hdr = FrameHeader(max_endpoints=32)
         hdr.parse(data)  # raises DecodeError for a bad frame, before anything is queued
+        rec = schema.type_record(hdr.ty)
+        if rec is not None and (rec[R_E2E] or self._options["e2e_mode"] == 3):
+            data = _e2e().seal_packed(self, rec, data)  # E2E policy, as log_*
         n = len(data)
         if queue or self._busy:
-            rec = schema.type_record(hdr.ty)
             if not self._tx.push(data, n, _TX_TAG, rec[R_PRIORITY] if rec else 0, 0, True):
                 raise ArgumentError("frame of %d bytes does not fit the TX queue" % n)
             self._nested = self._nested or self._busy
             return
         self._txbuf(n)[:n] = data
         self._originate(n)
+
+
+def _e2e():
+    from . import e2e_frame  # E2E logs and wrapped frames only
+    return e2e_frame
 
 
 def _typed():
