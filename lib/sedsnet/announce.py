@@ -261,11 +261,14 @@ class Announcer(PeerTable):
             self.sides[side_id][_HB] = self.node.now_ms() + HEARTBEAT_MS
             return
         flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
+        sdt = getattr(self.node.sides[side_id], "sdt", None)  # a profiled side: its profile
+        extra, prof, mf, tg, nt = (0, 0, 0, 0, 64) if sdt is None else sdt.link()
         self.node.send_control(side_id, TY_ADDRESS, address_payload(
             self._host_b, self.node.address, self.birth, self.owner, self._endpoints(side_id),
             mode=getattr(self.node, "address_mode", 0),
             requested=getattr(self.node, "requested_address", 0),
-            link_flags=flags, w=self.w))
+            link_flags=flags | extra, profile=prof, max_frame=mf, compact_target=tg,
+            templates=nt, w=self.w))
 
     def _full(self, side_id, st, now_ms, schema):
         """ADDRESS (LINK_CAPABILITIES for a Relay) + full TOPOLOGY [+ SCHEMA] on one side."""
@@ -274,7 +277,10 @@ class Announcer(PeerTable):
             self._local = tuple(self.node.local_endpoints())
         if self.relay:
             flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
-            self.node.send_control(side_id, TY_LINK_CAPABILITIES, link_caps_payload(flags))
+            sdt = getattr(self.node.sides[side_id], "sdt", None)
+            extra, prof, mf, tg, nt = (0, 0, 0, 0, 64) if sdt is None else sdt.link()
+            self.node.send_control(side_id, TY_LINK_CAPABILITIES,
+                                   link_caps_payload(flags | extra, prof, mf, tg, nt))
             eps = self._endpoints(side_id)
             if eps:
                 self.node.send_control(side_id, TY_ANNOUNCE, announce_payload(eps, self.w))

@@ -78,6 +78,7 @@ class Side:
         self.relayed_rx_packets = self.relayed_rx_bytes = 0
         self.local_delivery_packets = self.tx_handler_failures = 0
         self.drops = [0] * len(DROP_NAMES)
+        self.sdt = None  # sdt.SdtSide of an add_side_packed_profile() side
 
 
 class _Views:
@@ -195,6 +196,11 @@ class Engine:
         if not side.ingress:
             side.drops[D_INGRESS] += 1
             raise ArgumentError("ingress disabled for side %d" % side.sid)
+        if side.sdt is not None:  # an SDT frame: the canonical frame it carries, or a chunk
+            data = side.sdt.rx_counted(side, data, n)
+            if data is None:
+                return
+            n = len(data)
         side.rx_packets += 1
         side.rx_bytes += n
         hdr = self.hdr
@@ -529,6 +535,10 @@ class Engine:
                 self.discovery.periodic(self.now_ms())
             finally:
                 self.busy = False
+        if self.sdt_on:  # profiled sides: reclaim chunked messages that timed out
+            for s in self.sides:
+                if s is not None and s.sdt is not None:
+                    s.sdt.expire(self.now_ms())
         deadline = self.now_ms() + timeout_ms if timeout_ms > 0 else -1
         n = 0
         while self._queued():

@@ -69,6 +69,7 @@ class Node(Engine):
         self.work = bytearray(_WORK)  # a queued frame is copied here before it is handled
         self.work_views = _Views(self.work)
         self.sides = []
+        self.sdt_on = False  # set by add_side_packed_profile (sdt.py)
         self.routes = Routes()
         self.busy = False
         self.nested = False
@@ -127,6 +128,15 @@ class Node(Engine):
     # ---- sides ----------------------------------------------------------------------------
     def add_side_packed(self, name, tx, reliable_enabled=False):
         return self._add_side(name, tx, reliable_enabled, False)
+
+    def add_side_packed_profile(self, name, tx, reliable_enabled=False, profile="ipv6_like",
+                                max_frame_bytes=0, compact_header_target_bytes=0,
+                                max_side_transport_templates=64):
+        """A packed side with a side-transport profile (canonical, template, ipv6_like,
+        ipv4_like): compact SDT frames and chunks of at most max_frame_bytes (0: no limit)."""
+        from .sdt import add_profiled_side
+        return add_profiled_side(self, name, tx, reliable_enabled, profile, max_frame_bytes,
+                                 compact_header_target_bytes, max_side_transport_templates)
 
     def add_side_packet(self, name, tx, reliable_enabled=False):
         return self._add_side(name, tx, reliable_enabled, True)

@@ -1,0 +1,350 @@
+# Side transport "SDT" of 4.2.7 (shared/protocol/side-transport.md, verified-4.2.7.md "Side
+# transport"): sides added with add_side_packed_profile() wrap canonical frames as full frames
+# with a header-template id, compact frames by template, and fixed-size chunks. Loaded only
+# when such a side is added; reassembly lives in sdt_reassembly.py.
+from . import ids
+from .compat import const
+from .errors import ArgumentError, DecodeError
+from .wire import put_uleb
+
+try:
+    from ._fast import crc32_write
+except (ImportError, SyntaxError, ValueError, AttributeError):
+    from ._pure import crc32_write
+
+PROFILES = ("canonical", "template", "ipv6_like", "ipv4_like")
+K_FULL = const(1)
+K_COMPACT = const(2)
+K_CHUNK = const(3)
+CHUNK_OVERHEAD = const(16)  # "SDT" kind msgid index total + CRC: chunk data = max_frame - 16
+_TEMPLATE_SEED = const(0xD1B54A329C7E01F3)
+_M32 = const(0xFFFFFFFF)
+_F_RELIABLE = const(0x02)
+_F_CONTRACT = const(0x04)
+_F_NONCE = const(0x08)
+_F_BITMAP = const(0x20)
+_F_EP_LIST = const(0x80)
+# link capability bits (control-payloads.md): templates, chunking, ipv4_like's flag
+_CAP_TEMPLATES = const(0x01)
+_CAP_CHUNKS = const(0x02)
+_CAP_TS_OMIT = const(0x20)
+_REFRESH = const(8)  # compact frames of a template between two full ones (probed)
+_TARGETS = (0, 0, 40, 20)  # default compact_header_target_bytes per profile
+
+
+def _skip(f, p, end):
+    # past one ULEB at f[p]; a frame handed to us is already checked, a received one may not be
+    while p < end and f[p] & 0x80:
+        p += 1
+    if p >= end:
+        raise DecodeError("side transport: short read")
+    return p + 1
+
+
+def header_spans(f, n):
+    """(size_off, src_off, hdr_end) of the canonical frame f[:n]: where data_size starts,
+    where src_addr starts and where the header (contract included) ends. DecodeError when it
+    has a form a template cannot hold (bitmap endpoints) or is short."""
+    end = n - 4
+    if end < 2:
+        raise DecodeError("side transport: short frame")
+    flags = f[0]
+    if flags & _F_BITMAP:
+        raise DecodeError("side transport: bitmap endpoints have no template")
+    p = _skip(f, 2, end)  # ty
+    size_off = p
+    p = _skip(f, _skip(f, p, end), end)  # data_size, timestamp
+    if flags & _F_NONCE:
+        p = _skip(f, p, end)
+    src_off = p
+    p = _skip(f, p, end)
+    if flags & _F_EP_LIST:
+        for _ in range(f[1]):
+            p = _skip(f, p, end)
+    if flags & _F_CONTRACT:
+        clen, q = _uleb_at(f, p, end)
+        p = q + clen
+        if p > end:
+            raise DecodeError("side transport: short read")
+    return size_off, src_off, p
+
+
+def template_id(f, size_off, src_off, hdr_end):
+    """4.2.7's header-template id: mix64 over FLAGS & ~0x09, NEP and ty, src_addr up to the
+    end of the contract; folded to 32 bits (low ^ high). Allocates (Python ints)."""
+    h = ids.mix64(_TEMPLATE_SEED, (f[0] & 0xF6,))
+    h = ids.mix64(h, f[1:size_off])
+    h = ids.mix64(h, f[src_off:hdr_end])
+    return (h & _M32) ^ (h >> 32)
+
+
+def _uleb_at(f, p, end):
+    v = 0
+    s = 0
+    while True:
+        if p >= end:
+            raise DecodeError("side transport: short read")
+        x = f[p]
+        p += 1
+        v |= (x & 0x7F) << s
+        if x < 0x80:
+            return v, p
+        s += 7
+        if s > 35:
+            raise DecodeError("side transport: uleb too long")
+
+
+def check_args(profile, max_frame_bytes, compact_header_target_bytes,
+               max_side_transport_templates):
+    """The profile code for valid arguments; ArgumentError naming the bad one (4.2.7: ValueError
+    for a profile name, TypeError/OverflowError for the numbers)."""
+    if not isinstance(profile, str):
+        raise ArgumentError("profile must be a str, not %s" % type(profile).__name__)
+    if profile not in PROFILES:
+        raise ArgumentError("profile must be canonical, template, ipv6_like, or ipv4_like")
+    for v, what in ((max_frame_bytes, "max_frame_bytes"),
+                    (compact_header_target_bytes, "compact_header_target_bytes"),
+                    (max_side_transport_templates, "max_side_transport_templates")):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v > _M32:
+            raise ArgumentError("%s must be an int 0..4294967295, not %r" % (what, v))
+    if 0 < max_frame_bytes <= CHUNK_OVERHEAD:
+        # (4.2.7 accepts these; a chunk would carry no data)
+        raise ArgumentError("max_frame_bytes must be 0 or more than %d, not %d"
+                            % (CHUNK_OVERHEAD, max_frame_bytes))
+    return PROFILES.index(profile)
+
+
+class SdtSide:
+    """One profiled side: its tx wrapper (installed as the Side's tx), its rx unwrapper
+    (engine._ingest calls rx()), template tables, reassembly and the side-transport stats."""
+
+    def __init__(self, node, tx, code, max_frame, target, max_templates):
+        self.node = node
+        self.user_tx = tx
+        self.max_frame = max_frame
+        self.max_templates = max_templates
+        self.templates = code != 0  # canonical with max_frame: kind 1 without template id
+        self.active = code != 0 or max_frame > 0  # canonical, no limit: plain add_side_packed
+        # 4.2.7 reports (and advertises) canonical-with-chunks as profile "template"
+        self.code = 1 if code == 0 and max_frame else code
+        self.target = (target or _TARGETS[code]) if code >= 2 else 0
+        caps = (_CAP_TEMPLATES if self.templates else 0) | (_CAP_CHUNKS if max_frame else 0)
+        self.link_flags = caps | (_CAP_TS_OMIT if code == 3 else 0)
+        self.tx_ids = []  # template ids sent in full, oldest first (FIFO eviction)
+        self.tx_uses = []  # compact frames sent of each since its last full frame
+        self.out = bytearray(64)  # wrapper under construction (grows to the longest frame)
+        self.views = {}
+        self.chunk = bytearray(max_frame) if max_frame else None
+        self.msg_seq = 0
+        self.rx_side = None  # the reassembler and rx template table, made on the first SDT rx
+        self.full = self.compact = self.chunks = self.raw = self.wire = self.saved = 0
+        self.min_over = self.max_over = None
+        self.misses = self.evictions = 0
+
+    # ---- sending ------------------------------------------------------------------------
+    def send(self, frame):
+        """The Side's tx: frame is a canonical frame (memoryview or bytes)."""
+        if not self.active:
+            self.user_tx(frame)
+            return
+        n = len(frame)
+        self.raw += n
+        mf = self.max_frame
+        if mf and n > mf:
+            self.full += 1
+            self._chunked(frame, n)
+            return
+        out = self.out
+        if len(out) < n + 16:
+            out = self.out = bytearray(n + 32)
+            self.views = {}
+        out[0] = 0x53  # "SDT"
+        out[1] = 0x44
+        out[2] = 0x54
+        if not self.templates:
+            out[3] = K_FULL
+            out[4:4 + n] = frame
+            k = 4 + n
+            self.full += 1
+        else:
+            if frame[0] & _F_RELIABLE:  # 4.2.7 leaves frames with a reliable header plain
+                self.full += 1
+                self._emit(frame, n, n)
+                return
+            size_off, src_off, hdr_end = header_spans(frame, n)
+            tid = template_id(frame, size_off, src_off, hdr_end)
+            if self._compact_ok(tid):
+                out[3] = K_COMPACT
+                out[4] = frame[0]
+                p = put_uleb(out, 5, tid)
+                q = p + src_off - size_off
+                out[p:q] = frame[size_off:src_off]  # data_size, timestamp, nonce as they are
+                plen = n - 4 - hdr_end
+                out[q:q + plen] = frame[hdr_end:n - 4]
+                k = q + plen
+                self.compact += 1
+                over = k + 4 - plen
+                if self.min_over is None or over < self.min_over:
+                    self.min_over = over
+                if self.max_over is None or over > self.max_over:
+                    self.max_over = over
+                if self.target and over > self.target:
+                    self.misses += 1
+            else:
+                out[3] = K_FULL
+                p = put_uleb(out, 4, tid)
+                out[p:p + n] = frame
+                k = p + n
+                self.full += 1
+        crc32_write(out, 0, k)
+        k += 4
+        if mf and k > mf:
+            self._chunked(self._view(k), k)
+            return
+        self._emit(self._view(k), k, n)
+
+    def _compact_ok(self, tid):
+        """True: send tid's frame compact. As 4.2.7, a known template goes compact 8 times,
+        then in full once more (a receiver that missed the full frame recovers); a new one
+        is remembered (the oldest forgotten when the table is full)."""
+        ids_ = self.tx_ids
+        uses = self.tx_uses
+        if tid in ids_:
+            i = ids_.index(tid)
+            if uses[i] < _REFRESH:
+                uses[i] += 1
+                return True
+            uses[i] = 0
+            return False
+        if self.max_templates == 0:
+            return False
+        if len(ids_) >= self.max_templates:
+            ids_.pop(0)
+            uses.pop(0)
+            self.evictions += 1
+        ids_.append(tid)
+        uses.append(0)
+        return False
+
+    def _view(self, k):
+        v = self.views.get(k)
+        if v is None:
+            if len(self.views) > 24:
+                self.views = {}
+            v = self.views[k] = memoryview(self.out)[:k]
+        return v
+
+    def _emit(self, data, k, raw):
+        self.user_tx(data)
+        self.wire += k
+        if raw > k:
+            self.saved += raw - k
+
+    def _chunked(self, data, n):
+        """data[:n] (a canonical frame or an SDT wrapper) as kind-3 chunks of at most
+        max_frame bytes each."""
+        c = self.chunk
+        step = self.max_frame - CHUNK_OVERHEAD
+        total = (n + step - 1) // step
+        if total > 0xFFFF:
+            raise ArgumentError("frame of %d bytes needs more than 65535 chunks" % n)
+        # any id unique among our chunked frames in flight (4.2.7's derivation is unknown)
+        self.msg_seq = (self.msg_seq + 1) & 0xFFFF
+        mid = (self.node.src_addr ^ (self.msg_seq * 0x9E37)) & _M32
+        c[0] = 0x53
+        c[1] = 0x44
+        c[2] = 0x54
+        c[3] = K_CHUNK
+        for i in range(4):
+            c[4 + i] = (mid >> (8 * i)) & 0xFF
+        c[10] = total & 0xFF
+        c[11] = total >> 8
+        mv = memoryview(c)
+        off = 0
+        idx = 0
+        while off < n:
+            m = n - off if n - off < step else step
+            c[8] = idx & 0xFF
+            c[9] = idx >> 8
+            c[12:12 + m] = data[off:off + m]
+            crc32_write(c, 0, 12 + m)
+            k = 16 + m
+            self.user_tx(mv[:k] if k < len(c) else c)
+            self.wire += k
+            self.chunks += 1
+            off += m
+            idx += 1
+
+    # ---- receiving ----------------------------------------------------------------------
+    def rx(self, data, n):
+        """A frame from the side: canonical frames pass as they are; an SDT frame gives the
+        canonical frame it carries, or None (a chunk kept for later). DecodeError when bad."""
+        if n < 4 or data[0] != 0x53 or data[1] != 0x44 or data[2] != 0x54:
+            return data
+        r = self.rx_side
+        if r is None:
+            from .sdt_reassembly import Reassembler
+            r = self.rx_side = Reassembler(self)
+        return r.rx(data, n)
+
+    def rx_counted(self, side, data, n):
+        """rx() for engine._ingest: a bad SDT frame counts as a decode drop on the side."""
+        try:
+            return self.rx(data, n)
+        except DecodeError:
+            side.drops[0] += 1  # engine.D_DECODE
+            raise
+
+    def expire(self, now_ms):
+        if self.rx_side is not None:
+            self.rx_side.expire(now_ms)
+
+    # ---- discovery and stats ------------------------------------------------------------
+    def link(self):
+        """(extra link flags, profile code, max_frame, compact target, templates) for the
+        ADDRESS / LINK_CAPABILITIES link block."""
+        return self.link_flags, self.code, self.max_frame, self.target, self.max_templates
+
+    def memory_bytes(self):
+        r = self.rx_side
+        return 8 * len(self.tx_ids) + (r.bytes if r is not None else 0)
+
+    def stats(self, entry):
+        """Add 4.2.7's side-transport keys to one export_runtime_stats() side entry."""
+        r = self.rx_side
+        entry["link_local_enabled"] = False
+        entry["header_template_enabled"] = self.templates
+        entry["max_frame_bytes"] = self.max_frame
+        entry["compact_header_target_bytes"] = self.target
+        entry["side_transport_profile"] = PROFILES[self.code]
+        if self.active:
+            entry["tx_bytes"] = self.wire  # 4.2.7 counts wire bytes on such a side
+        for k, v in (("full_frames", self.full), ("compact_frames", self.compact),
+                     ("compact_delta_frames", 0), ("compact_omitted_timestamp_frames", 0),
+                     ("chunk_frames", self.chunks),
+                     ("chunk_reclaims", r.reclaims if r is not None else 0),
+                     ("raw_bytes", self.raw), ("wire_bytes", self.wire),
+                     ("bytes_saved", self.saved),
+                     ("min_compact_overhead_bytes", self.min_over),
+                     ("max_compact_overhead_bytes", self.max_over),
+                     ("compact_target_misses", self.misses),
+                     ("template_evictions", self.evictions + (r.evictions if r else 0)),
+                     ("tx_template_count", len(self.tx_ids)),
+                     ("rx_template_count", len(r.templates) if r is not None else 0)):
+            entry["side_transport_" + k] = v
+        entry["max_side_transport_templates"] = self.max_templates
+
+
+def add_profiled_side(node, name, tx, reliable_enabled, profile, max_frame_bytes,
+                      compact_header_target_bytes, max_side_transport_templates):
+    """Node.add_side_packed_profile(): a packed side whose frames go through an SdtSide."""
+    code = check_args(profile, max_frame_bytes, compact_header_target_bytes,
+                      max_side_transport_templates)
+    if not callable(tx):
+        raise ArgumentError("tx must be callable, not %s" % type(tx).__name__)
+    sdt = SdtSide(node, tx, code, max_frame_bytes, compact_header_target_bytes,
+                  max_side_transport_templates)
+    sid = node._add_side(name, sdt.send, reliable_enabled, False)
+    node.sides[sid].sdt = sdt
+    node.sdt_on = True
+    return sid
