@@ -79,8 +79,12 @@ def _node(cmd):
         obj = ref.Router(now_ms=_now, **kw)
     n = {"obj": obj, "relay": bool(cmd.get("relay")), "sides": [], "got": [], "senders": []}
     _nodes[name] = n
+    prof = cmd.get("profile")  # add_side_packed_profile keywords for every side
     for i, rel in enumerate(cmd.get("sides", ())):
-        n["sides"].append(obj.add_side_packed("s%d" % i, _tx(name, i), reliable_enabled=rel))
+        if prof is not None:
+            n["sides"].append(obj.add_side_packed_profile("s%d" % i, _tx(name, i), rel, **prof))
+        else:
+            n["sides"].append(obj.add_side_packed("s%d" % i, _tx(name, i), reliable_enabled=rel))
     return {"sender_id": obj.sender_id}
 
 
@@ -157,6 +161,14 @@ def _log_f32(cmd):
     return {}
 
 
+def _log_hex(cmd):
+    n = _nodes[cmd["node"]]
+    n["obj"].log_bytes(cmd["ty"], bytes.fromhex(cmd["hex"]))
+    n["obj"].process_all_queues()
+    _pump()
+    return {}
+
+
 def _fn(cmd):
     return {"result": getattr(ref, cmd["fn"])(*cmd.get("args", ()))}
 
@@ -186,6 +198,6 @@ def _batch(cmd):
 
 _HANDLERS = {"reset": _reset, "node": _node, "link": _link, "add_side": _add_side,
              "rx": _rx_cmd, "run": _run, "at": _at, "call": _call, "log_f32": _log_f32,
-             "fn": _fn, "out": _out, "got": _got}
+             "fn": _fn, "out": _out, "got": _got, "log_hex": _log_hex}
 _HANDLERS["batch"] = _batch
 stdio_link.serve(_HANDLERS)

@@ -261,8 +261,7 @@ class Announcer(PeerTable):
             self.sides[side_id][_HB] = self.node.now_ms() + HEARTBEAT_MS
             return
         flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
-        sdt = getattr(self.node.sides[side_id], "sdt", None)  # a profiled side: its profile
-        extra, prof, mf, tg, nt = (0, 0, 0, 0, 64) if sdt is None else sdt.link()
+        extra, prof, mf, tg, nt = _side_link(self.node, side_id)
         self.node.send_control(side_id, TY_ADDRESS, address_payload(
             self._host_b, self.node.address, self.birth, self.owner, self._endpoints(side_id),
             mode=getattr(self.node, "address_mode", 0),
@@ -277,8 +276,7 @@ class Announcer(PeerTable):
             self._local = tuple(self.node.local_endpoints())
         if self.relay:
             flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
-            sdt = getattr(self.node.sides[side_id], "sdt", None)
-            extra, prof, mf, tg, nt = (0, 0, 0, 0, 64) if sdt is None else sdt.link()
+            extra, prof, mf, tg, nt = _side_link(self.node, side_id)
             self.node.send_control(side_id, TY_LINK_CAPABILITIES,
                                    link_caps_payload(flags | extra, prof, mf, tg, nt))
             eps = self._endpoints(side_id)
@@ -304,3 +302,11 @@ class Announcer(PeerTable):
         removed = [k for k in sorted(told) if k not in view]
         st[_PEND] = view
         return topology_delta_payload(changed, removed)
+
+
+def _side_link(node, side_id):
+    """(extra link flags, profile, max_frame, compact target, templates) of a side: a
+    profiled side's (sdt.py), else the plain defaults."""
+    sides = getattr(node, "sides", None)
+    sdt = getattr(sides[side_id], "sdt", None) if sides else None
+    return (0, 0, 0, 0, 64) if sdt is None else sdt.link()
