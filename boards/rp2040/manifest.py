@@ -4,5 +4,6 @@
 metadata(version="0.1.0", description="sedsnet telemetry node for rp2040")
 include("$(PORT_DIR)/boards/manifest.py")
 package("sedsnet", base_path="../../lib", opt=3)
-for _m in ("app", "cobs", "hw_machine", "link", "mainloop", "simsensors", "sx127x", "uart_link"):
+for _m in ("app", "cobs", "hw_machine", "link", "mainloop", "nrf24l01", "simsensors", "sx127x",
+           "uart_link"):
     module(_m + ".py", base_path="../../firmware", opt=3)
