@@ -143,6 +143,12 @@ def test_missing_chunk_times_out_and_frees_its_memory():
     assert b.budget.used == used
     _deliver(b, bs, [], chunks[-1:])  # the lost chunk, too late: a new partial message
     assert got == []
+    sdt = b.sides[bs].sdt
+    held = sdt.rx_side.bytes
+    before = b.budget.used
+    assert held > 0 and before > used
+    b.remove_side(bs)  # a removed side's partial messages and templates are given back
+    assert sdt.rx_side.bytes == 0 and b.budget.used <= before - held
 
 
 def test_reassembly_is_bounded():

@@ -170,9 +170,11 @@ class Node(Engine):
         return self.sides[sid]
 
     def remove_side(self, side_id):
-        self._side(side_id)
+        side = self._side(side_id)
         if self.busy:  # from a handler or tx callback: the side may be in use right now
             raise ArgumentError("remove_side() cannot run inside a callback of this node")
+        if side.sdt is not None:
+            side.sdt.release()  # its reassembly and templates give their budget back
         self.sides[side_id] = None  # first: from here on an IRQ cannot queue for it
         while self.sides and self.sides[-1] is None:
             self.sides.pop()

@@ -124,6 +124,14 @@ class SdtSide:
         self.max_frame = max_frame
         self.max_templates = max_templates
         self.templates = code != 0  # canonical with max_frame: kind 1 without template id
+        # 4.2.7's Relay numbers a side's templates 1, 2, ... (a Router sends the shape's hash)
+        # and templates even on a canonical side with max_frame (whose Router peers then
+        # cannot read its kind-1 frames: they expect none of a template id there)
+        self.relay_ids = node.kind == "relay"
+        self.wrap = self.templates or (self.relay_ids and max_frame > 0)
+        self.next_id = 1
+        self.tx_wire = []  # the wire id of each tx_ids entry
+        self._wid = 0
         self.active = code != 0 or max_frame > 0  # canonical, no limit: plain add_side_packed
         # 4.2.7 reports (and advertises) canonical-with-chunks as profile "template"
         self.code = 1 if code == 0 and max_frame else code
@@ -161,7 +169,7 @@ class SdtSide:
         out[0] = 0x53  # "SDT"
         out[1] = 0x44
         out[2] = 0x54
-        if not self.templates:
+        if not self.wrap:
             out[3] = K_FULL
             out[4:4 + n] = frame
             k = 4 + n
@@ -172,8 +180,9 @@ class SdtSide:
                 self._emit(frame, n, n)
                 return
             size_off, src_off, hdr_end = header_spans(frame, n)
-            tid = template_id(frame, size_off, src_off, hdr_end)
-            if self._compact_ok(tid):
+            compact = self._compact_ok(template_id(frame, size_off, src_off, hdr_end))
+            tid = self._wid
+            if compact:
                 out[3] = K_COMPACT
                 out[4] = frame[0]
                 p = put_uleb(out, 5, tid)
@@ -211,19 +220,27 @@ class SdtSide:
         uses = self.tx_uses
         if tid in ids_:
             i = ids_.index(tid)
+            self._wid = self.tx_wire[i]
             if uses[i] < _REFRESH:
                 uses[i] += 1
                 return True
             uses[i] = 0
             return False
+        wid = tid
+        if self.relay_ids:
+            wid = self.next_id
+            self.next_id = (wid + 1) & _M32 or 1
+        self._wid = wid
         if self.max_templates == 0:
             return False
         if len(ids_) >= self.max_templates:
             ids_.pop(0)
             uses.pop(0)
+            self.tx_wire.pop(0)
             self.evictions += 1
         ids_.append(tid)
         uses.append(0)
+        self.tx_wire.append(wid)
         return False
 
     def _view(self, k):
@@ -294,6 +311,19 @@ class SdtSide:
         except DecodeError:
             side.drops[0] += 1  # engine.D_DECODE
             raise
+
+    def release(self):
+        """The side is removed: give back what reassembly and rx templates hold."""
+        r = self.rx_side
+        if r is not None:
+            r.budget.give(r.bytes)
+            r.bytes = 0
+            r.msgs = {}
+            r.templates = {}
+            r.order = []
+        self.tx_ids = []
+        self.tx_uses = []
+        self.tx_wire = []
 
     def expire(self, now_ms):
         if self.rx_side is not None:
