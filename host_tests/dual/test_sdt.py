@@ -8,7 +8,7 @@ from sedsnet import errors, schema
 from sedsnet.relay import Relay
 from sedsnet.router import Router
 from codec_helpers import fresh
-from support import load_vectors, raises, unhex
+from support import load_vectors, micropython_only, raises, unhex
 
 GPS = 3000
 BLOB = 3001
@@ -299,3 +299,35 @@ def test_plain_router_does_not_load_sdt():
     assert got == [1, 1]
     assert "sedsnet.sdt" not in sys.modules
     assert "sedsnet.sdt_reassembly" not in sys.modules
+
+
+@micropython_only("heap_lock exists only under MicroPython")
+def test_profiled_tx_allocates_nothing():
+    """log_f32 -> SDT (compact frames, full refreshes every 9th frame, chunks) -> tx, with the
+    heap locked, for header addresses above and below 2**30 and epoch-ms timestamps."""
+    from micropython import heap_lock, heap_unlock
+    _schema()
+    for host in ("A", "R"):
+        for ts in (1000, 1767225600000):
+            for profile, mf in (("ipv6_like", 0), ("ipv4_like", 32), ("canonical", 255),
+                                ("template", 40)):
+                tally = [0, 0]
+
+                def tx(frame):
+                    tally[0] += 1
+                    tally[1] += frame[-1]
+
+                clock = Clock(ts)
+                r = Router(hostname=host, now_ms=clock, discovery=False)
+                r.add_side_packed_profile("R", tx, profile=profile, max_frame_bytes=mf)
+                vals = [1.0, 2.0, 3.0]
+                for _ in range(12):  # warm-up: templates, view caches, a full refresh
+                    r.log_f32(GPS, vals)
+                n0 = tally[0]
+                heap_lock()
+                try:
+                    for _ in range(40):
+                        r.log_f32(GPS, vals)
+                finally:
+                    heap_unlock()
+                assert tally[0] >= n0 + 40, (host, ts, profile, mf)

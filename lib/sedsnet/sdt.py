@@ -8,9 +8,9 @@ from .errors import ArgumentError, DecodeError
 from .wire import put_uleb
 
 try:
-    from ._fast import crc32_write
+    from ._fast import copy_into, crc32_write
 except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import crc32_write
+    from ._pure import copy_into, crc32_write
 
 PROFILES = ("canonical", "template", "ipv6_like", "ipv4_like")
 K_FULL = const(1)
@@ -28,6 +28,8 @@ _F_EP_LIST = const(0x80)
 _CAP_TEMPLATES = const(0x01)
 _CAP_CHUNKS = const(0x02)
 _CAP_TS_OMIT = const(0x20)
+_HCACHE = const(4)  # header shapes whose template id is kept (no allocation to find one)
+_HCACHE_BYTES = const(48)
 _REFRESH = const(8)  # compact frames of a template between two full ones (probed)
 _TARGETS = (0, 0, 40, 20)  # default compact_header_target_bytes per profile
 
@@ -41,10 +43,11 @@ def _skip(f, p, end):
     return p + 1
 
 
-def header_spans(f, n):
+def header_spans(f, n, sp=None):
     """(size_off, src_off, hdr_end) of the canonical frame f[:n]: where data_size starts,
-    where src_addr starts and where the header (contract included) ends. DecodeError when it
-    has a form a template cannot hold (bitmap endpoints) or is short."""
+    where src_addr starts and where the header (contract included) ends; written into sp
+    (3 ints) when given, else a new tuple. DecodeError when it has a form a template cannot
+    hold (bitmap endpoints) or is short."""
     end = n - 4
     if end < 2:
         raise DecodeError("side transport: short frame")
@@ -66,7 +69,12 @@ def header_spans(f, n):
         p = q + clen
         if p > end:
             raise DecodeError("side transport: short read")
-    return size_off, src_off, p
+    if sp is None:
+        return size_off, src_off, p
+    sp[0] = size_off
+    sp[1] = src_off
+    sp[2] = p
+    return sp
 
 
 def template_id(f, size_off, src_off, hdr_end):
@@ -131,6 +139,9 @@ class SdtSide:
         self.wrap = self.templates or (self.relay_ids and max_frame > 0)
         self.next_id = 1
         self.tx_wire = []  # the wire id of each tx_ids entry
+        # recent header shapes and their template ids: [bytes, length, id]
+        self.hcache = [[bytearray(_HCACHE_BYTES), -1, 0] for _ in range(_HCACHE)]
+        self.hpos = 0
         self._wid = 0
         self.active = code != 0 or max_frame > 0  # canonical, no limit: plain add_side_packed
         # 4.2.7 reports (and advertises) canonical-with-chunks as profile "template"
@@ -143,6 +154,11 @@ class SdtSide:
         self.out = bytearray(64)  # wrapper under construction (grows to the longest frame)
         self.views = {}
         self.chunk = bytearray(max_frame) if max_frame else None
+        self.cviews = {}  # memoryviews of the chunk buffer by length (few: the last chunks)
+        self.spans = [0, 0, 0]
+        # chunk message ids: our source address with a 16-bit counter in its low bytes
+        a = node.src_addr
+        self.mid = bytearray(((a & 0xFF), (a >> 8) & 0xFF, (a >> 16) & 0xFF, (a >> 24) & 0xFF))
         self.msg_seq = 0
         self.rx_side = None  # the reassembler and rx template table, made on the first SDT rx
         self.full = self.compact = self.chunks = self.raw = self.wire = self.saved = 0
@@ -171,7 +187,7 @@ class SdtSide:
         out[2] = 0x54
         if not self.wrap:
             out[3] = K_FULL
-            out[4:4 + n] = frame
+            copy_into(out, 4, frame, 0, n)
             k = 4 + n
             self.full += 1
         else:
@@ -179,17 +195,20 @@ class SdtSide:
                 self.full += 1
                 self._emit(frame, n, n)
                 return
-            size_off, src_off, hdr_end = header_spans(frame, n)
-            compact = self._compact_ok(template_id(frame, size_off, src_off, hdr_end))
+            sp = header_spans(frame, n, self.spans)  # (no tuple per frame)
+            size_off = sp[0]
+            src_off = sp[1]
+            hdr_end = sp[2]
+            compact = self._compact_ok(self._tid(frame, size_off, src_off, hdr_end))
             tid = self._wid
             if compact:
                 out[3] = K_COMPACT
                 out[4] = frame[0]
                 p = put_uleb(out, 5, tid)
                 q = p + src_off - size_off
-                out[p:q] = frame[size_off:src_off]  # data_size, timestamp, nonce as they are
+                copy_into(out, p, frame, size_off, q - p)  # data_size, timestamp, nonce
                 plen = n - 4 - hdr_end
-                out[q:q + plen] = frame[hdr_end:n - 4]
+                copy_into(out, q, frame, hdr_end, plen)
                 k = q + plen
                 self.compact += 1
                 over = k + 4 - plen
@@ -202,7 +221,7 @@ class SdtSide:
             else:
                 out[3] = K_FULL
                 p = put_uleb(out, 4, tid)
-                out[p:p + n] = frame
+                copy_into(out, p, frame, 0, n)
                 k = p + n
                 self.full += 1
         crc32_write(out, 0, k)
@@ -211,6 +230,44 @@ class SdtSide:
             self._chunked(self._view(k), k)
             return
         self._emit(self._view(k), k, n)
+
+    def _tid(self, f, size_off, src_off, hdr_end):
+        """template_id() of f, from a small cache of recent header shapes: computing it
+        makes Python ints (kilobytes per frame on a board); comparing bytes allocates none."""
+        n = size_off + hdr_end - src_off
+        fl = f[0] & 0xF6
+        for e in self.hcache:
+            h = e[0]
+            if e[1] != n or h[0] != fl:
+                continue
+            j = 1
+            for i in range(1, size_off):
+                if h[j] != f[i]:
+                    break
+                j += 1
+            else:
+                for i in range(src_off, hdr_end):
+                    if h[j] != f[i]:
+                        break
+                    j += 1
+                else:
+                    return e[2]
+        tid = template_id(f, size_off, src_off, hdr_end)
+        if n <= _HCACHE_BYTES:
+            e = self.hcache[self.hpos]
+            self.hpos = (self.hpos + 1) % len(self.hcache)
+            h = e[0]
+            h[0] = fl
+            j = 1
+            for i in range(1, size_off):
+                h[j] = f[i]
+                j += 1
+            for i in range(src_off, hdr_end):
+                h[j] = f[i]
+                j += 1
+            e[1] = n
+            e[2] = tid
+        return tid
 
     def _compact_ok(self, tid):
         """True: send tid's frame compact. As 4.2.7, a known template goes compact 8 times,
@@ -244,12 +301,7 @@ class SdtSide:
         return False
 
     def _view(self, k):
-        v = self.views.get(k)
-        if v is None:
-            if len(self.views) > 24:
-                self.views = {}
-            v = self.views[k] = memoryview(self.out)[:k]
-        return v
+        return _view_of(self.views, self.out, k)
 
     def _emit(self, data, k, raw):
         self.user_tx(data)
@@ -266,27 +318,29 @@ class SdtSide:
         if total > 0xFFFF:
             raise ArgumentError("frame of %d bytes needs more than 65535 chunks" % n)
         # any id unique among our chunked frames in flight (4.2.7's derivation is unknown)
-        self.msg_seq = (self.msg_seq + 1) & 0xFFFF
-        mid = (self.node.src_addr ^ (self.msg_seq * 0x9E37)) & _M32
+        seq = self.msg_seq = (self.msg_seq + 1) & 0xFFFF
+        mid = self.mid
         c[0] = 0x53
         c[1] = 0x44
         c[2] = 0x54
         c[3] = K_CHUNK
-        for i in range(4):
-            c[4 + i] = (mid >> (8 * i)) & 0xFF
+        c[4] = mid[0] ^ (seq & 0xFF)
+        c[5] = mid[1] ^ (seq >> 8)
+        c[6] = mid[2]
+        c[7] = mid[3]
         c[10] = total & 0xFF
         c[11] = total >> 8
-        mv = memoryview(c)
+        views = self.cviews
         off = 0
         idx = 0
         while off < n:
             m = n - off if n - off < step else step
             c[8] = idx & 0xFF
             c[9] = idx >> 8
-            c[12:12 + m] = data[off:off + m]
+            copy_into(c, 12, data, off, m)
             crc32_write(c, 0, 12 + m)
             k = 16 + m
-            self.user_tx(mv[:k] if k < len(c) else c)
+            self.user_tx(c if k == len(c) else _view_of(views, c, k))
             self.wire += k
             self.chunks += 1
             off += m
@@ -363,6 +417,21 @@ class SdtSide:
                      ("rx_template_count", len(r.templates) if r is not None else 0)):
             entry["side_transport_" + k] = v
         entry["max_side_transport_templates"] = self.max_templates
+
+
+def _view_of(views, buf, k):
+    """memoryview of buf[:k] from views (a dict by length); a miss also makes the lengths
+    next to k (a frame's length moves with its nonce's and timestamp's ULEB lengths)."""
+    v = views.get(k)
+    if v is None:
+        if len(views) > 24:
+            views.clear()
+        mv = memoryview(buf)
+        for j in range(max(0, k - 3), min(len(buf), k + 3) + 1):
+            if j not in views:
+                views[j] = mv[:j]
+        v = views[k]
+    return v
 
 
 def add_profiled_side(node, name, tx, reliable_enabled, profile, max_frame_bytes,
