@@ -277,7 +277,7 @@ def test_relay_profiled_side_forwards():
 
 def test_plain_router_does_not_load_sdt():
     _schema()
-    for m in ("sedsnet.sdt", "sedsnet.sdt_reassembly"):
+    for m in ("sedsnet.sdt", "sedsnet.sdt_codec", "sedsnet.sdt_reassembly"):
         sys.modules.pop(m, None)
     clock = Clock()
     out = []
@@ -299,6 +299,7 @@ def test_plain_router_does_not_load_sdt():
     assert got == [1, 1]
     assert "sedsnet.sdt" not in sys.modules
     assert "sedsnet.sdt_reassembly" not in sys.modules
+    assert "sedsnet.sdt_codec" not in sys.modules
 
 
 @micropython_only("heap_lock exists only under MicroPython")

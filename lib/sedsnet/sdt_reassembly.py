@@ -4,7 +4,7 @@
 # last chunk is more than 2000 ms old).
 from .compat import const
 from .errors import DecodeError
-from .sdt import K_CHUNK, K_COMPACT, K_FULL, _uleb_at, header_spans
+from .sdt_codec import K_CHUNK, K_COMPACT, K_FULL, header_spans, uleb_at
 
 try:
     from ._fast import crc32_check, crc32_write
@@ -40,7 +40,7 @@ class Reassembler:
         if kind == K_FULL:
             p = 4
             if self.sdt.templates:
-                tid, p = _uleb_at(data, 4, end)
+                tid, p = uleb_at(data, 4, end)
                 inner = memoryview(data)[p:end]
                 self._learn(tid, inner)
                 return inner
@@ -75,14 +75,14 @@ class Reassembler:
         if end < 6:
             raise DecodeError("side transport: short compact frame")
         flags = data[4]
-        tid, p = _uleb_at(data, 5, end)
+        tid, p = uleb_at(data, 5, end)
         t = self.templates.get(tid)
         if t is None:
             raise DecodeError("side transport: unknown template %d" % tid)
-        _, q = _uleb_at(data, p, end)  # data_size, timestamp, nonce: copied as they are
-        _, q = _uleb_at(data, q, end)
+        _, q = uleb_at(data, p, end)  # data_size, timestamp, nonce: copied as they are
+        _, q = uleb_at(data, q, end)
         if flags & 0x08:
-            _, q = _uleb_at(data, q, end)
+            _, q = uleb_at(data, q, end)
         a, b = t
         k = 1 + len(a) + (q - p) + len(b) + (end - q) + 4
         buf = self.buf
