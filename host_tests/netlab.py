@@ -31,10 +31,12 @@ class Net:
         lab.call("reset", t=self.t, schema=self.schema)
 
     def node(self, lab, name, sides, handlers=(), relay=False, hostname=None, kw=None,
-             reliable=False):
+             reliable=False, profile=None):
+        """profile: add_side_packed_profile keywords for every side (None: add_side_packed)."""
         self.where[name] = lab
         self.labs[lab].call("node", name=name, relay=relay, hostname=hostname or name,
-                            handlers=list(handlers), sides=[reliable] * sides, kw=kw or {})
+                            handlers=list(handlers), sides=[reliable] * sides, kw=kw or {},
+                            profile=profile)
 
     def link(self, a, a_side, b, b_side, delay=None, back=None):
         """delay: what a sends to b takes this long (ms, or f(t, rng) -> ms); back: b to a
@@ -112,6 +114,12 @@ class Net:
         lab = self.labs[self.where[name]]
         lab.call("at", t=self.t)
         lab.call("log_f32", node=name, ty=ty, values=values)
+        self.shuttle()
+
+    def log_bytes(self, name, ty, data):
+        lab = self.labs[self.where[name]]
+        lab.call("at", t=self.t)
+        lab.call("log_hex", node=name, ty=ty, hex=bytes(data).hex())
         self.shuttle()
 
     def got(self, name):

@@ -37,10 +37,10 @@ def test_config_and_schema(board):
 
 def test_bad_config_names_the_side(tmp_path):
     p = tmp_path / "config.json"
-    p.write_text(json.dumps({"hostname": "x", "sides": [{"name": "RADIO", "type": "nrf24"}]}))
+    p.write_text(json.dumps({"hostname": "x", "sides": [{"name": "RADIO", "type": "zigbee"}]}))
     with pytest.raises(app.ConfigError) as e:
         app.load_config(str(p))
-    assert "RADIO" in str(e.value) and "nrf24" in str(e.value)
+    assert "RADIO" in str(e.value) and "zigbee" in str(e.value)
     p.write_text(json.dumps({"sides": []}))
     with pytest.raises(app.ConfigError) as e:
         app.load_config(str(p))

@@ -25,6 +25,11 @@ import subprocess
 import toolchain
 
 DATA_HEAP = 128 * 1024
+# The RP2040 is 32-bit: the 32-bit runtime gets the board's 128 KiB. On the 64-bit Unix port every
+# object is up to twice as big (the same run keeps 90 KB live there against 53 KB on 32-bit,
+# after side profiles came), so it gets the same share of its own word size: a check that the
+# 64-bit build does not leak, not a board figure.
+DATA_HEAP_64 = 160 * 1024
 SIM_MINUTES = 10
 
 SCRIPT = r"""
@@ -33,7 +38,7 @@ gc.collect()
 start_alloc = gc.mem_alloc()
 # every module the run uses, as frozen into a board's flash (the library first, as boot() does);
 # app.py, the builder, is left out: boot() drops it, so until then it is a charge on the data
-import sedsnet.router, sedsnet.announce, sedsnet.packet
+import sedsnet.router, sedsnet.announce, sedsnet.packet, sedsnet.sdt, sedsnet.sdt_reassembly
 import sedsnet_node.mainloop, sedsnet_node.uart_link, sedsnet_node.sx127x, sedsnet_node.simsensors
 import sx127x_sim
 from groundpeer import GroundPeer
@@ -205,7 +210,8 @@ def test_rp2040_firmware_ten_simulated_minutes_in_128k(mp_runtime, tmp_path):
     assert not set(skipped) - {"_fast.py"}, skipped
     code = int(_run(mp_runtime, str(lib), str(tmp_path), str(script), 4 * 1024 * 1024,
                     0).split()[1])
-    r = json.loads(_run(mp_runtime, str(lib), str(tmp_path), str(script), code + DATA_HEAP,
+    data_heap = DATA_HEAP if mp_runtime == "micropython32" else DATA_HEAP_64
+    r = json.loads(_run(mp_runtime, str(lib), str(tmp_path), str(script), code + data_heap,
                         SIM_MINUTES)[9:])
     code = r["code"]  # as measured in this heap (within a GC block or two of the first run)
     used = [u - code for u in r["minutes"][1::2]]  # live data heap
@@ -214,7 +220,7 @@ def test_rp2040_firmware_ten_simulated_minutes_in_128k(mp_runtime, tmp_path):
     print("\nmemory (%s: code %d bytes as .mpy in RAM + data heap %d, router %s): live data "
           "after gc per simulated minute: %s; high-water %d bytes; lowest free between "
           "collections %d bytes; %d loops, %d UART frames out, %d in, %d LoRa out, %d in; ground got %d"
-          % (mp_runtime, code, DATA_HEAP, r["router"], used, max(used), r["low_free"],
+          % (mp_runtime, code, data_heap, r["router"], used, max(used), r["low_free"],
              r["loops"], r["uart"]["tx_frames"], r["uart"]["rx_frames"], r["lora"]["tx_frames"],
              r["lora"]["rx_frames"], r["ground"]))
     assert r["sim_ms"] >= SIM_MINUTES * 60000

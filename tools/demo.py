@@ -83,7 +83,23 @@ def rocket_frames(by_sender):
             + by_sender.get("@addr:%d" % ids.source_address(ROCKET_HOSTNAME), 0))
 
 
-def run(seconds=10.0, heap=vboard.DEFAULT_HEAP, every=4, keep=False, out=sys.stdout):
+def nrf24_config(path, dest):
+    """A copy of the board config at path with its LoRa side swapped for an nRF24L01 on the
+    same SPI bus and chip select (CE and IRQ on spare pins), written to dest."""
+    with open(path) as f:
+        cfg = json.load(f)
+    for i, side in enumerate(cfg["sides"]):
+        if side["type"] == "sx127x":
+            cfg["sides"][i] = {"name": "NRF24", "type": "nrf24", "spi": side["spi"],
+                               "cs": side["cs"], "ce": 20, "irq": 21, "channel": 76,
+                               "data_rate": 250, "auto_ack": False}
+    with open(dest, "w") as f:
+        json.dump(cfg, f)
+    return dest
+
+
+def run(seconds=10.0, heap=vboard.DEFAULT_HEAP, every=4, keep=False, out=sys.stdout,
+        radio="lora"):
     def say(msg):
         print("demo: " + msg, file=out, flush=True)
 
@@ -95,9 +111,14 @@ def run(seconds=10.0, heap=vboard.DEFAULT_HEAP, every=4, keep=False, out=sys.std
     air = vboard.free_udp_ports(2)
     ground = None
     boards, taps = [], []
+    configs = [None, GATEWAY_CONFIG]
+    if radio == "nrf24":  # the same network with an nRF24L01 link (32-byte chunks) for LoRa
+        configs = [nrf24_config(os.path.join(REPO, "boards", ROCKET, "config.json"),
+                                os.path.join(root, "rocket-nrf24.json")),
+                   nrf24_config(GATEWAY_CONFIG, os.path.join(root, "gateway-nrf24.json"))]
     try:
-        for name, board, config, ports in (("rocket", ROCKET, None, air),
-                                           ("gateway", GATEWAY, GATEWAY_CONFIG, air[::-1])):
+        for name, board, config, ports in (("rocket", ROCKET, configs[0], air),
+                                           ("gateway", GATEWAY, configs[1], air[::-1])):
             fs = os.path.join(root, name)
             os.mkdir(fs)
             say("starting the %s, a virtual %s board (filesystem %s, heap %s)"
@@ -151,8 +172,10 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--heap", default=vboard.DEFAULT_HEAP, help="each virtual board's heap (-X heapsize)")
     ap.add_argument("--every", type=int, default=4, help="print every Nth packet of a type")
+    ap.add_argument("--radio", choices=("lora", "nrf24"), default="lora",
+                    help="the rocket-gateway link: SX127x LoRa or nRF24L01")
     args = ap.parse_args(argv)
-    summary = run(args.seconds, args.heap, args.every)
+    summary = run(args.seconds, args.heap, args.every, radio=args.radio)
     ok = summary["rocket_frames"] > 0 and summary["crc_failures"] == 0
     return 0 if ok else 1
 

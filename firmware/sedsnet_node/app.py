@@ -14,6 +14,17 @@ def make_link(hw, side, clock=None):
     if kind == "uart":
         from .uart_link import UartLink
         return UartLink(hw.uart(side), name=name, mtu=side.get("mtu", 512))
+    if kind == "nrf24":
+        from .nrf24l01 import NRF24L01
+        irq = hw.pin_in(side["irq"]) if "irq" in side else None
+        radio = NRF24L01(hw.spi(side), hw.pin_out(side["cs"]), hw.pin_out(side["ce"], 0), irq=irq,
+                         name=name, channel=side.get("channel", 76),
+                         data_rate=side.get("data_rate", 250), power=side.get("power", 0),
+                         address=side.get("address", "SEDSN").encode(),
+                         auto_ack=side.get("auto_ack", False), retries=side.get("retries", 5),
+                         tx_queue=side.get("tx_queue", 8))
+        radio.side_profile = _side_profile(side, "ipv6_like", 32)
+        return radio.init()
     from .sx127x import SX127x
     reset = hw.pin_out(side["reset"]) if "reset" in side else None
     dio0 = hw.pin_in(side["dio0"]) if "dio0" in side else None
@@ -22,7 +33,19 @@ def make_link(hw, side, clock=None):
                    bw_hz=side.get("bw_hz", 125000), cr=side.get("cr", 5),
                    tx_power=side.get("tx_power", 17), preamble=side.get("preamble", 8),
                    sync_word=side.get("sync_word", 0x12), tx_queue=side.get("tx_queue", 2))
+    # canonical frames in SDT (no template state a lost packet could break), chunked only
+    # when longer than one LoRa packet (the schema announcement)
+    radio.side_profile = _side_profile(side, "canonical", 255)
     return radio.init()
+
+
+def _side_profile(side, profile, max_frame):
+    """add_side_packed_profile keywords of a radio side: "profile" ("none" for a plain
+    add_side_packed side) and "max_frame_bytes" (default: the radio's payload size)."""
+    prof = side.get("profile", profile)
+    if prof == "none":
+        return None
+    return {"profile": prof, "max_frame_bytes": side.get("max_frame_bytes", max_frame)}
 
 
 def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path="config.json"):
@@ -81,7 +104,11 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
                     status_ms=timing.get("status_ms", 0))
     loop.link_errors += failed
     for name, link in links:
-        loop.add_link(link, router.add_side_packed(name, link.send))
+        prof = getattr(link, "side_profile", None)  # radios: a side profile (sedsnet/sdt.py)
+        if prof:
+            loop.add_link(link, router.add_side_packed_profile(name, link.send, **prof))
+        else:
+            loop.add_link(link, router.add_side_packed(name, link.send))
     for s, ty in sensors:
         read = _sensor_reader(s, clock)
         if read is None:
@@ -137,6 +164,10 @@ def _preload(cfg):
         from . import uart_link  # noqa: F401
     if "sx127x" in kinds:
         from . import sx127x  # noqa: F401
+    if "nrf24" in kinds:
+        from . import nrf24l01  # noqa: F401
+    if any(s["type"] != "uart" and s.get("profile") != "none" for s in cfg["sides"]):
+        import sedsnet.sdt  # noqa: F401  (profiled radio sides)
     for s in cfg.get("sensors", ()):
         if s.get("kind", "").startswith("sim_"):
             from . import simsensors  # noqa: F401

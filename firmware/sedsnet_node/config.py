@@ -5,7 +5,7 @@ import json
 
 from sedsnet.errors import SedsError
 
-SIDE_TYPES = ("uart", "sx127x")
+SIDE_TYPES = ("uart", "sx127x", "nrf24")
 DATA_TYPES = ("Float64", "Float32", "UInt8", "UInt16", "UInt32", "UInt64", "UInt128", "Int8",
               "Int16", "Int32", "Int64", "Int128", "Bool", "String", "Binary", "NoData")
 CLASSES = ("Data", "Error", "Warning")

@@ -39,7 +39,10 @@ class GroundPeer:
     def lora(self, air, board_sim):
         """A ground radio on `air` for a board whose simulated SX127x is board_sim."""
         self.radio = GroundRadio(air, board_sim)
-        self.radio.side = self.router.add_side_packed("LORA", self.radio.ground_tx)
+        # the board's SX127x side is profiled (firmware/app.py: canonical, 255-byte frames)
+        self.radio.side = self.router.add_side_packed_profile("LORA", self.radio.ground_tx,
+                                                              profile="canonical",
+                                                              max_frame_bytes=255)
         self.radio.receive = self.router.receive_packed_from_side
         return self.radio
 

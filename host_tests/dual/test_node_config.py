@@ -105,7 +105,7 @@ def test_missing_schema_file_names_config_field_and_file():
 
 def test_unknown_side_type_names_file_field_and_types():
     path = _write("config.json", json.dumps({"hostname": "x", "sides": [
-        {"name": "RADIO", "type": "nrf24"}]}))
+        {"name": "RADIO", "type": "zigbee"}]}))
     msg = str(_boot_error(path))
-    assert msg.startswith(path + ": sides[0] (RADIO).type: unknown side type 'nrf24'"), msg
-    assert "allowed: uart, sx127x" in msg, msg
+    assert msg.startswith(path + ": sides[0] (RADIO).type: unknown side type 'zigbee'"), msg
+    assert "allowed: uart, sx127x, nrf24" in msg, msg

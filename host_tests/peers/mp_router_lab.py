@@ -79,8 +79,12 @@ def _node(cmd):
         obj = Router(now_ms=_now, **kw)
     n = {"obj": obj, "relay": bool(cmd.get("relay")), "sides": [], "got": [], "senders": []}
     _nodes[name] = n
+    prof = cmd.get("profile")  # add_side_packed_profile keywords for every side
     for i, rel in enumerate(cmd.get("sides", ())):
-        n["sides"].append(obj.add_side_packed("s%d" % i, _tx(name, i), rel))
+        if prof is not None:
+            n["sides"].append(obj.add_side_packed_profile("s%d" % i, _tx(name, i), rel, **prof))
+        else:
+            n["sides"].append(obj.add_side_packed("s%d" % i, _tx(name, i), rel))
     return {"sender_id": obj.sender_id}
 
 
@@ -134,6 +138,12 @@ def _call(cmd):
 
 def _log_f32(cmd):
     _nodes[cmd["node"]]["obj"].log_f32(cmd["ty"], cmd["values"])
+    _pump()
+    return {}
+
+
+def _log_hex(cmd):
+    _nodes[cmd["node"]]["obj"].log_bytes(cmd["ty"], bytes.fromhex(cmd["hex"]))
     _pump()
     return {}
 
@@ -211,5 +221,6 @@ def _nv(cmd):
 
 _HANDLERS = {"reset": _reset, "node": _node, "link": _link, "rx": _rx_cmd, "run": _run,
              "at": _at, "call": _call, "log_f32": _log_f32, "fn": _fn, "out": _out, "got": _got,
-             "batch": _batch, "log_bytes": _log_bytes, "e2e_key": _e2e_key, "nv": _nv}
+             "batch": _batch, "log_bytes": _log_bytes, "e2e_key": _e2e_key, "nv": _nv,
+             "log_hex": _log_hex}
 stdio_link.serve(_HANDLERS)

@@ -79,8 +79,12 @@ def _node(cmd):
         obj = ref.Router(now_ms=_now, **kw)
     n = {"obj": obj, "relay": bool(cmd.get("relay")), "sides": [], "got": [], "senders": []}
     _nodes[name] = n
+    prof = cmd.get("profile")  # add_side_packed_profile keywords for every side
     for i, rel in enumerate(cmd.get("sides", ())):
-        n["sides"].append(obj.add_side_packed("s%d" % i, _tx(name, i), reliable_enabled=rel))
+        if prof is not None:
+            n["sides"].append(obj.add_side_packed_profile("s%d" % i, _tx(name, i), rel, **prof))
+        else:
+            n["sides"].append(obj.add_side_packed("s%d" % i, _tx(name, i), reliable_enabled=rel))
     return {"sender_id": obj.sender_id}
 
 
@@ -152,6 +156,14 @@ def _call(cmd):
 def _log_f32(cmd):
     n = _nodes[cmd["node"]]
     n["obj"].log_f32(cmd["ty"], cmd["values"])
+    n["obj"].process_all_queues()
+    _pump()
+    return {}
+
+
+def _log_hex(cmd):
+    n = _nodes[cmd["node"]]
+    n["obj"].log_bytes(cmd["ty"], bytes.fromhex(cmd["hex"]))
     n["obj"].process_all_queues()
     _pump()
     return {}
@@ -244,6 +256,7 @@ def _nv(cmd):
 
 _HANDLERS = {"reset": _reset, "node": _node, "link": _link, "add_side": _add_side,
              "rx": _rx_cmd, "run": _run, "at": _at, "call": _call, "log_f32": _log_f32,
-             "fn": _fn, "out": _out, "got": _got, "log_bytes": _log_bytes, "e2e_key": _e2e_key, "nv": _nv}
+             "fn": _fn, "out": _out, "got": _got, "log_bytes": _log_bytes, "e2e_key": _e2e_key,
+             "nv": _nv, "log_hex": _log_hex}
 _HANDLERS["batch"] = _batch
 stdio_link.serve(_HANDLERS)

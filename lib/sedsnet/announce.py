@@ -264,12 +264,14 @@ class Announcer(PeerTable):
             self.sides[side_id][_HB] = self.node.now_ms() + HEARTBEAT_MS
             return
         flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
+        extra, prof, mf, tg, nt = _side_link(self.node, side_id)
         self.node.send_control(side_id, _SEDSNET_DISCOVERY_ADDRESS, address_payload(
             self._host_b, self.node.current_address, self.birth, self.owner, self._endpoints(side_id),
             mode=getattr(self.node, "_address_mode", 0),
             requested=getattr(self.node, "_requested_address", 0),
             netvars=_netvars(getattr(self.node, "netvar", None)),
-            link_flags=flags, w=self.w))
+            link_flags=flags | extra, profile=prof, max_frame=mf, compact_target=tg,
+            templates=nt, w=self.w))
 
     def _full(self, side_id, st, now_ms, schema):
         """ADDRESS (LINK_CAPABILITIES for a Relay) + full TOPOLOGY [+ SCHEMA] on one side."""
@@ -278,7 +280,9 @@ class Announcer(PeerTable):
             self._local = tuple(self.node.local_endpoints())
         if self.relay:
             flags = LINK_PLAIN | (LINK_RELIABLE if self.node.side_reliable(side_id) else 0)
-            self.node.send_control(side_id, _SEDSNET_DISCOVERY_LINK_CAPABILITIES, link_caps_payload(flags))
+            extra, prof, mf, tg, nt = _side_link(self.node, side_id)
+            self.node.send_control(side_id, _SEDSNET_DISCOVERY_LINK_CAPABILITIES,
+                                   link_caps_payload(flags | extra, prof, mf, tg, nt))
             eps = self._endpoints(side_id)
             if eps:
                 self.node.send_control(side_id, _SEDSNET_DISCOVERY_ANNOUNCE, announce_payload(eps, self.w))
@@ -307,3 +311,11 @@ class Announcer(PeerTable):
 def _netvars(nv):
     # the network-variable list of our ADDRESS (netvar.py), () for a node without any
     return () if nv is None else nv.listed()
+
+
+def _side_link(node, side_id):
+    """(extra link flags, profile, max_frame, compact target, templates) of a side: a
+    profiled side's (sdt.py), else the plain defaults."""
+    sides = getattr(node, "sides", None)
+    sdt = getattr(sides[side_id], "sdt", None) if sides else None
+    return (0, 0, 0, 0, 64) if sdt is None else sdt.link()

@@ -71,6 +71,7 @@ class Side:
         self.relayed_rx_packets = self.relayed_rx_bytes = 0
         self.local_delivery_packets = self.tx_handler_failures = 0
         self.drops = [0] * len(DROP_NAMES)
+        self.sdt = None  # sdt.SdtSide of an add_side_packed_profile() side
 
 
 class Engine(Queues):
@@ -181,6 +182,11 @@ class Engine(Queues):
         if not side.ingress:
             side.drops[D_INGRESS] += 1
             raise ArgumentError("ingress disabled for side %d" % side.sid)
+        if side.sdt is not None:  # an SDT frame: the canonical frame it carries, or a chunk
+            data = side.sdt.rx_counted(side, data, n)
+            if data is None:
+                return
+            n = len(data)
         side.rx_packets += 1
         side.rx_bytes += n
         hdr = self._hdr

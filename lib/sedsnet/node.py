@@ -76,6 +76,7 @@ class Node(Engine):
         self._work = bytearray(_WORK)  # a queued frame is copied here before it is handled
         self._work_views = _Views(self._work)
         self.sides = []
+        self._sdt_on = False  # set by add_side_packed_profile (sdt.py)
         self._routes = Routes()
         self._busy = False
         self._nested = False
@@ -142,6 +143,15 @@ class Node(Engine):
         returns its side ID. ArgumentError for a bad name/callback or more than 30 sides."""
         return self._add_side(name, tx, reliable_enabled, False)
 
+    def add_side_packed_profile(self, name, tx, reliable_enabled=False, profile="ipv6_like",
+                                max_frame_bytes=0, compact_header_target_bytes=0,
+                                max_side_transport_templates=64):
+        """A packed side with a side-transport profile (canonical, template, ipv6_like,
+        ipv4_like): compact SDT frames and chunks of at most max_frame_bytes (0: no limit)."""
+        from .sdt import add_profiled_side
+        return add_profiled_side(self, name, tx, reliable_enabled, profile, max_frame_bytes,
+                                 compact_header_target_bytes, max_side_transport_templates)
+
     def add_side_packet(self, name, tx, reliable_enabled=False):
         """Add a side whose tx(packet) gets Packet objects; returns its side ID. ArgumentError as
         add_side_packed."""
@@ -180,9 +190,11 @@ class Node(Engine):
     def remove_side(self, side_id):
         """Remove a side (its queued frames and rules go with it). ArgumentError for an unknown side
         or from inside a callback."""
-        self._side(side_id)
+        side = self._side(side_id)
         if self._busy:  # from a handler or tx callback: the side may be in use right now
             raise ArgumentError("remove_side() cannot run inside a callback of this node")
+        if side.sdt is not None:
+            side.sdt.release()  # its reassembly and templates give their budget back
         self.sides[side_id] = None  # first: from here on an IRQ cannot queue for it
         while self.sides and self.sides[-1] is None:
             self.sides.pop()

@@ -133,6 +133,10 @@ class Queues:
                 self.discovery.periodic(self.now_ms())
             finally:
                 self._busy = False
+        if self._sdt_on:  # profiled sides: reclaim chunked messages that timed out
+            for s in self.sides:
+                if s is not None and s.sdt is not None:
+                    s.sdt.expire(self.now_ms())
         deadline = self.now_ms() + timeout_ms if timeout_ms > 0 else -1
         n = 0
         while self._queued():

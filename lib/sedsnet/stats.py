@@ -26,6 +26,8 @@ def runtime_stats(node):
             "local_handler_failures": getattr(node, "_handler_failures", 0),
             "drops": dict(zip(DROP_NAMES, s.drops)),
         })
+        if s.sdt is not None:
+            s.sdt.stats(sides[-1])
     modes, over, typed, weights, prios = route_lists(node._routes)
     return {
         "sides": sides, "route_modes": modes, "route_overrides": over,
@@ -58,6 +60,8 @@ def _discovery(node):
 def _used(node):
     """Bytes in use against the shared queue budget."""
     disc = node.discovery.memory_bytes() if node.discovery is not None else 0
+    if node._sdt_on:
+        disc += sum(s.sdt.memory_bytes() for s in node.sides if s is not None and s.sdt)
     return (node._rx.bytes + node._tx.bytes + _isr_bytes(node._isr) + node._recent.nbytes()
             + node._schema_bytes + disc)
 

@@ -26,7 +26,18 @@ AIR_HEADER = 6  # tools/shims/sx127x_sim.py UdpAir: settings bytes before the pa
 
 
 def crc_ok(frame):
+    """The frame's trailing CRC-32 matches (a canonical frame or an SDT wrapper alike)."""
     return len(frame) >= 5 and zlib.crc32(frame[:-4]) == struct.unpack_from("<I", frame, len(frame) - 4)[0]
+
+
+def canonical(frame):
+    """The canonical frame a link carries: itself, or the one inside a side-transport wrapper
+    of kind 1 without a template id (the boards' radios use canonical/255 profiles:
+    "SDT" | 01 | frame | CRC). None for kinds 2 and 3 (compact frames and chunks need the
+    link's template and reassembly state)."""
+    if frame[:3] != b"SDT":
+        return frame
+    return frame[4:-4] if len(frame) > 8 and frame[3] == 1 else None
 
 
 class End:

@@ -21,6 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 import topology  # noqa: E402
 
+import links  # noqa: E402
+
 import sedsnet as ref  # noqa: E402  the reference decoder; the host never imports ours
 
 # the heap in use on the firmware's status lines (sedsnet_node.mainloop: "heap=<used> peak=...")
@@ -73,7 +75,9 @@ class Tracker:
 
     @staticmethod
     def _decode(end, frame):
-        data = frame[6:] if getattr(end, "air", False) else frame
+        data = links.canonical(frame[6:] if getattr(end, "air", False) else frame)
+        if data is None:
+            return None
         try:
             return ref.unpack_packet_py(bytes(data))
         except Exception:

@@ -15,6 +15,7 @@ import micropython  # noqa: F401
 import select  # noqa: F401
 import socket  # noqa: F401
 import struct  # noqa: F401
+import nrf24_sim  # noqa: F401
 import sx127x_sim  # noqa: F401
 import vlink  # noqa: F401
 

@@ -151,19 +151,20 @@ def _board_side_on_spi(ident):
     except (OSError, ValueError):
         return None
     for side in cfg.get("sides", ()):
-        if side.get("type") == "sx127x" and side.get("spi", 0) == ident:
+        if side.get("type") in ("sx127x", "nrf24") and side.get("spi", 0) == ident:
             return side
     return None
 
 
-def _air():
+def _air(sim_mod=None):
     """VBOARD_AIR = "udp:LISTEN_PORT:PEER_PORT[,PEER_PORT...]" or an in-process air."""
-    import sx127x_sim
+    if sim_mod is None:
+        import sx127x_sim as sim_mod
     spec = os.getenv("VBOARD_AIR")
     if spec:
         _, listen, peers = spec.split(":")
-        return sx127x_sim.UdpAir(int(listen), [int(p) for p in peers.split(",") if p])
-    return sx127x_sim.Air()
+        return sim_mod.UdpAir(int(listen), [int(p) for p in peers.split(",") if p])
+    return sim_mod.Air()
 
 
 class SPI:
@@ -176,7 +177,15 @@ class SPI:
         self.id = ident
         self.sim = None
         side = _board_side_on_spi(ident)
-        if side is not None:
+        if side is not None and side["type"] == "nrf24":  # an nRF24L01: tools/shims/nrf24_sim.py
+            import nrf24_sim
+            sim = self.sim = nrf24_sim.NRF24Sim(_air(nrf24_sim), side.get("name", "NRF24"))
+            _watch[side.get("cs")] = lambda v: sim.deselect() if v else sim.select()
+            _watch[side.get("ce")] = sim.set_ce
+            irq = side.get("irq")
+            sim.on_irq = lambda: _pins[irq].fire() if irq in _pins else None
+            _hooks.append(sim.air.poll)
+        elif side is not None:
             import sx127x_sim
             sim = sx127x_sim.SX127xSim(_air(), side.get("name", "LORA"))
             self.sim = sim
