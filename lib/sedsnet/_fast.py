@@ -370,3 +370,90 @@ def hdr_scan(buf, n: int, spans, o, wide, eps, maxeps: int) -> int:
     sp[5] = p
     sp[6] = p + out[1]
     return 1
+
+
+@micropython.viper
+def log_pack(buf, off: int, cap: int, tmpl, ts8, nonce: int, payload, plen: int) -> int:
+    # A logged frame from its type's template (wire.log_template: [hlen, tlen lo, tlen hi,
+    # FLAGS NEP ty, sender endpoints reliable-header]) into buf[off:]: the template head, the
+    # payload size, the timestamp (ts8: u64 little-endian, so no heap int here), the nonce,
+    # the template tail, the payload and the CRC. Returns the length, or -length (nothing
+    # written) when it exceeds cap. plen < 2**28, nonce u16.
+    b = ptr8(buf)
+    t = ptr8(tmpl)
+    le = ptr8(ts8)
+    pl = ptr8(payload)
+    hlen = t[0]
+    tlen = t[1] | (t[2] << 8)
+    k = 7
+    while k > 0 and le[k] == 0:
+        k -= 1
+    bits = 8 * k
+    x = le[k]
+    while x:
+        x = x >> 1
+        bits += 1
+    tn = 1
+    while bits > 7 * tn:
+        tn += 1
+    pn = 1
+    v = plen
+    while v > 0x7F:
+        v = v >> 7
+        pn += 1
+    nn = 1
+    v = nonce
+    while v > 0x7F:
+        v = v >> 7
+        nn += 1
+    n = hlen + pn + tn + nn + tlen + plen + 4
+    if n > cap:
+        return 0 - n
+    i = 0
+    while i < hlen:
+        b[off + i] = t[3 + i]
+        i += 1
+    p = off + hlen
+    v = plen
+    while v > 0x7F:
+        b[p] = (v & 0x7F) | 0x80
+        v = v >> 7
+        p += 1
+    b[p] = v
+    p += 1
+    acc = 0
+    nb = 0
+    k = 0
+    j = 0
+    while j < tn:
+        if nb < 7 and k < 8:
+            acc = acc | (le[k] << nb)
+            k += 1
+            nb += 8
+        x = acc & 0x7F
+        acc = (acc >> 7) & 0xFFFF
+        nb -= 7
+        if j < tn - 1:
+            x = x | 0x80
+        b[p] = x
+        p += 1
+        j += 1
+    v = nonce
+    while v > 0x7F:
+        b[p] = (v & 0x7F) | 0x80
+        v = v >> 7
+        p += 1
+    b[p] = v
+    p += 1
+    i = 0
+    while i < tlen:
+        b[p + i] = t[3 + hlen + i]
+        i += 1
+    p += tlen
+    i = 0
+    while i < plen:
+        b[p + i] = pl[i]
+        i += 1
+    p += plen
+    _crc(buf, off, p, 1)
+    return n

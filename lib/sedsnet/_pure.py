@@ -328,3 +328,58 @@ def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
     o[7] = spans[5] = p
     o[8] = spans[6] = p + size
     return 1
+
+
+def _put7(buf, p, v):
+    while v > 0x7F:
+        buf[p] = (v & 0x7F) | 0x80
+        v >>= 7
+        p += 1
+    buf[p] = v
+    return p + 1
+
+
+def log_pack(buf, off, cap, tmpl, ts8, nonce, payload, plen):
+    """Twin of _fast.log_pack: a logged frame from its type's template into buf[off:]."""
+    hlen = tmpl[0]
+    tlen = tmpl[1] | (tmpl[2] << 8)
+    k = 7
+    while k > 0 and not ts8[k]:
+        k -= 1
+    bits = 8 * k
+    x = ts8[k]
+    while x:
+        x >>= 1
+        bits += 1
+    tn = (bits + 6) // 7 or 1
+    pn = 1
+    v = plen
+    while v > 0x7F:
+        v >>= 7
+        pn += 1
+    n = hlen + pn + tn + (1 if nonce < 0x80 else 2 if nonce < 0x4000 else 3) + tlen + plen + 4
+    if n > cap:
+        return -n
+    for i in range(hlen):  # (a memoryview slice of the template would be two heap objects)
+        buf[off + i] = tmpl[3 + i]
+    p = _put7(buf, off + hlen, plen)
+    acc = nb = k = 0
+    for j in range(tn):  # 7 bits at a time through a 15-bit window: no big int on 32-bit
+        if nb < 7 and k < 8:
+            acc |= ts8[k] << nb
+            k += 1
+            nb += 8
+        x = acc & 0x7F
+        acc >>= 7
+        nb -= 7
+        buf[p] = x | 0x80 if j < tn - 1 else x
+        p += 1
+    p = _put7(buf, p, nonce)
+    t = 3 + hlen - p
+    for i in range(p, p + tlen):
+        buf[i] = tmpl[t + i]
+    p += tlen
+    buf[p:p + plen] = payload
+    p += plen
+    crc32_write(buf, off, p)
+    return n

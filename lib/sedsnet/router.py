@@ -14,7 +14,7 @@ from .node import Node, flag, opt_int
 from .ring import HDR
 from .routes import LOCAL
 from .schema import R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS
-from .wire import frame_size, pack_into, uleb_len
+from .wire import frame_size, log_into, log_template, pack_into, uleb_len
 
 try:
     from ._fast import copy_into
@@ -293,11 +293,11 @@ class Router(Node):
         eps = rec[R_EPS]
         rel = _REL_UNSEQ if rec[R_RELIABLE] else -1
         nonce = ids.next_nonce()
-        eb = 0
-        for e in eps:
-            eb += uleb_len(e)
-        size = frame_size(eb, ty, self.src_addr, ts, nonce, len(payload), -1, rel)
         if queue or self.busy:
+            eb = 0
+            for e in eps:
+                eb += uleb_len(e)
+            size = frame_size(eb, ty, self.src_addr, ts, nonce, len(payload), -1, rel)
             tx = self.tx
             p = tx.reserve(size, True)
             if p < 0:
@@ -307,9 +307,21 @@ class Router(Node):
             tx.commit(p, size, _TX_TAG, rec[R_PRIORITY])
             self.nested = self.nested or self.busy
             return
-        buf = self._txbuf(size)
-        pack_into(buf, ty, self.src_addr, eps, ts, nonce, payload, None, rel)
-        self._originate(size)
+        # the type's fixed bytes (FLAGS NEP ty, sender, endpoints, reliable header) are made
+        # once per type and sender; a frame is then one kernel call (wire.log_into)
+        tm = getattr(self, "log_tmpl", None)
+        if tm is None:
+            tm = self.log_tmpl = {}
+        src = self.src_addr
+        t = tm.get(ty)
+        if t is None or t[0] is not rec or t[1] != src:
+            if len(tm) >= 32:
+                tm.clear()
+            t = tm[ty] = (rec, src, log_template(ty, src, eps, rel))
+        n = log_into(self.txbuf, 0, t[2], ts, nonce, payload)
+        if n < 0:
+            n = log_into(self._txbuf(-n), 0, t[2], ts, nonce, payload)
+        self._originate(n)
 
     def _txbuf(self, n):
         if n > len(self.txbuf):

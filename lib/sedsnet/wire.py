@@ -10,10 +10,10 @@ from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTyp
 from .schema import R_EPS, endpoint_exists, type_record
 
 try:
-    from ._fast import crc32_check, crc32_write, hdr_scan
+    from ._fast import crc32_check, crc32_write, hdr_scan, log_pack
     KERNELS = "viper"
 except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import crc32_check, crc32_write, hdr_scan
+    from ._pure import crc32_check, crc32_write, hdr_scan, log_pack
     KERNELS = "pure"
 
 F_COMPRESSED = const(0x01)
@@ -196,6 +196,33 @@ def pack_into(buf, ty, src_addr, endpoints, timestamp_ms, nonce, payload, contra
     p += plen
     crc32_write(buf, off, p)
     return size
+
+
+def log_template(ty, src_addr, endpoints, rel_flags=-1):
+    """The fixed parts of the frames a router logs for one type, for log_pack(): bytes
+    [hlen, tlen lo, tlen hi] + FLAGS NEP ty (hlen bytes) + sender, endpoints, reliable header
+    (tlen bytes), cut from a frame pack_into() makes (so the same checks and bytes)."""
+    eb = 0
+    for e in endpoints:
+        eb += uleb_len(e)
+    n = frame_size(eb, ty, src_addr, 0, 0, 0, -1, rel_flags)
+    buf = bytearray(n)
+    pack_into(buf, ty, src_addr, endpoints, 0, 0, b"", None, rel_flags)
+    h = 2 + uleb_len(ty)
+    tail = buf[h + 3:n - 4]  # (data size, timestamp and nonce 0: one byte each)
+    t = len(tail)
+    return bytes([h, t & 0xFF, t >> 8]) + buf[:h] + tail
+
+
+_TS8 = bytearray(8)
+
+
+def log_into(buf, off, tmpl, ts, nonce, payload):
+    """A logged frame (log_template's type, a u64 timestamp, a u16 nonce, the payload) into
+    buf[off:]; its length, or -length (nothing written) when buf is too short. The same bytes
+    as pack_into with the template's fields."""
+    struct.pack_into("<Q", _TS8, 0, ts)
+    return log_pack(buf, off, len(buf) - off, tmpl, _TS8, nonce, payload, len(payload))
 
 
 class FrameHeader:
