@@ -457,3 +457,74 @@ def log_pack(buf, off: int, cap: int, tmpl, ts8, nonce: int, payload, plen: int)
     p += plen
     _crc(buf, off, p, 1)
     return n
+
+
+@micropython.viper
+def recent_seen(table, index, st, key, koff: int) -> int:
+    # The duplicate cache (recent.RecentIds): 1 if the 8-byte ID key[koff:koff+8] is in
+    # table; else 0, after remembering it in the slot st[1] (the oldest once st[0] == st[2]
+    # IDs are held). index: linear-probing hash of table slots + 1 (0 = empty), st[3]+1 of
+    # them (a power of two, at least twice the IDs), homed by the ID's low 3 bytes; an
+    # evicted ID leaves by backward-shift deletion. st = [count, pos, size, mask].
+    t = ptr8(table)
+    ix = ptr16(index)
+    s = ptr32(st)
+    k = ptr8(key)
+    size = s[2]
+    mask = s[3]
+    if size == 0:
+        return 0
+    h = (k[koff] | (k[koff + 1] << 8) | (k[koff + 2] << 16)) & mask
+    i = h
+    while True:
+        e = ix[i]
+        if e == 0:
+            break
+        b = (e - 1) * 8
+        j = 0
+        while j < 8:
+            if t[b + j] != k[koff + j]:
+                break
+            j += 1
+        if j == 8:
+            return 1
+        i = (i + 1) & mask
+    count = s[0]
+    pos = s[1]
+    b = pos * 8
+    if count == size:  # the oldest ID leaves the index
+        i = (t[b] | (t[b + 1] << 8) | (t[b + 2] << 16)) & mask
+        while ix[i] != pos + 1:
+            i = (i + 1) & mask
+        j = i
+        while True:
+            j = (j + 1) & mask
+            e = ix[j]
+            if e == 0:
+                break
+            bb = (e - 1) * 8
+            home = (t[bb] | (t[bb + 1] << 8) | (t[bb + 2] << 16)) & mask
+            if j > i:
+                move = home <= i or home > j
+            else:
+                move = home <= i and home > j
+            if move:
+                ix[i] = e
+                i = j
+        ix[i] = 0
+    else:
+        count += 1
+    j = 0
+    while j < 8:
+        t[b + j] = k[koff + j]
+        j += 1
+    i = h
+    while ix[i] != 0:
+        i = (i + 1) & mask
+    ix[i] = pos + 1
+    pos += 1
+    if pos == size:
+        pos = 0
+    s[0] = count
+    s[1] = pos
+    return 0

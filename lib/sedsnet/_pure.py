@@ -383,3 +383,57 @@ def log_pack(buf, off, cap, tmpl, ts8, nonce, payload, plen):
     p += plen
     crc32_write(buf, off, p)
     return n
+
+
+def _home(t, b, mask):
+    return (t[b] | (t[b + 1] << 8) | (t[b + 2] << 16)) & mask
+
+
+def recent_seen(table, index, st, key, koff):
+    """Twin of _fast.recent_seen (the duplicate cache's hashed lookup and FIFO insert)."""
+    size = st[2]
+    mask = st[3]
+    if size == 0:
+        return 0
+    h = i = _home(key, koff, mask)
+    while True:
+        e = index[i]
+        if e == 0:
+            break
+        b = (e - 1) * 8
+        j = 0
+        while j < 8 and table[b + j] == key[koff + j]:
+            j += 1
+        if j == 8:
+            return 1
+        i = (i + 1) & mask
+    count = st[0]
+    pos = st[1]
+    b = pos * 8
+    if count == size:
+        i = _home(table, b, mask)
+        while index[i] != pos + 1:
+            i = (i + 1) & mask
+        j = i
+        while True:
+            j = (j + 1) & mask
+            e = index[j]
+            if e == 0:
+                break
+            home = _home(table, (e - 1) * 8, mask)
+            if (home <= i or home > j) if j > i else (home <= i and home > j):
+                index[i] = e
+                i = j
+        index[i] = 0
+    else:
+        count += 1
+    for j in range(8):
+        table[b + j] = key[koff + j]
+    i = h
+    while index[i] != 0:
+        i = (i + 1) & mask
+    index[i] = pos + 1
+    pos += 1
+    st[0] = count
+    st[1] = 0 if pos == size else pos
+    return 0
