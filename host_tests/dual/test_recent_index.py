@@ -67,15 +67,14 @@ def test_keys_at_an_offset_and_clear():
     assert recent.count == 0 and not recent.seen(buf, 8) and recent.seen(buf, 8)
 
 
-def test_beyond_the_index_limit_a_linear_cache_with_the_same_window():
-    recent = RecentIds(40000)
-    assert recent.index is None
-    small = RecentIds(3)
-    model = _Model(40000)
+def test_the_cache_holds_at_most_max_ids():
+    from sedsnet.recent import MAX_IDS
+    big = RecentIds(MAX_IDS + 1000)
+    assert big.size == MAX_IDS == 65534 and len(big.index) == 131072
+    model = _Model(MAX_IDS)
     for key in _keys(50, 9):
-        assert recent.seen(key) == model.seen(key)
-    assert recent.count == 50
-    _drive(small, _Model(3), _keys(30, 4))
+        assert big.seen(key) == model.seen(key)
+    assert big.count == 50
 
 
 @micropython_only("the viper kernel exists only under MicroPython")

@@ -202,6 +202,8 @@ def test_ring_kernels_agree():
         k.copy_into(dst, 3, src, 5, 20)
         assert bytes(dst[3:23]) == src[5:25] and dst[2] == 0 and dst[23] == 0
         table = bytearray(src[:32])
+        if k is _fast:
+            continue  # (no viper find8: the duplicate cache's recent_seen replaced it)
         assert k.find8(table, 4, src, 16) == 2
         assert k.find8(table, 2, src, 16) == -1
         assert k.find8(table, 4, bytes(8), 0) == -1

@@ -185,25 +185,6 @@ def nonce_next(state) -> int:
 
 
 @micropython.viper
-def find8(table, count: int, key, koff: int) -> int:
-    # index of the 8-byte record equal to key[koff:koff+8] among table's first count, or -1
-    t = ptr8(table)
-    k = ptr8(key)
-    i = 0
-    while i < count:
-        b = i * 8
-        j = 0
-        while j < 8:
-            if t[b + j] != k[koff + j]:
-                break
-            j += 1
-        if j == 8:
-            return i
-        i += 1
-    return -1
-
-
-@micropython.viper
 def copy_into(dst, doff: int, src, soff: int, n: int):
     # dst[doff:doff+n] = src[soff:soff+n] without a slice object (forward copy: safe when
     # moving data towards the start of the same buffer)
@@ -217,8 +198,8 @@ def copy_into(dst, doff: int, src, soff: int, n: int):
 
 @micropython.viper
 def hdr_scan(buf, n: int, spans, o, wide, eps, maxeps: int) -> int:
-    # One pass over a plain frame buf[:n] (CRC, FLAGS with an endpoint list, nonce and compact
-    # reliable header optional; no contract, bitmap, compression or E2E), filling what
+    # One pass over a plain frame buf[:n] (CRC, FLAGS with an endpoint list and a nonce, a
+    # compact reliable header optional; no contract, bitmap, compression or E2E), filling what
     # FrameHeader.parse(full=True) records: spans, the wide limbs, the endpoints and
     # o = [ty, data_size, nonce, rel_form, rel_flags, seq, ack, payload_start, payload_end].
     # Returns 1 when done; 0 when the frame is anything else or anything is off (any field
@@ -233,7 +214,7 @@ def hdr_scan(buf, n: int, spans, o, wide, eps, maxeps: int) -> int:
     end = n - 4
     flags = b[0]
     nep = b[1]
-    if (flags & 0x35) or not (flags & 0x80) or nep == 0 or nep > maxeps:
+    if (flags & 0x35) or (flags & 0x88) != 0x88 or nep == 0 or nep > maxeps:
         return 0
     if (flags & 0x02) and not (flags & 0x40):
         return 0
@@ -270,10 +251,6 @@ def hdr_scan(buf, n: int, spans, o, wide, eps, maxeps: int) -> int:
                     break
             if j < 4:
                 w[j] = acc & 0xFFFF
-            if not (flags & 0x08):
-                out[2] = 0
-                f += 1
-                continue
         if f == 1:
             sp[4] = p
         v = 0

@@ -229,7 +229,7 @@ def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
     end = n - 4
     flags = buf[0]
     nep = buf[1]
-    if flags & 0x35 or not flags & 0x80 or nep == 0 or nep > maxeps:
+    if flags & 0x35 or flags & 0x88 != 0x88 or nep == 0 or nep > maxeps:
         return 0
     if flags & 0x02 and not flags & 0x40:
         return 0
@@ -263,12 +263,10 @@ def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
             break
     if j < 4:
         w[j] = acc
-    nonce = 0
-    if flags & 0x08:
-        nonce = _u28(buf, p, end)
-        if nonce < 0 or nonce > 0xFFFF:
-            return 0
-        p = _P[0]
+    nonce = _u28(buf, p, end)
+    if nonce < 0 or nonce > 0xFFFF:
+        return 0
+    p = _P[0]
     spans[0] = 2
     spans[2] = nonce
     spans[3] = p

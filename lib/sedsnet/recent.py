@@ -6,45 +6,36 @@
 from array import array
 
 try:
-    from ._fast import copy_into, find8, recent_seen
+    from ._fast import recent_seen
 except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import copy_into, find8, recent_seen
+    from ._pure import recent_seen
 
-_MAX = 32767  # index entries are u16 slot numbers + 1; above that, a linear scan
+MAX_IDS = 65534  # index entries are u16 slot numbers + 1 (4.2.7 has no such cap)
 
 
 class RecentIds:
     def __init__(self, size):
+        size = min(size, MAX_IDS)
         self.size = size
         self.table = bytearray(8 * size)
         cap = 1
-        while cap < 2 * size and size <= _MAX:
+        while cap < 2 * size:
             cap <<= 1
-        self.index = array("H", bytes(2 * cap)) if size <= _MAX else None
+        self.index = array("H", bytes(2 * cap))
         self.st = array("i", [0, 0, size, cap - 1])  # count, pos, size, index mask
-
-    def __getattr__(self, name):  # (no property: it would slow every attribute store)
-        if name == "count":
-            return self.st[0]
-        raise AttributeError(name)
+        self.count = 0
 
     def seen(self, key, off=0):
         """True if the ID key[off:off+8] was seen; otherwise remember it and return False."""
-        if self.index is not None:
-            return recent_seen(self.table, self.index, self.st, key, off) == 1
-        st = self.st
-        if find8(self.table, st[0], key, off) >= 0:
+        if recent_seen(self.table, self.index, self.st, key, off):
             return True
-        copy_into(self.table, 8 * st[1], key, off, 8)
-        st[1] = (st[1] + 1) % self.size
-        if st[0] < self.size:
-            st[0] += 1
+        self.count = self.st[0]
         return False
 
     def clear(self):
-        self.st[0] = self.st[1] = 0
+        self.st[0] = self.st[1] = self.count = 0
         idx = self.index
-        for i in range(len(idx) if idx is not None else 0):
+        for i in range(len(idx)):
             idx[i] = 0
 
     def nbytes(self):

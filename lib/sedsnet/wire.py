@@ -276,11 +276,10 @@ class FrameHeader:
     # makes MicroPython look the class up on every attribute store of its instances (about 6x
     # slower stores: ~5 us per parse here); __getattr__ is only asked for missing names.
     def __getattr__(self, name):
+        w = self.wide  # (set by __init__ before anything reads a field)
         if name == "timestamp_ms":
-            w = self.wide
             return w[0] | (w[1] << 16) | (w[2] << 32) | (w[3] << 48)
         if name == "src_addr":
-            w = self.wide
             return w[4] | (w[5] << 16)
         raise AttributeError(name)
 
@@ -323,7 +322,7 @@ class FrameHeader:
         Raises DecodeError (CompressedFrameError for zstd payloads unless accept_compressed,
         UnknownTypeError for a schema-default endpoint form with an unknown type).
         """
-        if full is True:  # a plain frame (the usual data frame) in one kernel call
+        if full is True:  # a plain data frame (nonce, endpoint list): one kernel call
             m = len(buf) if n < 0 else n
             if m <= len(buf) and hdr_scan(buf, m, self.spans, self._o, self.wide, self.endpoints,
                                           self.max_endpoints):
@@ -334,7 +333,7 @@ class FrameHeader:
                 self.ty = o[0]
                 self.data_size = o[1]
                 self.nonce = o[2]
-                self.has_nonce = bool(buf[0] & F_NONCE)
+                self.has_nonce = True
                 self.ep_form = EP_LIST
                 self.bitmap_start = self.contract_start = self.contract_end = -1
                 self.rel_form = o[3]
