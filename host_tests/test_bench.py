@@ -34,3 +34,19 @@ def test_bench_smoke_prints_every_row():
                 float(figures[2])  # heap bytes per packet, measured under MicroPython
     verdicts = re.findall(r"  (PASS|MISS)$", by_title["targets (issue 10)"], re.M)
     assert len(verdicts) == 6, by_title["targets (issue 10)"]
+
+
+def test_bench_measures_one_named_case_at_a_time():
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run([sys.executable, BENCH, "--smoke", "--case", "rx->forward, 1024 IDs"],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    titles = [s.split("\n", 1)[0] for s in proc.stdout.split("\n### ")[1:]]
+    assert titles == ["rx->forward, 1024 IDs"], proc.stdout
+    body = proc.stdout.split("\n### ")[1]
+    for rt in bench_router.RUNTIMES:
+        assert len([x for x in body.splitlines() if x.startswith(rt + " ")]) == 1, body
+    bad = subprocess.run([sys.executable, BENCH, "--smoke", "--case", "no such case"],
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert bad.returncode != 0 and "no such case" in bad.stderr and "rx->deliver" in bad.stderr

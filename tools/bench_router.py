@@ -4,7 +4,10 @@ for our library under the MicroPython Unix port in a board-sized heap (64-bit an
 build, viper kernels and the pure path, library as .mpy), under CPython, and for the reference
 sedsnet 4.2.7 under CPython doing the same work, in one run, with ratios and the issue's targets.
 
-    python tools/bench_router.py [--smoke]     (--smoke: a few packets per case, every row)
+    python tools/bench_router.py [--smoke] [--case LABEL]...
+        --smoke: a few packets per case, every row; --case: only that case (a CASES label,
+        e.g. "rx->forward, 1024 IDs"; repeatable), every runtime, no targets table: for
+        measuring one change at a time
 
 Not a test: figures depend on the machine (host_tests/test_bench.py runs --smoke so it cannot
 rot). Every case is a fresh process (tools/_bench_case.py says how it measures). "pure" runs the
@@ -96,12 +99,12 @@ def packets(runtime, smoke):
     return 3000 if "pure" in runtime else 10000
 
 
-def measure(smoke):
+def measure(smoke, cases=CASES):
     tmp = tempfile.mkdtemp(prefix="bench-")
     try:
         run = runners(tmp)
         res = {}
-        for label, case, sides, recent in CASES:
+        for label, case, sides, recent in cases:
             for rt in RUNTIMES:
                 r = run_case(run[rt][0], run[rt][1], case, packets(rt, smoke), sides, recent)
                 if r["done"] < r["n"]:
@@ -113,12 +116,12 @@ def measure(smoke):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def report(res):
+def report(res, cases=CASES):
     print("router bench: GPS packets (3 x f32, 2 endpoints); MicroPython in a %s heap, library "
           "as .mpy; CPU time per packet, collections inside the clock" % HEAP)
     print("x ref = reference us / our us (speed vs 4.2.7); x pure = pure us / our us (same "
           "word size); B/pkt: heap allocated per packet; GC: collections per 1000 packets")
-    for label, _case, _s, _r in CASES:
+    for label, _case, _s, _r in cases:
         ref = res[(label, "reference")]["us"]
         print("\n### %s" % label)
         print("%-14s %9s %9s %9s %7s %7s %7s" % ("runtime", "us/pkt", "pkt/s", "B/pkt",
@@ -136,7 +139,7 @@ def report(res):
                 rt, r["us"], 1e6 / r["us"], "-" if b is None else "%.0f" % b,
                 "-" if "gcs" not in r else "%.0f" % (1000.0 * r["gcs"] / r["n"]),
                 ref / r["us"], "-" if pure is None else "%.2f" % (pure["us"] / r["us"])))
-    return targets(res)
+    return targets(res) if cases is CASES else []
 
 
 def targets(res):
@@ -176,10 +179,24 @@ def targets(res):
     return rows
 
 
+def pick_cases(argv):
+    """The CASES named by --case options (all of them when there is none)."""
+    want = [argv[i + 1] for i in range(len(argv) - 1) if argv[i] == "--case"]
+    if not want:
+        return CASES
+    by_label = dict((c[0], c) for c in CASES)
+    missing = [w for w in want if w not in by_label]
+    if missing:
+        raise SystemExit("bench: no case %s; cases: %s" % (
+            ", ".join(repr(m) for m in missing), ", ".join(repr(c[0]) for c in CASES)))
+    return tuple(by_label[w] for w in want)
+
+
 def main(argv):
     smoke = "--smoke" in argv
+    cases = pick_cases(argv)
     t0 = time.time()
-    report(measure(smoke))
+    report(measure(smoke, cases), cases)
     print("(%.1f s%s)" % (time.time() - t0, ", smoke: 20 packets per case" if smoke else ""))
 
 

@@ -19,7 +19,7 @@ def use_pure():
     for mod in (wire, ids, recent, ring, node, router, engine, isr, kernels, queues, router_log):
         for name, twin in (("crc32_check", "crc32_check"), ("crc32_write", "crc32_write"),
                            ("_pid_kernel", "pid_into"), ("_nonce_kernel", "nonce_next"),
-                           ("_key_kernel", "key_into"), ("find8", "find8"),
+                           ("_key_kernel", "key_into"), ("recent_seen", "recent_seen"),
                            ("copy_into", "copy_into"), ("_uleb_len_le", "uleb_len_le"),
                            ("_put_uleb_le", "put_uleb_le")):
             if hasattr(mod, name) and hasattr(_pure, twin):

@@ -19,15 +19,16 @@ def test_kernels_say_which_path_loaded_and_why():
     assert isinstance(kernels.WHY, str) and kernels.WHY
     assert ("_fast" in kernels.WHY) and (kernels.KIND == "viper") == ("loaded" in kernels.WHY)
     twin = f if kernels.KIND == "viper" else _pure
-    for name in ("copy_into", "crc32_check", "crc32_write", "find8", "nonce_next", "pid_into"):
+    for name in ("copy_into", "crc32_check", "crc32_write", "nonce_next", "pid_into",
+                 "recent_seen"):
         assert getattr(kernels, name) is getattr(twin, name), name
     assert kernels.key_into is (f.pid_into if kernels.KIND == "viper" else _pure.key_into)
 
 
 def test_every_module_takes_its_kernels_from_the_one_choice():
-    for mod in (isr, queues, ring, recent, router_log):
+    for mod in (isr, queues, ring, router_log):
         assert mod.copy_into is kernels.copy_into, mod
-    assert recent.find8 is kernels.find8
+    assert recent.recent_seen is kernels.recent_seen
     assert ids._pid_kernel is kernels.pid_into
     assert ids._key_kernel is kernels.key_into
     assert ids._nonce_kernel is kernels.nonce_next

@@ -201,11 +201,6 @@ def test_ring_kernels_agree():
         dst = bytearray(50)
         k.copy_into(dst, 3, src, 5, 20)
         assert bytes(dst[3:23]) == src[5:25] and dst[2] == 0 and dst[23] == 0
-        table = bytearray(src[:32])
-        assert k.find8(table, 4, src, 16) == 2
-        assert k.find8(table, 2, src, 16) == -1
-        assert k.find8(table, 4, bytes(8), 0) == -1
-        assert k.find8(table, 0, src, 0) == -1
 
 
 def test_recent_ids_remember_a_bounded_window():

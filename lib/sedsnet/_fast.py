@@ -185,25 +185,6 @@ def nonce_next(state) -> int:
 
 
 @micropython.viper
-def find8(table, count: int, key, koff: int) -> int:
-    # index of the 8-byte record equal to key[koff:koff+8] among table's first count, or -1
-    t = ptr8(table)
-    k = ptr8(key)
-    i = 0
-    while i < count:
-        b = i * 8
-        j = 0
-        while j < 8:
-            if t[b + j] != k[koff + j]:
-                break
-            j += 1
-        if j == 8:
-            return i
-        i += 1
-    return -1
-
-
-@micropython.viper
 def copy_into(dst, doff: int, src, soff: int, n: int):
     # dst[doff:doff+n] = src[soff:soff+n] without a slice object (forward copy: safe when
     # moving data towards the start of the same buffer)
@@ -213,3 +194,314 @@ def copy_into(dst, doff: int, src, soff: int, n: int):
     while i < n:
         d[doff + i] = s[soff + i]
         i += 1
+
+
+@micropython.viper
+def hdr_scan(buf, n: int, spans, o, wide, eps, maxeps: int) -> int:
+    # One pass over a plain frame buf[:n] (CRC, FLAGS with an endpoint list and a nonce, a
+    # compact reliable header optional; no contract, bitmap, compression or E2E), filling what
+    # FrameHeader.parse(full=True) records: spans, the wide limbs, the endpoints and
+    # o = [ty, data_size, nonce, rel_form, rel_flags, seq, ack, payload_start, payload_end].
+    # Returns 1 when done; 0 when the frame is anything else or anything is off (any field
+    # above 28 bits but the timestamp and sender): the Python parser then does it, and raises.
+    b = ptr8(buf)
+    sp = ptr32(spans)
+    out = ptr32(o)
+    w = ptr16(wide)
+    ep = ptr32(eps)
+    if n < 8:
+        return 0
+    end = n - 4
+    flags = b[0]
+    nep = b[1]
+    if (flags & 0x35) or (flags & 0x88) != 0x88 or nep == 0 or nep > maxeps:
+        return 0
+    if (flags & 0x02) and not (flags & 0x40):
+        return 0
+    if int(_crc(buf, 0, end, 0)) != 1:
+        return 0
+    p = 2
+    f = 0
+    while f < 3:  # ty, data_size, nonce: ULEBs of at most 4 bytes (28 bits)
+        if f == 2:
+            sp[1] = p
+            # the timestamp (at most 9 bytes, 63 bits) into wide[0:4]
+            w[0] = 0
+            w[1] = 0
+            w[2] = 0
+            w[3] = 0
+            acc = 0
+            nb = 0
+            j = 0
+            k = 0
+            while True:
+                if p >= end or k == 9:
+                    return 0
+                x = b[p]
+                p += 1
+                k += 1
+                acc = acc | ((x & 0x7F) << nb)
+                nb += 7
+                if nb >= 16:
+                    w[j] = acc & 0xFFFF
+                    j += 1
+                    acc = (acc >> 16) & 0xFFFF
+                    nb -= 16
+                if x < 0x80:
+                    break
+            if j < 4:
+                w[j] = acc & 0xFFFF
+        if f == 1:
+            sp[4] = p
+        v = 0
+        s = 0
+        while True:
+            if p >= end or s == 28:
+                return 0
+            x = b[p]
+            p += 1
+            v = v | ((x & 0x7F) << s)
+            if x < 0x80:
+                break
+            s += 7
+        out[f] = v
+        f += 1
+    if out[2] > 0xFFFF:
+        return 0
+    sp[0] = 2
+    sp[2] = out[2]
+    sp[3] = p
+    # the sender (at most 5 bytes, u32) into wide[4:6]
+    v = 0
+    s = 0
+    while True:
+        if p >= end or s == 35:
+            return 0
+        x = b[p]
+        p += 1
+        if s == 28:
+            if x > 0x0F:
+                return 0
+            w[4] = v & 0xFFFF
+            w[5] = ((v >> 16) & 0x0FFF) | (x << 12)
+            break
+        v = v | ((x & 0x7F) << s)
+        if x < 0x80:
+            w[4] = v & 0xFFFF
+            w[5] = (v >> 16) & 0xFFFF
+            break
+        s += 7
+    w[6] = 0
+    w[7] = 0
+    last = -1
+    i = 0
+    while i < nep:
+        v = 0
+        s = 0
+        while True:
+            if p >= end or s == 28:
+                return 0
+            x = b[p]
+            p += 1
+            v = v | ((x & 0x7F) << s)
+            if x < 0x80:
+                break
+            s += 7
+        if v <= last:
+            return 0
+        ep[i] = v
+        last = v
+        i += 1
+    sp[7] = nep
+    out[3] = 0
+    out[4] = 0
+    out[5] = 0
+    out[6] = 0
+    if flags & 0x02:
+        if p >= end:
+            return 0
+        rf = b[p]
+        p += 1
+        out[3] = 1
+        out[4] = rf
+        f = 5
+        while f < 7:
+            if (f == 5 and (rf & 0x04)) or (f == 6 and (rf & 0x08)):
+                v = 0
+                s = 0
+                while True:
+                    if p >= end or s == 28:
+                        return 0
+                    x = b[p]
+                    p += 1
+                    v = v | ((x & 0x7F) << s)
+                    if x < 0x80:
+                        break
+                    s += 7
+                out[f] = v
+            f += 1
+    if out[1] > end - p:
+        return 0
+    out[7] = p
+    out[8] = p + out[1]
+    sp[5] = p
+    sp[6] = p + out[1]
+    return 1
+
+
+@micropython.viper
+def log_pack(buf, off: int, cap: int, tmpl, ts8, nonce: int, payload, plen: int) -> int:
+    # A logged frame from its type's template (wire.log_template: [hlen, tlen lo, tlen hi,
+    # FLAGS NEP ty, sender endpoints reliable-header]) into buf[off:]: the template head, the
+    # payload size, the timestamp (ts8: u64 little-endian, so no heap int here), the nonce,
+    # the template tail, the payload and the CRC. Returns the length, or -length (nothing
+    # written) when it exceeds cap. plen < 2**28, nonce u16.
+    b = ptr8(buf)
+    t = ptr8(tmpl)
+    le = ptr8(ts8)
+    pl = ptr8(payload)
+    hlen = t[0]
+    tlen = t[1] | (t[2] << 8)
+    k = 7
+    while k > 0 and le[k] == 0:
+        k -= 1
+    bits = 8 * k
+    x = le[k]
+    while x:
+        x = x >> 1
+        bits += 1
+    tn = 1
+    while bits > 7 * tn:
+        tn += 1
+    pn = 1
+    v = plen
+    while v > 0x7F:
+        v = v >> 7
+        pn += 1
+    nn = 1
+    v = nonce
+    while v > 0x7F:
+        v = v >> 7
+        nn += 1
+    n = hlen + pn + tn + nn + tlen + plen + 4
+    if n > cap:
+        return 0 - n
+    i = 0
+    while i < hlen:
+        b[off + i] = t[3 + i]
+        i += 1
+    p = off + hlen
+    v = plen
+    while v > 0x7F:
+        b[p] = (v & 0x7F) | 0x80
+        v = v >> 7
+        p += 1
+    b[p] = v
+    p += 1
+    acc = 0
+    nb = 0
+    k = 0
+    j = 0
+    while j < tn:
+        if nb < 7 and k < 8:
+            acc = acc | (le[k] << nb)
+            k += 1
+            nb += 8
+        x = acc & 0x7F
+        acc = (acc >> 7) & 0xFFFF
+        nb -= 7
+        if j < tn - 1:
+            x = x | 0x80
+        b[p] = x
+        p += 1
+        j += 1
+    v = nonce
+    while v > 0x7F:
+        b[p] = (v & 0x7F) | 0x80
+        v = v >> 7
+        p += 1
+    b[p] = v
+    p += 1
+    i = 0
+    while i < tlen:
+        b[p + i] = t[3 + hlen + i]
+        i += 1
+    p += tlen
+    i = 0
+    while i < plen:
+        b[p + i] = pl[i]
+        i += 1
+    p += plen
+    _crc(buf, off, p, 1)
+    return n
+
+
+@micropython.viper
+def recent_seen(table, index, st, key, koff: int) -> int:
+    # The duplicate cache (recent.RecentIds): 1 if the 8-byte ID key[koff:koff+8] is in
+    # table; else 0, after remembering it in the slot st[1] (the oldest once st[0] == st[2]
+    # IDs are held). index: linear-probing hash of table slots + 1 (0 = empty), st[3]+1 of
+    # them (a power of two, at least twice the IDs), homed by the ID's low 3 bytes; an
+    # evicted ID leaves by backward-shift deletion. st = [count, pos, size, mask].
+    t = ptr8(table)
+    ix = ptr16(index)
+    s = ptr32(st)
+    k = ptr8(key)
+    size = s[2]
+    mask = s[3]
+    if size == 0:
+        return 0
+    h = (k[koff] | (k[koff + 1] << 8) | (k[koff + 2] << 16)) & mask
+    i = h
+    while True:
+        e = ix[i]
+        if e == 0:
+            break
+        b = (e - 1) * 8
+        j = 0
+        while j < 8:
+            if t[b + j] != k[koff + j]:
+                break
+            j += 1
+        if j == 8:
+            return 1
+        i = (i + 1) & mask
+    count = s[0]
+    pos = s[1]
+    b = pos * 8
+    if count == size:  # the oldest ID leaves the index
+        i = (t[b] | (t[b + 1] << 8) | (t[b + 2] << 16)) & mask
+        while ix[i] != pos + 1:
+            i = (i + 1) & mask
+        j = i
+        while True:
+            j = (j + 1) & mask
+            e = ix[j]
+            if e == 0:
+                break
+            bb = (e - 1) * 8
+            home = (t[bb] | (t[bb + 1] << 8) | (t[bb + 2] << 16)) & mask
+            if j > i:
+                move = home <= i or home > j
+            else:
+                move = home <= i and home > j
+            if move:
+                ix[i] = e
+                i = j
+        ix[i] = 0
+    else:
+        count += 1
+    j = 0
+    while j < 8:
+        t[b + j] = k[koff + j]
+        j += 1
+    i = h
+    while ix[i] != 0:
+        i = (i + 1) & mask
+    ix[i] = pos + 1
+    pos += 1
+    if pos == size:
+        pos = 0
+    s[0] = count
+    s[1] = pos
+    return 0

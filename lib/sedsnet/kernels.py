@@ -5,12 +5,14 @@
 # cannot load). KIND says which ("viper" or "pure"), WHY why; firmware prints both at boot.
 # A library without _fast.py / _fast.mpy takes the pure path (tools/bench_router.py does).
 try:
-    from ._fast import copy_into, crc32_check, crc32_write, find8, nonce_next, pid_into
+    from ._fast import (copy_into, crc32_check, crc32_write, hdr_scan, log_pack, nonce_next,
+                       pid_into, recent_seen)
     key_into = pid_into  # the duplicate-cache key is the packet ID itself
     KIND = "viper"
     WHY = "sedsnet._fast loaded"
 except (ImportError, SyntaxError, ValueError, AttributeError) as e:
-    from ._pure import copy_into, crc32_check, crc32_write, find8, key_into, nonce_next, pid_into
+    from ._pure import (copy_into, crc32_check, crc32_write, hdr_scan, key_into, log_pack,
+                        nonce_next, pid_into, recent_seen)
     KIND = "pure"
     WHY = "sedsnet._fast not usable (%s: %s)" % (type(e).__name__, e)
     # (the pure duplicate key is a CRC over the ID's fields: ids.write_dup_key)

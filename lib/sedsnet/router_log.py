@@ -13,7 +13,7 @@ from .queues import _Views
 from .ring import HDR
 from .routes import LOCAL
 from .schema import R_E2E, R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS
-from .wire import frame_size, pack_into, uleb_len
+from .wire import frame_size, log_into, log_template, pack_into, uleb_len
 
 from .kernels import copy_into
 
@@ -24,6 +24,7 @@ _TX_TAG = const(0xFE)  # ring tag of queued TX frames (0xFF marks a taken record
 
 class Logging:
     """Router's originating half: log_*(), transmit_*() and the TX queue."""
+    _log_tmpl = None  # type -> (schema record, sender, wire.log_template bytes), at most 32
 
     def _record(self, ty):
         if not isinstance(ty, int):
@@ -143,16 +144,14 @@ class Logging:
         eps = rec[R_EPS]
         rel = _REL_UNSEQ if rec[R_RELIABLE] else -1
         nonce = ids.next_nonce()
-        eb = 0
-        for e in eps:
-            eb += uleb_len(e)
-        size = frame_size(eb, ty, self.src_addr, ts, nonce, len(payload), -1, rel)
         if rec[R_E2E] or self._options["e2e_mode"] == 3:  # encrypt, clear or refuse
             kid = _e2e().send_key(self, rec)
             if kid >= 0:
+                size = _size(ty, self.src_addr, eps, ts, nonce, payload, rel)
                 return _e2e().log_sealed(self, kid, ty, rec, payload, ts, nonce, rel, eps, size,
                                          queue)
         if queue or self._busy:
+            size = _size(ty, self.src_addr, eps, ts, nonce, payload, rel)
             tx = self._tx
             p = tx.reserve(size, True)
             if p < 0:
@@ -162,9 +161,21 @@ class Logging:
             tx.commit(p, size, _TX_TAG, rec[R_PRIORITY])
             self._nested = self._nested or self._busy
             return
-        buf = self._txbuf(size)
-        pack_into(buf, ty, self.src_addr, eps, ts, nonce, payload, None, rel)
-        self._originate(size)
+        # the type's fixed bytes (FLAGS NEP ty, sender, endpoints, reliable header) are made
+        # once per type and sender; a frame is then one kernel call (wire.log_into)
+        tm = self._log_tmpl
+        if tm is None:
+            tm = self._log_tmpl = {}
+        src = self.src_addr
+        t = tm.get(ty)
+        if t is None or t[0] is not rec or t[1] != src:
+            if len(tm) >= 32:
+                tm.clear()
+            t = tm[ty] = (rec, src, log_template(ty, src, eps, rel))
+        n = log_into(self._tx_buf, 0, t[2], ts, nonce, payload)
+        if n < 0:
+            n = log_into(self._txbuf(-n), 0, t[2], ts, nonce, payload)
+        self._originate(n)
 
     def _txbuf(self, n):
         if n > len(self._tx_buf):
@@ -263,6 +274,13 @@ class Logging:
             return
         self._txbuf(n)[:n] = data
         self._originate(n)
+
+
+def _size(ty, src, eps, ts, nonce, payload, rel):
+    eb = 0
+    for e in eps:
+        eb += uleb_len(e)
+    return frame_size(eb, ty, src, ts, nonce, len(payload), -1, rel)
 
 
 def _e2e():

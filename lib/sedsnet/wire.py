@@ -9,12 +9,8 @@ from .compat import const
 from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTypeError
 from .schema import R_EPS, endpoint_exists, type_record
 
-try:
-    from ._fast import crc32_check, crc32_write
-    KERNELS = "viper"
-except (ImportError, SyntaxError, ValueError, AttributeError):
-    from ._pure import crc32_check, crc32_write
-    KERNELS = "pure"
+from .kernels import KIND as KERNELS  # noqa: F401 ("viper" or "pure": firmware, tests)
+from .kernels import crc32_check, crc32_write, hdr_scan, log_pack
 
 F_COMPRESSED = const(0x01)
 F_RELIABLE = const(0x02)
@@ -164,8 +160,8 @@ def pack_into(buf, ty, src_addr, endpoints, timestamp_ms, nonce, payload, contra
     if rel_flags >= 0:
         flags |= F_RELIABLE | F_COMPACT_REL
     plen = len(payload)
-    if ty > _MAX_U32 or src_addr > _MAX_U32 or nonce > 0xFFFF or ty < 0 or src_addr < 0 \
-            or nonce < 0 or timestamp_ms < 0 or timestamp_ms > 0xFFFFFFFFFFFFFFFF:
+    if not (0 <= ty <= _MAX_U32 and 0 <= src_addr <= _MAX_U32 and 0 <= nonce <= 0xFFFF
+            and 0 <= timestamp_ms <= 0xFFFFFFFFFFFFFFFF):
         raise ArgumentError("field out of range (ty/src u32, nonce u16, timestamp u64)")
     size = frame_size(ep_bytes, ty, src_addr, timestamp_ms, nonce, plen, clen, rel_flags, seq,
                       ack)
@@ -198,6 +194,33 @@ def pack_into(buf, ty, src_addr, endpoints, timestamp_ms, nonce, payload, contra
     return size
 
 
+def log_template(ty, src_addr, endpoints, rel_flags=-1):
+    """The fixed parts of the frames a router logs for one type, for log_pack(): bytes
+    [hlen, tlen lo, tlen hi] + FLAGS NEP ty (hlen bytes) + sender, endpoints, reliable header
+    (tlen bytes), cut from a frame pack_into() makes (so the same checks and bytes)."""
+    eb = 0
+    for e in endpoints:
+        eb += uleb_len(e)
+    n = frame_size(eb, ty, src_addr, 0, 0, 0, -1, rel_flags)
+    buf = bytearray(n)
+    pack_into(buf, ty, src_addr, endpoints, 0, 0, b"", None, rel_flags)
+    h = 2 + uleb_len(ty)
+    tail = buf[h + 3:n - 4]  # (data size, timestamp and nonce 0: one byte each)
+    t = len(tail)
+    return bytes([h, t & 0xFF, t >> 8]) + buf[:h] + tail
+
+
+_TS8 = bytearray(8)
+
+
+def log_into(buf, off, tmpl, ts, nonce, payload):
+    """A logged frame (log_template's type, a u64 timestamp, a u16 nonce, the payload) into
+    buf[off:]; its length, or -length (nothing written) when buf is too short. The same bytes
+    as pack_into with the template's fields."""
+    struct.pack_into("<Q", _TS8, 0, ts)
+    return log_pack(buf, off, len(buf) - off, tmpl, _TS8, nonce, payload, len(payload))
+
+
 class FrameHeader:
     """A reusable, preallocated view of one frame's header. parse() fills it in place.
 
@@ -225,6 +248,7 @@ class FrameHeader:
         self.rel_form = self.rel_flags = self.seq = self.ack = 0
         self.payload_start = self.payload_end = self.frame_len = 0
         self._p = 0
+        self._o = array("i", bytes(4 * 9))  # hdr_scan's fields (see _fast.hdr_scan)
 
     def _uleb(self, b, end):
         p = self._p
@@ -244,14 +268,16 @@ class FrameHeader:
         self._p = p
         return v
 
-    @property
-    def timestamp_ms(self):
-        w = self.wide
-        return w[0] | (w[1] << 16) | (w[2] << 32) | (w[3] << 48)
-
-    @property
-    def src_addr(self):
-        return self.wide[4] | (self.wide[5] << 16)
+    # timestamp_ms and src_addr: through __getattr__, not properties. A class with a property
+    # makes MicroPython look the class up on every attribute store of its instances (about 6x
+    # slower stores: ~5 us per parse here); __getattr__ is only asked for missing names.
+    def __getattr__(self, name):
+        w = self.wide  # (set by __init__ before anything reads a field)
+        if name == "timestamp_ms":
+            return w[0] | (w[1] << 16) | (w[2] << 32) | (w[3] << 48)
+        if name == "src_addr":
+            return w[4] | (w[5] << 16)
+        raise AttributeError(name)
 
     def _wide(self, b, end, k):
         # a ULEB (at most u64) into the limbs wide[k:k+4], never as one int (see the class doc)
@@ -292,6 +318,28 @@ class FrameHeader:
         Raises DecodeError (CompressedFrameError for zstd payloads unless accept_compressed,
         UnknownTypeError for a schema-default endpoint form with an unknown type).
         """
+        if full is True:  # a plain data frame (nonce, endpoint list): one kernel call
+            m = len(buf) if n < 0 else n
+            if m <= len(buf) and hdr_scan(buf, m, self.spans, self._o, self.wide, self.endpoints,
+                                          self.max_endpoints):
+                o = self._o
+                self.frame_len = m
+                self.flags = buf[0]
+                self.nep = self.ep_count = buf[1]
+                self.ty = o[0]
+                self.data_size = o[1]
+                self.nonce = o[2]
+                self.has_nonce = True
+                self.ep_form = EP_LIST
+                self.bitmap_start = self.contract_start = self.contract_end = -1
+                self.rel_form = o[3]
+                self.rel_flags = o[4]
+                self.seq = o[5]
+                self.ack = o[6]
+                self.payload_start = o[7]
+                self.payload_end = o[8]
+                self.compressed = self.e2e = False
+                return self
         self.compressed = self.e2e = False  # a frame refused early is neither (drop reasons)
         if n < 0:
             n = len(buf)

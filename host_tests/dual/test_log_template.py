@@ -1,0 +1,69 @@
+# Logged frames from a per-type template (wire.log_template + log_into, kernels _fast/_pure
+# log_pack): byte for byte what pack_into makes, for wide senders, timestamps up to u64,
+# every nonce width and reliable types; a short buffer gets nothing written.
+from sedsnet import _pure, wire
+from sedsnet.wire import log_into, log_template, pack_into
+from support import micropython_only
+
+_TYS = (3000, 0x7F, 0x80, 0x0FFFFFFF, 0xFFFFFFFF)
+_SRCS = (1, 0x3FFFFFFF, 0x40000000, 0xFFFFFFFF)
+_TSS = (0, 1, 127, 128, 2 ** 28, 2 ** 30, 2 ** 35 + 3, 1764633600000, 2 ** 56, 2 ** 63,
+        2 ** 64 - 1)
+_EPS = ([101], [101, 102], [1, 0x0FFFFFFF, 0xFFFFFFFF])
+_PAYS = (b"", b"\x01", bytes(range(12)), bytes(200))
+
+
+def _cases():
+    for ty in _TYS:
+        for src in (_SRCS if ty == 3000 else (_SRCS[0], _SRCS[3])):
+            for eps in _EPS:
+                for rel in (-1, 0x84):
+                    yield ty, src, eps, rel
+
+
+def test_log_into_makes_the_bytes_pack_into_makes():
+    a = bytearray(300)
+    b = bytearray(300)
+    count = 0
+    for ty, src, eps, rel in _cases():
+        t = log_template(ty, src, eps, rel)
+        for ts in _TSS:
+            for nonce in (0, 1, 0x7F, 0x80, 0x3FFF, 0x4000, 0xFFFF):
+                for pay in (_PAYS if nonce else _PAYS[1:3]):
+                    n = pack_into(a, ty, src, eps, ts, nonce, pay, None, rel)
+                    m = log_into(b, 0, t, ts, nonce, memoryview(pay))
+                    assert m == n and a[:n] == b[:n], (ty, src, eps, rel, ts, nonce, len(pay))
+                    count += 1
+    assert count > 1000
+
+
+def test_log_into_a_short_buffer_writes_nothing_and_says_how_much_it_needs():
+    t = log_template(3000, 0xFFFFFFFF, [101, 102], 0x84)
+    full = bytearray(64)
+    n = log_into(full, 0, t, 2 ** 40, 0x1234, bytes(12))
+    for size in (0, 1, n - 1):
+        buf = bytearray(b"\xee" * (size + 3))
+        assert log_into(buf, 3, t, 2 ** 40, 0x1234, bytes(12)) == -n
+        assert buf == bytearray(b"\xee" * (size + 3))
+    buf = bytearray(n + 5)
+    assert log_into(buf, 5, t, 2 ** 40, 0x1234, bytes(12)) == n
+    assert buf[5:] == full[:n]
+
+
+@micropython_only("the viper kernel exists only under MicroPython")
+def test_viper_and_pure_log_pack_agree():
+    from sedsnet import _fast
+    a = bytearray(300)
+    b = bytearray(300)
+    ts8 = bytearray(8)
+    import struct
+    for ty, src, eps, rel in _cases():
+        t = log_template(ty, src, eps, rel)
+        for ts in _TSS:
+            struct.pack_into("<Q", ts8, 0, ts)
+            for nonce in (1, 0x80, 0x4000):
+                pay = bytes(range(nonce & 31))
+                x = _fast.log_pack(a, 2, 298, t, ts8, nonce, pay, len(pay))
+                y = _pure.log_pack(b, 2, 298, t, ts8, nonce, pay, len(pay))
+                assert x == y and a[:x + 2] == b[:y + 2], (ty, src, ts, nonce)
+    assert wire.log_pack is _fast.log_pack
