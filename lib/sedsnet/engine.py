@@ -290,6 +290,8 @@ class Engine:
                 self._flood(sid, hdr, data, n)
             return True
         if 1 <= ty <= 3:
+            if self.rel is not None and hdr.contract_start < 0:
+                self.rel.on_control(sid, hdr, data)  # hop ACK, PACKET_REQUEST, PARTIAL_ACK
             if ty == 1 and hdr.contract_start >= 0 and self.sender_hash not in \
                     hdr.contract_targets(data):
                 self._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
@@ -397,6 +399,8 @@ class Engine:
         return memoryview(data)[:n]
 
     def _send(self, mask, data, n, relayed):
+        if self.rel is not None and data[0] & 0x42 == 0x42:
+            mask = self.rel.send(mask, data, n, relayed)  # sequenced on reliable sides
         view = self._view(data, n)
         s = 0
         while mask >> s:
@@ -527,6 +531,12 @@ class Engine:
             self.busy = True
             try:
                 self.discovery.periodic(self.now_ms())
+            finally:
+                self.busy = False
+        if self.rel is not None:  # hop retransmits that are due (reliable.py)
+            self.busy = True
+            try:
+                self.rel.poll(self.now_ms())
             finally:
                 self.busy = False
         deadline = self.now_ms() + timeout_ms if timeout_ms > 0 else -1

@@ -19,6 +19,7 @@ _WORK = const(512)  # initial work buffer; grows (rarely) for a longer queued fr
 
 class Node(Engine):
     kind = "node"
+    rel = None  # reliable.HopReliable, made with the first reliable side
 
     def __init__(self, now_ms=None, hostname=None, max_queue_budget=None, max_recent_rx_ids=None,
                  starting_queue_size=None, queue_grow_step=None, discovery=None,
@@ -146,6 +147,9 @@ class Node(Engine):
         if packet_side:
             from . import packet  # noqa: F401  loaded now, not mid-flight in a fragmented heap
         side = Side(sid, name, tx, bool(reliable), packet_side)
+        if reliable and self.rel is None:
+            from .reliable import HopReliable
+            self.rel = HopReliable(self)
         if sid == len(sides):
             sides.append(side)
         else:
