@@ -214,7 +214,8 @@ class Engine:
         if hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
             return  # a reliable-layer ACK-only frame (any type): 4.2.7 takes it, does nothing
         if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == REL_HAS_SEQ:
-            self._hop_ack(side.sid, hdr)  # every sequenced frame, repeats too (lost ACKs)
+            if not self.rel.rx_seq(side, hdr, data, n):  # ACK (+ order: reliable_rx.py)
+                return  # held after a gap, or an old repeat
         ids.write_dup_key(hdr, data, self.pid)
         if self.recent.seen(self.pid):
             side.drops[D_DUP] += 1

@@ -92,6 +92,22 @@ class HopReliable:
         self.node = node
         self.hdr = FrameHeader(max_endpoints=32)
         self.inner = False  # True while our own sequenced frame goes through node._send
+        self.orx = None  # reliable_rx.OrderedRx, made with the first ordered frame received
+
+    def rx_seq(self, side, hdr, data, n):
+        """A sequenced frame from a reliable side: True to handle it now. As 4.2.7: a type
+        the schema calls not reliable gets no ACK at all; unordered (`06`) frames are ACKed
+        one by one and handled at once; ordered (`04`) ones go through reliable_rx.py."""
+        rec = schema.type_record(hdr.ty)
+        if rec is not None and not rec[R_RELIABLE]:
+            return True
+        if hdr.rel_flags & REL_UNORDERED:
+            self.node._hop_ack(side.sid, hdr)  # every frame, repeats too (lost ACKs)
+            return True
+        if self.orx is None:
+            from .reliable_rx import OrderedRx
+            self.orx = OrderedRx(self.node)
+        return self.orx.rx(side, hdr, data, n)
 
     # ---- sending --------------------------------------------------------------------------
     def send(self, mask, data, n, relayed):
@@ -230,6 +246,8 @@ class HopReliable:
         """Resend what is due; give up on a frame after max_retries resends (4.2.7: silently,
         nothing raised); let the backlog into freed slots."""
         rto, retries, _ = config()
+        if self.orx is not None:
+            self.orx.forget_removed()
         sides = self.node.sides
         for sid in range(len(sides)):
             side = sides[sid]

@@ -56,7 +56,13 @@ def _used(node):
     """Bytes in use against the shared queue budget."""
     disc = node.discovery.memory_bytes() if node.discovery is not None else 0
     return (node.rx.bytes + node.tx.bytes + _isr_bytes(node.isr) + node.recent.nbytes()
-            + node._schema_bytes + disc)
+            + node._schema_bytes + disc + _held(node)[0])
+
+
+def _held(node):
+    """(bytes, frames) held after a gap on reliable sides (reliable_rx.py)."""
+    orx = node.rel.orx if node.rel is not None else None
+    return (orx.held_bytes, orx.held_count) if orx is not None else (0, 0)
 
 
 def _isr_bytes(isr):
@@ -80,8 +86,8 @@ def memory_layout_json(node):
         "recent_rx_bytes_used": 8 * node.recent.count,
         "recent_rx_bytes_allocated": node.recent.nbytes(),
         "recent_rx_len": node.recent.count,
-        "reliable_rx_buffer_bytes_used": 0, "reliable_rx_buffer_bytes_allocated": total,
-        "reliable_rx_buffer_len": 0,
+        "reliable_rx_buffer_bytes_used": _held(node)[0],
+        "reliable_rx_buffer_bytes_allocated": total, "reliable_rx_buffer_len": _held(node)[1],
         "discovery_bytes_used": disc, "discovery_bytes_allocated": total,
         "schema_bytes_used": node._schema_bytes, "schema_bytes_allocated": total,
         "network_variable_cache_bytes_used": 0,

@@ -1,0 +1,125 @@
+# Hop reliability, the receiving half for ordered frames (`04 <seq>`) on a reliable side, as
+# 4.2.7 does it (shared/protocol/reliable.md, host_tests/test_reliable_parity.py): per (side,
+# type) the next expected seq starts at 1; the expected frame is handled and releases the held
+# ones after it, with one RELIABLE_ACK [ty, highest released]; a later frame is held and
+# answered with PARTIAL_ACK [ty, its seq] and PACKET_REQUEST [ty, expected]; an older one is
+# answered with RELIABLE_ACK [ty, expected - 1] and dropped. Unordered frames (`06`) never come
+# here: the engine ACKs and delivers them at once. Loaded with the first ordered frame.
+from . import ids
+from .compat import const
+from .wire import pack_into
+
+_ACK = const(1)
+_REQUEST = const(2)
+_PARTIAL = const(3)
+_D_DUP = const(1)  # engine.D_DUP
+_D_EVICTED = const(6)  # engine.D_EVICTED: a held frame that found no room
+
+
+class _Stream:
+    """One (side, type): the expected seq, held frames {seq: bytes}, and the range of held
+    frames released into the node's RX queue but not handled yet."""
+
+    def __init__(self):
+        self.exp = 1
+        self.held = {}
+        self.lo = self.hi = 0
+
+
+class OrderedRx:
+    def __init__(self, node):
+        self.node = node
+        self.payload = bytearray(8)
+        self.frame = bytearray(48)  # a control frame: 8-byte payload, u64 timestamp at most
+        self.held_bytes = 0
+        self.held_count = 0
+        self.dropped = 0
+        self.sides = []  # sides with streams, to give back a removed side's held bytes
+
+    def forget_removed(self):
+        live = self.node.sides
+        for side in self.sides:
+            if side.sid >= len(live) or live[side.sid] is not side:
+                self.sides.remove(side)
+                for st in side.rrx.values():
+                    for f in st.held.values():
+                        self._give(f)
+                    st.held = {}
+                return  # one per call is enough (periodic)
+
+    def _stream(self, side, ty):
+        m = getattr(side, "rrx", None)
+        if m is None:
+            m = side.rrx = {}  # on the Side: a re-added side ID starts anew
+            self.sides.append(side)
+        st = m.get(ty)
+        if st is None:
+            st = m[ty] = _Stream()
+        return st
+
+    def _ctl(self, sid, kind, ty, seq):
+        p = self.payload
+        for i in range(4):
+            p[i] = (ty >> (8 * i)) & 0xFF
+            p[4 + i] = (seq >> (8 * i)) & 0xFF
+        node = self.node
+        n = pack_into(self.frame, kind, node.src_addr, None, node.now_ms(), ids.next_nonce(), p)
+        node._send(1 << sid, self.frame, n, False)
+
+    def rx(self, side, hdr, data, n):
+        """True: handle this frame now; False: held or an old repeat (answered here)."""
+        ty = hdr.ty
+        seq = hdr.seq
+        st = self._stream(side, ty)
+        if st.lo and st.lo <= seq <= st.hi:  # a held frame we released: already ACKed
+            side.rx_packets -= 1  # (counted when it first arrived)
+            side.rx_bytes -= n
+            st.lo = seq + 1
+            if st.lo > st.hi:
+                st.lo = st.hi = 0
+            return True
+        exp = st.exp
+        if seq == exp:
+            held = st.held
+            k = seq
+            while (k + 1) in held:
+                k += 1
+            self._ctl(side.sid, _ACK, ty, k)
+            st.exp = k + 1
+            if k > seq:
+                st.lo = seq + 1
+                st.hi = k
+                node = self.node
+                for q in range(seq + 1, k + 1):
+                    f = held.pop(q)
+                    self._give(f)
+                    node._rx_defer(side, f)  # handled after this one, in order
+            return True
+        if seq < exp:
+            self._ctl(side.sid, _ACK, ty, exp - 1)
+            side.drops[_D_DUP] += 1
+            return False
+        held = st.held
+        if seq not in held:
+            cap = _max_pending()
+            budget = self.node.budget
+            if len(held) >= cap or not budget.take(n):
+                side.drops[_D_EVICTED] += 1
+                self.dropped += 1
+            else:
+                held[seq] = bytes(data[:n])
+                self.held_bytes += n
+                self.held_count += 1
+        self._ctl(side.sid, _PARTIAL, ty, seq)
+        self._ctl(side.sid, _REQUEST, ty, exp)
+        return False
+
+    def _give(self, f):
+        self.node.budget.give(len(f))
+        self.held_bytes -= len(f)
+        self.held_count -= 1
+
+
+def _max_pending():
+    from .reliable import config
+    return config()[2]
