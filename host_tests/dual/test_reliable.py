@@ -82,7 +82,8 @@ def run(r, clock, to, step=50):
 
 
 def test_plain_router_never_loads_reliable():
-    sys.modules.pop("sedsnet.reliable", None)
+    for m in ("sedsnet.reliable", "sedsnet.reliable_rx", "sedsnet.reliable_e2e"):
+        sys.modules.pop(m, None)
     got = []
     r = Router(hostname="plainR", now_ms=Clock(), handlers=[(EP, lambda p: got.append(p), None)])
     sid = r.add_side_packed("p", lambda f: None)
@@ -92,7 +93,8 @@ def test_plain_router_never_loads_reliable():
     r.receive_packed_from_side(sid, bytes(buf[:n]))
     r.periodic(0)
     assert len(got) == 2
-    assert "sedsnet.reliable" not in sys.modules
+    for m in ("sedsnet.reliable", "sedsnet.reliable_rx", "sedsnet.reliable_e2e"):
+        assert m not in sys.modules
     r.add_side_packed("q", lambda f: None, reliable_enabled=True)
     assert "sedsnet.reliable" in sys.modules
 
@@ -287,3 +289,51 @@ def test_two_of_ours_over_a_lossy_link_exactly_once_in_order():
     assert ords == list(range(12))
     assert unos == list(range(12))
     assert a.rel.pending(sa) == []
+
+
+def contract_frame(target, nonce, rel=0x84, seq=0, ty=UNO):
+    """A reliable frame over a wire contract from "e2eOrigin" to the holder `target`, as a
+    4.2.7 origin sends it: cflags 07, shape 02 (dynamic UInt8), one target."""
+    from sedsnet import ids
+    Router(hostname="e2eOrigin", now_ms=Clock(), discovery=False)  # its name is known
+    h = ids.sender_hash(target)
+    contract = bytes([0x07, 0x02, 0x01]) + bytes((h >> (8 * i)) & 0xFF for i in range(8))
+    buf = bytearray(96)
+    n = pack_into(buf, ty, source_address("e2eOrigin"), [EP], 5, nonce, b"\x2a", contract,
+                  rel, seq)
+    return bytes(buf[:n])
+
+
+def test_end_to_end_repeat_passed_on_again_by_a_router_in_the_middle():
+    clock = Clock()
+    m = Router(hostname="e2eMid", now_ms=clock, discovery=False)
+    a_out, b_out = [], []
+    sa = m.add_side_packed("a", lambda f: a_out.append(bytes(f)))
+    m.add_side_packed("b", lambda f: b_out.append(bytes(f)))
+    f = contract_frame("e2eFar", 501)
+    m.receive_packed_from_side(sa, f)
+    m.receive_packed_from_side(sa, f)  # the origin's resend: the first copy may be lost later on
+    assert b_out == [f, f]
+    plain = data(PLAIN, 0, 503, 0x84)
+    m.receive_packed_from_side(sa, plain)
+    m.receive_packed_from_side(sa, plain)
+    assert b_out[2:] == [plain]  # anything else still dies as a duplicate
+    assert m.export_runtime_stats()["sides"][sa]["drops"]["duplicate"] == 1
+
+
+def test_end_to_end_repeat_at_the_holder_acked_again_not_delivered():
+    got = []
+    out = []
+    h = Router(hostname="e2eHold", now_ms=Clock(), discovery=False,
+               handlers=[(EP, lambda p: got.append(bytes(p.payload)), None)])
+    s = h.add_side_packed("a", lambda f: out.append(bytes(f)))
+    f = contract_frame("e2eHold", 601)
+    h.receive_packed_from_side(s, f)
+    h.receive_packed_from_side(s, f)
+    assert got == [b"\x2a"]
+    acks = []
+    for x in out:
+        _h.parse(x)
+        if _h.ty == 1 and _h.contract_start >= 0:
+            acks.append(bytes(x[_h.payload_start:_h.payload_end]))
+    assert len(acks) == 2 and acks[0] == acks[1]  # the packet ID, both times

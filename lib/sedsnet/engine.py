@@ -218,6 +218,10 @@ class Engine:
                 return  # held after a gap, or an old repeat
         ids.write_dup_key(hdr, data, self.pid)
         if self.recent.seen(self.pid):
+            if hdr.contract_start >= 0 and hdr.rel_form and ty > 18:
+                from .reliable_e2e import repeat  # an end-to-end resend: 4.2.7 passes it on
+                if repeat(self, side.sid, hdr, data, n):
+                    return
             side.drops[D_DUP] += 1
             return
         if ty <= _CTRL_LAST and self._control(side.sid, hdr, data, n):
