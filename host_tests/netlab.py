@@ -14,6 +14,7 @@ class Net:
         self.cross = {}  # (node, side index) -> (node, side index) across labs
         self.t = 0
         self.trace = []  # (t, node, side index, frame hex) of every frame carried across
+        self.sims = {}  # (node, side index) -> tools/linksim.LinkSim of what it sends
         self.schema = schema
         for lab in self.labs.values():
             lab.call("reset", t=0, schema=schema)
@@ -30,12 +31,17 @@ class Net:
         self.labs[lab].call("node", name=name, relay=relay, hostname=hostname or name,
                             handlers=list(handlers), sides=[reliable] * sides, kw=kw or {})
 
-    def link(self, a, a_side, b, b_side):
+    def link(self, a, a_side, b, b_side, sim=None):
+        """sim: a tools/linksim.Duplex (a_to_b, b_to_a) the frames of a link across labs go
+        through, on the shared clock."""
         if self.where[a] == self.where[b]:
             self.labs[self.where[a]].call("link", a=a, a_side=a_side, b=b, b_side=b_side)
         else:
             self.cross[(a, a_side)] = (b, b_side)
             self.cross[(b, b_side)] = (a, a_side)
+            if sim is not None:
+                self.sims[(a, a_side)] = sim.a_to_b
+                self.sims[(b, b_side)] = sim.b_to_a
 
     def shuttle(self):
         """Carry frames across labs until neither has anything left to send."""
@@ -47,8 +53,19 @@ class Net:
                     peer = self.cross.get((name, side))
                     if peer is None:
                         continue  # an open side nobody listens to
+                    sim = self.sims.get((name, side))
+                    if sim is not None:
+                        sim.send(self.t, bytes.fromhex(frame))
+                        continue
                     self.labs[self.where[peer[0]]].call("rx", node=peer[0], side=peer[1],
                                                          frames=[frame])
+                    moved += 1
+            for (name, side), sim in self.sims.items():
+                frames = [f.hex() for f in sim.due(self.t)]
+                if frames:
+                    peer = self.cross[(name, side)]
+                    self.labs[self.where[peer[0]]].call("rx", node=peer[0], side=peer[1],
+                                                         frames=frames)
                     moved += 1
             if not moved:
                 return
@@ -61,6 +78,7 @@ class Net:
         while t <= to:
             for lab in self.labs.values():
                 lab.call("run", **{"from": t, "to": t, "step": step})
+            self.t = t  # (link simulators send and deliver on this clock)
             self.shuttle()
             t += step
         self.t = t

@@ -139,7 +139,7 @@ def _log_f32(cmd):
 
 
 def _fn(cmd):
-    return {"result": getattr(sedsnet, cmd["fn"])(*cmd.get("args", ()))}
+    return {"result": getattr(sedsnet, cmd["fn"])(*cmd.get("args", ()), **cmd.get("kw", {}))}
 
 
 def _out(cmd):

@@ -158,7 +158,7 @@ def _log_f32(cmd):
 
 
 def _fn(cmd):
-    return {"result": getattr(ref, cmd["fn"])(*cmd.get("args", ()))}
+    return {"result": getattr(ref, cmd["fn"])(*cmd.get("args", ()), **cmd.get("kw", {}))}
 
 
 def _out(cmd):
