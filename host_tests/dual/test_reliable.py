@@ -337,3 +337,38 @@ def test_end_to_end_repeat_at_the_holder_acked_again_not_delivered():
         if _h.ty == 1 and _h.contract_start >= 0:
             acks.append(bytes(x[_h.payload_start:_h.payload_end]))
     assert len(acks) == 2 and acks[0] == acks[1]  # the packet ID, both times
+
+
+def test_backlog_and_slots_charged_to_the_budget():
+    import json
+    r, sid, clock, out = node(tuning={"reliable_max_pending": 4})
+    base = r.budget.used
+    for i in range(60):  # 4.2.7 keeps far more than a window waiting, without an error
+        r.log_bytes(UNO, bytes([i]))
+    st = r.sides[sid].rtx
+    assert len(st.backlog) == 56 and st.backlog_dropped == 0
+    assert r.budget.used - base == r.rel.budget_bytes() > 56 * 10
+    used = json.loads(r.export_memory_layout_json())["shared_queue_bytes_used"]
+    assert used >= r.rel.budget_bytes()
+    seen = set()
+    while len(seen) < 60 and clock.t < 100000:
+        for f in out:
+            _h.parse(f)
+            if _h.ty == UNO and _h.seq not in seen:
+                seen.add(_h.seq)
+                r.receive_packed_from_side(sid, ctl(1, UNO, _h.seq))
+        del out[:]
+        clock.t += 50
+        r.periodic(0)
+    assert len(seen) == 60 and st.backlog == [] and r.rel.pending(sid) == []
+    assert r.budget.used - base == st.bytes_allocated()  # only the 4 reused slot buffers
+    # a budget that cannot hold them: frames sent once unkept (or not kept waiting), counted,
+    # nothing raised
+    small = Router(hostname="relS", now_ms=Clock(), discovery=False, max_queue_budget=4096)
+    ssid = small.add_side_packed("r", lambda f: None, reliable_enabled=True)
+    for i in range(100):
+        small.log_bytes(UNO, bytes([i & 0xFF]))
+    sst = small.sides[ssid].rtx
+    assert sst.unkept + sst.backlog_dropped == 100
+    assert small.budget.used <= small.budget.total
+    sedsnet.set_runtime_tuning_config(reliable_max_pending=32)

@@ -49,10 +49,11 @@ class SideTx:
         self.tries = []  # resends so far
         self.skip = []  # 1: a PARTIAL_ACK named it, its next due resend is skipped
         self.used = 0
-        self.backlog = []  # (bytes frame, relayed) waiting for the window
+        self.backlog = []  # (ty, bytes frame, relayed) waiting for the window
         self.retransmits = 0
         self.given_up = 0
         self.backlog_dropped = 0
+        self.unkept = 0
 
     def inflight(self, ty):
         n = 0
@@ -68,7 +69,7 @@ class SideTx:
         for i in range(len(lens)):
             if not lens[i]:
                 return i
-        self.bufs.append(bytearray(64))
+        self.bufs.append(bytearray(0))  # sized (and charged) by the first frame
         for a in (lens, self.tys, self.seqs, self.sent, self.tries, self.skip):
             a.append(0)
         return len(lens) - 1
@@ -93,6 +94,7 @@ class HopReliable:
         self.hdr = FrameHeader(max_endpoints=32)
         self.inner = False  # True while our own sequenced frame goes through node._send
         self.orx = None  # reliable_rx.OrderedRx, made with the first ordered frame received
+        self.txs = []  # sides with a SideTx, to give back a removed side's backlog bytes
 
     def rx_seq(self, side, hdr, data, n):
         """A sequenced frame from a reliable side: True to handle it now. As 4.2.7: a type
@@ -147,9 +149,12 @@ class HopReliable:
                 st = getattr(sides[s], "rtx", None)
                 if st is None:
                     st = sides[s].rtx = SideTx()  # on the Side: a re-added side ID starts anew
+                    self.txs.append(sides[s])
                 if st.inflight(h.ty) >= cap:
-                    if len(st.backlog) >= cap:
-                        st.backlog_dropped += 1  # a bounded wait (4.2.7's bound not probed)
+                    # 4.2.7 held 224 and more without an error: the wait is bounded by the
+                    # node's max_queue_budget only
+                    if not node.budget.take(n):
+                        st.backlog_dropped += 1
                     else:
                         st.backlog.append((h.ty, bytes(node._view(data, n)), relayed))
                 else:
@@ -173,14 +178,16 @@ class HopReliable:
         size = rs + 1 + uleb_len(seq) + tail + 4
         i = st.free_slot()
         buf = st.bufs[i]
-        if len(buf) < size:
+        if len(buf) < size:  # slot buffers are charged to max_queue_budget
+            budget = self.node.budget
+            if not budget.take(size + 16 - len(buf)):
+                st.unkept += 1  # no room to keep it: sent once, as on a plain side
+                buf = bytearray(size)
+                self._fill(buf, data, h, rs, seq, mode, tail)
+                self._tx(sid, buf, size, relayed)
+                return
             buf = st.bufs[i] = bytearray(size + 16)
-        buf[:rs] = data[:rs]
-        buf[rs] = REL_HAS_SEQ | (REL_UNORDERED if mode != _ORDERED else 0)
-        p = put_uleb(buf, rs + 1, seq)
-        ps = h.payload_start
-        buf[p:p + tail] = data[ps:ps + tail]
-        crc32_write(buf, 0, p + tail)
+        self._fill(buf, data, h, rs, seq, mode, tail)
         st.lens[i] = size
         st.tys[i] = ty
         st.seqs[i] = seq
@@ -188,6 +195,15 @@ class HopReliable:
         st.tries[i] = st.skip[i] = 0
         st.used += 1
         self._tx(sid, buf, size, relayed)
+
+    def _fill(self, buf, data, h, rs, seq, mode, tail):
+        """The frame data with its reliable header made `04/06 <seq>`, into buf."""
+        buf[:rs] = data[:rs]
+        buf[rs] = REL_HAS_SEQ | (REL_UNORDERED if mode != _ORDERED else 0)
+        p = put_uleb(buf, rs + 1, seq)
+        ps = h.payload_start
+        buf[p:p + tail] = data[ps:ps + tail]
+        crc32_write(buf, 0, p + tail)
 
     def _tx(self, sid, buf, n, relayed):
         self.inner = True
@@ -234,6 +250,7 @@ class HopReliable:
                 k += 1
                 continue
             st.backlog.pop(k)
+            self.node.budget.give(len(frame))
             h = self.hdr
             h.parse(frame, len(frame), REL_MODE)
             rec = schema.type_record(h.ty)
@@ -249,10 +266,19 @@ class HopReliable:
         if self.orx is not None:
             self.orx.forget_removed()
         sides = self.node.sides
+        for side in self.txs:
+            if side.sid >= len(sides) or sides[side.sid] is not side:
+                self.txs.remove(side)
+                for f in side.rtx.backlog:
+                    self.node.budget.give(len(f[1]))
+                side.rtx.backlog = []
+                self.node.budget.give(side.rtx.bytes_allocated())
+                side.rtx.bufs = []
+                break
         for sid in range(len(sides)):
             side = sides[sid]
             st = getattr(side, "rtx", None)
-            if st is None or not st.used:
+            if st is None or not (st.used or st.backlog):
                 continue
             lens = st.lens
             for i in range(len(lens)):
@@ -270,6 +296,17 @@ class HopReliable:
                     st.retransmits += 1
                     self._tx(sid, st.bufs[i], lens[i], False)
             self._refill(sid, st)
+
+    def budget_bytes(self):
+        """What reliable delivery holds against max_queue_budget: in-flight slot buffers,
+        frames waiting for the window, frames held after a gap."""
+        n = self.orx.held_bytes if self.orx is not None else 0
+        for side in self.txs:
+            st = side.rtx
+            n += st.bytes_allocated()
+            for f in st.backlog:
+                n += len(f[1])
+        return n
 
     def pending(self, sid):
         """[(ty, seq)] in flight on side sid, oldest first (tests, stats)."""

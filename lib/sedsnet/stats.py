@@ -56,7 +56,7 @@ def _used(node):
     """Bytes in use against the shared queue budget."""
     disc = node.discovery.memory_bytes() if node.discovery is not None else 0
     return (node.rx.bytes + node.tx.bytes + _isr_bytes(node.isr) + node.recent.nbytes()
-            + node._schema_bytes + disc + _held(node)[0])
+            + node._schema_bytes + disc + (node.rel.budget_bytes() if node.rel else 0))
 
 
 def _held(node):
