@@ -372,3 +372,36 @@ def test_backlog_and_slots_charged_to_the_budget():
     assert sst.unkept + sst.backlog_dropped == 100
     assert small.budget.used <= small.budget.total
     sedsnet.set_runtime_tuning_config(reliable_max_pending=32)
+
+
+def test_a_new_frame_never_overtakes_the_waiting_ones():
+    r, sid, clock, out = node(tuning={"reliable_max_pending": 2})
+    for i in range(3):
+        r.log_bytes(ORD, bytes([i]))
+    r.receive_packed_from_side(sid, ctl(1, ORD, 1))  # a slot is free, value 2 still waits
+    r.log_bytes(ORD, b"\x03")
+    run(r, clock, 100)
+    r.receive_packed_from_side(sid, ctl(1, ORD, 3))  # cumulative: 2 and 3 done
+    run(r, clock, 400)
+    firsts = {}
+    for ty, rf, seq, pl in user(out):
+        firsts.setdefault(seq, pl[0])
+    assert [firsts[k] for k in sorted(firsts)] == [0, 1, 2, 3]
+    sedsnet.set_runtime_tuning_config(reliable_max_pending=32)
+
+
+def test_unordered_repeat_known_by_seq_after_the_id_cache_forgot_it():
+    got = []
+    out = []
+    r = Router(hostname="relR", now_ms=Clock(), discovery=False, max_recent_rx_ids=4,
+               handlers=[(EP, lambda p: got.append(bytes(p.payload)[0]), None)])
+    sid = r.add_side_packed("r", lambda f: out.append(bytes(f)), reliable_enabled=True)
+    first = data(UNO, 1, 701)
+    r.receive_packed_from_side(sid, first)
+    for seq in range(2, 12):
+        r.receive_packed_from_side(sid, data(UNO, seq, 701 + 2 * seq))
+    r.receive_packed_from_side(sid, first)  # a late resend: its ID has left the cache
+    assert got == list(range(1, 12))
+    assert hop(out)[-1] == (1, UNO, 1)  # still ACKed (the first ACK may have been lost)
+    r.receive_packed_from_side(sid, data(UNO, 1, 901))  # same seq, new nonce: a restarted peer
+    assert got[-1] == 1 and len(got) == 12

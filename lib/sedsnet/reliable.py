@@ -64,6 +64,12 @@ class SideTx:
                 n += 1
         return n
 
+    def waiting(self, ty):
+        for f in self.backlog:
+            if f[0] == ty:
+                return True
+        return False
+
     def free_slot(self):
         lens = self.lens
         for i in range(len(lens)):
@@ -93,7 +99,7 @@ class HopReliable:
         self.node = node
         self.hdr = FrameHeader(max_endpoints=32)
         self.inner = False  # True while our own sequenced frame goes through node._send
-        self.orx = None  # reliable_rx.OrderedRx, made with the first ordered frame received
+        self.orx = None  # reliable_rx.OrderedRx, made with the first sequenced frame received
         self.txs = []  # sides with a SideTx, to give back a removed side's backlog bytes
 
     def rx_seq(self, side, hdr, data, n):
@@ -103,12 +109,12 @@ class HopReliable:
         rec = schema.type_record(hdr.ty)
         if rec is not None and not rec[R_RELIABLE]:
             return True
-        if hdr.rel_flags & REL_UNORDERED:
-            self.node._hop_ack(side.sid, hdr)  # every frame, repeats too (lost ACKs)
-            return True
         if self.orx is None:
             from .reliable_rx import OrderedRx
             self.orx = OrderedRx(self.node)
+        if hdr.rel_flags & REL_UNORDERED:
+            self.node._hop_ack(side.sid, hdr)  # every frame, repeats too (lost ACKs)
+            return not self.orx.unordered_repeat(side, hdr.ty, hdr.seq, hdr.nonce)
         return self.orx.rx(side, hdr, data, n)
 
     # ---- sending --------------------------------------------------------------------------
@@ -150,7 +156,7 @@ class HopReliable:
                 if st is None:
                     st = sides[s].rtx = SideTx()  # on the Side: a re-added side ID starts anew
                     self.txs.append(sides[s])
-                if st.inflight(h.ty) >= cap:
+                if st.inflight(h.ty) >= cap or st.waiting(h.ty):  # (keeps the order)
                     # 4.2.7 held 224 and more without an error: the wait is bounded by the
                     # node's max_queue_budget only
                     if not node.budget.take(n):
@@ -300,7 +306,7 @@ class HopReliable:
     def budget_bytes(self):
         """What reliable delivery holds against max_queue_budget: in-flight slot buffers,
         frames waiting for the window, frames held after a gap."""
-        n = self.orx.held_bytes if self.orx is not None else 0
+        n = self.orx.held_bytes + self.orx.seen_bytes if self.orx is not None else 0
         for side in self.txs:
             st = side.rtx
             n += st.bytes_allocated()

@@ -4,7 +4,11 @@
 # ones after it, with one RELIABLE_ACK [ty, highest released]; a later frame is held and
 # answered with PARTIAL_ACK [ty, its seq] and PACKET_REQUEST [ty, expected]; an older one is
 # answered with RELIABLE_ACK [ty, expected - 1] and dropped. Unordered frames (`06`) never come
-# here: the engine ACKs and delivers them at once. Loaded with the first ordered frame.
+# here: the engine ACKs them one by one and delivers them at once, unless this module knows the
+# seq as a repeat (our addition: 4.2.7 relies on its recent-ID cache only). Loaded with the first
+# sequenced frame.
+from array import array
+
 from . import ids
 from .compat import const
 from .wire import pack_into
@@ -26,6 +30,41 @@ class _Stream:
         self.lo = self.hi = 0
 
 
+_SPAN = const(512)  # unordered repeats recognised by seq within this many of the newest
+
+
+class _Seen:
+    """One unordered (side, type): the nonce of each of the last _SPAN seqs that arrived, so a
+    resend whose packet ID has left the node's recent-ID cache is still known as a repeat. A
+    seq seen with another nonce is a new packet (a peer that restarted its counters), delivered
+    as 4.2.7 does. 2 bytes per seq, charged to max_queue_budget."""
+
+    def __init__(self):
+        self.hi = 0
+        self.tags = array("H", bytes(2 * _SPAN))  # 0 = nothing (4.2.7 nonces are odd)
+
+    def repeat(self, seq, nonce):
+        """True when seq arrived before with this nonce; remembers it."""
+        hi = self.hi
+        tags = self.tags
+        tag = nonce | 1
+        if seq > hi:
+            if seq - hi >= _SPAN:
+                for i in range(_SPAN):
+                    tags[i] = 0
+            else:
+                for q in range(hi + 1, seq):  # the ones skipped have not arrived
+                    tags[q % _SPAN] = 0
+            self.hi = seq
+        elif hi - seq >= _SPAN:
+            return False  # too old to tell: the recent-ID cache decides
+        i = seq % _SPAN
+        if tags[i] == tag:
+            return True
+        tags[i] = tag
+        return False
+
+
 class OrderedRx:
     def __init__(self, node):
         self.node = node
@@ -34,6 +73,7 @@ class OrderedRx:
         self.held_bytes = 0
         self.held_count = 0
         self.dropped = 0
+        self.seen_bytes = 0  # _Seen tables
         self.sides = []  # sides with streams, to give back a removed side's held bytes
 
     def forget_removed(self):
@@ -41,21 +81,43 @@ class OrderedRx:
         for side in self.sides:
             if side.sid >= len(live) or live[side.sid] is not side:
                 self.sides.remove(side)
-                for st in side.rrx.values():
+                for st in getattr(side, "rrx", {}).values():
                     for f in st.held.values():
                         self._give(f)
                     st.held = {}
+                n = 2 * _SPAN * len(getattr(side, "rseen", ()))
+                self.node.budget.give(n)
+                self.seen_bytes -= n
+                side.rseen = {}
                 return  # one per call is enough (periodic)
 
     def _stream(self, side, ty):
         m = getattr(side, "rrx", None)
         if m is None:
             m = side.rrx = {}  # on the Side: a re-added side ID starts anew
-            self.sides.append(side)
+            if side not in self.sides:
+                self.sides.append(side)
         st = m.get(ty)
         if st is None:
             st = m[ty] = _Stream()
         return st
+
+    def unordered_repeat(self, side, ty, seq, nonce):
+        m = getattr(side, "rseen", None)
+        if m is None:
+            m = side.rseen = {}
+        st = m.get(ty)
+        if st is None:
+            if not self.node.budget.take(2 * _SPAN):
+                return False  # no room: the recent-ID cache alone decides, as 4.2.7
+            st = m[ty] = _Seen()
+            self.seen_bytes += 2 * _SPAN
+            if side not in self.sides:
+                self.sides.append(side)
+        if st.repeat(seq, nonce):
+            side.drops[_D_DUP] += 1
+            return True
+        return False
 
     def _ctl(self, sid, kind, ty, seq):
         p = self.payload
