@@ -10,6 +10,7 @@ import sedsnet
 from sedsnet.ids import source_address
 from sedsnet.router import Router
 from sedsnet.wire import FrameHeader, pack_into
+from support import micropython_only
 
 EP = 111
 ORD = 3100  # reliable=1 (ordered)
@@ -405,3 +406,80 @@ def test_unordered_repeat_known_by_seq_after_the_id_cache_forgot_it():
     assert hop(out)[-1] == (1, UNO, 1)  # still ACKed (the first ACK may have been lost)
     r.receive_packed_from_side(sid, data(UNO, 1, 901))  # same seq, new nonce: a restarted peer
     assert got[-1] == 1 and len(got) == 12
+
+
+def _locked(fn, n):
+    from micropython import heap_lock, heap_unlock
+    heap_lock()
+    try:
+        for i in range(n):
+            fn(i)
+    finally:
+        heap_unlock()
+
+
+# (this node, peer) with header addresses above and below 2**30, clocks below and above 2**30
+# (on 32-bit builds an int of 2**30 or more is a heap object)
+_HOSTS = (("relHA", "relPA"), ("relHR", "relPR"))
+_STAMPS = (1000, 1767225600000)
+
+
+class _Steps:
+    # a bound method, not a closure: MicroPython allocates to call a closure of many cells
+
+    def __init__(self, a, s, acks, rx_o, rx_u):
+        self.a, self.s, self.acks, self.rx_o, self.rx_u = a, s, acks, rx_o, rx_u
+        self.payload = b"\x05\x06\x07\x08"
+
+    def step(self, i):
+        a = self.a
+        a.log_bytes(ORD, self.payload)
+        a.log_bytes(UNO, self.payload)
+        a.receive_packed_from_side(self.s, self.acks[2 * i])
+        a.receive_packed_from_side(self.s, self.acks[2 * i + 1])
+        a.receive_packed_from_side(self.s, self.rx_o[i])
+        a.receive_packed_from_side(self.s, self.rx_u[i])
+
+    def locked(self, i):
+        self.step(40 + i)
+
+    def periodic(self, i):
+        self.a.periodic(0)
+
+
+@micropython_only("heap_lock exists only under MicroPython")
+def test_reliable_steady_state_allocates_nothing():
+    from sedsnet import ids
+    for me, peer in _HOSTS:
+        for ts in _STAMPS:
+            sent = [0]
+
+            def tx(frame):
+                sent[0] += 1
+            clock = Clock()
+            clock.t = ts
+            a = Router(hostname=me, now_ms=clock, discovery=False)
+            s = a.add_side_packed("r", tx, reliable_enabled=True)
+            acks = []
+            for q in range(1, 241):  # hop ACKs for the ORD and UNO seqs to come
+                for ty in (ORD, UNO):
+                    buf = bytearray(64)
+                    n = pack_into(buf, 1, ids.source_address(peer), None, ts, 2 * q + ty % 2,
+                                  struct.pack("<II", ty, q))
+                    acks.append(bytes(buf[:n]))
+            rx_o, rx_u = [], []
+            for q in range(1, 121):  # sequenced data from the peer, in order
+                for ty, rf, out in ((ORD, 0x04, rx_o), (UNO, 0x06, rx_u)):
+                    buf = bytearray(64)
+                    n = pack_into(buf, ty, ids.source_address(peer), None, ts, 1001 + 2 * q,
+                                  b"\x01\x02\x03\x04", None, rf, q)
+                    out.append(bytes(buf[:n]))
+            st = _Steps(a, s, acks, rx_o, rx_u)
+            for i in range(40):  # warm up: slots, views, streams, dict entries
+                st.step(i)
+            _locked(st.locked, 80)
+            assert a.rel.pending(s) == []
+            assert sent[0] == 120 * 4  # 2 frames and 2 hop ACKs per step
+            if ts < (1 << 30):  # periodic's timer arithmetic on a clock below 2**30 too
+                a.log_bytes(UNO, st.payload)
+                _locked(st.periodic, 50)

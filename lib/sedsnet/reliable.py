@@ -6,10 +6,16 @@
 import sys
 
 from . import schema
+from .engine import _Views
 from .compat import const
 from .schema import R_RELIABLE
 from .wire import REL_ACK_ONLY, REL_HAS_ACK, REL_HAS_SEQ, REL_MODE, REL_UNORDERED, \
     FrameHeader, crc32_write, put_uleb, uleb_len
+
+try:
+    from ._fast import copy_into
+except (ImportError, SyntaxError, ValueError, AttributeError):
+    from ._pure import copy_into
 
 _F_CONTRACT = const(0x04)
 _F_REL = const(0x42)  # reliable header present, compact form
@@ -25,11 +31,14 @@ _MAX_PENDING = const(32)
 
 def config():
     """(retransmit_ms, max_retries, max_pending) from set_runtime_tuning_config()."""
+    return _tuned(0, _RETRANSMIT_MS), _tuned(1, _MAX_RETRIES), _tuned(2, _MAX_PENDING)
+
+
+def _tuned(k, default):
+    # one key, read in place (no tuple per packet): tuning.py's list of values, reliable keys
+    # from index 5 (tuning.reliable_config() order)
     t = sys.modules.get("sedsnet.tuning")
-    if t is None:
-        return _RETRANSMIT_MS, _MAX_RETRIES, _MAX_PENDING
-    c = t.reliable_config()
-    return c[0], c[1], c[2]
+    return default if t is None else t._values[5 + k]
 
 
 class SideTx:
@@ -43,6 +52,7 @@ class SideTx:
         self.next_seq = {}  # data type -> last seq sent on this side
         self.bufs = []  # slot buffers (bytearray, grow-only)
         self.lens = []  # frame length in a slot, 0 = free
+        self.views = []  # per slot an engine._Views of its buffer: no memoryview per send
         self.tys = []
         self.seqs = []
         self.sent = []  # ms of the last send
@@ -76,9 +86,16 @@ class SideTx:
             if not lens[i]:
                 return i
         self.bufs.append(bytearray(0))  # sized (and charged) by the first frame
+        self.views.append(None)
         for a in (lens, self.tys, self.seqs, self.sent, self.tries, self.skip):
             a.append(0)
         return len(lens) - 1
+
+    def view(self, i):
+        v = self.views[i]
+        if v is None:
+            v = self.views[i] = _Views(self.bufs[i], 8)  # (with the lengths next to it)
+        return v.get(self.lens[i])
 
     def release(self, i):
         self.lens[i] = 0
@@ -148,7 +165,7 @@ class HopReliable:
         # 4.2.7: an ordered type sent over a wire contract (end to end) keeps "84 00"
         if not mode or (mode == _ORDERED and data[0] & _F_CONTRACT):
             return mask
-        cap = config()[2]
+        cap = _tuned(2, _MAX_PENDING)
         s = 0
         while rmask >> s:
             if rmask >> s & 1:
@@ -193,6 +210,7 @@ class HopReliable:
                 self._tx(sid, buf, size, relayed)
                 return
             buf = st.bufs[i] = bytearray(size + 16)
+            st.views[i] = None
         self._fill(buf, data, h, rs, seq, mode, tail)
         st.lens[i] = size
         st.tys[i] = ty
@@ -200,15 +218,14 @@ class HopReliable:
         st.sent[i] = self.node.now_ms()
         st.tries[i] = st.skip[i] = 0
         st.used += 1
-        self._tx(sid, buf, size, relayed)
+        self._tx(sid, st.view(i), size, relayed)
 
     def _fill(self, buf, data, h, rs, seq, mode, tail):
         """The frame data with its reliable header made `04/06 <seq>`, into buf."""
-        buf[:rs] = data[:rs]
+        copy_into(buf, 0, data, 0, rs)
         buf[rs] = REL_HAS_SEQ | (REL_UNORDERED if mode != _ORDERED else 0)
         p = put_uleb(buf, rs + 1, seq)
-        ps = h.payload_start
-        buf[p:p + tail] = data[ps:ps + tail]
+        copy_into(buf, p, data, h.payload_start, tail)
         crc32_write(buf, 0, p + tail)
 
     def _tx(self, sid, buf, n, relayed):
@@ -241,14 +258,14 @@ class HopReliable:
                 if q == seq or (cumulative and q < seq):
                     if kind == _REQUEST:
                         st.sent[i] = self.node.now_ms()
-                        self._tx(sid, st.bufs[i], lens[i], False)
+                        self._tx(sid, st.view(i), lens[i], False)
                     elif kind == _PARTIAL:
                         st.skip[i] = 1  # 4.2.7: kept, one resend round left out
                     else:
                         st.release(i)  # the backlog moves up at the next poll, as 4.2.7
 
     def _refill(self, sid, st):
-        cap = config()[2]
+        cap = _tuned(2, _MAX_PENDING)
         k = 0
         while k < len(st.backlog):
             ty, frame, relayed = st.backlog[k]
@@ -268,7 +285,8 @@ class HopReliable:
     def poll(self, now):
         """Resend what is due; give up on a frame after max_retries resends (4.2.7: silently,
         nothing raised); let the backlog into freed slots."""
-        rto, retries, _ = config()
+        rto = _tuned(0, _RETRANSMIT_MS)
+        retries = _tuned(1, _MAX_RETRIES)
         if self.orx is not None:
             self.orx.forget_removed()
         sides = self.node.sides
@@ -300,7 +318,7 @@ class HopReliable:
                     st.tries[i] += 1
                     st.sent[i] = now
                     st.retransmits += 1
-                    self._tx(sid, st.bufs[i], lens[i], False)
+                    self._tx(sid, st.view(i), lens[i], False)
             self._refill(sid, st)
 
     def budget_bytes(self):

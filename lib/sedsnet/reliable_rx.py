@@ -68,8 +68,6 @@ class _Seen:
 class OrderedRx:
     def __init__(self, node):
         self.node = node
-        self.payload = bytearray(8)
-        self.frame = bytearray(48)  # a control frame: 8-byte payload, u64 timestamp at most
         self.held_bytes = 0
         self.held_count = 0
         self.dropped = 0
@@ -120,13 +118,14 @@ class OrderedRx:
         return False
 
     def _ctl(self, sid, kind, ty, seq):
-        p = self.payload
+        node = self.node
+        p = node.ack_payload  # the engine's hop-ACK buffers (and their cached views)
         for i in range(4):
             p[i] = (ty >> (8 * i)) & 0xFF
             p[4 + i] = (seq >> (8 * i)) & 0xFF
-        node = self.node
-        n = pack_into(self.frame, kind, node.src_addr, None, node.now_ms(), ids.next_nonce(), p)
-        node._send(1 << sid, self.frame, n, False)
+        n = pack_into(node.ack_frame, kind, node.src_addr, None, node.now_ms(), ids.next_nonce(),
+                      p)
+        node._send(1 << sid, node.ack_frame, n, False)
 
     def rx(self, side, hdr, data, n):
         """True: handle this frame now; False: held or an old repeat (answered here)."""
