@@ -52,7 +52,9 @@ for step in plan["steps"]:
     except Exception as e:
         errors.append([t[0], op, str(e)])
 user = [[ts, f] for ts, f in out if s.peek_header_py(bytes.fromhex(f))["ty"] >= 3000]
-print(json.dumps({"user": user, "errors": errors}))
+rel = a.export_runtime_stats()["reliable"]  # (ours adds its hop counters under "hop")
+print(json.dumps({"user": user, "errors": errors,
+                  "reliable_keys": sorted(k for k in rel if k != "hop")}))
 """
 
 
@@ -99,7 +101,7 @@ def _norm(got):
         frames.append((t, b[0], h.ty, h.data_size, h.timestamp_ms, h.src_addr, r,
                        h.rel_flags if h.rel_form else None, h.seq, len(b) - uleb_len(h.nonce),
                        b[h.payload_start:h.payload_end].hex()))
-    return {"frames": frames, "errors": got["errors"]}
+    return {"frames": frames, "errors": got["errors"], "reliable_keys": got["reliable_keys"]}
 
 
 def _same(plan):

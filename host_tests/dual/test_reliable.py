@@ -483,3 +483,19 @@ def test_reliable_steady_state_allocates_nothing():
             if ts < (1 << 30):  # periodic's timer arithmetic on a clock below 2**30 too
                 a.log_bytes(UNO, st.payload)
                 _locked(st.periodic, 50)
+
+
+def test_runtime_stats_reliable_section():
+    plain = Router(hostname="relP", now_ms=Clock(), discovery=False)
+    keys = {"reliable_return_route_count", "end_to_end_pending_count",
+            "end_to_end_pending_destination_count", "end_to_end_acked_cache_count"}
+    assert set(plain.export_runtime_stats()["reliable"]) == keys  # 4.2.7's keys
+    r, sid, clock, out = node(tuning={"reliable_retransmit_ms": 100, "reliable_max_retries": 1})
+    r.log_bytes(UNO, b"\x01")
+    r.log_bytes(ORD, b"\x02")
+    hopst = r.export_runtime_stats()["reliable"]["hop"]
+    assert hopst["in_flight"] == 2 and hopst["retransmits"] == 0 and hopst["bytes"] > 0
+    run(r, clock, 500)
+    hopst = r.export_runtime_stats()["reliable"]["hop"]
+    assert (hopst["in_flight"], hopst["retransmits"], hopst["given_up"]) == (0, 2, 2)
+    sedsnet.set_runtime_tuning_config(reliable_retransmit_ms=200, reliable_max_retries=8)

@@ -321,6 +321,24 @@ class HopReliable:
                     self._tx(sid, st.view(i), lens[i], False)
             self._refill(sid, st)
 
+    def stats(self):
+        """Hop counters over the reliable sides (export_runtime_stats()["reliable"]["hop"])."""
+        out = {"in_flight": 0, "waiting": 0, "retransmits": 0, "given_up": 0,
+               "wait_dropped": 0, "unkept": 0, "held": 0, "held_dropped": 0,
+               "bytes": self.budget_bytes()}
+        for side in self.txs:
+            st = side.rtx
+            out["in_flight"] += st.used
+            out["waiting"] += len(st.backlog)
+            out["retransmits"] += st.retransmits
+            out["given_up"] += st.given_up
+            out["wait_dropped"] += st.backlog_dropped
+            out["unkept"] += st.unkept
+        if self.orx is not None:
+            out["held"] = self.orx.held_count
+            out["held_dropped"] = self.orx.dropped
+        return out
+
     def budget_bytes(self):
         """What reliable delivery holds against max_queue_budget: in-flight slot buffers,
         frames waiting for the window, frames held after a gap."""

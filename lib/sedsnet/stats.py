@@ -38,7 +38,18 @@ def runtime_stats(node):
                    "shared_queue_bytes_used": _used(node)},
         "total_handler_failures": getattr(node, "handler_failures", 0),
         "discovery": _discovery(node),
+        "reliable": _reliable(node),
     }
+
+
+def _reliable(node):
+    """4.2.7's section; we keep no end-to-end tables yet (README: differences), so those
+    counts are 0. Our hop counters (reliable.py) follow under "hop"."""
+    out = {"reliable_return_route_count": 0, "end_to_end_pending_count": 0,
+           "end_to_end_pending_destination_count": 0, "end_to_end_acked_cache_count": 0}
+    if node.rel is not None:
+        out["hop"] = node.rel.stats()
+    return out
 
 
 def _discovery(node):
