@@ -145,6 +145,10 @@ def child(kind, n, seed):
             res["a_disc"] = str(a.export_runtime_stats()["discovery"])
             res["b_disc"] = str(b.export_runtime_stats()["discovery"])
             res["t"] = t[0]
+            res["missing"] = [(ty, v) for ty, tot in ((ORD, half), (UNO, n - half))
+                              for v in range(tot) if v not in seen[ty]][:5]
+            res["hop_a"] = a.export_runtime_stats()["reliable"]["hop"]
+            res["hop_b"] = b.export_runtime_stats()["reliable"]["hop"]
     print(json.dumps(res))
 
 

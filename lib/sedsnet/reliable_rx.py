@@ -53,7 +53,7 @@ class _Seen:
                 for i in range(_SPAN):
                     tags[i] = 0
             else:
-                for q in range(hi + 1, seq):  # the ones skipped have not arrived
+                for q in range(hi + 1, seq + 1):  # new seqs: their slots held older ones
                     tags[q % _SPAN] = 0
             self.hi = seq
         elif hi - seq >= _SPAN:
