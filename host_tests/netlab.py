@@ -20,6 +20,7 @@ class Net:
         self.cross = {}  # (node, side index) -> (node, side index) across labs
         self.t = 0
         self.trace = []  # (t, node, side index, frame hex) of every frame carried across
+        self.sims = {}  # (node, side index) -> tools/linksim.LinkSim of what it sends
         self.schema = schema
         for lab in self.labs.values():
             lab.call("reset", t=0, schema=schema)
@@ -38,9 +39,10 @@ class Net:
                             handlers=list(handlers), sides=[reliable] * sides, kw=kw or {},
                             profile=profile)
 
-    def link(self, a, a_side, b, b_side, delay=None, back=None):
+    def link(self, a, a_side, b, b_side, delay=None, back=None, sim=None):
         """delay: what a sends to b takes this long (ms, or f(t, rng) -> ms); back: b to a
-        (default: the same). Delays only on links across labs."""
+        (default: the same). sim: a tools/linksim.Duplex (a_to_b, b_to_a) the frames go
+        through instead, on the shared clock. Delays and sims only on links across labs."""
         if delay is not None:
             self.delay[(a, a_side)] = delay
             self.delay[(b, b_side)] = delay if back is None else back
@@ -49,6 +51,9 @@ class Net:
         else:
             self.cross[(a, a_side)] = (b, b_side)
             self.cross[(b, b_side)] = (a, a_side)
+            if sim is not None:
+                self.sims[(a, a_side)] = sim.a_to_b
+                self.sims[(b, b_side)] = sim.b_to_a
 
     def shuttle(self):
         """Carry frames across labs until neither has anything left to send."""
@@ -65,8 +70,19 @@ class Net:
                         d = d(t, self.rng) if callable(d) else d
                         self.flight.append((t + d, peer[0], peer[1], frame))
                         continue
+                    sim = self.sims.get((name, side))
+                    if sim is not None:
+                        sim.send(self.t, bytes.fromhex(frame))
+                        continue
                     self.labs[self.where[peer[0]]].call("rx", node=peer[0], side=peer[1],
                                                          frames=[frame])
+                    moved += 1
+            for (name, side), sim in self.sims.items():
+                frames = [f.hex() for f in sim.due(self.t)]
+                if frames:
+                    peer = self.cross[(name, side)]
+                    self.labs[self.where[peer[0]]].call("rx", node=peer[0], side=peer[1],
+                                                         frames=frames)
                     moved += 1
             if not moved:
                 return
@@ -97,6 +113,7 @@ class Net:
                 self.land(t)
             for lab in self.labs.values():
                 lab.call("run", **{"from": t, "to": t, "step": step})
+            self.t = t  # (link simulators send and deliver on this clock)
             self.shuttle()
             if each is not None:
                 each(t)

@@ -3,6 +3,7 @@
 # the same, minus the viper kernels (no native emitter) and with CircuitPython's hw.
 include("../../packages/sedsnet/manifest.py")
 include("../../packages/sedsnet-discovery/manifest.py")
+include("../../packages/sedsnet-timesync/manifest.py")
 include("../../packages/sedsnet-node/manifest.py")
 include("../../packages/sedsnet-node-circuitpython/manifest.py")
 include("../../packages/sedsnet-node-uart/manifest.py")

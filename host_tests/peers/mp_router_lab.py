@@ -149,7 +149,7 @@ def _log_hex(cmd):
 
 
 def _fn(cmd):
-    return {"result": getattr(sedsnet, cmd["fn"])(*cmd.get("args", ()))}
+    return {"result": getattr(sedsnet, cmd["fn"])(*cmd.get("args", ()), **cmd.get("kw", {}))}
 
 
 def _log_bytes(cmd):

@@ -170,7 +170,7 @@ def _log_hex(cmd):
 
 
 def _fn(cmd):
-    return {"result": getattr(ref, cmd["fn"])(*cmd.get("args", ()))}
+    return {"result": getattr(ref, cmd["fn"])(*cmd.get("args", ()), **cmd.get("kw", {}))}
 
 
 def _log_bytes(cmd):

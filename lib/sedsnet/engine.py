@@ -206,9 +206,14 @@ class Engine(Queues):
         if hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
             return  # a reliable-layer ACK-only frame (any type): 4.2.7 takes it, does nothing
         if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == REL_HAS_SEQ:
-            self._hop_ack(side.sid, hdr)  # every sequenced frame, repeats too (lost ACKs)
+            if not self.rel.rx_seq(side, hdr, data, n):  # ACK (+ order: reliable_rx.py)
+                return  # held after a gap, or an old repeat
         ids.write_dup_key(hdr, data, self._pid)
         if self._recent.seen(self._pid):
+            if hdr.contract_start >= 0 and hdr.rel_form and ty > _SEDSNET_P2P_MESSAGE:
+                from .reliable_e2e import repeat  # an end-to-end resend: 4.2.7 passes it on
+                if repeat(self, side.sid, hdr, data, n):
+                    return
             side.drops[D_DUP] += 1
             return
         if ty <= _SEDSNET_P2P_MESSAGE and self._control(side.sid, hdr, data, n):
@@ -353,6 +358,8 @@ class Engine(Queues):
         return memoryview(data)[:n]
 
     def _send(self, mask, data, n, relayed):
+        if self.rel is not None and data[0] & 0x42 == 0x42:
+            mask = self.rel.send(mask, data, n, relayed)  # sequenced on reliable sides
         view = self._view(data, n)
         s = 0
         while mask >> s:

@@ -26,6 +26,7 @@ class Node(Engine):
     Everything else is internal (leading underscore)."""
 
     kind = "node"
+    rel = None  # reliable.HopReliable, made with the first reliable side
 
     def __init__(self, now_ms=None, hostname=None, max_queue_budget=None, max_recent_rx_ids=None,
                  starting_queue_size=None, queue_grow_step=None, discovery=None,
@@ -174,6 +175,9 @@ class Node(Engine):
         if reliable:
             _ctl()  # control.py (hop ACKs) loaded now, for the same reason
         side = Side(sid, name, tx, bool(reliable), packet_side)
+        if reliable and self.rel is None:
+            from .reliable import HopReliable
+            self.rel = HopReliable(self)
         if sid == len(sides):
             sides.append(side)
         else:

@@ -133,6 +133,12 @@ class Queues:
                 self.discovery.periodic(self.now_ms())
             finally:
                 self._busy = False
+        if self.rel is not None:  # hop retransmits that are due (reliable.py)
+            self._busy = True
+            try:
+                self.rel.poll(self.now_ms())
+            finally:
+                self._busy = False
         if self._sdt_on:  # profiled sides: reclaim chunked messages that timed out
             for s in self.sides:
                 if s is not None and s.sdt is not None:

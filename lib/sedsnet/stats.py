@@ -43,7 +43,18 @@ def runtime_stats(node):
         # origin's sender name was not known; its resend gets the ACK
         "e2e_unacked": getattr(node, "_e2e_unacked", 0),
         "discovery": _discovery(node),
+        "reliable": _reliable(node),
     }
+
+
+def _reliable(node):
+    """4.2.7's section; we keep no end-to-end tables yet (README: differences), so those
+    counts are 0. Our hop counters (reliable.py) follow under "hop"."""
+    out = {"reliable_return_route_count": 0, "end_to_end_pending_count": 0,
+           "end_to_end_pending_destination_count": 0, "end_to_end_acked_cache_count": 0}
+    if node.rel is not None:
+        out["hop"] = node.rel.stats()
+    return out
 
 
 def _discovery(node):
@@ -63,7 +74,13 @@ def _used(node):
     if node._sdt_on:
         disc += sum(s.sdt.memory_bytes() for s in node.sides if s is not None and s.sdt)
     return (node._rx.bytes + node._tx.bytes + _isr_bytes(node._isr) + node._recent.nbytes()
-            + node._schema_bytes + disc)
+            + node._schema_bytes + disc + (node.rel.budget_bytes() if node.rel else 0))
+
+
+def _held(node):
+    """(bytes, frames) held after a gap on reliable sides (reliable_rx.py)."""
+    orx = node.rel.orx if node.rel is not None else None
+    return (orx.held_bytes, orx.held_count) if orx is not None else (0, 0)
 
 
 def _isr_bytes(isr):
@@ -87,8 +104,8 @@ def memory_layout_json(node):
         "recent_rx_bytes_used": 8 * node._recent.count,
         "recent_rx_bytes_allocated": node._recent.nbytes(),
         "recent_rx_len": node._recent.count,
-        "reliable_rx_buffer_bytes_used": 0, "reliable_rx_buffer_bytes_allocated": total,
-        "reliable_rx_buffer_len": 0,
+        "reliable_rx_buffer_bytes_used": _held(node)[0],
+        "reliable_rx_buffer_bytes_allocated": total, "reliable_rx_buffer_len": _held(node)[1],
         "discovery_bytes_used": disc, "discovery_bytes_allocated": total,
         "schema_bytes_used": node._schema_bytes, "schema_bytes_allocated": total,
         "network_variable_cache_bytes_used": 0,
