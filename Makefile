@@ -40,7 +40,7 @@ firmware: setup
 	$(PY) tools/firmware.py $(BOARD) "$(MICROPY_DIR)" $(MP_BOARD)
 
 demo: setup
-	$(PY) tools/demo.py
+	$(PY) tools/netsim scenarios/default.json
 
 bench: setup
 	$(PY) tools/bench.py

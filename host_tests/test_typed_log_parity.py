@@ -290,14 +290,14 @@ def _script(template):
 
 
 def _run(argv, script, env, args=()):
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False, encoding="utf-8") as f:
-        f.write(script)
-        path = f.name
-    try:
+    # a private directory: the script's folder is first on sys.path, and whatever else lies in
+    # the shared temp folder (a stray struct/ directory) must not shadow a built-in module
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "case.py")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(script)
         out = subprocess.run(argv + [path] + list(args), capture_output=True, text=True,
-                             env=env, timeout=300, cwd=tempfile.gettempdir())
-    finally:
-        os.unlink(path)
+                             env=env, timeout=300, cwd=tmp)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
     return out.stdout
 

@@ -1,0 +1,193 @@
+"""A reference sedsnet 4.2.7 node (Router or Relay) in its own CPython process, for the simulator.
+
+    python tools/netsim/refnode.py '<json spec>'
+
+spec: {"name", "kind": "router"|"relay", "hostname", "schema": path or null, "handlers":
+[endpoint names], "sides": [side names], "command": {"every_s", "type", "endpoint"} or null}.
+Each side's frames come and go as records on stdin/stdout (records.py): the simulator owns the
+links and their faults. Events: {"ev": "up"}, {"ev": "rx", "ty", "sender", "ts", "data", "t"}
+for each packet a handler got, {"ev": "cmd", "n", "ts", "data", "t"} for each command sent.
+Commands: {"op": "topology"|"stats"|"leave"|"stop"} -> a reply; after "leave" (announce_leave())
+the node goes quiet (no periodic(), frames in ignored) unless the command has "stay": true.
+"""
+import json
+import os
+import queue
+import sys
+import threading
+import time
+
+import sedsnet as ref  # the reference; this process never imports ours
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+import records  # noqa: E402
+
+OUT = sys.stdout.buffer
+IN = sys.stdin.buffer
+
+
+def _register(path):
+    import ground_station  # its public schema loader (same IDs as the firmware)
+    with open(path) as f:
+        return ground_station.register_schema(json.load(f))
+
+
+class Node:
+    def __init__(self, spec):
+        self.spec = spec
+        self.names = _register(spec["schema"]) if spec.get("schema") else {}
+        self.by_name = dict((v, k) for k, v in self.names.items())
+        self.inbox = queue.Queue()
+        self.stop = False
+        handlers = []
+        for ep in spec.get("handlers", ()):
+            handlers.append((ref.endpoint_identity(ep), self._on_packet, None))
+        self.fake = [0] if spec.get("fake_clock") else None  # --fast: the host's clock (ms)
+        kw = {"now_ms": lambda: self.fake[0]} if self.fake else {}
+        if spec.get("kind") == "relay":
+            self.node = ref.Relay(**kw)
+            self.rx = self.node.rx_packed_from_side
+        else:
+            self.node = ref.Router(handlers=handlers, hostname=spec.get("hostname") or spec["name"],
+                                   **kw)
+            self.rx = self.node.receive_packed_from_side
+        self.sides = []
+        for i, side in enumerate(spec.get("sides", ())):
+            self.sides.append(self.node.add_side_packed(side, self._tx(i)))
+        self.commands = 0
+        self.left = False  # after a leave: no more periodic(), frames in are ignored
+
+    def _tx(self, index):
+        prefix = bytes([index])
+
+        def tx(frame):
+            records.write(OUT, "F", prefix + bytes(frame))
+        return tx
+
+    def now_s(self):
+        return self.fake[0] / 1000.0 if self.fake else time.time()
+
+    def _on_packet(self, pkt):
+        records.write_json(OUT, "E", {"ev": "rx", "ty": self.names.get(pkt.ty, "type %d" % pkt.ty),
+                                      "sender": pkt.sender, "ts": pkt.timestamp_ms,
+                                      "data": bytes(pkt.payload).hex(), "t": self.now_s()})
+
+    def _command(self):
+        cmd = self.spec["command"]
+        self.commands += 1
+        ts = int(self.now_s() * 1000) & 0xFFFFFFFF
+        data = bytes([1, self.commands & 0xFF, (self.commands >> 8) & 0xFF, 0])
+        pkt = ref.make_packet(ref.data_type_identity(cmd["type"]), self.spec["hostname"],
+                              [ref.endpoint_identity(cmd["endpoint"])], ts, data)
+        self.node.transmit_message(pkt)
+        records.write_json(OUT, "E", {"ev": "cmd", "n": self.commands, "ts": ts, "data": data.hex(),
+                                      "t": self.now_s()})
+
+    def _op(self, msg):
+        op = msg.get("op")
+        if op == "topology":
+            return self.node.export_topology()
+        if op == "stats":
+            return json.loads(json.dumps(self.node.export_runtime_stats(), default=str))
+        if op == "leave":
+            self.node.announce_leave()
+            # 4.2.7 puts a node that keeps running periodic() back into its peers' topology at
+            # its next announcement (at once): a node that leaves goes quiet unless "stay"
+            self.left = not msg.get("stay")
+            return {"ok": True, "silent": self.left}
+        if op == "stop":
+            self.stop = True
+            return {"ok": True}
+        return {"error": "unknown op %r" % op}
+
+    def run_fake(self):
+        """--fast: no thread, no wall clock. {"op": "advance", "t": ms} sets the clock, runs
+        periodic() and the command timer, then replies; frames are handled as they come."""
+        records.write_json(OUT, "E", {"ev": "up"})
+        cmd = self.spec.get("command")
+        next_cmd = cmd["every_s"] * 1000 if cmd else None
+        while not self.stop:
+            rec = records.read(IN)
+            if rec is None:
+                return
+            kind, body = rec
+            if kind == "F":
+                if not self.left and body and body[0] < len(self.sides):
+                    try:
+                        self.rx(self.sides[body[0]], body[1:])
+                    except Exception as e:
+                        records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80]})
+                continue
+            msg = json.loads(body)
+            if msg.get("op") == "advance":
+                self.fake[0] = msg["t"]
+                if not self.left:
+                    try:
+                        self.node.periodic(0)
+                    except Exception as e:
+                        records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80]})
+                    if next_cmd is not None and self.fake[0] >= next_cmd:
+                        next_cmd += cmd["every_s"] * 1000
+                        self._command()
+                reply = {"t": self.fake[0]}
+            else:
+                try:
+                    reply = self._op(msg)
+                except Exception as e:
+                    reply = {"error": "%s: %s" % (type(e).__name__, e)}
+            records.write_json(OUT, "R", reply)
+
+    def _reader(self):
+        while True:
+            rec = records.read(IN)
+            self.inbox.put(rec)
+            if rec is None:
+                return
+
+    def run(self):
+        threading.Thread(target=self._reader, daemon=True).start()
+        records.write_json(OUT, "E", {"ev": "up"})
+        cmd = self.spec.get("command")
+        next_cmd = time.monotonic() + cmd["every_s"] if cmd else None
+        while not self.stop:
+            try:
+                rec = self.inbox.get(timeout=0.002)
+            except queue.Empty:
+                rec = ()
+            while rec != ():
+                if rec is None:
+                    return
+                kind, body = rec
+                if kind == "F" and self.left:
+                    pass
+                elif kind == "F" and body and body[0] < len(self.sides):
+                    try:
+                        self.rx(self.sides[body[0]], body[1:])
+                    except Exception as e:  # the reference's error family varies: count it
+                        records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80]})
+                elif kind == "C":
+                    try:
+                        reply = self._op(json.loads(body))
+                    except Exception as e:
+                        reply = {"error": "%s: %s" % (type(e).__name__, e)}
+                    records.write_json(OUT, "R", reply)
+                try:
+                    rec = self.inbox.get_nowait()
+                except queue.Empty:
+                    rec = ()
+            if self.left:
+                continue
+            try:
+                self.node.periodic(0)
+            except Exception as e:
+                records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80]})
+            if next_cmd is not None and time.monotonic() >= next_cmd:
+                next_cmd += cmd["every_s"]
+                self._command()
+
+
+if __name__ == "__main__":
+    node = Node(json.loads(sys.argv[1]))
+    node.run_fake() if node.fake else node.run()

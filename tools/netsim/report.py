@@ -1,0 +1,236 @@
+"""What the simulator measures and the report it writes (text, JSON, topology SVG).
+
+Tracker sees every frame a node emits (before the link's faults) and every frame a link delivers;
+a packet is known by (type, timestamp, payload), as a reference node's handler event reports it
+(when two origins send the same key, the k-th delivery of it at a node is the k-th origin's).
+sent: distinct user packets that left their origin; delivered: distinct packets that reached a
+node holding one of their endpoints (a reference node's handler, or a board whose config
+handles the endpoint: counted when the frame arrives on the board's side); duplicated: further
+copies delivered to the same node; reordered: deliveries older than the previous one from the
+same sender and type at that node (one more than RESTART_MS older is the sender's clock
+starting again after a reboot, not a reordering); latency: first emission to delivery (host wall clock).
+"""
+import json
+import os
+import re
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+import topology  # noqa: E402
+
+import sedsnet as ref  # noqa: E402  the reference decoder; the host never imports ours
+
+# what the firmware's status lines might carry about memory (none of these today: see README)
+_HEAP_RE = re.compile(r"\b(?:mem_alloc|heap_used|heap)=(\d+)")
+
+
+# a timestamp this much older than the newest one from the same sender is a clock restart
+RESTART_MS = 5000
+
+
+def _type_name(ty, cache={}):
+    if ty not in cache:
+        try:
+            info = ref.data_type_info(ty)
+            cache[ty] = info["name"] if info.get("exists") else "type %d" % ty
+        except Exception:
+            cache[ty] = "type %d" % ty
+    return cache[ty]
+
+
+def is_control(name):
+    return name.startswith("SEDSNET_") or name.startswith("type ")
+
+
+def percentile(values, p):
+    if not values:
+        return None
+    v = sorted(values)
+    k = min(len(v) - 1, max(0, int(round(p / 100.0 * (len(v) - 1)))))
+    return round(v[k], 1)
+
+
+class Tracker:
+    def __init__(self, handled, now=time.time):
+        """handled: {node name: set of endpoint ids whose packets count as delivered there}
+        for boards (reference nodes report their own handler calls)."""
+        self.handled = handled
+        self.now = now  # seconds; --fast passes the simulated clock
+        self.lock = threading.Lock()
+        self.first = {}   # key -> [(t, origin node, sender)], one per origin
+        self.sent = {}    # type -> n
+        self.control = {}  # control type -> frames emitted (all hops)
+        self.got = {}     # (key, node) -> copies
+        self.last_ts = {}  # (sender, type, node) -> last timestamp delivered
+        self.delivered, self.duplicated, self.reordered = {}, {}, {}
+        self.latency = {}  # type -> [ms]
+        self.by_origin = {}  # origin node -> [sent, delivered, last delivery (s since start)]
+        self.t0 = now()
+        self.undecodable = 0
+
+    @staticmethod
+    def _decode(end, frame):
+        data = frame[6:] if getattr(end, "air", False) else frame
+        try:
+            return ref.unpack_packet_py(bytes(data))
+        except Exception:
+            return None
+
+    def observe(self, link, end, frame, now):
+        pkt = self._decode(end, frame)
+        with self.lock:
+            if pkt is None:
+                self.undecodable += 1
+                return
+            name = _type_name(pkt.ty)
+            if is_control(name):
+                self.control[name] = self.control.get(name, 0) + 1
+                return
+            key = (name, pkt.timestamp_ms, bytes(pkt.payload).hex())
+            seen = self.first.setdefault(key, [])
+            # two boards on one clock can send the same values at the same time (sim sensors
+            # are functions of the clock): one entry per origin
+            if not any(o == end.node or s == pkt.sender for _t, o, s in seen):
+                seen.append((self.now(), end.node, pkt.sender))
+                self.sent[name] = self.sent.get(name, 0) + 1
+                self.by_origin.setdefault(end.node, [0, 0, None])[0] += 1
+
+    def arrive(self, link, end, frame, now):
+        eps = self.handled.get(end.node)
+        if not eps:
+            return
+        pkt = self._decode(end, frame)
+        if pkt is None or not eps.intersection(pkt.endpoints):
+            return
+        name = _type_name(pkt.ty)
+        self.delivery(end.node, name, pkt.sender, pkt.timestamp_ms, bytes(pkt.payload).hex(),
+                      self.now())
+
+    def delivery(self, node, name, sender, ts, data_hex, t):
+        key = (name, ts, data_hex)
+        with self.lock:
+            n = self.got.get((key, node), 0) + 1
+            self.got[(key, node)] = n
+            seen = self.first.get(key, ())
+            if n > max(1, len(seen)):
+                self.duplicated[name] = self.duplicated.get(name, 0) + 1
+                return
+            self.delivered[name] = self.delivered.get(name, 0) + 1
+            first = seen[n - 1] if n <= len(seen) else None
+            if first is not None:
+                self.latency.setdefault(name, []).append(max(0.0, (t - first[0]) * 1000.0))
+                row = self.by_origin.setdefault(first[1], [0, 0, None])
+                row[1] += 1
+                row[2] = round(t - self.t0, 1)
+            lk = (first[2] if first else sender, name, node)
+            last = self.last_ts.get(lk)
+            if last is not None and last - RESTART_MS < ts < last:
+                self.reordered[name] = self.reordered.get(name, 0) + 1
+            else:  # newer, the first, or far older: the sender restarted its clock (a reboot)
+                self.last_ts[lk] = ts
+
+    def per_type(self):
+        out = {}
+        for name in sorted(set(self.sent) | set(self.delivered)):
+            lat = self.latency.get(name, [])
+            out[name] = {"sent": self.sent.get(name, 0), "delivered": self.delivered.get(name, 0),
+                         "duplicated": self.duplicated.get(name, 0),
+                         "reordered": self.reordered.get(name, 0),
+                         "latency_ms": {"p50": percentile(lat, 50), "p90": percentile(lat, 90),
+                                        "p99": percentile(lat, 99),
+                                        "max": round(max(lat), 1) if lat else None}}
+        return out
+
+
+def origins(tracker):
+    return dict((n, {"sent": r[0], "delivered": r[1], "last_delivery_s": r[2]})
+                for n, r in sorted(tracker.by_origin.items()))
+
+
+def heap_high_water(lines):
+    vals = [int(m.group(1)) for line in lines for m in [_HEAP_RE.search(line)] if m]
+    return max(vals) if vals else None
+
+
+def link_loss_by_hosts(links, hostnames):
+    """{"hostA|hostB": observed loss} for links joining two named routers (for the picture)."""
+    out = {}
+    for l in links:
+        nodes = [hostnames.get(e) for e in l["members"]]
+        nodes = [n for n in nodes if n]
+        sent = l["stats"]["sent"]
+        lost = l["stats"]["lost"] + l["stats"]["down"] + l["stats"]["oversize"]
+        sent += l["stats"]["tx_full"]
+        lost += l["stats"]["tx_full"]
+        loss = (lost / float(sent)) if sent else 0.0
+        for i in range(len(nodes)):
+            for j in range(i + 1, len(nodes)):
+                out["%s|%s" % tuple(sorted((nodes[i], nodes[j])))] = round(loss, 4)
+    return out
+
+
+def text(rep):
+    lines = ["netsim report: scenario %s, %.1f s wall" % (rep["scenario"], rep["wall_s"]), ""]
+    lines.append("%-16s %7s %9s %5s %5s %8s %8s %8s" % ("type", "sent", "delivered", "dup",
+                                                        "reord", "p50 ms", "p90 ms", "p99 ms"))
+    for name, t in sorted(rep["types"].items()):
+        lat = t["latency_ms"]
+        lines.append("%-16s %7d %9d %5d %5d %8s %8s %8s" % (
+            name, t["sent"], t["delivered"], t["duplicated"], t["reordered"],
+            lat["p50"], lat["p90"], lat["p99"]))
+    lines.append("")
+    lines.append("by origin: " + ", ".join(
+        "%s %d/%d (last delivered at %s s)" % (n, o["delivered"], o["sent"], o["last_delivery_s"])
+        for n, o in sorted(rep["origins"].items())))
+    lines.append("")
+    lines.append("links:")
+    for l in rep["links"]:
+        s = l["stats"]
+        lines.append("  %-14s %-5s sent %6d lost %5d down %5d oversize %4d tx-full %5d dup %4d "
+                     "corrupted %4d util %5.1f%%" % (l["name"], l["type"], s["sent"], s["lost"],
+                                        s["down"], s["oversize"], s["tx_full"], s["duplicated"],
+                                        s["corrupted"],
+                                        100 * l["utilisation"]))
+    lines.append("")
+    lines.append("boards:")
+    for b in rep["boards"]:
+        lines.append("  %-10s %-8s reboots %d, status lines %d, heap high-water %s, errors %s"
+                     % (b["name"], b["board"], b["reboots"], b["status_lines"],
+                        b["heap_high_water"] if b["heap_high_water"] is not None
+                        else "not printed by the firmware", b["error_lines"]))
+        if b["last_status"]:
+            lines.append("             last: " + b["last_status"])
+    lines.append("CRC failures as frames left their node: %d; undecodable frames seen: %d"
+                 % (rep["crc_failures"], rep["undecodable"]))
+    for note in rep["ignored"]:
+        lines.append("note: " + note)
+    for e in rep["events"]:
+        lines.append("event at %.1f s: %s" % (e["at_s"], e["what"]))
+    if rep.get("topology_svg"):
+        lines.append("topology: %s (%d routers, %d links)" % (
+            rep["topology_svg"], len(rep["topology_routers"]), len(rep["topology_links"])))
+    return "\n".join(lines) + "\n"
+
+
+def write(rep, topo, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    if topo is not None:
+        path = os.path.join(out_dir, "topology.svg")
+        with open(path, "w") as f:
+            f.write(topology.render(topo, rep.get("link_loss"), "sedsnet topology: " + rep["scenario"]))
+        with open(os.path.join(out_dir, "topology.json"), "w") as f:
+            json.dump(topo, f, indent=1)
+        rep["topology_svg"] = path
+        rep["topology_routers"] = sorted(topology.nodes(topo))
+        rep["topology_links"] = ["%s|%s" % e for e in topology.edges(topo)]
+    rep["report_json"] = os.path.join(out_dir, "report.json")
+    rep["report_txt"] = os.path.join(out_dir, "report.txt")
+    with open(rep["report_json"], "w") as f:
+        json.dump(rep, f, indent=1, sort_keys=True)
+    body = text(rep)
+    with open(rep["report_txt"], "w") as f:
+        f.write(body)
+    return body
