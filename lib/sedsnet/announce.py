@@ -75,6 +75,8 @@ class Announcer(PeerTable):
         self._burst_due = 0
         self._changed = False
         self._wake = self.created_ms
+        self.interval = 250  # 4.2.7's current_announce_interval_ms / next_announce_ms
+        self.next_announce = 0
         self.routes = 0  # live announcers on all sides
         self._identity()
         for s in node.side_ids():
@@ -121,6 +123,7 @@ class Announcer(PeerTable):
             for sid, st in self.sides.items():
                 st[_DELTA] = None if sid in fresh else self._delta(st, sid)
         if self._burst >= 0 and now_ms >= self._burst_due:
+            self._round(now_ms)
             for sid, st in self.sides.items():
                 if st[_DELTA] is not None:
                     self._head(sid)
@@ -140,8 +143,10 @@ class Announcer(PeerTable):
         wake = now_ms + HEARTBEAT_MS
         if self._burst >= 0:
             wake = self._burst_due
+        hb = False
         for sid, st in self.sides.items():
             if now_ms >= st[_HB]:
+                hb = True
                 st[_HB] = now_ms + HEARTBEAT_MS
                 self.node.send_control(sid, _SEDSNET_DISCOVERY_ANNOUNCE, b"")
             if st[_HB] < wake:
@@ -154,7 +159,15 @@ class Announcer(PeerTable):
                     wake = rec[_REQ]
                 if rec[_SEEN] + TTL_MS + 1 < wake:
                     wake = rec[_SEEN] + TTL_MS + 1
+        if hb:
+            self._round(now_ms)
         self._wake = wake
+
+    def _round(self, now_ms):
+        # the reference's exported cadence: each announcement round sets next = now +
+        # interval, then doubles the interval up to 5000 ms (it schedules nothing visible)
+        self.next_announce = now_ms + self.interval
+        self.interval = min(2 * self.interval, 5000)
 
     def on_frame(self, side_id, hdr, frame):
         """A discovery frame (ty 7..18) from side_id that passed CRC and dedupe. Answers

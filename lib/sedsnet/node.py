@@ -271,6 +271,11 @@ class Node(Engine):
         side."""
         self._routes.prios.pop(self._key(src_side_id, dst_side_id), None)
     # ---- introspection (in stats.py: imported only when asked) ----------------------------
+    def export_topology(self):
+        """4.2.7's discovered network: routers, links, routes (topology.py, loaded now)."""
+        from .topology import export_topology
+        return export_topology(self)
+
     def export_runtime_stats(self):
         """A dict of counters and state as 4.2.7 exports them (sides, queues, routes, discovery)."""
         from .stats import runtime_stats

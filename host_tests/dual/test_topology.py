@@ -1,0 +1,206 @@
+# export_topology(), client_stats() and announce_leave() of our Routers and Relays, joined
+# in one process on one fake clock. Keys and shapes as sedsnet 4.2.7's (verified-4.2.7.md
+# "Discovery"; the mixed-network cases are host_tests/test_discovery_interop.py). Runs under
+# CPython and MicroPython.
+import sys
+
+import sedsnet
+from sedsnet.relay import Relay
+from sedsnet.router import Router
+
+EPS = (0x3101, 0x3102, 0x3103, 0x3104)
+
+
+def _schema():
+    for i in range(len(EPS)):
+        try:
+            sedsnet.register_endpoint(EPS[i], "TEP%d" % i)
+        except sedsnet.SedsError:
+            pass  # registered by an earlier case
+
+
+class Net:
+    """Nodes joined by links; frames in flight are queued and delivered by pump()."""
+
+    def __init__(self):
+        self.t = [0]
+        self.nodes = {}
+        self.links = {}
+        self.q = []
+        _schema()
+
+    def now(self):
+        return self.t[0]
+
+    def add(self, name, sides, ep=None, relay=False):
+        if relay:
+            n = Relay(now_ms=self.now, hostname=name)
+        else:
+            hs = [] if ep is None else [(ep, lambda pkt: None, None)]
+            n = Router(now_ms=self.now, hostname=name, handlers=hs)
+        self.nodes[name] = n
+        for i in range(sides):
+            n.add_side_packed("s%d" % i, self._tx(name, i))
+        return n
+
+    def _tx(self, name, i):
+        def tx(frame):
+            peer = self.links.get((name, i))
+            if peer is not None:
+                self.q.append((peer[0], peer[1], bytes(frame)))
+        return tx
+
+    def link(self, a, ai, b, bi):
+        self.links[(a, ai)] = (b, bi)
+        self.links[(b, bi)] = (a, ai)
+
+    def cut(self, a, ai):
+        b = self.links.pop((a, ai))
+        del self.links[b]
+
+    def pump(self):
+        while self.q:
+            name, i, frame = self.q.pop(0)
+            n = self.nodes[name]
+            if n.kind == "relay":
+                n.rx_packed_from_side(i, frame)
+            else:
+                n.receive_packed_from_side(i, frame)
+
+    def run(self, to, step=50):
+        while self.t[0] <= to:
+            for n in self.nodes.values():
+                n.periodic(0)
+            self.pump()
+            self.t[0] += step
+
+
+def line(mid_relay=False):
+    net = Net()
+    net.add("A", 1, EPS[0])
+    net.add("M", 2, None if mid_relay else EPS[1], relay=mid_relay)
+    net.add("B", 1, EPS[2])
+    net.link("A", 0, "M", 0)
+    net.link("M", 1, "B", 0)
+    net.run(2000)
+    return net
+
+
+def routers_and_links(top):
+    return (sorted(r["sender_id"] for r in top["routers"]),
+            [(l["source"], l["target"]) for l in top["links"]])
+
+
+def test_line_every_node_exports_the_same_routers_and_links():
+    net = line()
+    for name in "AMB":
+        top = net.nodes[name].export_topology()
+        assert routers_and_links(top) == (["A", "B", "M"], [("A", "M"), ("B", "M")]), name
+    top = net.nodes["A"].export_topology()
+    by = dict((r["sender_id"], r) for r in top["routers"])
+    assert by["M"] == {"sender_id": "M", "reachable_endpoints": ["TEP1"],
+                       "reachable_endpoint_ids": [EPS[1]], "reachable_timesync_sources": [],
+                       "connections": ["A", "B"]}
+    assert by["A"]["connections"] == ["M"] and by["B"]["connections"] == ["M"]
+    assert top["advertised_endpoints"] == ["TEP0", "TEP1", "TEP2"]
+    assert top["advertised_endpoint_ids"] == list(EPS[:3])
+    assert top["advertised_timesync_sources"] == []
+
+
+def test_routes_name_side_announcers_and_ages():
+    net = line()
+    top = net.nodes["M"].export_topology()
+    assert [(r["side_id"], r["side_name"]) for r in top["routes"]] == [(0, "s0"), (1, "s1")]
+    r0 = top["routes"][0]
+    assert sorted(r0) == sorted(["side_id", "side_name", "reachable_endpoints",
+                                 "reachable_endpoint_ids", "reachable_network_variables",
+                                 "reachable_timesync_sources", "announcers", "last_seen_ms",
+                                 "age_ms"])
+    assert r0["reachable_endpoints"] == ["TEP0"] and r0["reachable_endpoint_ids"] == [EPS[0]]
+    (a,) = r0["announcers"]
+    assert a["sender_id"] == "A" and a["reachable_endpoint_ids"] == [EPS[0]]
+    assert [b["sender_id"] for b in a["routers"]] == ["A"]
+    assert a["age_ms"] == net.t[0] - a["last_seen_ms"] and 0 <= a["age_ms"] <= 30000
+    assert r0["last_seen_ms"] == a["last_seen_ms"]
+    # B's side towards M: M's own board and A's (split horizon: not B's)
+    top = net.nodes["B"].export_topology()
+    (a,) = top["routes"][0]["announcers"]
+    assert [b["sender_id"] for b in a["routers"]] == ["A", "M"]
+    assert a["reachable_endpoint_ids"] == [EPS[0], EPS[1]]
+
+
+def _addr_frame(host, eps):
+    from sedsnet import announce as an
+    from sedsnet.ids import node_address, source_address
+    from sedsnet.wire import frame_size, pack_into
+    pl = an.address_payload(host, node_address(host), 1, 1, eps)
+    buf = bytearray(frame_size(0, 17, source_address(host), 0, 1, len(pl), -1, 0x84))
+    pack_into(buf, 17, source_address(host), None, 0, 1, pl, None, 0x84)
+    return buf
+
+
+def test_control_endpoints_are_not_exported():
+    net = Net()
+    b = net.add("B", 1, EPS[3])
+    net.run(100)
+    b.receive_packed_from_side(0, _addr_frame("CTL", [200, 201, 202, EPS[0]]))
+    top = b.export_topology()
+    by = dict((r["sender_id"], r) for r in top["routers"])
+    assert by["CTL"]["reachable_endpoint_ids"] == [EPS[0]]
+    assert by["CTL"]["reachable_endpoints"] == ["TEP0"]
+    assert top["advertised_endpoint_ids"] == [EPS[0], EPS[3]]
+    (a,) = top["routes"][0]["announcers"]
+    assert a["sender_id"] == "CTL" and a["reachable_endpoint_ids"] == [EPS[0]]
+
+
+def test_relay_in_the_middle_appears_with_no_endpoints():
+    net = line(mid_relay=True)
+    top = net.nodes["M"].export_topology()
+    by = dict((r["sender_id"], r) for r in top["routers"])
+    assert by["M"]["reachable_endpoint_ids"] == [] and by["M"]["connections"] == ["A", "B"]
+    assert top["advertised_endpoint_ids"] == [EPS[0], EPS[2]]
+    assert ("A", "M") in routers_and_links(top)[1]
+
+
+def test_announce_cadence_fields_double_to_5000():
+    net = Net()
+    net.add("A", 1, EPS[0])
+    top = net.nodes["A"].export_topology()
+    assert (top["current_announce_interval_ms"], top["next_announce_ms"]) == (250, 0)
+    net.run(100000, step=1000)
+    top = net.nodes["A"].export_topology()
+    assert top["current_announce_interval_ms"] == 5000
+    assert top["next_announce_ms"] > 90000
+
+
+def test_links_are_deduplicated_and_ordered():
+    net = Net()
+    net.add("C", 2, EPS[0])
+    net.add("A", 2, EPS[1])
+    net.add("B", 2, EPS[2])
+    net.link("A", 0, "B", 0)
+    net.link("B", 1, "C", 0)
+    net.link("C", 1, "A", 1)
+    net.run(3000)
+    for name in "ABC":
+        top = net.nodes[name].export_topology()
+        assert routers_and_links(top) == (["A", "B", "C"],
+                                          [("A", "B"), ("A", "C"), ("B", "C")]), name
+
+
+def test_topology_module_loads_only_when_asked():
+    for m in ("sedsnet.topology",):
+        sys.modules.pop(m, None)
+    got = []
+    r = Router(now_ms=lambda: 0, hostname="Q", handlers=[(EPS[0], got.append, None)])
+    r.add_side_packed("s", lambda f: None)
+    _schema()
+    if not sedsnet.data_type_exists(0x3201):
+        sedsnet.register_data_type(0x3201, "TTOPO", True, 1, 1, 0, [EPS[0], EPS[1]])
+    r.receive_packed_from_side(0, _addr_frame("PEER", [EPS[1]]))
+    r.log_f32(0x3201, [1.5])
+    r.periodic(0)
+    r.export_runtime_stats()
+    assert "sedsnet.topology" not in sys.modules
+    r.export_topology()
+    assert "sedsnet.topology" in sys.modules

@@ -1,0 +1,110 @@
+"""Full discovery in mixed networks (netlab.py: reference 4.2.7 nodes in a CPython lab, ours in
+a MicroPython lab, one fake clock): after convergence every node's export_topology() names the
+same routers and links, and our node's client_stats() agrees with the reference's for the same
+position."""
+import pytest
+
+from netlab import network
+from test_router_interop import SCHEMA, E
+
+
+@pytest.fixture(scope="module")
+def net_factory():
+    with network(SCHEMA) as net:
+        def fresh():
+            for lab in net.labs.values():
+                lab.call("reset", t=0, schema=SCHEMA)
+            net.where.clear()
+            net.cross.clear()
+            net.trace.clear()
+            net.t = 0
+            return net
+        yield fresh
+
+
+def graph(top):
+    return (sorted(r["sender_id"] for r in top["routers"]),
+            sorted((lk["source"], lk["target"]) for lk in top["links"]))
+
+
+def line(net, mid_lab, relay):
+    mid = "RELAY" if relay else "M"
+    net.node("ref", "A", 1, handlers=[E[0]])
+    net.node(mid_lab, mid, 2, handlers=[] if relay else [E[1]], relay=relay)
+    net.node("ref", "B", 1, handlers=[E[2]])
+    net.link("A", 0, mid, 0)
+    net.link(mid, 1, "B", 0)
+    net.run(2000)
+    return mid
+
+
+@pytest.mark.parametrize("relay", [False, True], ids=["router", "relay"])
+def test_line_ref_ours_ref_every_node_names_the_same_graph(net_factory, relay):
+    net = net_factory()
+    mid = line(net, "mp", relay)
+    graphs = dict((n, graph(net.call(n, "export_topology"))) for n in ("A", mid, "B"))
+    want = graphs["A"]
+    assert want[0] == sorted(["A", "B", mid])
+    assert all(g == want for g in graphs.values()), graphs
+
+
+@pytest.mark.parametrize("relay", [False, True], ids=["router", "relay"])
+def test_line_graph_is_what_an_all_reference_line_names(net_factory, relay):
+    net = net_factory()
+    mid = line(net, "ref", relay)
+    ref = dict((n, graph(net.call(n, "export_topology"))) for n in ("A", mid, "B"))
+    net = net_factory()
+    line(net, "mp", relay)
+    ours = dict((n, graph(net.call(n, "export_topology"))) for n in ("A", mid, "B"))
+    assert ours == ref
+
+
+def untimed(top):
+    """export_topology() without the fields that depend on when frames happened to arrive."""
+    out = dict(top)
+    for k in ("current_announce_interval_ms", "next_announce_ms"):
+        out.pop(k)
+    routes = []
+    for r in top["routes"]:
+        r = dict(r)
+        r.pop("last_seen_ms")
+        r.pop("age_ms")
+        r["announcers"] = [dict((k, v) for k, v in a.items() if k not in ("last_seen_ms", "age_ms"))
+                           for a in r["announcers"]]
+        routes.append(r)
+    out["routes"] = routes
+    return out
+
+
+@pytest.mark.parametrize("relay", [False, True], ids=["router", "relay"])
+def test_every_node_exports_what_it_does_with_a_reference_middle(net_factory, relay):
+    net = net_factory()
+    mid = line(net, "ref", relay)
+    ref = dict((n, untimed(net.call(n, "export_topology"))) for n in ("A", mid, "B"))
+    net = net_factory()
+    line(net, "mp", relay)
+    for n in ("A", mid, "B"):
+        assert untimed(net.call(n, "export_topology")) == ref[n], n
+
+
+def test_tools_topology_renders_our_nodes_export(net_factory):
+    import os
+    import sys
+    import xml.etree.ElementTree as ET
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "tools"))
+    import topology
+    net = net_factory()
+    line(net, "mp", False)
+    svg = topology.render(net.call("M", "export_topology"))
+    ns = "{http://www.w3.org/2000/svg}"
+    routers = {}
+    links = set()
+    for g in ET.fromstring(svg).iter(ns + "g"):
+        if g.get("class") == "router":
+            routers[g.get("data-name")] = sorted(
+                t.text[2:] for t in g.iter(ns + "text") if t.get("class") == "endpoint")
+        elif g.get("class") == "link":
+            links.add((g.get("data-source"), g.get("data-target")))
+    assert routers == {"A": ["EP0"], "M": ["EP1"], "B": ["EP2"]}
+    assert links == {("A", "M"), ("B", "M")}

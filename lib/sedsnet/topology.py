@@ -1,0 +1,106 @@
+# The discovered network as 4.2.7 exports it: export_topology() (routers, links, routes) and
+# client_stats() of a Router or Relay, read from its Announcer's tables (announce_table.py).
+# Loaded on the first call only. Keys and shapes: shared/protocol/verified-4.2.7.md "Discovery".
+from . import schema
+from .announce_table import ANN, BOARDS, CONTRIB, NAME, REACH, SEEN
+from .ids import sender_name
+
+_CONTROL_EPS = (200, 201, 202)  # SEDSNET_TIME_SYNC, SEDSNET_DISCOVERY, SEDSNET_ERROR
+
+
+def _s(b):
+    return b if isinstance(b, str) else str(b, "utf-8")
+
+
+def _eps(ids):
+    """Sorted user endpoint IDs and their names (control endpoints left out, as 4.2.7)."""
+    out = sorted(set(e for e in ids if e not in _CONTROL_EPS))
+    names = []
+    for e in out:
+        n = schema.endpoint_name(e)
+        names.append(n if n is not None else str(e))
+    return names, out
+
+
+def _board(b):
+    names, ids = _eps(b[1])
+    return {"sender_id": _s(b[0]), "reachable_endpoints": names, "reachable_endpoint_ids": ids,
+            "reachable_timesync_sources": sorted(_s(x) for x in b[2]),
+            "connections": sorted(_s(x) for x in b[3])}
+
+
+def _rec_name(src, rec):
+    return _s(rec[NAME]) if rec[NAME] is not None else sender_name(src)
+
+
+def _reach(names_ids, d):
+    d["reachable_endpoints"], d["reachable_endpoint_ids"] = names_ids
+    return d
+
+
+def routers(ann):
+    """Every router known (our own board first in _view, then the learned ones), by name."""
+    view = ann._view(-1)  # no side excluded: the whole graph
+    return [_board(view[k]) for k in sorted(view)]
+
+
+def links(boards):
+    seen = set()
+    for b in boards:
+        a = b["sender_id"]
+        for c in b["connections"]:
+            if c != a:
+                seen.add((a, c) if a < c else (c, a))
+    return [{"source": s, "target": t} for s, t in sorted(seen)]
+
+
+def export_topology(node):
+    ann = node.discovery
+    now = node.now_ms()
+    if ann is None:  # Router(discovery=False): only ourselves
+        me = (node.hostname, node.local_endpoints(), (), ())
+        boards = [_board(me)]
+        return _top(boards, [], me[1], 0, 0)
+    ann._identity()
+    if ann._local is None:
+        ann._local = tuple(node.local_endpoints())
+    boards = routers(ann)
+    routes = []
+    adv = set(ann._local)
+    for sid in sorted(ann.sides):
+        st = ann.sides[sid]
+        if not st[ANN]:
+            continue
+        for e in st[REACH]:
+            adv.add(e)
+        anns = []
+        last = 0
+        for src in st[ANN]:
+            rec = st[ANN][src]
+            bl = [_board(rec[BOARDS][k]) for k in sorted(rec[BOARDS])]
+            if rec[SEEN] > last:
+                last = rec[SEEN]
+            anns.append(_reach(_eps(rec[CONTRIB]), {
+                "sender_id": _rec_name(src, rec), "reachable_endpoints": None,
+                "reachable_endpoint_ids": None, "reachable_network_variables": [],
+                "reachable_timesync_sources": [], "routers": bl,
+                "last_seen_ms": rec[SEEN], "age_ms": now - rec[SEEN]}))
+        anns.sort(key=_sender_key)
+        routes.append(_reach(_eps(st[REACH]), {
+            "side_id": sid, "side_name": node.sides[sid].name, "reachable_endpoints": None,
+            "reachable_endpoint_ids": None, "reachable_network_variables": [],
+            "reachable_timesync_sources": [], "announcers": anns,
+            "last_seen_ms": last, "age_ms": now - last}))
+    return _top(boards, routes, adv, ann.interval, ann.next_announce)
+
+
+def _sender_key(d):
+    return d["sender_id"]
+
+
+def _top(boards, routes, adv, interval, next_ms):
+    names, ids = _eps(adv)
+    return {"advertised_endpoints": names, "advertised_endpoint_ids": ids,
+            "advertised_timesync_sources": [], "routers": boards, "links": links(boards),
+            "routes": routes, "current_announce_interval_ms": interval,
+            "next_announce_ms": next_ms}
