@@ -108,3 +108,47 @@ def test_tools_topology_renders_our_nodes_export(net_factory):
             links.add((g.get("data-source"), g.get("data-target")))
     assert routers == {"A": ["EP0"], "M": ["EP1"], "B": ["EP2"]}
     assert links == {("A", "M"), ("B", "M")}
+
+
+def _counters_of(net, name, side_ids):
+    sides = net.call(name, "export_runtime_stats")["sides"]
+    by = dict((s["side_id"], s) for s in sides)
+    return [sum(by[i][k] for i in side_ids) for k in ("tx_packets", "rx_packets", "tx_bytes",
+                                                     "rx_bytes")]
+
+
+CLIENT_KEYS = ["sender_id", "connected", "side_ids", "side_names", "last_seen_ms", "age_ms",
+               "reachable_endpoints", "reachable_endpoint_ids", "reachable_timesync_sources",
+               "packets_sent", "packets_received", "bytes_sent", "bytes_received"]
+_COUNTS = ("packets_sent", "packets_received", "bytes_sent", "bytes_received")
+
+
+def clients(net, names):
+    """{(asker, asked): client_stats without timing and counters} for every pair."""
+    out = {}
+    for n in names:
+        for q in names:
+            c = net.call(n, "client_stats", q)
+            if c is not None:
+                assert sorted(c) == sorted(CLIENT_KEYS), c
+                # the counters are those of the sides the client is heard on
+                assert [c[k] for k in _COUNTS] == _counters_of(net, n, c["side_ids"]), (n, q)
+                c = dict((k, v) for k, v in c.items()
+                         if k not in _COUNTS + ("last_seen_ms", "age_ms"))
+            out[(n, q)] = c
+    return out
+
+
+@pytest.mark.parametrize("relay", [False, True], ids=["router", "relay"])
+def test_client_stats_agree_with_a_reference_middle(net_factory, relay):
+    net = net_factory()
+    mid = line(net, "ref", relay)
+    names = ("A", mid, "B")
+    ref = clients(net, names)
+    # a node two hops behind a Router is no client; behind a Relay it is (ADDRESS forwarded)
+    assert (ref[("A", "B")] is None) == (not relay)
+    assert ref[("A", "A")] is None  # not a client of itself
+    net = net_factory()
+    line(net, "mp", relay)
+    assert clients(net, names) == ref
+    assert net.call(mid, "client_stats", "nobody") is None

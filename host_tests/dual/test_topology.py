@@ -204,3 +204,39 @@ def test_topology_module_loads_only_when_asked():
     assert "sedsnet.topology" not in sys.modules
     r.export_topology()
     assert "sedsnet.topology" in sys.modules
+
+
+def test_client_stats_of_a_direct_announcer():
+    net = line()
+    c = net.nodes["M"].client_stats("B")
+    side = net.nodes["M"].export_runtime_stats()["sides"][1]
+    assert c["sender_id"] == "B" and c["connected"] is True
+    assert c["side_ids"] == [1] and c["side_names"] == ["s1"]
+    assert c["reachable_endpoints"] == ["TEP2"] and c["reachable_endpoint_ids"] == [EPS[2]]
+    assert c["reachable_timesync_sources"] == []
+    assert c["age_ms"] == net.t[0] - c["last_seen_ms"]
+    assert (c["packets_sent"], c["packets_received"], c["bytes_sent"], c["bytes_received"]) == (
+        side["tx_packets"], side["rx_packets"], side["tx_bytes"], side["rx_bytes"])
+    assert c["packets_received"] > 0
+
+
+def test_client_stats_is_none_two_hops_behind_a_router_and_for_unknown_or_self():
+    net = line()
+    a = net.nodes["A"]
+    assert a.client_stats("B") is None  # known only from M's TOPOLOGY
+    assert a.client_stats("A") is None
+    assert a.client_stats("nobody") is None
+    assert a.client_stats("M")["side_ids"] == [0]
+
+
+def test_client_stats_behind_a_relay_is_a_client():
+    net = line(mid_relay=True)
+    c = net.nodes["A"].client_stats("B")
+    assert c is not None and c["reachable_endpoint_ids"] == [EPS[2]]
+
+
+def test_client_stats_of_a_non_str_is_an_argument_error():
+    from support import raises
+    net = line()
+    for bad in (None, 3, b"B"):
+        assert raises(sedsnet.ArgumentError, net.nodes["A"].client_stats, bad)

@@ -276,6 +276,11 @@ class Node(Engine):
         from .topology import export_topology
         return export_topology(self)
 
+    def client_stats(self, sender_id):
+        """4.2.7's dict for a direct announcer named sender_id, else None (topology.py)."""
+        from .topology import client_stats
+        return client_stats(self, sender_id)
+
     def export_runtime_stats(self):
         """A dict of counters and state as 4.2.7 exports them (sides, queues, routes, discovery)."""
         from .stats import runtime_stats

@@ -104,3 +104,41 @@ def _top(boards, routes, adv, interval, next_ms):
             "advertised_timesync_sources": [], "routers": boards, "links": links(boards),
             "routes": routes, "current_announce_interval_ms": interval,
             "next_announce_ms": next_ms}
+
+
+def client_stats(node, sender_id):
+    """4.2.7's client_stats(): a direct announcer named sender_id (heard on one or more sides)
+    with the counters of the sides it is heard on, or None (unknown, or only known from a
+    neighbour's TOPOLOGY: two hops behind a Router)."""
+    if not isinstance(sender_id, str):
+        from .errors import ArgumentError
+        raise ArgumentError("sender_id must be a str, not %s" % type(sender_id).__name__)
+    ann = node.discovery
+    if ann is None:
+        return None
+    now = node.now_ms()
+    sids = []
+    eps = set()
+    last = -1
+    for sid in sorted(ann.sides):
+        anns = ann.sides[sid][ANN]
+        for src in anns:
+            rec = anns[src]
+            if _rec_name(src, rec) == sender_id:
+                sids.append(sid)
+                for e in rec[CONTRIB]:
+                    eps.add(e)
+                if rec[SEEN] > last:
+                    last = rec[SEEN]
+    if not sids:
+        return None
+    sides = [node.sides[s] for s in sids]
+    names, ids = _eps(eps)
+    return {"sender_id": sender_id, "connected": True, "side_ids": sids,
+            "side_names": [s.name for s in sides], "last_seen_ms": last, "age_ms": now - last,
+            "reachable_endpoints": names, "reachable_endpoint_ids": ids,
+            "reachable_timesync_sources": [],
+            "packets_sent": sum(s.tx_packets for s in sides),
+            "packets_received": sum(s.rx_packets for s in sides),
+            "bytes_sent": sum(s.tx_bytes for s in sides),
+            "bytes_received": sum(s.rx_bytes for s in sides)}
