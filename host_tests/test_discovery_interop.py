@@ -2,15 +2,23 @@
 a MicroPython lab, one fake clock): after convergence every node's export_topology() names the
 same routers and links, and our node's client_stats() agrees with the reference's for the same
 position."""
+import contextlib
+
 import pytest
 
 from netlab import network
+from peerproc import reference_peer
 from test_router_interop import SCHEMA, E
 
 
 @pytest.fixture(scope="module")
 def net_factory():
-    with network(SCHEMA) as net:
+    # every reference node in its own process, as on a real network (nodes of one process
+    # share its sender-name cache, and a reference Relay then behaves differently)
+    with network(SCHEMA) as net, contextlib.ExitStack() as more:
+        for key in ("r2", "r3"):
+            net.add_lab(key, more.enter_context(reference_peer("ref_router_lab.py")))
+
         def fresh():
             for lab in net.labs.values():
                 lab.call("reset", t=0, schema=SCHEMA)
@@ -27,11 +35,12 @@ def graph(top):
             sorted((lk["source"], lk["target"]) for lk in top["links"]))
 
 
-def line(net, mid_lab, relay):
+def line(net, mid_lab, relay, b_lab="r3"):
+    """A - mid - B; the middle in mid_lab ("mp": ours, "r2": a reference node)."""
     mid = "RELAY" if relay else "M"
     net.node("ref", "A", 1, handlers=[E[0]])
     net.node(mid_lab, mid, 2, handlers=[] if relay else [E[1]], relay=relay)
-    net.node("ref", "B", 1, handlers=[E[2]])
+    net.node(b_lab, "B", 1, handlers=[E[2]])
     net.link("A", 0, mid, 0)
     net.link(mid, 1, "B", 0)
     net.run(2000)
@@ -51,7 +60,7 @@ def test_line_ref_ours_ref_every_node_names_the_same_graph(net_factory, relay):
 @pytest.mark.parametrize("relay", [False, True], ids=["router", "relay"])
 def test_line_graph_is_what_an_all_reference_line_names(net_factory, relay):
     net = net_factory()
-    mid = line(net, "ref", relay)
+    mid = line(net, "r2", relay)
     ref = dict((n, graph(net.call(n, "export_topology"))) for n in ("A", mid, "B"))
     net = net_factory()
     line(net, "mp", relay)
@@ -79,7 +88,7 @@ def untimed(top):
 @pytest.mark.parametrize("relay", [False, True], ids=["router", "relay"])
 def test_every_node_exports_what_it_does_with_a_reference_middle(net_factory, relay):
     net = net_factory()
-    mid = line(net, "ref", relay)
+    mid = line(net, "r2", relay)
     ref = dict((n, untimed(net.call(n, "export_topology"))) for n in ("A", mid, "B"))
     net = net_factory()
     line(net, "mp", relay)
@@ -142,7 +151,7 @@ def clients(net, names):
 @pytest.mark.parametrize("relay", [False, True], ids=["router", "relay"])
 def test_client_stats_agree_with_a_reference_middle(net_factory, relay):
     net = net_factory()
-    mid = line(net, "ref", relay)
+    mid = line(net, "r2", relay)
     names = ("A", mid, "B")
     ref = clients(net, names)
     # a node two hops behind a Router is no client; behind a Relay it is (ADDRESS forwarded)
@@ -152,3 +161,37 @@ def test_client_stats_agree_with_a_reference_middle(net_factory, relay):
     line(net, "mp", relay)
     assert clients(net, names) == ref
     assert net.call(mid, "client_stats", "nobody") is None
+
+
+def leave_story(net, mid, leaver="B"):
+    """Graphs and the first route's endpoints of every node right after `leaver` calls
+    announce_leave() (within that one call: the driver only carries its frames), then 2 s
+    later (the leaver keeps running)."""
+    names = ("A", mid, "B")
+    net.call(leaver, "announce_leave")
+    out = []
+    for n in names:
+        top = net.call(n, "export_topology")
+        out.append((n, graph(top), [r["reachable_endpoint_ids"] for r in top["routes"]],
+                    net.call(n, "client_stats", leaver) is not None))
+    net.run(net.t + 2000)
+    for n in names:
+        out.append((n, graph(net.call(n, "export_topology"))))
+    return out
+
+
+@pytest.mark.parametrize("relay", [False, True], ids=["router", "relay"])
+@pytest.mark.parametrize("where", ["mid", "end"])
+def test_announce_leave_is_seen_as_with_reference_nodes(net_factory, relay, where):
+    net = net_factory()
+    mid = line(net, "r2", relay)
+    ref = leave_story(net, mid)
+    # the reference drops the leaver at once everywhere but in a Relay
+    assert "B" not in ref[0][1][0]
+    assert ("B" in ref[1][1][0]) == relay
+    net = net_factory()
+    if where == "mid":
+        line(net, "mp", relay)
+    else:  # ours is the leaver, the middle a reference node
+        line(net, "r2", relay, b_lab="mp")
+    assert leave_story(net, mid) == ref

@@ -240,3 +240,49 @@ def test_client_stats_of_a_non_str_is_an_argument_error():
     net = line()
     for bad in (None, 3, b"B"):
         assert raises(sedsnet.ArgumentError, net.nodes["A"].client_stats, bad)
+
+
+def test_announce_leave_sends_one_empty_leave_per_side():
+    from sedsnet.wire import FrameHeader
+    net = Net()
+    sent = []
+    r = Router(now_ms=net.now, hostname="L")
+    for i in range(3):
+        r.add_side_packed("s%d" % i, lambda f, i=i: sent.append((i, bytes(f))))
+    net.t[0] = 1000
+    r.announce_leave()
+    assert [i for i, _ in sent] == [0, 1, 2]
+    for _, f in sent:
+        hdr = FrameHeader(max_endpoints=4)
+        hdr.parse(f)
+        # the reference's: flags 08 (nonce only), type 15, no payload, endpoint 201
+        assert f[0] == 0x08 and hdr.ty == 15 and hdr.payload_end == hdr.payload_start
+        assert hdr.src_addr == r.src_addr
+    assert sent[0][1][:4] == bytes.fromhex("08010f00")
+
+
+def _graph(node):
+    return routers_and_links(node.export_topology())
+
+
+def test_a_leave_is_dropped_by_every_router_within_the_receive_call():
+    net = line()
+    net.nodes["B"].announce_leave()
+    net.pump()  # the frames of this one call, nothing periodic
+    assert _graph(net.nodes["M"]) == (["A", "M"], [("A", "M")])
+    assert _graph(net.nodes["A"]) == (["A", "M"], [("A", "M")])
+    assert net.nodes["M"].client_stats("B") is None
+    top = net.nodes["A"].export_topology()
+    assert top["routes"][0]["reachable_endpoint_ids"] == [EPS[1]]
+    assert EPS[2] not in top["advertised_endpoint_ids"]
+    # the leaver itself keeps its view
+    assert _graph(net.nodes["B"])[0] == ["A", "B", "M"]
+
+
+def test_a_relay_forwards_a_leave_but_keeps_the_node():
+    net = line(mid_relay=True)
+    net.nodes["B"].announce_leave()
+    net.pump()
+    assert "B" in _graph(net.nodes["M"])[0]
+    assert net.nodes["M"].client_stats("B") is not None
+    assert _graph(net.nodes["A"]) == (["A", "M"], [("A", "M")])

@@ -185,8 +185,10 @@ class Announcer(PeerTable):
         anns = st[_ANN]
         rec = anns.get(src)
         if ty == _SEDSNET_DISCOVERY_LEAVE:
-            if rec is not None:
-                self._forget(st, src)
+            if self.relay:  # a reference Relay forwards a LEAVE, keeps the node, re-announces
+                self._changed = True
+            else:
+                self._leave(src)
             return
         if _SEDSNET_MANAGED_VARIABLE_REQUEST <= ty <= _SEDSNET_MANAGED_VARIABLE_VALUE:
             return  # managed variables: not handled here

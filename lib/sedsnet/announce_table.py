@@ -145,6 +145,48 @@ class PeerTable:
                         self.evicted += 1
                         return
 
+    def _leave(self, src):
+        """A LEAVE from src (a neighbour or a router further away): forget it as an
+        announcer and drop its board, and the links to it, from every board we hold, as 4.2.7
+        does within the receive call."""
+        for st in self.sides.values():
+            if src in st[ANN]:
+                self._forget(st, src)
+        for st in self.sides.values():
+            for s in list(st[ANN]):
+                rec = st[ANN].get(s)
+                if rec is None:
+                    continue
+                old = rec[BOARDS]
+                new = {}
+                hit = False
+                gone = set()
+                for name in old:
+                    b = old[name]
+                    if _source_address(name) == src:
+                        hit = True
+                        for e in b[1]:
+                            gone.add(e)
+                        continue
+                    conns = tuple(c for c in b[3] if _source_address(c) != src)
+                    if len(conns) != len(b[3]):
+                        b = (b[0], b[1], b[2], conns)
+                        hit = True
+                    new[name] = b
+                if hit:
+                    # what the neighbour's ADDRESS/ANNOUNCE said it reaches through the
+                    # leaver goes too (4.2.7), unless another board it knows holds it
+                    for b in new.values():
+                        for e in b[1]:
+                            gone.discard(e)
+                    rec[EPS] = tuple(e for e in rec[EPS] if e not in gone)
+                    if rec[AEPS] is not None:
+                        rec[AEPS] = tuple(e for e in rec[AEPS] if e not in gone)
+                    self.boards += len(new) - len(old)
+                    rec[BOARDS] = new
+                    self._update(st, s, rec)
+                    self._changed = True
+
     def _forget(self, st, src):
         rec = st[ANN].pop(src)
         reach = st[REACH]

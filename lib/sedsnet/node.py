@@ -281,6 +281,13 @@ class Node(Engine):
         from .topology import client_stats
         return client_stats(self, sender_id)
 
+    def announce_leave(self):
+        """One DISCOVERY_LEAVE (type 15, empty) on every side, now: peers drop us at once."""
+        for sid in self.side_ids():
+            self.send_control(sid, 15, b"")
+        if self.discovery is not None:
+            self.discovery._changed = True  # 4.2.7 re-announces at once: a running node is back
+
     def export_runtime_stats(self):
         """A dict of counters and state as 4.2.7 exports them (sides, queues, routes, discovery)."""
         from .stats import runtime_stats
