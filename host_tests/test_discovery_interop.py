@@ -195,3 +195,55 @@ def test_announce_leave_is_seen_as_with_reference_nodes(net_factory, relay, wher
     else:  # ours is the leaver, the middle a reference node
         line(net, "r2", relay, b_lab="mp")
     assert leave_story(net, mid) == ref
+
+
+def resolved(net, names, asked):
+    """{(asker, name): resolve_hostname} for routers; birth and owner hash (which fold in the
+    process's router instance count) only where they are the name-derived ones (birth 0)."""
+    out = {}
+    for n in names:
+        for q in asked + ("nobody",):
+            r = net.call(n, "resolve_hostname", q)
+            if r is not None and r["birth_ms"] != 0:
+                r = dict(r)
+                del r["birth_ms"], r["owner_hash"]
+            out[(n, q)] = r
+    return out
+
+
+@pytest.mark.parametrize("relay", [False, True], ids=["router", "relay"])
+def test_resolve_hostname_resolves_across_the_mix(net_factory, relay):
+    net = net_factory()
+    mid = line(net, "r2", relay)
+    routers = ("A", "B") if relay else ("A", mid, "B")  # a Relay has no resolve_hostname
+    ref = resolved(net, routers, ("A", mid, "B"))
+    net = net_factory()
+    line(net, "mp", relay)
+    assert resolved(net, routers, ("A", mid, "B")) == ref
+    # a neighbour's entry is what it says of itself
+    assert net.call("A", "resolve_hostname", "B" if relay else mid)["address"] == net.call(
+        "B" if relay else mid, "resolve_hostname", "B" if relay else mid)["address"]
+
+
+@pytest.mark.parametrize("modes", [(1, 1), (2, 2), (1, 2), (2, 1)])
+@pytest.mark.parametrize("ours_older", [True, False])
+def test_address_conflict_with_a_reference_node(net_factory, modes, ours_older):
+    """Two neighbours claim address 77 (mode 1 requested, 2 static); the older is made at
+    t=0, the younger at t=100 (birth = created ms * 10^6 + instance)."""
+    net = net_factory()
+    old, young = ("mp", "ref") if ours_older else ("ref", "mp")
+    net.labs[old].call("at", t=0)
+    net.node(old, "OLD", 1, handlers=[E[0]], kw={"address_mode": modes[0],
+                                                 "requested_address": 77})
+    net.labs[young].call("at", t=100)
+    net.node(young, "YOUNG", 1, handlers=[E[1]], kw={"address_mode": modes[1],
+                                                     "requested_address": 77})
+    net.t = 100
+    net.link("OLD", 0, "YOUNG", 0)
+    net.run(1000)
+    got = tuple(net.call(n, "resolve_hostname", n)["address"] for n in ("OLD", "YOUNG"))
+    keeper = "YOUNG" if modes == (1, 2) else "OLD"
+    assert got.count(77) == 1 and got[("OLD", "YOUNG").index(keeper)] == 77, got
+    loser = "OLD" if keeper == "YOUNG" else "YOUNG"
+    assert net.call(keeper, "resolve_hostname", loser)["address"] == got[
+        ("OLD", "YOUNG").index(loser)]

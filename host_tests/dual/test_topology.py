@@ -286,3 +286,90 @@ def test_a_relay_forwards_a_leave_but_keeps_the_node():
     assert "B" in _graph(net.nodes["M"])[0]
     assert net.nodes["M"].client_stats("B") is not None
     assert _graph(net.nodes["A"]) == (["A", "M"], [("A", "M")])
+
+
+def test_resolve_hostname_self_neighbour_far_and_unknown():
+    from sedsnet.ids import node_address, sender_hash, source_address
+    net = line()
+    a = net.nodes["A"]
+    me = a.resolve_hostname("A")
+    assert me == {"hostname": "A", "address": a.current_address, "requested_address": 0,
+                  "birth_ms": me["birth_ms"], "owner_hash": me["owner_hash"]}
+    m = a.resolve_hostname("M")  # heard in M's ADDRESS: M's own fields
+    assert m["address"] == node_address("M") == net.nodes["M"].current_address
+    assert (m["birth_ms"], m["owner_hash"]) == (net.nodes["M"].resolve_hostname("M")["birth_ms"],
+                                                net.nodes["M"].resolve_hostname("M")["owner_hash"])
+    # two hops behind a Router, known by name from a TOPOLOGY board: 4.2.7 reports the
+    # header address and sender hash of the name, birth 0
+    assert a.resolve_hostname("B") == {"hostname": "B", "address": source_address("B"),
+                                       "requested_address": 0, "birth_ms": 0,
+                                       "owner_hash": sender_hash("B")}
+    assert a.resolve_hostname("nobody") is None
+    from support import raises
+    assert raises(sedsnet.ArgumentError, a.resolve_hostname, 5)
+
+
+def test_resolve_hostname_is_kept_after_a_leave_by_the_neighbour_only():
+    net = line()
+    net.nodes["B"].announce_leave()
+    net.pump()
+    assert net.nodes["M"].resolve_hostname("B")["address"] == net.nodes["B"].current_address
+    assert net.nodes["A"].resolve_hostname("B") is None
+
+
+def _pair(mode_a, mode_b, req=77):
+    net = Net()
+    a = net.add("PA", 1, EPS[0])
+    b = net.add("PB", 1, EPS[1])  # made after PA: younger (larger birth)
+    a.configure_address(mode_a, req)
+    b.configure_address(mode_b, req)
+    net.link("PA", 0, "PB", 0)
+    net.run(500)
+    return a, b
+
+
+def test_address_conflicts_are_settled_as_4_2_7_settles_them():
+    from sedsnet.ids import node_address
+    # (mode of the older, mode of the younger) -> who keeps 77 (the other takes its
+    # hostname's dynamic address, keeping its mode and requested address)
+    for modes, keeper in (((1, 1), "a"), ((2, 2), "a"), ((1, 2), "b"), ((2, 1), "a")):
+        a, b = _pair(*modes)
+        want = (77, node_address("PB")) if keeper == "a" else (node_address("PA"), 77)
+        assert (a.current_address, b.current_address) == want, modes
+        loser = b if keeper == "a" else a
+        assert loser.resolve_hostname(loser.hostname)["requested_address"] == 77
+        other = a if loser is b else b
+        assert other.resolve_hostname(loser.hostname)["address"] == loser.current_address
+    a, b = _pair(0, 1, 5)
+    assert (a.current_address, b.current_address) == (node_address("PA"), 5)
+
+
+def test_announce_discovery_sends_address_topology_and_schema_on_every_side():
+    from sedsnet.wire import FrameHeader
+    sent = []
+    r = Router(now_ms=lambda: 0, hostname="D")
+    for i in range(2):
+        r.add_side_packed("s%d" % i, lambda f, i=i: sent.append((i, bytes(f))))
+    r.periodic(0)
+    del sent[:]
+    r.announce_discovery()
+    tys = []
+    for i, f in sent:
+        hdr = FrameHeader(max_endpoints=4)
+        hdr.parse(f)
+        tys.append((i, hdr.ty))
+    assert tys == [(0, 17), (0, 9), (0, 10), (1, 17), (1, 9), (1, 10)]
+
+
+def test_hostnames_heard_are_bounded_and_evictions_counted():
+    r = Router(now_ms=lambda: 0, hostname="HB", max_discovery_peers=4)
+    r.add_side_packed("s", lambda f: None)
+    _schema()
+    for i in range(40):
+        r.receive_packed_from_side(0, _addr_frame("H%d" % i, [EPS[0]]))
+    d = r.export_runtime_stats()["discovery"]
+    assert d["hostnames"] == 4 and d["hostnames_evicted"] == 36, d
+    assert r.resolve_hostname("H39")["address"] != 0
+    kept = [i for i in range(40) if r.resolve_hostname("H%d" % i) is not None
+            and r.resolve_hostname("H%d" % i)["birth_ms"] != 0]
+    assert len(kept) == 4 and 39 in kept

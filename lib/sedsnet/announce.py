@@ -75,6 +75,9 @@ class Announcer(PeerTable):
         self._burst_due = 0
         self._changed = False
         self._wake = self.created_ms
+        self.hosts = {}  # hostname -> ADDRESS fields heard (resolve_hostname), bounded
+        self.hosts_evicted = 0
+        self.conflicts = 0  # requested/static addresses we gave up to an older claimant
         self.interval = 250  # 4.2.7's current_announce_interval_ms / next_announce_ms
         self.next_announce = 0
         self.routes = 0  # live announcers on all sides
@@ -220,6 +223,7 @@ class Announcer(PeerTable):
             if name != rec[_NAME] or eps != rec[_EPS]:
                 rec[_NAME] = name
                 rec[_EPS] = eps
+            self._heard_address(parsed)
         elif ty == _SEDSNET_DISCOVERY_ANNOUNCE and parsed:  # (an empty ANNOUNCE is a heartbeat)
             if parsed != rec[_AEPS]:
                 rec[_AEPS] = parsed  # replaces what TOPOLOGY said, not what ADDRESS said

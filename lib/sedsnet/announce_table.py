@@ -3,7 +3,7 @@
 # record's bytes charged to the node's queue budget, and reachability kept as per-endpoint counts
 # so that a discovery frame costs the same however many announcers are known.
 from .compat import const
-from .ids import source_address
+from .ids import node_address, source_address
 
 # announcer record (one per src_addr heard on a side)
 SEEN = const(0)  # last heard, ms
@@ -15,6 +15,14 @@ REQ = const(5)  # when to send the next TOPOLOGY_REQUEST (-1: none)
 AEPS = const(6)  # endpoints of the last non-empty ANNOUNCE; None once a TOPOLOGY came after it
 CONTRIB = const(7)  # the endpoints this record makes reachable (counted in the side's REACH)
 COST = const(8)  # bytes charged to the budget for this record
+
+# ADDRESS fields kept per hostname (Announcer.hosts), from announce_codec's A_* tuple
+_A_MODE = const(1)
+_A_ADDRESS = const(3)
+_A_REQUESTED = const(4)
+_A_BIRTH = const(5)
+_A_OWNER = const(6)
+_A_HOSTNAME = const(7)
 
 # per-side record
 ANN = const(0)  # dict src_addr -> announcer record
@@ -72,6 +80,7 @@ class PeerTable:
         return {"announcers": self.routes, "max_announcers": self.max_peers,
                 "boards": self.boards, "max_boards": self.max_boards,
                 "evicted": self.evicted, "boards_dropped": self.dropped,
+                "hostnames": len(self.hosts), "hostnames_evicted": self.hosts_evicted,
                 "bytes": self.memory_bytes()}
 
     # ---- learning -------------------------------------------------------------------------
@@ -144,6 +153,42 @@ class PeerTable:
                         self._forget(st, src)
                         self.evicted += 1
                         return
+
+    def _heard_address(self, p):
+        """Keep an ADDRESS's fields for resolve_hostname (at most max_peers names, charged to
+        the budget; a new name evicts an old one, counted), and give up a requested/static
+        address another node claims with a better right, as 4.2.7 does: static beats
+        requested, then the older claimant (smaller birth) wins."""
+        name = p[_A_HOSTNAME]
+        hosts = self.hosts
+        old = hosts.get(name)
+        cost = 48 + len(name) if old is None else old[4]
+        if old is None:
+            bud = self.budget
+            while len(hosts) >= self.max_peers or (bud is not None and not bud.take(cost)):
+                if not hosts:
+                    self.hosts_evicted += 1  # (nothing to make room with: not kept)
+                    return
+                k = next(iter(hosts))
+                self._drop_host(k)
+                self.hosts_evicted += 1
+            self.bytes += cost
+        hosts[name] = (p[_A_ADDRESS], p[_A_REQUESTED], p[_A_BIRTH], p[_A_OWNER], cost)
+        node = self.node
+        mode = getattr(node, "_address_mode", 0)
+        if mode and name != self._host_b and p[_A_ADDRESS] == node.current_address:
+            theirs = p[_A_MODE]
+            if (theirs == 2 and mode == 1) or (theirs == mode and (
+                    (p[_A_BIRTH], p[_A_OWNER]) < (self.birth, self.owner))):
+                node._address = node_address(node.hostname)  # (the mode stays as set)
+                self.conflicts += 1
+                self._changed = True
+
+    def _drop_host(self, name):
+        h = self.hosts.pop(name)
+        self.bytes -= h[4]
+        if self.budget is not None:
+            self.budget.give(h[4])
 
     def _leave(self, src):
         """A LEAVE from src (a neighbour or a router further away): forget it as an

@@ -281,6 +281,13 @@ class Node(Engine):
         from .topology import client_stats
         return client_stats(self, sender_id)
 
+    def announce_discovery(self):
+        """ADDRESS (a Relay: LINK_CAPABILITIES) + full TOPOLOGY + SCHEMA on every side, now."""
+        d = self.discovery
+        if d is not None:
+            for sid in self.side_ids():
+                d._full(sid, d.sides[sid], self.now_ms(), True)
+
     def announce_leave(self):
         """One DISCOVERY_LEAVE (type 15, empty) on every side, now: peers drop us at once."""
         for sid in self.side_ids():

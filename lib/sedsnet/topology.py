@@ -142,3 +142,34 @@ def client_stats(node, sender_id):
             "packets_received": sum(s.rx_packets for s in sides),
             "bytes_sent": sum(s.tx_bytes for s in sides),
             "bytes_received": sum(s.rx_bytes for s in sides)}
+
+
+def resolve_hostname(node, name):
+    """4.2.7's resolve_hostname(): our own identity, what an ADDRESS from that node said, or
+    (a router known only by name from TOPOLOGY boards) the header address and sender hash
+    its name gives with birth 0, as the reference reports it; None when unknown."""
+    if not isinstance(name, str):
+        from .errors import ArgumentError
+        raise ArgumentError("hostname must be a str, not %s" % type(name).__name__)
+    ann = node.discovery
+    if name == node.hostname:
+        if ann is None:
+            return {"hostname": name, "address": node.current_address,
+                    "requested_address": node._requested_address, "birth_ms": 0,
+                    "owner_hash": node.sender_hash}
+        ann._identity()
+        return {"hostname": name, "address": node.current_address,
+                "requested_address": node._requested_address, "birth_ms": ann.birth,
+                "owner_hash": ann.owner}
+    if ann is None:
+        return None
+    b = name.encode()
+    h = ann.hosts.get(b)
+    if h is not None:
+        return {"hostname": name, "address": h[0], "requested_address": h[1],
+                "birth_ms": h[2], "owner_hash": h[3]}
+    if b in ann._view(-1):
+        from .ids import sender_hash, source_address
+        return {"hostname": name, "address": source_address(name), "requested_address": 0,
+                "birth_ms": 0, "owner_hash": sender_hash(name)}
+    return None
