@@ -247,3 +247,31 @@ def test_address_conflict_with_a_reference_node(net_factory, modes, ours_older):
     loser = "OLD" if keeper == "YOUNG" else "YOUNG"
     assert net.call(keeper, "resolve_hostname", loser)["address"] == got[
         ("OLD", "YOUNG").index(loser)]
+
+
+DISC_KEYS = ("route_count", "announcer_count", "current_announce_interval_ms", "next_announce_ms")
+
+
+def discovery_stats(net, mid, relay):
+    """The reference's keys of export_runtime_stats()["discovery"] over 45 s (the cadence
+    fields compared for a Router: the reference lab drives a Relay's announcer from
+    process_all_queues() after every frame, so a Relay's counters run ahead there)."""
+    keys = DISC_KEYS[:2] if relay else DISC_KEYS
+    out = []
+    for dt in (0, 1000, 5000, 15000, 20000):
+        net.run(net.t + dt)
+        d = net.call(mid, "export_runtime_stats")["discovery"]
+        out.append((net.t, [d[k] for k in keys]))
+        top = net.call(mid, "export_topology")
+        assert [top[k] for k in DISC_KEYS[2:]] == [d[k] for k in DISC_KEYS[2:]]
+    return out
+
+
+@pytest.mark.parametrize("relay", [False, True], ids=["router", "relay"])
+def test_runtime_stats_discovery_section_has_the_reference_keys(net_factory, relay):
+    net = net_factory()
+    mid = line(net, "r2", relay)
+    ref = discovery_stats(net, mid, relay)
+    net = net_factory()
+    line(net, "mp", relay)
+    assert discovery_stats(net, mid, relay) == ref

@@ -373,3 +373,22 @@ def test_hostnames_heard_are_bounded_and_evictions_counted():
     kept = [i for i in range(40) if r.resolve_hostname("H%d" % i) is not None
             and r.resolve_hostname("H%d" % i)["birth_ms"] != 0]
     assert len(kept) == 4 and 39 in kept
+
+
+def test_cadence_counts_sending_rounds_and_a_change_restarts_it():
+    net = Net()
+    a = net.add("A", 1, EPS[0])
+    net.run(0)  # the first full announcement is no round
+    d = a.export_runtime_stats()["discovery"]
+    assert (d["current_announce_interval_ms"], d["next_announce_ms"]) == (250, 0)
+    net.run(20000)  # heartbeat at 15000
+    d = a.export_runtime_stats()["discovery"]
+    assert (d["current_announce_interval_ms"], d["next_announce_ms"]) == (500, 15250)
+    b = net.add("B", 1, EPS[1])
+    net.link("A", 0, "B", 0)
+    b.periodic(0)
+    net.pump()  # a new announcer: a burst of 3 rounds from 250 again
+    net.run(22000)
+    d = a.export_runtime_stats()["discovery"]
+    assert d["current_announce_interval_ms"] == 2000, d
+    assert d["route_count"] == 1 and d["announcer_count"] == 1

@@ -121,17 +121,21 @@ class Announcer(PeerTable):
                 fresh.append(sid)
         if self._changed:
             self._changed = False
+            self.interval = 250  # a change restarts the exported cadence too (4.2.7 Router)
             self._burst = 0
             self._burst_due = now_ms
             for sid, st in self.sides.items():
                 st[_DELTA] = None if sid in fresh else self._delta(st, sid)
         if self._burst >= 0 and now_ms >= self._burst_due:
-            self._round(now_ms)
+            sent = False
             for sid, st in self.sides.items():
                 if st[_DELTA] is not None:
+                    sent = True
                     self._head(sid)
                     if len(st[_DELTA]) > 12:  # not an empty delta (u32 0, 0 changed, 0 removed)
                         self.node.send_control(sid, _SEDSNET_DISCOVERY_TOPOLOGY, st[_DELTA])
+            if sent:  # (a round with only fresh sides sends nothing and counts nothing)
+                self._round(now_ms)
             if self._burst < len(BURST_GAPS):
                 self._burst_due = now_ms + BURST_GAPS[self._burst]
                 self._burst += 1

@@ -77,7 +77,14 @@ class PeerTable:
 
     def stats(self):
         """export_runtime_stats()["discovery"]."""
-        return {"announcers": self.routes, "max_announcers": self.max_peers,
+        sides = 0
+        for st in self.sides.values():
+            if st[ANN]:
+                sides += 1
+        return {"route_count": sides, "announcer_count": self.routes,  # 4.2.7's keys
+                "current_announce_interval_ms": self.interval,
+                "next_announce_ms": self.next_announce,
+                "announcers": self.routes, "max_announcers": self.max_peers,
                 "boards": self.boards, "max_boards": self.max_boards,
                 "evicted": self.evicted, "boards_dropped": self.dropped,
                 "hostnames": len(self.hosts), "hostnames_evicted": self.hosts_evicted,
@@ -102,6 +109,8 @@ class PeerTable:
             rec[FULL] = True
             rec[REQ] = -1
         if new != old or rec[AEPS] is not None:
+            if new != old:
+                self._changed = True  # new or changed boards are a change (4.2.7)
             self.boards += len(new) - len(old)
             rec[BOARDS] = new
             rec[AEPS] = None
