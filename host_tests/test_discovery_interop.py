@@ -8,7 +8,7 @@ import pytest
 
 from netlab import network
 from peerproc import reference_peer
-from test_router_interop import SCHEMA, E
+from test_router_interop import SCHEMA, E, TO_MP
 
 
 @pytest.fixture(scope="module")
@@ -275,3 +275,97 @@ def test_runtime_stats_discovery_section_has_the_reference_keys(net_factory, rel
     net = net_factory()
     line(net, "mp", relay)
     assert discovery_stats(net, mid, relay) == ref
+
+
+# ---- routing by the discovered graph --------------------------------------------------------
+def shape(net, xlab, name):
+    """X (xlab) with two sides towards holders of E[1] (data type TO_MP):
+    near_far / far_near: a holder P one hop away and R two hops away (through Q);
+    equal / equal_swapped: holders P and Q one hop away each (sides swapped);
+    equal_far: one holder R two hops away over two equal paths (X-P-R, X-Q-R)."""
+    net.node(xlab, "X", 2, handlers=[E[0]])
+    if name in ("near_far", "far_near"):
+        near, far = (0, 1) if name == "near_far" else (1, 0)
+        net.node("ref", "P", 1, handlers=[E[1]])
+        net.node("r3", "Q", 2, handlers=[E[2]])
+        net.node("r4", "R", 1, handlers=[E[1]])
+        net.link("X", near, "P", 0)
+        net.link("X", far, "Q", 0)
+        net.link("Q", 1, "R", 0)
+    elif name in ("equal", "equal_swapped"):
+        net.node("ref", "P", 1, handlers=[E[1]])
+        net.node("r3", "Q", 1, handlers=[E[1]])
+        a, b = (0, 1) if name == "equal" else (1, 0)
+        net.link("X", a, "P", 0)
+        net.link("X", b, "Q", 0)
+    else:
+        net.node("ref", "P", 2, handlers=[E[2]])
+        net.node("r3", "Q", 2, handlers=[E[3]])
+        net.node("r4", "R", 2, handlers=[E[1]])
+        net.link("X", 0, "P", 0)
+        net.link("X", 1, "Q", 0)
+        net.link("P", 1, "R", 0)
+        net.link("Q", 1, "R", 1)
+    net.run(3000)
+
+
+def send_and_count(net, n=10):
+    """Log n TO_MP frames at X: (frames per X side, deliveries per holder)."""
+    before = [s["tx_packets"] for s in net.call("X", "export_runtime_stats")["sides"]]
+    for i in range(n):
+        net.log_f32("X", TO_MP, [float(i), 0.0])
+    after = [s["tx_packets"] for s in net.call("X", "export_runtime_stats")["sides"]]
+    net.run(net.t + 200)
+    got = {}
+    for h in ("P", "Q", "R"):
+        if h in net.where:
+            got[h] = len([g for g in net.got(h) if g[2] == TO_MP])
+    return [a - b for a, b in zip(after, before)], got
+
+
+@pytest.fixture(scope="module")
+def net4():
+    # a fourth reference process for the shapes with four reference nodes
+    with network(SCHEMA) as net, contextlib.ExitStack() as more:
+        for key in ("r2", "r3", "r4"):
+            net.add_lab(key, more.enter_context(reference_peer("ref_router_lab.py")))
+
+        def fresh():
+            for lab in net.labs.values():
+                lab.call("reset", t=0, schema=SCHEMA)
+            net.where.clear()
+            net.cross.clear()
+            net.trace.clear()
+            net.t = 0
+            return net
+        yield fresh
+
+
+@pytest.mark.parametrize("name", ["near_far", "far_near", "equal", "equal_swapped", "equal_far"])
+def test_nearest_holder_first_and_equal_paths_as_the_reference(net4, name):
+    net = net4()
+    shape(net, "r2", name)
+    ref = send_and_count(net)
+    net = net4()
+    shape(net, "mp", name)
+    assert send_and_count(net) == ref
+    if name in ("near_far", "far_near"):
+        assert ref[1]["P"] == 10  # the nearest holder takes everything (4.2.7)
+
+
+def test_one_path_dies_and_traffic_moves_as_with_the_reference(net4):
+    """Two equal paths (X-P, X-Q, both holders); the X-P link dies: traffic stays on the
+    dead side until the announcer expires (TTL 30 s), then moves to Q."""
+    def story(xlab):
+        net = net4()
+        shape(net, xlab, "equal")
+        out = [send_and_count(net, 2)[0]]
+        net.cross.pop(("X", 0))
+        net.cross.pop(("P", 0))
+        for dt in (1000, 10000, 18000, 2000, 1000):
+            net.run(net.t + dt)
+            out.append((net.t, send_and_count(net, 2)[0]))
+        return out
+    ref = story("r2")
+    assert ref[0] == [2, 0] and ref[-1][1] == [0, 2]
+    assert story("mp") == ref

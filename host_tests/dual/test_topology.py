@@ -392,3 +392,88 @@ def test_cadence_counts_sending_rounds_and_a_change_restarts_it():
     d = a.export_runtime_stats()["discovery"]
     assert d["current_announce_interval_ms"] == 2000, d
     assert d["route_count"] == 1 and d["announcer_count"] == 1
+
+
+def _typed():
+    _schema()
+    if not sedsnet.data_type_exists(0x3202):
+        sedsnet.register_data_type(0x3202, "TPATH", True, 1, 1, 0, [EPS[1]])
+
+
+class Count:
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self, pkt):
+        self.n += 1
+
+
+def _holders(near_side):
+    """X with a holder P of EPS[1] one hop away on near_side and R two hops away (via Q)."""
+    _typed()
+    net = Net()
+    cp, cr = Count(), Count()
+    net.add("X", 2, EPS[0])
+    p = Router(now_ms=net.now, hostname="P", handlers=[(EPS[1], cp, None)])
+    r = Router(now_ms=net.now, hostname="R", handlers=[(EPS[1], cr, None)])
+    for name, n in (("P", p), ("R", r)):
+        net.nodes[name] = n
+        n.add_side_packed("s0", net._tx(name, 0))
+    net.add("Q", 2, EPS[2])
+    net.link("X", near_side, "P", 0)
+    net.link("X", 1 - near_side, "Q", 0)
+    net.link("Q", 1, "R", 0)
+    net.run(3000)
+    return net, cp, cr
+
+
+def test_the_nearest_holder_takes_the_traffic():
+    for near in (0, 1):
+        net, cp, cr = _holders(near)
+        for i in range(6):
+            net.nodes["X"].log_f32(0x3202, [float(i)])
+        net.pump()
+        assert (cp.n, cr.n) == (6, 0), near
+        # Fanout still sends to every candidate
+        net.nodes["X"].set_source_route_mode(None, 0)
+        net.nodes["X"].log_f32(0x3202, [9.0])
+        net.pump()
+        assert (cp.n, cr.n) == (7, 1)
+
+
+def test_equal_holders_take_the_lowest_side_unless_weights_say_otherwise():
+    _typed()
+    net = Net()
+    got = [Count(), Count()]
+    net.add("X", 2, EPS[0])
+    for i, name in enumerate(("H1", "H0")):
+        n = Router(now_ms=net.now, hostname=name, handlers=[(EPS[1], got[i], None)])
+        net.nodes[name] = n
+        n.add_side_packed("s0", net._tx(name, 0))
+    net.link("X", 1, "H1", 0)
+    net.link("X", 0, "H0", 0)
+    net.run(3000)
+    x = net.nodes["X"]
+    for i in range(4):
+        x.log_f32(0x3202, [float(i)])
+    net.pump()
+    assert (got[1].n, got[0].n) == (4, 0)  # H0 is on side 0
+    x.set_route_weight(None, 0, 1)
+    x.set_route_weight(None, 1, 1)
+    for i in range(4):
+        x.log_f32(0x3202, [float(i)])
+    net.pump()
+    assert (got[1].n, got[0].n) == (6, 2)  # weights given: weighted round robin
+
+
+def test_paths_module_loads_only_with_two_candidate_sides():
+    sys.modules.pop("sedsnet.paths", None)
+    net = line()
+    _typed()
+    net.nodes["A"].log_f32(0x3202, [1.0])  # one way: M
+    net.pump()
+    net.run(net.t[0] + 100)
+    assert "sedsnet.paths" not in sys.modules
+    net2, cp, cr = _holders(0)
+    net2.nodes["X"].log_f32(0x3202, [1.0])
+    assert "sedsnet.paths" in sys.modules

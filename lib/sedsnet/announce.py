@@ -77,6 +77,8 @@ class Announcer(PeerTable):
         self._wake = self.created_ms
         self.hosts = {}  # hostname -> ADDRESS fields heard (resolve_hostname), bounded
         self.hosts_evicted = 0
+        self.gen = 0  # bumped by every table change: paths.py's cache key
+        self._paths = {}
         self.conflicts = 0  # requested/static addresses we gave up to an older claimant
         self.interval = 250  # 4.2.7's current_announce_interval_ms / next_announce_ms
         self.next_announce = 0

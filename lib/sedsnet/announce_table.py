@@ -117,7 +117,27 @@ class PeerTable:
 
     # ---- bounded, incremental bookkeeping (the cost of a frame does not grow with the number
     # of announcers: a record's change moves only its own endpoint counts and bytes) ---------
+    def rank(self, src, cands, e, routes):
+        """The candidate sides (bitmask, two or more) for endpoint e that 4.2.7 would choose
+        from: the nearest holder's (paths.py). Among equally near holders known from
+        TOPOLOGY, its default selection sends everything to the lowest side (probed on idle
+        lossless links; ADDRESS-only ties alternate): done here when src has the default
+        mode and no weights. Fanout keeps every candidate."""
+        mode = routes.modes.get(src, 1)
+        if mode == 0:
+            return cands
+        from .paths import FAR, nearest
+        out, best = nearest(self, cands, e)
+        if best < FAR and out & (out - 1) and mode == 1 and src not in routes.modes:
+            base = src * 256
+            for k in routes.weights:
+                if k - base < 256 and k >= base:
+                    return out
+            return out & -out
+        return out
+
     def _update(self, st, src, rec):
+        self.gen += 1
         eps = set(rec[EPS])
         if rec[AEPS] is not None:
             for e in rec[AEPS]:
@@ -242,6 +262,7 @@ class PeerTable:
                     self._changed = True
 
     def _forget(self, st, src):
+        self.gen += 1
         rec = st[ANN].pop(src)
         reach = st[REACH]
         for e in rec[CONTRIB]:

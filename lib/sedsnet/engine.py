@@ -316,6 +316,8 @@ class Engine(Queues):
                     cands |= 1 << s
                 s += 1
             if cands:
+                if cands & (cands - 1):  # nearest holder first (discovery: paths.py)
+                    cands = disc.rank(src, cands, e, routes)
                 out |= routes.pick(src, cands)
             elif has_typed or ruled:
                 out |= tok
