@@ -477,3 +477,25 @@ def test_paths_module_loads_only_with_two_candidate_sides():
     net2, cp, cr = _holders(0)
     net2.nodes["X"].log_f32(0x3202, [1.0])
     assert "sedsnet.paths" in sys.modules
+
+
+def test_a_reliable_log_with_no_way_to_its_endpoints_raises_io_error():
+    from support import raises
+    _schema()
+    if not sedsnet.data_type_exists(0x3203):
+        sedsnet.register_data_type(0x3203, "TREL", False, 0, 1, 0, [EPS[0], EPS[3]], 1)
+        sedsnet.register_data_type(0x3204, "TPLAIN", True, 1, 1, 0, [EPS[3]])
+    got = []
+    r = Router(now_ms=lambda: 0, hostname="IO", handlers=[(EPS[0], got.append, None)])
+    r.add_side_packed("a", lambda f: None)
+    r.add_side_packed("b", lambda f: None)
+    e = raises(sedsnet.IoError, r.log_f32, 0x3203, [1.0])
+    assert "no discovered route" in str(e) and isinstance(e, sedsnet.SedsError)
+    assert len(got) == 1  # delivered here first, as 4.2.7
+    r.log_f32(0x3204, [1.0])  # not reliable: nothing raised
+    r.log_f32(0x3203, [1.0], queue=True)
+    r.process_all_queues()  # from the queue: nothing raised
+    assert len(got) == 2
+    one = Router(now_ms=lambda: 0, hostname="IO1")
+    one.add_side_packed("a", lambda f: None)
+    one.log_f32(0x3203, [1.0])  # one side, nothing announced: it goes there

@@ -37,3 +37,8 @@ class PermissionDenied(SedsError):
 
 class BudgetError(SedsError):
     """A single item can never fit the router's shared queue budget."""
+
+
+class IoError(SedsError):
+    """A frame could not be sent anywhere: 4.2.7's Io error ("no discovered route" when a
+    reliable frame logged or transmitted now has endpoints elsewhere and no side leads there)."""
