@@ -8,7 +8,7 @@ import pytest
 
 from netlab import network
 from peerproc import reference_peer
-from test_router_interop import SCHEMA, E, TO_MP
+from test_router_interop import REL_TO_MP, SCHEMA, E, TO_MP
 
 
 @pytest.fixture(scope="module")
@@ -368,4 +368,24 @@ def test_one_path_dies_and_traffic_moves_as_with_the_reference(net4):
         return out
     ref = story("r2")
     assert ref[0] == [2, 0] and ref[-1][1] == [0, 2]
+    assert story("mp") == ref
+
+
+@pytest.mark.parametrize("name", ["near_far", "equal", "equal_far"])
+def test_reliable_traffic_fans_out_to_every_candidate_holder(net4, name):
+    """A reliable type (REL_TO_MP -> E[1]) goes out on every side that leads to a holder,
+    nearest or not, and each holder gets it once (4.2.7)."""
+    def story(xlab):
+        net = net4()
+        shape(net, xlab, name)
+        n0 = len(net.trace)
+        for i in range(4):
+            net.call("X", "log_f32", REL_TO_MP, [float(i)])
+        sides = sorted(set(s for _, n, s, _ in net.trace[n0:] if n == "X"))
+        net.run(net.t + 500)
+        got = dict((h, len([g for g in net.got(h) if g[2] == REL_TO_MP]))
+                   for h in ("P", "Q", "R") if h in net.where)
+        return sides, got
+    ref = story("r2")
+    assert ref[0] == [0, 1]
     assert story("mp") == ref

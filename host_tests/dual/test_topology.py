@@ -499,3 +499,16 @@ def test_a_reliable_log_with_no_way_to_its_endpoints_raises_io_error():
     one = Router(now_ms=lambda: 0, hostname="IO1")
     one.add_side_packed("a", lambda f: None)
     one.log_f32(0x3203, [1.0])  # one side, nothing announced: it goes there
+
+
+def test_reliable_types_go_to_every_candidate_holder():
+    _typed()
+    if not sedsnet.data_type_exists(0x3205):
+        sedsnet.register_data_type(0x3205, "TRELPATH", False, 0, 1, 0, [EPS[1]], 1)
+    net, cp, cr = _holders(0)
+    net.nodes["X"].log_f32(0x3205, [1.0])
+    net.pump()
+    assert (cp.n, cr.n) == (1, 1)  # the nearest P and the farther R
+    net.nodes["X"].log_f32(0x3202, [1.0])  # the plain type: the nearest only
+    net.pump()
+    assert (cp.n, cr.n) == (2, 1)

@@ -4,6 +4,7 @@
 # so that a discovery frame costs the same however many announcers are known.
 from .compat import const
 from .ids import node_address, source_address
+from .schema import R_RELIABLE, type_record
 
 # announcer record (one per src_addr heard on a side)
 SEEN = const(0)  # last heard, ms
@@ -117,12 +118,15 @@ class PeerTable:
 
     # ---- bounded, incremental bookkeeping (the cost of a frame does not grow with the number
     # of announcers: a record's change moves only its own endpoint counts and bytes) ---------
-    def rank(self, src, cands, e, routes):
+    def rank(self, src, cands, e, routes, ty=-1):
         """The candidate sides (bitmask, two or more) for endpoint e that 4.2.7 would choose
         from: the nearest holder's (paths.py). Among equally near holders known from
         TOPOLOGY, its default selection sends everything to the lowest side (probed on idle
         lossless links; ADDRESS-only ties alternate): done here when src has the default
         mode and no weights. Fanout keeps every candidate."""
+        rec = type_record(ty) if ty >= 0 else None
+        if rec is not None and rec[R_RELIABLE]:
+            return ~cands  # 4.2.7 sends a reliable type to every candidate holder
         mode = routes.modes.get(src, 1)
         if mode == 0:
             return cands

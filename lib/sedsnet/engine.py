@@ -319,8 +319,11 @@ class Engine(Queues):
                 s += 1
             if cands:
                 if cands & (cands - 1):  # nearest holder first (discovery: paths.py)
-                    cands = disc.rank(src, cands, e, routes)
-                out |= routes.pick(src, cands)
+                    cands = disc.rank(src, cands, e, routes, hdr.ty)
+                if cands < 0:  # ~mask: every candidate (reliable types, as 4.2.7)
+                    out |= ~cands
+                else:
+                    out |= routes.pick(src, cands)
             elif has_typed or ruled:
                 out |= tok
         return out
