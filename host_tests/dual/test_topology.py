@@ -512,3 +512,22 @@ def test_reliable_types_go_to_every_candidate_holder():
     net.nodes["X"].log_f32(0x3202, [1.0])  # the plain type: the nearest only
     net.pump()
     assert (cp.n, cr.n) == (2, 1)
+
+
+def test_discovery_state_is_in_the_memory_layout_and_evictions_warn_once():
+    import json
+    r = Router(now_ms=lambda: 0, hostname="ML", max_discovery_peers=3)
+    r.add_side_packed("s", lambda f: None)
+    _schema()
+    lay0 = json.loads(r.export_memory_layout_json())
+    used0, bytes0 = r._budget.used, r.discovery.bytes
+    for i in range(10):
+        r.receive_packed_from_side(0, _addr_frame("ML%d" % i, [EPS[0]]))
+    lay = json.loads(r.export_memory_layout_json())
+    d = r.export_runtime_stats()["discovery"]
+    assert d["announcers"] == 3 and d["evicted"] == 7 and d["hostnames"] == 3
+    assert r.discovery.warned is True
+    assert lay["discovery_bytes_used"] == r.discovery.memory_bytes() > lay0[
+        "discovery_bytes_used"]
+    # every record (announcers, boards, hostnames) is charged to the queue budget
+    assert r._budget.used - used0 == r.discovery.bytes - bytes0 > 0

@@ -77,6 +77,7 @@ class Announcer(PeerTable):
         self._wake = self.created_ms
         self.hosts = {}  # hostname -> ADDRESS fields heard (resolve_hostname), bounded
         self.hosts_evicted = 0
+        self.warned = False
         self.gen = 0  # bumped by every table change: paths.py's cache key
         self._paths = {}
         self.conflicts = 0  # requested/static addresses we gave up to an older claimant
@@ -326,3 +327,41 @@ class Announcer(PeerTable):
         removed = [k for k in sorted(told) if k not in view]
         st[_PEND] = view
         return topology_delta_payload(changed, removed)
+
+
+# ---- the Router/Relay methods of full discovery (code in topology.py, loaded on first call),
+# set on Node when discovery loads, so the core (a build or Router without discovery) does not
+# carry them ------------------------------------------------------------------------------------
+def _export_topology(self):
+    """4.2.7's discovered network: routers, links, routes."""
+    from .topology import export_topology
+    return export_topology(self)
+
+
+def _client_stats(self, sender_id):
+    """4.2.7's dict for a direct announcer named sender_id, else None."""
+    from .topology import client_stats
+    return client_stats(self, sender_id)
+
+
+def _announce_discovery(self):
+    """ADDRESS (a Relay: LINK_CAPABILITIES) + full TOPOLOGY + SCHEMA on every side, now."""
+    from .topology import announce_discovery
+    announce_discovery(self)
+
+
+def _announce_leave(self):
+    """One DISCOVERY_LEAVE (type 15, empty) on every side, now: peers drop us at once."""
+    from .topology import announce_leave
+    announce_leave(self)
+
+
+def _install():
+    from .node import Node
+    Node.export_topology = _export_topology
+    Node.client_stats = _client_stats
+    Node.announce_discovery = _announce_discovery
+    Node.announce_leave = _announce_leave
+
+
+_install()

@@ -25,6 +25,10 @@ _A_BIRTH = const(5)
 _A_OWNER = const(6)
 _A_HOSTNAME = const(7)
 
+_REC_BYTES = const(200)  # cost model (32-bit heap, measured: tools/discovery_heap.py)
+_BOARD_BYTES = const(130)
+_HOST_BYTES = const(96)
+
 # per-side record
 ANN = const(0)  # dict src_addr -> announcer record
 REACH = const(1)  # endpoint -> number of announcers behind the side that reach it
@@ -71,7 +75,7 @@ class PeerTable:
     def memory_bytes(self):
         """Bytes of discovery state: the announcer records (charged to the budget as they
         change) and the per-side tables."""
-        n = self.bytes
+        n = self.bytes + 48 * len(self._paths)  # (paths.py's route cache, at most 16)
         for st in self.sides.values():
             n += 64 + 8 * len(st[REACH]) + 16 * len(st[TOLD] or ())
         return n
@@ -102,6 +106,7 @@ class PeerTable:
         for b in boards:
             if b[0] not in new and len(new) >= room:
                 self.dropped += 1
+                self._warn()
                 continue
             new[b[0]] = b
             if rec[NAME] is None and _source_address(b[0]) == src:
@@ -124,7 +129,7 @@ class PeerTable:
         TOPOLOGY, its default selection sends everything to the lowest side (probed on idle
         lossless links; ADDRESS-only ties alternate): done here when src has the default
         mode and no weights. Fanout keeps every candidate."""
-        rec = type_record(ty) if ty >= 0 else None
+        rec = type_record(ty)  # (None for -1 or an unknown type)
         if rec is not None and rec[R_RELIABLE]:
             return ~cands  # 4.2.7 sends a reliable type to every candidate holder
         mode = routes.modes.get(src, 1)
@@ -165,12 +170,14 @@ class PeerTable:
                     reach[e] = reach.get(e, 0) + 1
             rec[CONTRIB] = tuple(eps)
             self._changed = True
-        cost = 64 + len(rec[NAME] or b"") + 4 * (len(rec[EPS]) + len(eps)
+        # bytes as measured on a 32-bit MicroPython heap (tools/discovery_heap.py): the
+        # record, its tuples and its share of the side's dicts; a board with its tuples
+        cost = _REC_BYTES + len(rec[NAME] or b"") + 4 * (len(rec[EPS]) + len(eps)
                                                   + len(rec[AEPS] or ()))
         for b in rec[BOARDS].values():
-            cost += 48 + len(b[0]) + 4 * len(b[1])
+            cost += _BOARD_BYTES + len(b[0]) + 4 * len(b[1])
             for x in b[2] + b[3]:
-                cost += 8 + len(x)
+                cost += 16 + len(x)
         more = cost - rec[COST]
         rec[COST] = cost
         self.bytes += more
@@ -195,7 +202,7 @@ class PeerTable:
         name = p[_A_HOSTNAME]
         hosts = self.hosts
         old = hosts.get(name)
-        cost = 48 + len(name) if old is None else old[4]
+        cost = _HOST_BYTES + len(name) if old is None else old[4]
         if old is None:
             bud = self.budget
             while len(hosts) >= self.max_peers or (bud is not None and not bud.take(cost)):
@@ -205,6 +212,7 @@ class PeerTable:
                 k = next(iter(hosts))
                 self._drop_host(k)
                 self.hosts_evicted += 1
+                self._warn()
             self.bytes += cost
         hosts[name] = (p[_A_ADDRESS], p[_A_REQUESTED], p[_A_BIRTH], p[_A_OWNER], cost)
         node = self.node
@@ -293,5 +301,12 @@ class PeerTable:
             return False
         self._forget(old[0], old[1])
         self.evicted += 1
+        self._warn()
         return True
+
+    def _warn(self):
+        # once per node, like the queues' eviction warning; every eviction is counted
+        if not self.warned:
+            self.warned = True
+            print("sedsnet: discovery tables full, forgetting the least recently heard")
 

@@ -237,17 +237,18 @@ class Engine(Queues):
 
     # ---- forwarding -----------------------------------------------------------------------
     def _route(self, src, hdr, data, n):
-        """Local delivery, then the sides this frame goes to. src is a side ID or LOCAL."""
+        """Local delivery, then the sides this frame goes to. src is a side ID or LOCAL.
+        Returns the sides' bitmask, or ~held (negative) when it went to none."""
         held = self._deliver(src, hdr, data, n)
         dst = self._destinations(src, hdr, held)
-        self._held = held  # (read by Router._originate_busy: 4.2.7's "no discovered route")
         if dst:
             if src != LOCAL:
                 side = self.sides[src]
                 side.relayed_rx_packets += 1
                 side.relayed_rx_bytes += n
             self._send(dst, data, n, src != LOCAL)
-        return dst
+            return dst
+        return ~held  # nowhere to send: ~(endpoints held here), for "no discovered route"
 
     def _deliver(self, src, hdr, data, n):
         return 0  # a Relay has no handlers

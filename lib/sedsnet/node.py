@@ -271,30 +271,6 @@ class Node(Engine):
         side."""
         self._routes.prios.pop(self._key(src_side_id, dst_side_id), None)
     # ---- introspection (in stats.py: imported only when asked) ----------------------------
-    def export_topology(self):
-        """4.2.7's discovered network: routers, links, routes (topology.py, loaded now)."""
-        from .topology import export_topology
-        return export_topology(self)
-
-    def client_stats(self, sender_id):
-        """4.2.7's dict for a direct announcer named sender_id, else None (topology.py)."""
-        from .topology import client_stats
-        return client_stats(self, sender_id)
-
-    def announce_discovery(self):
-        """ADDRESS (a Relay: LINK_CAPABILITIES) + full TOPOLOGY + SCHEMA on every side, now."""
-        d = self.discovery
-        if d is not None:
-            for sid in self.side_ids():
-                d._full(sid, d.sides[sid], self.now_ms(), True)
-
-    def announce_leave(self):
-        """One DISCOVERY_LEAVE (type 15, empty) on every side, now: peers drop us at once."""
-        for sid in self.side_ids():
-            self.send_control(sid, 15, b"")
-        if self.discovery is not None:
-            self.discovery._changed = True  # 4.2.7 re-announces at once: a running node is back
-
     def export_runtime_stats(self):
         """A dict of counters and state as 4.2.7 exports them (sides, queues, routes, discovery)."""
         from .stats import runtime_stats

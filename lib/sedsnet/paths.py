@@ -84,6 +84,6 @@ def nearest(ann, cands, e):
                 out |= 1 << s
         s += 1
     hit = (out or cands, best)
-    if len(cache) < 64:  # bounded: a burst of distinct endpoints recomputes instead
+    if len(cache) <= 16:  # bounded (48 B each in memory_bytes): others are recomputed
         cache[key] = hit
     return hit

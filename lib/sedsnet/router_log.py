@@ -179,8 +179,9 @@ class Logging:
         hdr.parse(buf, n, True)
         ids.write_dup_key(hdr, buf, self._pid)
         self._recent.seen(self._pid)
-        if not self._route(LOCAL, hdr, buf, n) and now \
-                and self._held != (1 << hdr.ep_count) - 1 and schema.type_record(hdr.ty)[R_RELIABLE]:
+        d = self._route(LOCAL, hdr, buf, n)
+        if d < 0 and now and ~d != (1 << hdr.ep_count) - 1 \
+                and schema.type_record(hdr.ty)[R_RELIABLE]:
             # 4.2.7: a reliable frame sent now (not from the queue) with endpoints elsewhere
             # and no way there
             raise IoError("no discovered route")

@@ -173,3 +173,18 @@ def resolve_hostname(node, name):
         return {"hostname": name, "address": source_address(name), "requested_address": 0,
                 "birth_ms": 0, "owner_hash": sender_hash(name)}
     return None
+
+
+def announce_discovery(node):
+    d = node.discovery
+    if d is not None:
+        now = node.now_ms()
+        for sid in node.side_ids():
+            d._full(sid, d.sides[sid], now, True)
+
+
+def announce_leave(node):
+    for sid in node.side_ids():
+        node.send_control(sid, 15, b"")  # SEDSNET_DISCOVERY_LEAVE, empty
+    if node.discovery is not None:
+        node.discovery._changed = True  # 4.2.7 re-announces at once: a running node is back
