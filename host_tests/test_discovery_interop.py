@@ -389,3 +389,56 @@ def test_reliable_traffic_fans_out_to_every_candidate_holder(net4, name):
     ref = story("r2")
     assert ref[0] == [0, 1]
     assert story("mp") == ref
+
+
+# ---- rings and stars -------------------------------------------------------------------------
+SHAPES = {
+    # name: (nodes, edges); a node's sides are its edges in this order
+    "ring": (["A", "B", "C", "D"], [("A", "B"), ("B", "C"), ("C", "D"), ("D", "A")]),
+    "star": (["H", "L1", "L2", "L3"], [("H", "L1"), ("H", "L2"), ("H", "L3")]),
+}
+LABS = ["ref", "r2", "r3", "r4"]
+
+
+def build_shape(net, which, ours):
+    """Every node a Router holding its own endpoint; reference nodes each in their own
+    process, ours (the names in `ours`) in the MicroPython lab."""
+    nodes, edges = SHAPES[which]
+    degree = dict((n, 0) for n in nodes)
+    for a, b in edges:
+        degree[a] += 1
+        degree[b] += 1
+    for i, n in enumerate(nodes):
+        net.node("mp" if n in ours else LABS[i], n, degree[n], handlers=[E[i]])
+    used = dict((n, 0) for n in nodes)
+    for a, b in edges:
+        net.link(a, used[a], b, used[b])
+        used[a] += 1
+        used[b] += 1
+    net.run(3000)
+    return nodes
+
+
+@pytest.mark.parametrize("which,ours", [("ring", "AC"), ("ring", "B"), ("star", "H"),
+                                        ("star", ["L1", "L2"])])
+def test_rings_and_stars_name_the_same_graph_and_forget_a_leaver(net4, which, ours):
+    def story(ours):
+        net = net4()
+        nodes = build_shape(net, which, ours)
+        graphs = dict((n, graph(net.call(n, "export_topology"))) for n in nodes)
+        res = dict((n, sorted(q for q in nodes
+                              if net.call(n, "resolve_hostname", q) is not None))
+                   for n in nodes)
+        cs = clients(net, nodes)
+        leaver = nodes[-1]
+        net.call(leaver, "announce_leave")
+        after = dict((n, graph(net.call(n, "export_topology"))) for n in nodes if n != leaver)
+        return graphs, res, after, cs
+    ref = story(())
+    graphs, res, after, _ = ref
+    nodes, edges = SHAPES[which]
+    want = (sorted(nodes), sorted(tuple(sorted(e)) for e in edges))
+    assert all(g == want for g in graphs.values()), graphs
+    assert all(r == sorted(nodes) for r in res.values()), res
+    assert all(nodes[-1] not in g[0] for g in after.values()), after
+    assert story(ours) == ref
