@@ -317,7 +317,7 @@ class LinkNode:
     def __init__(self, hostname, endpoints):
         self.kind = "router"
         self.hostname = hostname
-        self.address = node_address(hostname)
+        self.current_address = node_address(hostname)
         self.t = 0
         self.eps = endpoints
         self.sent = []

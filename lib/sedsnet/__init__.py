@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 # public names, each after the submodule that defines it ("module: name name ..."): one str,
 # not a dict, because the names' qstrs and a 40-entry table would take ~0.5 KB of a board's heap
 _LAZY = (" errors: SedsError DecodeError CompressedFrameError UnknownTypeError SchemaError"
-         " ArgumentError PermissionDenied BudgetError E2EError"
+         " ArgumentError PermissionDenied BudgetError E2EError IoError"
          " e2e: register_e2e_key remove_e2e_key"
          " identity: endpoint_identity data_type_identity"
          " schema: register_endpoint register_data_type endpoint_exists data_type_exists"

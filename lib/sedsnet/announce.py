@@ -75,6 +75,14 @@ class Announcer(PeerTable):
         self._burst_due = 0
         self._changed = False
         self._wake = self.created_ms
+        self.hosts = {}  # hostname -> ADDRESS fields heard (resolve_hostname), bounded
+        self.hosts_evicted = 0
+        self.warned = False
+        self.gen = 0  # bumped by every table change: paths.py's cache key
+        self._paths = {}
+        self.conflicts = 0  # requested/static addresses we gave up to an older claimant
+        self.interval = 250  # 4.2.7's current_announce_interval_ms / next_announce_ms
+        self.next_announce = 0
         self.routes = 0  # live announcers on all sides
         self._identity()
         for s in node.side_ids():
@@ -116,16 +124,21 @@ class Announcer(PeerTable):
                 fresh.append(sid)
         if self._changed:
             self._changed = False
+            self.interval = 250  # a change restarts the exported cadence too (4.2.7 Router)
             self._burst = 0
             self._burst_due = now_ms
             for sid, st in self.sides.items():
                 st[_DELTA] = None if sid in fresh else self._delta(st, sid)
         if self._burst >= 0 and now_ms >= self._burst_due:
+            sent = False
             for sid, st in self.sides.items():
                 if st[_DELTA] is not None:
+                    sent = True
                     self._head(sid)
                     if len(st[_DELTA]) > 12:  # not an empty delta (u32 0, 0 changed, 0 removed)
                         self.node.send_control(sid, _SEDSNET_DISCOVERY_TOPOLOGY, st[_DELTA])
+            if sent:  # (a round with only fresh sides sends nothing and counts nothing)
+                self._round(now_ms)
             if self._burst < len(BURST_GAPS):
                 self._burst_due = now_ms + BURST_GAPS[self._burst]
                 self._burst += 1
@@ -140,8 +153,10 @@ class Announcer(PeerTable):
         wake = now_ms + HEARTBEAT_MS
         if self._burst >= 0:
             wake = self._burst_due
+        hb = False
         for sid, st in self.sides.items():
             if now_ms >= st[_HB]:
+                hb = True
                 st[_HB] = now_ms + HEARTBEAT_MS
                 self.node.send_control(sid, _SEDSNET_DISCOVERY_ANNOUNCE, b"")
             if st[_HB] < wake:
@@ -154,7 +169,15 @@ class Announcer(PeerTable):
                     wake = rec[_REQ]
                 if rec[_SEEN] + TTL_MS + 1 < wake:
                     wake = rec[_SEEN] + TTL_MS + 1
+        if hb:
+            self._round(now_ms)
         self._wake = wake
+
+    def _round(self, now_ms):
+        # the reference's exported cadence: each announcement round sets next = now +
+        # interval, then doubles the interval up to 5000 ms (it schedules nothing visible)
+        self.next_announce = now_ms + self.interval
+        self.interval = min(2 * self.interval, 5000)
 
     def on_frame(self, side_id, hdr, frame):
         """A discovery frame (ty 7..18) from side_id that passed CRC and dedupe. Answers
@@ -172,8 +195,10 @@ class Announcer(PeerTable):
         anns = st[_ANN]
         rec = anns.get(src)
         if ty == _SEDSNET_DISCOVERY_LEAVE:
-            if rec is not None:
-                self._forget(st, src)
+            if self.relay:  # a reference Relay forwards a LEAVE, keeps the node, re-announces
+                self._changed = True
+            else:
+                self._leave(src)
             return
         if _SEDSNET_MANAGED_VARIABLE_REQUEST <= ty <= _SEDSNET_MANAGED_VARIABLE_VALUE:
             return  # managed variables: not handled here
@@ -205,6 +230,7 @@ class Announcer(PeerTable):
             if name != rec[_NAME] or eps != rec[_EPS]:
                 rec[_NAME] = name
                 rec[_EPS] = eps
+            self._heard_address(parsed)
         elif ty == _SEDSNET_DISCOVERY_ANNOUNCE and parsed:  # (an empty ANNOUNCE is a heartbeat)
             if parsed != rec[_AEPS]:
                 rec[_AEPS] = parsed  # replaces what TOPOLOGY said, not what ADDRESS said
@@ -319,3 +345,41 @@ def _side_link(node, side_id):
     sides = getattr(node, "sides", None)
     sdt = getattr(sides[side_id], "sdt", None) if sides else None
     return (0, 0, 0, 0, 64) if sdt is None else sdt.link()
+
+
+# ---- the Router/Relay methods of full discovery (code in topology.py, loaded on first call),
+# set on Node when discovery loads, so the core (a build or Router without discovery) does not
+# carry them ------------------------------------------------------------------------------------
+def _export_topology(self):
+    """4.2.7's discovered network: routers, links, routes."""
+    from .topology import export_topology
+    return export_topology(self)
+
+
+def _client_stats(self, sender_id):
+    """4.2.7's dict for a direct announcer named sender_id, else None."""
+    from .topology import client_stats
+    return client_stats(self, sender_id)
+
+
+def _announce_discovery(self):
+    """ADDRESS (a Relay: LINK_CAPABILITIES) + full TOPOLOGY + SCHEMA on every side, now."""
+    from .topology import announce_discovery
+    announce_discovery(self)
+
+
+def _announce_leave(self):
+    """One DISCOVERY_LEAVE (type 15, empty) on every side, now: peers drop us at once."""
+    from .topology import announce_leave
+    announce_leave(self)
+
+
+def _install():
+    from .node import Node
+    Node.export_topology = _export_topology
+    Node.client_stats = _client_stats
+    Node.announce_discovery = _announce_discovery
+    Node.announce_leave = _announce_leave
+
+
+_install()

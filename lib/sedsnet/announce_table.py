@@ -3,7 +3,8 @@
 # record's bytes charged to the node's queue budget, and reachability kept as per-endpoint counts
 # so that a discovery frame costs the same however many announcers are known.
 from .compat import const
-from .ids import source_address
+from .ids import node_address, source_address
+from .schema import R_RELIABLE, type_record
 
 # announcer record (one per src_addr heard on a side)
 SEEN = const(0)  # last heard, ms
@@ -15,6 +16,18 @@ REQ = const(5)  # when to send the next TOPOLOGY_REQUEST (-1: none)
 AEPS = const(6)  # endpoints of the last non-empty ANNOUNCE; None once a TOPOLOGY came after it
 CONTRIB = const(7)  # the endpoints this record makes reachable (counted in the side's REACH)
 COST = const(8)  # bytes charged to the budget for this record
+
+# ADDRESS fields kept per hostname (Announcer.hosts), from announce_codec's A_* tuple
+_A_MODE = const(1)
+_A_ADDRESS = const(3)
+_A_REQUESTED = const(4)
+_A_BIRTH = const(5)
+_A_OWNER = const(6)
+_A_HOSTNAME = const(7)
+
+_REC_BYTES = const(200)  # cost model (32-bit heap, measured: tools/discovery_heap.py)
+_BOARD_BYTES = const(130)
+_HOST_BYTES = const(96)
 
 # per-side record
 ANN = const(0)  # dict src_addr -> announcer record
@@ -62,16 +75,24 @@ class PeerTable:
     def memory_bytes(self):
         """Bytes of discovery state: the announcer records (charged to the budget as they
         change) and the per-side tables."""
-        n = self.bytes
+        n = self.bytes + 48 * len(self._paths)  # (paths.py's route cache, at most 16)
         for st in self.sides.values():
             n += 64 + 8 * len(st[REACH]) + 16 * len(st[TOLD] or ())
         return n
 
     def stats(self):
         """export_runtime_stats()["discovery"]."""
-        return {"announcers": self.routes, "max_announcers": self.max_peers,
+        sides = 0
+        for st in self.sides.values():
+            if st[ANN]:
+                sides += 1
+        return {"route_count": sides, "announcer_count": self.routes,  # 4.2.7's keys
+                "current_announce_interval_ms": self.interval,
+                "next_announce_ms": self.next_announce,
+                "announcers": self.routes, "max_announcers": self.max_peers,
                 "boards": self.boards, "max_boards": self.max_boards,
                 "evicted": self.evicted, "boards_dropped": self.dropped,
+                "hostnames": len(self.hosts), "hostnames_evicted": self.hosts_evicted,
                 "bytes": self.memory_bytes()}
 
     # ---- learning -------------------------------------------------------------------------
@@ -85,6 +106,7 @@ class PeerTable:
         for b in boards:
             if b[0] not in new and len(new) >= room:
                 self.dropped += 1
+                self._warn()
                 continue
             new[b[0]] = b
             if rec[NAME] is None and _source_address(b[0]) == src:
@@ -93,13 +115,38 @@ class PeerTable:
             rec[FULL] = True
             rec[REQ] = -1
         if new != old or rec[AEPS] is not None:
+            if new != old:
+                self._changed = True  # new or changed boards are a change (4.2.7)
             self.boards += len(new) - len(old)
             rec[BOARDS] = new
             rec[AEPS] = None
 
     # ---- bounded, incremental bookkeeping (the cost of a frame does not grow with the number
     # of announcers: a record's change moves only its own endpoint counts and bytes) ---------
+    def rank(self, src, cands, e, routes, ty=-1):
+        """The candidate sides (bitmask, two or more) for endpoint e that 4.2.7 would choose
+        from: the nearest holder's (paths.py). Among equally near holders known from
+        TOPOLOGY, its default selection sends everything to the lowest side (probed on idle
+        lossless links; ADDRESS-only ties alternate): done here when src has the default
+        mode and no weights. Fanout keeps every candidate."""
+        rec = type_record(ty)  # (None for -1 or an unknown type)
+        if rec is not None and rec[R_RELIABLE]:
+            return ~cands  # 4.2.7 sends a reliable type to every candidate holder
+        mode = routes.modes.get(src, 1)
+        if mode == 0:
+            return cands
+        from .paths import FAR, nearest
+        out, best = nearest(self, cands, e)
+        if best < FAR and out & (out - 1) and mode == 1 and src not in routes.modes:
+            base = src * 256
+            for k in routes.weights:
+                if k - base < 256 and k >= base:
+                    return out
+            return out & -out
+        return out
+
     def _update(self, st, src, rec):
+        self.gen += 1
         eps = set(rec[EPS])
         if rec[AEPS] is not None:
             for e in rec[AEPS]:
@@ -123,12 +170,14 @@ class PeerTable:
                     reach[e] = reach.get(e, 0) + 1
             rec[CONTRIB] = tuple(eps)
             self._changed = True
-        cost = 64 + len(rec[NAME] or b"") + 4 * (len(rec[EPS]) + len(eps)
+        # bytes as measured on a 32-bit MicroPython heap (tools/discovery_heap.py): the
+        # record, its tuples and its share of the side's dicts; a board with its tuples
+        cost = _REC_BYTES + len(rec[NAME] or b"") + 4 * (len(rec[EPS]) + len(eps)
                                                   + len(rec[AEPS] or ()))
         for b in rec[BOARDS].values():
-            cost += 48 + len(b[0]) + 4 * len(b[1])
+            cost += _BOARD_BYTES + len(b[0]) + 4 * len(b[1])
             for x in b[2] + b[3]:
-                cost += 8 + len(x)
+                cost += 16 + len(x)
         more = cost - rec[COST]
         rec[COST] = cost
         self.bytes += more
@@ -145,7 +194,87 @@ class PeerTable:
                         self.evicted += 1
                         return
 
+    def _heard_address(self, p):
+        """Keep an ADDRESS's fields for resolve_hostname (at most max_peers names, charged to
+        the budget; a new name evicts an old one, counted), and give up a requested/static
+        address another node claims with a better right, as 4.2.7 does: static beats
+        requested, then the older claimant (smaller birth) wins."""
+        name = p[_A_HOSTNAME]
+        hosts = self.hosts
+        old = hosts.get(name)
+        cost = _HOST_BYTES + len(name) if old is None else old[4]
+        if old is None:
+            bud = self.budget
+            while len(hosts) >= self.max_peers or (bud is not None and not bud.take(cost)):
+                if not hosts:
+                    self.hosts_evicted += 1  # (nothing to make room with: not kept)
+                    return
+                k = next(iter(hosts))
+                self._drop_host(k)
+                self.hosts_evicted += 1
+                self._warn()
+            self.bytes += cost
+        hosts[name] = (p[_A_ADDRESS], p[_A_REQUESTED], p[_A_BIRTH], p[_A_OWNER], cost)
+        node = self.node
+        mode = getattr(node, "_address_mode", 0)
+        if mode and name != self._host_b and p[_A_ADDRESS] == node.current_address:
+            theirs = p[_A_MODE]
+            if (theirs == 2 and mode == 1) or (theirs == mode and (
+                    (p[_A_BIRTH], p[_A_OWNER]) < (self.birth, self.owner))):
+                node._address = node_address(node.hostname)  # (the mode stays as set)
+                self.conflicts += 1
+                self._changed = True
+
+    def _drop_host(self, name):
+        h = self.hosts.pop(name)
+        self.bytes -= h[4]
+        if self.budget is not None:
+            self.budget.give(h[4])
+
+    def _leave(self, src):
+        """A LEAVE from src (a neighbour or a router further away): forget it as an
+        announcer and drop its board, and the links to it, from every board we hold, as 4.2.7
+        does within the receive call."""
+        for st in self.sides.values():
+            if src in st[ANN]:
+                self._forget(st, src)
+        for st in self.sides.values():
+            for s in list(st[ANN]):
+                rec = st[ANN].get(s)
+                if rec is None:
+                    continue
+                old = rec[BOARDS]
+                new = {}
+                hit = False
+                gone = set()
+                for name in old:
+                    b = old[name]
+                    if _source_address(name) == src:
+                        hit = True
+                        for e in b[1]:
+                            gone.add(e)
+                        continue
+                    conns = tuple(c for c in b[3] if _source_address(c) != src)
+                    if len(conns) != len(b[3]):
+                        b = (b[0], b[1], b[2], conns)
+                        hit = True
+                    new[name] = b
+                if hit:
+                    # what the neighbour's ADDRESS/ANNOUNCE said it reaches through the
+                    # leaver goes too (4.2.7), unless another board it knows holds it
+                    for b in new.values():
+                        for e in b[1]:
+                            gone.discard(e)
+                    rec[EPS] = tuple(e for e in rec[EPS] if e not in gone)
+                    if rec[AEPS] is not None:
+                        rec[AEPS] = tuple(e for e in rec[AEPS] if e not in gone)
+                    self.boards += len(new) - len(old)
+                    rec[BOARDS] = new
+                    self._update(st, s, rec)
+                    self._changed = True
+
     def _forget(self, st, src):
+        self.gen += 1
         rec = st[ANN].pop(src)
         reach = st[REACH]
         for e in rec[CONTRIB]:
@@ -172,5 +301,12 @@ class PeerTable:
             return False
         self._forget(old[0], old[1])
         self.evicted += 1
+        self._warn()
         return True
+
+    def _warn(self):
+        # once per node, like the queues' eviction warning; every eviction is counted
+        if not self.warned:
+            self.warned = True
+            print("sedsnet: discovery tables full, forgetting the least recently heard")
 

@@ -264,7 +264,8 @@ class Engine(Queues):
 
     # ---- forwarding -----------------------------------------------------------------------
     def _route(self, src, hdr, data, n):
-        """Local delivery, then the sides this frame goes to. src is a side ID or LOCAL."""
+        """Local delivery, then the sides this frame goes to. src is a side ID or LOCAL.
+        Returns the sides' bitmask, or ~held (negative) when it went to none."""
         held = self._deliver(src, hdr, data, n)
         dst = self._destinations(src, hdr, held)
         if dst:
@@ -273,6 +274,8 @@ class Engine(Queues):
                 side.relayed_rx_packets += 1
                 side.relayed_rx_bytes += n
             self._send(dst, data, n, src != LOCAL)
+            return dst
+        return ~held  # nowhere to send: ~(endpoints held here), for "no discovered route"
 
     def _deliver(self, src, hdr, data, n):
         return 0  # a Relay has no handlers
@@ -343,7 +346,12 @@ class Engine(Queues):
                     cands |= 1 << s
                 s += 1
             if cands:
-                out |= routes.pick(src, cands)
+                if cands & (cands - 1):  # nearest holder first (discovery: paths.py)
+                    cands = disc.rank(src, cands, e, routes, hdr.ty)
+                if cands < 0:  # ~mask: every candidate (reliable types, as 4.2.7)
+                    out |= ~cands
+                else:
+                    out |= routes.pick(src, cands)
             elif has_typed or ruled:
                 out |= tok
         return out

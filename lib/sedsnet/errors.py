@@ -42,3 +42,8 @@ class BudgetError(SedsError):
 class E2EError(SedsError):
     """End-to-end crypto: no key for a type that must be encrypted (nothing was sent), a full
     keyring, or a wrapped frame that fails to open (dropped and counted as `e2e`)."""
+
+
+class IoError(SedsError):
+    """A frame could not be sent anywhere: 4.2.7's Io error ("no discovered route" when a
+    reliable frame logged or transmitted now has endpoints elsewhere and no side leads there)."""

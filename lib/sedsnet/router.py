@@ -106,6 +106,12 @@ class Router(Logging, Node):
         from .options import configure_address
         configure_address(self, address_mode, requested_address)
 
+    def resolve_hostname(self, hostname):
+        """{hostname, address, requested_address, birth_ms, owner_hash} of a discovered
+        router (or us), None when unknown (topology.py)."""
+        from .topology import resolve_hostname
+        return resolve_hostname(self, hostname)
+
     def local_endpoints(self):
         """The sorted endpoint IDs local handlers hold (none on a Relay)."""
         return sorted(set(h[0] for h in self._handlers))

@@ -7,7 +7,7 @@
 from . import ids, schema
 from .compat import const
 from .engine import BYTES_LIKE, check_frame_arg, packed_of
-from .errors import ArgumentError, DecodeError, UnknownTypeError
+from .errors import ArgumentError, DecodeError, IoError, UnknownTypeError
 from .node import Node, flag
 from .queues import _Views
 from .ring import HDR
@@ -194,13 +194,18 @@ class Logging:
             if self._nested:
                 self._drain()
 
-    def _originate_busy(self, n):
+    def _originate_busy(self, n, now=True):
         buf = self._tx_buf
         hdr = self._hdr
         hdr.parse(buf, n, True)
         ids.write_dup_key(hdr, buf, self._pid)
         self._recent.seen(self._pid)
-        self._route(LOCAL, hdr, buf, n)
+        d = self._route(LOCAL, hdr, buf, n)
+        if d < 0 and now and ~d != (1 << hdr.ep_count) - 1 \
+                and schema.type_record(hdr.ty)[R_RELIABLE]:
+            # 4.2.7: a reliable frame sent now (not from the queue) with endpoints elsewhere
+            # and no way there
+            raise IoError("no discovered route")
 
     def _view(self, data, n):
         if data is self._tx_buf:
@@ -222,7 +227,7 @@ class Logging:
                 tx.take(p)
                 copy_into(self._tx_buf, 0, tx.buf, p + HDR, n)
                 try:
-                    self._originate_busy(n)
+                    self._originate_busy(n, False)
                 except DecodeError:
                     pass  # a queued frame that did not parse (transmit_packed_message_queue)
                 done += 1
