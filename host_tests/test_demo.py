@@ -27,7 +27,7 @@ def _processes_mentioning(text):
 
 def test_demo_streams_telemetry_and_cleans_up():
     proc = subprocess.run([sys.executable, os.path.join(toolchain.REPO, "tools", "demo.py"),
-                           "--seconds", "5", "--every", "10"], capture_output=True, text=True,
+                           "--seconds", "8", "--every", "10"], capture_output=True, text=True,
                           timeout=200)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out

@@ -8,6 +8,7 @@ import sys
 
 import sedsnet
 from sedsnet.ids import source_address
+from sedsnet.relay import Relay
 from sedsnet.router import Router
 from sedsnet.wire import FrameHeader, pack_into
 from support import micropython_only
@@ -532,3 +533,23 @@ def _seqframe(ty, seq, nonce):
     n = pack_into(buf, ty, source_address("peerB"), None, seq, nonce, bytes([seq & 0xFF]), None,
                   0x06, seq)  # (the timestamp differs: another packet ID)
     return bytes(buf[:n])
+
+
+def test_ordered_streams_per_side_are_bounded_against_hostile_types():
+    # every new type on a reliable side makes an ordered stream; 40 types each with a gap (seq 2
+    # first, so the frame is held) keep at most 32 streams, the evicted ones' held frames give
+    # their budget back, and the evictions are counted
+    setup()
+    r = Relay(now_ms=Clock(), discovery=False)
+    sid = r.add_side_packed("in", lambda f: None, reliable_enabled=True)
+    r.add_side_packed("out", lambda f: None)
+    base = r._budget.used
+    buf = bytearray(64)
+    for k in range(40):
+        n = pack_into(buf, 6000 + k, source_address("peerX"), [EP], 0, 7 + 2 * k, b"\x01",
+                      None, 0x04, 2)
+        r.rx_packed_from_side(sid, bytes(buf[:n]))
+    rx = r.rel.orx
+    assert len(r.sides[sid].rrx) == 32 and rx.streams_evicted == 8
+    assert rx.held_count == 32 and r._budget.used - base == r.rel.budget_bytes()
+    assert r.export_runtime_stats()["reliable"]["hop"]["streams_evicted"] == 8

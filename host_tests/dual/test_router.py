@@ -977,3 +977,29 @@ def test_address_payloads_end_at_the_crc_other_frames_may_not():
     r.receive_packed_from_side(s, padded(LOW, bytes(4), [RADIO]))
     assert len(got) == 1 and got[0].data_as_f32() == [0.0]
     assert r.export_runtime_stats()["sides"][s]["drops"]["decode"] == 1
+
+
+@micropython_only("heap_lock exists only under MicroPython")
+def test_a_queued_frame_with_no_heap_for_its_work_buffer_is_an_oversize_drop():
+    # the work buffer starts at 512 bytes; a longer queued frame needs it to grow, and with no
+    # heap block that long (heap locked here) the frame is dropped and counted, never raised
+    from micropython import heap_lock, heap_unlock
+    setup()
+    got = []
+    a = Router(handlers=[(SD, got.append, None)], hostname="A", now_ms=Clock(),
+               discovery=False)
+    s = a.add_side_packed("UART", Wire())
+    src = Router(hostname="B", now_ms=Clock(), discovery=False)
+    out = []
+    src.add_side_packed("OUT", lambda f: out.append(bytes(f)))
+    src.log_bytes(TEXT, b"x" * 900)
+    long_frame = [f for f in out if len(f) > 512][0]
+    a.receive_packed_queue_from_side(s, long_frame)
+    heap_lock()
+    try:
+        a.process_rx_queue()
+    finally:
+        heap_unlock()
+    assert got == [] and a.export_runtime_stats()["sides"][0]["drops"]["oversize"] == 1
+    a.receive_packed_from_side(s, long_frame)  # not remembered as seen: taken now, once
+    assert len(got) == 1 and bytes(got[0].payload) == b"x" * 900

@@ -405,14 +405,16 @@ def test_periodic_no_timesync_and_poll_timesync():
     clock.t += 1000
     src.periodic(0)
     assert sent.count(4) == 2
-    # a Relay has no network clock and passes no TIME_SYNC frame on (link-local, as 4.2.7)
-    relay = sedsnet.Relay(now_ms=clock)
+    # a Relay has no network clock and passes TIME_SYNC frames on (as 4.2.7: probed, announce,
+    # request and response alike)
+    relay = sedsnet.Relay(now_ms=clock, discovery=False)
     out = []
     rs = relay.add_side_packed("in", lambda f: None)
     relay.add_side_packed("out", lambda f: out.append(_ty(f)))
-    ann = sedsnet.make_packet(4, "TS_R", [200], 5, bytes(16))
-    relay.rx_packed_from_side(rs, ann.pack())
-    assert out == [] and relay.ts is None
+    for ty, size in ((4, 16), (5, 16), (6, 32)):
+        relay.rx_packed_from_side(rs, sedsnet.make_packet(ty, "TS_R", [200], 5,
+                                                          bytes(size)).pack())
+    assert out == [4, 5, 6] and relay.ts is None
     raises(AttributeError, getattr, relay, "network_time_ms")
 
 
@@ -465,3 +467,31 @@ def test_a_better_source_heard_later_is_slewed_to():
             c.receive_packed_from_side(sid, ann(10, JAN1 + 100000 + t))
         c.periodic(0)
     assert c.network_time_ms() - JAN1 - 8000 == 350
+
+
+def test_the_source_announcement_reaches_consumers_two_hops_away():
+    # 4.2.7: a router passes the source's TIME_SYNC_ANNOUNCE on to its other sides, so a
+    # consumer behind another router gets the network time too (probed: src -> mid -> leaf)
+    clock = Clock()
+    net = Net(clock)
+    src = net.node("TS_HOP_SRC", timesync_role=1)
+    mid = net.node("TS_HOP_MID")
+    leaf = net.node("TS_HOP_LEAF")
+    net.link(src, mid, 5)
+    net.link(mid, leaf, 5)
+    src.set_local_network_datetime_millis(2026, 1, 1, 12, 0, 0, 0)
+    net.run(1000 + 4000)
+    assert mid.network_time_ms() is not None and leaf.network_time_ms() is not None
+    assert abs(leaf.network_time_ms() - src.network_time_ms()) <= 20
+    # a ring does not make the announcement go round for ever: each router passes it on once
+    ring_clock = Clock()
+    ring = Net(ring_clock)
+    a = ring.node("TS_RING_A", timesync_role=1)
+    b = ring.node("TS_RING_B")
+    c = ring.node("TS_RING_C")
+    ring.link(a, b, 3)
+    ring.link(b, c, 3)
+    ring.link(c, a, 3)
+    a.set_local_network_datetime_millis(2026, 1, 1, 12, 0, 0, 0)
+    ring.run(1000 + 3000)
+    assert c.network_time_ms() is not None and len(ring.q) < 20

@@ -26,7 +26,8 @@ def dispatch(node, sid, hdr, data, n):
     As 4.2.7: errors stop here; discovery learning frames (ANNOUNCE, TIMESYNC_SOURCES,
     TOPOLOGY, LINK_CAPABILITIES, and ADDRESS on a Router) stay on their link; SCHEMA, the
     requests, managed variables and LEAVE, and ADDRESS on a Relay, are acted on and then
-    flooded to the other sides; hop ACKs and time sync are link-local. An E2E ACK for another
+    flooded to the other sides; hop ACKs are link-local; time sync frames are acted on (a
+    Router) and passed on. An E2E ACK for another
     node is flooded on (the reference sends it back along the return path it learned;
     duplicates die at peers)."""
     ty = hdr.ty
@@ -57,11 +58,12 @@ def dispatch(node, sid, hdr, data, n):
                 node.sender_hash not in hdr.contract_targets(data):
             node._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
         return True  # hop-reliability control: link-local
-    if _SEDSNET_TIME_SYNC_ANNOUNCE <= ty <= _SEDSNET_TIME_SYNC_RESPONSE:  # link-local
+    if _SEDSNET_TIME_SYNC_ANNOUNCE <= ty <= _SEDSNET_TIME_SYNC_RESPONSE:
         ts = node.ts if node.ts is not None else node._timesync()
         if ts is not None:
             ts.on_frame(sid, hdr, data)
-        return True
+        node._flood(sid, hdr, data, n)  # as 4.2.7 (Router and Relay): passed on, so a consumer
+        return True                     # two hops away hears the source and gets its answers
     return False
 
 

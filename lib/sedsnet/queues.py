@@ -4,10 +4,10 @@
 from . import schema
 from .compat import const
 from .errors import ArgumentError, SedsError
-
 from .kernels import copy_into
 
 LOCAL_TAG = const(0xFD)  # ring tag of frames the application handed in (receive_packed_queue)
+_D_OVERSIZE = const(7)  # engine.D_OVERSIZE (engine imports this module, not the other way)
 
 
 def check_timeout(t):
@@ -65,7 +65,14 @@ class Queues:
                     sid = ring.tag(p)
                     n = self._work_from(ring.buf, p + ring.hdr, ring.frame_len(p))
                     ring.take(p)
-                    self._ingest_queued(sid, n)
+                    if n < 0:  # no heap for a work buffer that long: an oversize drop
+                        side = self.sides[sid] if sid < len(self.sides) else None
+                        if side is not None:
+                            side.drops[_D_OVERSIZE] += 1
+                        else:
+                            self._local_rx_dropped += 1
+                    else:
+                        self._ingest_queued(sid, n)
                     done += 1
                     if deadline >= 0 and self._past(deadline):
                         return done
@@ -74,9 +81,15 @@ class Queues:
         return done
 
     def _work_from(self, buf, off, n):
+        """Copy a queued frame into the work buffer; its length, or -1 when the buffer had to
+        grow and the heap has no block that long (the ring held it within the budget)."""
         if n > len(self._work):
-            self._work = bytearray(n)  # rare: a queued frame longer than any before
-            self._work_views = _Views(self._work)
+            try:
+                work = bytearray(n)  # rare: a queued frame longer than any before
+            except MemoryError:
+                return -1
+            self._work = work
+            self._work_views = _Views(work)
         copy_into(self._work, 0, buf, off, n)
         return n
 

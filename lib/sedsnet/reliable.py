@@ -321,7 +321,7 @@ class HopReliable:
         """Hop counters over the reliable sides (export_runtime_stats()["reliable"]["hop"])."""
         out = {"in_flight": 0, "waiting": 0, "retransmits": 0, "given_up": 0,
                "wait_dropped": 0, "unkept": 0, "held": 0, "held_dropped": 0,
-               "bytes": self.budget_bytes()}
+               "streams_evicted": 0, "bytes": self.budget_bytes()}
         for side in self.txs:
             st = side.rtx
             out["in_flight"] += st.used
@@ -333,6 +333,7 @@ class HopReliable:
         if self.orx is not None:
             out["held"] = self.orx.held_count
             out["held_dropped"] = self.orx.dropped
+            out["streams_evicted"] = self.orx.streams_evicted
         return out
 
     def budget_bytes(self):

@@ -31,6 +31,7 @@ class _Stream:
 
 
 _SPAN = const(512)  # unordered repeats recognised by seq within this many of the newest
+_MAX_STREAMS = const(32)  # ordered (type) streams per side; the 33rd evicts one (counted)
 
 
 class _Seen:
@@ -72,6 +73,7 @@ class OrderedRx:
         self.held_count = 0
         self.dropped = 0
         self.seen_bytes = 0  # _Seen tables
+        self.streams_evicted = 0  # ordered streams dropped to stay within _MAX_STREAMS a side
         self.sides = []  # sides with streams, to give back a removed side's held bytes
 
     def forget_removed(self):
@@ -97,6 +99,17 @@ class OrderedRx:
                 self.sides.append(side)
         st = m.get(ty)
         if st is None:
+            if len(m) >= _MAX_STREAMS:  # hostile or many types: bounded, the idlest one goes
+                old = None
+                for k in m:
+                    if not m[k].held:
+                        old = k
+                        break
+                if old is None:
+                    old = next(iter(m))
+                for f in m.pop(old).held.values():
+                    self._give(f)
+                self.streams_evicted += 1
             st = m[ty] = _Stream()
         return st
 
