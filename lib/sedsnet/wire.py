@@ -1,16 +1,17 @@
 # The SEDSnet 4.2.7 frame codec (shared/protocol/frame.md): pack_into() writes a frame into a
 # preallocated buffer, FrameHeader.parse() validates one in place (CRC included) and records
 # where every field lives. Neither allocates per frame for typical frames under MicroPython
-# (host_tests/dual/test_wire.py proves it under heap_lock).
+# (host_tests/dual/test_wire.py proves it under heap_lock). parse() takes a plain data frame in
+# one kernel call (hdr_scan); every other frame goes to wire_parse.py, loaded on first use.
 import struct
 from array import array
 
 from .compat import const
-from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTypeError
-from .schema import R_EPS, endpoint_exists, type_record
+from .errors import ArgumentError, UnknownTypeError
+from .schema import R_EPS, type_record
 
 from .kernels import KIND as KERNELS  # noqa: F401 ("viper" or "pure": firmware, tests)
-from .kernels import crc32_check, crc32_write, hdr_scan, log_pack
+from .kernels import crc32_write, hdr_scan, log_pack
 
 F_COMPRESSED = const(0x01)
 F_RELIABLE = const(0x02)
@@ -221,6 +222,16 @@ def log_into(buf, off, tmpl, ts, nonce, payload):
     return log_pack(buf, off, len(buf) - off, tmpl, _TS8, nonce, payload, len(payload))
 
 
+_wp = None  # wire_parse, the general parser: loaded with the first frame hdr_scan leaves to it
+
+
+def _load():
+    global _wp
+    from . import wire_parse
+    _wp = wire_parse
+    return _wp
+
+
 class FrameHeader:
     """A reusable, preallocated view of one frame's header. parse() fills it in place.
 
@@ -250,24 +261,6 @@ class FrameHeader:
         self._p = 0
         self._o = array("i", bytes(4 * 9))  # hdr_scan's fields (see _fast.hdr_scan)
 
-    def _uleb(self, b, end):
-        p = self._p
-        v = 0
-        s = 0
-        while True:
-            if p >= end:
-                raise DecodeError("short read")
-            x = b[p]
-            p += 1
-            if s == 63 and x > 1:
-                raise DecodeError("uleb128 too long")
-            v |= (x & 0x7F) << s
-            if x < 0x80:
-                break
-            s += 7
-        self._p = p
-        return v
-
     # timestamp_ms and src_addr: through __getattr__, not properties. A class with a property
     # makes MicroPython look the class up on every attribute store of its instances (about 6x
     # slower stores: ~5 us per parse here); __getattr__ is only asked for missing names.
@@ -278,34 +271,6 @@ class FrameHeader:
         if name == "src_addr":
             return w[4] | (w[5] << 16)
         raise AttributeError(name)
-
-    def _wide(self, b, end, k):
-        # a ULEB (at most u64) into the limbs wide[k:k+4], never as one int (see the class doc)
-        w = self.wide
-        w[k] = w[k + 1] = w[k + 2] = w[k + 3] = 0
-        p = self._p
-        acc = nb = s = 0
-        j = k
-        while True:
-            if p >= end:
-                raise DecodeError("short read")
-            x = b[p]
-            p += 1
-            if s == 63 and x > 1:
-                raise DecodeError("uleb128 too long")
-            acc |= (x & 0x7F) << nb
-            nb += 7
-            if nb >= 16 and j < k + 4:
-                w[j] = acc & 0xFFFF
-                j += 1
-                acc >>= 16
-                nb -= 16
-            if x < 0x80:
-                break
-            s += 7
-        if j < k + 4:
-            w[j] = acc & 0xFFFF
-        self._p = p
 
     def parse(self, buf, n=-1, full=True):
         """Validate the frame buf[0:n] (n=-1: whole buffer) and fill the fields.
@@ -340,233 +305,13 @@ class FrameHeader:
                 self.payload_end = o[8]
                 self.compressed = self.e2e = False
                 return self
-        self.compressed = self.e2e = False  # a frame refused early is neither (drop reasons)
-        if n < 0:
-            n = len(buf)
-        if n < 4 or n > len(buf):
-            raise DecodeError("short buffer")
-        end = n - 4
-        if not crc32_check(buf, 0, end):
-            raise DecodeError("crc32 mismatch")
-        if end < 2:
-            raise DecodeError("short read")
-        self.frame_len = n
-        flags = buf[0]
-        nep = buf[1]
-        self.flags = flags
-        self.nep = nep
-        if nep == 0 and not flags & (F_EP_LIST | F_BITMAP):
-            raise DecodeError("EmptyEndpoints")
-        if flags & F_EP_LIST and flags & F_BITMAP:
-            raise DecodeError("ambiguous endpoint encoding")
-        sp = self.spans
-        self._p = 2
-        sp[S_TY] = 2
-        ty = self._uleb(buf, end)
-        if ty > _MAX_U32:
-            raise DecodeError("type too large")
-        self.ty = ty
-        sp[S_SIZE] = self._p
-        self.data_size = self._uleb(buf, end)
-        sp[S_TS] = self._p
-        self._wide(buf, end, 0)
-        self.has_nonce = bool(flags & F_NONCE)
-        self.nonce = 0
-        if flags & F_NONCE:
-            v = self._uleb(buf, end)
-            if v > 0xFFFF and full is True:
-                raise DecodeError("packet nonce too large")
-            self.nonce = v
-        sp[S_NONCE] = self.nonce & 0xFFFF  # (peek mode lets a wider nonce through)
-        sp[S_SRC] = self._p
-        self._wide(buf, end, 4)
-        if self.wide[6] or self.wide[7]:
-            raise DecodeError("source address too large")
-        self._endpoints(buf, end, flags, nep, ty)
-        sp[S_NEP] = self.ep_count
-        p = self._p
-        self.contract_start = self.contract_end = -1
-        if flags & F_CONTRACT:
-            clen = self._uleb(buf, end)
-            p = self._p
-            if clen > end - p:
-                raise DecodeError("short read")
-            self._check_contract(buf, p, p + clen)
-            self.contract_start = p
-            self.contract_end = p = p + clen
-        self.rel_form = self.rel_flags = self.seq = self.ack = 0
-        # 4.2.7 reads a reliable header when FLAGS has 0x02 or the contract's cflags have 0x04
-        # ("reliable header implied"); FLAGS 0x40 picks its form either way
-        has_rel = flags & F_RELIABLE or (self.contract_start >= 0
-                                         and buf[self.contract_start] & 0x04)
-        if nep == 0 and not (has_rel and p < end and buf[p] & REL_ACK_ONLY
-                             and (flags & F_COMPACT_REL or p + 9 <= end)):
-            raise DecodeError("EmptyEndpoints")  # (4.2.7 lets an ACK-only frame name none)
-        if not full:
-            self.payload_start = sp[S_PAY] = p  # (what follows the header, for a packet ID)
-            self.payload_end = sp[S_PAYEND] = end
-            return self
-        if has_rel:
-            if p >= end:
-                raise DecodeError("short read")
-            self.rel_flags = rf = buf[p]
-            p += 1
-            if flags & F_COMPACT_REL:
-                self.rel_form = 1
-                self._p = p
-                if rf & REL_HAS_SEQ:
-                    self.seq = self._uleb(buf, end)
-                    if self.seq > _MAX_U32:
-                        raise DecodeError("reliable seq too large")
-                if rf & REL_HAS_ACK:
-                    self.ack = self._uleb(buf, end)
-                    if self.ack > _MAX_U32:
-                        raise DecodeError("reliable ack too large")
-                p = self._p
-            else:
-                if p + 8 > end:
-                    raise DecodeError("short read")
-                self.rel_form = 2
-                self.seq = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)
-                self.ack = buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16) | (buf[p + 7] << 24)
-                p += 8
-        if full is not True:  # REL_MODE: a 4.2.7 Router's checks of a frame it only relays
-            self.payload_start = sp[S_PAY] = p
-            self.payload_end = sp[S_PAYEND] = end
-            return self
-        self.compressed = bool(flags & F_COMPRESSED)
-        self.e2e = bool(flags & F_E2E)
-        self.payload_start = sp[S_PAY] = p
-        if self.compressed or self.e2e:
-            self.payload_end = end  # a wrapped payload runs to the CRC
-        else:
-            if self.data_size > end - p:
-                raise DecodeError("short read")
-            self.payload_end = p + self.data_size
-        sp[S_PAYEND] = self.payload_end
-        if self.compressed and not self.accept_compressed:
-            raise CompressedFrameError("zstd-compressed payload (FLAGS 0x01) not supported")
-        return self
-
-    def _endpoints(self, buf, end, flags, nep, ty):
-        eps = self.endpoints
-        self.bitmap_start = -1
-        if flags & F_EP_LIST:
-            self.ep_form = EP_LIST
-            if nep > self.max_endpoints:
-                raise DecodeError("more endpoints than this FrameHeader holds")
-            last = -1
-            for i in range(nep):
-                e = self._uleb(buf, end)
-                if e > _MAX_U32:
-                    raise DecodeError("endpoint too large")
-                if e <= last:
-                    raise DecodeError("endpoint list is not unique and sorted")
-                eps[i] = last = e
-            self.ep_count = nep
-        elif flags & F_BITMAP:
-            self.ep_form = EP_BITMAP
-            p = self._p
-            if p + 32 > end:
-                raise DecodeError("short read")
-            count = 0
-            for i in range(32):
-                x = buf[p + i]
-                while x:
-                    x &= x - 1
-                    count += 1
-            if count != nep:
-                raise DecodeError("endpoint count mismatch")
-            if nep > self.max_endpoints:
-                raise DecodeError("more endpoints than this FrameHeader holds")
-            k = 0
-            for i in range(256):
-                if buf[p + (i >> 3)] & (1 << (i & 7)):
-                    if not endpoint_exists(i):
-                        raise DecodeError("bad endpoint bit set")
-                    eps[k] = i
-                    k += 1
-            self.ep_count = k
-            self.bitmap_start = p
-            self._p = p + 32
-        else:
-            self.ep_form = EP_DEFAULT
-            rec = type_record(ty)
-            if rec is None:
-                raise UnknownTypeError("InvalidType: %d" % ty)
-            deflt = rec[R_EPS]
-            if len(deflt) != nep:
-                raise DecodeError("endpoint count mismatch")
-            if nep > self.max_endpoints:
-                raise DecodeError("more endpoints than this FrameHeader holds")
-            for i in range(nep):
-                eps[i] = deflt[i]
-            self.ep_count = nep
-
-    def _check_contract(self, buf, p, end):
-        # u8 cflags [shape u8 (+uleb count if static)] [uleb n + n x u64 targets], exact length
-        if p >= end:
-            raise DecodeError("short read")
-        cf = buf[p]
-        p += 1
-        save = self._p
-        if cf & 0x02:
-            if p >= end:
-                raise DecodeError("short read")
-            shape = buf[p]
-            p += 1
-            if shape & 0x30 == 0x30:
-                raise DecodeError("wire shape class")  # MessageClass codes are 0..2
-            if shape & 0x40:
-                self._p = p
-                self._uleb(buf, end)
-                p = self._p
-        if cf & 0x01:
-            self._p = p
-            count = self._uleb(buf, end)
-            p = self._p
-            if count > (end - p) >> 3:
-                raise DecodeError("short read")
-            p += 8 * count
-        self._p = save
-        if p != end:
-            raise DecodeError("wire contract trailing bytes")
+        wp = _wp or _load()
+        return wp.parse(self, buf, n, full)
 
     def contract_shape(self, buf):
         """(is_static, mdt, count) from the contract's inline shape, or None."""
-        p = self.contract_start
-        if p < 0 or not buf[p] & 0x02:
-            return None
-        shape = buf[p + 1]
-        count = 0
-        if shape & 0x40:
-            save = self._p
-            self._p = p + 2
-            count = self._uleb(buf, self.contract_end)
-            self._p = save
-        return (bool(shape & 0x40), shape & 0x0F, count)
+        return (_wp or _load()).contract_shape(self, buf)
 
     def contract_targets(self, buf):
         """The contract's u64 target sender hashes as a list (allocates), or []."""
-        p = self.contract_start
-        if p < 0 or not buf[p] & 0x01:
-            return []
-        q = p + 1
-        if buf[p] & 0x02:
-            q += 1
-            if buf[q - 1] & 0x40:
-                while buf[q] & 0x80:
-                    q += 1
-                q += 1
-        save = self._p
-        self._p = q
-        count = self._uleb(buf, self.contract_end)
-        q = self._p
-        self._p = save
-        out = []
-        for i in range(count):
-            v = 0
-            for j in range(8):
-                v |= buf[q + 8 * i + j] << (8 * j)
-            out.append(v)
-        return out
+        return (_wp or _load()).contract_targets(self, buf)
