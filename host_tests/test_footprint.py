@@ -15,8 +15,9 @@ CORE = {"sedsnet", "sedsnet._fast", "sedsnet._fast_frame", "sedsnet.compat", "se
         "sedsnet.ids", "sedsnet.isr", "sedsnet.kernels", "sedsnet.node", "sedsnet.queues",
         "sedsnet.recent", "sedsnet.ring", "sedsnet.router", "sedsnet.router_log",
         "sedsnet.routes", "sedsnet.schema", "sedsnet.wire"}
-CORE_LIMIT_32 = 64 * 1024  # issue 10 target 60 KB: met at 61040 B, then the time sync and E2E
-# hooks took it to 62672 B; a guard against growth until the core is cut back (not the target)
+CORE_LIMIT_32 = 60 * 1024  # issue 10's target: 64608 B before the kernel split, 61264 B after
+# (the general frame parser, wire_parse.py, loads with the first non-plain frame). The unix
+# ports keep viper machine code outside the GC heap: a board holds those bytes on top.
 
 
 def _run(runtime, lib):

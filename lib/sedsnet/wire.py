@@ -7,20 +7,19 @@ import struct
 from array import array
 
 from .compat import const
-from .errors import ArgumentError, UnknownTypeError
 from .schema import R_EPS, type_record
 
 from .kernels import KIND as KERNELS  # noqa: F401 ("viper" or "pure": firmware, tests)
 from .kernels import crc32_write, hdr_scan, log_pack
 
-F_COMPRESSED = const(0x01)
-F_RELIABLE = const(0x02)
-F_CONTRACT = const(0x04)
-F_NONCE = const(0x08)
+_F_COMPRESSED = const(0x01)
+_F_RELIABLE = const(0x02)
+_F_CONTRACT = const(0x04)
+_F_NONCE = const(0x08)
 F_E2E = const(0x10)
-F_BITMAP = const(0x20)
-F_COMPACT_REL = const(0x40)
-F_EP_LIST = const(0x80)
+_F_BITMAP = const(0x20)
+_F_COMPACT_REL = const(0x40)
+_F_EP_LIST = const(0x80)
 
 # Compact reliable header wire_flags
 REL_ACK_ONLY = const(0x01)
@@ -30,17 +29,17 @@ REL_HAS_ACK = const(0x08)
 REL_UNSEQUENCED = const(0x80)
 
 # FrameHeader.spans indices (the packet-ID kernels read these)
-S_TY = const(0)  # offset of the ty ULEB
+_S_TY = const(0)  # offset of the ty ULEB
 S_TS = const(1)  # offset of the timestamp ULEB
-S_NONCE = const(2)  # nonce value (0 when the frame has none)
+_S_NONCE = const(2)  # nonce value (0 when the frame has none)
 S_SRC = const(3)  # offset of the src_addr ULEB
-S_SIZE = const(4)  # offset of the data_size ULEB
-S_PAY = const(5)  # payload start
-S_PAYEND = const(6)  # payload end (exclusive)
-S_NEP = const(7)  # endpoint IDs stored in FrameHeader.endpoints
+_S_SIZE = const(4)  # offset of the data_size ULEB
+_S_PAY = const(5)  # payload start
+_S_PAYEND = const(6)  # payload end (exclusive)
+_S_NEP = const(7)  # endpoint IDs stored in FrameHeader.endpoints
 
-EP_DEFAULT = const(0)  # endpoint forms
-EP_LIST = const(1)
+_EP_DEFAULT = const(0)  # endpoint forms
+_EP_LIST = const(1)
 EP_BITMAP = const(2)
 
 _MAX_U32 = const(0xFFFFFFFF)
@@ -133,41 +132,41 @@ def pack_into(buf, ty, src_addr, endpoints, timestamp_ms, nonce, payload, contra
     reliable header (0x02|0x40): wire_flags byte, then seq if REL_HAS_SEQ, ack if REL_HAS_ACK.
     payload: bytes-like, sent raw (never compressed).
     """
-    flags = F_NONCE
+    flags = _F_NONCE
     if endpoints is None:
         rec = type_record(ty)
         if rec is None:
-            raise UnknownTypeError("InvalidType: %d" % ty)
+            _refuse(0, ty)
         endpoints = rec[R_EPS]
         nep = len(endpoints)
     else:
-        flags |= F_EP_LIST
+        flags |= _F_EP_LIST
         nep = len(endpoints) if n_eps < 0 else n_eps
     if nep < 1 or nep > 255:
-        raise ArgumentError("EmptyEndpoints" if nep < 1 else "more than 255 endpoints")
+        _refuse(1 if nep < 1 else 2, nep)
     ep_bytes = 0
-    if flags & F_EP_LIST:
+    if flags & _F_EP_LIST:
         last = -1
         for i in range(nep):
             e = endpoints[i]
             if e <= last or e > _MAX_U32:
-                raise ArgumentError("endpoints must be ascending, unique u32 IDs")
+                _refuse(3, e)
             last = e
             ep_bytes += uleb_len(e)
     clen = -1
     if contract is not None:
         clen = len(contract)
-        flags |= F_CONTRACT
+        flags |= _F_CONTRACT
     if rel_flags >= 0:
-        flags |= F_RELIABLE | F_COMPACT_REL
+        flags |= _F_RELIABLE | _F_COMPACT_REL
     plen = len(payload)
     if not (0 <= ty <= _MAX_U32 and 0 <= src_addr <= _MAX_U32 and 0 <= nonce <= 0xFFFF
             and 0 <= timestamp_ms <= 0xFFFFFFFFFFFFFFFF):
-        raise ArgumentError("field out of range (ty/src u32, nonce u16, timestamp u64)")
+        _refuse(4, 0)
     size = frame_size(ep_bytes, ty, src_addr, timestamp_ms, nonce, plen, clen, rel_flags, seq,
                       ack)
     if off + size > len(buf):
-        raise ArgumentError("frame of %d bytes does not fit the buffer" % size)
+        _refuse(5, size)
     buf[off] = flags
     buf[off + 1] = nep
     p = put_uleb(buf, off + 2, ty)
@@ -175,7 +174,7 @@ def pack_into(buf, ty, src_addr, endpoints, timestamp_ms, nonce, payload, contra
     p = put_uleb(buf, p, timestamp_ms)
     p = put_uleb(buf, p, nonce)
     p = put_uleb(buf, p, src_addr)
-    if flags & F_EP_LIST:
+    if flags & _F_EP_LIST:
         for i in range(nep):
             p = put_uleb(buf, p, endpoints[i])
     if clen >= 0:
@@ -211,18 +210,20 @@ def log_template(ty, src_addr, endpoints, rel_flags=-1):
     return bytes([h, t & 0xFF, t >> 8]) + buf[:h] + tail
 
 
-_TS8 = bytearray(8)
-
-
 def log_into(buf, off, tmpl, ts, nonce, payload):
     """A logged frame (log_template's type, a u64 timestamp, a u16 nonce, the payload) into
     buf[off:]; its length, or -length (nothing written) when buf is too short. The same bytes
     as pack_into with the template's fields."""
-    struct.pack_into("<Q", _TS8, 0, ts)
-    return log_pack(buf, off, len(buf) - off, tmpl, _TS8, nonce, payload, len(payload))
+    struct.pack_into("<Q", _W, 0, ts)  # (the ULEB helpers' scratch: log_pack calls none)
+    return log_pack(buf, off, len(buf) - off, tmpl, _W, nonce, payload, len(payload))
 
 
 _wp = None  # wire_parse, the general parser: loaded with the first frame hdr_scan leaves to it
+
+
+def _refuse(why, v):
+    # pack_into's argument errors: their messages live in wire_parse (off the hot path)
+    (_wp or _load()).refuse(why, v)
 
 
 def _load():
@@ -236,7 +237,7 @@ class FrameHeader:
     """A reusable, preallocated view of one frame's header. parse() fills it in place.
 
     Fields after parse(buf, n): flags, nep, ty, data_size, timestamp_ms, nonce (0 if absent),
-    has_nonce, src_addr, ep_form (EP_DEFAULT/EP_LIST/EP_BITMAP), ep_count + endpoints (array of
+    has_nonce, src_addr, ep_form (0 default, 1 list, EP_BITMAP), ep_count + endpoints (array of
     u32, first ep_count valid; ascending), bitmap_start (-1 unless bitmap form),
     contract_start/contract_end (-1 when absent; the contract bytes without their length),
     rel_form (0 none, 1 compact, 2 fixed), rel_flags, seq, ack, payload_start, payload_end,
@@ -295,7 +296,7 @@ class FrameHeader:
                 self.data_size = o[1]
                 self.nonce = o[2]
                 self.has_nonce = True
-                self.ep_form = EP_LIST
+                self.ep_form = _EP_LIST
                 self.bitmap_start = self.contract_start = self.contract_end = -1
                 self.rel_form = o[3]
                 self.rel_flags = o[4]

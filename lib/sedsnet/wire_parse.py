@@ -3,7 +3,7 @@
 # peek and relay modes) and every error. Loaded with the first frame the one-pass kernel
 # (hdr_scan) leaves to it, so a board that only logs and forwards plain frames never holds it.
 from .compat import const
-from .errors import CompressedFrameError, DecodeError, UnknownTypeError
+from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTypeError
 from .kernels import crc32_check
 from .schema import R_EPS, endpoint_exists, type_record
 
@@ -314,3 +314,14 @@ def contract_targets(h, buf):
             v |= buf[q + 8 * i + j] << (8 * j)
         out.append(v)
     return out
+
+
+def refuse(why, v):
+    # wire.pack_into's argument errors (why: its check; v: the value at fault)
+    if why == 0:
+        raise UnknownTypeError("InvalidType: %d" % v)
+    if why == 5:
+        raise ArgumentError("frame of %d bytes does not fit the buffer" % v)
+    raise ArgumentError(("EmptyEndpoints", "more than 255 endpoints",
+                         "endpoints must be ascending, unique u32 IDs",
+                         "field out of range (ty/src u32, nonce u16, timestamp u64)")[why - 1])
