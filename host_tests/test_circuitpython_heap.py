@@ -45,20 +45,32 @@ def _agent_heap(tmp_path, m32):
     return int(text.split("AGENT ")[1].split()[0])
 
 
-# Known failure (issue 10, open): code.py keeps ~127 KB once it runs (app 11 KB, the router
-# core from .py 55 KB, discovery 22 KB, then drivers, schema and buffers), but importing the
-# library from .py peaks higher: it boots with 176 KB free and dies with 168 KB (MemoryError
-# growing announce.py's globals at its `from .announce_codec import`, in app._import_router).
+# Known failure (issue 10, open): code.py imports its modules one by one, dependencies first
+# (sedsnet_node.preload), and then boots and runs with 160 KB free (REACHED below; before that
+# order it needed more than 176 KB). At 158 KB everything compiles (about 21 KB left) but the
+# heap is in holes: building the router fails allocating its first 1 KB ring. The library from
+# .py keeps about 135 KB (announce.py 14 KB, wire.py 6 KB, node.py 7 KB, ...).
 # Strict: the day it fits, this xfail fails and must be removed.
 @pytest.mark.xfail(strict=True, raises=AssertionError,
                    reason="code.py does not fit a CircuitPython RP2040 heap yet (issue 10)")
 def test_feather_code_py_runs_in_a_circuitpython_rp2040_heap_on_32_bit(tmp_path, monkeypatch):
+    _boots_and_runs(tmp_path, monkeypatch, CIRCUITPY_FREE)
+
+
+REACHED = 160 * 1024  # what code.py needs today: a guard against growth, not the target
+
+
+def test_feather_code_py_runs_with_the_heap_it_reached_on_32_bit(tmp_path, monkeypatch):
+    _boots_and_runs(tmp_path, monkeypatch, REACHED)
+
+
+def _boots_and_runs(tmp_path, monkeypatch, free):
     name = "feather_rp2040_rfm"
     root = tmp_path / name
     root.mkdir()
     test_boards._populate(str(root), name)
     m32 = bench_router.micropython32()
-    heap = CIRCUITPY_FREE + _agent_heap(tmp_path, m32)
+    heap = free + _agent_heap(tmp_path, m32)
     monkeypatch.setenv("MICROPYTHON", m32)
     vb = vboard.Running(str(root), board=name, heap=str(heap))
     ground = None
@@ -77,7 +89,7 @@ def test_feather_code_py_runs_in_a_circuitpython_rp2040_heap_on_32_bit(tmp_path,
         while b">>> " not in text and time.monotonic() < end + 5:
             text += console.read(4096)
         text = text.decode("utf-8", "replace")
-        assert "MemoryError" not in text, "code.py in %d bytes free:\n%s" % (CIRCUITPY_FREE, text)
+        assert "MemoryError" not in text, "code.py in %d bytes free:\n%s" % (free, text)
         assert "sedsnet: stopped" in text and "errors=0" in text, text
         assert summary.exists(), out
         s = json.loads(summary.read_text())

@@ -11,12 +11,13 @@ import toolchain
 from test_router_memory import _compile_lib
 
 SCRIPT = os.path.join(toolchain.REPO, "tools", "footprint_run.py")
-CORE = {"sedsnet", "sedsnet._fast", "sedsnet.compat", "sedsnet.engine", "sedsnet.errors",
+CORE = {"sedsnet", "sedsnet._fast", "sedsnet._fast_frame", "sedsnet.compat", "sedsnet.engine", "sedsnet.errors",
         "sedsnet.ids", "sedsnet.isr", "sedsnet.kernels", "sedsnet.node", "sedsnet.queues",
         "sedsnet.recent", "sedsnet.ring", "sedsnet.router", "sedsnet.router_log",
         "sedsnet.routes", "sedsnet.schema", "sedsnet.wire"}
-CORE_LIMIT_32 = 64 * 1024  # issue 10 target 60 KB: met at 61040 B, then the time sync and E2E
-# hooks took it to 62672 B; a guard against growth until the core is cut back (not the target)
+CORE_LIMIT_32 = 60 * 1024  # issue 10's target: 64608 B before the kernel split, 61264 B after
+# (the general frame parser, wire_parse.py, loads with the first non-plain frame). The unix
+# ports keep viper machine code outside the GC heap: a board holds those bytes on top.
 
 
 def _run(runtime, lib):
@@ -32,7 +33,7 @@ def test_core_footprint_and_lazy_feature_modules(mp_runtime, tmp_path):
     _compile_lib(lib, toolchain.mpy_arch(mp_runtime))
     r = _run(mp_runtime, lib)
     print("\ncore code (%s): %d B; modules %s" % (mp_runtime, r["code"], r["core"]))
-    assert set(r["core"]) == CORE  # no consts, tuning, _pure (viper), typed_log, announce...
+    assert set(r["core"]) == CORE  # no consts, tuning, _pure, wire_parse, typed_log, announce...
     assert r["log_u8"] == ["sedsnet.typed_log"]
     assert r["const"] == ["sedsnet.consts"] and r["FLOAT32"] == 1
     assert r["tuning"] == ["sedsnet.tuning"] and r["tuning_retries"] == 3

@@ -28,11 +28,13 @@ CORE_TARGET = 60 * 1024
 CORE = ["sedsnet", "sedsnet.router", "sedsnet.router_log", "sedsnet.node", "sedsnet.engine",
         "sedsnet.queues", "sedsnet.kernels", "sedsnet.wire",
         "sedsnet.schema", "sedsnet.ids", "sedsnet.ring", "sedsnet.isr", "sedsnet.recent",
-        "sedsnet.routes", "sedsnet.errors", "sedsnet.compat", "sedsnet.consts", "sedsnet._fast"]
+        "sedsnet.routes", "sedsnet.errors", "sedsnet.compat", "sedsnet.consts", "sedsnet._fast",
+        "sedsnet._fast_frame"]
 # (label, modules on top of the core)
 OPTIONAL = (
     ("announce + announce_codec (discovery)", ["sedsnet.announce_codec", "sedsnet.announce"]),
     ("packet (Packet, make_packet: handlers)", ["sedsnet.packet"]),
+    ("wire_parse (frames other than plain data: control, contracts)", ["sedsnet.wire_parse"]),
     ("relay", ["sedsnet.relay"]),
     ("timesync + timesync_api (time sync)", ["sedsnet.timesync", "sedsnet.timesync_api"]),
     ("e2e + e2e_frame (E2E keyring, seal/open, policy)", ["sedsnet.e2e", "sedsnet.e2e_frame"]),

@@ -26,6 +26,7 @@ import sedsnet  # noqa: E402
 from sedsnet import announce  # noqa: E402,F401  (the Router imports it when built)
 from sedsnet.router import Router  # noqa: E402
 from sedsnet import typed_log  # noqa: E402,F401  (log_f32 loads it on its first call)
+from sedsnet import wire_parse  # noqa: E402,F401  (the first announcement frame loads it)
 from sedsnet.wire import pack_into  # noqa: E402
 
 gc.collect()

@@ -58,3 +58,19 @@ def banner(impl=None):
     kind, why = kernels()
     return "sedsnet: sedsnet %s on %s, kernels: %s (%s)" % (
         getattr(sedsnet, "__version__", "?"), runtime, kind, why)
+
+
+def preload(names):
+    """Import the modules names in order, collecting garbage after each (a missing optional
+    part is skipped: the import that needs it fails later, by name). On a board that compiles
+    .py sources (CircuitPython) a module imported by another compiles while the importer's
+    parse tree is garbage in the heap, and the code of both ends up among its holes; listed
+    dependencies first, each compiles in a heap that holds finished modules only."""
+    import gc
+    gc.collect()
+    for name in names:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+        gc.collect()

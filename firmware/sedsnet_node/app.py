@@ -149,6 +149,7 @@ def make_router(seds, cfg, handlers, clock=None):
 def _import_router():
     """The router and its discovery: the board's first, biggest import (see build)."""
     import sedsnet.router  # noqa: F401
+    import sedsnet.wire_parse  # noqa: F401  (the first control frame's parser: not mid-flight)
     try:  # a Router makes its Announcer when it is built: load it now, with the other code
         import sedsnet.announce  # noqa: F401
     except ImportError:  # a build without discovery (the router then floods)

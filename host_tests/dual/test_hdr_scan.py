@@ -1,8 +1,8 @@
-# The one-pass header kernel (hdr_scan, _fast viper and its _pure twin) behind
+# The one-pass header kernel (hdr_scan, _fast_frame viper and its _pure_frame twin) behind
 # FrameHeader.parse(full=True): for every frame, valid or damaged, parse gives exactly what the
 # field-by-field parser gives (fields, spans, limbs, endpoints, or the same error), and the two
 # kernels agree with each other.
-from sedsnet import _pure, wire
+from sedsnet import _pure_frame, wire
 from sedsnet.errors import SedsError
 from sedsnet.wire import FrameHeader, pack_into
 from codec_helpers import VECTOR_SCHEMA, fresh, router_frames, valid_frames
@@ -118,7 +118,7 @@ def test_parse_with_the_kernel_equals_the_field_parser_on_plain_shapes():
 
 @micropython_only("the viper kernel exists only under MicroPython")
 def test_viper_and_pure_hdr_scan_agree():
-    from sedsnet import _fast
+    from sedsnet import _fast_frame
     fresh(VECTOR_SCHEMA)
     frames = _packed()[::5] + [unhex(h) for h in valid_frames()]
     a = [array_of("i", 8), array_of("i", 9), array_of("H", 8), array_of("I", 8)]
@@ -126,8 +126,8 @@ def test_viper_and_pure_hdr_scan_agree():
     ones = 0
     for frame in frames:
         for n in (len(frame), len(frame) - 2):
-            ra = _fast.hdr_scan(frame, n, a[0], a[1], a[2], a[3], 8)
-            rb = _pure.hdr_scan(frame, n, b[0], b[1], b[2], b[3], 8)
+            ra = _fast_frame.hdr_scan(frame, n, a[0], a[1], a[2], a[3], 8)
+            rb = _pure_frame.hdr_scan(frame, n, b[0], b[1], b[2], b[3], 8)
             assert ra == rb, (frame, n)
             if ra:
                 ones += 1

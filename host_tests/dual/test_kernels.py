@@ -1,6 +1,6 @@
 # sedsnet.kernels chooses the hot kernels once (viper _fast or pure _pure) for every module,
 # and says which and why (issue 11: one choice, not one per module).
-from sedsnet import _pure, ids, isr, kernels, queues, recent, ring, router_log
+from sedsnet import _pure, _pure_frame, ids, isr, kernels, queues, recent, ring, router_log
 from support import IS_MICROPYTHON
 
 
@@ -23,6 +23,13 @@ def test_kernels_say_which_path_loaded_and_why():
                  "recent_seen"):
         assert getattr(kernels, name) is getattr(twin, name), name
     assert kernels.key_into is (f.pid_into if kernels.KIND == "viper" else _pure.key_into)
+    # the frame kernels (header scan, log packer) come with the same choice from their module
+    if kernels.KIND == "viper":
+        from sedsnet import _fast_frame as ff
+    else:
+        ff = _pure_frame
+    for name in ("hdr_scan", "log_pack"):
+        assert getattr(kernels, name) is getattr(ff, name), name
 
 
 def test_every_module_takes_its_kernels_from_the_one_choice():

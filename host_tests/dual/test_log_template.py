@@ -1,7 +1,7 @@
 # Logged frames from a per-type template (wire.log_template + log_into, kernels _fast/_pure
 # log_pack): byte for byte what pack_into makes, for wide senders, timestamps up to u64,
 # every nonce width and reliable types; a short buffer gets nothing written.
-from sedsnet import _pure, wire
+from sedsnet import _pure_frame, wire
 from sedsnet.wire import log_into, log_template, pack_into
 from support import micropython_only
 
@@ -52,7 +52,7 @@ def test_log_into_a_short_buffer_writes_nothing_and_says_how_much_it_needs():
 
 @micropython_only("the viper kernel exists only under MicroPython")
 def test_viper_and_pure_log_pack_agree():
-    from sedsnet import _fast
+    from sedsnet import _fast_frame
     a = bytearray(300)
     b = bytearray(300)
     ts8 = bytearray(8)
@@ -63,7 +63,7 @@ def test_viper_and_pure_log_pack_agree():
             struct.pack_into("<Q", ts8, 0, ts)
             for nonce in (1, 0x80, 0x4000):
                 pay = bytes(range(nonce & 31))
-                x = _fast.log_pack(a, 2, 298, t, ts8, nonce, pay, len(pay))
-                y = _pure.log_pack(b, 2, 298, t, ts8, nonce, pay, len(pay))
+                x = _fast_frame.log_pack(a, 2, 298, t, ts8, nonce, pay, len(pay))
+                y = _pure_frame.log_pack(b, 2, 298, t, ts8, nonce, pay, len(pay))
                 assert x == y and a[:x + 2] == b[:y + 2], (ty, src, ts, nonce)
-    assert wire.log_pack is _fast.log_pack
+    assert wire.log_pack is _fast_frame.log_pack

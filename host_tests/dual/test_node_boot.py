@@ -44,3 +44,19 @@ def test_banner_loads_no_module_the_node_does_not_use():
     before = "sedsnet.consts" in sys.modules
     sedsnet_node.banner()
     assert ("sedsnet.consts" in sys.modules) == before
+
+
+def test_preload_imports_in_order_and_skips_a_missing_part():
+    # (code.py of a CircuitPython board lists its modules, dependencies first)
+    sys.modules.pop("sedsnet.wire_parse", None)
+    sedsnet_node.preload(("sedsnet.wire", "sedsnet.no_such_part", "sedsnet.wire_parse"))
+    assert "sedsnet.wire_parse" in sys.modules and "sedsnet.no_such_part" not in sys.modules
+    raises(ImportError, __import__, "sedsnet.no_such_part")
+
+
+def test_the_board_loads_the_general_frame_parser_with_the_router():
+    # the first control frame would load it mid-flight, in whatever holes the heap has left
+    from sedsnet_node import app
+    sys.modules.pop("sedsnet.wire_parse", None)
+    app._import_router()
+    assert "sedsnet.wire_parse" in sys.modules

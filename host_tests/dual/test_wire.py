@@ -3,7 +3,8 @@
 import sys
 
 from sedsnet import ids, wire
-from sedsnet.errors import CompressedFrameError, DecodeError, SedsError, UnknownTypeError
+from sedsnet.errors import (ArgumentError, CompressedFrameError, DecodeError, SedsError,
+                            UnknownTypeError)
 from sedsnet.packet import make_packet, peek_header, unpack_packet
 from sedsnet.wire import FrameHeader, pack_into
 from codec_helpers import VECTOR_SCHEMA, fresh, router_frames, valid_frames
@@ -134,6 +135,26 @@ def test_pack_into_rejects_before_writing():
     raises(SedsError, pack_into, buf, 101, 5, [1], 1000, 70000, b"")
     raises(UnknownTypeError, pack_into, buf, 999, 5, None, 1000, 7, b"")
     assert buf == bytearray(20)
+
+
+def test_pack_into_refusals_keep_their_class_and_message():
+    # the messages live in wire_parse.py (loaded on the first refusal): same class, same text
+    fresh()
+    buf = bytearray(64)
+    cases = ((ArgumentError, (101, 5, [1], 1000, 7, b"x" * 70),
+              "frame of 83 bytes does not fit the buffer"),
+             (ArgumentError, (101, 5, [2, 1], 1000, 7, b""),
+              "endpoints must be ascending, unique u32 IDs"),
+             (ArgumentError, (101, 5, [], 1000, 7, b""), "EmptyEndpoints"),
+             (ArgumentError, (101, 5, list(range(1, 257)), 1000, 7, b""),
+              "more than 255 endpoints"),
+             (ArgumentError, (101, 5, [1], 1000, 70000, b""),
+              "field out of range (ty/src u32, nonce u16, timestamp u64)"),
+             (UnknownTypeError, (999, 5, None, 1000, 7, b""), "InvalidType: 999"))
+    for cls, args, msg in cases:
+        e = raises(SedsError, pack_into, buf, *args)
+        assert type(e) is cls and str(e) == msg, (cls, msg, type(e), str(e))
+    assert buf == bytearray(64)
 
 
 def test_truncation_at_every_offset_and_every_bit_flip():

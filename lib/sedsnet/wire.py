@@ -1,25 +1,25 @@
 # The SEDSnet 4.2.7 frame codec (shared/protocol/frame.md): pack_into() writes a frame into a
 # preallocated buffer, FrameHeader.parse() validates one in place (CRC included) and records
 # where every field lives. Neither allocates per frame for typical frames under MicroPython
-# (host_tests/dual/test_wire.py proves it under heap_lock).
+# (host_tests/dual/test_wire.py proves it under heap_lock). parse() takes a plain data frame in
+# one kernel call (hdr_scan); every other frame goes to wire_parse.py, loaded on first use.
 import struct
 from array import array
 
 from .compat import const
-from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTypeError
-from .schema import R_EPS, endpoint_exists, type_record
+from .schema import R_EPS, type_record
 
 from .kernels import KIND as KERNELS  # noqa: F401 ("viper" or "pure": firmware, tests)
-from .kernels import crc32_check, crc32_write, hdr_scan, log_pack
+from .kernels import crc32_write, hdr_scan, log_pack
 
-F_COMPRESSED = const(0x01)
-F_RELIABLE = const(0x02)
-F_CONTRACT = const(0x04)
-F_NONCE = const(0x08)
+_F_COMPRESSED = const(0x01)
+_F_RELIABLE = const(0x02)
+_F_CONTRACT = const(0x04)
+_F_NONCE = const(0x08)
 F_E2E = const(0x10)
-F_BITMAP = const(0x20)
-F_COMPACT_REL = const(0x40)
-F_EP_LIST = const(0x80)
+_F_BITMAP = const(0x20)
+_F_COMPACT_REL = const(0x40)
+_F_EP_LIST = const(0x80)
 
 # Compact reliable header wire_flags
 REL_ACK_ONLY = const(0x01)
@@ -29,17 +29,17 @@ REL_HAS_ACK = const(0x08)
 REL_UNSEQUENCED = const(0x80)
 
 # FrameHeader.spans indices (the packet-ID kernels read these)
-S_TY = const(0)  # offset of the ty ULEB
+_S_TY = const(0)  # offset of the ty ULEB
 S_TS = const(1)  # offset of the timestamp ULEB
-S_NONCE = const(2)  # nonce value (0 when the frame has none)
+_S_NONCE = const(2)  # nonce value (0 when the frame has none)
 S_SRC = const(3)  # offset of the src_addr ULEB
-S_SIZE = const(4)  # offset of the data_size ULEB
-S_PAY = const(5)  # payload start
-S_PAYEND = const(6)  # payload end (exclusive)
-S_NEP = const(7)  # endpoint IDs stored in FrameHeader.endpoints
+_S_SIZE = const(4)  # offset of the data_size ULEB
+_S_PAY = const(5)  # payload start
+_S_PAYEND = const(6)  # payload end (exclusive)
+_S_NEP = const(7)  # endpoint IDs stored in FrameHeader.endpoints
 
-EP_DEFAULT = const(0)  # endpoint forms
-EP_LIST = const(1)
+_EP_DEFAULT = const(0)  # endpoint forms
+_EP_LIST = const(1)
 EP_BITMAP = const(2)
 
 _MAX_U32 = const(0xFFFFFFFF)
@@ -132,41 +132,41 @@ def pack_into(buf, ty, src_addr, endpoints, timestamp_ms, nonce, payload, contra
     reliable header (0x02|0x40): wire_flags byte, then seq if REL_HAS_SEQ, ack if REL_HAS_ACK.
     payload: bytes-like, sent raw (never compressed).
     """
-    flags = F_NONCE
+    flags = _F_NONCE
     if endpoints is None:
         rec = type_record(ty)
         if rec is None:
-            raise UnknownTypeError("InvalidType: %d" % ty)
+            _refuse(0, ty)
         endpoints = rec[R_EPS]
         nep = len(endpoints)
     else:
-        flags |= F_EP_LIST
+        flags |= _F_EP_LIST
         nep = len(endpoints) if n_eps < 0 else n_eps
     if nep < 1 or nep > 255:
-        raise ArgumentError("EmptyEndpoints" if nep < 1 else "more than 255 endpoints")
+        _refuse(1 if nep < 1 else 2, nep)
     ep_bytes = 0
-    if flags & F_EP_LIST:
+    if flags & _F_EP_LIST:
         last = -1
         for i in range(nep):
             e = endpoints[i]
             if e <= last or e > _MAX_U32:
-                raise ArgumentError("endpoints must be ascending, unique u32 IDs")
+                _refuse(3, e)
             last = e
             ep_bytes += uleb_len(e)
     clen = -1
     if contract is not None:
         clen = len(contract)
-        flags |= F_CONTRACT
+        flags |= _F_CONTRACT
     if rel_flags >= 0:
-        flags |= F_RELIABLE | F_COMPACT_REL
+        flags |= _F_RELIABLE | _F_COMPACT_REL
     plen = len(payload)
     if not (0 <= ty <= _MAX_U32 and 0 <= src_addr <= _MAX_U32 and 0 <= nonce <= 0xFFFF
             and 0 <= timestamp_ms <= 0xFFFFFFFFFFFFFFFF):
-        raise ArgumentError("field out of range (ty/src u32, nonce u16, timestamp u64)")
+        _refuse(4, 0)
     size = frame_size(ep_bytes, ty, src_addr, timestamp_ms, nonce, plen, clen, rel_flags, seq,
                       ack)
     if off + size > len(buf):
-        raise ArgumentError("frame of %d bytes does not fit the buffer" % size)
+        _refuse(5, size)
     buf[off] = flags
     buf[off + 1] = nep
     p = put_uleb(buf, off + 2, ty)
@@ -174,7 +174,7 @@ def pack_into(buf, ty, src_addr, endpoints, timestamp_ms, nonce, payload, contra
     p = put_uleb(buf, p, timestamp_ms)
     p = put_uleb(buf, p, nonce)
     p = put_uleb(buf, p, src_addr)
-    if flags & F_EP_LIST:
+    if flags & _F_EP_LIST:
         for i in range(nep):
             p = put_uleb(buf, p, endpoints[i])
     if clen >= 0:
@@ -210,22 +210,34 @@ def log_template(ty, src_addr, endpoints, rel_flags=-1):
     return bytes([h, t & 0xFF, t >> 8]) + buf[:h] + tail
 
 
-_TS8 = bytearray(8)
-
-
 def log_into(buf, off, tmpl, ts, nonce, payload):
     """A logged frame (log_template's type, a u64 timestamp, a u16 nonce, the payload) into
     buf[off:]; its length, or -length (nothing written) when buf is too short. The same bytes
     as pack_into with the template's fields."""
-    struct.pack_into("<Q", _TS8, 0, ts)
-    return log_pack(buf, off, len(buf) - off, tmpl, _TS8, nonce, payload, len(payload))
+    struct.pack_into("<Q", _W, 0, ts)  # (the ULEB helpers' scratch: log_pack calls none)
+    return log_pack(buf, off, len(buf) - off, tmpl, _W, nonce, payload, len(payload))
+
+
+_wp = None  # wire_parse, the general parser: loaded with the first frame hdr_scan leaves to it
+
+
+def _refuse(why, v):
+    # pack_into's argument errors: their messages live in wire_parse (off the hot path)
+    (_wp or _load()).refuse(why, v)
+
+
+def _load():
+    global _wp
+    from . import wire_parse
+    _wp = wire_parse
+    return _wp
 
 
 class FrameHeader:
     """A reusable, preallocated view of one frame's header. parse() fills it in place.
 
     Fields after parse(buf, n): flags, nep, ty, data_size, timestamp_ms, nonce (0 if absent),
-    has_nonce, src_addr, ep_form (EP_DEFAULT/EP_LIST/EP_BITMAP), ep_count + endpoints (array of
+    has_nonce, src_addr, ep_form (0 default, 1 list, EP_BITMAP), ep_count + endpoints (array of
     u32, first ep_count valid; ascending), bitmap_start (-1 unless bitmap form),
     contract_start/contract_end (-1 when absent; the contract bytes without their length),
     rel_form (0 none, 1 compact, 2 fixed), rel_flags, seq, ack, payload_start, payload_end,
@@ -250,24 +262,6 @@ class FrameHeader:
         self._p = 0
         self._o = array("i", bytes(4 * 9))  # hdr_scan's fields (see _fast.hdr_scan)
 
-    def _uleb(self, b, end):
-        p = self._p
-        v = 0
-        s = 0
-        while True:
-            if p >= end:
-                raise DecodeError("short read")
-            x = b[p]
-            p += 1
-            if s == 63 and x > 1:
-                raise DecodeError("uleb128 too long")
-            v |= (x & 0x7F) << s
-            if x < 0x80:
-                break
-            s += 7
-        self._p = p
-        return v
-
     # timestamp_ms and src_addr: through __getattr__, not properties. A class with a property
     # makes MicroPython look the class up on every attribute store of its instances (about 6x
     # slower stores: ~5 us per parse here); __getattr__ is only asked for missing names.
@@ -278,34 +272,6 @@ class FrameHeader:
         if name == "src_addr":
             return w[4] | (w[5] << 16)
         raise AttributeError(name)
-
-    def _wide(self, b, end, k):
-        # a ULEB (at most u64) into the limbs wide[k:k+4], never as one int (see the class doc)
-        w = self.wide
-        w[k] = w[k + 1] = w[k + 2] = w[k + 3] = 0
-        p = self._p
-        acc = nb = s = 0
-        j = k
-        while True:
-            if p >= end:
-                raise DecodeError("short read")
-            x = b[p]
-            p += 1
-            if s == 63 and x > 1:
-                raise DecodeError("uleb128 too long")
-            acc |= (x & 0x7F) << nb
-            nb += 7
-            if nb >= 16 and j < k + 4:
-                w[j] = acc & 0xFFFF
-                j += 1
-                acc >>= 16
-                nb -= 16
-            if x < 0x80:
-                break
-            s += 7
-        if j < k + 4:
-            w[j] = acc & 0xFFFF
-        self._p = p
 
     def parse(self, buf, n=-1, full=True):
         """Validate the frame buf[0:n] (n=-1: whole buffer) and fill the fields.
@@ -330,7 +296,7 @@ class FrameHeader:
                 self.data_size = o[1]
                 self.nonce = o[2]
                 self.has_nonce = True
-                self.ep_form = EP_LIST
+                self.ep_form = _EP_LIST
                 self.bitmap_start = self.contract_start = self.contract_end = -1
                 self.rel_form = o[3]
                 self.rel_flags = o[4]
@@ -340,233 +306,13 @@ class FrameHeader:
                 self.payload_end = o[8]
                 self.compressed = self.e2e = False
                 return self
-        self.compressed = self.e2e = False  # a frame refused early is neither (drop reasons)
-        if n < 0:
-            n = len(buf)
-        if n < 4 or n > len(buf):
-            raise DecodeError("short buffer")
-        end = n - 4
-        if not crc32_check(buf, 0, end):
-            raise DecodeError("crc32 mismatch")
-        if end < 2:
-            raise DecodeError("short read")
-        self.frame_len = n
-        flags = buf[0]
-        nep = buf[1]
-        self.flags = flags
-        self.nep = nep
-        if nep == 0 and not flags & (F_EP_LIST | F_BITMAP):
-            raise DecodeError("EmptyEndpoints")
-        if flags & F_EP_LIST and flags & F_BITMAP:
-            raise DecodeError("ambiguous endpoint encoding")
-        sp = self.spans
-        self._p = 2
-        sp[S_TY] = 2
-        ty = self._uleb(buf, end)
-        if ty > _MAX_U32:
-            raise DecodeError("type too large")
-        self.ty = ty
-        sp[S_SIZE] = self._p
-        self.data_size = self._uleb(buf, end)
-        sp[S_TS] = self._p
-        self._wide(buf, end, 0)
-        self.has_nonce = bool(flags & F_NONCE)
-        self.nonce = 0
-        if flags & F_NONCE:
-            v = self._uleb(buf, end)
-            if v > 0xFFFF and full is True:
-                raise DecodeError("packet nonce too large")
-            self.nonce = v
-        sp[S_NONCE] = self.nonce & 0xFFFF  # (peek mode lets a wider nonce through)
-        sp[S_SRC] = self._p
-        self._wide(buf, end, 4)
-        if self.wide[6] or self.wide[7]:
-            raise DecodeError("source address too large")
-        self._endpoints(buf, end, flags, nep, ty)
-        sp[S_NEP] = self.ep_count
-        p = self._p
-        self.contract_start = self.contract_end = -1
-        if flags & F_CONTRACT:
-            clen = self._uleb(buf, end)
-            p = self._p
-            if clen > end - p:
-                raise DecodeError("short read")
-            self._check_contract(buf, p, p + clen)
-            self.contract_start = p
-            self.contract_end = p = p + clen
-        self.rel_form = self.rel_flags = self.seq = self.ack = 0
-        # 4.2.7 reads a reliable header when FLAGS has 0x02 or the contract's cflags have 0x04
-        # ("reliable header implied"); FLAGS 0x40 picks its form either way
-        has_rel = flags & F_RELIABLE or (self.contract_start >= 0
-                                         and buf[self.contract_start] & 0x04)
-        if nep == 0 and not (has_rel and p < end and buf[p] & REL_ACK_ONLY
-                             and (flags & F_COMPACT_REL or p + 9 <= end)):
-            raise DecodeError("EmptyEndpoints")  # (4.2.7 lets an ACK-only frame name none)
-        if not full:
-            self.payload_start = sp[S_PAY] = p  # (what follows the header, for a packet ID)
-            self.payload_end = sp[S_PAYEND] = end
-            return self
-        if has_rel:
-            if p >= end:
-                raise DecodeError("short read")
-            self.rel_flags = rf = buf[p]
-            p += 1
-            if flags & F_COMPACT_REL:
-                self.rel_form = 1
-                self._p = p
-                if rf & REL_HAS_SEQ:
-                    self.seq = self._uleb(buf, end)
-                    if self.seq > _MAX_U32:
-                        raise DecodeError("reliable seq too large")
-                if rf & REL_HAS_ACK:
-                    self.ack = self._uleb(buf, end)
-                    if self.ack > _MAX_U32:
-                        raise DecodeError("reliable ack too large")
-                p = self._p
-            else:
-                if p + 8 > end:
-                    raise DecodeError("short read")
-                self.rel_form = 2
-                self.seq = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)
-                self.ack = buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16) | (buf[p + 7] << 24)
-                p += 8
-        if full is not True:  # REL_MODE: a 4.2.7 Router's checks of a frame it only relays
-            self.payload_start = sp[S_PAY] = p
-            self.payload_end = sp[S_PAYEND] = end
-            return self
-        self.compressed = bool(flags & F_COMPRESSED)
-        self.e2e = bool(flags & F_E2E)
-        self.payload_start = sp[S_PAY] = p
-        if self.compressed or self.e2e:
-            self.payload_end = end  # a wrapped payload runs to the CRC
-        else:
-            if self.data_size > end - p:
-                raise DecodeError("short read")
-            self.payload_end = p + self.data_size
-        sp[S_PAYEND] = self.payload_end
-        if self.compressed and not self.accept_compressed:
-            raise CompressedFrameError("zstd-compressed payload (FLAGS 0x01) not supported")
-        return self
-
-    def _endpoints(self, buf, end, flags, nep, ty):
-        eps = self.endpoints
-        self.bitmap_start = -1
-        if flags & F_EP_LIST:
-            self.ep_form = EP_LIST
-            if nep > self.max_endpoints:
-                raise DecodeError("more endpoints than this FrameHeader holds")
-            last = -1
-            for i in range(nep):
-                e = self._uleb(buf, end)
-                if e > _MAX_U32:
-                    raise DecodeError("endpoint too large")
-                if e <= last:
-                    raise DecodeError("endpoint list is not unique and sorted")
-                eps[i] = last = e
-            self.ep_count = nep
-        elif flags & F_BITMAP:
-            self.ep_form = EP_BITMAP
-            p = self._p
-            if p + 32 > end:
-                raise DecodeError("short read")
-            count = 0
-            for i in range(32):
-                x = buf[p + i]
-                while x:
-                    x &= x - 1
-                    count += 1
-            if count != nep:
-                raise DecodeError("endpoint count mismatch")
-            if nep > self.max_endpoints:
-                raise DecodeError("more endpoints than this FrameHeader holds")
-            k = 0
-            for i in range(256):
-                if buf[p + (i >> 3)] & (1 << (i & 7)):
-                    if not endpoint_exists(i):
-                        raise DecodeError("bad endpoint bit set")
-                    eps[k] = i
-                    k += 1
-            self.ep_count = k
-            self.bitmap_start = p
-            self._p = p + 32
-        else:
-            self.ep_form = EP_DEFAULT
-            rec = type_record(ty)
-            if rec is None:
-                raise UnknownTypeError("InvalidType: %d" % ty)
-            deflt = rec[R_EPS]
-            if len(deflt) != nep:
-                raise DecodeError("endpoint count mismatch")
-            if nep > self.max_endpoints:
-                raise DecodeError("more endpoints than this FrameHeader holds")
-            for i in range(nep):
-                eps[i] = deflt[i]
-            self.ep_count = nep
-
-    def _check_contract(self, buf, p, end):
-        # u8 cflags [shape u8 (+uleb count if static)] [uleb n + n x u64 targets], exact length
-        if p >= end:
-            raise DecodeError("short read")
-        cf = buf[p]
-        p += 1
-        save = self._p
-        if cf & 0x02:
-            if p >= end:
-                raise DecodeError("short read")
-            shape = buf[p]
-            p += 1
-            if shape & 0x30 == 0x30:
-                raise DecodeError("wire shape class")  # MessageClass codes are 0..2
-            if shape & 0x40:
-                self._p = p
-                self._uleb(buf, end)
-                p = self._p
-        if cf & 0x01:
-            self._p = p
-            count = self._uleb(buf, end)
-            p = self._p
-            if count > (end - p) >> 3:
-                raise DecodeError("short read")
-            p += 8 * count
-        self._p = save
-        if p != end:
-            raise DecodeError("wire contract trailing bytes")
+        wp = _wp or _load()
+        return wp.parse(self, buf, n, full)
 
     def contract_shape(self, buf):
         """(is_static, mdt, count) from the contract's inline shape, or None."""
-        p = self.contract_start
-        if p < 0 or not buf[p] & 0x02:
-            return None
-        shape = buf[p + 1]
-        count = 0
-        if shape & 0x40:
-            save = self._p
-            self._p = p + 2
-            count = self._uleb(buf, self.contract_end)
-            self._p = save
-        return (bool(shape & 0x40), shape & 0x0F, count)
+        return (_wp or _load()).contract_shape(self, buf)
 
     def contract_targets(self, buf):
         """The contract's u64 target sender hashes as a list (allocates), or []."""
-        p = self.contract_start
-        if p < 0 or not buf[p] & 0x01:
-            return []
-        q = p + 1
-        if buf[p] & 0x02:
-            q += 1
-            if buf[q - 1] & 0x40:
-                while buf[q] & 0x80:
-                    q += 1
-                q += 1
-        save = self._p
-        self._p = q
-        count = self._uleb(buf, self.contract_end)
-        q = self._p
-        self._p = save
-        out = []
-        for i in range(count):
-            v = 0
-            for j in range(8):
-                v |= buf[q + 8 * i + j] << (8 * j)
-            out.append(v)
-        return out
+        return (_wp or _load()).contract_targets(self, buf)

@@ -1,0 +1,182 @@
+# Pure-Python twins of _fast_frame.py's kernels (the header scan and the logged-frame packer),
+# for CPython, CircuitPython and builds without viper. Same signatures, same results; tests
+# compare the two. Span layout: wire.FrameHeader (S_* indices).
+from ._pure import crc32_check, crc32_write
+
+_P = [0]  # the position after _u28's ULEB (a returned tuple would be a heap object)
+
+
+def _u28(b, p, end):
+    # a ULEB of at most 4 bytes at b[p], or -1 when short or longer; the next p in _P[0]
+    v = s = 0
+    while p < end and s < 28:
+        x = b[p]
+        p += 1
+        v |= (x & 0x7F) << s
+        if x < 0x80:
+            _P[0] = p
+            return v
+        s += 7
+    return -1
+
+
+def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
+    """Twin of _fast.hdr_scan: 1 when buf[:n] is a plain frame, parsed into spans, o, wide and
+    eps; 0 when the full parser must look at it (see _fast.py)."""
+    if n < 8:
+        return 0
+    end = n - 4
+    flags = buf[0]
+    nep = buf[1]
+    if flags & 0x35 or flags & 0x88 != 0x88 or nep == 0 or nep > maxeps:
+        return 0
+    if flags & 0x02 and not flags & 0x40:
+        return 0
+    if not crc32_check(buf, 0, end):
+        return 0
+    ty = _u28(buf, 2, end)
+    if ty < 0:
+        return 0
+    p = spans[4] = _P[0]
+    size = _u28(buf, p, end)
+    if size < 0:
+        return 0
+    p = spans[1] = _P[0]
+    acc = nb = j = k = 0
+    w = wide
+    w[0] = w[1] = w[2] = w[3] = 0
+    while True:
+        if p >= end or k == 9:
+            return 0
+        x = buf[p]
+        p += 1
+        k += 1
+        acc |= (x & 0x7F) << nb
+        nb += 7
+        if nb >= 16:
+            w[j] = acc & 0xFFFF
+            j += 1
+            acc >>= 16
+            nb -= 16
+        if x < 0x80:
+            break
+    if j < 4:
+        w[j] = acc
+    nonce = _u28(buf, p, end)
+    if nonce < 0 or nonce > 0xFFFF:
+        return 0
+    p = _P[0]
+    spans[0] = 2
+    spans[2] = nonce
+    spans[3] = p
+    v = s = 0
+    while True:
+        if p >= end or s == 35:
+            return 0
+        x = buf[p]
+        p += 1
+        if s == 28:
+            if x > 0x0F:
+                return 0
+            w[4] = v & 0xFFFF
+            w[5] = (v >> 16) | (x << 12)
+            break
+        v |= (x & 0x7F) << s
+        if x < 0x80:
+            w[4] = v & 0xFFFF
+            w[5] = v >> 16
+            break
+        s += 7
+    w[6] = w[7] = 0
+    last = -1
+    for i in range(nep):
+        v = _u28(buf, p, end)
+        if v <= last:  # (also a short or long one: -1)
+            return 0
+        eps[i] = last = v
+        p = _P[0]
+    spans[7] = nep
+    rf = seq = ack = form = 0
+    if flags & 0x02:
+        if p >= end:
+            return 0
+        rf = buf[p]
+        p += 1
+        form = 1
+        if rf & 0x04:
+            seq = _u28(buf, p, end)
+            if seq < 0:
+                return 0
+            p = _P[0]
+        if rf & 0x08:
+            ack = _u28(buf, p, end)
+            if ack < 0:
+                return 0
+            p = _P[0]
+    if size > end - p:
+        return 0
+    o[0] = ty
+    o[1] = size
+    o[2] = nonce
+    o[3] = form
+    o[4] = rf
+    o[5] = seq
+    o[6] = ack
+    o[7] = spans[5] = p
+    o[8] = spans[6] = p + size
+    return 1
+
+
+def _put7(buf, p, v):
+    while v > 0x7F:
+        buf[p] = (v & 0x7F) | 0x80
+        v >>= 7
+        p += 1
+    buf[p] = v
+    return p + 1
+
+
+def log_pack(buf, off, cap, tmpl, ts8, nonce, payload, plen):
+    """Twin of _fast.log_pack: a logged frame from its type's template into buf[off:]."""
+    hlen = tmpl[0]
+    tlen = tmpl[1] | (tmpl[2] << 8)
+    k = 7
+    while k > 0 and not ts8[k]:
+        k -= 1
+    bits = 8 * k
+    x = ts8[k]
+    while x:
+        x >>= 1
+        bits += 1
+    tn = (bits + 6) // 7 or 1
+    pn = 1
+    v = plen
+    while v > 0x7F:
+        v >>= 7
+        pn += 1
+    n = hlen + pn + tn + (1 if nonce < 0x80 else 2 if nonce < 0x4000 else 3) + tlen + plen + 4
+    if n > cap:
+        return -n
+    for i in range(hlen):  # (a memoryview slice of the template would be two heap objects)
+        buf[off + i] = tmpl[3 + i]
+    p = _put7(buf, off + hlen, plen)
+    acc = nb = k = 0
+    for j in range(tn):  # 7 bits at a time through a 15-bit window: no big int on 32-bit
+        if nb < 7 and k < 8:
+            acc |= ts8[k] << nb
+            k += 1
+            nb += 8
+        x = acc & 0x7F
+        acc >>= 7
+        nb -= 7
+        buf[p] = x | 0x80 if j < tn - 1 else x
+        p += 1
+    p = _put7(buf, p, nonce)
+    t = 3 + hlen - p
+    for i in range(p, p + tlen):
+        buf[i] = tmpl[t + i]
+    p += tlen
+    buf[p:p + plen] = payload
+    p += plen
+    crc32_write(buf, off, p)
+    return n
