@@ -39,7 +39,7 @@ def packets(draw):
     ty, is_static, count, mdt = draw(st.sampled_from(TYPES))
     width = WIDTHS[mdt] or 1
     if mdt == 13:  # String: UTF-8 text (static ones are zero-padded by make_packet)
-        limit = 1024 if is_static else 1024
+        limit = 1024
         payload = draw(st.text(max_size=200)).encode()[:limit]
         while True:  # do not cut a UTF-8 sequence in half
             try:

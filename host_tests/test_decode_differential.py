@@ -161,7 +161,7 @@ def test_the_issue_frame_decodes_to_the_reference_payload(peers):
     # 4.2.7 reads the compact header "84 00" before the payload
     f = bytes.fromhex("cc01690884529d08a9cfcddc0301140744020238cbb9ab91495d2b60541ef193495d2b8"
                       "400000000000000000034776f30")
-    theirs, ours, bad = compare(peers, [f])
+    theirs, _ours, bad = compare(peers, [f])
     assert theirs[0][0]["ok"] and theirs[0][0]["payload_hex"] == "0000000000000000"
     assert not bad, bad
 
@@ -169,7 +169,7 @@ def test_the_issue_frame_decodes_to_the_reference_payload(peers):
 def test_contract_and_reliable_header_frames_decode_as_the_reference(peers):
     frames = contract_frames()
     assert len(frames) > 3000
-    theirs, ours, bad = compare(peers, frames)
+    theirs, _ours, bad = compare(peers, frames)
     accepted = sum(1 for r in theirs if r[0]["ok"])
     assert accepted > 300 and len(frames) - accepted > 300  # both verdicts are exercised
     assert not bad, (len(bad), bad[:3])

@@ -24,7 +24,7 @@ def _pytest(args, **env):
 def test_dual_cases_are_collected_for_all_three_runtimes():
     out = _pytest(["--collect-only", "-q", os.path.join(DUAL, "test_cobs.py")])
     assert out.returncode == 0, out.stdout + out.stderr
-    ids = set(line.split("::", 1)[1] for line in out.stdout.splitlines() if "::" in line)
+    ids = {line.split("::", 1)[1] for line in out.stdout.splitlines() if "::" in line}
     for rt in ("cpython", "micropython", "micropython32"):
         assert "test_decoder_oversize_and_truncation_resync[%s]" % rt in ids, ids
     # heap_lock only exists under MicroPython: no [cpython] item that would pass without running

@@ -73,7 +73,7 @@ def test_profiled_link_with_a_reference_router(net_factory, profile, mf):
     for name in ("M", "R"):
         st = net.call(name, "export_runtime_stats")["sides"][0]
         if name == "M":
-            assert st["drops"] == {k: 0 for k in st["drops"]}
+            assert st["drops"] == dict.fromkeys(st["drops"], 0)
         assert st["side_transport_profile"] == (
             "template" if profile == "canonical" and mf else profile)
         assert st["side_transport_chunk_reclaims"] == 0

@@ -151,7 +151,7 @@ def test_profiled_side_frames_equal_the_reference():
             assert max(len(x) // 2 for x in b) <= mf, key
     # the kinds we rely on really occur: compact frames, chunks, plain frames
     def kinds(key):
-        return set(x[6:8] for x in ours[key]["frames"] if x.startswith("534454"))
+        return {x[6:8] for x in ours[key]["frames"] if x.startswith("534454")}
     assert kinds("ipv4_like/255") == {"01", "02"}
     assert kinds("ipv4_like/32") == {"02", "03"}  # (kind 1 frames only inside chunks)
     assert kinds("canonical/40") == {"01", "03"}

@@ -91,7 +91,7 @@ def test_boards_talk_over_nrf24_with_a_profiled_side():
     ground_cfg = _cfg("ground", [], ["GROUND_STATION"], auto_ack=True)
     r_router, r_loop = app.build(rocket_cfg, Hw(air, "rocket", sizes), log=logs.append,
                                  clock=clock, sleep_ms=clock.sleep, schema_dir=BOARD)
-    g_router, g_loop = app.build(ground_cfg, Hw(air, "ground", []), log=logs.append,
+    _g_router, g_loop = app.build(ground_cfg, Hw(air, "ground", []), log=logs.append,
                                  clock=clock, sleep_ms=clock.sleep, schema_dir=BOARD)
     for _ in range(400):  # 2 s of simulated time
         r_loop.run(steps=1)
@@ -103,7 +103,7 @@ def test_boards_talk_over_nrf24_with_a_profiled_side():
     assert st["side_transport_chunk_frames"] > 0
     assert sizes and max(sizes) <= 32
     counter = g_loop.router  # the ground's GROUND_STATION PacketCounter saw the telemetry
-    gs = [s for s in counter.export_runtime_stats()["sides"]][0]
+    gs = next(iter(counter.export_runtime_stats()["sides"]))
     assert gs["local_delivery_packets"] >= 20, gs["local_delivery_packets"]
     assert gs["drops"]["decode"] == 0
     assert r_loop.links[0].tx_lost == 0

@@ -78,7 +78,7 @@ def test_node_streams_telemetry_and_takes_commands():
     _run(loop, ground, 500)  # 1 s of simulated time at 2 ms per pass
     # the first samples (t=0) leave before the ground's announcement is heard: they go nowhere
     assert ground.by_type.get(gps, 0) >= 4 and ground.by_type.get(imu, 0) >= 18, ground.by_type
-    lat, lon, alt = ground.gps
+    lat, lon, _alt = ground.gps
     assert abs(lat - 32.99) < 0.01 and abs(lon + 106.975) < 0.01
     # every packet went out on both sides; the ground kept one copy of each
     uart = _side_stats(ground.router, "UART")

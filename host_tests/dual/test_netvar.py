@@ -72,7 +72,7 @@ def test_refresh_fills_the_cache_and_fires_the_callback_once():
 
 def test_set_sends_and_caches_without_a_callback_on_the_setter():
     setup()
-    p, c, wire, clock = pair()
+    p, c, _wire, _clock = pair()
     mine = []
     p.on_network_variable_update(NV, mine.append)
     theirs = []
@@ -87,7 +87,7 @@ def test_set_sends_and_caches_without_a_callback_on_the_setter():
 
 def test_permissions_raise_permission_denied():
     setup()
-    p, c, wire, clock = pair()
+    p, c, wire, _clock = pair()
     c.enable_network_variable(NV, False, False)
     pkt = make_packet(NV, "cons", [SINK], 5, b"\x00\x00")
     for call, args in ((c.get_network_variable, (NV,)), (c.cached_network_variable, (NV,)),

@@ -87,7 +87,7 @@ def test_plain_router_never_loads_reliable():
     for m in ("sedsnet.reliable", "sedsnet.reliable_rx", "sedsnet.reliable_e2e"):
         sys.modules.pop(m, None)
     got = []
-    r = Router(hostname="plainR", now_ms=Clock(), handlers=[(EP, lambda p: got.append(p), None)])
+    r = Router(hostname="plainR", now_ms=Clock(), handlers=[(EP, got.append, None)])
     sid = r.add_side_packed("p", lambda f: None)
     r.log_bytes(UNO, b"\x01")
     buf = bytearray(64)
@@ -103,14 +103,14 @@ def test_plain_router_never_loads_reliable():
 
 def test_sequence_per_type_and_plain_side_unsequenced():
     setup()  # another module may have reset the shared schema (one CPython process)
-    r, sid, clock, out = node()
+    r, _sid, _clock, out = node()
     for i in range(2):
         r.log_bytes(ORD, bytes([i]))
         r.log_bytes(UNO, bytes([i]))
         r.log_bytes(PLAIN, bytes([i]))
     assert [x[:3] for x in user(out)] == [(ORD, 0x04, 1), (UNO, 0x06, 1), (PLAIN, None, 0),
                                           (ORD, 0x04, 2), (UNO, 0x06, 2), (PLAIN, None, 0)]
-    p, psid, pclock, pout = node(reliable=False)
+    p, _psid, pclock, pout = node(reliable=False)
     p.log_bytes(UNO, b"\x00")
     assert [x[:3] for x in user(pout)] == [(UNO, 0x84, 0)]
     run(p, pclock, 1000)
@@ -192,7 +192,7 @@ def hop(out):
 
 
 def receiver(tuning=None):
-    r, sid, clock, out = node(tuning=tuning)
+    _r, _sid, clock, out = node(tuning=tuning)
     got = []
     r2 = Router(hostname="relB", now_ms=clock, discovery=False,
                 handlers=[(EP, lambda p: got.append((p.ty, bytes(p.payload)[0])), None)])
@@ -245,7 +245,7 @@ def test_unordered_delivered_at_once_each_acked():
 
 def test_held_frames_are_bounded():
     setup()  # another module may have reset the shared schema (one CPython process)
-    r, sid, out, got = receiver(tuning={"reliable_max_pending": 2})
+    r, sid, _out, got = receiver(tuning={"reliable_max_pending": 2})
     for seq in (2, 3, 4):
         r.receive_packed_from_side(sid, data(ORD, seq, 400 + seq * 2))
     assert layout(r)[0] == 2
@@ -506,7 +506,7 @@ def test_runtime_stats_reliable_section():
     keys = {"reliable_return_route_count", "end_to_end_pending_count",
             "end_to_end_pending_destination_count", "end_to_end_acked_cache_count"}
     assert set(plain.export_runtime_stats()["reliable"]) == keys  # 4.2.7's keys
-    r, sid, clock, out = node(tuning={"reliable_retransmit_ms": 100, "reliable_max_retries": 1})
+    r, _sid, clock, _out = node(tuning={"reliable_retransmit_ms": 100, "reliable_max_retries": 1})
     r.log_bytes(UNO, b"\x01")
     r.log_bytes(ORD, b"\x02")
     hopst = r.export_runtime_stats()["reliable"]["hop"]
@@ -521,7 +521,7 @@ def test_unordered_seq_memory_never_takes_an_older_seq_for_a_repeat():
     setup()  # another module may have reset the shared schema (one CPython process)
     # seq 513 lands in seq 1's slot; the same nonce there must not make it a repeat (found by
     # the 100k soak: 1 packet in 50k ACKed and dropped)
-    r, sid, out, got = receiver()
+    r, sid, _out, got = receiver()
     for seq, nonce in ((1, 801), (500, 803), (513, 801)):
         r.receive_packed_from_side(sid, _seqframe(UNO, seq, nonce))
     assert len(got) == 3

@@ -864,7 +864,7 @@ def test_frames_that_are_not_bytes_are_argument_errors():
 
 def test_a_removed_side_takes_no_more_queued_frames():
     setup()
-    a, got = router("A", [RADIO])
+    a, _got = router("A", [RADIO])
     s = a.add_side_packed("S", Wire())
     a.remove_side(s)
     f = sedsnet.make_packet(LOW, "X", [RADIO], 1, bytes(4)).pack()

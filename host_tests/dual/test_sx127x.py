@@ -23,7 +23,7 @@ def _radio(air, name, dio0=False, **kw):
 
 
 def test_init_programs_registers():
-    sim, drv, _ = _radio(sx127x_sim.Air(), "A")
+    sim, _drv, _ = _radio(sx127x_sim.Air(), "A")
     r = sim.regs
     assert (r[6], r[7], r[8]) == (0xE4, 0xC0, 0x00)  # 915 MHz
     assert r[0x1D] == 0x72 and r[0x1E] == 0x74   # BW125 CR4/5 explicit; SF7 CRC on
@@ -95,8 +95,8 @@ def test_mtu_crc_errors_and_mismatched_settings():
 
 def test_tx_queue_is_bounded_and_drains():
     air = sx127x_sim.Air()
-    sa, a, _ = _radio(air, "A", tx_queue=2)
-    sb, b, got = _radio(air, "B")
+    _sa, a, _ = _radio(air, "A", tx_queue=2)
+    _sb, b, got = _radio(air, "B")
     # the sim finishes TX at once, so hold the first TX "on air" by not polling A
     a.send(b"1")
     a.send(b"2")

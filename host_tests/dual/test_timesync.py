@@ -111,7 +111,7 @@ def test_a_plain_router_does_not_load_timesync():
     # a TIME_SYNC frame or a time-sync call comes
     a = sedsnet.Router(now_ms=clock, hostname="PLAIN_A", timesync_enabled=False)
     b = sedsnet.Router(now_ms=clock, hostname="PLAIN_B",
-                       handlers=[(EP, None, lambda f: got.append(f))])
+                       handlers=[(EP, None, got.append)])
     sb = b.add_side_packed("a", lambda f: None)
     a.add_side_packed("b", lambda f: b.receive_packed_from_side(sb, f))
     relay = sedsnet.Relay(now_ms=clock)
@@ -352,7 +352,7 @@ def test_bad_time_sync_frames_are_counted_drops():
 @micropython_only("heap_lock exists only under MicroPython")
 def test_periodic_clock_path_allocates_nothing():
     from micropython import heap_lock, heap_unlock
-    net, src, con = _src_con(20)
+    net, _src, con = _src_con(20)
     net.run(1000 + 3000)
     assert con.network_time_ms() is not None
     con.set_local_network_datetime_millis(2026, 1, 1, 12, 0, 5, 0)  # something to slew
