@@ -78,6 +78,22 @@ def test_no_dual_case_returns_early():
     assert not offenders, offenders
 
 
+def test_the_tests_share_one_fake_clock():
+    # support.Clock is the one fake clock; a module may specialise it (a subclass), never
+    # write another
+    own = []
+    for name in sorted(os.listdir(DUAL)):
+        if not name.endswith(".py") or name == "support.py":
+            continue
+        with open(os.path.join(DUAL, name)) as f:
+            tree = ast.parse(f.read(), name)
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and "Clock" in node.name and not any(
+                    ast.unparse(b).endswith("Clock") for b in node.bases):
+                own.append("%s:%d %s" % (name, node.lineno, node.name))
+    assert not own, own
+
+
 PROBE = """
 from support import skip
 

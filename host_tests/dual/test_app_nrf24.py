@@ -4,7 +4,7 @@
 # reaches the ground board's GROUND_STATION handler in chunks of at most 32 bytes.
 import sys
 
-from support import _HERE
+from support import Clock, _HERE
 
 sys.path.append(_HERE + "/../../tools/shims")
 import nrf24_sim  # noqa: E402
@@ -12,17 +12,6 @@ from sedsnet_node import app  # noqa: E402
 from sx127x_sim import SimPin, SimSPI  # noqa: E402
 
 BOARD = _HERE + "/../../boards/rp2040/"
-
-
-class Clock:
-    def __init__(self):
-        self.t = 0
-
-    def __call__(self):
-        return self.t
-
-    def sleep(self, ms):
-        self.t += ms
 
 
 class IrqPin:
@@ -80,7 +69,7 @@ def _cfg(host, sensors, handlers, **side):
 
 
 def test_boards_talk_over_nrf24_with_a_profiled_side():
-    clock = Clock()
+    clock = Clock(0)
     air = nrf24_sim.Air()
     sizes = []
     logs = []

@@ -5,7 +5,7 @@
 import sedsnet
 from sedsnet.packet import make_packet
 from sedsnet.router import Router
-from support import raises
+from support import Clock, raises
 
 SINK = 160
 NV = 4200  # static u16 x1 -> SINK
@@ -16,14 +16,6 @@ def setup():
         return
     sedsnet.register_endpoint(SINK, "NV_SINK")
     sedsnet.register_data_type(NV, "NV_U16", True, 1, 3, 0, [SINK])
-
-
-class Clock:
-    def __init__(self):
-        self.t = 1000
-
-    def __call__(self):
-        return self.t
 
 
 def pair():

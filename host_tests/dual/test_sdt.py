@@ -8,7 +8,7 @@ from sedsnet import errors, schema
 from sedsnet.relay import Relay
 from sedsnet.router import Router
 from codec_helpers import fresh
-from support import load_vectors, micropython_only, raises, unhex
+from support import Clock, load_vectors, micropython_only, raises, unhex
 
 GPS = 3000
 BLOB = 3001
@@ -21,14 +21,6 @@ def _schema():
     schema.register_endpoint(RADIO, "RADIO")
     schema.register_data_type(GPS, "GPS", True, 3, 1, 0, [RADIO])
     schema.register_data_type(BLOB, "BLOB", False, 0, 2, 0, [RADIO])
-
-
-class Clock:
-    def __init__(self, t=1000):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 def _pair(profile, mf, **kw):

@@ -7,7 +7,7 @@ import sys
 import sedsnet
 from sedsnet import errors
 from sedsnet.wire import pack_into
-from support import micropython_only, raises
+from support import Clock, micropython_only, raises
 
 EP = 175
 TY = 3750  # static f32 x1 -> EP (IDs no other dual module uses: CPython shares them)
@@ -19,15 +19,6 @@ def setup():
     if not sedsnet.data_type_exists(TY):
         sedsnet.register_endpoint(EP, "TS_EP")
         sedsnet.register_data_type(TY, "TS_F", True, 1, 1, 0, [EP])
-
-
-class Clock:
-    def __init__(self, t=1000, wrap=0):
-        self.t = t
-        self.wrap = wrap
-
-    def __call__(self):
-        return self.t % self.wrap if self.wrap else self.t
 
 
 class Net:
