@@ -1,0 +1,58 @@
+"""The twin peers (issue 11): the two router labs are one dispatcher (peers/router_lab.py),
+the two codec peers share peers/codec_ops.py, so a command one twin knows the other knows
+and answers the same way."""
+import struct
+
+from peerproc import micropython_peer, reference_peer
+
+SCHEMA = [["register_endpoint", 1, "EP_A", False, ""],
+          ["register_data_type", 101, "T_F", False, 0, 1, 0, [1]]]
+
+
+def _lab_run(lab):
+    lab.call("reset", schema=SCHEMA)
+    lab.call("node", name="A", hostname="alpha", handlers=[1], sides=[False])
+    lab.call("node", name="B", hostname="beta", sides=[])
+    idx = lab.call("add_side", node="B")["index"]  # a side added after the node
+    lab.call("link", a="A", a_side=0, b="B", b_side=idx)
+    lab.call("log_f32", node="B", ty=101, values=[2.5])
+    lab.call("run", to=200, step=50)
+    got = lab.call("got", node="A")
+    res = lab.call("batch", cmds=[{"op": "at", "t": 300}, {"op": "out"}])["results"]
+    return idx, [(ep, ty, pl) for _, ep, ty, pl in got["got"]], got["senders"], res[1]
+
+
+def test_the_two_router_labs_answer_the_same_commands_alike():
+    with reference_peer("ref_router_lab.py") as ref:
+        theirs = _lab_run(ref)
+    with micropython_peer("mp_router_lab.py") as mp:
+        ours = _lab_run(mp)
+    assert theirs[0] == ours[0] == 0
+    assert theirs[1] == ours[1] == [(1, 101, struct.pack("<f", 2.5).hex())]
+    assert theirs[2] == ours[2] == ["beta"]
+    assert theirs[3] == ours[3] == {"frames": []}  # nothing left on an open side
+
+
+def _codec_run(peer):
+    frame = peer.call("pack", ty=101, sender="beta", endpoints=[1], timestamp_ms=7,
+                      payload_hex="0000203f")["frame_hex"]
+    res = peer.call("batch", cmds=[{"op": "unpack", "frame_hex": frame},
+                                   {"op": "route", "handlers": [1], "frame_hex": frame},
+                                   {"op": "nope"}])["results"]
+    return res
+
+
+def test_the_two_codec_peers_answer_the_same_commands_alike():
+    calls = {"calls": [{"call": "register_endpoint", "args": [1, "EP_A", False, ""]},
+                       {"call": "register_data_type", "args": [101, "T_F", False, 0, 1, 0, [1]]}]}
+    with reference_peer("ref_peer.py") as ref:
+        ref.call("schema", **calls)
+        theirs = _codec_run(ref)
+    with micropython_peer("mp_codec_peer.py") as mp:
+        mp.call("schema", **calls)
+        ours = _codec_run(mp)
+    unpacked = {"ok": True, "ty": 101, "sender": "beta", "sender_hex": b"beta".hex(),
+                "endpoints": [1], "timestamp_ms": 7, "payload_hex": "0000203f"}
+    assert theirs[0] == ours[0] == unpacked
+    assert theirs[1] == ours[1] == {"ok": True, "got": [[1, "0000203f", True]], "sent": 0}
+    assert theirs[2]["ok"] is ours[2]["ok"] is False  # an unknown command inside a batch
