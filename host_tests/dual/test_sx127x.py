@@ -3,7 +3,7 @@
 # air between two radios with RSSI/SNR, CRC errors and MTU limits are counted, the TX queue drains.
 import sys
 
-from support import _HERE, raises
+from support import _HERE, Clock, raises
 
 sys.path.append(_HERE + "/../../tools/shims")
 import sx127x_sim  # noqa: E402
@@ -106,3 +106,42 @@ def test_tx_queue_is_bounded_and_drains():
         a.poll()
     assert got == [b"1", b"2"]
     assert a.tx_frames == 2 and a.stats()["tx_queued"] == 0
+
+
+class _StuckSim(sx127x_sim.SX127xSim):
+    """A radio whose TxDone never comes (a dead PA, DIO0 not wired...)."""
+
+    def _transmit(self):
+        self.tx_packets += 1
+
+
+class _Hw:
+    def __init__(self, sim):
+        self.sim = sim
+
+    def spi(self, side):
+        return sx127x_sim.SimSPI(self.sim)
+
+    def pin_out(self, pin, value=1):
+        return sx127x_sim.SimPin(self.sim, "cs") if pin == "CS" else sx127x_sim.SimPin()
+
+    def pin_in(self, pin):
+        return sx127x_sim.SimPin(self.sim, "dio0")
+
+
+def test_make_link_times_a_stuck_tx_on_the_loop_clock():
+    # app.build passes its clock to make_link, which hands it to the radio: a stuck TX
+    # times out after 5 s of that clock (a fake one here), not of the wall clock
+    from sedsnet_node import app
+    clock = Clock(0)
+    sim = _StuckSim(None, "A")
+    link = app.make_link(_Hw(sim), {"type": "sx127x", "cs": "CS", "reset": "RST"}, clock)
+    link.send(b"hello")
+    link.poll()
+    assert sim.tx_packets == 1 and link.tx_timeouts == 0
+    clock.t = 4000
+    link.poll()
+    assert link.tx_timeouts == 0
+    clock.t = 5001
+    link.poll()
+    assert link.tx_timeouts == 1 and link.tx_errors == 1 and sim.mode == 5  # back to RX
