@@ -145,3 +145,58 @@ def test_make_link_times_a_stuck_tx_on_the_loop_clock():
     clock.t = 5001
     link.poll()
     assert link.tx_timeouts == 1 and link.tx_errors == 1 and sim.mode == 5  # back to RX
+
+
+def _frf(regs):
+    return (regs[6] << 16) | (regs[7] << 8) | regs[8]
+
+
+class _TapAir(sx127x_sim.Air):
+    """The simulated air, keeping the settings each packet went out with."""
+
+    def __init__(self):
+        sx127x_sim.Air.__init__(self)
+        self.channels = []
+
+    def transmit(self, src, settings, payload):
+        self.channels.append(settings)
+        sx127x_sim.Air.transmit(self, src, settings, payload)
+
+
+def test_errata_registers_per_bandwidth_and_band():
+    # SX1276/77/78/79 errata note: 2.1 (500 kHz: 0x36/0x3A by band) and 2.3 (below 500 kHz:
+    # DETECT_OPTIMIZE bit 7 off, RegIfFreq1/2 by hand; 500 kHz: automatic IF on)
+    cases = (  # freq, bw, 0x31, 0x36, 0x3A or None (left to the chip), 0x2F, 0x30
+        (915000000, 125000, 0x43, 0x03, None, 0x40, 0x00),
+        (868000000, 250000, 0x43, 0x03, None, 0x40, 0x00),
+        (433000000, 62500, 0x43, 0x03, None, 0x40, 0x00),
+        (433000000, 41700, 0x43, 0x03, None, 0x44, 0x00),
+        (433000000, 7800, 0x43, 0x03, None, 0x48, 0x00),
+        (915000000, 500000, 0xC3, 0x02, 0x64, None, None),
+        (433000000, 500000, 0xC3, 0x02, 0x7F, None, None),
+    )
+    for freq, bw, det, opt1, opt2, if1, if2 in cases:
+        sim, _drv, _ = _radio(sx127x_sim.Air(), "A", freq_hz=freq, bw_hz=bw)
+        r = sim.regs
+        got = (r[0x31], r[0x36], r[0x3A] if opt2 is not None else None,
+               r[0x2F] if if1 is not None else None, r[0x30] if if2 is not None else None)
+        assert got == (det, opt1, opt2, if1, if2), (freq, bw, got)
+        assert r[0x37] == 0x0A  # detection threshold for SF7..12
+
+
+def test_narrow_bandwidth_receives_above_the_channel_and_sends_on_it():
+    # errata 2.3: below 62.5 kHz the receiver is tuned up by the note's offset (10.4 kHz:
+    # 10420 Hz = 171 Frf steps at 433 MHz), the transmitter stays on the channel
+    air = _TapAir()
+    sa, a, _ = _radio(air, "A", freq_hz=433000000, bw_hz=10400, sf=9)
+    sb, b, got = _radio(air, "B", freq_hz=433000000, bw_hz=10400, sf=9)
+    channel = (433000000 * 16384 + 500000) // 1000000
+    assert _frf(sa.regs) == _frf(sb.regs) == channel + 171 and sa.mode == 5
+    a.send(b"narrow")
+    a.poll()
+    b.poll()
+    assert got == [b"narrow"]
+    assert air.channels[0][:3] == bytes((channel >> 16, (channel >> 8) & 0xFF, channel & 0xFF))
+    assert _frf(sa.regs) == channel + 171 and sa.mode == 5  # back to RX, tuned up again
+    wide, _, _ = _radio(sx127x_sim.Air(), "C", freq_hz=433000000, bw_hz=62500)
+    assert _frf(wide.regs) == channel  # no offset from 62.5 kHz up
