@@ -1,9 +1,10 @@
 """The twin peers (issue 11): the two router labs are one dispatcher (peers/router_lab.py),
 the two codec peers share peers/codec_ops.py, so a command one twin knows the other knows
-and answers the same way."""
+and answers the same way; the parity tests' one-shot scripts run through one helper."""
 import struct
+import tempfile
 
-from peerproc import micropython_peer, reference_peer
+from peerproc import micropython_peer, reference_peer, run_script
 
 SCHEMA = [["register_endpoint", 1, "EP_A", False, ""],
           ["register_data_type", 101, "T_F", False, 0, 1, 0, [1]]]
@@ -56,3 +57,12 @@ def test_the_two_codec_peers_answer_the_same_commands_alike():
     assert theirs[0] == ours[0] == unpacked
     assert theirs[1] == ours[1] == {"ok": True, "got": [[1, "0000203f", True]], "sent": 0}
     assert theirs[2]["ok"] is ours[2]["ok"] is False  # an unknown command inside a batch
+
+
+def test_run_script_runs_in_a_private_folder(tmp_path, monkeypatch):
+    # a module lying in the shared temp folder must not shadow the script's imports
+    (tmp_path / "json.py").write_text("raise ImportError('the temp folder shadowed json')\n")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    script = "import json, sys\nprint('noise')\nprint(json.dumps(sys.argv[1:]))\n"
+    assert run_script(script, "reference", "x") == ["reference", "x"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["json.py"]  # nothing left behind
