@@ -18,16 +18,7 @@ def net_factory():
     with network(SCHEMA) as net, contextlib.ExitStack() as more:
         for key in ("r2", "r3"):
             net.add_lab(key, more.enter_context(reference_peer("ref_router_lab.py")))
-
-        def fresh():
-            for lab in net.labs.values():
-                lab.call("reset", t=0, schema=SCHEMA)
-            net.where.clear()
-            net.cross.clear()
-            net.trace.clear()
-            net.t = 0
-            return net
-        yield fresh
+        yield net.reset
 
 
 def graph(top):
@@ -329,16 +320,7 @@ def net4():
     with network(SCHEMA) as net, contextlib.ExitStack() as more:
         for key in ("r2", "r3", "r4"):
             net.add_lab(key, more.enter_context(reference_peer("ref_router_lab.py")))
-
-        def fresh():
-            for lab in net.labs.values():
-                lab.call("reset", t=0, schema=SCHEMA)
-            net.where.clear()
-            net.cross.clear()
-            net.trace.clear()
-            net.t = 0
-            return net
-        yield fresh
+        yield net.reset
 
 
 @pytest.mark.parametrize("name", ["near_far", "far_near", "equal", "equal_swapped", "equal_far"])

@@ -4,7 +4,10 @@ and answers the same way; the parity tests' one-shot scripts run through one hel
 import struct
 import tempfile
 
-from peerproc import micropython_peer, reference_peer, run_script
+import pytest
+
+from netlab import network
+from peerproc import PeerError, micropython_peer, reference_peer, run_script
 
 SCHEMA = [["register_endpoint", 1, "EP_A", False, ""],
           ["register_data_type", 101, "T_F", False, 0, 1, 0, [1]]]
@@ -66,3 +69,18 @@ def test_run_script_runs_in_a_private_folder(tmp_path, monkeypatch):
     script = "import json, sys\nprint('noise')\nprint(json.dumps(sys.argv[1:]))\n"
     assert run_script(script, "reference", "x") == ["reference", "x"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["json.py"]  # nothing left behind
+
+
+def test_net_reset_leaves_nothing_of_the_last_test():
+    with network(SCHEMA) as net:
+        net.node("ref", "R", 1, handlers=[1])
+        net.node("mp", "M", 1)
+        net.link("M", 0, "R", 0, delay=30)
+        net.log_f32("M", 101, [1.0])
+        assert net.flight and net.delay and net.where
+        assert net.reset(seed=5) is net
+        assert (net.where, net.cross, net.delay, net.flight, net.trace, net.t) == (
+            {}, {}, {}, [], [], 0)
+        for lab, name in (("mp", "M"), ("ref", "R")):  # the labs' nodes are gone too
+            with pytest.raises(PeerError):
+                net.labs[lab].call("got", node=name)

@@ -30,15 +30,7 @@ def f32(*values):
 @pytest.fixture(scope="module")
 def net_factory():
     with network(SCHEMA) as net:
-        def fresh():
-            for lab in net.labs.values():
-                lab.call("reset", t=0, schema=SCHEMA)
-            net.where.clear()
-            net.cross.clear()
-            net.trace.clear()
-            net.t = 0
-            return net
-        yield fresh
+        yield net.reset
 
 
 def test_pair_both_ways_identical_fields(net_factory):

@@ -24,15 +24,7 @@ BLOB = bytes((i * 7) & 0xFF for i in range(200))
 @pytest.fixture(scope="module")
 def net_factory():
     with network(SCHEMA) as net:
-        def fresh():
-            for lab in net.labs.values():
-                lab.call("reset", t=0, schema=SCHEMA)
-            net.where.clear()
-            net.cross.clear()
-            del net.trace[:]
-            net.t = 0
-            return net
-        yield fresh
+        yield net.reset
 
 
 def _kinds(frames):
