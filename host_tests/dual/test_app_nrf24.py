@@ -14,21 +14,6 @@ from sx127x_sim import SimPin, SimSPI  # noqa: E402
 BOARD = _HERE + "/../../boards/rp2040/"
 
 
-class IrqPin:
-    IRQ_FALLING = 2
-
-    def __init__(self, sim):
-        self.handler = None
-        sim.on_irq = self._fire
-
-    def irq(self, handler=None, trigger=2):
-        self.handler = handler
-
-    def _fire(self):
-        if self.handler is not None:
-            self.handler(self)
-
-
 class Hw:
     def __init__(self, air, name, sizes):
         self.sim = nrf24_sim.NRF24Sim(air, name)
@@ -42,7 +27,7 @@ class Hw:
         return SimPin()
 
     def pin_in(self, ident):
-        return IrqPin(self.sim)
+        return nrf24_sim.IrqPin(self.sim)
 
     def spi(self, cfg):
         spi = SimSPI(self.sim)

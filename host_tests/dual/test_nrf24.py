@@ -14,24 +14,9 @@ from sedsnet_node.nrf24l01 import NRF24L01, RadioError  # noqa: E402
 from sx127x_sim import SimPin, SimSPI  # noqa: E402
 
 
-class IrqPin:
-    IRQ_FALLING = 2
-
-    def __init__(self, sim):
-        self.handler = None
-        sim.on_irq = self._fire
-
-    def irq(self, handler=None, trigger=2):
-        self.handler = handler
-
-    def _fire(self):
-        if self.handler is not None:
-            self.handler(self)
-
-
 def _radio(air, name, irq=False, **kw):
     sim = nrf24_sim.NRF24Sim(air, name)
-    pin = IrqPin(sim) if irq else None
+    pin = nrf24_sim.IrqPin(sim) if irq else None
     drv = NRF24L01(SimSPI(sim), SimPin(sim, "cs"), nrf24_sim.SimCE(sim), irq=pin, name=name,
                    sleep_ms=lambda ms: None, **kw)
     got = []
