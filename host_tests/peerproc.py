@@ -3,6 +3,7 @@
 Each peer is a child process speaking host_tests/peers/stdio_link.py records on stdin/stdout. The
 test sits in the middle of every link, so it can shuttle, inspect, drop or corrupt frames.
 """
+import contextlib
 import json
 import os
 import queue
@@ -130,6 +131,17 @@ def micropython_peer(script, heapsize="4M"):
     env["MICROPYPATH"] = os.pathsep.join([PEERS_DIR, env["MICROPYPATH"]])
     return Peer([toolchain.micropython(), "-X", "heapsize=" + heapsize,
                  os.path.join(PEERS_DIR, script)], env, "micropython")
+
+
+@contextlib.contextmanager
+def codec_peers(calls, heapsize="4M"):
+    """(reference, ours) codec peers (peers/ref_peer.py, peers/mp_codec_peer.py) with the same
+    registry calls applied, the reference told never to compress (our port has no zstd)."""
+    with reference_peer() as ref, micropython_peer("mp_codec_peer.py", heapsize) as mp:
+        ref.call("tuning", kwargs={"payload_compress_threshold": 1 << 20})
+        ref.call("schema", calls=calls)
+        mp.call("schema", calls=calls)
+        yield ref, mp
 
 
 def run_script(script, *args, argv=None, env=None, timeout=60):

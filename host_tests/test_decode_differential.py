@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from peerproc import micropython_peer, reference_peer
+from peerproc import codec_peers
 
 EP = [1, 2, 300]
 T_STATIC = 1500  # static u32 x2 -> [1, 2]
@@ -117,11 +117,8 @@ def contract_frames():
 
 @pytest.fixture(scope="module")
 def peers():
-    with reference_peer() as ref, micropython_peer("mp_codec_peer.py", "32M") as mp:
-        ref.call("tuning", kwargs={"payload_compress_threshold": 1 << 20})
-        ref.call("schema", calls=CALLS)
-        mp.call("schema", calls=CALLS)
-        yield ref, mp
+    with codec_peers(CALLS, "32M") as pair:
+        yield pair
 
 
 def verdicts(peer, frames):

@@ -7,7 +7,7 @@ import tempfile
 import pytest
 
 from netlab import network
-from peerproc import PeerError, micropython_peer, reference_peer, run_script
+from peerproc import PeerError, codec_peers, micropython_peer, reference_peer, run_script
 
 SCHEMA = [["register_endpoint", 1, "EP_A", False, ""],
           ["register_data_type", 101, "T_F", False, 0, 1, 0, [1]]]
@@ -84,3 +84,15 @@ def test_net_reset_leaves_nothing_of_the_last_test():
         for lab, name in (("mp", "M"), ("ref", "R")):  # the labs' nodes are gone too
             with pytest.raises(PeerError):
                 net.labs[lab].call("got", node=name)
+
+
+def test_codec_peers_share_the_schema_and_the_reference_never_compresses():
+    calls = [{"call": "register_endpoint", "args": [1, "EP_A", False, ""]},
+             {"call": "register_data_type", "args": [101, "T_F", False, 0, 1, 0, [1]]}]
+    cmd = {"op": "pack", "ty": 101, "sender": "beta", "endpoints": [1], "timestamp_ms": 7,
+           "payload_hex": "00" * 400}  # would be zstd-compressed by 4.2.7's default tuning
+    with codec_peers(calls) as (ref, mp):
+        theirs = ref.call("batch", cmds=[cmd])["results"][0]["frame_hex"]
+        ours = mp.call("batch", cmds=[cmd])["results"][0]["frame_hex"]
+    assert not int(theirs[:2], 16) & 0x01  # FLAGS bit 0: compressed payload
+    assert theirs == ours
