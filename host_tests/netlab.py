@@ -25,6 +25,23 @@ class Net:
         for lab in self.labs.values():
             lab.call("reset", t=0, schema=schema)
 
+    def reset(self, seed=None):
+        """A fresh network for the next test: every lab reset (its nodes gone, the schema
+        registered again), no links, delays, frames in flight or trace, the clock at 0 (and
+        the link randomness reseeded when seed is given). Returns the Net."""
+        for lab in self.labs.values():
+            lab.call("reset", t=0, schema=self.schema)
+        self.where.clear()
+        self.cross.clear()
+        self.delay.clear()
+        self.sims.clear()
+        del self.flight[:]
+        del self.trace[:]
+        if seed is not None:
+            self.rng.seed(seed)
+        self.t = 0
+        return self
+
     def add_lab(self, key, lab):
         """A third process (say a second reference lab: nodes in one process share its
         sender-name cache, so "what does a node learn" needs them apart)."""

@@ -3,6 +3,7 @@
 Each peer is a child process speaking host_tests/peers/stdio_link.py records on stdin/stdout. The
 test sits in the middle of every link, so it can shuttle, inspect, drop or corrupt frames.
 """
+import contextlib
 import json
 import os
 import queue
@@ -130,3 +131,35 @@ def micropython_peer(script, heapsize="4M"):
     env["MICROPYPATH"] = os.pathsep.join([PEERS_DIR, env["MICROPYPATH"]])
     return Peer([toolchain.micropython(), "-X", "heapsize=" + heapsize,
                  os.path.join(PEERS_DIR, script)], env, "micropython")
+
+
+@contextlib.contextmanager
+def codec_peers(calls, heapsize="4M"):
+    """(reference, ours) codec peers (peers/ref_peer.py, peers/mp_codec_peer.py) with the same
+    registry calls applied, the reference told never to compress (our port has no zstd)."""
+    with reference_peer() as ref, micropython_peer("mp_codec_peer.py", heapsize) as mp:
+        ref.call("tuning", kwargs={"payload_compress_threshold": 1 << 20})
+        ref.call("schema", calls=calls)
+        mp.call("schema", calls=calls)
+        yield ref, mp
+
+
+def run_script(script, *args, argv=None, env=None, timeout=60):
+    """Run a one-shot parity script (its source) with args; return the JSON of its last stdout
+    line. argv: the interpreter (default: the reference CPython, PYTHONPATH cleared, so a
+    script picks its sedsnet from its args); env: for another runtime. The script and its
+    working directory are a private folder: the script's folder comes first on sys.path, and
+    the shared temp folder may hold anything (a stray `struct` directory shadowed the module
+    once)."""
+    if env is None:
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "parity_case.py")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(script)
+        out = subprocess.run((argv or [toolchain.reference_python()]) + [path] + list(args),
+                             capture_output=True, text=True, env=env, timeout=timeout, cwd=tmp,
+                             check=False)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -90,7 +90,7 @@ def test_each_board_main_boots_under_the_unix_port(tmp_path):
             root.mkdir()
             _populate(str(root), name)
             vb = vboard.Running(str(root), board=name, heap=HEAPS.get(name, vboard.DEFAULT_HEAP))
-            uart_name, host = _serial_side(name)
+            uart_name, _host = _serial_side(name)
             summary = tmp_path / (name + "-ground.json")
             ground = _ground(vb.uarts[uart_name], str(root / "schema.json"), BOOT_SECONDS,
                              str(summary))

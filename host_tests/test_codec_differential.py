@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peerproc import micropython_peer, reference_peer
+from peerproc import codec_peers
 
 WIDTHS = (8, 4, 1, 2, 4, 8, 16, 1, 2, 4, 8, 16, 1, 1024, 1024, 0)
 ENDPOINTS = [1, 2, 300, 70000, 10299908]  # 10299908 = endpoint_identity("EP_A")
@@ -26,11 +26,8 @@ for mdt in range(16):
 
 @pytest.fixture(scope="module")
 def peers():
-    with reference_peer() as ref, micropython_peer("mp_codec_peer.py") as mp:
+    with codec_peers(CALLS) as (ref, mp):
         assert ref.call("version")["sedsnet"] == "4.2.7"
-        ref.call("tuning", kwargs={"payload_compress_threshold": 1 << 20})  # no zstd
-        ref.call("schema", calls=CALLS)
-        mp.call("schema", calls=CALLS)
         yield ref, mp
 
 
@@ -39,7 +36,7 @@ def packets(draw):
     ty, is_static, count, mdt = draw(st.sampled_from(TYPES))
     width = WIDTHS[mdt] or 1
     if mdt == 13:  # String: UTF-8 text (static ones are zero-padded by make_packet)
-        limit = 1024 if is_static else 1024
+        limit = 1024
         payload = draw(st.text(max_size=200)).encode()[:limit]
         while True:  # do not cut a UTF-8 sequence in half
             try:

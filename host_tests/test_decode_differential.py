@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from peerproc import micropython_peer, reference_peer
+from peerproc import codec_peers
 
 EP = [1, 2, 300]
 T_STATIC = 1500  # static u32 x2 -> [1, 2]
@@ -117,11 +117,8 @@ def contract_frames():
 
 @pytest.fixture(scope="module")
 def peers():
-    with reference_peer() as ref, micropython_peer("mp_codec_peer.py", "32M") as mp:
-        ref.call("tuning", kwargs={"payload_compress_threshold": 1 << 20})
-        ref.call("schema", calls=CALLS)
-        mp.call("schema", calls=CALLS)
-        yield ref, mp
+    with codec_peers(CALLS, "32M") as pair:
+        yield pair
 
 
 def verdicts(peer, frames):
@@ -161,7 +158,7 @@ def test_the_issue_frame_decodes_to_the_reference_payload(peers):
     # 4.2.7 reads the compact header "84 00" before the payload
     f = bytes.fromhex("cc01690884529d08a9cfcddc0301140744020238cbb9ab91495d2b60541ef193495d2b8"
                       "400000000000000000034776f30")
-    theirs, ours, bad = compare(peers, [f])
+    theirs, _ours, bad = compare(peers, [f])
     assert theirs[0][0]["ok"] and theirs[0][0]["payload_hex"] == "0000000000000000"
     assert not bad, bad
 
@@ -169,7 +166,7 @@ def test_the_issue_frame_decodes_to_the_reference_payload(peers):
 def test_contract_and_reliable_header_frames_decode_as_the_reference(peers):
     frames = contract_frames()
     assert len(frames) > 3000
-    theirs, ours, bad = compare(peers, frames)
+    theirs, _ours, bad = compare(peers, frames)
     accepted = sum(1 for r in theirs if r[0]["ok"])
     assert accepted > 300 and len(frames) - accepted > 300  # both verdicts are exercised
     assert not bad, (len(bad), bad[:3])

@@ -18,7 +18,7 @@ import zlib
 import pytest
 
 import test_decode_differential as tdd
-from peerproc import micropython_peer, reference_peer
+from peerproc import codec_peers
 
 SEED = 4207
 # the vector frames' schema (host_tests/vectors: types 100..103 and 200000), registered beside
@@ -129,11 +129,8 @@ def mutant_set():
 
 @pytest.fixture(scope="module")
 def peers():
-    with reference_peer() as ref, micropython_peer("mp_codec_peer.py", "32M") as mp:
-        ref.call("tuning", kwargs={"payload_compress_threshold": 1 << 20})
-        ref.call("schema", calls=CALLS)
-        mp.call("schema", calls=CALLS)
-        yield ref, mp
+    with codec_peers(CALLS, "32M") as pair:
+        yield pair
 
 
 def verdict_key(r):

@@ -18,8 +18,8 @@ def test_discovery_charge_matches_the_32_bit_heap(mp_runtime):
                           os.path.join(REPO, "tools", "discovery_heap.py")],
                          capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
-    rows = dict((w[0], (int(w[2]), int(w[4]))) for w in
-                (line.split() for line in out.stdout.splitlines()) if len(w) == 5)
+    rows = {w[0]: (int(w[2]), int(w[4])) for w in
+                (line.split() for line in out.stdout.splitlines()) if len(w) == 5}
     assert sorted(rows) == ["neighbour", "remote_router"], out.stdout
     for heap, charged in rows.values():
         assert heap > 0 and charged > 0

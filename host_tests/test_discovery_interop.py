@@ -18,16 +18,7 @@ def net_factory():
     with network(SCHEMA) as net, contextlib.ExitStack() as more:
         for key in ("r2", "r3"):
             net.add_lab(key, more.enter_context(reference_peer("ref_router_lab.py")))
-
-        def fresh():
-            for lab in net.labs.values():
-                lab.call("reset", t=0, schema=SCHEMA)
-            net.where.clear()
-            net.cross.clear()
-            net.trace.clear()
-            net.t = 0
-            return net
-        yield fresh
+        yield net.reset
 
 
 def graph(top):
@@ -51,7 +42,7 @@ def line(net, mid_lab, relay, b_lab="r3"):
 def test_line_ref_ours_ref_every_node_names_the_same_graph(net_factory, relay):
     net = net_factory()
     mid = line(net, "mp", relay)
-    graphs = dict((n, graph(net.call(n, "export_topology"))) for n in ("A", mid, "B"))
+    graphs = {n: graph(net.call(n, "export_topology")) for n in ("A", mid, "B")}
     want = graphs["A"]
     assert want[0] == sorted(["A", "B", mid])
     assert all(g == want for g in graphs.values()), graphs
@@ -61,10 +52,10 @@ def test_line_ref_ours_ref_every_node_names_the_same_graph(net_factory, relay):
 def test_line_graph_is_what_an_all_reference_line_names(net_factory, relay):
     net = net_factory()
     mid = line(net, "r2", relay)
-    ref = dict((n, graph(net.call(n, "export_topology"))) for n in ("A", mid, "B"))
+    ref = {n: graph(net.call(n, "export_topology")) for n in ("A", mid, "B")}
     net = net_factory()
     line(net, "mp", relay)
-    ours = dict((n, graph(net.call(n, "export_topology"))) for n in ("A", mid, "B"))
+    ours = {n: graph(net.call(n, "export_topology")) for n in ("A", mid, "B")}
     assert ours == ref
 
 
@@ -78,7 +69,7 @@ def untimed(top):
         r = dict(r)
         r.pop("last_seen_ms")
         r.pop("age_ms")
-        r["announcers"] = [dict((k, v) for k, v in a.items() if k not in ("last_seen_ms", "age_ms"))
+        r["announcers"] = [{k: v for k, v in a.items() if k not in ("last_seen_ms", "age_ms")}
                            for a in r["announcers"]]
         routes.append(r)
     out["routes"] = routes
@@ -89,7 +80,7 @@ def untimed(top):
 def test_every_node_exports_what_it_does_with_a_reference_middle(net_factory, relay):
     net = net_factory()
     mid = line(net, "r2", relay)
-    ref = dict((n, untimed(net.call(n, "export_topology"))) for n in ("A", mid, "B"))
+    ref = {n: untimed(net.call(n, "export_topology")) for n in ("A", mid, "B")}
     net = net_factory()
     line(net, "mp", relay)
     for n in ("A", mid, "B"):
@@ -121,7 +112,7 @@ def test_tools_topology_renders_our_nodes_export(net_factory):
 
 def _counters_of(net, name, side_ids):
     sides = net.call(name, "export_runtime_stats")["sides"]
-    by = dict((s["side_id"], s) for s in sides)
+    by = {s["side_id"]: s for s in sides}
     return [sum(by[i][k] for i in side_ids) for k in ("tx_packets", "rx_packets", "tx_bytes",
                                                      "rx_bytes")]
 
@@ -142,8 +133,8 @@ def clients(net, names):
                 assert sorted(c) == sorted(CLIENT_KEYS), c
                 # the counters are those of the sides the client is heard on
                 assert [c[k] for k in _COUNTS] == _counters_of(net, n, c["side_ids"]), (n, q)
-                c = dict((k, v) for k, v in c.items()
-                         if k not in _COUNTS + ("last_seen_ms", "age_ms"))
+                c = {k: v for k, v in c.items()
+                         if k not in _COUNTS + ("last_seen_ms", "age_ms")}
             out[(n, q)] = c
     return out
 
@@ -329,16 +320,7 @@ def net4():
     with network(SCHEMA) as net, contextlib.ExitStack() as more:
         for key in ("r2", "r3", "r4"):
             net.add_lab(key, more.enter_context(reference_peer("ref_router_lab.py")))
-
-        def fresh():
-            for lab in net.labs.values():
-                lab.call("reset", t=0, schema=SCHEMA)
-            net.where.clear()
-            net.cross.clear()
-            net.trace.clear()
-            net.t = 0
-            return net
-        yield fresh
+        yield net.reset
 
 
 @pytest.mark.parametrize("name", ["near_far", "far_near", "equal", "equal_swapped", "equal_far"])
@@ -381,10 +363,10 @@ def test_reliable_traffic_fans_out_to_every_candidate_holder(net4, name):
         n0 = len(net.trace)
         for i in range(4):
             net.call("X", "log_f32", REL_TO_MP, [float(i)])
-        sides = sorted(set(s for _, n, s, _ in net.trace[n0:] if n == "X"))
+        sides = sorted({s for _, n, s, _ in net.trace[n0:] if n == "X"})
         net.run(net.t + 500)
-        got = dict((h, len([g for g in net.got(h) if g[2] == REL_TO_MP]))
-                   for h in ("P", "Q", "R") if h in net.where)
+        got = {h: len([g for g in net.got(h) if g[2] == REL_TO_MP])
+                   for h in ("P", "Q", "R") if h in net.where}
         return sides, got
     ref = story("r2")
     assert ref[0] == [0, 1]
@@ -404,13 +386,13 @@ def build_shape(net, which, ours):
     """Every node a Router holding its own endpoint; reference nodes each in their own
     process, ours (the names in `ours`) in the MicroPython lab."""
     nodes, edges = SHAPES[which]
-    degree = dict((n, 0) for n in nodes)
+    degree = dict.fromkeys(nodes, 0)
     for a, b in edges:
         degree[a] += 1
         degree[b] += 1
     for i, n in enumerate(nodes):
         net.node("mp" if n in ours else LABS[i], n, degree[n], handlers=[E[i]])
-    used = dict((n, 0) for n in nodes)
+    used = dict.fromkeys(nodes, 0)
     for a, b in edges:
         net.link(a, used[a], b, used[b])
         used[a] += 1
@@ -425,14 +407,14 @@ def test_rings_and_stars_name_the_same_graph_and_forget_a_leaver(net4, which, ou
     def story(ours):
         net = net4()
         nodes = build_shape(net, which, ours)
-        graphs = dict((n, graph(net.call(n, "export_topology"))) for n in nodes)
-        res = dict((n, sorted(q for q in nodes
-                              if net.call(n, "resolve_hostname", q) is not None))
-                   for n in nodes)
+        graphs = {n: graph(net.call(n, "export_topology")) for n in nodes}
+        res = {n: sorted(q for q in nodes
+                              if net.call(n, "resolve_hostname", q) is not None)
+                   for n in nodes}
         cs = clients(net, nodes)
         leaver = nodes[-1]
         net.call(leaver, "announce_leave")
-        after = dict((n, graph(net.call(n, "export_topology"))) for n in nodes if n != leaver)
+        after = {n: graph(net.call(n, "export_topology")) for n in nodes if n != leaver}
         return graphs, res, after, cs
     ref = story(())
     graphs, res, after, _ = ref

@@ -24,7 +24,7 @@ def _pytest(args, **env):
 def test_dual_cases_are_collected_for_all_three_runtimes():
     out = _pytest(["--collect-only", "-q", os.path.join(DUAL, "test_cobs.py")])
     assert out.returncode == 0, out.stdout + out.stderr
-    ids = set(line.split("::", 1)[1] for line in out.stdout.splitlines() if "::" in line)
+    ids = {line.split("::", 1)[1] for line in out.stdout.splitlines() if "::" in line}
     for rt in ("cpython", "micropython", "micropython32"):
         assert "test_decoder_oversize_and_truncation_resync[%s]" % rt in ids, ids
     # heap_lock only exists under MicroPython: no [cpython] item that would pass without running
@@ -76,6 +76,22 @@ def test_no_dual_case_returns_early():
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
                 offenders += ["%s:%d %s" % (name, ln, node.name) for ln in _returns(node)]
     assert not offenders, offenders
+
+
+def test_the_tests_share_one_fake_clock():
+    # support.Clock is the one fake clock; a module may specialise it (a subclass), never
+    # write another
+    own = []
+    for name in sorted(os.listdir(DUAL)):
+        if not name.endswith(".py") or name == "support.py":
+            continue
+        with open(os.path.join(DUAL, name)) as f:
+            tree = ast.parse(f.read(), name)
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and "Clock" in node.name and not any(
+                    ast.unparse(b).endswith("Clock") for b in node.bases):
+                own.append("%s:%d %s" % (name, node.lineno, node.name))
+    assert not own, own
 
 
 PROBE = """

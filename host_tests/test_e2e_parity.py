@@ -4,12 +4,9 @@ multi-byte key id) run by a reference Router (CPython, key installed through the
 and by ours (CPython and both MicroPython runtimes, register_e2e_key) gives the same frame bytes
 and the same refusals. The packet nonce sequence is the same process-global one on both, so the
 frames are deterministic."""
-import json
-import os
-import subprocess
-import tempfile
 
 import toolchain
+from peerproc import run_script
 
 SCRIPT = r"""
 import sys
@@ -110,27 +107,10 @@ print(json.dumps(results))
 
 
 def _run(kind, runtime="cpython"):
-    # a private directory: MicroPython puts the script's directory first on its path, and
-    # /tmp may hold anything (a stray `struct` directory shadowed the module once)
-    tmp = tempfile.mkdtemp()
-    path = os.path.join(tmp, "e2e_parity.py")
-    with open(path, "w") as f:
-        f.write(SCRIPT)
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
     if runtime == "cpython":
-        cmd = [toolchain.reference_python(), path, kind, toolchain.LIB]
-    else:
-        env = toolchain.mp_env()
-        cmd = [toolchain.runtime_binary(runtime), "-X", "heapsize=4M", path, kind]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, cwd=tmp)
-    finally:
-        os.unlink(path)
-        os.rmdir(tmp)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
+        return run_script(SCRIPT, kind, toolchain.LIB)
+    return run_script(SCRIPT, kind, argv=[toolchain.runtime_binary(runtime), "-X", "heapsize=4M"],
+                      env=toolchain.mp_env())
 
 def test_sealed_frames_match_the_reference_byte_for_byte(mp_runtime):
     ref = _run("reference")

@@ -26,7 +26,7 @@ def test_footprint_table_has_every_row_and_romfs_beats_mpy():
     assert "| code | from .mpy | from ROMFS |" in text, text
     rows = {}
     for line in text.splitlines():
-        cells = [c for c in line.split("|")[1:-1]]
+        cells = list(line.split("|")[1:-1])
         if len(cells) == 3 and "KB" in cells[1]:
             rows[cells[0].strip()] = (_kb(cells[1]), _kb(cells[2]))
     assert "core (one Router, plain sides)" in rows, text

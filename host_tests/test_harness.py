@@ -28,7 +28,7 @@ def test_vector_copy_matches_shared():
     assert "frame.json" in names
     if not os.path.isdir(shared):
         return  # a clone without shared/ beside it: the committed copy is the truth
-    match, mismatch, errors = filecmp.cmpfiles(shared, ours, sorted(os.listdir(shared)), shallow=False)
+    _match, mismatch, errors = filecmp.cmpfiles(shared, ours, sorted(os.listdir(shared)), shallow=False)
     assert not mismatch and not errors, "refresh host_tests/vectors from shared: %s %s" % (mismatch, errors)
 
 

@@ -162,7 +162,7 @@ def test_short_scenario_runs_and_reports(tmp_path):
     assert [b["reboots"] for b in rep["boards"]] == [0, 0]
     assert all(b["status_lines"] >= 1 for b in rep["boards"])
     assert all(20000 < b["heap_high_water"] < 400000 for b in rep["boards"]), rep["boards"]
-    air = [l for l in rep["links"] if l["name"] == "air"][0]
+    air = next(l for l in rep["links"] if l["name"] == "air")
     assert air["stats"]["sent"] > 0 and air["utilisation"] > 0
     assert os.path.exists(os.path.join(out_dir, "report.txt"))
     svg = ET.parse(rep["topology_svg"]).getroot()

@@ -19,15 +19,7 @@ SCHEMA = [["register_endpoint", SINK, "NV_SINK"],
 @pytest.fixture(scope="module")
 def net_factory():
     with network(SCHEMA) as net:
-        def fresh():
-            for lab in net.labs.values():
-                lab.call("reset", t=0, schema=SCHEMA)
-            net.where.clear()
-            net.cross.clear()
-            net.trace.clear()
-            net.t = 0
-            return net
-        yield fresh
+        yield net.reset
 
 
 def nv(net, name, op, **kw):

@@ -76,7 +76,7 @@ def forwarded(lab, ty=101, node="A"):
     """Sides (indices) a log_f32 on `node` goes out on."""
     out(lab)
     lab.call("log_f32", node=node, ty=ty, values=[1.0])
-    return sorted(set(s for t, n, s, fty, src, pl, h in out(lab) if fty == ty))
+    return sorted({s for t, n, s, fty, src, pl, h in out(lab) if fty == ty})
 
 
 def test_idle_cadence_full_then_heartbeats_and_stats(lab):
@@ -185,7 +185,7 @@ def test_split_horizon_readvertising(lab):
                             an.board("far", [6], (), ["fnode"]),
                             an.board("fnode", [5], (), ["alpha"])], ())
     # discovery frames are never relayed: only A's own frames reach side 1
-    assert set(src for t, n, s, ty, src, pl, h in fr) == {source_address("alpha")}
+    assert {src for t, n, s, ty, src, pl, h in fr} == {source_address("alpha")}
 
 
 def test_which_control_frames_a_router_forwards(lab):
@@ -217,7 +217,7 @@ def test_relay_emits_link_caps_topology_and_forwards_addresses(lab):
     assert kinds(fr, side=0) == [(0, 16, ""), (0, 9, "full")]
     caps = [pl for t, n, s, ty, src, pl, h in fr if ty == 16]
     assert caps == [an.link_caps_payload(0x58)] * 2 + [an.link_caps_payload(0x5C)]
-    assert an.parse_topology([pl for t, n, s, ty, src, pl, h in fr if ty == 9][0]) == \
+    assert an.parse_topology(next(pl for t, n, s, ty, src, pl, h in fr if ty == 9)) == \
         (False, [an.board("RELAY")], ())
     lab.call("rx", node="Y", side=0, frames=[ctrl(17, "fnode", addr("fnode", [1])),
                                               ctrl(9, "fnode", topo(("fnode", [1])))])
@@ -235,7 +235,7 @@ def test_user_data_between_sides_before_discovery(lab):
         lab.call("run", to=1000)
         out(lab)
         lab.call("rx", node="A", side=0, frames=[user])
-        assert sorted(set(s for t, n, s, ty, src, pl, h in out(lab) if ty == 101)) == expect
+        assert sorted({s for t, n, s, ty, src, pl, h in out(lab) if ty == 101}) == expect
     # once any announcer is known (here one on the ingress side), Y needs one listing endpoint 1
     router(lab, sides=2, handlers=(), t=1000)
     lab.call("rx", node="A", side=0, frames=[ctrl(17, "fnode", addr("fnode", [5]), 1000), user])

@@ -7,12 +7,10 @@ reliable_retransmit_ms with the same bytes, giving up after reliable_max_retries
 reliable_max_pending frames in flight (the rest waits, nothing is raised), a cumulative ACK for
 an ordered type, a PACKET_REQUEST answered at once."""
 import json
-import os
 import struct
-import subprocess
-import tempfile
 
 import toolchain
+from peerproc import run_script
 
 import sedsnet
 
@@ -59,20 +57,7 @@ print(json.dumps({"user": user, "errors": errors,
 
 
 def _run(kind, plan):
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(SCRIPT)
-        path = f.name
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    try:
-        out = subprocess.run([toolchain.reference_python(), path, kind, toolchain.LIB,
-                              json.dumps(plan)], capture_output=True, text=True, env=env,
-                             timeout=60, cwd=tempfile.gettempdir())
-    finally:
-        os.unlink(path)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
+    return run_script(SCRIPT, kind, toolchain.LIB, json.dumps(plan))
 
 def _ctl(kind, ty, seq, nonce):
     """A hop ACK (1) / PACKET_REQUEST (2) / PARTIAL_ACK (3) as a 4.2.7 peer "B" sends it."""
@@ -197,20 +182,7 @@ print(json.dumps({"hop": hop, "got": got}))
 
 
 def _rx_run(kind, frames):
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(RX_SCRIPT)
-        path = f.name
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    try:
-        out = subprocess.run([toolchain.reference_python(), path, kind, toolchain.LIB,
-                              json.dumps(frames)], capture_output=True, text=True, env=env,
-                             timeout=60, cwd=tempfile.gettempdir())
-    finally:
-        os.unlink(path)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
+    return run_script(RX_SCRIPT, kind, toolchain.LIB, json.dumps(frames))
 
 _rx_nonce = [1000]
 

@@ -67,8 +67,8 @@ def test_vboard_takes_mpremote_romfs_deploy_and_imports_from_rom(tmp_path):
     with vboard.Running(str(root), board="unix", romfs=part) as vb:
         romfs.deploy_image("unix", vb.console)
         cmd = [os.path.join(os.path.dirname(sys.executable), "mpremote"), "connect", vb.console,
-               "exec", "import sedsnet.router; from sedsnet_node import app; "
-               "print('AT', sedsnet.router.__file__, app.__file__)"]
+               "exec", ("import sedsnet.router; from sedsnet_node import app; "
+                        "print('AT', sedsnet.router.__file__, app.__file__)")]
         out = None
         for _attempt in range(3):  # an interrupt that lands while the board still boots is lost
             time.sleep(1.0)

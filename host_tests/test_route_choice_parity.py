@@ -83,8 +83,8 @@ def outcome(lab, relay, nsides, heard, calls):
     for ep, ty in ((1, 101), (2, 102)):
         user = F.ctrl(ty, "src", struct.pack("<f", 1.0), endpoints=[ep])
         assert lab.call("rx", node="A", side=0, frames=[user])["errors"] == [None]
-        res.append(sorted(set(s for t, n, s, f in lab.call("out")["frames"]
-                              if F.decode(f)[0] == ty)))
+        res.append(sorted({s for t, n, s, f in lab.call("out")["frames"]
+                              if F.decode(f)[0] == ty}))
     return res
 
 

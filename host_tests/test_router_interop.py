@@ -30,15 +30,7 @@ def f32(*values):
 @pytest.fixture(scope="module")
 def net_factory():
     with network(SCHEMA) as net:
-        def fresh():
-            for lab in net.labs.values():
-                lab.call("reset", t=0, schema=SCHEMA)
-            net.where.clear()
-            net.cross.clear()
-            net.trace.clear()
-            net.t = 0
-            return net
-        yield fresh
+        yield net.reset
 
 
 def test_pair_both_ways_identical_fields(net_factory):
@@ -57,7 +49,7 @@ def test_pair_both_ways_identical_fields(net_factory):
     assert [(ep, ty, pl) for _, ep, ty, pl in got_m] == [
         (E[1], TO_MP, f32(2.5, float(i))) for i in range(3)]
     stats = net.call("M", "export_runtime_stats")["sides"][0]
-    assert stats["drops"] == {k: 0 for k in stats["drops"]}
+    assert stats["drops"] == dict.fromkeys(stats["drops"], 0)
 
 
 def test_reliable_user_data_from_a_reference_router_is_acked_end_to_end(net_factory):

@@ -3,12 +3,9 @@ name `sedsnet`): the memory-layout JSON keys, the runtime-stats side keys we pro
 a queued TX burst leaves in (data-type priority), the frames a single-side router sends, and
 what log() accepts, refuses and puts on the wire for raw element bytes, and what frames handed
 in by the application (receive_packed & co) do."""
-import json
-import os
-import subprocess
-import tempfile
 
 import toolchain
+from peerproc import run_script
 
 SCRIPT = r"""
 import json, struct, sys
@@ -73,20 +70,7 @@ print(json.dumps({
 
 
 def _run(kind):
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(SCRIPT)
-        path = f.name
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    try:
-        out = subprocess.run([toolchain.reference_python(), path, kind, toolchain.LIB],
-                             capture_output=True, text=True, env=env, timeout=60,
-                             cwd=tempfile.gettempdir())
-    finally:
-        os.unlink(path)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
+    return run_script(SCRIPT, kind, toolchain.LIB)
 
 def test_router_matches_the_reference_where_we_promise():
     ref = _run("reference")

@@ -24,15 +24,7 @@ BLOB = bytes((i * 7) & 0xFF for i in range(200))
 @pytest.fixture(scope="module")
 def net_factory():
     with network(SCHEMA) as net:
-        def fresh():
-            for lab in net.labs.values():
-                lab.call("reset", t=0, schema=SCHEMA)
-            net.where.clear()
-            net.cross.clear()
-            del net.trace[:]
-            net.t = 0
-            return net
-        yield fresh
+        yield net.reset
 
 
 def _kinds(frames):
@@ -84,7 +76,7 @@ def test_profiled_link_with_a_reference_router(net_factory, profile, mf):
     for name in ("M", "R"):
         st = net.call(name, "export_runtime_stats")["sides"][0]
         if name == "M":
-            assert st["drops"] == {k: 0 for k in st["drops"]}
+            assert st["drops"] == dict.fromkeys(st["drops"], 0)
         assert st["side_transport_profile"] == (
             "template" if profile == "canonical" and mf else profile)
         assert st["side_transport_chunk_reclaims"] == 0

@@ -3,12 +3,9 @@ script in two processes (the packages share the name `sedsnet`), fresh nonce seq
 fake clock. Every frame a single-side router sends (discovery included) must be byte-identical
 for each profile x max_frame_bytes, except the chunk message id (4.2.7's derivation is unknown;
 any id unique in flight is allowed) and so the chunk's CRC; the side-transport stats must match."""
-import json
-import os
-import subprocess
-import tempfile
 
 import toolchain
+from peerproc import run_script
 
 SCRIPT = r"""
 import json, sys
@@ -89,20 +86,7 @@ print(json.dumps(res))
 
 
 def _run(kind):
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(SCRIPT)
-        path = f.name
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    try:
-        out = subprocess.run([toolchain.reference_python(), path, kind, toolchain.LIB],
-                             capture_output=True, text=True, env=env, timeout=120,
-                             cwd=tempfile.gettempdir())
-    finally:
-        os.unlink(path)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
+    return run_script(SCRIPT, kind, toolchain.LIB, timeout=120)
 
 def _masked(hexframe):
     b = bytes.fromhex(hexframe)
@@ -151,7 +135,7 @@ def test_profiled_side_frames_equal_the_reference():
             assert max(len(x) // 2 for x in b) <= mf, key
     # the kinds we rely on really occur: compact frames, chunks, plain frames
     def kinds(key):
-        return set(x[6:8] for x in ours[key]["frames"] if x.startswith("534454"))
+        return {x[6:8] for x in ours[key]["frames"] if x.startswith("534454")}
     assert kinds("ipv4_like/255") == {"01", "02"}
     assert kinds("ipv4_like/32") == {"02", "03"}  # (kind 1 frames only inside chunks)
     assert kinds("canonical/40") == {"01", "03"}

@@ -4,12 +4,9 @@ the clock setters and network_time(), the slew of a later set, log timestamps, w
 consumer takes from an announce, who announces (role, promotion, a set time), when a
 Consumer whose source went silent promotes itself, what a Source does on hearing a better
 or a worse one, and which options each refuses."""
-import json
-import os
-import subprocess
-import tempfile
 
 import toolchain
+from peerproc import run_script
 
 SCRIPT = r"""
 import json, sys
@@ -163,20 +160,7 @@ print(json.dumps(res))
 
 
 def _run(kind):
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(SCRIPT)
-        path = f.name
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    try:
-        out = subprocess.run([toolchain.reference_python(), path, kind, toolchain.LIB],
-                             capture_output=True, text=True, env=env, timeout=60,
-                             cwd=tempfile.gettempdir())
-    finally:
-        os.unlink(path)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
+    return run_script(SCRIPT, kind, toolchain.LIB)
 
 def test_time_sync_matches_the_reference():
     ref = _run("reference")

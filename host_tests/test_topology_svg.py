@@ -62,8 +62,8 @@ def test_reference_topology_keys_are_what_the_renderer_reads():
     for key in ("routers", "links", "routes", "advertised_endpoints", "advertised_endpoint_ids"):
         assert key in topo, key
     for r in topo["routers"]:
-        assert set(("sender_id", "reachable_endpoints", "reachable_endpoint_ids",
-                    "connections")) <= set(r), r
+        assert {"sender_id", "reachable_endpoints", "reachable_endpoint_ids",
+                    "connections"} <= set(r), r
     # 4.2.7 facts: a Relay's sender is "RELAY"; the exporter lists itself; a link between the
     # two routers behind the relay is listed too (each router's connections name every other)
     assert sorted(r["sender_id"] for r in topo["routers"]) == ["RELAY", "ground", "pad"]
@@ -88,7 +88,7 @@ def test_known_topology_nodes_edges_and_loss_colours():
     routers, eps, links = _parse(svg)
     assert sorted(routers) == ["ground", "gw", "payload", "rocket"]  # a link end is a router too
     assert eps["rocket"] == ["FLIGHT_COMPUTER", "X<&>"]  # escaped in the SVG, text intact
-    by_pair = dict(((a, b), c) for a, b, c in links)
+    by_pair = {(a, b): c for a, b, c in links}
     assert sorted(by_pair) == [("ground", "gw"), ("gw", "payload"), ("gw", "rocket")]  # deduped
     assert by_pair[("gw", "rocket")] == topology.loss_colour(0.25) == "#ff3228"
     assert by_pair[("ground", "gw")] == topology.loss_colour(0.0) == "#28aa28"

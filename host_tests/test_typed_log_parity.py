@@ -25,7 +25,7 @@ INTS = {2: ("u8", "<B", 0, 0xFF), 3: ("u16", "<H", 0, 0xFFFF), 4: ("u32", "<I", 
         5: ("u64", "<Q", 0, (1 << 64) - 1), 7: ("i8", "<b", -0x80, 0x7F),
         8: ("i16", "<h", -0x8000, 0x7FFF), 9: ("i32", "<i", -(1 << 31), (1 << 31) - 1),
         10: ("i64", "<q", -(1 << 63), (1 << 63) - 1)}
-NAMES = dict((k, v[0]) for k, v in INTS.items())
+NAMES = {k: v[0] for k, v in INTS.items()}
 NAMES.update({FLOAT: "f64", F32: "f32", BOOL: "bool", STRING: "string"})
 WIDTH = {FLOAT: 8, F32: 4, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1, 8: 2, 9: 4, 10: 8, BOOL: 1, STRING: 1}
 COUNT = 3  # elements of the static types (String: 1, i.e. 1024 bytes)
@@ -380,7 +380,7 @@ def _same_nan(a, b):
     # a NaN is a NaN whatever its payload bits (the byte comparisons check those)
     fa = struct.unpack("<d", bytes.fromhex(a))[0]
     fb = struct.unpack("<d", bytes.fromhex(b))[0]
-    return a == b or (fa != fa and fb != fb)
+    return a == b or (math.isnan(fa) and math.isnan(fb))
 
 
 def test_every_runtime_logs_the_same_frames():

@@ -184,7 +184,7 @@ def pick_cases(argv):
     want = [argv[i + 1] for i in range(len(argv) - 1) if argv[i] == "--case"]
     if not want:
         return CASES
-    by_label = dict((c[0], c) for c in CASES)
+    by_label = {c[0]: c for c in CASES}
     missing = [w for w in want if w not in by_label]
     if missing:
         raise SystemExit("bench: no case %s; cases: %s" % (

@@ -118,7 +118,7 @@ def main(argv):
     for key in order:
         a = ours[key]
         b = ref[key]
-        mf = int(key.split("/")[1])
+        int(key.split("/")[1])
         ga, fa, _ = _per_packet(a["gps"], nrf24_airtime_s)
         gb, _, _ = _per_packet(b["gps"], nrf24_airtime_s)
         first_a = sum(a["gps"][0])

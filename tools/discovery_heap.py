@@ -46,9 +46,11 @@ t1 = frame(9, "GW", an.topology_full_payload([an.board("GW", [], [], ["HEAP2", "
 tK = frame(9, "GW", an.topology_full_payload([an.board("GW", [], [], ["HEAP2", "FAR00"])] + boards))
 r2.receive_packed_from_side(0, t1)
 gc.collect()
-m0 = gc.mem_alloc(); d0 = r2.discovery.memory_bytes()
+m0 = gc.mem_alloc()
+d0 = r2.discovery.memory_bytes()
 r2.receive_packed_from_side(0, tK)
 gc.collect()
-m1 = gc.mem_alloc(); d1 = r2.discovery.memory_bytes()
+m1 = gc.mem_alloc()
+d1 = r2.discovery.memory_bytes()
 print("remote_router heap %d charged %d" % ((m1 - m0) // K, (d1 - d0) // K))
 

@@ -184,9 +184,9 @@ def address_cases():
     for host, eps, reliable in (("alpha", [1], False), ("alpha", [1], True), ("beta", [], False),
                                 ("node-\u00e9", [1, 5, 6], False), (None, [1], False)):
         sc = Scene(1234)
-        r, sides, created, inst = make_router(sc, host, eps, 1, reliable=(0,) if reliable else ())
+        r, _sides, created, inst = make_router(sc, host, eps, 1, reliable=(0,) if reliable else ())
         r.periodic(0)
-        ty, pl = [(ty, pl) for _, _, ty, _, pl in sc.out if ty == 17][0]
+        _ty, pl = next((ty, pl) for _, _, ty, _, pl in sc.out if ty == 17)
         name = r.sender_id
         owner = struct.unpack_from("<Q", pl, 19)[0]
         birth = struct.unpack_from("<Q", pl, 11)[0]

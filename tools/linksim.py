@@ -16,7 +16,7 @@ import heapq
 import math
 import random
 
-__all__ = ["LinkSim", "Duplex", "lora_airtime_ms", "uart_bytes_per_s"]
+__all__ = ["Duplex", "LinkSim", "lora_airtime_ms", "uart_bytes_per_s"]
 
 
 class LinkSim:

@@ -87,7 +87,7 @@ def part(name):
 
 def files_of(name):
     """The module file names of one part, sorted."""
-    _n, pkg, src, files, _req, _d = part(name)
+    _n, _pkg, src, files, _req, _d = part(name)
     if files is not None:
         return sorted(files)
     named = set()

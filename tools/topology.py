@@ -12,7 +12,7 @@ import json
 import math
 import sys
 
-__all__ = ["render", "edges", "nodes", "loss_colour"]
+__all__ = ["edges", "loss_colour", "nodes", "render"]
 
 
 def _esc(s):

@@ -8,7 +8,8 @@ from .mainloop import MainLoop, PacketCounter, Sensor
 
 
 def make_link(hw, side, clock=None):
-    """The link driver for one config side (not yet attached to a router)."""
+    """The link driver for one config side (not yet attached to a router). clock: the main
+    loop's ms ticks, which times the radios' stuck transmissions (None: the drivers' own)."""
     kind = side["type"]
     name = side.get("name", kind.upper())
     if kind == "uart":
@@ -22,7 +23,7 @@ def make_link(hw, side, clock=None):
                          data_rate=side.get("data_rate", 250), power=side.get("power", 0),
                          address=side.get("address", "SEDSN").encode(),
                          auto_ack=side.get("auto_ack", False), retries=side.get("retries", 5),
-                         tx_queue=side.get("tx_queue", 8))
+                         tx_queue=side.get("tx_queue", 8), ticks_ms=clock)
         radio.side_profile = _side_profile(side, "ipv6_like", 32)
         return radio.init()
     from .sx127x import SX127x
@@ -32,7 +33,8 @@ def make_link(hw, side, clock=None):
                    freq_hz=side.get("freq_hz", 915000000), sf=side.get("sf", 7),
                    bw_hz=side.get("bw_hz", 125000), cr=side.get("cr", 5),
                    tx_power=side.get("tx_power", 17), preamble=side.get("preamble", 8),
-                   sync_word=side.get("sync_word", 0x12), tx_queue=side.get("tx_queue", 2))
+                   sync_word=side.get("sync_word", 0x12), tx_queue=side.get("tx_queue", 2),
+                   ticks_ms=clock)
     # canonical frames in SDT (no template state a lost packet could break), chunked only
     # when longer than one LoRa packet (the schema announcement)
     radio.side_profile = _side_profile(side, "canonical", 255)

@@ -2,6 +2,8 @@
 # a 0x00 byte marks every frame boundary and a receiver resynchronises at the next delimiter.
 # Encoding writes into a caller's buffer; decoding is a streaming state machine (CobsDecoder) that
 # writes straight into a preallocated frame buffer, so neither direction allocates per frame.
+# Its own const fallback, not sedsnet.compat's: the ground station and NetSim import this
+# module in a CPython process whose `sedsnet` is the reference 4.2.7 (no compat module).
 try:
     from micropython import const
 except ImportError:

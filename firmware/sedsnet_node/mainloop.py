@@ -6,16 +6,8 @@ import gc
 
 from sedsnet.errors import SedsError
 
-try:
-    from time import ticks_add, ticks_diff, ticks_ms
-except ImportError:  # CPython / CircuitPython: the library's compat layer has wrap-safe ticks
-    from sedsnet.compat import ticks_add, ticks_diff, ticks_ms
-
-try:
-    from micropython import const
-except ImportError:
-    def const(value):
-        return value
+# time.ticks_* on MicroPython; wrap-safe integer ticks on CircuitPython and CPython
+from sedsnet.compat import const, ticks_add, ticks_diff, ticks_ms
 
 _HEARTBEAT_MS = const(500)
 _LOG_FIRST = const(10)     # errors printed in full; after that one line per _LOG_EVERY

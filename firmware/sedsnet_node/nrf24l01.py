@@ -7,11 +7,9 @@ import time
 
 from .link import LinkStats, too_big
 
-try:
-    from micropython import const
-except ImportError:
-    def const(value):
-        return value
+# const and integer ticks (time.ticks_* on MicroPython, supervisor.ticks_ms on
+# CircuitPython, never float time.monotonic()) from the library's compat layer
+from sedsnet.compat import const, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
 
 _R_REGISTER = const(0x00)
 _W_REGISTER = const(0x20)
@@ -85,8 +83,8 @@ class NRF24L01(LinkStats):
         self.retry_delay_us = retry_delay_us
         self.tx_lost = 0  # auto-ACK: retransmits exhausted (MAX_RT)
         self._sleep_ms = sleep_ms or getattr(time, "sleep_ms", None) or _sleep_ms
-        self._ticks_ms = ticks_ms or getattr(time, "ticks_ms", None) or _ticks_ms
-        self._ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or _ticks_diff
+        self._ticks_ms = ticks_ms or _ticks_ms
+        self._ticks_diff = ticks_diff or _ticks_diff
         self._cmd = bytearray(1)
         self._st = bytearray(1)
         self._b2 = bytearray(2)
@@ -295,11 +293,3 @@ class NRF24L01(LinkStats):
 
 def _sleep_ms(ms):
     time.sleep(ms / 1000)
-
-
-def _ticks_ms():
-    return int(time.monotonic() * 1000) & 0x3FFFFFFF
-
-
-def _ticks_diff(a, b):
-    return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000

@@ -1,16 +1,24 @@
 # A router side over an SX1276/77/78/79 LoRa radio (RFM95/96/98 modules) on SPI: one SEDSnet frame
 # per LoRa packet (255-byte FIFO limit, explicit header, payload CRC on). The DIO0 IRQ only sets a
 # flag; poll() does the SPI work, reusing preallocated buffers. RSSI/SNR of the last packet are in
-# stats(). Register map: Semtech SX1276/77/78/79 datasheet, section 6.4 (LoRa mode).
+# stats(). Register map: Semtech SX1276/77/78/79 datasheet, section 6.4 (LoRa mode), with the
+# fixes of the SX1276/77/78/79 errata note (section 2.1: 500 kHz sensitivity; 2.3: spurious
+# reception below 500 kHz), as Semtech's LoRaMac-node applies them.
+#
+# Hand-written rather than micropython-lib's lora-sx127x: that driver is an async-capable modem
+# (lora + lora-sx127x packages, a new RxPacket whenever the length changes, machine.Pin) for
+# MicroPython only; a router side here must also run on CircuitPython (busio/digitalio pins),
+# take injectable sleep/ticks for the host simulator, receive into one preallocated buffer and
+# keep a bounded TX queue of preallocated slots. Of the errata it applies only DETECT_OPTIMIZE
+# bit 7 (cleared whatever the bandwidth) and 2.1; this one applies 2.3 in full (IF registers and
+# the RX frequency offset below 62.5 kHz) and keeps bit 7 set at 500 kHz, as the note says.
 import time
 
 from .link import LinkStats, too_big
 
-try:
-    from micropython import const
-except ImportError:
-    def const(value):
-        return value
+# const and integer ticks (time.ticks_* on MicroPython, supervisor.ticks_ms on
+# CircuitPython, never float time.monotonic()) from the library's compat layer
+from sedsnet.compat import const, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
 
 _REG_FIFO = const(0x00)
 _REG_OP_MODE = const(0x01)
@@ -32,7 +40,11 @@ _REG_PREAMBLE_MSB = const(0x20)
 _REG_PAYLOAD_LENGTH = const(0x22)
 _REG_MAX_PAYLOAD = const(0x23)
 _REG_MODEM_CONFIG3 = const(0x26)
+_REG_IF_FREQ1 = const(0x2F)  # errata 2.3 (LoRaMac-node's REG_LR_IFFREQ1)
+_REG_IF_FREQ2 = const(0x30)
 _REG_DETECT_OPTIMIZE = const(0x31)
+_REG_HIGH_BW_OPT1 = const(0x36)  # errata 2.1
+_REG_HIGH_BW_OPT2 = const(0x3A)
 _REG_DETECT_THRESHOLD = const(0x37)
 _REG_SYNC_WORD = const(0x39)
 _REG_DIO_MAPPING1 = const(0x40)
@@ -58,6 +70,12 @@ MTU = const(255)  # one LoRa packet; larger SEDSnet frames need the chunking sid
 _TX_TIMEOUT_MS = const(5000)
 
 _BANDWIDTHS = (7800, 10400, 15600, 20800, 31250, 41700, 62500, 125000, 250000, 500000)
+# errata 2.3, per bandwidth below 500 kHz: RegIfFreq1, and how far (Hz) the receiver is tuned
+# above the channel while the automatic IF is off (the transmitter stays on the channel)
+_IF_FREQ1 = (0x48, 0x44, 0x44, 0x44, 0x44, 0x44, 0x40, 0x40, 0x40)
+_RX_OFFSET_HZ = (7810, 10420, 15620, 20830, 31250, 41670, 0, 0, 0)
+_DETECT_SF7_12 = const(0x03)  # DetectionOptimize for SF7..12; bits 6-3 keep their reset 0x40
+_AUTOMATIC_IF = const(0x80)
 _DEBUG = const(False)
 
 
@@ -94,8 +112,8 @@ class SX127x(LinkStats):
         self.snr_q = 0       # SNR of the last packet in quarter dB
         self.tx_timeouts = 0
         self._sleep_ms = sleep_ms or getattr(time, "sleep_ms", None) or _sleep_ms
-        self._ticks_ms = ticks_ms or getattr(time, "ticks_ms", None) or _ticks_ms
-        self._ticks_diff = ticks_diff or getattr(time, "ticks_diff", None) or _ticks_diff
+        self._ticks_ms = ticks_ms or _ticks_ms
+        self._ticks_diff = ticks_diff or _ticks_diff
         self._b1 = bytearray(1)
         self._b2 = bytearray(2)
         self._rx = bytearray(MTU)
@@ -108,6 +126,9 @@ class SX127x(LinkStats):
         self._tx_started = 0
         self._irq = False
         self._lf = freq_hz < 525000000  # the low-frequency port has its own RSSI offset
+        self._frf_tx = 0  # the channel's Frf, and the receiver's (errata 2.3 offset): init()
+        self._frf_rx = 0
+        self._frf = -1  # what the chip holds now
 
     # -- SPI register access (no allocation) -----------------------------------------------
     def _read(self, reg):
@@ -167,21 +188,22 @@ class SX127x(LinkStats):
             raise RadioError("%s: no SX127x on SPI (version 0x%02x, want 0x12)" % (self.name, version))
         self._write(_REG_OP_MODE, _MODE_SLEEP)  # LoRa mode can only be selected while asleep
         self._mode(_MODE_SLEEP)
+        bw = _BANDWIDTHS.index(self.bw_hz)
         frf = (self.freq_hz * 16384 + 500000) // 1000000  # Frf = f * 2^19 / 32 MHz
-        self._write(_REG_FRF_MSB, (frf >> 16) & 0xFF)
-        self._write(_REG_FRF_MSB + 1, (frf >> 8) & 0xFF)
-        self._write(_REG_FRF_MSB + 2, frf & 0xFF)
+        self._frf_tx = frf
+        self._frf_rx = frf + (_RX_OFFSET_HZ[bw] * 16384 + 500000) // 1000000 if bw < 9 else frf
+        self._frf = -1
+        self._set_frf(frf)
         self._write(_REG_FIFO_TX_BASE, 0)
         self._write(_REG_FIFO_RX_BASE, 0)
         self._write(_REG_LNA, 0x23)  # max gain, HF LNA boost
         self._set_power(self.tx_power)
-        bw = _BANDWIDTHS.index(self.bw_hz)
         self._write(_REG_MODEM_CONFIG1, (bw << 4) | ((self.cr - 4) << 1))  # explicit header
         self._write(_REG_MODEM_CONFIG2, (self.sf << 4) | 0x04)  # payload CRC on
         # symbols longer than 16 ms need LowDataRateOptimize; AGC auto on
         ldro = ((1 << self.sf) * 1000) // self.bw_hz > 16
         self._write(_REG_MODEM_CONFIG3, 0x04 | (0x08 if ldro else 0))
-        self._write(_REG_DETECT_OPTIMIZE, 0xC3)
+        self._errata(bw)
         self._write(_REG_DETECT_THRESHOLD, 0x0A)
         self._write(_REG_PREAMBLE_MSB, (self.preamble >> 8) & 0xFF)
         self._write(_REG_PREAMBLE_MSB + 1, self.preamble & 0xFF)
@@ -192,6 +214,34 @@ class SX127x(LinkStats):
             self.dio0.irq(handler=self.irq_handler, trigger=_rising(self.dio0))
         self._start_rx()
         return self
+
+    def _errata(self, bw):
+        """The SX1276/77/78/79 errata note's register fixes for this bandwidth/frequency."""
+        f = self.freq_hz
+        if bw == 9:  # 500 kHz: 2.1 sensitivity optimisation; 2.3 keeps the automatic IF on
+            self._write(_REG_DETECT_OPTIMIZE, 0x40 | _AUTOMATIC_IF | _DETECT_SF7_12)
+            if 862000000 <= f <= 1020000000:
+                self._write(_REG_HIGH_BW_OPT1, 0x02)
+                self._write(_REG_HIGH_BW_OPT2, 0x64)
+            elif 410000000 <= f <= 525000000:
+                self._write(_REG_HIGH_BW_OPT1, 0x02)
+                self._write(_REG_HIGH_BW_OPT2, 0x7F)
+            else:
+                self._write(_REG_HIGH_BW_OPT1, 0x03)
+        else:  # 2.1: back to the reset value; 2.3: automatic IF off, IF set by hand
+            self._write(_REG_HIGH_BW_OPT1, 0x03)
+            self._write(_REG_DETECT_OPTIMIZE, 0x40 | _DETECT_SF7_12)
+            self._write(_REG_IF_FREQ1, _IF_FREQ1[bw])
+            self._write(_REG_IF_FREQ2, 0x00)
+
+    def _set_frf(self, frf):
+        # taken in when the chip next enters TX or RX (datasheet 4.1.4); a write only when the
+        # errata offset makes RX and TX differ
+        if frf != self._frf:
+            self._frf = frf
+            self._write(_REG_FRF_MSB, (frf >> 16) & 0xFF)
+            self._write(_REG_FRF_MSB + 1, (frf >> 8) & 0xFF)
+            self._write(_REG_FRF_MSB + 2, frf & 0xFF)
 
     def _set_power(self, dbm):
         if dbm < 2 or dbm > 20:
@@ -206,6 +256,7 @@ class SX127x(LinkStats):
             self._write(_REG_PA_CONFIG, 0x80 | 0x70 | (dbm - 2))
 
     def _start_rx(self):
+        self._set_frf(self._frf_rx)
         self._write(_REG_DIO_MAPPING1, _DIO0_RX_DONE)
         self._mode(_MODE_RX_CONT)
 
@@ -236,6 +287,7 @@ class SX127x(LinkStats):
         slot = self._qhead
         n = self._qlen[slot]
         self._mode(_MODE_STDBY)
+        self._set_frf(self._frf_tx)
         self._write(_REG_FIFO_ADDR_PTR, 0)
         self._burst(_REG_FIFO, memoryview(self._q[slot])[:n], True)
         self._write(_REG_PAYLOAD_LENGTH, n)
@@ -335,11 +387,3 @@ def _rising(pin):
 
 def _sleep_ms(ms):
     time.sleep(ms / 1000)
-
-
-def _ticks_ms():
-    return int(time.monotonic() * 1000) & 0x3FFFFFFF
-
-
-def _ticks_diff(a, b):
-    return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000

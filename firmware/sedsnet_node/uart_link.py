@@ -4,11 +4,7 @@
 from .cobs import CobsDecoder, encode_into, max_encoded_len
 from .link import LinkStats, frame_crc_ok, too_big
 
-try:
-    from micropython import const
-except ImportError:
-    def const(value):
-        return value
+from sedsnet.compat import const
 
 _DEFAULT_MTU = const(512)
 _DEFAULT_CHUNK = const(64)

@@ -34,6 +34,22 @@ def raises(exc_class, func, *args, **kwargs):
     raise AssertionError("expected %s, nothing was raised" % exc_class.__name__)
 
 
+class Clock:
+    """The fake millisecond clock tests pass as a node's now_ms (one for every test): calling
+    it gives `t`; a test sets `t` or lets a main loop sleep(ms). With wrap > 0 it counts
+    modulo wrap, as ticks_ms does (2**30 on MicroPython)."""
+
+    def __init__(self, t=1000, wrap=0):
+        self.t = t
+        self.wrap = wrap
+
+    def __call__(self):
+        return self.t % self.wrap if self.wrap else self.t
+
+    def sleep(self, ms):
+        self.t += ms
+
+
 IS_MICROPYTHON = sys.implementation.name == "micropython"
 
 

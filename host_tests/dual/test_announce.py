@@ -112,12 +112,12 @@ def test_topology_payloads_round_trip_reference_bytes():
         seen.add(c["kind"])
         if removed:
             seen.add("removed")
-    assert seen == set(("full", "delta", "removed"))
+    assert seen == {"full", "delta", "removed"}
 
 
 def test_topology_board_helper_matches_reference_snapshot():
     # the reference's answer to a TOPOLOGY_REQUEST on side 1 (alpha with fnode on side 0)
-    c = [c for c in vectors()["topology"] if c["case"] == "topology_t2100_side1_full"][0]
+    c = next(c for c in vectors()["topology"] if c["case"] == "topology_t2100_side1_full")
     ours = an.topology_full_payload([an.board("alpha", [1], (), ["fnode"]),
                                      an.board("fnode", [5], (), ["alpha"])])
     assert hx(ours) == c["payload_hex"]
@@ -225,7 +225,7 @@ def mask_state(ty, pl):
 
 
 def check_trace(name, stop_ms=None):
-    tr = [t for t in vectors()["traces"] if t["case"] == name][0]
+    tr = next(t for t in vectors()["traces"] if t["case"] == name)
     ours, theirs = replay(tr, stop_ms)
     for i in range(max(len(ours), len(theirs))):
         a = ours[i] if i < len(ours) else None
@@ -321,8 +321,8 @@ def test_learned_reachability_expires_after_30_s():
     assert ann.memory_bytes() > 0
     ann.periodic(1000)
     sent = node.take()
-    addr1 = [pl for t, s, ty, pl in sent if ty == 17 and s == 1 and t == 1000][0]
-    addr0 = [pl for t, s, ty, pl in sent if ty == 17 and s == 0 and t == 1000][0]
+    addr1 = next(pl for t, s, ty, pl in sent if ty == 17 and s == 1 and t == 1000)
+    addr0 = next(pl for t, s, ty, pl in sent if ty == 17 and s == 0 and t == 1000)
     assert an.parse_address(addr1)[an.A_ENDPOINTS] == (1, 5, 7)  # learned on side 0
     assert an.parse_address(addr0)[an.A_ENDPOINTS] == (1,)  # split horizon
     node.t = 31000

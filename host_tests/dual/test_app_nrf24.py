@@ -4,7 +4,7 @@
 # reaches the ground board's GROUND_STATION handler in chunks of at most 32 bytes.
 import sys
 
-from support import _HERE
+from support import Clock, _HERE
 
 sys.path.append(_HERE + "/../../tools/shims")
 import nrf24_sim  # noqa: E402
@@ -12,32 +12,6 @@ from sedsnet_node import app  # noqa: E402
 from sx127x_sim import SimPin, SimSPI  # noqa: E402
 
 BOARD = _HERE + "/../../boards/rp2040/"
-
-
-class Clock:
-    def __init__(self):
-        self.t = 0
-
-    def __call__(self):
-        return self.t
-
-    def sleep(self, ms):
-        self.t += ms
-
-
-class IrqPin:
-    IRQ_FALLING = 2
-
-    def __init__(self, sim):
-        self.handler = None
-        sim.on_irq = self._fire
-
-    def irq(self, handler=None, trigger=2):
-        self.handler = handler
-
-    def _fire(self):
-        if self.handler is not None:
-            self.handler(self)
 
 
 class Hw:
@@ -53,7 +27,7 @@ class Hw:
         return SimPin()
 
     def pin_in(self, ident):
-        return IrqPin(self.sim)
+        return nrf24_sim.IrqPin(self.sim)
 
     def spi(self, cfg):
         spi = SimSPI(self.sim)
@@ -80,7 +54,7 @@ def _cfg(host, sensors, handlers, **side):
 
 
 def test_boards_talk_over_nrf24_with_a_profiled_side():
-    clock = Clock()
+    clock = Clock(0)
     air = nrf24_sim.Air()
     sizes = []
     logs = []
@@ -91,7 +65,7 @@ def test_boards_talk_over_nrf24_with_a_profiled_side():
     ground_cfg = _cfg("ground", [], ["GROUND_STATION"], auto_ack=True)
     r_router, r_loop = app.build(rocket_cfg, Hw(air, "rocket", sizes), log=logs.append,
                                  clock=clock, sleep_ms=clock.sleep, schema_dir=BOARD)
-    g_router, g_loop = app.build(ground_cfg, Hw(air, "ground", []), log=logs.append,
+    _g_router, g_loop = app.build(ground_cfg, Hw(air, "ground", []), log=logs.append,
                                  clock=clock, sleep_ms=clock.sleep, schema_dir=BOARD)
     for _ in range(400):  # 2 s of simulated time
         r_loop.run(steps=1)
@@ -103,7 +77,7 @@ def test_boards_talk_over_nrf24_with_a_profiled_side():
     assert st["side_transport_chunk_frames"] > 0
     assert sizes and max(sizes) <= 32
     counter = g_loop.router  # the ground's GROUND_STATION PacketCounter saw the telemetry
-    gs = [s for s in counter.export_runtime_stats()["sides"]][0]
+    gs = next(iter(counter.export_runtime_stats()["sides"]))
     assert gs["local_delivery_packets"] >= 20, gs["local_delivery_packets"]
     assert gs["drops"]["decode"] == 0
     assert r_loop.links[0].tx_lost == 0

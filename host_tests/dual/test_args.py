@@ -5,6 +5,7 @@ from sedsnet import schema, tuning
 from sedsnet.errors import ArgumentError, SedsError
 from sedsnet.relay import Relay
 from sedsnet.router import Router
+import support
 from support import raises
 
 EP = 61
@@ -26,10 +27,10 @@ def setup():
     sedsnet.register_data_type(BOOL, "ARGS_BOOL", False, 0, 12, 0, [EP])
 
 
-class Clock:
-    def __init__(self):
-        self.t = 1000
-        self.bad = ()  # an exception to raise or a value to return instead of t
+class Clock(support.Clock):
+    """support.Clock that can fail: `bad` is an exception to raise or a value to return
+    instead of t."""
+    bad = ()
 
     def __call__(self):
         if isinstance(self.bad, Exception):

@@ -10,6 +10,7 @@ from sedsnet import announce as an
 from sedsnet.relay import Relay
 from sedsnet.router import Router
 from sedsnet.wire import frame_size, pack_into
+from support import Clock
 
 EP_FAR = 3601  # announced by every sender on side 0
 EP_NEAR = 3602  # announced on side 1 by the last sender only
@@ -22,14 +23,6 @@ def setup():
         sedsnet.register_endpoint(EP_FAR, "BOUNDS_FAR")
         sedsnet.register_endpoint(EP_NEAR, "BOUNDS_NEAR")
         sedsnet.register_data_type(TY, "BOUNDS_T", False, 0, 2, 0, [EP_NEAR])
-
-
-class Clock:
-    def __init__(self):
-        self.t = 1000
-
-    def __call__(self):
-        return self.t
 
 
 def _frame(ty, src, pl):

@@ -98,7 +98,7 @@ def test_seal_matches_reference_vectors_byte_for_byte():
 
 def test_open_refuses_what_the_reference_refuses():
     e2e = _clear_keys()
-    c = [v for v in _vectors() if v["case"] == "open_refused"][0]
+    c = next(v for v in _vectors() if v["case"] == "open_refused")
     e2e.register_e2e_key(c["key_id"], unhex(c["key"]))
     g = c["good"]
     assert e2e.open(c["key_id"], unhex(g["nonce"]), unhex(g["aad"]), unhex(g["ciphertext"]),
@@ -116,7 +116,7 @@ def test_open_refuses_what_the_reference_refuses():
 
 def test_keyring_lengths_bound_and_remove():
     e2e = _clear_keys()
-    lens = [v for v in _vectors() if v["case"] == "key_lengths"][0]["results"]
+    lens = next(v for v in _vectors() if v["case"] == "key_lengths")["results"]
     for n in (0, 1, 15, 16):
         if lens[str(n)] == 0:
             sedsnet.register_e2e_key(900 + n, bytes(n))
@@ -175,7 +175,7 @@ def test_every_byte_change_before_the_crc_is_rejected():
     setup()
     _clear_keys()
     sedsnet.register_e2e_key(7, bytes(range(32)))
-    c = [v for v in _vectors() if v["case"].startswith("frame_4101")][0]
+    c = next(v for v in _vectors() if v["case"].startswith("frame_4101"))
     frame = unhex(c["frame"])
     rejected = 0
     for pos in range(len(frame) - 4):
@@ -201,16 +201,16 @@ def test_tampered_tag_counts_an_e2e_drop():
     setup()
     _clear_keys()
     sedsnet.register_e2e_key(7, bytes(range(32)))
-    c = [v for v in _vectors() if v["case"].startswith("frame_4100")][0]
+    c = next(v for v in _vectors() if v["case"].startswith("frame_4100"))
     m = bytearray(unhex(c["frame"]))
     m[-6] ^= 0x01  # the ciphertext byte
     crc32_write(m, 0, len(m) - 4)
-    r, s, got, raw = _rx_router()
+    r, s, got, _raw = _rx_router()
     e = raises(sedsnet.E2EError, r.receive_packed_from_side, s, bytes(m))
     assert "crypto open" in str(e)
     assert _drops(r)["e2e"] == 1 and got == []
     sedsnet.remove_e2e_key(7)  # without the key: also an e2e drop, never delivered
-    r2, s2, got2, raw2 = _rx_router()
+    r2, s2, got2, _raw2 = _rx_router()
     e = raises(sedsnet.DecodeError, r2.receive_packed_from_side, s2, unhex(c["frame"]))
     assert "no e2e key" in str(e)
     assert _drops(r2)["e2e"] == 1 and got2 == []
@@ -225,7 +225,7 @@ def test_require_on_type_in_clear_is_dropped_unlike_4_2_7():
     frames = []
     sender.add_side_packed("OUT", lambda f: frames.append(bytes(f)))
     sender.log_bytes(T_OFF, b"\x05")  # PreferOff: clear
-    r, s, got, raw = _rx_router()
+    r, s, got, _raw = _rx_router()
     r.receive_packed_from_side(s, frames[0])
     assert len(got) == 1
     from sedsnet.packet import make_packet
@@ -282,7 +282,7 @@ def test_sealed_log_round_trips_between_our_routers_and_queues():
     assert got[0].timestamp_ms == 0x123456789AB
     assert got[1].payload == bytes(range(70))
     # a second holder of the same group key opens the same frame
-    r2, s2, got2, raw2 = _rx_router()
+    r2, s2, got2, _raw2 = _rx_router()
     r2.receive_packed_from_side(s2, sealed[0])
     assert len(got2) == 1 and got2[0].data_as_f32() == [1.5, -2.0, 3.25]
     assert sealed[0][0] == 0x98 and raw[0] == sealed[0]  # packed handlers: the sealed frame
@@ -294,7 +294,7 @@ def test_middle_router_drops_tampered_frames_and_passes_on_what_it_cannot_open()
     setup()
     _clear_keys()
     sedsnet.register_e2e_key(7, bytes(range(32)))
-    c = [v for v in _vectors() if v["case"].startswith("frame_4100")][0]
+    c = next(v for v in _vectors() if v["case"].startswith("frame_4100"))
     good = unhex(c["frame"])
     bad = bytearray(good)
     bad[-6] ^= 0x40  # the ciphertext byte
@@ -325,7 +325,7 @@ def test_a_relay_passes_sealed_frames_on_as_they_came():
     from sedsnet.relay import Relay
     setup()
     _clear_keys()
-    c = [v for v in _vectors() if v["case"].startswith("frame_4101")][0]
+    c = next(v for v in _vectors() if v["case"].startswith("frame_4101"))
     frame = unhex(c["frame"])
     fwd = []
     r = Relay(now_ms=lambda: 5, discovery=False)

@@ -5,6 +5,7 @@
 from sedsnet_node import cobs
 from sedsnet.errors import DecodeError
 from linkfakes import FakeUart, crc_frame
+from support import Clock
 from sedsnet_node.mainloop import MainLoop, Sensor
 from sedsnet_node.uart_link import UartLink
 
@@ -33,17 +34,6 @@ class FakeRouter:
         if self.fail_periodic:
             self.fail_periodic -= 1
             raise RuntimeError("user handler error")
-
-
-class Clock:
-    def __init__(self):
-        self.t = 1000
-
-    def __call__(self):
-        return self.t
-
-    def sleep(self, ms):
-        self.t += ms
 
 
 class Counter:

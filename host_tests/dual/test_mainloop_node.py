@@ -10,24 +10,13 @@ import sys
 import sedsnet
 from groundpeer import GroundPeer
 from linkfakes import crc_frame
-from support import _HERE
+from support import Clock, _HERE
 
 sys.path.append(_HERE + "/../../tools/shims")
 import sx127x_sim  # noqa: E402
 from sedsnet_node import app  # noqa: E402
 
 BOARD = _HERE + "/../../boards/rp2040/"
-
-
-class Clock:
-    def __init__(self):
-        self.t = 0
-
-    def __call__(self):
-        return self.t
-
-    def sleep(self, ms):
-        self.t += ms
 
 
 class Hw:
@@ -67,7 +56,7 @@ def _side_stats(router, name):
 
 
 def test_node_streams_telemetry_and_takes_commands():
-    clock = Clock()
+    clock = Clock(0)
     gps = sedsnet.data_type_identity("GPS_DATA")
     imu = sedsnet.data_type_identity("IMU_DATA")
     ground = GroundPeer(clock, gps_type=gps)
@@ -78,7 +67,7 @@ def test_node_streams_telemetry_and_takes_commands():
     _run(loop, ground, 500)  # 1 s of simulated time at 2 ms per pass
     # the first samples (t=0) leave before the ground's announcement is heard: they go nowhere
     assert ground.by_type.get(gps, 0) >= 4 and ground.by_type.get(imu, 0) >= 18, ground.by_type
-    lat, lon, alt = ground.gps
+    lat, lon, _alt = ground.gps
     assert abs(lat - 32.99) < 0.01 and abs(lon + 106.975) < 0.01
     # every packet went out on both sides; the ground kept one copy of each
     uart = _side_stats(ground.router, "UART")

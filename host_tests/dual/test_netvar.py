@@ -5,7 +5,7 @@
 import sedsnet
 from sedsnet.packet import make_packet
 from sedsnet.router import Router
-from support import raises
+from support import Clock, raises
 
 SINK = 160
 NV = 4200  # static u16 x1 -> SINK
@@ -16,14 +16,6 @@ def setup():
         return
     sedsnet.register_endpoint(SINK, "NV_SINK")
     sedsnet.register_data_type(NV, "NV_U16", True, 1, 3, 0, [SINK])
-
-
-class Clock:
-    def __init__(self):
-        self.t = 1000
-
-    def __call__(self):
-        return self.t
 
 
 def pair():
@@ -72,7 +64,7 @@ def test_refresh_fills_the_cache_and_fires_the_callback_once():
 
 def test_set_sends_and_caches_without_a_callback_on_the_setter():
     setup()
-    p, c, wire, clock = pair()
+    p, c, _wire, _clock = pair()
     mine = []
     p.on_network_variable_update(NV, mine.append)
     theirs = []
@@ -87,7 +79,7 @@ def test_set_sends_and_caches_without_a_callback_on_the_setter():
 
 def test_permissions_raise_permission_denied():
     setup()
-    p, c, wire, clock = pair()
+    p, c, wire, _clock = pair()
     c.enable_network_variable(NV, False, False)
     pkt = make_packet(NV, "cons", [SINK], 5, b"\x00\x00")
     for call, args in ((c.get_network_variable, (NV,)), (c.cached_network_variable, (NV,)),

@@ -14,24 +14,9 @@ from sedsnet_node.nrf24l01 import NRF24L01, RadioError  # noqa: E402
 from sx127x_sim import SimPin, SimSPI  # noqa: E402
 
 
-class IrqPin:
-    IRQ_FALLING = 2
-
-    def __init__(self, sim):
-        self.handler = None
-        sim.on_irq = self._fire
-
-    def irq(self, handler=None, trigger=2):
-        self.handler = handler
-
-    def _fire(self):
-        if self.handler is not None:
-            self.handler(self)
-
-
 def _radio(air, name, irq=False, **kw):
     sim = nrf24_sim.NRF24Sim(air, name)
-    pin = IrqPin(sim) if irq else None
+    pin = nrf24_sim.IrqPin(sim) if irq else None
     drv = NRF24L01(SimSPI(sim), SimPin(sim, "cs"), nrf24_sim.SimCE(sim), irq=pin, name=name,
                    sleep_ms=lambda ms: None, **kw)
     got = []
@@ -40,7 +25,7 @@ def _radio(air, name, irq=False, **kw):
 
 
 def test_init_programs_registers():
-    sim, drv, _ = _radio(nrf24_sim.Air(), "A", channel=100, data_rate=250, power=-6,
+    sim, _drv, _ = _radio(nrf24_sim.Air(), "A", channel=100, data_rate=250, power=-6,
                          address=b"ABCDE")
     r = sim.regs
     assert r[0x00] == 0x0F  # CRC 2 bytes, powered up, PRX
@@ -69,8 +54,8 @@ def test_bad_settings_and_missing_chip():
 
 def test_payloads_cross_the_air_and_mtu():
     air = nrf24_sim.Air()
-    sa, a, got_a = _radio(air, "A")
-    sb, b, got_b = _radio(air, "B", irq=True)
+    _sa, a, _got_a = _radio(air, "A")
+    _sb, b, got_b = _radio(air, "B", irq=True)
     frames = [bytes([i]) * (1 + i * 3) for i in range(11)]  # 1..31 bytes
     frames.append(bytes(range(32)))
     for f in frames:
@@ -85,7 +70,7 @@ def test_payloads_cross_the_air_and_mtu():
     raises(MtuError, a.send, bytes(33))
     assert a.tx_errors == 1
     other = nrf24_sim.Air()
-    _, c, got_c = _radio(other, "C", channel=5)
+    _, c, _got_c = _radio(other, "C", channel=5)
     _, d, got_d = _radio(other, "D", channel=6)
     c.send(b"hello")
     c.poll()
@@ -100,7 +85,7 @@ def test_auto_ack_and_max_rt():
     a.poll()
     assert a.tx_lost == 1 and a.tx_frames == 0 and sa.tx_packets == 1
     assert air.sent == 4  # the first try and 3 retransmits
-    sb, b, got_b = _radio(air, "B", auto_ack=True)
+    _sb, b, got_b = _radio(air, "B", auto_ack=True)
     a.send(b"somebody")
     a.poll()
     b.poll()

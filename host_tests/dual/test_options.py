@@ -15,7 +15,7 @@ def test_bad_option_values_are_still_refused_naming_the_option():
     for kw in ({"timesync_role": 3}, {"e2e_mode": 256}, {"timesync_enabled": "yes"},
                {"timesync_priority": 100.0}, {"address_mode": -1}, {"requested_address": 1 << 32}):
         e = raises(ArgumentError, Router, discovery=False, **kw)
-        assert list(kw)[0] in str(e), (kw, str(e))
+        assert next(iter(kw)) in str(e), (kw, str(e))
 
 
 def test_address_modes_work_through_configure_address():

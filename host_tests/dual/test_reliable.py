@@ -11,7 +11,7 @@ from sedsnet.ids import source_address
 from sedsnet.relay import Relay
 from sedsnet.router import Router
 from sedsnet.wire import FrameHeader, pack_into
-from support import micropython_only
+from support import Clock, micropython_only
 
 EP = 111
 ORD = 3800  # reliable=1 (ordered)  (IDs no other dual module uses: they share a process)
@@ -31,20 +31,12 @@ def setup():
 setup()
 
 
-class Clock:
-    def __init__(self):
-        self.t = 0
-
-    def __call__(self):
-        return self.t
-
-
 def node(reliable=True, tuning=None):
     sedsnet.set_runtime_tuning_config(reliable_retransmit_ms=200, reliable_max_retries=8,
                                       reliable_max_pending=32)
     if tuning:
         sedsnet.set_runtime_tuning_config(**tuning)
-    clock = Clock()
+    clock = Clock(0)
     out = []
     r = Router(hostname="relA", now_ms=clock, discovery=False)
     sid = r.add_side_packed("r", lambda f: out.append(bytes(f)), reliable_enabled=reliable)
@@ -88,7 +80,7 @@ def test_plain_router_never_loads_reliable():
     for m in ("sedsnet.reliable", "sedsnet.reliable_rx", "sedsnet.reliable_e2e"):
         sys.modules.pop(m, None)
     got = []
-    r = Router(hostname="plainR", now_ms=Clock(), handlers=[(EP, lambda p: got.append(p), None)])
+    r = Router(hostname="plainR", now_ms=Clock(0), handlers=[(EP, got.append, None)])
     sid = r.add_side_packed("p", lambda f: None)
     r.log_bytes(UNO, b"\x01")
     buf = bytearray(64)
@@ -104,14 +96,14 @@ def test_plain_router_never_loads_reliable():
 
 def test_sequence_per_type_and_plain_side_unsequenced():
     setup()  # another module may have reset the shared schema (one CPython process)
-    r, sid, clock, out = node()
+    r, _sid, _clock, out = node()
     for i in range(2):
         r.log_bytes(ORD, bytes([i]))
         r.log_bytes(UNO, bytes([i]))
         r.log_bytes(PLAIN, bytes([i]))
     assert [x[:3] for x in user(out)] == [(ORD, 0x04, 1), (UNO, 0x06, 1), (PLAIN, None, 0),
                                           (ORD, 0x04, 2), (UNO, 0x06, 2), (PLAIN, None, 0)]
-    p, psid, pclock, pout = node(reliable=False)
+    p, _psid, pclock, pout = node(reliable=False)
     p.log_bytes(UNO, b"\x00")
     assert [x[:3] for x in user(pout)] == [(UNO, 0x84, 0)]
     run(p, pclock, 1000)
@@ -193,7 +185,7 @@ def hop(out):
 
 
 def receiver(tuning=None):
-    r, sid, clock, out = node(tuning=tuning)
+    _r, _sid, clock, out = node(tuning=tuning)
     got = []
     r2 = Router(hostname="relB", now_ms=clock, discovery=False,
                 handlers=[(EP, lambda p: got.append((p.ty, bytes(p.payload)[0])), None)])
@@ -246,7 +238,7 @@ def test_unordered_delivered_at_once_each_acked():
 
 def test_held_frames_are_bounded():
     setup()  # another module may have reset the shared schema (one CPython process)
-    r, sid, out, got = receiver(tuning={"reliable_max_pending": 2})
+    r, sid, _out, got = receiver(tuning={"reliable_max_pending": 2})
     for seq in (2, 3, 4):
         r.receive_packed_from_side(sid, data(ORD, seq, 400 + seq * 2))
     assert layout(r)[0] == 2
@@ -259,7 +251,7 @@ def test_held_frames_are_bounded():
 
 def test_two_of_ours_over_a_lossy_link_exactly_once_in_order():
     setup()  # another module may have reset the shared schema (one CPython process)
-    clock = Clock()
+    clock = Clock(0)
     got = []
     a = Router(hostname="lossA", now_ms=clock, discovery=False)
     b = Router(hostname="lossB", now_ms=clock, discovery=False,
@@ -306,7 +298,7 @@ def contract_frame(target, nonce, rel=0x84, seq=0, ty=UNO):
     """A reliable frame over a wire contract from "e2eOrigin" to the holder `target`, as a
     4.2.7 origin sends it: cflags 07, shape 02 (dynamic UInt8), one target."""
     from sedsnet import ids
-    Router(hostname="e2eOrigin", now_ms=Clock(), discovery=False)  # its name is known
+    Router(hostname="e2eOrigin", now_ms=Clock(0), discovery=False)  # its name is known
     h = ids.sender_hash(target)
     contract = bytes([0x07, 0x02, 0x01]) + bytes((h >> (8 * i)) & 0xFF for i in range(8))
     buf = bytearray(96)
@@ -317,7 +309,7 @@ def contract_frame(target, nonce, rel=0x84, seq=0, ty=UNO):
 
 def test_end_to_end_repeat_passed_on_again_by_a_router_in_the_middle():
     setup()  # another module may have reset the shared schema (one CPython process)
-    clock = Clock()
+    clock = Clock(0)
     m = Router(hostname="e2eMid", now_ms=clock, discovery=False)
     a_out, b_out = [], []
     sa = m.add_side_packed("a", lambda f: a_out.append(bytes(f)))
@@ -337,7 +329,7 @@ def test_end_to_end_repeat_at_the_holder_acked_again_not_delivered():
     setup()  # another module may have reset the shared schema (one CPython process)
     got = []
     out = []
-    h = Router(hostname="e2eHold", now_ms=Clock(), discovery=False,
+    h = Router(hostname="e2eHold", now_ms=Clock(0), discovery=False,
                handlers=[(EP, lambda p: got.append(bytes(p.payload)), None)])
     s = h.add_side_packed("a", lambda f: out.append(bytes(f)))
     f = contract_frame("e2eHold", 601)
@@ -378,7 +370,7 @@ def test_backlog_and_slots_charged_to_the_budget():
     assert r._budget.used - base == st.bytes_allocated()  # only the 4 reused slot buffers
     # a budget that cannot hold them: frames sent once unkept (or not kept waiting), counted,
     # nothing raised
-    small = Router(hostname="relS", now_ms=Clock(), discovery=False, max_queue_budget=4096)
+    small = Router(hostname="relS", now_ms=Clock(0), discovery=False, max_queue_budget=4096)
     ssid = small.add_side_packed("r", lambda f: None, reliable_enabled=True)
     for i in range(100):
         small.log_bytes(UNO, bytes([i & 0xFF]))
@@ -409,7 +401,7 @@ def test_unordered_repeat_known_by_seq_after_the_id_cache_forgot_it():
     setup()  # another module may have reset the shared schema (one CPython process)
     got = []
     out = []
-    r = Router(hostname="relR", now_ms=Clock(), discovery=False, max_recent_rx_ids=4,
+    r = Router(hostname="relR", now_ms=Clock(0), discovery=False, max_recent_rx_ids=4,
                handlers=[(EP, lambda p: got.append(bytes(p.payload)[0]), None)])
     sid = r.add_side_packed("r", lambda f: out.append(bytes(f)), reliable_enabled=True)
     first = data(UNO, 1, 701)
@@ -472,7 +464,7 @@ def test_reliable_steady_state_allocates_nothing():
 
             def tx(frame):
                 sent[0] += 1
-            clock = Clock()
+            clock = Clock(0)
             clock.t = ts
             a = Router(hostname=me, now_ms=clock, discovery=False)
             s = a.add_side_packed("r", tx, reliable_enabled=True)
@@ -503,11 +495,11 @@ def test_reliable_steady_state_allocates_nothing():
 
 def test_runtime_stats_reliable_section():
     setup()  # another module may have reset the shared schema (one CPython process)
-    plain = Router(hostname="relP", now_ms=Clock(), discovery=False)
+    plain = Router(hostname="relP", now_ms=Clock(0), discovery=False)
     keys = {"reliable_return_route_count", "end_to_end_pending_count",
             "end_to_end_pending_destination_count", "end_to_end_acked_cache_count"}
     assert set(plain.export_runtime_stats()["reliable"]) == keys  # 4.2.7's keys
-    r, sid, clock, out = node(tuning={"reliable_retransmit_ms": 100, "reliable_max_retries": 1})
+    r, _sid, clock, _out = node(tuning={"reliable_retransmit_ms": 100, "reliable_max_retries": 1})
     r.log_bytes(UNO, b"\x01")
     r.log_bytes(ORD, b"\x02")
     hopst = r.export_runtime_stats()["reliable"]["hop"]
@@ -522,7 +514,7 @@ def test_unordered_seq_memory_never_takes_an_older_seq_for_a_repeat():
     setup()  # another module may have reset the shared schema (one CPython process)
     # seq 513 lands in seq 1's slot; the same nonce there must not make it a repeat (found by
     # the 100k soak: 1 packet in 50k ACKed and dropped)
-    r, sid, out, got = receiver()
+    r, sid, _out, got = receiver()
     for seq, nonce in ((1, 801), (500, 803), (513, 801)):
         r.receive_packed_from_side(sid, _seqframe(UNO, seq, nonce))
     assert len(got) == 3

@@ -248,7 +248,7 @@ def test_route_rules_allow_and_forget():
     assert not r.allowed(0, 3000, 2) and r.allowed(0, 3001, 2) and r.allowed(1, 3000, 2)
     r.forget_side(2)
     assert r.allowed(0, 3000, 2)
-    modes, over, typed, weights, prios = route_lists(r)
+    _modes, over, typed, _weights, _prios = route_lists(r)
     assert over == [{"src_side_id": None, "dst_side_id": 1, "enabled": False}]
     assert typed == [{"src_side_id": None, "ty": 3000, "dst_side_id": 1, "enabled": True}]
 

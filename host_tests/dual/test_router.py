@@ -8,7 +8,7 @@ from sedsnet import errors
 from sedsnet.engine import DROP_NAMES
 from sedsnet.relay import Relay
 from sedsnet.router import Router
-from support import micropython_only, raises
+from support import Clock, micropython_only, raises
 
 RADIO = 101
 SD = 102
@@ -27,14 +27,6 @@ def setup():
     sedsnet.register_data_type(LOW, "LOW", True, 1, 1, 0, [RADIO], priority=10)
     sedsnet.register_data_type(TEXT, "TEXT", False, 0, 13, 0, [SD])
     sedsnet.register_data_type(COUNTS, "COUNTS", False, 0, 3, 0, [RADIO])
-
-
-class Clock:
-    def __init__(self):
-        self.t = 1000
-
-    def __call__(self):
-        return self.t
 
 
 class Wire:
@@ -864,7 +856,7 @@ def test_frames_that_are_not_bytes_are_argument_errors():
 
 def test_a_removed_side_takes_no_more_queued_frames():
     setup()
-    a, got = router("A", [RADIO])
+    a, _got = router("A", [RADIO])
     s = a.add_side_packed("S", Wire())
     a.remove_side(s)
     f = sedsnet.make_packet(LOW, "X", [RADIO], 1, bytes(4)).pack()

@@ -155,16 +155,16 @@ def test_json_errors_name_entry_and_field():
     bad = (
         (b'{"endpoints": [{"name": "A"}]}', "types"),
         (b'{"endpoints": [{"rust": "A"}], "types": []}', "endpoints[0]"),
-        (b'{"endpoints": [], "types": [{"name": "T", "element": {"kind": "Static", '
-         b'"data_type": "Float33", "count": 1}, "endpoints": []}]}', "element.data_type"),
-        (b'{"endpoints": [], "types": [{"name": "T", "element": {"kind": "Static", '
-         b'"data_type": "Float32"}, "endpoints": []}]}', "element.count"),
-        (b'{"endpoints": [], "types": [{"name": "T", "element": {"kind": "Dynamic", '
-         b'"data_type": "Float32"}, "endpoints": ["Nope"]}]}', "unknown endpoint"),
-        (b'{"endpoints": [], "types": [{"name": "T", "priority": 999, "element": {"kind": '
-         b'"Dynamic", "data_type": "Float32"}, "endpoints": []}]}', "priority"),
-        (b'{"endpoints": [], "types": [{"name": "T", "class": "Loud", "element": {"kind": '
-         b'"Dynamic", "data_type": "Float32"}, "endpoints": []}]}', "class"),
+        ((b'{"endpoints": [], "types": [{"name": "T", "element": {"kind": "Static", '
+          b'"data_type": "Float33", "count": 1}, "endpoints": []}]}'), "element.data_type"),
+        ((b'{"endpoints": [], "types": [{"name": "T", "element": {"kind": "Static", '
+          b'"data_type": "Float32"}, "endpoints": []}]}'), "element.count"),
+        ((b'{"endpoints": [], "types": [{"name": "T", "element": {"kind": "Dynamic", '
+          b'"data_type": "Float32"}, "endpoints": ["Nope"]}]}'), "unknown endpoint"),
+        ((b'{"endpoints": [], "types": [{"name": "T", "priority": 999, "element": {"kind": '
+          b'"Dynamic", "data_type": "Float32"}, "endpoints": []}]}'), "priority"),
+        ((b'{"endpoints": [], "types": [{"name": "T", "class": "Loud", "element": {"kind": '
+          b'"Dynamic", "data_type": "Float32"}, "endpoints": []}]}'), "class"),
         (b'not json', "JSON"),
     )
     for doc, word in bad:

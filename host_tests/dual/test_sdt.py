@@ -8,7 +8,7 @@ from sedsnet import errors, schema
 from sedsnet.relay import Relay
 from sedsnet.router import Router
 from codec_helpers import fresh
-from support import load_vectors, micropython_only, raises, unhex
+from support import Clock, load_vectors, micropython_only, raises, unhex
 
 GPS = 3000
 BLOB = 3001
@@ -21,14 +21,6 @@ def _schema():
     schema.register_endpoint(RADIO, "RADIO")
     schema.register_data_type(GPS, "GPS", True, 3, 1, 0, [RADIO])
     schema.register_data_type(BLOB, "BLOB", False, 0, 2, 0, [RADIO])
-
-
-class Clock:
-    def __init__(self, t=1000):
-        self.t = t
-
-    def __call__(self):
-        return self.t
 
 
 def _pair(profile, mf, **kw):
@@ -152,7 +144,7 @@ def test_missing_chunk_times_out_and_frees_its_memory():
 
 
 def test_reassembly_is_bounded():
-    clock, b, bs, chunks, got = _chunks()
+    _clock, b, bs, chunks, _got = _chunks()
     sdt = b.sides[bs].sdt
     for k in range(10):  # ten messages that never finish, distinct ids
         c = bytearray(chunks[0])
@@ -176,7 +168,7 @@ def _fix_crc(buf):
 
 
 def test_bad_sdt_frames_are_decode_errors_and_counted():
-    clock, b, bs, chunks, got = _chunks()
+    _clock, b, bs, chunks, got = _chunks()
     bad = bytearray(chunks[1])
     bad[-1] ^= 1
     cases = [bytes(bad), b"SDT\x09hello", b"SDT"]
@@ -266,7 +258,7 @@ def test_relay_profiled_side_forwards():
     ps = rl.add_side_packed_profile("radio", lambda f: None, profile="ipv4_like",
                                     max_frame_bytes=32)
     rl.add_side_packed("wire", lambda f: plain.append(bytes(f)))
-    clock2, a, b, bs, wire, got = _pair("ipv4_like", 32)
+    _clock2, a, _b, _bs, wire, _got = _pair("ipv4_like", 32)
     a.log_bytes(BLOB, bytes(range(50)))
     for f in wire:
         rl.rx_packed_from_side(ps, bytes(f))

@@ -7,7 +7,7 @@ import sys
 import sedsnet
 from sedsnet import errors
 from sedsnet.wire import pack_into
-from support import micropython_only, raises
+from support import Clock, micropython_only, raises
 
 EP = 175
 TY = 3750  # static f32 x1 -> EP (IDs no other dual module uses: CPython shares them)
@@ -19,15 +19,6 @@ def setup():
     if not sedsnet.data_type_exists(TY):
         sedsnet.register_endpoint(EP, "TS_EP")
         sedsnet.register_data_type(TY, "TS_F", True, 1, 1, 0, [EP])
-
-
-class Clock:
-    def __init__(self, t=1000, wrap=0):
-        self.t = t
-        self.wrap = wrap
-
-    def __call__(self):
-        return self.t % self.wrap if self.wrap else self.t
 
 
 class Net:
@@ -111,7 +102,7 @@ def test_a_plain_router_does_not_load_timesync():
     # a TIME_SYNC frame or a time-sync call comes
     a = sedsnet.Router(now_ms=clock, hostname="PLAIN_A", timesync_enabled=False)
     b = sedsnet.Router(now_ms=clock, hostname="PLAIN_B",
-                       handlers=[(EP, None, lambda f: got.append(f))])
+                       handlers=[(EP, None, got.append)])
     sb = b.add_side_packed("a", lambda f: None)
     a.add_side_packed("b", lambda f: b.receive_packed_from_side(sb, f))
     relay = sedsnet.Relay(now_ms=clock)
@@ -352,7 +343,7 @@ def test_bad_time_sync_frames_are_counted_drops():
 @micropython_only("heap_lock exists only under MicroPython")
 def test_periodic_clock_path_allocates_nothing():
     from micropython import heap_lock, heap_unlock
-    net, src, con = _src_con(20)
+    net, _src, con = _src_con(20)
     net.run(1000 + 3000)
     assert con.network_time_ms() is not None
     con.set_local_network_datetime_millis(2026, 1, 1, 12, 0, 5, 0)  # something to slew

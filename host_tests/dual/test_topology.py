@@ -97,7 +97,7 @@ def test_line_every_node_exports_the_same_routers_and_links():
         top = net.nodes[name].export_topology()
         assert routers_and_links(top) == (["A", "B", "M"], [("A", "M"), ("B", "M")]), name
     top = net.nodes["A"].export_topology()
-    by = dict((r["sender_id"], r) for r in top["routers"])
+    by = {r["sender_id"]: r for r in top["routers"]}
     assert by["M"] == {"sender_id": "M", "reachable_endpoints": ["TEP1"],
                        "reachable_endpoint_ids": [EPS[1]], "reachable_timesync_sources": [],
                        "connections": ["A", "B"]}
@@ -145,7 +145,7 @@ def test_control_endpoints_are_not_exported():
     net.run(100)
     b.receive_packed_from_side(0, _addr_frame("CTL", [200, 201, 202, EPS[0]]))
     top = b.export_topology()
-    by = dict((r["sender_id"], r) for r in top["routers"])
+    by = {r["sender_id"]: r for r in top["routers"]}
     assert by["CTL"]["reachable_endpoint_ids"] == [EPS[0]]
     assert by["CTL"]["reachable_endpoints"] == ["TEP0"]
     assert top["advertised_endpoint_ids"] == [EPS[0], EPS[3]]
@@ -156,7 +156,7 @@ def test_control_endpoints_are_not_exported():
 def test_relay_in_the_middle_appears_with_no_endpoints():
     net = line(mid_relay=True)
     top = net.nodes["M"].export_topology()
-    by = dict((r["sender_id"], r) for r in top["routers"])
+    by = {r["sender_id"]: r for r in top["routers"]}
     assert by["M"]["reachable_endpoint_ids"] == [] and by["M"]["connections"] == ["A", "B"]
     assert top["advertised_endpoint_ids"] == [EPS[0], EPS[2]]
     assert ("A", "M") in routers_and_links(top)[1]
@@ -474,7 +474,7 @@ def test_paths_module_loads_only_with_two_candidate_sides():
     net.pump()
     net.run(net.t[0] + 100)
     assert "sedsnet.paths" not in sys.modules
-    net2, cp, cr = _holders(0)
+    net2, _cp, _cr = _holders(0)
     net2.nodes["X"].log_f32(0x3202, [1.0])
     assert "sedsnet.paths" in sys.modules
 

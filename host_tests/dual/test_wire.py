@@ -1,6 +1,5 @@
 # Frame codec against the reference's vectors, malformed input and allocation: wire.pack_into
 # and wire.FrameHeader.parse (shared/protocol/frame.md).
-import sys
 
 from sedsnet import ids, wire
 from sedsnet.errors import (ArgumentError, CompressedFrameError, DecodeError, SedsError,

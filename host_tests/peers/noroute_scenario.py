@@ -32,11 +32,11 @@ def fresh(nsides, announced):
     q = []
     peers = []
     for i in range(nsides):
-        x.add_side_packed("s%d" % i, (lambda i: lambda f: q.append((i, bytes(f))))(i))
+        x.add_side_packed("s%d" % i, lambda f, i=i: q.append((i, bytes(f))))
         if announced:
             p = r.Router(now_ms=clock, hostname="NRP%d_%d" % (_n[0], i),
                          handlers=[(E[1], lambda pk: None, None)])
-            p.add_side_packed("x", (lambda i: lambda f: q.append((100 + i, bytes(f))))(i))
+            p.add_side_packed("x", lambda f, i=i: q.append((100 + i, bytes(f))))
             peers.append(p)
     for k in range(40):
         t[0] = k * 50

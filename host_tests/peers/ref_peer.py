@@ -1,57 +1,21 @@
 # Reference peer: runs the pinned reference `sedsnet==4.2.7` in its own CPython process (our
-# package has the same import name, so the two can never share a process). Commands drive the
-# reference as a black box; frames it emits go to the test as F records.
+# package has the same import name, so the two can never share a process). Commands (those of
+# codec_ops.py, shared with mp_codec_peer.py, and a few of its own) drive the reference as a
+# black box; frames it emits go to the test as F records.
 import sys
 
 import sedsnet as ref
 
 import stdio_link
+from codec_ops import codec_handlers
 
 _received = []
-
-
-def _schema(cmd):
-    """Apply a list of {"call": name, "args": [...], "kwargs": {...}} registry calls."""
-    for call in cmd["calls"]:
-        getattr(ref, call["call"])(*call.get("args", ()), **call.get("kwargs", {}))
-    return {}
-
-
-def _sender(cmd):
-    # sender_hex (UTF-8 hex) sidesteps JSON \\u escapes of non-BMP characters, which
-    # MicroPython's json decodes one surrogate at a time
-    if "sender_hex" in cmd:
-        return bytes.fromhex(cmd["sender_hex"]).decode()
-    return cmd["sender"]
-
-
-def _pack(cmd):
-    pkt = ref.make_packet(cmd["ty"], _sender(cmd), cmd["endpoints"], cmd["timestamp_ms"],
-                          bytes.fromhex(cmd["payload_hex"]))
-    frame = pkt.pack()
-    if cmd.get("emit"):
-        stdio_link.send_frame(frame)
-    return {"frame_hex": frame.hex()}
-
-
-def _describe(pkt):
-    return {"ty": pkt.ty, "sender": pkt.sender, "sender_hex": pkt.sender.encode().hex(),
-            "endpoints": list(pkt.endpoints),
-            "timestamp_ms": pkt.timestamp_ms, "payload_hex": bytes(pkt.payload).hex()}
-
-
-def _unpack(cmd):
-    return _describe(ref.unpack_packet_py(bytes.fromhex(cmd["frame_hex"])))
 
 
 def _received_frames(cmd):
     frames = [f.hex() for f in _received]
     del _received[:]
     return {"frames": frames}
-
-
-def _peek(cmd):
-    return dict(ref.peek_header_py(bytes.fromhex(cmd["frame_hex"])))
 
 
 def _tuning(cmd):
@@ -61,49 +25,11 @@ def _tuning(cmd):
     return {"config": dict(ref.runtime_tuning_config())}
 
 
-def _route(cmd):
-    """A fresh Router with a handler on each of cmd["handlers"] receives cmd["frame_hex"] on a
-    packed side: {"got": [[endpoint, payload hex, str(pkt) ok]...], "sent": frames forwarded}."""
-    got = []
-    sent = []
-
-    def handler(ep):
-        def h(pkt):
-            try:
-                str(pkt)
-                shown = True
-            except Exception:
-                shown = False
-            got.append([ep, bytes(pkt.payload).hex(), shown])
-        return h
-    r = ref.Router(handlers=[(e, handler(e), None) for e in cmd["handlers"]],
-                   now_ms=lambda: 0)
-    side = r.add_side_packed("in", lambda f: None)
-    r.add_side_packed("out", lambda f: sent.append(bytes(f).hex()))
-    r.receive_packed_from_side(side, bytes.fromhex(cmd["frame_hex"]))
-    return {"got": got, "sent": len(sent)}
-
-
-def _batch(cmd):
-    """Run several commands in one round trip: {"cmds": [...]} -> {"results": [...]}."""
-    out = []
-    for c in cmd["cmds"]:
-        try:
-            r = _HANDLERS[c["op"]](c)
-            r["ok"] = True
-        except Exception as e:
-            r = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
-        out.append(r)
-    return {"results": out}
-
-
 def _version(cmd):
     from importlib.metadata import version
     return {"impl": sys.implementation.name, "sedsnet": version("sedsnet")}
 
 
-_HANDLERS = {"schema": _schema, "pack": _pack, "unpack": _unpack, "peek": _peek,
-             "route": _route,
-             "tuning": _tuning, "received": _received_frames, "version": _version}
-_HANDLERS["batch"] = _batch
+_HANDLERS = codec_handlers(ref, ref, stdio_link.send_frame)
+_HANDLERS.update({"tuning": _tuning, "received": _received_frames, "version": _version})
 stdio_link.serve(_HANDLERS, on_frame=_received.append)

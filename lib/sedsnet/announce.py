@@ -10,7 +10,7 @@ from .announce_codec import (  # noqa: F401 (re-exported)
     topology_delta_payload, topology_full_payload)
 from .compat import const
 from .announce_table import (  # the record layouts (announce_table.py)
-    SEEN as _SEEN, NAME as _NAME, EPS as _EPS, BOARDS as _BOARDS, FULL as _FULL, REQ as _REQ, AEPS as _AEPS, CONTRIB as _CONTRIB, COST as _COST, ANN as _ANN, REACH as _REACH, TOLD as _TOLD, HB as _HB, NEW as _NEW, DELTA as _DELTA, PEND as _PEND, PeerTable)
+    SEEN as _SEEN, NAME as _NAME, EPS as _EPS, BOARDS as _BOARDS, REQ as _REQ, AEPS as _AEPS, ANN as _ANN, REACH as _REACH, TOLD as _TOLD, HB as _HB, NEW as _NEW, DELTA as _DELTA, PEND as _PEND, PeerTable)
 from .ids import source_address
 
 # consts.py's control type codes (const() folds only names of the module itself)

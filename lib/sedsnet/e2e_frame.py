@@ -190,7 +190,7 @@ def check_rx(router, hdr, data, n):
     delivers it, the downgrade an attacker gets by clearing FLAGS 0x10; we drop it)."""
     if not hdr.e2e:
         raise E2EError("type %d requires E2E encryption and arrived in clear (dropped)" % hdr.ty)
-    h2, buf, need = open_frame(router, hdr, data, n)
+    h2, buf, _need = open_frame(router, hdr, data, n)
     from .schema import type_record
     rec = type_record(h2.ty)
     if rec is not None or h2.contract_start >= 0:

@@ -114,7 +114,7 @@ class Router(Logging, Node):
 
     def local_endpoints(self):
         """The sorted endpoint IDs local handlers hold (none on a Relay)."""
-        return sorted(set(h[0] for h in self._handlers))
+        return sorted({h[0] for h in self._handlers})
 
     # ---- local delivery -------------------------------------------------------------------
     def _deliver(self, src, hdr, data, n):

@@ -14,7 +14,7 @@ def _s(b):
 
 def _eps(ids):
     """Sorted user endpoint IDs and their names (control endpoints left out, as 4.2.7)."""
-    out = sorted(set(e for e in ids if e not in _CONTROL_EPS))
+    out = sorted({e for e in ids if e not in _CONTROL_EPS})
     names = []
     for e in out:
         n = schema.endpoint_name(e)

@@ -68,8 +68,8 @@ class FastRun(runner.Run):
         runner.Run.__init__(self, sc, out_dir, quiet, out, seconds, keep)
         self.T = [0]
         self.step_ms, self.window_ms = step_ms, window_ms
-        handled = dict((b["name"], set(ref.endpoint_identity(h) for h in
-                                       b["config"].get("handlers", ()))) for b in sc["boards"])
+        handled = {b["name"]: {ref.endpoint_identity(h) for h in
+                                       b["config"].get("handlers", ())} for b in sc["boards"]}
         self.tracker = report.Tracker(handled, now=lambda: self.T[0] / 1000.0)
         self.hub = links.Hub(sc["seed"], self.tracker.observe, self.tracker.arrive,
                              now_ms=lambda: self.T[0])
@@ -81,8 +81,8 @@ class FastRun(runner.Run):
         self._log = open(os.path.join(self.root, "refnodes.log"), "wb")
         self._ref_ends = {}
         for n in sc["nodes"]:
-            spec = dict((k, n[k]) for k in ("name", "kind", "hostname", "schema", "handlers",
-                                             "command", "sides"))
+            spec = {k: n[k] for k in ("name", "kind", "hostname", "schema", "handlers",
+                                             "command", "sides")}
             spec["fake_clock"] = True
             proc = runner.RefProc(spec, self._ref_frame, self._ref_event, self._log)
             self.refs[n["name"]] = proc

@@ -121,8 +121,6 @@ class AirPort(End):
     """The hub's UDP socket for one board's radio; VBOARD_AIR of the board is
     udp:<board_port>:<self.port>."""
 
-    air = True  # frames are 6 settings bytes + the radio payload
-
     def __init__(self, node, side, hub):
         End.__init__(self, node, side, hub)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -136,7 +134,7 @@ class AirPort(End):
         self._stop = False
         threading.Thread(target=self._loop, daemon=True).start()
 
-    def air(self):
+    def air(self):  # frames are 6 settings bytes + the radio payload
         return "udp:%d:%d" % (self.board_port, self.port)
 
     def _loop(self):
@@ -166,9 +164,9 @@ class AirPort(End):
 
 
 def _sim(link, seed, name):
-    kw = dict(seed=seed, loss=link["loss"], dup=link["dup"], reorder=link["reorder"],
-              hold_ms=link["hold_ms"], corrupt=link["corrupt"], delay_ms=link["latency_ms"],
-              jitter_ms=link["jitter_ms"], bytes_per_s=link["bytes_per_s"], name=name)
+    kw = {"seed": seed, "loss": link["loss"], "dup": link["dup"], "reorder": link["reorder"],
+              "hold_ms": link["hold_ms"], "corrupt": link["corrupt"], "delay_ms": link["latency_ms"],
+              "jitter_ms": link["jitter_ms"], "bytes_per_s": link["bytes_per_s"], "name": name}
     if link["type"] == "uart" and not kw["bytes_per_s"]:
         kw["bytes_per_s"] = linksim.uart_bytes_per_s(link["baud"])
     if link["type"] == "lora":

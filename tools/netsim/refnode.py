@@ -38,7 +38,7 @@ class Node:
     def __init__(self, spec):
         self.spec = spec
         self.names = _register(spec["schema"]) if spec.get("schema") else {}
-        self.by_name = dict((v, k) for k, v in self.names.items())
+        self.by_name = {v: k for k, v in self.names.items()}
         self.inbox = queue.Queue()
         self.stop = False
         handlers = []

@@ -51,7 +51,7 @@ def percentile(values, p):
     if not values:
         return None
     v = sorted(values)
-    k = min(len(v) - 1, max(0, int(round(p / 100.0 * (len(v) - 1)))))
+    k = min(len(v) - 1, max(0, round(p / 100.0 * (len(v) - 1))))
     return round(v[k], 1)
 
 
@@ -150,8 +150,8 @@ class Tracker:
 
 
 def origins(tracker):
-    return dict((n, {"sent": r[0], "delivered": r[1], "last_delivery_s": r[2]})
-                for n, r in sorted(tracker.by_origin.items()))
+    return {n: {"sent": r[0], "delivered": r[1], "last_delivery_s": r[2]}
+                for n, r in sorted(tracker.by_origin.items())}
 
 
 def heap_high_water(lines):

@@ -34,7 +34,7 @@ def register_schemas(sc):
     """Register every board's and node's schema in this (host) process, so frames seen on the
     links decode by name (ground_station.register_schema: the firmware's name-derived IDs)."""
     import ground_station
-    paths = set(n["schema"] for n in sc["nodes"] if n["schema"])
+    paths = {n["schema"] for n in sc["nodes"] if n["schema"]}
     for b in sc["boards"]:
         if b["config"].get("schema"):
             paths.add(os.path.join(vboard.REPO, "boards", b["board"], b["config"]["schema"]))
@@ -159,7 +159,7 @@ class Run:
         handled = {}
         register_schemas(sc)
         for b in sc["boards"]:
-            handled[b["name"]] = set(ref.endpoint_identity(h) for h in b["config"].get("handlers", ()))
+            handled[b["name"]] = {ref.endpoint_identity(h) for h in b["config"].get("handlers", ())}
         self.tracker = report.Tracker(handled)
         self.hub = links.Hub(sc["seed"], self.tracker.observe, self.tracker.arrive)
         self.boards, self.consoles, self.refs, self.ends = {}, {}, {}, []
@@ -180,7 +180,7 @@ class Run:
 
     def start(self):
         sc = self.sc
-        for kind in sorted(set(b["board"] for b in sc["boards"])):
+        for kind in sorted({b["board"] for b in sc["boards"]}):
             self.say("building %s" % kind)
             with contextlib.redirect_stdout(io.StringIO()):
                 build.build_mpy(kind)
@@ -193,8 +193,8 @@ class Run:
         log = open(os.path.join(self.root, "refnodes.log"), "wb")
         self._log = log
         for n in sc["nodes"]:
-            spec = dict((k, n[k]) for k in ("name", "kind", "hostname", "schema", "handlers",
-                                             "command", "sides"))
+            spec = {k: n[k] for k in ("name", "kind", "hostname", "schema", "handlers",
+                                             "command", "sides")}
             self.refs[n["name"]] = RefProc(spec, self._ref_frame, self._ref_event, log)
             self._ref_ends[n["name"]] = [links.RefSide(n["name"], s, self.hub, self.refs[n["name"]], i)
                                          for i, s in enumerate(n["sides"])]
@@ -221,7 +221,7 @@ class Run:
                 elif l["type"] == "lora":
                     ends.append(air[node])
                 else:
-                    sd = [b for b in sc["boards"] if b["name"] == node][0]["sides"][side]
+                    sd = next(b for b in sc["boards"] if b["name"] == node)["sides"][side]
                     uart = "UART%d" % sd.get("id", 0)
                     ends.append(links.BoardUart(node, side, self.hub, self.boards[node].uarts[uart]))
             self.ends.extend(ends)
@@ -229,7 +229,7 @@ class Run:
         self.hub.start()
 
     def sc_nodes_side(self, node, side):
-        return [n for n in self.sc["nodes"] if n["name"] == node][0]["sides"].index(side)
+        return next(n for n in self.sc["nodes"] if n["name"] == node)["sides"].index(side)
 
     def _fire(self, e):
         do = e["do"]
@@ -309,7 +309,7 @@ class Run:
         el_ms = self.elapsed * 1000.0
         ls = []
         for name, l in self.hub.links.items():
-            st = dict((k, 0) for k in l["dirs"][0][2].stats)
+            st = dict.fromkeys(l["dirs"][0][2].stats, 0)
             util = 0.0
             for _s, _d, sim in l["dirs"]:
                 for k, v in sim.stats.items():
@@ -318,7 +318,7 @@ class Run:
             ls.append({"name": name, "type": l["spec"]["type"], "stats": st,
                        "utilisation": round(util, 4),
                        "members": [e.node for e in l["ends"]]})
-        hostnames = dict((b["name"], b["hostname"]) for b in self.sc["boards"])
+        hostnames = {b["name"]: b["hostname"] for b in self.sc["boards"]}
         hostnames.update((n["name"], n["hostname"] if n["kind"] == "router" else "RELAY")
                          for n in self.sc["nodes"])
         boards = []

@@ -174,7 +174,7 @@ def _run(code, g, mode="exec", name="<stdin>"):
         if code_ in (113, 114):  # machine.reset() / machine.soft_reset(): the board process
             raise                    # restarts us; a rebooting board prints no prompt first
         _report(e, err)
-    except BaseException as e:  # noqa: B036  (a board prints any error and keeps its REPL)
+    except BaseException as e:
         _report(e, err)
     _out.write(_EOT + _clean(err.getvalue()).encode() + _EOT)
     gc.collect()

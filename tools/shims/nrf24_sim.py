@@ -217,6 +217,23 @@ class SimCE:
         return None
 
 
+class IrqPin:
+    """The radio's IRQ line as the driver sees a machine.Pin: irq(handler) to arm, fired by
+    the sim on an IRQ (active low, so the driver asks for IRQ_FALLING)."""
+    IRQ_FALLING = 2
+
+    def __init__(self, sim):
+        self.handler = None
+        sim.on_irq = self._fire
+
+    def irq(self, handler=None, trigger=2):
+        self.handler = handler
+
+    def _fire(self):
+        if self.handler is not None:
+            self.handler(self)
+
+
 class Air:
     """In-process 2.4 GHz medium. fault(payload) may return "drop" per payload (a dropped
     payload is not ACKed either)."""

@@ -16,6 +16,7 @@ _PKT_RSSI = 0x1A
 _MODEM_CONFIG1 = 0x1D
 _MODEM_CONFIG2 = 0x1E
 _PAYLOAD_LENGTH = 0x22
+_DETECT_OPTIMIZE = 0x31
 _SYNC_WORD = 0x39
 _DIO_MAPPING1 = 0x40
 _VERSION = 0x42
@@ -24,6 +25,7 @@ _MODE_SLEEP = 0
 _MODE_STDBY = 1
 _MODE_TX = 3
 _MODE_RX_CONT = 5
+_RX_OFFSET_HZ = (7810, 10420, 15620, 20830, 31250, 41670)  # errata note 2.3, BW 7.8..41.7 kHz
 
 
 class SX127xSim:
@@ -36,6 +38,7 @@ class SX127xSim:
         self.regs[_OP_MODE] = 0x09
         self.regs[_VERSION] = 0x12
         self.regs[_SYNC_WORD] = 0x12
+        self.regs[_DETECT_OPTIMIZE] = 0xC3  # datasheet reset value: automatic IF on
         self.regs[_PAYLOAD_LENGTH] = 1
         self.rssi = rssi      # what PktRssi reports for received packets (dBm)
         self.snr_q = snr_q    # quarter dB
@@ -123,8 +126,16 @@ class SX127xSim:
         return bool(self.regs[_OP_MODE] & 0x80)
 
     def settings(self):
+        """The channel as the air sees it: Frf (3 bytes), BW/CR, SF, sync word. A receiver
+        whose automatic IF is off (errata note 2.3, below 62.5 kHz) is tuned above the channel
+        by the note's offset and hears the channel itself."""
         r = self.regs
-        return bytes((r[6], r[7], r[8], r[_MODEM_CONFIG1], r[_MODEM_CONFIG2] & 0xF0, r[_SYNC_WORD]))
+        frf = (r[6] << 16) | (r[7] << 8) | r[8]
+        bw = r[_MODEM_CONFIG1] >> 4
+        if self.mode == _MODE_RX_CONT and bw < 6 and not r[_DETECT_OPTIMIZE] & 0x80:
+            frf -= (_RX_OFFSET_HZ[bw] * 16384 + 500000) // 1000000
+        return bytes((frf >> 16, (frf >> 8) & 0xFF, frf & 0xFF, r[_MODEM_CONFIG1],
+                      r[_MODEM_CONFIG2] & 0xF0, r[_SYNC_WORD]))
 
     def _transmit(self):
         n = self.regs[_PAYLOAD_LENGTH]
