@@ -155,7 +155,7 @@ def class_code(path, field, value):
 
 def register_schema(doc, seds, path="schema.json"):
     """Register a schema document: {"endpoints": [{"name"}...], "types": [{"name", "data_type",
-    "count", "endpoints", "class", "priority"}...]}. IDs come from the names (endpoint_identity /
+    "count", "endpoints", "class", "priority", "reliable" 0..2, "e2e_encryption" 0..2}...]}. IDs come from the names (endpoint_identity /
     data_type_identity), so a reference node registering the same document gets the same IDs.
     (sedsnet 4.2.7's register_schema_json_* rejects every "types" entry, hence this format.)
     Everything is checked before the first registration."""
@@ -175,6 +175,9 @@ def register_schema(doc, seds, path="schema.json"):
                 fail(path, where + ".endpoints", "unknown endpoint %r" % (n,), names)
         rows.append((t, data_type_code(path, where + ".data_type", t.get("data_type", "Float32")),
                      class_code(path, where + ".class", t.get("class", "Data"))))
+        for key, allowed in (("reliable", (0, 1, 2)), ("e2e_encryption", (0, 1, 2))):
+            if t.get(key, 0) not in allowed or isinstance(t.get(key), bool):
+                fail(path, where + "." + key, "unknown %s mode %r" % (key, t.get(key)), allowed)
     for ep in eps:
         seds.register_endpoint(seds.endpoint_identity(ep["name"]), ep["name"],
                                ep.get("link_local_only", False), ep.get("description", ""))
@@ -182,8 +185,10 @@ def register_schema(doc, seds, path="schema.json"):
         ids = [seds.endpoint_identity(n) for n in t.get("endpoints", ())]
         count = t.get("count", 0)
         seds.register_data_type(seds.data_type_identity(t["name"]), t["name"], count > 0, count,
-                                dt, cls, ids, priority=t.get("priority", 0),
-                                description=t.get("description", ""))
+                                dt, cls, ids, reliable=t.get("reliable", 0),
+                                priority=t.get("priority", 0),
+                                description=t.get("description", ""),
+                                e2e_encryption=t.get("e2e_encryption", 0))
     return names, [t["name"] for t, _d, _c in rows]
 
 

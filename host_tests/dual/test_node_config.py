@@ -205,3 +205,20 @@ def test_reliable_side_flag():
     assert sides == {"U0": True, "U1": False}, sides
     path, msg = _feature_error({"sides": [{"name": "U0", "type": "uart", "reliable": "yes"}]})
     assert msg.startswith(path + ": sides[0] (U0).reliable: must be true or false"), msg
+
+
+def test_schema_types_can_be_reliable_and_require_e2e():
+    doc = json.loads(json.dumps(SCHEMA))
+    doc["types"][0]["reliable"] = 1
+    doc["types"][0]["e2e_encryption"] = 2
+    schema = _write("schema.json", json.dumps(doc))
+    try:
+        app.boot(None, _config(schema), lambda *a: None)
+        info = sedsnet.data_type_info_by_name("CFGT_GPS")
+        assert info["reliable"] in (1, "Ordered") and info["e2e_encryption"] in (2, "RequireOn"), info
+    finally:
+        _cleanup()
+    doc["types"][0]["reliable"] = 3
+    schema = _write("schema.json", json.dumps(doc))
+    msg = str(_boot_error(_config(schema)))
+    assert msg.startswith(schema + ": types[0] (CFGT_GPS).reliable: unknown reliable mode 3"), msg
