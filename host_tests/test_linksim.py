@@ -69,6 +69,18 @@ def test_byte_rate_queues_frames_on_the_wire():
     assert link.utilisation(1000) == pytest.approx(1.0)
 
 
+def test_backlog_is_the_wire_time_still_queued():
+    link = linksim.LinkSim(bytes_per_s=1000)  # 1 byte per ms
+    assert link.backlog_ms(0) == 0
+    link.send(0, bytes(100))
+    link.send(0, bytes(50))  # queued behind the first: the wire is busy until 150 ms
+    assert link.backlog_ms(0) == pytest.approx(150)
+    assert link.backlog_ms(100) == pytest.approx(50)
+    assert link.backlog_ms(400) == 0  # free again: never negative
+    link.send(400, bytes(10))
+    assert link.backlog_ms(400) == pytest.approx(10)
+
+
 def test_lora_airtime_matches_the_semtech_calculator():
     assert linksim.lora_airtime_ms(10) == pytest.approx(41.216, abs=0.01)
     assert linksim.lora_airtime_ms(255) == pytest.approx(399.616, abs=0.01)

@@ -67,10 +67,47 @@ def test_a_good_scenario_parses_with_defaults_and_sorted_events():
 
 def test_future_features_are_read_and_noted_not_claimed():
     doc = copy.deepcopy(BASE)
-    doc["features"] = {"reliable_types": ["GPS_DATA"], "time_sync": {"source": "ground"}}
+    doc["features"] = {"network_variables": {"FLIGHT_STATE": "ground"}, "p2p": {}}
     sc = scenario.parse(doc, REPO)
     assert len(sc["ignored"]) == 2 and all("not simulated yet" in n for n in sc["ignored"])
     assert "features.warp" in _bad(lambda d: d.__setitem__("features", {"warp": 1}))
+
+
+KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+
+def test_simulated_features_become_node_and_board_settings():
+    doc = copy.deepcopy(BASE)
+    doc["features"] = {"reliable_types": ["COMMAND"], "time_sync": {"source": "ground"},
+                       "reliable_max_retries": 40,
+                       "e2e": {"types": ["COMMAND"], "key_id": 7, "key": KEY,
+                               "nodes": ["ground", "rocket"]}}
+    sc = scenario.parse(doc, REPO)
+    assert sc["ignored"] == []
+    feat = sc["feat"]
+    assert feat["timesync_source"] == "ground"
+    assert feat["type_flags"] == {"COMMAND": {"reliable": 1, "e2e_encryption": 2}}
+    assert feat["reliable_sides"] == [("gw", "UART1"), ("pad", "GW")]  # the uart link's ends
+    assert feat["e2e"] == {"key_id": 7, "key": KEY, "nodes": ["ground", "rocket"]}
+    assert feat["tuning"] == {"reliable_max_retries": 40}
+    doc["features"]["reliable_links"] = []
+    assert scenario.parse(doc, REPO)["feat"]["reliable_sides"] == []
+
+
+@pytest.mark.parametrize("features, field", [
+    ({"time_sync": {"source": "pad"}}, "features.time_sync.source: 'pad' is not a reference router"),
+    ({"time_sync": {"source": "rocket"}}, "features.time_sync.source"),
+    ({"reliable_types": ["CMD"]}, "features.reliable_types[0]: no type 'CMD'"),
+    ({"reliable_links": ["air"]}, "features.reliable_links[0]: 'air' is not a uart link"),
+    ({"reliable_links": ["nope"]}, "features.reliable_links[0]: no link 'nope'"),
+    ({"reliable_max_retries": 0}, "features.reliable_max_retries"),
+    ({"e2e": {"types": ["COMMAND"], "key": "zz"}}, "features.e2e.key: must be hex"),
+    ({"e2e": {"types": ["COMMAND"], "key": "00" * 8}}, "features.e2e.key: a key needs"),
+    ({"e2e": {"types": ["GPZ"], "key": KEY}}, "features.e2e.types[0]: no type 'GPZ'"),
+    ({"e2e": {"key": KEY, "nodes": ["moon"]}}, "features.e2e.nodes[0]: no board or node 'moon'"),
+])
+def test_bad_features_name_the_field(features, field):
+    assert field in _bad(lambda d: d.__setitem__("features", features))
 
 
 @pytest.mark.parametrize("mutate, field", [
@@ -138,9 +175,24 @@ def test_cli_rejects_a_bad_scenario_with_the_field(tmp_path):
 
 
 def test_short_scenario_runs_and_reports(tmp_path):
+    """short.json with the features on: the ground is the time source, COMMAND is reliable
+    (hop-reliable UART) and RequireOn E2E with a key the ground and the rocket hold."""
     out_dir = str(tmp_path / "out")
-    run = subprocess.run([PY, os.path.join(REPO, "tools", "netsim"),
-                          os.path.join(REPO, "scenarios", "short.json"),
+    with open(os.path.join(REPO, "scenarios", "short.json")) as f:
+        doc = json.load(f)
+    for part in (doc["boards"], doc["nodes"]):
+        for one in part:  # the copy lives in tmp_path: paths from the repository
+            for k in ("config", "schema"):
+                if k in one:
+                    one[k] = os.path.join(REPO, one[k])
+    doc["features"] = {"reliable_types": ["COMMAND"], "time_sync": {"source": "ground"},
+                       "reliable_max_retries": 40,
+                       "e2e": {"types": ["COMMAND"], "key_id": 7, "key": KEY,
+                               "nodes": ["ground", "rocket"]}}
+    path = str(tmp_path / "short-features.json")
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    run = subprocess.run([PY, os.path.join(REPO, "tools", "netsim"), path,
                           "--seconds", "12", "--out", out_dir],
                          capture_output=True, text=True, timeout=120, cwd=REPO)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -172,6 +224,18 @@ def test_short_scenario_runs_and_reports(tmp_path):
                    for g in svg.iter(ns + "g") if g.get("class") == "link")
     assert routers == ["gateway", "ground", "rocket"]
     assert edges == [("gateway", "ground"), ("gateway", "rocket")]
+    # features: every COMMAND frame on the links was sealed, none was lost, and the gateway
+    # (one hop from the source) follows the ground's clock
+    assert types["COMMAND"]["sealed_frames"] >= types["COMMAND"]["sent"] >= 2, types
+    rel = rep["reliable"]["COMMAND"]
+    assert rel["lost"] == 0 and rel["delivered"] >= 2, rel
+    assert "reliable COMMAND: sent %d, delivered %d, lost 0 (OK)" % (rel["sent"], rel["delivered"]) \
+        in run.stdout
+    gw = [b for b in rep["boards"] if b["name"] == "gateway"][0]
+    assert gw["time_sync"] and gw["time_sync"]["samples"] >= 1, gw
+    assert abs(gw["time_sync"]["last_ms"]) < 50, gw  # same host clock: ms, not seconds
+    assert rep["time_source"] == "ground"
+    assert [n["e2e_drops"] for n in rep["nodes"]] == [0]
 
 
 _VIEW = r"""
@@ -193,21 +257,28 @@ class End:
 
 class Tracker:
     def per_type(self):
-        return {"GPS_DATA": {"delivered": 3, "sent": 4}}
+        return {"GPS_DATA": {"delivered": 3, "sent": 4}, "COMMAND": {"delivered": 1, "sent": 1,
+                                                                  "resent": 2}}
 
 class Hub:
     pass
 
 class Con:
     lines = ["sedsnet: loops=42 errors=0 drops=1 | LORA tx=1 rx=2 drop=0", "x heap=12345"]
+    net = [(1767268800000.0, 1767268800003)]  # a status line's net_ms= 3 ms ahead of the host
+
+class Ref:
+    spec = {"kind": "router"}
+    drops = 3
+    why = {'Telemetry error: HandlerError("crypto open")': 2, "other": 1}
 
 class Run:
     sc = {"name": "fake"}
-    ends = [End("rocket", 5, 20), End("gw", 20, 5)]
+    ends = [End("rocket", 5, 20), End("gw", 20, 5), End("ground", 1, 1)]
     tracker = Tracker()
     hub = Hub()
     consoles = {"rocket": Con()}
-    refs = {}
+    refs = {"ground": Ref()}
 
 Run.hub.links = {"air": {"spec": {"type": "lora"}, "dirs": [(Run.ends[0], Run.ends[1],
                  Sim(sent=20, lost=2, tx_full=1, corrupted=1))]}}
@@ -227,10 +298,13 @@ def test_live_view_rows_and_quiet():
     quiet, loud = out.stdout.split("\nFalse<")
     assert quiet == "True<>"  # --quiet: no view at all
     assert "netsim fake  t=  1.0 s" in loud
-    assert "rocket     in    5.0/s  out   20.0/s  link-lost     0  ram 12345  loops=42" in loud
+    assert ("rocket     in    5.0/s  out   20.0/s  link-lost     0  ram 12345  time +3 ms  "
+            "loops=42") in loud
+    assert "ground     in    1.0/s  out    1.0/s  link-lost     0  reference router, drops 3 (E2E 2)" \
+        in loud
+    assert "delivered: COMMAND 1/1 (resent 2), GPS_DATA 3/4" in loud
     assert "gw         in   20.0/s  out    5.0/s  link-lost     3" in loud  # lost + tx-full
     assert "air            lora  up   util  25.0%  sent     20  lost     3  corrupted    1" in loud
-    assert "delivered: GPS_DATA 3/4" in loud
 
 
 def _load(name):

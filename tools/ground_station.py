@@ -58,7 +58,9 @@ def register_schema(doc):
                                _pick(_DATA_TYPES, t, "data_type", "Float32"),
                                _pick(_CLASSES, t, "class", "Data"),
                                [ref.endpoint_identity(n) for n in t["endpoints"]],
-                               priority=t.get("priority", 0), description=t.get("description", ""))
+                               priority=t.get("priority", 0), description=t.get("description", ""),
+                               reliable=t.get("reliable", 0),
+                               e2e_encryption=t.get("e2e_encryption", 0))
         names[ty] = t["name"]
     return names
 

@@ -128,6 +128,11 @@ class LinkSim:
     def in_flight(self):
         return len(self._queue)
 
+    def backlog_ms(self, now_ms):
+        """How long the medium stays busy after now_ms with what was already sent (0 when it
+        is free): a sender with a short TX queue drops a frame when this is too long."""
+        return max(0.0, self._wire_free_ms - now_ms)
+
     def utilisation(self, elapsed_ms):
         """Share of elapsed_ms the medium was busy (0..1; rate-limited links only)."""
         return min(1.0, self.stats["busy_ms"] / elapsed_ms) if elapsed_ms > 0 else 0.0

@@ -3,7 +3,7 @@
 # (sedsnet_node.hw_machine.MachineHw or .hw_circuitpython.CircuitPythonHw) and call boot().
 # load_config, register_schema, ConfigError: also app's names, as before config.py
 from .config import ConfigError, fail, load_config, load_json  # noqa: F401
-from .config import data_type_id, endpoint_id, register_schema
+from .config import data_type_id, e2e_keys, endpoint_id, register_schema, timesync_role
 from .mainloop import MainLoop, PacketCounter, Sensor
 
 
@@ -95,7 +95,11 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
     for i, s in enumerate(cfg.get("sensors", ())):
         where = "sensors[%d] (%s)" % (i, s.get("name"))
         sensors.append((s, data_type_id(sedsnet, cfg_path, where + ".type", s.get("type"), types)))
+    for kid, key in e2e_keys(cfg_path, cfg):  # process-wide keyring, before the router
+        sedsnet.register_e2e_key(kid, key)
     router = make_router(sedsnet, cfg, handlers, clock if injected_clock else None)
+    reliable = dict((s.get("name", s["type"].upper()), s.get("reliable", False))
+                    for s in cfg["sides"])
     timing = cfg.get("loop", {})
     wdt = None
     if cfg.get("watchdog_ms"):
@@ -107,10 +111,11 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
     loop.link_errors += failed
     for name, link in links:
         prof = getattr(link, "side_profile", None)  # radios: a side profile (sedsnet/sdt.py)
+        rel = reliable.get(name, False)  # "reliable": true (hop-by-hop reliable side)
         if prof:
-            loop.add_link(link, router.add_side_packed_profile(name, link.send, **prof))
+            loop.add_link(link, router.add_side_packed_profile(name, link.send, rel, **prof))
         else:
-            loop.add_link(link, router.add_side_packed(name, link.send))
+            loop.add_link(link, router.add_side_packed(name, link.send, rel))
     for s, ty in sensors:
         read = _sensor_reader(s, clock)
         if read is None:
@@ -121,16 +126,25 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
     return router, loop
 
 
-_ROUTER_OPTIONS = ("max_queue_budget", "max_recent_rx_ids", "starting_queue_size")
+_ROUTER_OPTIONS = ("max_queue_budget", "max_recent_rx_ids", "starting_queue_size",
+                   "timesync_enabled", "timesync_priority", "timesync_source_timeout_ms",
+                   "timesync_announce_interval_ms", "timesync_request_interval_ms",
+                   "timesync_consumer_promotion_enabled", "timesync_max_slew_ppm")
 
 
 def make_router(seds, cfg, handlers, clock=None):
     """The node's sedsnet.Router. cfg["router"] may set the queue budget options (a small heap
     wants a budget well under the reference's 100 KB default) and "route_mode" ("Fanout",
     "Weighted", "Failover") for the packets this board originates; unset keeps 4.2.7's
-    defaults (Weighted: one side per endpoint)."""
+    defaults (Weighted: one side per endpoint). Time sync: "timesync_role" ("consumer",
+    "source", "auto" or 0..2) and the other timesync_* options of sedsnet.Router;
+    cfg["e2e"]["key_id"] is the router's e2e_key_id (the key is registered in build)."""
     opts = cfg.get("router", {})
     kw = {"handlers": handlers, "hostname": cfg["hostname"]}
+    if "timesync_role" in opts:
+        kw["timesync_role"] = timesync_role("config", opts["timesync_role"])
+    if "key_id" in cfg.get("e2e", {}):
+        kw["e2e_key_id"] = cfg["e2e"]["key_id"]
     if clock is not None:  # simulated time (tests): the router's clock must agree with the loop's
         kw["now_ms"] = clock
     for key in _ROUTER_OPTIONS:

@@ -54,7 +54,85 @@ def load_config(path="config.json"):
         if side.get("type") not in SIDE_TYPES:
             fail(path, "sides[%d] (%s).type" % (i, side.get("name")),
                  "unknown side type %r" % (side.get("type"),), SIDE_TYPES)
+        if not isinstance(side.get("reliable", False), bool):
+            fail(path, "sides[%d] (%s).reliable" % (i, side.get("name")),
+                 "must be true or false, not %r" % (side["reliable"],))
+    check_features(cfg, path)
     return cfg
+
+
+TIMESYNC_ROLES = ("consumer", "source", "auto")  # 4.2.7's timesync_role 0, 1, 2
+_TS_INTS = ("timesync_priority", "timesync_source_timeout_ms", "timesync_announce_interval_ms",
+            "timesync_request_interval_ms", "timesync_max_slew_ppm")
+_TS_BOOLS = ("timesync_enabled", "timesync_consumer_promotion_enabled")
+
+
+def _uint(path, field, v):
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        fail(path, field, "must be an int >= 0, not %r" % (v,))
+    return v
+
+
+def timesync_role(path, value):
+    """The timesync_role code of a config value: a role name (any case) or 0..2."""
+    if isinstance(value, str) and value.lower() in TIMESYNC_ROLES:
+        return TIMESYNC_ROLES.index(value.lower())
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2:
+        return value
+    fail(path, "router.timesync_role", "unknown role %r" % (value,), TIMESYNC_ROLES)
+
+
+def e2e_keys(path, cfg):
+    """[(key_id, key bytes)] of cfg["e2e"]["keys"] ({"7": "hex..."}), checked."""
+    import binascii
+    keys = cfg.get("e2e", {}).get("keys", {})
+    if not isinstance(keys, dict):
+        fail(path, "e2e.keys", "must be an object {\"key id\": \"hex key\"}")
+    out = []
+    for kid, text in keys.items():
+        field = "e2e.keys.%s" % (kid,)
+        try:
+            n = int(kid)
+        except ValueError:
+            n = -1
+        if not 0 <= n <= 0xFFFFFFFF:
+            fail(path, field, "the key id must be an int 0..4294967295")
+        try:
+            key = binascii.unhexlify(text)
+        except (TypeError, ValueError):
+            fail(path, field, "the key must be a hex string, not %r" % (text,))
+        if len(key) < 16:
+            fail(path, field, "a key needs at least 16 bytes (32 hex digits), got %d" % len(key))
+        out.append((n, key))
+    return out
+
+
+def check_features(cfg, path="config.json"):
+    """Check the "router" time sync options and the "e2e" section before anything is built."""
+    opts = cfg.get("router", {})
+    if not isinstance(opts, dict):
+        fail(path, "router", "must be an object {...}")
+    if "timesync_role" in opts:
+        timesync_role(path, opts["timesync_role"])
+    for key in _TS_INTS:
+        if key in opts:
+            _uint(path, "router." + key, opts[key])
+    for key in _TS_BOOLS:
+        if key in opts and not isinstance(opts[key], bool):
+            fail(path, "router." + key, "must be true or false, not %r" % (opts[key],))
+    e2e = cfg.get("e2e")
+    if e2e is None:
+        return
+    if not isinstance(e2e, dict):
+        fail(path, "e2e", "must be an object {\"keys\": {...}, \"key_id\": n}")
+    for k in e2e:
+        if k not in ("keys", "key_id"):
+            fail(path, "e2e." + k, "unknown key", ("keys", "key_id"))
+    ids = [n for n, _k in e2e_keys(path, cfg)]
+    if "key_id" in e2e:
+        kid = e2e["key_id"]
+        if isinstance(kid, bool) or not isinstance(kid, int) or kid not in ids:
+            fail(path, "e2e.key_id", "%r is not one of the config's keys" % (kid,), ids)
 
 
 def data_type_code(path, field, value):
@@ -77,7 +155,7 @@ def class_code(path, field, value):
 
 def register_schema(doc, seds, path="schema.json"):
     """Register a schema document: {"endpoints": [{"name"}...], "types": [{"name", "data_type",
-    "count", "endpoints", "class", "priority"}...]}. IDs come from the names (endpoint_identity /
+    "count", "endpoints", "class", "priority", "reliable" 0..2, "e2e_encryption" 0..2}...]}. IDs come from the names (endpoint_identity /
     data_type_identity), so a reference node registering the same document gets the same IDs.
     (sedsnet 4.2.7's register_schema_json_* rejects every "types" entry, hence this format.)
     Everything is checked before the first registration."""
@@ -97,6 +175,9 @@ def register_schema(doc, seds, path="schema.json"):
                 fail(path, where + ".endpoints", "unknown endpoint %r" % (n,), names)
         rows.append((t, data_type_code(path, where + ".data_type", t.get("data_type", "Float32")),
                      class_code(path, where + ".class", t.get("class", "Data"))))
+        for key, allowed in (("reliable", (0, 1, 2)), ("e2e_encryption", (0, 1, 2))):
+            if t.get(key, 0) not in allowed or isinstance(t.get(key), bool):
+                fail(path, where + "." + key, "unknown %s mode %r" % (key, t.get(key)), allowed)
     for ep in eps:
         seds.register_endpoint(seds.endpoint_identity(ep["name"]), ep["name"],
                                ep.get("link_local_only", False), ep.get("description", ""))
@@ -104,8 +185,10 @@ def register_schema(doc, seds, path="schema.json"):
         ids = [seds.endpoint_identity(n) for n in t.get("endpoints", ())]
         count = t.get("count", 0)
         seds.register_data_type(seds.data_type_identity(t["name"]), t["name"], count > 0, count,
-                                dt, cls, ids, priority=t.get("priority", 0),
-                                description=t.get("description", ""))
+                                dt, cls, ids, reliable=t.get("reliable", 0),
+                                priority=t.get("priority", 0),
+                                description=t.get("description", ""),
+                                e2e_encryption=t.get("e2e_encryption", 0))
     return names, [t["name"] for t, _d, _c in rows]
 
 

@@ -212,6 +212,10 @@ class MainLoop:
         if used is not None:  # MicroPython/CircuitPython: heap in use now and its high-water
             self.heap_peak = max(self.heap_peak, used)
             head += " heap=%d peak=%d free=%d" % (used, self.heap_peak, gc.mem_free())
+        ts = getattr(self.router, "ts", None)  # time sync, once loaded (a source was heard)
+        net = ts.network_time_ms() if ts is not None else None
+        if net is not None:
+            head += " net_ms=%d" % net
         parts = [head]
         for link in self.links:
             parts.append("%s tx=%d rx=%d drop=%d" % (link.name, link.tx_frames, link.rx_frames,

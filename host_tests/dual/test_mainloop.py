@@ -188,3 +188,30 @@ def test_status_line_reports_the_heap_where_the_runtime_can():
         assert used > 0 and loop.heap_peak >= used and " free=" in line
     else:  # CPython has no heap figure to give
         assert "heap=" not in line and loop.heap_peak == 0
+
+
+def test_status_line_carries_the_network_time_once_there_is_one():
+    import sedsnet
+    clock = Clock()
+    to_src, to_cons = [], []
+    src = sedsnet.Router(now_ms=clock, hostname="ts-src", timesync_role=1)
+    cons = sedsnet.Router(now_ms=clock, hostname="ts-cons")
+    s_side = src.add_side_packed("C", lambda f: to_cons.append(bytes(f)))
+    c_side = cons.add_side_packed("S", lambda f: to_src.append(bytes(f)))
+    loop, _, _, _ = _loop(cons, clock, status_ms=1000)
+    assert " net_ms=" not in loop.status_line()  # no source heard yet: no network time
+    src.set_local_network_datetime_millis(2026, 1, 1, 12, 0, 0, 0)
+    for _ in range(300):  # 3 s: three announcements
+        clock.t += 10
+        src.periodic(0)
+        loop.step()
+        while to_cons or to_src:
+            if to_cons:
+                cons.receive_packed_from_side(c_side, to_cons.pop(0))
+            if to_src:
+                src.receive_packed_from_side(s_side, to_src.pop(0))
+    line = loop.status_line()
+    assert " net_ms=" in line, line
+    net = int(line.split(" net_ms=")[1].split()[0])
+    assert abs(net - src.network_time_ms()) <= 50, (net, src.network_time_ms())
+    assert net > 1767268800000  # the source's 2026-01-01 12:00, not the consumer's uptime

@@ -21,6 +21,7 @@ sys.path.insert(0, HERE)
 import links  # noqa: E402
 import report  # noqa: E402
 import runner  # noqa: E402
+import scenario  # noqa: E402
 
 import sedsnet as ref  # noqa: E402  the reference (endpoint IDs by name); never ours here
 
@@ -62,10 +63,17 @@ class Lines:
         self.lines = []
 
 
+def scenario_features(sc):
+    return sorted(k for k in sc.get("features", {}) if k in scenario.SIMULATED_KEYS)
+
+
 class FastRun(runner.Run):
     def __init__(self, sc, out_dir, quiet=False, out=sys.stdout, seconds=None, keep=False,
                  step_ms=5, window_ms=20):
         runner.Run.__init__(self, sc, out_dir, quiet, out, seconds, keep)
+        for k in scenario_features(sc):  # the real-time runner applies them, --fast does not
+            sc["ignored"].append("features.%s: not applied in --fast" % k)
+        sc["feat"] = None
         self.T = [0]
         self.step_ms, self.window_ms = step_ms, window_ms
         handled = {b["name"]: {ref.endpoint_identity(h) for h in

@@ -225,7 +225,7 @@ class Hub:
                 # The board's radio shim sends at once, a real one takes the airtime: a sender
                 # whose medium is busy for more than tx_queue_ms ahead drops the frame, as a
                 # driver with a short TX queue does (instead of an ever-growing backlog).
-                if sim.tx_queue_ms and sim._wire_free_ms - now > sim.tx_queue_ms:
+                if sim.tx_queue_ms and sim.backlog_ms(now) > sim.tx_queue_ms:
                     sim.stats["tx_full"] += 1
                     continue
                 sim.send(now, frame)

@@ -3,11 +3,15 @@
     python tools/netsim/refnode.py '<json spec>'
 
 spec: {"name", "kind": "router"|"relay", "hostname", "schema": path or null, "handlers":
-[endpoint names], "sides": [side names], "command": {"every_s", "type", "endpoint"} or null}.
+[endpoint names], "sides": [side names], "command": {"every_s", "type", "endpoint"} or null},
+and the scenario's features: "type_flags" {type: {"reliable", "e2e_encryption"}},
+"reliable_sides" [side names], "e2e" {"key_id", "key": hex} (this node holds the key),
+"timesync_source" (a Source whose network time is the host's UTC clock), "tuning"
+(set_runtime_tuning_config keywords).
 Each side's frames come and go as records on stdin/stdout (records.py): the simulator owns the
 links and their faults. Events: {"ev": "up"}, {"ev": "rx", "ty", "sender", "ts", "data", "t"}
 for each packet a handler got, {"ev": "cmd", "n", "ts", "data", "t"} for each command sent.
-Commands: {"op": "topology"|"stats"|"leave"|"stop"} -> a reply; after "leave" (announce_leave())
+Commands: {"op": "topology"|"stats"|"time"|"leave"|"stop"} -> a reply; after "leave" (announce_leave())
 the node goes quiet (no periodic(), frames in ignored) unless the command has "stay": true.
 """
 import json
@@ -28,16 +32,47 @@ OUT = sys.stdout.buffer
 IN = sys.stdin.buffer
 
 
-def _register(path):
+def _register(path, flags=None):
+    """The schema file, with the scenario's per-type flags ({type: {"reliable": 1,
+    "e2e_encryption": 2}}) merged in, registered by ground_station's public loader."""
     import ground_station  # its public schema loader (same IDs as the firmware)
     with open(path) as f:
-        return ground_station.register_schema(json.load(f))
+        doc = json.load(f)
+    for t in doc.get("types", ()):
+        t.update((flags or {}).get(t.get("name"), {}))
+    return ground_station.register_schema(doc)
+
+
+def _e2e_key(key_id, key_hex):
+    """A software key in the reference's keyring: its Python API has none, so the exported C
+    call (shared/protocol/verified-4.2.7.md "Signatures")."""
+    import ctypes
+
+    import sedsnet.sedsnet as native
+    key = bytes.fromhex(key_hex)
+    rc = ctypes.CDLL(native.__file__).seds_crypto_register_software_key(
+        ctypes.c_uint32(key_id), key, ctypes.c_size_t(len(key)))
+    if rc != 0:
+        raise RuntimeError("seds_crypto_register_software_key(%d) returned %d" % (key_id, rc))
+
+
+def _set_wall_time(node):
+    """A time source: the network time is the host's UTC clock (ms) from now on."""
+    import datetime
+    n = datetime.datetime.now(datetime.timezone.utc)
+    node.set_local_network_datetime_millis(n.year, n.month, n.day, n.hour, n.minute, n.second,
+                                           n.microsecond // 1000)
 
 
 class Node:
     def __init__(self, spec):
         self.spec = spec
-        self.names = _register(spec["schema"]) if spec.get("schema") else {}
+        self.names = _register(spec["schema"], spec.get("type_flags")) if spec.get("schema") else {}
+        e2e = spec.get("e2e")
+        if e2e:
+            _e2e_key(e2e["key_id"], e2e["key"])
+        if spec.get("tuning"):  # process-wide in 4.2.7 (this process is one node)
+            ref.set_runtime_tuning_config(**spec["tuning"])
         self.by_name = {v: k for k, v in self.names.items()}
         self.inbox = queue.Queue()
         self.stop = False
@@ -50,12 +85,19 @@ class Node:
             self.node = ref.Relay(**kw)
             self.rx = self.node.rx_packed_from_side
         else:
+            if spec.get("timesync_source"):
+                kw["timesync_role"] = 1  # Source
+            if e2e:
+                kw["e2e_key_id"] = e2e["key_id"]
             self.node = ref.Router(handlers=handlers, hostname=spec.get("hostname") or spec["name"],
                                    **kw)
             self.rx = self.node.receive_packed_from_side
+            if spec.get("timesync_source"):
+                _set_wall_time(self.node)
         self.sides = []
+        rel = spec.get("reliable_sides", ())
         for i, side in enumerate(spec.get("sides", ())):
-            self.sides.append(self.node.add_side_packed(side, self._tx(i)))
+            self.sides.append(self.node.add_side_packed(side, self._tx(i), side in rel))
         self.commands = 0
         self.left = False  # after a leave: no more periodic(), frames in are ignored
 
@@ -89,6 +131,9 @@ class Node:
         op = msg.get("op")
         if op == "topology":
             return self.node.export_topology()
+        if op == "time":  # the network time and the host's clock at the same moment
+            return {"net_ms": self.node.network_time_ms() if hasattr(self.node, "network_time_ms")
+                    else None, "wall_ms": time.time() * 1000.0}
         if op == "stats":
             return json.loads(json.dumps(self.node.export_runtime_stats(), default=str))
         if op == "leave":
@@ -166,7 +211,8 @@ class Node:
                     try:
                         self.rx(self.sides[body[0]], body[1:])
                     except Exception as e:  # the reference's error family varies: count it
-                        records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80]})
+                        records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80],
+                                                      "side": body[0], "frame": body[1:].hex()})
                 elif kind == "C":
                     try:
                         reply = self._op(json.loads(body))

@@ -29,6 +29,8 @@ import sedsnet as ref  # noqa: E402  the reference decoder; the host never impor
 _HEAP_RE = re.compile(r"\b(?:mem_alloc|heap_used|heap)=(\d+)")
 
 
+_FLAG_E2E = 0x10  # FLAGS bit of an E2E-sealed frame (shared/protocol/verified-4.2.7.md "E2E")
+
 # a timestamp this much older than the newest one from the same sender is a clock restart
 RESTART_MS = 5000
 
@@ -72,6 +74,9 @@ class Tracker:
         self.by_origin = {}  # origin node -> [sent, delivered, last delivery (s since start)]
         self.t0 = now()
         self.undecodable = 0
+        self.emits = {}  # (key, node, link) -> frames of that packet the node put on the link
+        self.resent = {}  # type -> frames a node sent again on the same link (retransmits)
+        self.sealed = {}  # type -> frames seen with the E2E flag (payload encrypted)
 
     @staticmethod
     def _decode(end, frame):
@@ -85,6 +90,8 @@ class Tracker:
 
     def observe(self, link, end, frame, now):
         pkt = self._decode(end, frame)
+        data = links.canonical(frame[6:] if getattr(end, "air", False) else frame)
+        sealed = bool(data) and data[0] & _FLAG_E2E
         with self.lock:
             if pkt is None:
                 self.undecodable += 1
@@ -94,6 +101,12 @@ class Tracker:
                 self.control[name] = self.control.get(name, 0) + 1
                 return
             key = (name, pkt.timestamp_ms, bytes(pkt.payload).hex())
+            ek = (key, end.node, link)
+            self.emits[ek] = self.emits.get(ek, 0) + 1
+            if self.emits[ek] > 1:
+                self.resent[name] = self.resent.get(name, 0) + 1
+            if sealed:  # E2E: only the key holders read the payload (the host holds it too)
+                self.sealed[name] = self.sealed.get(name, 0) + 1
             seen = self.first.setdefault(key, [])
             # two boards on one clock can send the same values at the same time (sim sensors
             # are functions of the clock): one entry per origin
@@ -143,10 +156,49 @@ class Tracker:
             out[name] = {"sent": self.sent.get(name, 0), "delivered": self.delivered.get(name, 0),
                          "duplicated": self.duplicated.get(name, 0),
                          "reordered": self.reordered.get(name, 0),
+                         "resent": self.resent.get(name, 0),
+                         "sealed_frames": self.sealed.get(name, 0),
                          "latency_ms": {"p50": percentile(lat, 50), "p90": percentile(lat, 90),
                                         "p99": percentile(lat, 99),
                                         "max": round(max(lat), 1) if lat else None}}
         return out
+
+
+# a packet first sent this close to the end may still be on its way (retransmits included)
+IN_FLIGHT_S = 2.0
+
+
+def reliable(tracker, feat):
+    """{type: {"sent", "delivered", "lost", "in_flight", "resent"}} for the scenario's
+    reliable types: lost = sent more than IN_FLIGHT_S before the end and never delivered."""
+    out = {}
+    flags = (feat or {}).get("type_flags", {})
+    end = tracker.now()
+    with tracker.lock:
+        for name in sorted(t for t, f in flags.items() if f.get("reliable")):
+            sent = [(k, v) for k, v in tracker.first.items() if k[0] == name]
+            late = [k for k, v in sent if v and end - v[0][0] < IN_FLIGHT_S]
+            got = set(k for (k, _node) in tracker.got if k[0] == name)
+            lost = sum(1 for k, _v in sent if k not in got and k not in late)
+            out[name] = {"sent": len(sent), "delivered": len(got), "lost": lost,
+                         "in_flight": sum(1 for k in late if k not in got),
+                         "resent": tracker.resent.get(name, 0)}
+    return out
+
+
+def time_offsets(samples, src):
+    """A board's network time against the source's: samples are (host ms when a status line
+    came, its net_ms=); src is the source's {"net_ms", "wall_ms"} read at the end (the source's
+    own offset from the host clock, taken out). None when the board never had a time."""
+    if not samples or not src or src.get("net_ms") is None:
+        return None
+    base = src["net_ms"] - src["wall_ms"]
+    offs = [round(net - host - base, 1) for host, net in samples]
+    return {"samples": len(offs), "last_ms": offs[-1], "min_ms": min(offs), "max_ms": max(offs)}
+
+
+def e2e_drops(why):
+    return sum(n for w, n in why.items() if "crypto" in w.lower() or "e2e" in w.lower())
 
 
 def origins(tracker):
@@ -178,13 +230,22 @@ def link_loss_by_hosts(links, hostnames):
 
 def text(rep):
     lines = ["netsim report: scenario %s, %.1f s wall" % (rep["scenario"], rep["wall_s"]), ""]
-    lines.append("%-16s %7s %9s %5s %5s %8s %8s %8s" % ("type", "sent", "delivered", "dup",
-                                                        "reord", "p50 ms", "p90 ms", "p99 ms"))
+    lines.append("%-16s %7s %9s %5s %5s %6s %8s %8s %8s" % (
+        "type", "sent", "delivered", "dup", "reord", "resent", "p50 ms", "p90 ms", "p99 ms"))
     for name, t in sorted(rep["types"].items()):
         lat = t["latency_ms"]
-        lines.append("%-16s %7d %9d %5d %5d %8s %8s %8s" % (
-            name, t["sent"], t["delivered"], t["duplicated"], t["reordered"],
+        lines.append("%-16s %7d %9d %5d %5d %6d %8s %8s %8s" % (
+            name, t["sent"], t["delivered"], t["duplicated"], t["reordered"], t.get("resent", 0),
             lat["p50"], lat["p90"], lat["p99"]))
+    for name, t in sorted(rep["types"].items()):
+        if t.get("sealed_frames"):
+            lines.append("E2E %s: %d frames on the links sealed (FLAGS 0x10)" % (
+                name, t["sealed_frames"]))
+    for name, r in sorted(rep.get("reliable", {}).items()):
+        lines.append("reliable %s: sent %d, delivered %d, lost %d%s, in flight at the end %d, "
+                     "frames resent %d" % (name, r["sent"], r["delivered"], r["lost"],
+                                           " (OK)" if r["lost"] == 0 else " (LOST)",
+                                           r["in_flight"], r["resent"]))
     lines.append("")
     lines.append("by origin: " + ", ".join(
         "%s %d/%d (last delivered at %s s)" % (n, o["delivered"], o["sent"], o["last_delivery_s"])
@@ -205,8 +266,20 @@ def text(rep):
                      % (b["name"], b["board"], b["reboots"], b["status_lines"],
                         b["heap_high_water"] if b["heap_high_water"] is not None
                         else "not printed by the firmware", b["error_lines"]))
+        ts = b.get("time_sync")
+        if ts:
+            lines.append("             time sync: offset from %s %+.1f ms (last of %d status lines;"
+                         " min %+.1f, max %+.1f)" % (rep.get("time_source"), ts["last_ms"],
+                                                     ts["samples"], ts["min_ms"], ts["max_ms"]))
+        elif rep.get("time_source"):
+            lines.append("             time sync: no network time on its status lines")
         if b["last_status"]:
             lines.append("             last: " + b["last_status"])
+    for n in rep.get("nodes", ()):
+        if n.get("drops"):
+            lines.append("  node %-6s drops %d (E2E %d): %s" % (
+                n["name"], n["drops"], n.get("e2e_drops", 0), "; ".join(
+                    "%s x%d" % (w, c) for w, c in sorted(n.get("drop_reasons", {}).items())[:3])))
     lines.append("CRC failures as frames left their node: %d; undecodable frames seen: %d"
                  % (rep["crc_failures"], rep["undecodable"]))
     for note in rep["ignored"]:

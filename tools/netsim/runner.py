@@ -21,6 +21,7 @@ sys.path.insert(0, TOOLS)
 sys.path.insert(0, HERE)
 import build  # noqa: E402
 import deploy  # noqa: E402
+import features  # noqa: E402
 import links  # noqa: E402
 import records  # noqa: E402
 import report  # noqa: E402
@@ -65,6 +66,8 @@ class RefProc:
                                      stdout=subprocess.PIPE, stderr=log)
         self.on_frame, self.on_event = on_frame, on_event
         self.drops = 0
+        self.why = {}  # drop reason -> count
+        self.dropped = []  # the first drop events (reason, side, frame hex)
         threading.Thread(target=self._loop, daemon=True).start()
 
     def _loop(self):
@@ -82,6 +85,10 @@ class RefProc:
                 ev = json.loads(body)
                 if ev.get("ev") == "drop":
                     self.drops += 1
+                    why = ev.get("why", "")
+                    self.why[why] = self.why.get(why, 0) + 1
+                    if len(self.dropped) < 20:
+                        self.dropped.append(ev)
                 self.on_event(self, ev)
 
     def send_frame(self, index, frame):
@@ -122,6 +129,7 @@ class Console:
         import serial
         self.name, self.echo = name, echo
         self.lines = []
+        self.net = []  # (host clock ms when the line came, the line's net_ms=) per status line
         self._stop = False
         self.serial = serial.Serial(path, timeout=0.2)
         self._t = threading.Thread(target=self._run, daemon=True)
@@ -130,15 +138,21 @@ class Console:
     def _run(self):
         buf = b""
         while not self._stop:
-            try:
-                buf += self.serial.read(1024)
+            try:  # whatever is there, at once (a line's arrival time is its net_ms= moment)
+                buf += self.serial.read(max(1, self.serial.in_waiting))
             except Exception:
                 return
+            now_ms = time.time() * 1000.0
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
                 text = line.decode("utf-8", "replace").rstrip()
                 if text:
                     self.lines.append(text)
+                    if " net_ms=" in text:
+                        try:
+                            self.net.append((now_ms, int(text.split(" net_ms=")[1].split()[0])))
+                        except ValueError:
+                            pass
                     if self.echo:
                         self.echo(self.name, text)
 
@@ -158,6 +172,10 @@ class Run:
         self.keep = keep
         handled = {}
         register_schemas(sc)
+        e2e = sc.get("feat", {}).get("e2e")
+        if e2e:  # the host decodes what the links carry: it holds the scenario's key too
+            import refnode
+            refnode._e2e_key(e2e["key_id"], e2e["key"])
         for b in sc["boards"]:
             handled[b["name"]] = {ref.endpoint_identity(h) for h in b["config"].get("handlers", ())}
         self.tracker = report.Tracker(handled)
@@ -192,9 +210,12 @@ class Run:
         self._ref_ends = {}
         log = open(os.path.join(self.root, "refnodes.log"), "wb")
         self._log = log
+        feat = sc.get("feat") or {"timesync_source": None, "type_flags": {}, "reliable_sides": [],
+                                  "e2e": None, "tuning": {}}
         for n in sc["nodes"]:
             spec = {k: n[k] for k in ("name", "kind", "hostname", "schema", "handlers",
-                                             "command", "sides")}
+                                      "command", "sides")}
+            spec.update(features.node_spec(feat, n["name"]))
             self.refs[n["name"]] = RefProc(spec, self._ref_frame, self._ref_event, log)
             self._ref_ends[n["name"]] = [links.RefSide(n["name"], s, self.hub, self.refs[n["name"]], i)
                                          for i, s in enumerate(n["sides"])]
@@ -203,9 +224,12 @@ class Run:
             os.mkdir(fs)
             cfg = os.path.join(self.root, b["name"] + "-config.json")
             with open(cfg, "w") as f:
-                json.dump(b["config"], f)
+                json.dump(features.board_config(feat, b), f)
             with contextlib.redirect_stdout(io.StringIO()):
                 deploy.deploy(b["board"], fs, config=cfg)  # a directory: files copied as to a drive
+            features.flag_schema(os.path.join(fs, b["config"].get("schema") or "schema.json"),
+                        feat["type_flags"])
+            features.add_packages(b["board"], fs, features.packages(feat))
             port = air.get(b["name"])
             self.say("starting board %s (%s, hostname %s%s)" % (
                 b["name"], b["board"], b["hostname"], ", radio on the air hub" if port else ""))
@@ -292,6 +316,8 @@ class Run:
             ground = sorted(self.refs)[0]
         if ground is not None:
             topo = self.refs[ground].call("topology")
+        src = (self.sc.get("feat") or {}).get("timesync_source")
+        self.src_time = self.refs[src].call("time") if src in self.refs else None
         rep = self.collect(ground)
         os.makedirs(self.out_dir, exist_ok=True)
         for name, con in self.consoles.items():
@@ -331,13 +357,21 @@ class Run:
                            "error_lines": sum(1 for x in lines if x.startswith("sedsnet: error")
                                              or x.startswith("Traceback")),
                            "handler_lines": sum(1 for x in lines if " got type " in x),
-                           "heap_high_water": report.heap_high_water(lines)})
+                           "heap_high_water": report.heap_high_water(lines),
+                           "time_sync": report.time_offsets(getattr(self.consoles[b["name"]],
+                                                                    "net", ()),
+                                                            getattr(self, "src_time", None))})
         crc = sum(getattr(e, "crc_failures", 0) for e in self.ends)
         return {"scenario": self.sc["name"], "wall_s": round(self.wall, 1),
                 "seconds": round(self.elapsed, 1), "types": self.tracker.per_type(),
                 "origins": report.origins(self.tracker),
                 "control_frames": self.tracker.control, "links": ls, "boards": boards,
-                "nodes": [{"name": n, "drops": p.drops} for n, p in sorted(self.refs.items())],
+                "nodes": [{"name": n, "drops": p.drops, "drop_reasons": p.why,
+                           "first_drops": p.dropped,
+                           "e2e_drops": report.e2e_drops(p.why)}
+                          for n, p in sorted(self.refs.items())],
+                "reliable": report.reliable(self.tracker, self.sc.get("feat")),
+                "time_source": (self.sc.get("feat") or {}).get("timesync_source"),
                 "crc_failures": crc, "undecodable": self.tracker.undecodable,
                 "ignored": self.sc["ignored"], "events": self.fired, "topology_from": ground,
                 "link_loss": report.link_loss_by_hosts(ls, hostnames)}

@@ -19,9 +19,10 @@ LORA_MTU = 255
 # how far ahead a sender may queue on a busy medium before it drops (0 = no limit): about two
 # LoRa frames at SF7 (firmware/sx127x.py tx_queue=2), a UART driver's buffer
 TX_QUEUE_MS = {"lora": 300, "uart": 500, "pipe": 0}
-# Features being built in parallel: a scenario may describe them now; the runner notes and skips
-# each until the library supports it (then it joins the default scenario).
-FUTURE_KEYS = ("reliable_types", "time_sync", "network_variables", "e2e", "p2p")
+# Library features a scenario turns on ("features"): the real-time runner applies these...
+SIMULATED_KEYS = ("reliable_types", "reliable_links", "reliable_max_retries", "time_sync", "e2e")
+# ...and notes and skips the rest until it simulates them (then they join the default scenario)
+FUTURE_KEYS = SIMULATED_KEYS + ("network_variables", "p2p")
 TOP_KEYS = ("name", "description", "duration_s", "seed", "heap", "boards", "nodes", "links",
             "events", "features")
 
@@ -215,6 +216,78 @@ def _event(i, e, links, names):
     return out
 
 
+def _type_names(boards, nodes):
+    """Every type name in the scenario's schema files (boards' and nodes')."""
+    out = set()
+    paths = set(n["schema"] for n in nodes if n["schema"])
+    for b in boards:
+        if b["config"].get("schema"):
+            paths.add(os.path.join(REPO, "boards", b["board"], b["config"]["schema"]))
+    for p in paths:
+        with open(p) as f:
+            out.update(t.get("name") for t in json.load(f).get("types", ()))
+    return out
+
+
+def _features(feats, names, boards, nodes, links):
+    """features -> {"timesync_source": node or None, "type_flags": {type: {"reliable",
+    "e2e_encryption"}}, "reliable_sides": [(node, side) on uart links], "e2e": {"key_id",
+    "key", "nodes"} or None, "tuning": {"reliable_max_retries"} for the reference nodes}: what
+    the runner puts into configs, schemas and node specs."""
+    out = {"timesync_source": None, "type_flags": {}, "reliable_sides": [], "e2e": None,
+           "tuning": {}}
+    known = None
+    ts = feats.get("time_sync")
+    if ts is not None:
+        src = _str("features.time_sync.source", _obj("features.time_sync", ts).get("source"))
+        if src not in [n["name"] for n in nodes if n["kind"] == "router"]:
+            _fail("features.time_sync.source", "%r is not a reference router node" % src)
+        out["timesync_source"] = src
+    if "reliable_types" in feats:
+        known = _type_names(boards, nodes)
+        mode = 1  # 4.2.7's reliable=1: ordered (stop-and-wait per type end to end)
+        for j, t in enumerate(_list("features.reliable_types", feats["reliable_types"])):
+            if t not in known:
+                _fail("features.reliable_types[%d]" % j, "no type %r in the schemas" % (t,))
+            out["type_flags"].setdefault(t, {})["reliable"] = mode
+    uart = [l["name"] for l in links if l["type"] == "uart"]
+    rl = feats.get("reliable_links", uart)  # hop-reliable sides at both ends; default: the UARTs
+    for j, name in enumerate(_list("features.reliable_links", rl)):
+        if name not in [l["name"] for l in links]:
+            _fail("features.reliable_links[%d]" % j, "no link %r" % (name,))
+        if name not in uart:
+            _fail("features.reliable_links[%d]" % j, "%r is not a uart link" % (name,))
+    if "reliable_types" in feats or "reliable_links" in feats:
+        out["reliable_sides"] = [e for l in links if l["name"] in rl for e in l["ends"]]
+    if "reliable_max_retries" in feats:
+        out["tuning"] = {"reliable_max_retries": int(_num(
+            "features.reliable_max_retries", feats["reliable_max_retries"], 1, 255))}
+    e2e = feats.get("e2e")
+    if e2e is not None:
+        w = "features.e2e"
+        _obj(w, e2e)
+        known = known or _type_names(boards, nodes)
+        for j, t in enumerate(_list(w + ".types", e2e.get("types", []))):
+            if t not in known:
+                _fail("%s.types[%d]" % (w, j), "no type %r in the schemas" % (t,))
+            out["type_flags"].setdefault(t, {})["e2e_encryption"] = 2  # RequireOn
+        kid = int(_num(w + ".key_id", e2e.get("key_id", 7), 0, 0xFFFFFFFF))
+        key = _str(w + ".key", e2e.get("key"))
+        try:
+            raw = bytes.fromhex(key)
+        except ValueError:
+            _fail(w + ".key", "must be hex, not %r" % key)
+        if len(raw) < 16:
+            _fail(w + ".key", "a key needs at least 16 bytes (32 hex digits)")
+        holders = [_str("%s.nodes[%d]" % (w, j), n) for j, n in
+                   enumerate(_list(w + ".nodes", e2e.get("nodes", [])))]
+        for j, n in enumerate(holders):
+            if n not in names:
+                _fail("%s.nodes[%d]" % (w, j), "no board or node %r" % n)
+        out["e2e"] = {"key_id": kid, "key": key, "nodes": holders}
+    return out
+
+
 def parse(doc, base_dir="."):
     _obj("scenario", doc)
     ignored = []
@@ -225,7 +298,8 @@ def parse(doc, base_dir="."):
     for k in feats:
         if k not in FUTURE_KEYS:
             _fail("features." + k, "unknown feature (known: %s)" % ", ".join(FUTURE_KEYS))
-        ignored.append("features.%s: read, not simulated yet (the library does not ship it)" % k)
+        if k not in SIMULATED_KEYS:
+            ignored.append("features.%s: read, not simulated yet" % k)
     names = {}
     boards = [_board(i, b, base_dir, names) for i, b in enumerate(_list("boards", doc.get("boards", [])))]
     nodes = [_node(i, n, base_dir, names) for i, n in enumerate(_list("nodes", doc.get("nodes", [])))]
@@ -242,7 +316,8 @@ def parse(doc, base_dir="."):
         n["sides"] = [side for l in links for (node, side) in l["ends"] if node == n["name"]]
     events = [_event(i, e, by_name, names) for i, e in enumerate(_list("events", doc.get("events", [])))]
     events.sort(key=lambda e: e["at_s"])
-    return {"name": doc.get("name", "scenario"), "description": doc.get("description", ""),
+    feat = _features(feats, names, boards, nodes, links)
+    return {"feat": feat, "name": doc.get("name", "scenario"), "description": doc.get("description", ""),
             "duration_s": _num("duration_s", doc.get("duration_s", 20), 1.0),
             "seed": int(_num("seed", doc.get("seed", 1), 0)), "heap": doc.get("heap"),
             "boards": boards, "nodes": nodes, "links": links, "events": events,

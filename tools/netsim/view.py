@@ -1,5 +1,7 @@
-"""The live terminal view: once a second, per node packets/s in and out, drops, RAM (when the
-board prints it) and the last status; per link utilisation and losses. --quiet shows nothing.
+"""The live terminal view: once a second, per node packets/s in and out, drops (E2E ones of the
+reference nodes), RAM (when the board prints it), its network time against the host clock (when
+its status line has net_ms=) and the last status; per link utilisation and losses; per type
+delivered/sent and the frames resent. --quiet shows nothing.
 On a terminal the view redraws in place; otherwise it prints one block per second."""
 import report
 
@@ -35,11 +37,16 @@ class Live:
                 status = [x for x in con.lines[-20:] if x.startswith("sedsnet: loops")]
                 heap = report.heap_high_water(con.lines[-20:])
                 extra = "ram %s" % (heap if heap is not None else "n/a")
+                net = getattr(con, "net", None)
+                if net:  # its network time against the host's clock (the source's, to a ms)
+                    extra += "  time %+.0f ms" % (net[-1][1] - net[-1][0])
                 if status:
                     extra += "  " + status[-1].split("|")[0].replace("sedsnet: ", "").strip()
             else:
                 ref = self.run.refs.get(node)
-                extra = "reference %s, drops %d" % (ref.spec["kind"], ref.drops) if ref else ""
+                extra = ("reference %s, drops %d (E2E %d)" % (
+                    ref.spec["kind"], ref.drops, report.e2e_drops(getattr(ref, "why", {})))
+                    if ref else "")
             rows.append("  %-10s in %6.1f/s  out %6.1f/s  link-lost %5d  %s" % (
                 node, (rx - prx) / dt, (tx - ptx) / dt, lost.get(node, 0), extra))
         return rows
@@ -73,8 +80,10 @@ class Live:
         lines.append(" links:")
         lines += self._link_rows(el)
         types = self.run.tracker.per_type()
-        lines.append(" delivered: " + (", ".join("%s %d/%d" % (n, t["delivered"], t["sent"])
-                                                for n, t in sorted(types.items())) or "nothing yet"))
+        lines.append(" delivered: " + (", ".join(
+            "%s %d/%d%s" % (n, t["delivered"], t["sent"],
+                            " (resent %d)" % t["resent"] if t.get("resent") else "")
+            for n, t in sorted(types.items())) or "nothing yet"))
         text = "\n".join(lines) + "\n"
         if self.tty:
             text = "\x1b[H\x1b[2J" + text
