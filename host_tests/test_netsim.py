@@ -231,7 +231,7 @@ def test_short_scenario_runs_and_reports(tmp_path):
     assert rel["lost"] == 0 and rel["delivered"] >= 2, rel
     assert "reliable COMMAND: sent %d, delivered %d, lost 0 (OK)" % (rel["sent"], rel["delivered"]) \
         in run.stdout
-    gw = [b for b in rep["boards"] if b["name"] == "gateway"][0]
+    gw = next(b for b in rep["boards"] if b["name"] == "gateway")
     assert gw["time_sync"] and gw["time_sync"]["samples"] >= 1, gw
     assert abs(gw["time_sync"]["last_ms"]) < 50, gw  # same host clock: ms, not seconds
     assert rep["time_source"] == "ground"

@@ -985,7 +985,7 @@ def test_a_queued_frame_with_no_heap_for_its_work_buffer_is_an_oversize_drop():
     out = []
     src.add_side_packed("OUT", lambda f: out.append(bytes(f)))
     src.log_bytes(TEXT, b"x" * 900)
-    long_frame = [f for f in out if len(f) > 512][0]
+    long_frame = next(f for f in out if len(f) > 512)
     a.receive_packed_queue_from_side(s, long_frame)
     heap_lock()
     try:

@@ -23,9 +23,9 @@ def send_key(router, rec):
     (nothing sent) where 4.2.7 refuses. Table (RequireOn/PreferOn/PreferOff, key present/no
     key): mode 0 !cc/!cc, 1 Ecc/!cc, 2 (and 255, the default) EEc/!!c, 3 EEE/!!!."""
     pol = rec[R_E2E]
-    opts = router._options
-    mode = opts["e2e_mode"]
-    kid = opts["e2e_key_id"]
+    opts = router._opts  # (options.NAMES order)
+    mode = opts[10]  # e2e_mode
+    kid = opts[11]  # e2e_key_id
     if mode == 0:
         if pol == _REQUIRE_ON:
             raise E2EError("type %d requires E2E encryption and e2e_mode is 0 (Disabled)" % rec[0])

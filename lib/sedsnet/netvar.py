@@ -146,7 +146,7 @@ class NetVars:
         router = self.router
         from .schema import R_E2E, type_record
         rec = type_record(ty)
-        if rec is not None and (rec[R_E2E] or router._options["e2e_mode"] == 3):
+        if rec is not None and (rec[R_E2E] or router._opts[10] == 3):
             from .e2e_frame import seal_packed
             try:
                 f = seal_packed(router, rec, f)  # the cache holds the opened frame

@@ -1,11 +1,16 @@
 # Router constructor options beyond the defaults, and configure_address: loaded only when a
 # Router is given a non-default option or configure_address() is called (a board that keeps
 # the defaults never loads it). Options are checked as 4.2.7 checks them; time sync and
-# E2E read the checked values from Router._options.
+# E2E read the checked values from Router._opts (in NAMES order).
 from . import ids
 from .errors import ArgumentError
 from .node import flag, opt_int
-from .router import OPTION_NAMES as NAMES
+
+# Router's options beyond the queues, in the order of Router._opts
+NAMES = ("address_mode", "requested_address", "timesync_enabled", "timesync_role",
+         "timesync_priority", "timesync_source_timeout_ms", "timesync_announce_interval_ms",
+         "timesync_request_interval_ms", "timesync_consumer_promotion_enabled",
+         "timesync_max_slew_ppm", "e2e_mode", "e2e_key_id")
 
 # largest value of each option (None: a bool); 4.2.7 takes timesync_role 0..2, e2e_mode a u8
 _MAX = (2, 0xFFFFFFFF, None, 2, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF,

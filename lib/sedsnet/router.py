@@ -17,12 +17,7 @@ _SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
 
 _RESERVED_EPS = (200, 201, 202)
 _HANDLER_TRIES = const(3)  # tuning.py's max_handler_retries default
-# the Router options beyond the queues and 4.2.7's defaults (options.py checks other values)
-OPTION_NAMES = ("address_mode", "requested_address", "timesync_enabled", "timesync_role",
-                "timesync_priority", "timesync_source_timeout_ms",
-                "timesync_announce_interval_ms", "timesync_request_interval_ms",
-                "timesync_consumer_promotion_enabled", "timesync_max_slew_ppm", "e2e_mode",
-                "e2e_key_id")
+# 4.2.7's defaults of the Router options options.NAMES lists (options.py checks other values)
 _OPTION_DEFAULTS = (0, 0, True, 0, 100, 5000, 1000, 1000, True, 50000, 255, 0)
 _singleton = [None]  # Router.new_singleton()
 
@@ -60,8 +55,8 @@ class Router(Logging, Node):
                 from .options import check  # checked as 4.2.7 checks them
                 check(values)
                 break
-        # what time sync and E2E read (timesync.py, e2e_frame.py); the values as checked
-        self._options = dict(zip(OPTION_NAMES, values))
+        # what time sync and E2E read (timesync.py, e2e_frame.py), in options.NAMES order
+        self._opts = list(values)
         self._handler_failures = 0
         self._e2e_unacked = 0  # reliable frames delivered whose origin we could not name
         Node.__init__(self, now_ms, hostname, max_queue_budget, max_recent_rx_ids,
@@ -80,7 +75,7 @@ class Router(Logging, Node):
         the first TIME_SYNC frame or time-sync API call (clock only when disabled)."""
         if self.ts is None:
             from .timesync import TimeSync
-            self.ts = TimeSync(self, self._options["timesync_enabled"])
+            self.ts = TimeSync(self, self._opts[2])  # timesync_enabled
         return self.ts
 
     def __getattr__(self, name):
@@ -279,19 +274,18 @@ def _e2e():
 def _check_handlers(handlers):
     out = []
     if handlers is not None and not isinstance(handlers, (list, tuple)):
-        raise ArgumentError("handlers must be a list of (endpoint, pkt_cb, packed_cb) tuples, "
-                            "not %s" % type(handlers).__name__)
+        raise ArgumentError("handlers: a list of (endpoint, packet_cb, packed_cb), not %s"
+                            % type(handlers).__name__)
     for h in handlers or ():
         try:
             ep, cb, packed = h
         except (TypeError, ValueError):
-            raise ArgumentError("handlers: a handler is (endpoint_id, packet_cb, "
-                                "packed_cb_or_None), not %r" % (h,))
+            raise ArgumentError("handlers: (endpoint, packet_cb, packed_cb), not %r" % (h,))
         if not isinstance(ep, int) or not 0 <= ep <= 0xFFFFFFFF or ep in _RESERVED_EPS:
             raise ArgumentError("handlers: bad handler endpoint %r" % (ep,))
         if (cb is not None and not callable(cb)) or (packed is not None and not callable(packed)):
             raise ArgumentError("handlers: callbacks must be callable or None")
         if cb is None and packed is None:
-            raise ArgumentError("handlers: a handler needs a packet or a packed callback")
+            raise ArgumentError("handlers: a packet or packed callback is needed")
         out.append((ep, cb, packed))
     return out

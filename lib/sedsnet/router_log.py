@@ -19,6 +19,7 @@ from .kernels import copy_into
 
 _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain side
 _STRING = const(13)
+_E2E_MODE = const(10)  # index of e2e_mode in Router._opts (options.NAMES)
 _TX_TAG = const(0xFE)  # ring tag of queued TX frames (0xFF marks a taken record)
 
 
@@ -33,7 +34,7 @@ class Logging:
         if rec is None:
             raise UnknownTypeError("InvalidType: %r" % (ty,))
         if 200 in rec[R_EPS]:  # 4.2.7 lets users log TIME_SYNC frames; they would confuse peers
-            raise ArgumentError("ty: type %d is SEDSNET_TIME_SYNC's, handled internally" % ty)
+            raise ArgumentError("ty: type %d is time sync's (internal)" % ty)
         return rec
 
     def _pay(self, n):
@@ -144,7 +145,7 @@ class Logging:
         eps = rec[R_EPS]
         rel = _REL_UNSEQ if rec[R_RELIABLE] else -1
         nonce = ids.next_nonce()
-        if rec[R_E2E] or self._options["e2e_mode"] == 3:  # encrypt, clear or refuse
+        if rec[R_E2E] or self._opts[_E2E_MODE] == 3:  # encrypt, clear or refuse
             kid = _e2e().send_key(self, rec)
             if kid >= 0:
                 size = _size(ty, self.src_addr, eps, ts, nonce, payload, rel)
@@ -269,7 +270,7 @@ class Logging:
             hdr = FrameHeader(max_endpoints=32)
         hdr.parse(data)  # raises DecodeError for a bad frame, before anything is queued
         rec = schema.type_record(hdr.ty)
-        if rec is not None and (rec[R_E2E] or self._options["e2e_mode"] == 3):
+        if rec is not None and (rec[R_E2E] or self._opts[_E2E_MODE] == 3):
             data = _e2e().seal_packed(self, rec, data)  # E2E policy, as log_*
         n = len(data)
         if queue or self._busy:

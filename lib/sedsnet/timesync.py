@@ -7,6 +7,7 @@
 from array import array
 
 from .compat import const
+from .options import NAMES
 
 try:
     import supervisor  # noqa: F401  CircuitPython: supervisor.ticks_ms wraps at 2^29
@@ -34,7 +35,7 @@ class TimeSync:
 
     def __init__(self, node, enabled=True):
         self.node = node
-        o = node._options
+        o = dict(zip(NAMES, node._opts))
         self.anchor = bytearray(8)
         self.have = False  # a usable network time exists
         self.fine = False  # a response sample has corrected the announce-based time

@@ -37,14 +37,10 @@ def configure_timesync(ts, enabled=True, role=0, priority=100, source_timeout_ms
     if role > 2:
         raise ArgumentError("role: bad timesync role %d (0 consumer, 1 source, 2 auto)" % role)
     ts.apply(*vals)
-    o = ts.node._options
-    for i in range(8):
-        o[_OPTS[i]] = vals[i]
+    o = ts.node._opts
+    for i in range(8):  # options.NAMES 2..9: timesync_enabled .. timesync_max_slew_ppm
+        o[2 + i] = vals[i]
 
-
-_OPTS = ("timesync_enabled", "timesync_role", "timesync_priority", "timesync_source_timeout_ms",
-         "timesync_announce_interval_ms", "timesync_request_interval_ms",
-         "timesync_consumer_promotion_enabled", "timesync_max_slew_ppm")
 
 
 def network_time(ts):

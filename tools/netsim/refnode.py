@@ -58,8 +58,8 @@ def _e2e_key(key_id, key_hex):
 
 def _set_wall_time(node):
     """A time source: the network time is the host's UTC clock (ms) from now on."""
-    import datetime
-    n = datetime.datetime.now(datetime.timezone.utc)
+    import datetime as dt
+    n = dt.datetime.now(dt.timezone.utc)
     node.set_local_network_datetime_millis(n.year, n.month, n.day, n.hour, n.minute, n.second,
                                            n.microsecond // 1000)
 

@@ -178,7 +178,7 @@ def reliable(tracker, feat):
         for name in sorted(t for t, f in flags.items() if f.get("reliable")):
             sent = [(k, v) for k, v in tracker.first.items() if k[0] == name]
             late = [k for k, v in sent if v and end - v[0][0] < IN_FLIGHT_S]
-            got = set(k for (k, _node) in tracker.got if k[0] == name)
+            got = {k for (k, _node) in tracker.got if k[0] == name}
             lost = sum(1 for k, _v in sent if k not in got and k not in late)
             out[name] = {"sent": len(sent), "delivered": len(got), "lost": lost,
                          "in_flight": sum(1 for k in late if k not in got),

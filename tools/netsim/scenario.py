@@ -219,7 +219,7 @@ def _event(i, e, links, names):
 def _type_names(boards, nodes):
     """Every type name in the scenario's schema files (boards' and nodes')."""
     out = set()
-    paths = set(n["schema"] for n in nodes if n["schema"])
+    paths = {n["schema"] for n in nodes if n["schema"]}
     for b in boards:
         if b["config"].get("schema"):
             paths.add(os.path.join(REPO, "boards", b["board"], b["config"]["schema"]))
