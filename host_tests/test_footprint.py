@@ -34,6 +34,7 @@ def test_core_footprint_and_lazy_feature_modules(mp_runtime, tmp_path):
     r = _run(mp_runtime, lib)
     print("\ncore code (%s): %d B; modules %s" % (mp_runtime, r["code"], r["core"]))
     assert set(r["core"]) == CORE  # no consts, tuning, _pure, wire_parse, typed_log, announce...
+    assert set(_tool_core()) == CORE  # make footprint measures the same core
     assert r["log_u8"] == ["sedsnet.typed_log"]
     assert r["const"] == ["sedsnet.consts"] and r["FLOAT32"] == 1
     assert r["tuning"] == ["sedsnet.tuning"] and r["tuning_retries"] == 3
@@ -47,3 +48,12 @@ def test_router_handler_tries_default_matches_tuning_default():
     sys.path.insert(0, toolchain.LIB)
     from sedsnet import router, tuning
     assert router._HANDLER_TRIES == tuning._values[tuning._HANDLER_TRIES] == 3
+
+
+def _tool_core():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "footprint_tool", os.path.join(toolchain.REPO, "tools", "footprint.py"))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool.CORE

@@ -24,11 +24,12 @@ import build  # noqa: E402
 import romfs  # noqa: E402
 
 CORE_TARGET = 60 * 1024
-# _fast imports _pure (its CRC table), so the core holds both
+# what `import sedsnet` + a Router with a plain side loads (host_tests/test_footprint.py checks
+# this list against the modules a plain Router really loads)
 CORE = ["sedsnet", "sedsnet.router", "sedsnet.router_log", "sedsnet.node", "sedsnet.engine",
         "sedsnet.queues", "sedsnet.kernels", "sedsnet.wire",
         "sedsnet.schema", "sedsnet.ids", "sedsnet.ring", "sedsnet.isr", "sedsnet.recent",
-        "sedsnet.routes", "sedsnet.errors", "sedsnet.compat", "sedsnet.consts", "sedsnet._fast",
+        "sedsnet.routes", "sedsnet.errors", "sedsnet.compat", "sedsnet._fast",
         "sedsnet._fast_frame"]
 # (label, modules on top of the core)
 OPTIONAL = (
@@ -39,6 +40,12 @@ OPTIONAL = (
     ("timesync + timesync_api (time sync)", ["sedsnet.timesync", "sedsnet.timesync_api"]),
     ("e2e + e2e_frame (E2E keyring, seal/open, policy)", ["sedsnet.e2e", "sedsnet.e2e_frame"]),
     ("netvar (network variables)", ["sedsnet.netvar"]),
+    ("reliable + reliable_rx + reliable_e2e (reliable delivery)",
+     ["sedsnet.reliable", "sedsnet.reliable_rx", "sedsnet.reliable_e2e"]),
+    ("sdt + sdt_codec + sdt_reassembly (side profiles)",
+     ["sedsnet.sdt", "sedsnet.sdt_codec", "sedsnet.sdt_reassembly"]),
+    ("announce + codec + topology + paths (full discovery)",
+     ["sedsnet.announce_codec", "sedsnet.announce", "sedsnet.topology", "sedsnet.paths"]),
     ("stats (export_*)", ["sedsnet.stats"]),
     ("schema_json", ["sedsnet.schema_json"]),
     ("schema_api + identity (info, removal, JSON entry points)",
@@ -50,6 +57,7 @@ OPTIONAL = (
                                           "sedsnet_node.mainloop"]),
     ("firmware: uart_link + cobs", ["sedsnet_node.uart_link", "sedsnet_node.cobs"]),
     ("firmware: sx127x", ["sedsnet_node.sx127x"]),
+    ("firmware: nrf24l01", ["sedsnet_node.nrf24l01"]),
 )
 
 
