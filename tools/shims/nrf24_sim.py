@@ -3,6 +3,7 @@
 # 3-deep RX/TX FIFOs with dynamic payload length, CE edges, the active-low IRQ, auto-ACK with
 # retransmits (MAX_RT when nobody acks), and an "air" (in-process or UDP) between radios on the
 # same channel, data rate and address. Host-only (tools/shims); CPython and MicroPython Unix.
+import sx127x_sim  # its UdpAir, with this radio's datagram header
 
 _CONFIG = 0x00
 _EN_AA = 0x01
@@ -260,41 +261,13 @@ class Air:
         return got
 
 
-class UdpAir:
-    """Loopback UDP medium for separate processes: datagram = 7 settings bytes + payload. A
-    datagram cannot be ACKed, so auto-ACK transmissions count as ACKed."""
+class UdpAir(sx127x_sim.UdpAir):
+    """Loopback UDP medium for separate processes (sx127x_sim's): datagram = 7 settings bytes
+    + payload. A datagram cannot be ACKed, so auto-ACK transmissions count as ACKed."""
 
-    def __init__(self, listen_port, peer_ports, host="127.0.0.1"):
-        import socket
-        self._s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._s.bind(socket.getaddrinfo(host, listen_port)[0][-1])
-        self._s.setblocking(False)
-        self._peers = [socket.getaddrinfo(host, p)[0][-1] for p in peer_ports]
-        self.radios = []
-        self.sent = 0
+    HEADER = 7
+    MIN = 8  # an nRF24 payload has at least one byte
+    MAX = 64
 
-    def attach(self, radio):
-        self.radios.append(radio)
-
-    def transmit(self, src, settings, payload):
-        self.sent += 1
-        for p in self._peers:
-            try:
-                self._s.sendto(settings + payload, p)
-            except OSError:
-                pass
-        return True
-
-    def poll(self):
-        for _ in range(8):
-            for r in self.radios:
-                if len(r.rx_fifo) >= 3:
-                    return
-            try:
-                data = self._s.recv(64)
-            except OSError:
-                return
-            if len(data) < 8:
-                continue
-            for r in self.radios:
-                r.deliver(data[:7], data[7:])
+    def ready(self, radio):
+        return len(radio.rx_fifo) < 3  # the RX FIFO holds 3 payloads

@@ -255,7 +255,12 @@ class Air:
 
 
 class UdpAir:
-    """Loopback UDP medium for separate processes: datagram = 6 settings bytes + payload."""
+    """Loopback UDP medium for separate processes: datagram = HEADER settings bytes + payload.
+    The nRF24 simulator uses it too (nrf24_sim.UdpAir: its header, size and readiness)."""
+
+    HEADER = 6  # SX127xSim.settings()
+    MIN = 6  # shortest datagram taken (an empty payload is a packet on LoRa)
+    MAX = 300
 
     def __init__(self, listen_port, peer_ports, host="127.0.0.1"):
         import socket
@@ -269,6 +274,10 @@ class UdpAir:
     def attach(self, radio):
         self.radios.append(radio)
 
+    def ready(self, radio):
+        """The radio can take a packet now. An SX127x: listening with the last one read out."""
+        return radio.listening
+
     def transmit(self, src, settings, payload):
         self.sent += 1
         for p in self._peers:
@@ -276,19 +285,21 @@ class UdpAir:
                 self._s.sendto(settings + payload, p)
             except OSError:
                 pass
+        return True  # (a datagram cannot be ACKed: an nRF24 auto-ACK send counts as ACKed)
 
     def poll(self):
         # datagrams wait in the socket while a radio is busy transmitting (a crude stand-in for
         # airtime: the sim transmits instantly, so "during our TX" is only a few SPI writes)
         for _ in range(8):
-            for r in self.radios:  # each delivery sets RxDone: wait for the driver again
-                if not r.listening:
+            for r in self.radios:  # each delivery may leave the radio busy: wait for it again
+                if not self.ready(r):
                     return
             try:
-                data = self._s.recv(300)
+                data = self._s.recv(self.MAX)
             except OSError:
                 return
-            if len(data) < 6:
+            if len(data) < self.MIN:
                 continue
+            h = self.HEADER
             for r in self.radios:
-                r.deliver(data[:6], data[6:])
+                r.deliver(data[:h], data[h:])
