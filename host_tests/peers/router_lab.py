@@ -30,7 +30,8 @@ class RouterLab:
             "reset": self.reset, "node": self.node, "link": self.link, "add_side": self.add_side,
             "rx": self.rx_cmd, "run": self.run, "at": self.at, "call": self.call,
             "log_f32": self.log_f32, "log_hex": self.log_hex, "log_bytes": self.log_bytes,
-            "fn": self.fn, "out": self.out, "got": self.got, "nv": self.nv, "batch": self.batch}
+            "fn": self.fn, "out": self.out, "got": self.got, "nv": self.nv, "batch": self.batch,
+            "p2p": self.p2p}
 
     def now(self):
         return self.t
@@ -257,3 +258,43 @@ class RouterLab:
             return {"error": self._error(e)}
         self.pump()
         return {"result": None}
+
+    def p2p(self, cmd):
+        """P2P ports and streams: {"node", "what": a Router P2P method, "args": [...] (bytes
+        given as {"hex": ...}), "echo": hex}. bind_p2p_port / bind_p2p_stream_port (args
+        [port]) get a callback that records [meta, payload hex] and, with "echo", answers a
+        datagram's source port (or a stream's Data) with echo + payload; what "events"
+        returns and clears the records."""
+        n = self.nodes[cmd["node"]]
+        r = n["obj"]
+        ev = n.setdefault("p2p", [])
+        what = cmd["what"]
+        if what == "events":
+            out = list(ev)
+            del ev[:]
+            return {"result": out}
+        args = [bytes.fromhex(a["hex"]) if isinstance(a, dict) else a
+                for a in cmd.get("args", ())]
+        if what in ("bind_p2p_port", "bind_p2p_stream_port"):
+            args.append(self._p2p_cb(r, ev, what == "bind_p2p_stream_port", cmd.get("echo")))
+        try:
+            result = getattr(r, what)(*args)
+        except self.errors as e:
+            return {"error": self._error(e)}
+        self._settle(n)
+        self.pump()
+        return {"result": result}
+
+    def _p2p_cb(self, r, ev, stream, echo):
+        def cb(meta, payload):
+            ev.append([dict(meta), bytes(payload).hex()])
+            if echo is None:
+                return
+            if stream:
+                if meta["kind"] == "Data":
+                    r.send_p2p_stream(meta["stream_id"], bytes.fromhex(echo) + bytes(payload))
+            else:
+                r.send_p2p_to_hostname(meta["source_hostname"], meta["source_port"],
+                                       meta["destination_port"],
+                                       bytes.fromhex(echo) + bytes(payload))
+        return cb

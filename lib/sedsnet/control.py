@@ -19,10 +19,11 @@ _SEDSNET_DISCOVERY_SCHEMA = const(10)
 _SEDSNET_MANAGED_VARIABLE_REQUEST = const(13)
 _SEDSNET_DISCOVERY_LEAVE = const(15)
 _SEDSNET_DISCOVERY_ADDRESS = const(17)
+_SEDSNET_P2P_MESSAGE = const(18)
 
 
 def dispatch(node, sid, hdr, data, n):
-    """A received control frame. True when it stops here; False sends it on like data (P2P).
+    """A received control frame. True when it stops here; False sends it on like data.
     As 4.2.7: errors stop here; discovery learning frames (ANNOUNCE, TIMESYNC_SOURCES,
     TOPOLOGY, LINK_CAPABILITIES, and ADDRESS on a Router) stay on their link; SCHEMA, the
     requests, managed variables and LEAVE, and ADDRESS on a Relay, are acted on and then
@@ -58,6 +59,12 @@ def dispatch(node, sid, hdr, data, n):
                 node.sender_hash not in hdr.contract_targets(data):
             node._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
         return True  # hop-reliability control: link-local
+    if ty == _SEDSNET_P2P_MESSAGE:
+        if node.kind == "router" and _for(node, hdr, data):
+            from .p2p import deliver  # a P2P message addressed to us (p2p.py)
+            return deliver(node, sid, hdr, data)
+        node._flood(sid, hdr, data, n)  # for another router: passed on
+        return True
     if _SEDSNET_TIME_SYNC_ANNOUNCE <= ty <= _SEDSNET_TIME_SYNC_RESPONSE:
         ts = node.ts if node.ts is not None else node._timesync()
         if ts is not None:
@@ -65,6 +72,12 @@ def dispatch(node, sid, hdr, data, n):
         node._flood(sid, hdr, data, n)  # as 4.2.7 (Router and Relay): passed on, so a consumer
         return True                     # two hops away hears the source and gets its answers
     return False
+
+
+def _for(node, hdr, data):
+    """Whether a frame's wire contract names us as a target."""
+    return hdr.contract_start >= 0 and data[hdr.contract_start] & 0x01 and \
+        node.sender_hash in hdr.contract_targets(data)
 
 
 def hop_ack(node, sid, hdr):

@@ -84,6 +84,9 @@ class Router(Logging, Node):
         if "_variable" in name:
             from .netvar import of
             return getattr(of(self), name)
+        if "p2p" in name:  # P2P ports and streams (p2p.py, p2p_stream.py)
+            from .p2p import of
+            return getattr(of(self), name)
         if name[:4] in ("netw", "conf", "poll") or name[:18] == "set_local_network_":
             from . import timesync
             if name in timesync.API:

@@ -1,0 +1,252 @@
+# P2P service ports, datagrams (the seed's "P2P Service Ports", verified-4.2.7.md "P2P"): a
+# Router's bound ports and their callbacks, and the type-18 message (SEDSNET_P2P_MESSAGE) sent
+# to a router named by hostname or by compact address. As 4.2.7: endpoint 201, a wire
+# contract naming the destination host (targets + shape UInt8, its reliable bit) and the
+# unsequenced reliable header "84 00"; the destination E2E-ACKs it (bound port or not) and
+# calls cb(meta, payload) with meta {source_hostname, source_address, source_port,
+# destination_port}. A message to ourselves is delivered here without a frame. Streams
+# (SDSP sub-frames) are p2p_stream.py's. Loaded by the first P2P call (Router.__getattr__) or
+# the first type-18 frame addressed to us (control.dispatch).
+from . import ids
+from . import p2p_codec as pc
+from .compat import const
+from .errors import ArgumentError, BudgetError, DecodeError, IoError
+from .routes import LOCAL
+
+_P2P = const(18)  # SEDSNET_P2P_MESSAGE
+_REL = const(0x84)  # reliable header wire flags: unsequenced, has seq (seq 0), as 4.2.7
+_D_DECODE = const(0)  # engine.D_DECODE
+PORT_BYTES = const(48)  # budget charged per bound port (its dict slot and entry)
+MAX_PORTS = const(32)  # bound datagram + stream ports per router
+_CONTRACT_HEAD = b"\x07\x02\x01"  # targets | shape | reliable, UInt8, one target
+
+API = ("bind_p2p_port", "clear_p2p_port", "send_p2p_to_hostname", "send_p2p_to_address")
+
+
+class P2P:
+    """One Router's datagram ports (Router._svc); Router.__getattr__ hands out its methods
+    under the reference's names."""
+
+    def __init__(self, router):
+        self.router = router
+        self.ports = {}  # port -> callback
+        self.streams = None  # p2p_stream.Streams, made by the first stream call or SDSP frame
+        self.scratch = bytearray(64)  # the type-18 payload being sent (grown as needed)
+        self.contract = bytearray(_CONTRACT_HEAD + bytes(8))
+        self.frame = bytearray(0)  # the frame being sent (grown as needed)
+        self.hdr = None  # its FrameHeader
+        self.pid = bytearray(8)  # its packet ID
+        self.handler_failures = 0
+
+    def __getattr__(self, name):
+        # Router.__getattr__ hands us every name with "p2p": the stream API is p2p_stream's
+        if "stream" in name:
+            from . import p2p_stream
+            if name in p2p_stream.API:
+                return getattr(p2p_stream.of(self), name)
+        raise AttributeError(name)
+
+    # ---- ports --------------------------------------------------------------------------
+    def charge_port(self, table, port, cb):
+        """Put cb on port in table (ports, or the stream ports), charging max_queue_budget for
+        a new entry."""
+        check_port(port, "port")
+        if not callable(cb):
+            raise ArgumentError("callback must be callable, not %r" % (cb,))
+        if port not in table:
+            s = self.streams
+            if len(self.ports) + (0 if s is None else len(s.ports)) >= MAX_PORTS:
+                raise ArgumentError("port: at most %d bound P2P ports per router" % MAX_PORTS)
+            if not self.router._budget.take(PORT_BYTES):
+                raise BudgetError("P2P port %d does not fit max_queue_budget" % port)
+        table[port] = cb
+
+    def release_port(self, table, port):
+        if not isinstance(port, int) or port < 0 or port > 0xFFFF:
+            raise ArgumentError("port: a u16, not %r" % (port,))
+        if table.pop(port, None) is not None:
+            self.router._budget.give(PORT_BYTES)
+
+    def bind_p2p_port(self, port, cb):
+        self.charge_port(self.ports, port, cb)
+
+    def clear_p2p_port(self, port):
+        self.release_port(self.ports, port)
+
+    # ---- sending ------------------------------------------------------------------------
+    def send_p2p_to_hostname(self, hostname, dst_port, src_port, payload):
+        if not isinstance(hostname, str):
+            raise ArgumentError("hostname must be a str, not %s" % type(hostname).__name__)
+        r = self.router
+        if hostname != r.hostname and r.resolve_hostname(hostname) is None:
+            raise ArgumentError("BadArg: unknown hostname %r" % hostname)
+        self.send(hostname, dst_port, src_port, payload)
+
+    def send_p2p_to_address(self, address, dst_port, src_port, payload):
+        self.send(self.host_of(address), dst_port, src_port, payload)
+
+    def host_of(self, address):
+        """The hostname of the router with this compact address (discovery's ADDRESS table,
+        or us); ArgumentError when none is known."""
+        if not isinstance(address, int) or address < 0 or address > 0xFFFFFFFF:
+            raise ArgumentError("address: a u32, not %r" % (address,))
+        r = self.router
+        if address == r.current_address:
+            return r.hostname
+        disc = r.discovery
+        if disc is not None:
+            for name, h in disc.hosts.items():
+                if h[0] == address:
+                    return str(name, "utf-8")
+        raise ArgumentError("BadArg: unknown address %d" % address)
+
+    def send(self, hostname, dst_port, src_port, payload, check=True):
+        """The type-18 message with payload (bytes-like) from src_port to dst_port on the
+        router named hostname (a known one): delivered here when that is us, else sent."""
+        if check:
+            check_port(dst_port, "dst_port")
+            if not isinstance(src_port, int) or src_port < 0 or src_port > 0xFFFF:
+                raise ArgumentError("src_port: a u16, not %r" % (src_port,))
+            if not isinstance(payload, (bytes, bytearray, memoryview)):
+                raise ArgumentError("payload must be bytes-like, not %s"
+                                    % type(payload).__name__)
+        r = self.router
+        me = r.hostname.encode()
+        n = pc.message_size(len(me), len(payload))
+        if n + 64 > r._budget.total:
+            raise BudgetError("P2P payload of %d bytes can never fit max_queue_budget %d"
+                              % (len(payload), r._budget.total))
+        if hostname == r.hostname:
+            self.on_message(LOCAL, dst_port, src_port, r.current_address, me, payload)
+            return
+        buf = self.scratch
+        if len(buf) < n:
+            buf = self.scratch = bytearray(n)
+        pc.encode_message(buf, 0, dst_port, src_port, r.current_address, me, payload)
+        c = self.contract
+        h = ids.sender_hash(hostname)
+        for i in range(8):
+            c[3 + i] = (h >> (8 * i)) & 0xFF
+        self.transmit(hostname, memoryview(buf)[:n])
+
+    def transmit(self, hostname, payload):
+        """A type-18 frame of payload from us, as 4.2.7 sends it, on the sides that lead to
+        hostname (control.send's way: its own header and ID buffers, so it may be called
+        from a callback)."""
+        from .schema import R_EPS, type_record
+        from .wire import frame_size, pack_into, uleb_len
+        r = self.router
+        eps = type_record(_P2P)[R_EPS]
+        ts = r.now_ms() if r.ts is None else r.ts.stamp()
+        nonce = ids.next_nonce()
+        nep = 0
+        for e in eps:
+            nep += uleb_len(e)
+        size = frame_size(nep, _P2P, r.src_addr, ts, nonce, len(payload), len(self.contract),
+                          _REL)
+        was = r._busy
+        f = self.frame
+        if was or len(f) < size:  # (busy: an outer send may still be using self.frame)
+            f = bytearray(size)
+            if not was:
+                self.frame = f
+        pack_into(f, _P2P, r.src_addr, eps, ts, nonce, payload, self.contract, _REL)
+        hdr = self.hdr
+        if hdr is None:
+            from .wire import FrameHeader
+            hdr = self.hdr = FrameHeader(max_endpoints=4)
+        hdr.parse(f, size)
+        ids.write_dup_key(hdr, f, self.pid)
+        r._recent.seen(self.pid)  # our own frame brought back by a loop is a duplicate
+        mask = self.sides_to(hostname)
+        if not mask:
+            raise IoError("no discovered route to %r" % hostname)
+        r._busy = True
+        try:
+            r._send(mask, f, size, False)
+        finally:
+            r._busy = was
+            if not was and r._nested:
+                r._drain()
+
+    def sides_to(self, hostname):
+        """Bitmask of the sides a message for hostname leaves on: those where discovery heard
+        that router (its ADDRESS, or a TOPOLOGY board naming it), else every side we may send
+        on (routers pass P2P messages on: control.dispatch)."""
+        r = self.router
+        elig = r._eligible(LOCAL, _P2P)
+        disc = r.discovery
+        if disc is None:
+            return elig
+        from .announce_table import ANN, BOARDS, NAME
+        name = hostname.encode()
+        addr = ids.source_address(hostname)
+        mask = 0
+        for sid, st in disc.sides.items():
+            if not elig >> sid & 1:
+                continue
+            for a, rec in st[ANN].items():
+                if a == addr or rec[NAME] == name or name in rec[BOARDS]:
+                    mask |= 1 << sid
+                    break
+        return mask or elig
+
+    # ---- receiving ----------------------------------------------------------------------
+    def on_frame(self, src, hdr, data):
+        """A type-18 frame addressed to us from side src: E2E-ACKed, then given to its port.
+        A malformed payload is a counted decode drop (DecodeError)."""
+        r = self.router
+        try:
+            dp, sp, addr, hs, he, ps, pe = pc.decode_message(data, hdr.payload_start,
+                                                             hdr.payload_end)
+            host = pc.hostname_of(data, hs, he)
+        except DecodeError:
+            if src != LOCAL:
+                r.sides[src].drops[_D_DECODE] += 1
+            raise
+        if src != LOCAL:
+            r.sides[src].local_delivery_packets += 1
+            if hdr.contract_start >= 0:
+                r._e2e_ack(src, hdr, data)
+        if pc.is_stream(data, ps, pe):
+            from .p2p_stream import of
+            of(self).on_frame(src, dp, sp, addr, host, data, ps, pe)
+        else:
+            self.on_message(src, dp, sp, addr, host, memoryview(data)[ps:pe])
+
+    def on_message(self, src, dp, sp, addr, host, payload):
+        cb = self.ports.get(dp)
+        if cb is None:
+            return  # as 4.2.7: ACKed, no error for an unbound port
+        if not isinstance(host, str):
+            host = str(host, "utf-8")
+        meta = {"source_hostname": host, "source_address": addr, "source_port": sp,
+                "destination_port": dp}
+        self.call(cb, meta, bytes(payload))
+
+    def call(self, cb, meta, payload):
+        try:
+            cb(meta, payload)
+        except Exception as ex:  # 4.2.7 fails the receive call with Io("p2p handler error")
+            self.handler_failures += 1
+            raise IoError("p2p handler error: %r" % (ex,))
+
+
+def check_port(port, name):
+    """A destination or bound port: 1..65535 (0 is 4.2.7's BadArg)."""
+    if not isinstance(port, int) or port < 1 or port > 0xFFFF:
+        raise ArgumentError("%s: a port 1..65535, not %r" % (name, port))
+
+
+def of(router):
+    s = getattr(router, "_svc", None)
+    if s is None:
+        s = router._svc = P2P(router)
+    return s
+
+
+def deliver(router, sid, hdr, data):
+    """control.dispatch's type-18 hook: a message from side sid addressed to us; True (it
+    stops here)."""
+    of(router).on_frame(sid, hdr, data)
+    return True
