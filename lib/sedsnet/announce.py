@@ -49,6 +49,8 @@ class Announcer(PeerTable):
     send_control(s, ty, payload), and kind ("relay" for a Relay).
     """
 
+    timer = None  # a feature's timer, called with now_ms by periodic() (p2p_stream.py)
+
     def __init__(self, node, max_boards=32, instance=None, max_peers=32):
         self.node = node
         self.relay = getattr(node, "kind", "") == "relay"
@@ -105,6 +107,8 @@ class Announcer(PeerTable):
         frame would be heap-allocated on every call under MicroPython)."""
         if self._changed or now_ms >= self._wake:
             self._run(now_ms)
+        if self.timer is not None:
+            self.timer(now_ms)  # a feature's timers (p2p_stream.py's resends)
 
     def _run(self, now_ms):
         self._identity()

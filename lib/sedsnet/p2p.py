@@ -100,9 +100,10 @@ class P2P:
                     return str(name, "utf-8")
         raise ArgumentError("BadArg: unknown address %d" % address)
 
-    def send(self, hostname, dst_port, src_port, payload, check=True):
+    def send(self, hostname, dst_port, src_port, payload, check=True, keep=None):
         """The type-18 message with payload (bytes-like) from src_port to dst_port on the
-        router named hostname (a known one): delivered here when that is us, else sent."""
+        router named hostname (a known one): delivered here when that is us (None), else
+        sent (transmit(): the frame when keep is given)."""
         if check:
             check_port(dst_port, "dst_port")
             if not isinstance(src_port, int) or src_port < 0 or src_port > 0xFFFF:
@@ -117,8 +118,13 @@ class P2P:
             raise BudgetError("P2P payload of %d bytes can never fit max_queue_budget %d"
                               % (len(payload), r._budget.total))
         if hostname == r.hostname:
-            self.on_message(LOCAL, dst_port, src_port, r.current_address, me, payload)
-            return
+            if keep is not None:  # a stream frame to ourselves
+                from .p2p_stream import of
+                of(self).on_frame(LOCAL, dst_port, src_port, r.current_address, r.hostname,
+                                  payload, 0, len(payload))
+            else:
+                self.on_message(LOCAL, dst_port, src_port, r.current_address, me, payload)
+            return None
         buf = self.scratch
         if len(buf) < n:
             buf = self.scratch = bytearray(n)
@@ -127,12 +133,13 @@ class P2P:
         h = ids.sender_hash(hostname)
         for i in range(8):
             c[3 + i] = (h >> (8 * i)) & 0xFF
-        self.transmit(hostname, memoryview(buf)[:n])
+        return self.transmit(hostname, memoryview(buf)[:n], keep)
 
-    def transmit(self, hostname, payload):
+    def transmit(self, hostname, payload, keep=None):
         """A type-18 frame of payload from us, as 4.2.7 sends it, on the sides that lead to
         hostname (control.send's way: its own header and ID buffers, so it may be called
-        from a callback)."""
+        from a callback). keep: an 8-byte buffer that gets the frame's packet ID (its E2E
+        ACK's payload); the frame (bytes) is then returned, for resend()."""
         from .schema import R_EPS, type_record
         from .wire import frame_size, pack_into, uleb_len
         r = self.router
@@ -144,11 +151,13 @@ class P2P:
             nep += uleb_len(e)
         size = frame_size(nep, _P2P, r.src_addr, ts, nonce, len(payload), len(self.contract),
                           _REL)
-        was = r._busy
+        mask = self.sides_to(hostname)
+        if not mask:
+            raise IoError("no discovered route to %r" % hostname)
         f = self.frame
-        if was or len(f) < size:  # (busy: an outer send may still be using self.frame)
-            f = bytearray(size)
-            if not was:
+        if r._busy or keep is not None or len(f) < size:
+            f = bytearray(size)  # (busy: an outer send may still be using self.frame)
+            if not r._busy and keep is None:
                 self.frame = f
         pack_into(f, _P2P, r.src_addr, eps, ts, nonce, payload, self.contract, _REL)
         hdr = self.hdr
@@ -158,9 +167,20 @@ class P2P:
         hdr.parse(f, size)
         ids.write_dup_key(hdr, f, self.pid)
         r._recent.seen(self.pid)  # our own frame brought back by a loop is a duplicate
+        if keep is not None:
+            ids.write_packet_id(hdr, f, keep)
+        self.send_frame(mask, f, size)
+        return f
+
+    def resend(self, hostname, frame):
+        """The same frame again (a stream frame not acknowledged yet)."""
         mask = self.sides_to(hostname)
-        if not mask:
-            raise IoError("no discovered route to %r" % hostname)
+        if mask:
+            self.send_frame(mask, frame, len(frame))
+
+    def send_frame(self, mask, f, size):
+        r = self.router
+        was = r._busy
         r._busy = True
         try:
             r._send(mask, f, size, False)
@@ -200,6 +220,9 @@ class P2P:
             dp, sp, addr, hs, he, ps, pe = pc.decode_message(data, hdr.payload_start,
                                                              hdr.payload_end)
             host = pc.hostname_of(data, hs, he)
+            stream = pc.is_stream(data, ps, pe)
+            if stream:
+                pc.decode_stream(data, ps, pe)  # checked before it is ACKed
         except DecodeError:
             if src != LOCAL:
                 r.sides[src].drops[_D_DECODE] += 1
@@ -208,7 +231,7 @@ class P2P:
             r.sides[src].local_delivery_packets += 1
             if hdr.contract_start >= 0:
                 r._e2e_ack(src, hdr, data)
-        if pc.is_stream(data, ps, pe):
+        if stream:
             from .p2p_stream import of
             of(self).on_frame(src, dp, sp, addr, host, data, ps, pe)
         else:
@@ -224,6 +247,11 @@ class P2P:
                 "destination_port": dp}
         self.call(cb, meta, bytes(payload))
 
+    def on_ack(self, hdr, data):
+        """An E2E ACK addressed to us (control.dispatch): a stream frame's, maybe."""
+        if self.streams is not None:
+            self.streams.on_ack(data, hdr.payload_start, hdr.payload_end)
+
     def call(self, cb, meta, payload):
         try:
             cb(meta, payload)
@@ -235,7 +263,7 @@ class P2P:
 def check_port(port, name):
     """A destination or bound port: 1..65535 (0 is 4.2.7's BadArg)."""
     if not isinstance(port, int) or port < 1 or port > 0xFFFF:
-        raise ArgumentError("%s: a port 1..65535, not %r" % (name, port))
+        raise ArgumentError("BadArg: %s: a port 1..65535, not %r" % (name, port))
 
 
 def of(router):

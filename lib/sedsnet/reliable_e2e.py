@@ -14,7 +14,8 @@ def repeat(node, sid, hdr, data, n):
     """True when the repeat was handled here; False: count it as a duplicate and drop it."""
     targets = hdr.contract_targets(data) if data[hdr.contract_start] & 0x01 else None
     if targets and node.sender_hash in targets:
-        if node.kind == "router" and hdr.ty > _SEDSNET_P2P_MESSAGE and node._holds(hdr):
+        if node.kind == "router" and (hdr.ty == _SEDSNET_P2P_MESSAGE or (
+                hdr.ty > _SEDSNET_P2P_MESSAGE and node._holds(hdr))):
             node._e2e_ack(sid, hdr, data)  # the origin is still resending: our ACK was lost
         return False
     if hdr.ty <= _SEDSNET_P2P_MESSAGE:
