@@ -48,6 +48,8 @@ PARTS = (
      "end-to-end payload crypto (HMAC-SHA256 keystream and tag, 4.2.7's wire)"),
     ("sedsnet-netvar", "sedsnet", "lib/sedsnet", ("netvar.py",), ("sedsnet",),
      "network variables: cached, refreshed and pushed managed values"),
+    ("sedsnet-p2p", "sedsnet", "lib/sedsnet", ("p2p.py", "p2p_codec.py", "p2p_stream.py"),
+     ("sedsnet", "sedsnet-discovery"), "P2P service ports and streams (datagrams, SDSP streams)"),
     ("sedsnet-reliable", "sedsnet", "lib/sedsnet",
      ("reliable.py", "reliable_rx.py", "reliable_e2e.py"), ("sedsnet",),
      "reliable delivery: hop sequencing, ACKs, retransmits, ordered release"),
