@@ -71,6 +71,7 @@ def test_open_data_reply_close_meta(net_factory, server_lab, by):
         p2p(net, "S", "open_p2p_stream_to_hostname", c_host, 9000, 9000)
     net.run(net.t + 200)
     events(net, "S")
+    start = len(net.trace)
     p2p(net, "S", "bind_p2p_stream_port", 8080, echo=b"re:")
     p2p(net, "C", "bind_p2p_stream_port", 49152)
     if by == "hostname":
@@ -95,6 +96,10 @@ def test_open_data_reply_close_meta(net_factory, server_lab, by):
         (meta("Data", sid, srv, 2, s_host, s_addr, 49152, 8080), b"re:MORE")]
     assert p2p(net, "C", "close_p2p_stream", sid) == {"result": None}
     net.run(net.t + 200)
+    # every stream frame went once: each E2E ACK (4.2.7's or ours) matched what ours waits for
+    sent = {who: len([f for _, w, _, f in net.trace[start:] if w == who and f[4:6] == "12"])
+            for who in ("C", "S")}
+    assert sent == {"C": 4, "S": 3}, sent  # SYN, 2 DATA, FIN / SYN|ACK, 2 DATA
     assert events(net, "S") == [(meta("Closed", srv, sid, 3, c_host, c_addr, 8080, 49152), b"")]
     # closed on both ends: BadArg (4.2.7's RuntimeError, our ArgumentError)
     for who, stream in (("C", sid), ("S", srv)):

@@ -40,6 +40,8 @@ OPTIONAL = (
     ("timesync + timesync_api (time sync)", ["sedsnet.timesync", "sedsnet.timesync_api"]),
     ("e2e + e2e_frame (E2E keyring, seal/open, policy)", ["sedsnet.e2e", "sedsnet.e2e_frame"]),
     ("netvar (network variables)", ["sedsnet.netvar"]),
+    ("p2p + p2p_codec + p2p_stream (P2P ports and streams)",
+     ["sedsnet.p2p_codec", "sedsnet.p2p", "sedsnet.p2p_stream"]),
     ("reliable + reliable_rx + reliable_e2e (reliable delivery)",
      ["sedsnet.reliable", "sedsnet.reliable_rx", "sedsnet.reliable_e2e"]),
     ("sdt + sdt_codec + sdt_reassembly (side profiles)",

@@ -14,10 +14,12 @@ from .errors import ArgumentError, BudgetError, DecodeError, IoError
 from .routes import LOCAL
 
 _P2P = const(18)  # SEDSNET_P2P_MESSAGE
+_ACK = const(1)  # SEDSNET_RELIABLE_ACK
 _REL = const(0x84)  # reliable header wire flags: unsequenced, has seq (seq 0), as 4.2.7
 _D_DECODE = const(0)  # engine.D_DECODE
 PORT_BYTES = const(48)  # budget charged per bound port (its dict slot and entry)
 MAX_PORTS = const(32)  # bound datagram + stream ports per router
+_TARGETS = const(8)  # routers whose hash and address are kept (target())
 _CONTRACT_HEAD = b"\x07\x02\x01"  # targets | shape | reliable, UInt8, one target
 
 API = ("bind_p2p_port", "clear_p2p_port", "send_p2p_to_hostname", "send_p2p_to_address")
@@ -37,6 +39,9 @@ class P2P:
         self.hdr = None  # its FrameHeader
         self.pid = bytearray(8)  # its packet ID
         self.handler_failures = 0
+        self.targets = {}  # hostname -> target(): at most _TARGETS
+        self.ack_contract = None  # our E2E ACKs' contract (ack())
+        self.ack_pid = bytearray(8)
 
     def __getattr__(self, name):
         # Router.__getattr__ hands us every name with "p2p": the stream API is p2p_stream's
@@ -78,7 +83,9 @@ class P2P:
         if not isinstance(hostname, str):
             raise ArgumentError("hostname must be a str, not %s" % type(hostname).__name__)
         r = self.router
-        if hostname != r.hostname and r.resolve_hostname(hostname) is None:
+        disc = r.discovery
+        if hostname != r.hostname and (disc is None or hostname.encode() not in disc.hosts) \
+                and r.resolve_hostname(hostname) is None:  # (a dict: only when not heard)
             raise ArgumentError("BadArg: unknown hostname %r" % hostname)
         self.send(hostname, dst_port, src_port, payload)
 
@@ -129,10 +136,7 @@ class P2P:
         if len(buf) < n:
             buf = self.scratch = bytearray(n)
         pc.encode_message(buf, 0, dst_port, src_port, r.current_address, me, payload)
-        c = self.contract
-        h = ids.sender_hash(hostname)
-        for i in range(8):
-            c[3 + i] = (h >> (8 * i)) & 0xFF
+        self.contract[3:] = self.target(hostname)[0]
         return self.transmit(hostname, memoryview(buf)[:n], keep)
 
     def transmit(self, hostname, payload, keep=None):
@@ -200,7 +204,7 @@ class P2P:
             return elig
         from .announce_table import ANN, BOARDS, NAME
         name = hostname.encode()
-        addr = ids.source_address(hostname)
+        addr = self.target(hostname)[1]
         mask = 0
         for sid, st in disc.sides.items():
             if not elig >> sid & 1:
@@ -210,6 +214,18 @@ class P2P:
                     mask |= 1 << sid
                     break
         return mask or elig
+
+    def target(self, hostname):
+        """(sender hash as 8 bytes LE, header source address) of a router we send to, kept for
+        the last few: a 64-bit hash costs about 1 KB of heap ints on a 32-bit board."""
+        t = self.targets.get(hostname)
+        if t is None:
+            if len(self.targets) >= _TARGETS:
+                self.targets.clear()
+            h = ids.sender_hash(hostname)
+            t = self.targets[hostname] = (bytes((h >> (8 * i)) & 0xFF for i in range(8)),
+                                          ids.source_address(hostname))
+        return t
 
     # ---- receiving ----------------------------------------------------------------------
     def on_frame(self, src, hdr, data):
@@ -230,12 +246,26 @@ class P2P:
         if src != LOCAL:
             r.sides[src].local_delivery_packets += 1
             if hdr.contract_start >= 0:
-                r._e2e_ack(src, hdr, data)
+                self.ack(src, hdr, data, host)
         if stream:
             from .p2p_stream import of
             of(self).on_frame(src, dp, sp, addr, host, data, ps, pe)
         else:
             self.on_message(src, dp, sp, addr, host, memoryview(data)[ps:pe])
+
+    def ack(self, sid, hdr, data, host):
+        """control.e2e_ack's E2E ACK (type 1 from "E2EACK:<us>", contract naming us, then the
+        origin; payload = the packet ID) on the arrival side, with the origin's hash taken
+        from target(): the sender's hostname is in the message."""
+        r = self.router
+        c = self.ack_contract
+        if c is None:
+            h = r.sender_hash
+            c = self.ack_contract = bytearray(b"\x03\x44\x02\x02" + bytes(
+                (h >> (8 * i)) & 0xFF for i in range(8)) + bytes(8))
+        c[12:] = self.target(host)[0]
+        ids.write_packet_id(hdr, data, self.ack_pid)
+        r.send_control(sid, _ACK, self.ack_pid, r.e2e_src, c)
 
     def on_message(self, src, dp, sp, addr, host, payload):
         cb = self.ports.get(dp)
