@@ -108,3 +108,27 @@ def test_hostname_targeting_survives_an_address_change(net_factory, server_lab):
     got = events(net, "S")
     assert [(m["source_port"], bytes.fromhex(p)) for m, p in got] == [
         (1000, b"by name"), (1001, b"by new address")]
+
+
+@pytest.mark.parametrize("relay", [False, True])
+def test_through_a_reference_router_or_relay(net_factory, relay):
+    net = net_factory()
+    net.node("mp", "A", 1, hostname="p2p_hop_a")
+    net.node("mp", "B", 1, hostname="p2p_hop_b")
+    net.node("ref", "M", 2, hostname="p2p_hop_m", relay=relay)
+    net.link("A", 0, "M", 0)
+    net.link("M", 1, "B", 0)
+    net.run(1500)
+    p2p(net, "B", "bind_p2p_port", 80)
+    p2p(net, "B", "bind_p2p_stream_port", 81)
+    start = len(net.trace)
+    p2p(net, "A", "send_p2p_to_hostname", "p2p_hop_b", 80, 5, b"over 4.2.7")
+    sid = p2p(net, "A", "open_p2p_stream_to_hostname", "p2p_hop_b", 81, 5)["result"]
+    p2p(net, "A", "send_p2p_stream", sid, b"x")
+    p2p(net, "A", "close_p2p_stream", sid)
+    net.run(net.t + 1000)
+    got = events(net, "B")
+    assert [(m.get("source_hostname") or m["kind"], bytes.fromhex(p)) for m, p in got] == [
+        ("p2p_hop_a", b"over 4.2.7"), ("Accepted", b""), ("Data", b"x"), ("Closed", b"")]
+    # 4.2.7 passes the E2E ACKs back: the datagram, SYN, DATA and FIN went once each
+    assert len([f for _, who, _, f in net.trace[start:] if who == "A" and f[4:6] == "12"]) == 4

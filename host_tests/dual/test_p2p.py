@@ -238,3 +238,34 @@ def test_a_plain_router_loads_no_p2p_module():
         assert m not in sys.modules, m
     a.bind_p2p_port(80, lambda m, p: None)
     assert "sedsnet.p2p" in sys.modules
+
+
+def test_through_our_router_and_relay():
+    from sedsnet.relay import Relay
+    for mid in ("router", "relay"):
+        net = Net()
+        a = net.node("p2p_hop_a")
+        b = net.node("p2p_hop_b")
+        if mid == "router":
+            m = net.node("p2p_hop_m")
+        else:
+            m = Relay(now_ms=net.clock, hostname="p2p_hop_r")
+            m.receive_packed_from_side = m.rx_packed_from_side  # (Net's name for it)
+            net.nodes.append(m)
+        net.link(a, m)
+        net.link(m, b)
+        net.run(1000)
+        got = []
+        b.bind_p2p_port(80, lambda meta, p: got.append((meta["source_hostname"], p)))
+        b.bind_p2p_stream_port(81, lambda meta, p: got.append((meta["kind"], meta["sequence"])))
+        n = len(net.wire)
+        a.send_p2p_to_hostname("p2p_hop_b", 80, 1, b"hop")
+        net.pump()
+        s = a.open_p2p_stream_to_hostname("p2p_hop_b", 81, 1)
+        a.send_p2p_stream(s, b"x")
+        a.close_p2p_stream(s)
+        net.run(500)
+        assert got == [("p2p_hop_a", b"hop"), ("Accepted", 0), ("Data", 1), ("Closed", 2)], mid
+        assert a._svc.streams.streams == {}  # every frame ACKed end to end, through m
+        # the datagram, SYN, DATA and FIN, each once: nothing resent
+        assert len([f for who, f in net.wire[n:] if who == "p2p_hop_a" and f[2] == 18]) == 4

@@ -212,3 +212,34 @@ def test_streams_are_bounded_and_charged_to_the_budget():
     small.bind_p2p_stream_port(1, lambda m, p: None)
     small._budget.used = small._budget.total - STREAM_BYTES + 1
     raises(sedsnet.BudgetError, small.open_p2p_stream_to_hostname, "p2p_small", 1, 2)
+
+
+def test_every_single_byte_change_of_p2p_frames_is_taken_or_a_seds_error():
+    net, a, b = pair()
+    b.bind_p2p_port(80, lambda m, p: None)
+    b.bind_p2p_stream_port(81, lambda m, p: None)
+    n = len(net.wire)
+    a.send_p2p_to_hostname("p2p_bravo", 80, 1, b"abc")
+    s = a.open_p2p_stream_to_hostname("p2p_bravo", 81, 1)
+    net.run(50)
+    a.send_p2p_stream(s, b"data")
+    net.run(50)
+    frames = [f for who, f in net.wire[n:] if who == "p2p_alpha" and f[2] == 18]
+    assert len(frames) == 3
+    from sedsnet.wire import crc32_write
+    taken = refused = 0
+    for f in frames:
+        for i in range(len(f) - 4):
+            for v in (0, 1, 0x7F, 0xFF):
+                bad = bytearray(f)
+                if bad[i] == v:
+                    continue
+                bad[i] = v
+                crc32_write(bad, 0, len(bad) - 4)
+                try:
+                    b.receive_packed_from_side(0, bytes(bad))
+                    taken += 1
+                except sedsnet.SedsError:
+                    refused += 1
+    assert taken and refused
+    assert len(b._svc.streams.streams) <= 8
