@@ -169,18 +169,30 @@ def test_errors_as_4_2_7():
     raises(AttributeError, getattr, a, "no_such_p2p_call")
 
 
-def test_a_failing_callback_is_an_io_error_after_the_ack():
+def test_a_failing_callback_is_an_io_error_and_no_ack():
+    # as 4.2.7: the callback is called once, the receive raises Io("p2p handler error") and
+    # the message is not E2E-ACKed (a stream's: "p2p stream handler error", its SYN|ACK sent)
     net, a, b = pair()
+    calls = []
 
     def boom(meta, payload):
+        calls.append(meta.get("kind"))
         raise ValueError("boom")
     b.bind_p2p_port(85, boom)
     n = len(net.wire)
     a.send_p2p_to_hostname("p2p_bravo", 85, 9, b"x")
-    e = raises(sedsnet.SedsError, net.pump)
-    assert "p2p handler error" in str(e)
+    e = raises(sedsnet.IoError, net.pump)
+    assert "p2p handler error" in str(e) and calls == [None]
     net.pump()
-    assert [f[2] for who, f in net.wire[n:]] == [18, 1]
+    assert [f[2] for who, f in net.wire[n:]] == [18]
+    b.bind_p2p_stream_port(86, boom)
+    n = len(net.wire)
+    a.open_p2p_stream_to_hostname("p2p_bravo", 86, 1)
+    e = raises(sedsnet.IoError, net.pump)
+    assert "p2p stream handler error" in str(e) and calls == [None, "Accepted"]
+    net.pump()
+    assert [(who, f[2]) for who, f in net.wire[n:]] == [
+        ("p2p_alpha", 18), ("p2p_bravo", 18), ("p2p_alpha", 1)]  # SYN, SYN|ACK, its ACK
 
 
 def test_a_malformed_message_is_a_counted_decode_drop():

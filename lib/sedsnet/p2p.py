@@ -229,7 +229,7 @@ class P2P:
 
     # ---- receiving ----------------------------------------------------------------------
     def on_frame(self, src, hdr, data):
-        """A type-18 frame addressed to us from side src: E2E-ACKed, then given to its port.
+        """A type-18 frame addressed to us from side src: given to its port, then E2E-ACKed.
         A malformed payload is a counted decode drop (DecodeError)."""
         r = self.router
         try:
@@ -245,13 +245,13 @@ class P2P:
             raise
         if src != LOCAL:
             r.sides[src].local_delivery_packets += 1
-            if hdr.contract_start >= 0:
-                self.ack(src, hdr, data, host)
         if stream:
             from .p2p_stream import of
             of(self).on_frame(src, dp, sp, addr, host, data, ps, pe)
         else:
             self.on_message(src, dp, sp, addr, host, memoryview(data)[ps:pe])
+        if src != LOCAL and hdr.contract_start >= 0:
+            self.ack(src, hdr, data, host)  # (as 4.2.7: not when the callback failed)
 
     def ack(self, sid, hdr, data, host):
         """control.e2e_ack's E2E ACK (type 1 from "E2EACK:<us>", contract naming us, then the
@@ -282,12 +282,12 @@ class P2P:
         if self.streams is not None:
             self.streams.on_ack(data, hdr.payload_start, hdr.payload_end)
 
-    def call(self, cb, meta, payload):
+    def call(self, cb, meta, payload, what="p2p"):
         try:
             cb(meta, payload)
         except Exception as ex:  # 4.2.7 fails the receive call with Io("p2p handler error")
-            self.handler_failures += 1
-            raise IoError("p2p handler error: %r" % (ex,))
+            self.handler_failures += 1  # (or "p2p stream handler error"), once, no ACK
+            raise IoError("%s handler error: %r" % (what, ex))
 
 
 def check_port(port, name):

@@ -264,7 +264,7 @@ class Streams:
         meta = {"kind": _KINDS[flags], "stream_id": st[_ID], "peer_stream_id": st[_PEER],
                 "sequence": seq, "peer_hostname": st[_HOST], "peer_address": st[_ADDR],
                 "local_port": st[_LPORT], "peer_port": st[_PPORT]}
-        self.svc.call(cb, meta, payload)
+        self.svc.call(cb, meta, payload, "p2p stream")
 
 
 def _tuned():
