@@ -243,3 +243,20 @@ def test_every_single_byte_change_of_p2p_frames_is_taken_or_a_seds_error():
                     refused += 1
     assert taken and refused
     assert len(b._svc.streams.streams) <= 8
+
+
+def test_a_frame_without_a_way_out_is_kept_and_sent_later():
+    net, a, b = pair()
+    got = []
+    b.bind_p2p_stream_port(6000, lambda m, p: got.append((m["kind"], m["sequence"], p)))
+    s = a.open_p2p_stream_to_hostname("p2p_bravo", 6000, 6001)
+    net.run(50)
+    a.set_side_egress_enabled(0, False)
+    n = len(net.wire)
+    a.send_p2p_stream(s, b"later")  # no way out: it waits in the queue
+    assert net.wire[n:] == []
+    a.set_side_egress_enabled(0, True)
+    net.run(50)  # the next periodic() sends it, numbered as if nothing happened
+    a.send_p2p_stream(s, b"next")
+    net.run(50)
+    assert got == [("Accepted", 0, b""), ("Data", 1, b"later"), ("Data", 2, b"next")]

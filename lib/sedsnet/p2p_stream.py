@@ -16,7 +16,7 @@ import sys
 
 from . import p2p_codec as pc
 from .compat import const
-from .errors import ArgumentError, BudgetError
+from .errors import ArgumentError, BudgetError, SedsError
 from .p2p import check_port
 
 MAX_STREAMS = const(8)  # open streams per router
@@ -159,18 +159,24 @@ class Streams:
             flags, data = st[_OUT][0]
             if flags & (pc.DATA | pc.FIN) and not st[_PEER]:
                 return  # a client's data and FIN wait for the server's SYN|ACK (its id)
-            st[_OUT].pop(0)
-            self._give(st, len(data) + _ITEM)
-            if flags & (pc.DATA | pc.FIN | pc.RST):
-                st[_TXSEQ] += 1
-            seq = st[_TXSEQ]
+            seq = st[_TXSEQ] + 1 if flags & (pc.DATA | pc.FIN | pc.RST) else st[_TXSEQ]
             n = pc.stream_size(len(data))
             sub = self.sub
             if len(sub) < n:
                 sub = self.sub = bytearray(n)
             pc.encode_stream(sub, 0, flags, st[_ID], st[_PEER], seq, data)
-            f = self.svc.send(st[_HOST], st[_PPORT], st[_LPORT], memoryview(sub)[:n], False,
-                              st[_PID])
+            st[_OUT].pop(0)  # (before the send: to ourselves, the answer may pump this stream)
+            st[_TXSEQ] = seq
+            self._give(st, len(data) + _ITEM)
+            try:
+                f = self.svc.send(st[_HOST], st[_PPORT], st[_LPORT], memoryview(sub)[:n],
+                                  False, st[_PID])
+            except SedsError:  # no side leads there now: it waits (poll() tries again)
+                st[_OUT].insert(0, [flags, data])
+                st[_TXSEQ] = seq - 1 if flags & (pc.DATA | pc.FIN | pc.RST) else seq
+                st[_COST] += len(data) + _ITEM
+                self.router._budget.used += len(data) + _ITEM
+                return
             st[_AT] = self.router.now_ms() or 1
             st[_TRIES] = 0
             if f is not None:  # (None: to ourselves, delivered already)
@@ -208,6 +214,9 @@ class Streams:
         wait, tries = _tuned()
         for st in list(self.streams.values()):
             f = st[_FLIGHT]
+            if f is None and st[_OUT]:
+                self._pump(st)  # what could not be sent before (no side then)
+                continue
             if f is None or now - st[_AT] < wait:
                 continue
             if st[_TRIES] >= tries:
