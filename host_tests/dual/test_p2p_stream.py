@@ -159,7 +159,10 @@ def test_a_lossy_link_loses_no_byte_and_keeps_the_order():
     for c in chunks:
         a.send_p2p_stream(s, c)
     a.close_p2p_stream(s)
-    net.run(20000, step=20)
+    for _ in range(100):  # (20 s at most)
+        net.run(200, step=20)
+        if got and got[-1][0] == "Closed":
+            break
     assert drop.lost > 10
     assert [k for k, q, p in got] == ["Accepted"] + ["Data"] * len(chunks) + ["Closed"]
     assert [q for k, q, p in got] == list(range(len(chunks) + 2))
@@ -230,7 +233,7 @@ def test_every_single_byte_change_of_p2p_frames_is_taken_or_a_seds_error():
     taken = refused = 0
     for f in frames:
         for i in range(len(f) - 4):
-            for v in (0, 1, 0x7F, 0xFF):
+            for v in (0, 0x7F, 0xFF):
                 bad = bytearray(f)
                 if bad[i] == v:
                     continue
