@@ -166,3 +166,26 @@ def test_a_file_over_a_link_losing_20_percent_arrives_whole_and_in_order():
         assert [m["sequence"] for m, _ in got] == list(range(len(chunks) + 2))
         assert b"".join(p for _, p in got) == data
         assert sim.a_to_b.stats["lost"] > 0 and sim.b_to_a.stats["lost"] > 0
+
+
+@pytest.mark.parametrize("server_lab", ["ref", "mp"])
+def test_over_hop_reliable_sides(net_factory, server_lab):
+    # type-18 frames carry "84 00" (unsequenced): hop reliability leaves them alone, both ways
+    net = net_factory(seed=3)
+    client_lab = "mp" if server_lab == "ref" else "ref"
+    net.node(server_lab, "S", 1, hostname="rs_" + server_lab, reliable=True)
+    net.node(client_lab, "C", 1, hostname="rc_" + client_lab, reliable=True)
+    net.link("C", 0, "S", 0)
+    net.run(500)
+    p2p(net, "S", "bind_p2p_port", 80)
+    p2p(net, "S", "bind_p2p_stream_port", 81)
+    start = len(net.trace)
+    p2p(net, "C", "send_p2p_to_hostname", "rs_" + server_lab, 80, 1, b"x")
+    sid = p2p(net, "C", "open_p2p_stream_to_hostname", "rs_" + server_lab, 81, 1)["result"]
+    p2p(net, "C", "send_p2p_stream", sid, b"d")
+    p2p(net, "C", "close_p2p_stream", sid)
+    net.run(net.t + 1000)
+    assert [(m.get("kind", "datagram"), p) for m, p in events(net, "S")] == [
+        ("datagram", b"x"), ("Accepted", b""), ("Data", b"d"), ("Closed", b"")]
+    p2p_frames = [(who, f[:2]) for _, who, _, f in net.trace[start:] if f[4:6] == "12"]
+    assert p2p_frames == [("C", "ce"), ("C", "ce"), ("S", "ce"), ("C", "ce"), ("C", "ce")]
