@@ -3,7 +3,8 @@ numbers): two Routers on an in-process link, discovery on.
 
     MICROPYPATH=lib micropython32 -X heapsize=2M tools/p2p_heap.py
 
-Prints one JSON line: "port" (heap per bound datagram port, averaged over 16), "stream" (heap
+Prints one JSON line: "p2p_state" / "streams_state" (a Router's P2P and Streams objects,
+made by its first bind), "port" (heap per bound datagram port, averaged over 16), "stream" (heap
 per open, idle stream at the client plus at the server, averaged over 4), "datagram" (bytes
 allocated per 16-byte datagram sent and delivered to a bound port: both routers' work, the
 callback's meta dict and payload included, gc disabled, averaged over 50), "stream_data"
@@ -58,7 +59,13 @@ def main():
 
     def cb(meta, payload):
         got.append(len(payload))
+    import sedsnet.p2p_stream  # noqa: F401  (code, outside the state figures)
+    before = used()
     b.bind_p2p_port(1, cb)  # the P2P object itself, outside the per-port figure
+    p2p_state = used() - before
+    before = used()
+    b.bind_p2p_stream_port(1, cb)  # the Streams object (and one stream port)
+    streams_state = used() - before
     a.bind_p2p_port(1, cb)
     before = used()
     for p in range(2, 18):
@@ -95,7 +102,7 @@ def main():
     per_chunk = (gc.mem_alloc() - m0) // 20
     gc.enable()
     assert len(opened) == 4 and got
-    print(json.dumps({"port": port, "stream": stream, "datagram": per_dgram,
+    print(json.dumps({"p2p_state": p2p_state, "streams_state": streams_state, "port": port, "stream": stream, "datagram": per_dgram,
                       "stream_data": per_chunk, "PORT_BYTES": PORT_BYTES,
                       "STREAM_BYTES": STREAM_BYTES}))
 
