@@ -263,3 +263,28 @@ def test_a_frame_without_a_way_out_is_kept_and_sent_later():
     a.send_p2p_stream(s, b"next")
     net.run(50)
     assert got == [("Accepted", 0, b""), ("Data", 1, b"later"), ("Data", 2, b"next")]
+
+
+def test_a_lost_ack_is_answered_again_for_the_resent_copy():
+    net, a, b = pair()
+    got = []
+    b.bind_p2p_stream_port(6000, lambda m, p: got.append((m["kind"], p)))
+    s = a.open_p2p_stream_to_hostname("p2p_bravo", 6000, 6001)
+    net.run(50)
+    dropped = []
+
+    def pump():  # b's first E2E ACK (type 1, flags 0c) is lost
+        while net.q:
+            dst, ids, k, f = net.q.pop(0)
+            if dst is a and f[2] == 1 and f[0] == 0x0C and not dropped:
+                dropped.append(f)
+                continue
+            dst.receive_packed_from_side(ids[k], f)
+    net.pump = pump
+    n = len(net.wire)
+    a.send_p2p_stream(s, b"once")
+    net.run(1000)
+    sent = [f for who, f in net.wire[n:] if who == "p2p_alpha" and f[2] == 18]
+    assert dropped and len(sent) == 2 and sent[0] == sent[1]  # one resend, then ACKed
+    assert got == [("Accepted", b""), ("Data", b"once")]  # delivered once
+    assert a._svc.streams.given_up == 0
