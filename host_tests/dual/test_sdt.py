@@ -200,17 +200,132 @@ def test_template_tables_are_bounded():
     clock, a, b, bs, wire, got = _pair("template", 0, max_side_transport_templates=2)
     a.periodic(0)
     _deliver(b, bs, wire)
+    kinds = []
     for rnd in range(3):
         for k in range(6):
             clock.t += 1
             a.log_f32(3100 + k, [float(k)])
+            kinds += [f[3] for f in wire if f[:3] == b"SDT"]
             _deliver(b, bs, wire)
     sa = a.export_runtime_stats()["sides"][0]
     sb = b.export_runtime_stats()["sides"][0]
     assert sa["side_transport_tx_template_count"] == 2
     assert sb["side_transport_rx_template_count"] == 2
-    assert sa["side_transport_template_evictions"] == 16
+    # as 4.2.7 (probed with this schema): a full table forgets its smallest shape hash, so
+    # shape 3 (the largest hash of the six) stays and goes compact in rounds 2 and 3; FIFO
+    # forgot every shape (16 evictions, no compact frame)
+    assert kinds == [1] * 9 + [2] + [1] * 5 + [2, 1, 1], kinds
+    assert sa["side_transport_template_evictions"] == 14
+    assert sb["side_transport_template_evictions"] == 14
     assert len(got) == 18
+
+
+def test_template_eviction_and_receiver_as_4_2_7():
+    """A sequence of six shapes with re-uses into a dictionary of 2 (sender) and of 1
+    (receiver): the kinds sent, the frames restored and the evictions, as 4.2.7's for the
+    same schema (probed: tools/probe_sdt_eviction.py). Both ends forget the smallest shape
+    hash; a compact frame whose template the receiver forgot is a counted decode drop."""
+    _schema()
+    for k in range(6):
+        schema.register_data_type(3100 + k, "S%d" % k, True, 1, 1, 0, [RADIO])
+    clock = Clock()
+    wire = []
+    got = []
+    a = Router(hostname="alpha", now_ms=clock)
+    a.add_side_packed_profile("R", lambda f: wire.append(bytes(f)), profile="template",
+                              max_side_transport_templates=2)
+    b = Router(hostname="beta", now_ms=clock,
+               handlers=[(RADIO, lambda p: got.append(p.ty - 3100), None)])
+    bs = b.add_side_packed_profile("R", lambda f: None, profile="template",
+                                   max_side_transport_templates=1)
+    a.periodic(0)
+    _deliver(b, bs, wire)
+    kinds = []
+    lost = 0
+    for i, k in enumerate([0, 1, 2, 3, 0, 1, 2, 3, 3, 2, 5, 4, 4, 5, 0, 0, 0, 1]):
+        clock.t += 10
+        a.log_f32(3100 + k, [float(i)])
+        kinds += [f[3] for f in wire if f[:3] == b"SDT"]
+        for f in wire:
+            try:
+                b.receive_packed_from_side(bs, f)
+            except errors.DecodeError:
+                lost += 1
+        del wire[:]
+    assert kinds == [1] * 7 + [2, 2, 2, 1, 1, 2, 1, 1, 2, 2, 1], kinds
+    assert got == [0, 1, 2, 3, 0, 1, 2, 2, 5, 4, 4, 5, 0, 0, 0, 1], got
+    assert lost == 2
+    sa = a.export_runtime_stats()["sides"][0]
+    sb = b.export_runtime_stats()["sides"][0]
+    assert sa["side_transport_template_evictions"] == 10
+    assert sb["side_transport_template_evictions"] == 11
+    assert sb["side_transport_rx_template_count"] == 1
+    assert sb["drops"]["decode"] == 2
+
+
+def test_chunk_ids_as_4_2_7():
+    """Chunk message ids are 4.2.7's (mix64 seeded with the sender name over the chunked
+    bytes, folded): a 40-byte BLOB on template/32 gives the reference's four frames, bytes
+    and message id included; after a rename the new name seeds the id (as 4.2.7)."""
+    from sedsnet import ids
+    _schema()
+    clock = Clock()
+    wire = []
+    a = Router(hostname="alpha", now_ms=clock)
+    a.add_side_packed_profile("R", lambda f: wire.append(bytes(f)), profile="template",
+                              max_frame_bytes=32)
+    a.periodic(0)
+    del wire[:]
+    clock.t += 10
+    a.log_bytes(BLOB, bytes(range(40)))
+    assert [f.hex() for f in wire] == [  # sedsnet 4.2.7, same schema, clock and calls
+        "5344540384a26b26000004008801b91728f207896fa0969088036500f9fe2076",
+        "5344540384a26b26010004000102030405060708090a0b0c0d0e0f104281e2ae",
+        "5344540384a26b26020004001112131415161718191a1b1c1d1e1f20aff34c00",
+        "5344540384a26b26030004002122232425262742479d1aa6c1ecca"]
+    a.set_sender_id("zulu")
+    del wire[:]
+    clock.t += 10
+    a.log_bytes(BLOB, bytes(range(50)))
+    assert len(wire) == 5
+    data = b"".join(f[12:-4] for f in wire)
+    h = ids.mix64(ids.mix64(0x517CC1B727220A95, b"zulu"), data)
+    want = ((h & 0xFFFFFFFF) ^ (h >> 32)) or 1
+    assert all(f[4:8] == want.to_bytes(4, "little") for f in wire)
+
+
+def _mixer_cases():
+    from sedsnet import ids
+    data = bytes((i * 37 + 11) & 0xFF for i in range(300))
+    for seed in (0, 1, 0x517CC1B727220A95, 0xFFFFFFFFFFFFFFFF, 0x8000000080000000):
+        for start, end in ((0, 0), (0, 1), (3, 40), (0, 300), (299, 300)):
+            st = bytearray(seed.to_bytes(8, "little"))
+            yield st, data, start, end, ids.mix64(seed, data[start:end]).to_bytes(8, "little")
+
+
+def test_chunk_id_mixer():
+    from sedsnet import sdt_codec
+    n = 0
+    for st, data, start, end, want in _mixer_cases():
+        sdt_codec._mix_into(st, memoryview(data), start, end)
+        assert bytes(st) == want, (start, end)
+        n += 1
+    assert n == 25
+
+
+@micropython_only("the viper twin needs the native emitter")
+def test_chunk_id_mixer_viper_twin_allocates_nothing():
+    from micropython import heap_lock, heap_unlock
+    from sedsnet import _fast_sdt, kernels, sdt_codec
+    assert kernels.KIND == "viper" and sdt_codec.mix_into is _fast_sdt.mix_into
+    for st, data, start, end, want in _mixer_cases():
+        mv = memoryview(data)
+        heap_lock()
+        try:
+            _fast_sdt.mix_into(st, mv, start, end)
+        finally:
+            heap_unlock()
+        assert bytes(st) == want, (start, end)
 
 
 def test_link_block_in_address():
