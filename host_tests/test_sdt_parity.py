@@ -101,6 +101,24 @@ for limit, seq in ((1, [0, 1, 0, 0, 2, 1]),
             "rx_stats": [sb[k] for k in ("side_transport_template_evictions",
                                          "side_transport_rx_template_count")]}
 res["overflow"] = ovf
+# a dictionary of 0 templates: 4.2.7 sends frames plain on a template profile (chunked when
+# longer than max_frame_bytes); canonical with max_frame_bytes keeps its kind-1 frames
+zero = {}
+for prof, mf in (("template", 0), ("ipv6_like", 32), ("ipv4_like", 255), ("canonical", 32)):
+    t = [1000]
+    out = []
+    r = seds.Router(hostname="alpha", now_ms=lambda: t[0])
+    r.add_side_packed_profile("S", lambda f: out.append(bytes(f).hex()), profile=prof,
+                              max_frame_bytes=mf, max_side_transport_templates=0)
+    r.periodic(0)
+    for i in range(4):
+        t[0] += 10
+        r.log_f32(3000, [1.0 + i, 2.0, 3.0])
+        r.log_bytes(3001, bytes(range(i, 40 + i)))
+    st = r.export_runtime_stats()["sides"][0]
+    zero["%s/%d" % (prof, mf)] = {"frames": out, "stats": {
+        k: v for k, v in st.items() if k.startswith("side_transport_") or k == "tx_bytes"}}
+res["zero"] = zero
 relay = {}
 for prof, mf in (("ipv4_like", 32), ("template", 0), ("canonical", 255), ("ipv6_like", 255)):
     out = []
@@ -163,7 +181,7 @@ def _both():
 def test_profiled_side_frames_equal_the_reference():
     ref, ours = _both()
     for key in ref:
-        if key in ("limits", "relay", "overflow"):
+        if key in ("limits", "relay", "overflow", "zero"):
             continue
         a = ref[key]["frames"]
         b = ours[key]["frames"]
@@ -187,7 +205,7 @@ def test_profiled_side_frames_equal_the_reference():
 def test_profiled_side_stats_equal_the_reference():
     ref, ours = _both()
     for key in ref:
-        if key in ("limits", "relay", "overflow"):
+        if key in ("limits", "relay", "overflow", "zero"):
             continue
         a = ref[key]["stats"]
         b = ours[key]["stats"]
@@ -238,6 +256,16 @@ def test_relay_link_capabilities_and_frames():
     assert ref["relay"]["ipv4_like/32"][0].startswith("53445403")
     assert ref["relay"]["canonical/255"][0].startswith("5344540101")  # id 1: LINK_CAPABILITIES
     assert any(x.startswith("5344540288") for x in ref["relay"]["canonical/255"])  # compact
+
+
+def test_a_dictionary_of_no_templates_equals_the_reference():
+    """max_side_transport_templates=0: the same frames and stats as 4.2.7's (on template
+    profiles plain frames, chunked plain when too long; canonical/32 unchanged)."""
+    ref, ours = _both()
+    for key, a in ref["zero"].items():
+        assert ours["zero"][key] == a, key
+    assert not any(x.startswith("534454") for x in ref["zero"]["template/0"]["frames"])
+    assert any(x.startswith("53445403") for x in ref["zero"]["ipv6_like/32"]["frames"])
 
 
 def test_the_probe_still_finds_the_documented_rules():

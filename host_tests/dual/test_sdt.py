@@ -263,6 +263,45 @@ def test_template_eviction_and_receiver_as_4_2_7():
     assert sb["drops"]["decode"] == 2
 
 
+def test_no_templates_means_plain_frames():
+    """max_side_transport_templates=0 on a template profile: as 4.2.7, frames go plain
+    (chunked plain when longer than max_frame_bytes), counted as full frames; the peer gets
+    them all. A Relay's template side does the same."""
+    _schema()
+    for profile, mf in (("template", 0), ("ipv6_like", 32)):
+        clock, a, b, bs, wire, got = _pair(profile, mf, max_side_transport_templates=0)
+        a.periodic(0)
+        _deliver(b, bs, wire)
+        sent = []
+        for i in range(5):
+            clock.t += 10
+            a.log_f32(GPS, [1.0 + i, 2.0, 3.0])
+            a.log_bytes(BLOB, bytes(range(i, 40 + i)))
+            sent += wire
+            _deliver(b, bs, wire)
+        assert not [f for f in sent if f[:3] == b"SDT" and f[3] != 3], profile
+        assert (len([f for f in sent if f[:4] == b"SDT\x03"]) > 0) == (mf > 0), profile
+        assert len(got) == 10, profile
+        st = a.export_runtime_stats()["sides"][0]
+        assert st["side_transport_compact_frames"] == 0
+        assert st["side_transport_full_frames"] >= 10
+        assert st["side_transport_tx_template_count"] == 0
+    clock = Clock()
+    out = []
+    rl = Relay(now_ms=clock)
+    ps = rl.add_side_packed("wire", lambda f: None)
+    rl.add_side_packed_profile("radio", lambda f: out.append(bytes(f)), profile="template",
+                               max_side_transport_templates=0)
+    src = []
+    a = Router(hostname="alpha", now_ms=clock)
+    a.add_side_packed("x", lambda f: src.append(bytes(f)))
+    a.log_f32(GPS, [1.0, 2.0, 3.0])
+    for f in src:
+        rl.rx_packed_from_side(ps, f)
+    rl.process_all_queues()
+    assert out and not [f for f in out if f[:3] == b"SDT"]
+
+
 def test_chunk_ids_as_4_2_7():
     """Chunk message ids are 4.2.7's (mix64 seeded with the sender name over the chunked
     bytes, folded): a 40-byte BLOB on template/32 gives the reference's four frames, bytes

@@ -38,6 +38,8 @@ class SdtSide:
         # cannot read its kind-1 frames: they expect none of a template id there)
         self.relay_ids = node.kind == "relay"
         self.wrap = self.templates or (self.relay_ids and max_frame > 0)
+        # a template profile with room for no template: 4.2.7 sends its frames plain
+        self.bare = self.templates and max_templates == 0
         self.next_id = 1
         self.tx_wire = []  # the wire id of each tx_ids entry
         # recent header shapes, their template ids and hashes: [bytes, length, id, hash]
@@ -94,7 +96,7 @@ class SdtSide:
             k = 4 + n
             self.full += 1
         else:
-            if frame[0] & _F_RELIABLE:  # 4.2.7 leaves frames with a reliable header plain
+            if frame[0] & _F_RELIABLE or self.bare:  # 4.2.7 leaves these frames plain
                 self.full += 1
                 self._emit(frame, n, n)
                 return
