@@ -119,6 +119,30 @@ for prof, mf in (("template", 0), ("ipv6_like", 32), ("ipv4_like", 255), ("canon
     zero["%s/%d" % (prof, mf)] = {"frames": out, "stats": {
         k: v for k, v in st.items() if k.startswith("side_transport_") or k == "tx_bytes"}}
 res["zero"] = zero
+# a Relay's dictionary of 2 overflowing (its ids are 1, 2, ...; the order is by shape hash)
+rovf = []
+for lim in (1, 2, 3):
+    out = []
+    src = []
+    t = [1000]
+    rl = seds.Relay(now_ms=lambda: t[0])
+    ps = rl.add_side_packed("plain", lambda f: None)
+    rl.add_side_packed_profile("S", lambda f: out.append(bytes(f).hex()), profile="template",
+                               max_side_transport_templates=lim)
+    rl.periodic(0)
+    rl.process_all_queues()
+    a = seds.Router(hostname="alpha", now_ms=lambda: t[0])
+    a.add_side_packed("x", lambda f: src.append(bytes(f)))
+    for i, k in enumerate([0, 1, 2, 3, 0, 1, 2, 3, 3, 2, 5, 4, 4, 5, 0, 0, 0, 1]):
+        t[0] += 10
+        a.log_f32(3200 + k, [float(i)])
+    for f in src:
+        if seds.peek_header_py(f)["ty"] >= 3000:
+            rl.rx_packed_from_side(ps, f)
+    rl.process_all_queues()
+    st = rl.export_runtime_stats()["sides"][1]
+    rovf.append([out, st["side_transport_template_evictions"]])
+res["relay_overflow"] = rovf
 relay = {}
 for prof, mf in (("ipv4_like", 32), ("template", 0), ("canonical", 255), ("ipv6_like", 255)):
     out = []
@@ -181,7 +205,7 @@ def _both():
 def test_profiled_side_frames_equal_the_reference():
     ref, ours = _both()
     for key in ref:
-        if key in ("limits", "relay", "overflow", "zero"):
+        if key in ("limits", "relay", "overflow", "zero", "relay_overflow"):
             continue
         a = ref[key]["frames"]
         b = ours[key]["frames"]
@@ -205,7 +229,7 @@ def test_profiled_side_frames_equal_the_reference():
 def test_profiled_side_stats_equal_the_reference():
     ref, ours = _both()
     for key in ref:
-        if key in ("limits", "relay", "overflow", "zero"):
+        if key in ("limits", "relay", "overflow", "zero", "relay_overflow"):
             continue
         a = ref[key]["stats"]
         b = ours[key]["stats"]
@@ -249,6 +273,10 @@ def test_relay_link_capabilities_and_frames():
     nonces differ (4.2.7 takes nonces for due announcements inside log(), and the Relay's two
     sides announce in another order), so the bytes cannot be equal here."""
     ref, ours = _both()
+    for (a, ea), (b, eb) in zip(ref["relay_overflow"], ours["relay_overflow"]):
+        # dictionaries of 1-3 overflowing: the same kinds and template ids
+        assert [_shape(x) for x in b] == [_shape(x) for x in a]
+        assert eb == ea > 0
     for key in ref["relay"]:
         if not key.startswith("plain"):
             assert [_shape(x) for x in ours["relay"][key]] == \
