@@ -8,7 +8,7 @@ from sedsnet import errors, schema
 from sedsnet.relay import Relay
 from sedsnet.router import Router
 from codec_helpers import fresh
-from support import Clock, load_vectors, micropython_only, raises, unhex
+from support import _HERE, Clock, load_vectors, micropython_only, raises, unhex
 
 GPS = 3000
 BLOB = 3001
@@ -533,3 +533,48 @@ def test_lossy_link_loses_whole_frames_only_and_frees_everything():
             assert st["side_transport_chunk_reclaims"] > 0
         assert b.sides[bs].sdt.rx_side.msgs == {}
         assert b._budget.used - base == b.sides[bs].sdt.memory_bytes()  # only templates held
+
+
+class _LoraHw:
+    """Board hardware with one simulated SX127x (tools/shims/sx127x_sim.py)."""
+
+    def __init__(self):
+        sys.path.append(_HERE + "/../../tools/shims")
+        import sx127x_sim
+        self.m = sx127x_sim
+        self.sim = sx127x_sim.SX127xSim(sx127x_sim.Air(), "board")
+
+    def spi(self, side):
+        return self.m.SimSPI(self.sim)
+
+    def pin_out(self, pin, value=1):
+        return self.m.SimPin(self.sim, "cs") if pin == "CS" else self.m.SimPin()
+
+    def pin_in(self, pin):
+        return self.m.SimPin(self.sim, "dio0")
+
+
+def test_sx127x_sides_are_canonical_255_by_default():
+    """The issue's driver bullet: a board's SX127x side gets a canonical profile with
+    max_frame_bytes=255 (any frame fits one LoRa packet; 4.2.7 reports it as "template");
+    "profile": "none" gives a plain side; both keys can be set in the config."""
+    from sedsnet_node import app
+    side = {"type": "sx127x", "cs": "CS", "reset": "RST"}
+    assert app.make_link(_LoraHw(), side, Clock()).side_profile == {
+        "profile": "canonical", "max_frame_bytes": 255}
+    assert app.make_link(_LoraHw(), dict(side, profile="none"), Clock()).side_profile is None
+    assert app.make_link(_LoraHw(), dict(side, profile="ipv4_like", max_frame_bytes=64),
+                         Clock()).side_profile == {"profile": "ipv4_like", "max_frame_bytes": 64}
+    _schema()
+    r = Router(hostname="alpha", now_ms=Clock())
+    out = []
+    r.add_side_packed_profile("LORA", lambda f: out.append(bytes(f)),
+                              **app.make_link(_LoraHw(), side, Clock()).side_profile)
+    r.periodic(0)
+    del out[:]
+    r.log_bytes(BLOB, bytes(200))
+    r.log_bytes(BLOB, bytes(300))
+    st = r.export_runtime_stats()["sides"][0]
+    assert st["side_transport_profile"] == "template" and st["max_frame_bytes"] == 255
+    assert [f[3] for f in out] == [1, 3, 3], [f[:4] for f in out]  # 200 B whole, 300 chunked
+    assert max(len(f) for f in out) == 255
