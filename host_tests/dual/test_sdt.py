@@ -367,6 +367,43 @@ def test_chunk_id_mixer_viper_twin_allocates_nothing():
         assert bytes(st) == want, (start, end)
 
 
+def test_sent_templates_are_charged_to_the_budget():
+    """The sending dictionary grows with the shapes of the network: each template is charged
+    to max_queue_budget (the 8 B export_memory_layout_json counts), given back when it is
+    forgotten or the side removed; with no room left a new shape is simply not remembered
+    (its frames go in full)."""
+    _schema()
+    for k in range(3):
+        schema.register_data_type(3100 + k, "S%d" % k, True, 1, 1, 0, [RADIO])
+    clock = Clock()
+    wire = []
+    r = Router(hostname="alpha", now_ms=clock, discovery=False)
+    sid = r.add_side_packed_profile("R", lambda f: wire.append(bytes(f)), profile="template",
+                                    max_side_transport_templates=2)
+    bud = r._budget
+    base = bud.used
+    r.log_f32(3100, [1.0])
+    assert bud.used == base + 8
+    r.log_f32(3101, [1.0])
+    r.log_f32(3102, [1.0])  # a full dictionary: one forgotten, one more: the same charge
+    assert bud.used == base + 16
+    r.remove_side(sid)
+    assert bud.used == base
+    sid = r.add_side_packed_profile("R", lambda f: wire.append(bytes(f)), profile="template")
+    base = bud.used
+    bud.total = base + 8  # room for one template
+    del wire[:]
+    for _ in range(3):
+        clock.t += 1
+        r.log_f32(3100, [1.0])
+        clock.t += 1
+        r.log_f32(3101, [1.0])
+    assert [f[3] for f in wire] == [1, 1, 2, 1, 2, 1], [f[3] for f in wire]
+    st = r.export_runtime_stats()["sides"][0]
+    assert st["side_transport_tx_template_count"] == 1
+    assert bud.used == base + 8
+
+
 def test_link_block_in_address():
     from sedsnet.announce_codec import parse_address
     from sedsnet.wire import FrameHeader

@@ -20,6 +20,7 @@ _CAP_TS_OMIT = const(0x20)
 _HCACHE = const(4)  # header shapes whose template id is kept (no allocation to find one)
 _HCACHE_BYTES = const(48)
 _REFRESH = const(8)  # compact frames of a template between two full ones (probed)
+_TX_ENTRY = const(8)  # bytes a sent template is charged in max_queue_budget (memory_bytes())
 _TARGETS = (0, 0, 40, 20)  # default compact_header_target_bytes per profile
 
 
@@ -201,6 +202,7 @@ class SdtSide:
         if self.max_templates == 0:
             return False
         hs = self.tx_hash
+        bud = self.node._budget
         if len(ids_) >= self.max_templates:
             i = hs.index(min(hs))
             ids_.pop(i)
@@ -208,6 +210,9 @@ class SdtSide:
             uses.pop(i)
             self.tx_wire.pop(i)
             self.evictions += 1
+            bud.give(_TX_ENTRY)
+        if not bud.take(_TX_ENTRY):
+            return False  # no room in max_queue_budget: not remembered, sent in full
         ids_.append(tid)
         hs.append(self._h)
         uses.append(0)
@@ -288,7 +293,8 @@ class SdtSide:
             raise
 
     def release(self):
-        """The side is removed: give back what reassembly and rx templates hold."""
+        """The side is removed: give back what reassembly and the templates hold."""
+        self.node._budget.give(_TX_ENTRY * len(self.tx_ids))
         r = self.rx_side
         if r is not None:
             r.budget.give(r.bytes)
@@ -312,7 +318,7 @@ class SdtSide:
 
     def memory_bytes(self):
         r = self.rx_side
-        return 8 * len(self.tx_ids) + (r.bytes if r is not None else 0)
+        return _TX_ENTRY * len(self.tx_ids) + (r.bytes if r is not None else 0)
 
     def stats(self, entry):
         """Add 4.2.7's side-transport keys to one export_runtime_stats() side entry."""
