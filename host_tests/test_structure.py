@@ -7,7 +7,7 @@ import toolchain
 PKG = os.path.join(toolchain.LIB, "sedsnet")
 MAX_LINES = 420  # "about 400" (STYLE.md)
 NOT_OURS = set()  # (modules exempt from these checks: none since the kernels were split)
-VIPER_ONLY = {"_fast.py", "_fast_frame.py"}  # import only under MicroPython (checked as text)
+VIPER_ONLY = {"_fast.py", "_fast_frame.py", "_fast_sdt.py"}  # only under MicroPython (as text)
 
 
 def _modules():
@@ -72,8 +72,10 @@ def test_control_type_codes_come_from_the_consts_table():
 
 def test_the_kernel_choice_is_made_in_kernels_py_only():
     # only kernels.py tries _fast and falls back to _pure
-    # (the frame kernels take the CRC kernel from their own runtime's module)
-    twins = {"_fast_frame.py": "from ._fast import", "_pure_frame.py": "from ._pure import"}
+    # (the frame kernels take the CRC kernel from their own runtime's module; the SDT codec
+    # takes its feature kernel, _fast_sdt, only where kernels.KIND is "viper")
+    twins = {"_fast_frame.py": "from ._fast import", "_pure_frame.py": "from ._pure import",
+             "sdt_codec.py": "from ._fast_sdt import"}
     found = [n for n in _modules() if n not in NOT_OURS and n != "kernels.py"
              and ("from ._fast" in _source(n).replace(twins.get(n, "@"), "")
                   or "from ._pure" in _source(n).replace(twins.get(n, "@"), ""))]

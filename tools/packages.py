@@ -27,7 +27,8 @@ NODE = os.path.join(REPO, "firmware", "sedsnet_node")
 PARTS = (
     ("sedsnet", "sedsnet", "lib/sedsnet", None, (),
      "SEDSnet router, relay core, wire codec and runtime schema (pure-Python kernels)"),
-    ("sedsnet-viper", "sedsnet", "lib/sedsnet", ("_fast.py", "_fast_frame.py"), ("sedsnet",),
+    ("sedsnet-viper", "sedsnet", "lib/sedsnet", ("_fast.py", "_fast_frame.py", "_fast_sdt.py"),
+     ("sedsnet",),
      "viper kernels for MicroPython builds with the native emitter (not CircuitPython)"),
     ("sedsnet-discovery", "sedsnet", "lib/sedsnet",
      ("announce.py", "announce_codec.py", "announce_table.py", "paths.py", "topology.py"),

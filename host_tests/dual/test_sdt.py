@@ -8,7 +8,7 @@ from sedsnet import errors, schema
 from sedsnet.relay import Relay
 from sedsnet.router import Router
 from codec_helpers import fresh
-from support import Clock, load_vectors, micropython_only, raises, unhex
+from support import _HERE, Clock, load_vectors, micropython_only, raises, unhex
 
 GPS = 3000
 BLOB = 3001
@@ -200,17 +200,208 @@ def test_template_tables_are_bounded():
     clock, a, b, bs, wire, got = _pair("template", 0, max_side_transport_templates=2)
     a.periodic(0)
     _deliver(b, bs, wire)
+    kinds = []
     for rnd in range(3):
         for k in range(6):
             clock.t += 1
             a.log_f32(3100 + k, [float(k)])
+            kinds += [f[3] for f in wire if f[:3] == b"SDT"]
             _deliver(b, bs, wire)
     sa = a.export_runtime_stats()["sides"][0]
     sb = b.export_runtime_stats()["sides"][0]
     assert sa["side_transport_tx_template_count"] == 2
     assert sb["side_transport_rx_template_count"] == 2
-    assert sa["side_transport_template_evictions"] == 16
+    # as 4.2.7 (probed with this schema): a full table forgets its smallest shape hash, so
+    # shape 3 (the largest hash of the six) stays and goes compact in rounds 2 and 3; FIFO
+    # forgot every shape (16 evictions, no compact frame)
+    assert kinds == [1] * 9 + [2] + [1] * 5 + [2, 1, 1], kinds
+    assert sa["side_transport_template_evictions"] == 14
+    assert sb["side_transport_template_evictions"] == 14
     assert len(got) == 18
+
+
+def test_template_eviction_and_receiver_as_4_2_7():
+    """A sequence of six shapes with re-uses into a dictionary of 2 (sender) and of 1
+    (receiver): the kinds sent, the frames restored and the evictions, as 4.2.7's for the
+    same schema (probed: tools/probe_sdt_eviction.py). Both ends forget the smallest shape
+    hash; a compact frame whose template the receiver forgot is a counted decode drop."""
+    _schema()
+    for k in range(6):
+        schema.register_data_type(3100 + k, "S%d" % k, True, 1, 1, 0, [RADIO])
+    clock = Clock()
+    wire = []
+    got = []
+    a = Router(hostname="alpha", now_ms=clock)
+    a.add_side_packed_profile("R", lambda f: wire.append(bytes(f)), profile="template",
+                              max_side_transport_templates=2)
+    b = Router(hostname="beta", now_ms=clock,
+               handlers=[(RADIO, lambda p: got.append(p.ty - 3100), None)])
+    bs = b.add_side_packed_profile("R", lambda f: None, profile="template",
+                                   max_side_transport_templates=1)
+    a.periodic(0)
+    _deliver(b, bs, wire)
+    kinds = []
+    lost = 0
+    for i, k in enumerate([0, 1, 2, 3, 0, 1, 2, 3, 3, 2, 5, 4, 4, 5, 0, 0, 0, 1]):
+        clock.t += 10
+        a.log_f32(3100 + k, [float(i)])
+        kinds += [f[3] for f in wire if f[:3] == b"SDT"]
+        for f in wire:
+            try:
+                b.receive_packed_from_side(bs, f)
+            except errors.DecodeError:
+                lost += 1
+        del wire[:]
+    assert kinds == [1] * 7 + [2, 2, 2, 1, 1, 2, 1, 1, 2, 2, 1], kinds
+    assert got == [0, 1, 2, 3, 0, 1, 2, 2, 5, 4, 4, 5, 0, 0, 0, 1], got
+    assert lost == 2
+    sa = a.export_runtime_stats()["sides"][0]
+    sb = b.export_runtime_stats()["sides"][0]
+    assert sa["side_transport_template_evictions"] == 10
+    assert sb["side_transport_template_evictions"] == 11
+    assert sb["side_transport_rx_template_count"] == 1
+    assert sb["drops"]["decode"] == 2
+
+
+def test_no_templates_means_plain_frames():
+    """max_side_transport_templates=0 on a template profile: as 4.2.7, frames go plain
+    (chunked plain when longer than max_frame_bytes), counted as full frames; the peer gets
+    them all. A Relay's template side does the same."""
+    _schema()
+    for profile, mf in (("template", 0), ("ipv6_like", 32)):
+        clock, a, b, bs, wire, got = _pair(profile, mf, max_side_transport_templates=0)
+        a.periodic(0)
+        _deliver(b, bs, wire)
+        sent = []
+        for i in range(5):
+            clock.t += 10
+            a.log_f32(GPS, [1.0 + i, 2.0, 3.0])
+            a.log_bytes(BLOB, bytes(range(i, 40 + i)))
+            sent += wire
+            _deliver(b, bs, wire)
+        assert not [f for f in sent if f[:3] == b"SDT" and f[3] != 3], profile
+        assert (len([f for f in sent if f[:4] == b"SDT\x03"]) > 0) == (mf > 0), profile
+        assert len(got) == 10, profile
+        st = a.export_runtime_stats()["sides"][0]
+        assert st["side_transport_compact_frames"] == 0
+        assert st["side_transport_full_frames"] >= 10
+        assert st["side_transport_tx_template_count"] == 0
+    clock = Clock()
+    out = []
+    rl = Relay(now_ms=clock)
+    ps = rl.add_side_packed("wire", lambda f: None)
+    rl.add_side_packed_profile("radio", lambda f: out.append(bytes(f)), profile="template",
+                               max_side_transport_templates=0)
+    src = []
+    a = Router(hostname="alpha", now_ms=clock)
+    a.add_side_packed("x", lambda f: src.append(bytes(f)))
+    a.log_f32(GPS, [1.0, 2.0, 3.0])
+    for f in src:
+        rl.rx_packed_from_side(ps, f)
+    rl.process_all_queues()
+    assert out and not [f for f in out if f[:3] == b"SDT"]
+
+
+def test_chunk_ids_as_4_2_7():
+    """Chunk message ids are 4.2.7's (mix64 seeded with the sender name over the chunked
+    bytes, folded): a 40-byte BLOB on template/32 gives the reference's four frames, bytes
+    and message id included; after a rename the new name seeds the id (as 4.2.7)."""
+    from sedsnet import ids
+    _schema()
+    clock = Clock()
+    wire = []
+    a = Router(hostname="alpha", now_ms=clock)
+    a.add_side_packed_profile("R", lambda f: wire.append(bytes(f)), profile="template",
+                              max_frame_bytes=32)
+    a.periodic(0)
+    del wire[:]
+    clock.t += 10
+    a.log_bytes(BLOB, bytes(range(40)))
+    assert [f.hex() for f in wire] == [  # sedsnet 4.2.7, same schema, clock and calls
+        "5344540384a26b26000004008801b91728f207896fa0969088036500f9fe2076",
+        "5344540384a26b26010004000102030405060708090a0b0c0d0e0f104281e2ae",
+        "5344540384a26b26020004001112131415161718191a1b1c1d1e1f20aff34c00",
+        "5344540384a26b26030004002122232425262742479d1aa6c1ecca"]
+    a.set_sender_id("zulu")
+    del wire[:]
+    clock.t += 10
+    a.log_bytes(BLOB, bytes(range(50)))
+    assert len(wire) == 5
+    data = b"".join(f[12:-4] for f in wire)
+    h = ids.mix64(ids.mix64(0x517CC1B727220A95, b"zulu"), data)
+    want = ((h & 0xFFFFFFFF) ^ (h >> 32)) or 1
+    assert all(f[4:8] == want.to_bytes(4, "little") for f in wire)
+
+
+def _mixer_cases():
+    from sedsnet import ids
+    data = bytes((i * 37 + 11) & 0xFF for i in range(300))
+    for seed in (0, 1, 0x517CC1B727220A95, 0xFFFFFFFFFFFFFFFF, 0x8000000080000000):
+        for start, end in ((0, 0), (0, 1), (3, 40), (0, 300), (299, 300)):
+            st = bytearray(seed.to_bytes(8, "little"))
+            yield st, data, start, end, ids.mix64(seed, data[start:end]).to_bytes(8, "little")
+
+
+def test_chunk_id_mixer():
+    from sedsnet import sdt_codec
+    n = 0
+    for st, data, start, end, want in _mixer_cases():
+        sdt_codec._mix_into(st, memoryview(data), start, end)
+        assert bytes(st) == want, (start, end)
+        n += 1
+    assert n == 25
+
+
+@micropython_only("the viper twin needs the native emitter")
+def test_chunk_id_mixer_viper_twin_allocates_nothing():
+    from micropython import heap_lock, heap_unlock
+    from sedsnet import _fast_sdt, kernels, sdt_codec
+    assert kernels.KIND == "viper" and sdt_codec.mix_into is _fast_sdt.mix_into
+    for st, data, start, end, want in _mixer_cases():
+        mv = memoryview(data)
+        heap_lock()
+        try:
+            _fast_sdt.mix_into(st, mv, start, end)
+        finally:
+            heap_unlock()
+        assert bytes(st) == want, (start, end)
+
+
+def test_sent_templates_are_charged_to_the_budget():
+    """The sending dictionary grows with the shapes of the network: each template is charged
+    to max_queue_budget (the 8 B export_memory_layout_json counts), given back when it is
+    forgotten or the side removed; with no room left a new shape is simply not remembered
+    (its frames go in full)."""
+    _schema()
+    for k in range(3):
+        schema.register_data_type(3100 + k, "S%d" % k, True, 1, 1, 0, [RADIO])
+    clock = Clock()
+    wire = []
+    r = Router(hostname="alpha", now_ms=clock, discovery=False)
+    sid = r.add_side_packed_profile("R", lambda f: wire.append(bytes(f)), profile="template",
+                                    max_side_transport_templates=2)
+    bud = r._budget
+    base = bud.used
+    r.log_f32(3100, [1.0])
+    assert bud.used == base + 8
+    r.log_f32(3101, [1.0])
+    r.log_f32(3102, [1.0])  # a full dictionary: one forgotten, one more: the same charge
+    assert bud.used == base + 16
+    r.remove_side(sid)
+    assert bud.used == base
+    sid = r.add_side_packed_profile("R", lambda f: wire.append(bytes(f)), profile="template")
+    base = bud.used
+    bud.total = base + 8  # room for one template
+    del wire[:]
+    for _ in range(3):
+        clock.t += 1
+        r.log_f32(3100, [1.0])
+        clock.t += 1
+        r.log_f32(3101, [1.0])
+    assert [f[3] for f in wire] == [1, 1, 2, 1, 2, 1], [f[3] for f in wire]
+    st = r.export_runtime_stats()["sides"][0]
+    assert st["side_transport_tx_template_count"] == 1
+    assert bud.used == base + 8
 
 
 def test_link_block_in_address():
@@ -379,3 +570,48 @@ def test_lossy_link_loses_whole_frames_only_and_frees_everything():
             assert st["side_transport_chunk_reclaims"] > 0
         assert b.sides[bs].sdt.rx_side.msgs == {}
         assert b._budget.used - base == b.sides[bs].sdt.memory_bytes()  # only templates held
+
+
+class _LoraHw:
+    """Board hardware with one simulated SX127x (tools/shims/sx127x_sim.py)."""
+
+    def __init__(self):
+        sys.path.append(_HERE + "/../../tools/shims")
+        import sx127x_sim
+        self.m = sx127x_sim
+        self.sim = sx127x_sim.SX127xSim(sx127x_sim.Air(), "board")
+
+    def spi(self, side):
+        return self.m.SimSPI(self.sim)
+
+    def pin_out(self, pin, value=1):
+        return self.m.SimPin(self.sim, "cs") if pin == "CS" else self.m.SimPin()
+
+    def pin_in(self, pin):
+        return self.m.SimPin(self.sim, "dio0")
+
+
+def test_sx127x_sides_are_canonical_255_by_default():
+    """The issue's driver bullet: a board's SX127x side gets a canonical profile with
+    max_frame_bytes=255 (any frame fits one LoRa packet; 4.2.7 reports it as "template");
+    "profile": "none" gives a plain side; both keys can be set in the config."""
+    from sedsnet_node import app
+    side = {"type": "sx127x", "cs": "CS", "reset": "RST"}
+    assert app.make_link(_LoraHw(), side, Clock()).side_profile == {
+        "profile": "canonical", "max_frame_bytes": 255}
+    assert app.make_link(_LoraHw(), dict(side, profile="none"), Clock()).side_profile is None
+    assert app.make_link(_LoraHw(), dict(side, profile="ipv4_like", max_frame_bytes=64),
+                         Clock()).side_profile == {"profile": "ipv4_like", "max_frame_bytes": 64}
+    _schema()
+    r = Router(hostname="alpha", now_ms=Clock())
+    out = []
+    r.add_side_packed_profile("LORA", lambda f: out.append(bytes(f)),
+                              **app.make_link(_LoraHw(), side, Clock()).side_profile)
+    r.periodic(0)
+    del out[:]
+    r.log_bytes(BLOB, bytes(200))
+    r.log_bytes(BLOB, bytes(300))
+    st = r.export_runtime_stats()["sides"][0]
+    assert st["side_transport_profile"] == "template" and st["max_frame_bytes"] == 255
+    assert [f[3] for f in out] == [1, 3, 3], [f[:4] for f in out]  # 200 B whole, 300 chunked
+    assert max(len(f) for f in out) == 255

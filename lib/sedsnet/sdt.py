@@ -6,7 +6,7 @@
 from .compat import const
 from .errors import ArgumentError, DecodeError
 from .sdt_codec import (CHUNK_OVERHEAD, K_CHUNK, K_COMPACT, K_FULL, PROFILES, check_args,
-                        header_spans, template_id)
+                        chunk_seed, header_spans, mix_into, shape_hash, template_id)
 from .wire import put_uleb
 
 from .kernels import copy_into, crc32_write
@@ -20,6 +20,7 @@ _CAP_TS_OMIT = const(0x20)
 _HCACHE = const(4)  # header shapes whose template id is kept (no allocation to find one)
 _HCACHE_BYTES = const(48)
 _REFRESH = const(8)  # compact frames of a template between two full ones (probed)
+_TX_ENTRY = const(8)  # bytes a sent template is charged in max_queue_budget (memory_bytes())
 _TARGETS = (0, 0, 40, 20)  # default compact_header_target_bytes per profile
 
 
@@ -38,29 +39,33 @@ class SdtSide:
         # cannot read its kind-1 frames: they expect none of a template id there)
         self.relay_ids = node.kind == "relay"
         self.wrap = self.templates or (self.relay_ids and max_frame > 0)
+        # a template profile with room for no template: 4.2.7 sends its frames plain
+        self.bare = self.templates and max_templates == 0
         self.next_id = 1
         self.tx_wire = []  # the wire id of each tx_ids entry
-        # recent header shapes and their template ids: [bytes, length, id]
-        self.hcache = [[bytearray(_HCACHE_BYTES), -1, 0] for _ in range(_HCACHE)]
+        # recent header shapes, their template ids and hashes: [bytes, length, id, hash]
+        self.hcache = [[bytearray(_HCACHE_BYTES), -1, 0, 0] for _ in range(_HCACHE)]
         self.hpos = 0
         self._wid = 0
+        self._h = 0  # the shape hash of the last _tid()
         self.active = code != 0 or max_frame > 0  # canonical, no limit: plain add_side_packed
         # 4.2.7 reports (and advertises) canonical-with-chunks as profile "template"
         self.code = 1 if code == 0 and max_frame else code
         self.target = (target or _TARGETS[code]) if code >= 2 else 0
         caps = (_CAP_TEMPLATES if self.templates else 0) | (_CAP_CHUNKS if max_frame else 0)
         self.link_flags = caps | (_CAP_TS_OMIT if code == 3 else 0)
-        self.tx_ids = []  # template ids sent in full, oldest first (FIFO eviction)
+        self.tx_ids = []  # template ids sent in full
+        self.tx_hash = []  # their shape hashes: a full table forgets the smallest (as 4.2.7)
         self.tx_uses = []  # compact frames sent of each since its last full frame
         self.out = bytearray(64)  # wrapper under construction (grows to the longest frame)
         self.views = {}
         self.chunk = bytearray(max_frame) if max_frame else None
         self.cviews = {}  # memoryviews of the chunk buffer by length (few: the last chunks)
         self.spans = [0, 0, 0]
-        # chunk message ids: our source address with a 16-bit counter in its low bytes
-        a = node.src_addr
-        self.mid = bytearray(((a & 0xFF), (a >> 8) & 0xFF, (a >> 16) & 0xFF, (a >> 24) & 0xFF))
-        self.msg_seq = 0
+        # chunk message ids as 4.2.7's: mix64 seeded by the node's name over the chunked bytes
+        self.mseed = bytearray(8)  # the mixer state after the name (remade on a rename)
+        self.mname = None
+        self.mst = bytearray(8)
         self.rx_side = None  # the reassembler and rx template table, made on the first SDT rx
         self.full = self.compact = self.chunks = self.raw = self.wire = self.saved = 0
         self.min_over = self.max_over = None
@@ -92,7 +97,7 @@ class SdtSide:
             k = 4 + n
             self.full += 1
         else:
-            if frame[0] & _F_RELIABLE:  # 4.2.7 leaves frames with a reliable header plain
+            if frame[0] & _F_RELIABLE or self.bare:  # 4.2.7 leaves these frames plain
                 self.full += 1
                 self._emit(frame, n, n)
                 return
@@ -152,8 +157,10 @@ class SdtSide:
                         break
                     j += 1
                 else:
+                    self._h = e[3]
                     return e[2]
-        tid = template_id(f, size_off, src_off, hdr_end)
+        sh = self._h = shape_hash(f, size_off, src_off, hdr_end)
+        tid = template_id(sh)
         if n <= _HCACHE_BYTES:
             e = self.hcache[self.hpos]
             self.hpos = (self.hpos + 1) % len(self.hcache)
@@ -168,12 +175,15 @@ class SdtSide:
                 j += 1
             e[1] = n
             e[2] = tid
+            e[3] = sh
         return tid
 
     def _compact_ok(self, tid):
         """True: send tid's frame compact. As 4.2.7, a known template goes compact 8 times,
         then in full once more (a receiver that missed the full frame recovers); a new one
-        is remembered (the oldest forgotten when the table is full)."""
+        is remembered; a full table first forgets the template whose shape hash (self._h of
+        each) is the smallest (4.2.7 keeps them in a map ordered by it, and pops its first:
+        tools/probe_sdt_eviction.py)."""
         ids_ = self.tx_ids
         uses = self.tx_uses
         if tid in ids_:
@@ -191,12 +201,20 @@ class SdtSide:
         self._wid = wid
         if self.max_templates == 0:
             return False
+        hs = self.tx_hash
+        bud = self.node._budget
         if len(ids_) >= self.max_templates:
-            ids_.pop(0)
-            uses.pop(0)
-            self.tx_wire.pop(0)
+            i = hs.index(min(hs))
+            ids_.pop(i)
+            hs.pop(i)
+            uses.pop(i)
+            self.tx_wire.pop(i)
             self.evictions += 1
+            bud.give(_TX_ENTRY)
+        if not bud.take(_TX_ENTRY):
+            return False  # no room in max_queue_budget: not remembered, sent in full
         ids_.append(tid)
+        hs.append(self._h)
         uses.append(0)
         self.tx_wire.append(wid)
         return False
@@ -218,17 +236,24 @@ class SdtSide:
         total = (n + step - 1) // step
         if total > 0xFFFF:
             raise ArgumentError("frame of %d bytes needs more than 65535 chunks" % n)
-        # any id unique among our chunked frames in flight (4.2.7's derivation is unknown)
-        seq = self.msg_seq = (self.msg_seq + 1) & 0xFFFF
-        mid = self.mid
+        # 4.2.7's message id: mix64(mix64(seed, our name), data) folded to 32 bits, 0 -> 1
+        name = self.node.hostname
+        if name is not self.mname:
+            chunk_seed(name, self.mseed)
+            self.mname = name
+        st = self.mst
+        copy_into(st, 0, self.mseed, 0, 8)
+        mix_into(st, data, 0, n)
         c[0] = 0x53
         c[1] = 0x44
         c[2] = 0x54
         c[3] = K_CHUNK
-        c[4] = mid[0] ^ (seq & 0xFF)
-        c[5] = mid[1] ^ (seq >> 8)
-        c[6] = mid[2]
-        c[7] = mid[3]
+        c[4] = st[0] ^ st[4]
+        c[5] = st[1] ^ st[5]
+        c[6] = st[2] ^ st[6]
+        c[7] = st[3] ^ st[7]
+        if not (c[4] | c[5] | c[6] | c[7]):
+            c[4] = 1
         c[10] = total & 0xFF
         c[11] = total >> 8
         views = self.cviews
@@ -268,15 +293,16 @@ class SdtSide:
             raise
 
     def release(self):
-        """The side is removed: give back what reassembly and rx templates hold."""
+        """The side is removed: give back what reassembly and the templates hold."""
+        self.node._budget.give(_TX_ENTRY * len(self.tx_ids))
         r = self.rx_side
         if r is not None:
             r.budget.give(r.bytes)
             r.bytes = 0
             r.msgs = {}
             r.templates = {}
-            r.order = []
         self.tx_ids = []
+        self.tx_hash = []
         self.tx_uses = []
         self.tx_wire = []
 
@@ -292,7 +318,7 @@ class SdtSide:
 
     def memory_bytes(self):
         r = self.rx_side
-        return 8 * len(self.tx_ids) + (r.bytes if r is not None else 0)
+        return _TX_ENTRY * len(self.tx_ids) + (r.bytes if r is not None else 0)
 
     def stats(self, entry):
         """Add 4.2.7's side-transport keys to one export_runtime_stats() side entry."""

@@ -1,7 +1,7 @@
 # Codec helpers of the SDT side transport (sdt.py, sdt_reassembly.py; shared/protocol/
-# side-transport.md): the kinds, header spans of a canonical frame, 4.2.7's template-id
-# algorithm (verified-4.2.7.md "Side transport"), ULEBs, and add_side_packed_profile's checks.
-from . import ids
+# side-transport.md, docs/side-transport.md): the kinds, header spans of a canonical frame,
+# 4.2.7's template-id and chunk-id hashes, ULEBs, and add_side_packed_profile's checks.
+from . import ids, kernels
 from .compat import const
 from .errors import ArgumentError, DecodeError
 
@@ -11,6 +11,7 @@ K_COMPACT = const(2)
 K_CHUNK = const(3)
 CHUNK_OVERHEAD = const(16)  # "SDT" kind msgid index total + CRC: chunk data = max_frame - 16
 _TEMPLATE_SEED = const(0xD1B54A329C7E01F3)
+_CHUNK_SEED = const(0x517CC1B727220A95)
 _M32 = const(0xFFFFFFFF)
 _F_CONTRACT = const(0x04)
 _F_NONCE = const(0x08)
@@ -61,13 +62,46 @@ def header_spans(f, n, sp=None):
     return sp
 
 
-def template_id(f, size_off, src_off, hdr_end):
-    """4.2.7's header-template id: mix64 over FLAGS & ~0x09, NEP and ty, src_addr up to the
-    end of the contract; folded to 32 bits (low ^ high). Allocates (Python ints)."""
+def shape_hash(f, size_off, src_off, hdr_end):
+    """4.2.7's 64-bit header-shape hash: mix64 over FLAGS & ~0x09, NEP and ty, src_addr up to
+    the end of the contract. Its template dictionaries are ordered by it: a full one forgets
+    its smallest. Allocates (Python ints)."""
     h = ids.mix64(_TEMPLATE_SEED, (f[0] & 0xF6,))
     h = ids.mix64(h, f[1:size_off])
-    h = ids.mix64(h, f[src_off:hdr_end])
+    return ids.mix64(h, f[src_off:hdr_end])
+
+
+def template_id(h):
+    """The template id of shape hash h: folded to 32 bits (low ^ high)."""
     return (h & _M32) ^ (h >> 32)
+
+
+def chunk_seed(name, out):
+    """The chunk-id mixer state of a node named name into out[0:8]: mix64 of the chunk seed
+    over its UTF-8 name (a message id is then mix_into(that, chunked bytes), folded)."""
+    h = ids.mix64(_CHUNK_SEED, name.encode())
+    for i in range(8):
+        out[i] = (h >> (8 * i)) & 0xFF
+
+
+def _mix_into(st, data, start, end):
+    # the pure twin of _fast_sdt.mix_into (Python ints: allocates on MicroPython)
+    h = 0
+    for i in range(8):
+        h |= st[i] << (8 * i)
+    h = ids.mix64(h, data[start:end])
+    for i in range(8):
+        st[i] = (h >> (8 * i)) & 0xFF
+
+
+mix_into = _mix_into
+if kernels.KIND == "viper":  # the viper twin where kernels.py took _fast (when installed)
+    try:
+        from ._fast_sdt import mix_into as _viper_mix
+
+        mix_into = _viper_mix
+    except (ImportError, SyntaxError, ValueError, AttributeError):
+        pass
 
 
 def uleb_at(f, p, end):

@@ -4,7 +4,7 @@
 # last chunk is more than 2000 ms old).
 from .compat import const
 from .errors import DecodeError
-from .sdt_codec import K_CHUNK, K_COMPACT, K_FULL, header_spans, uleb_at
+from .sdt_codec import K_CHUNK, K_COMPACT, K_FULL, header_spans, shape_hash, uleb_at
 
 from .kernels import crc32_check, crc32_write
 
@@ -22,8 +22,8 @@ class Reassembler:
     def __init__(self, sdt):
         self.sdt = sdt
         self.budget = sdt.node._budget
-        self.templates = {}  # template id -> (nep+ty bytes, src..contract bytes)
-        self.order = []  # template ids, oldest first (eviction order)
+        # template id -> (nep+ty bytes, src..contract bytes, shape hash): one entry per shape
+        self.templates = {}
         self.msgs = {}  # message id -> [total, last ms, chunks held, [chunk bytes], bytes]
         self.bytes = 0  # charged to the budget: chunks held and templates
         self.reclaims = self.evictions = 0
@@ -50,23 +50,42 @@ class Reassembler:
 
     # ---- templates ----------------------------------------------------------------------
     def _learn(self, tid, f):
+        """Remember the header of full frame f under tid, as 4.2.7's receiver does
+        (tools/probe_sdt_eviction.py): one entry per header shape; a known shape under a
+        new id moves to that id; a known id with a new shape takes the new one; a new shape
+        into a full table first forgets the entry of the smallest shape hash (counted)."""
         size_off, src_off, hdr_end = header_spans(f, len(f))
-        if tid in self.templates:
+        h = shape_hash(f, size_off, src_off, hdr_end)
+        t = self.templates
+        e = t.get(tid)
+        if e is not None and e[2] == h:
             return
         lim = self.sdt.max_templates
         if lim == 0:
             return
-        if len(self.order) >= lim:
-            old = self.order.pop(0)
-            a, b = self.templates.pop(old)
-            self._give(len(a) + len(b) + 8)
+        for k in [k for k, v in t.items() if v[2] == h]:  # the shape under another id
+            if e is None:
+                t[tid] = t.pop(k)
+                return
+            self._forget(k)
+        if e is not None:
+            self._forget(tid)
+        elif len(t) >= lim:
+            old = None
+            for k, v in t.items():
+                if old is None or v[2] < t[old][2]:
+                    old = k
+            self._forget(old)
             self.evictions += 1
         a = bytes(f[1:size_off])
         b = bytes(f[src_off:hdr_end])
         if not self._take(len(a) + len(b) + 8):
             return  # no room in the budget: later compact frames of it are dropped
-        self.templates[tid] = (a, b)
-        self.order.append(tid)
+        t[tid] = (a, b, h)
+
+    def _forget(self, tid):
+        a, b, _ = self.templates.pop(tid)
+        self._give(len(a) + len(b) + 8)
 
     def _compact(self, data, end):
         if end < 6:
@@ -80,7 +99,7 @@ class Reassembler:
         _, q = uleb_at(data, q, end)
         if flags & 0x08:
             _, q = uleb_at(data, q, end)
-        a, b = t
+        a, b, _ = t
         k = 1 + len(a) + (q - p) + len(b) + (end - q) + 4
         buf = self.buf
         if len(buf) < k:
