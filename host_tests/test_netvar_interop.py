@@ -38,11 +38,13 @@ def test_first_get_refreshes_from_the_producer_and_fires_once(net_factory, produ
     net.node(producer_lab, "P", 1, hostname="nv_prod")
     net.node(consumer_lab, "C", 1, hostname="nv_cons")
     net.link("P", 0, "C", 0)
+    # C watches first: a holder replays its cached value to a side that starts listing the
+    # type (netvar_push.py), so the value is seeded after C's listing went out
+    nv(net, "C", "on_update", ty=NV)
     net.run(500)
     assert nv(net, "P", "enable", ty=NV, read=True, write=True) == {"result": None}
     assert nv(net, "P", "seed", ty=NV, sender="nv_prod", endpoints=[SINK], ts=400,
               payload="3412") == {"result": None}
-    nv(net, "C", "on_update", ty=NV)
     n = len(net.trace)
     assert nv(net, "C", "get", ty=NV) == {"result": None}
     net.run(net.t + 100)
@@ -76,15 +78,15 @@ def test_our_middle_node_answers_from_its_cache_with_the_producer_gone(net_facto
     net.node("ref", "C", 1, hostname="nv_cons")
     net.link("P", 0, "M", 0)
     net.link("M", 1, "C", 0)
+    nv(net, "M", "enable", ty=NV, read=True, write=True)  # (listed before any value exists:
+    nv(net, "C", "on_update", ty=NV)  # a holder replays its value to a side that lists it)
     net.run(500)
     nv(net, "P", "enable", ty=NV, read=True, write=True)
     nv(net, "P", "seed", ty=NV, sender="nv_prod", endpoints=[SINK], ts=450, payload="7856")
-    nv(net, "M", "enable", ty=NV, read=True, write=True)
     assert nv(net, "M", "get", ty=NV) == {"result": None}
     net.run(net.t + 100)
     assert nv(net, "M", "cached", ty=NV) == {"result": [450, "7856"]}
     del net.cross[("P", 0)], net.cross[("M", 0)]  # the producer is gone
-    nv(net, "C", "on_update", ty=NV)
     assert nv(net, "C", "get", ty=NV) == {"result": None}
     net.run(net.t + 100)
     assert nv(net, "C", "cached", ty=NV) == {"result": [450, "7856"]}

@@ -39,7 +39,7 @@ OPTIONAL = (
     ("relay", ["sedsnet.relay"]),
     ("timesync + timesync_api (time sync)", ["sedsnet.timesync", "sedsnet.timesync_api"]),
     ("e2e + e2e_frame (E2E keyring, seal/open, policy)", ["sedsnet.e2e", "sedsnet.e2e_frame"]),
-    ("netvar (network variables)", ["sedsnet.netvar"]),
+    ("netvar + netvar_push (network variables)", ["sedsnet.netvar", "sedsnet.netvar_push"]),
     ("reliable + reliable_rx + reliable_e2e (reliable delivery)",
      ["sedsnet.reliable", "sedsnet.reliable_rx", "sedsnet.reliable_e2e"]),
     ("sdt + sdt_codec + sdt_reassembly (side profiles)",

@@ -46,7 +46,7 @@ PARTS = (
      ("sedsnet",), "time sync: the network clock, TIME_SYNC roles and the time API"),
     ("sedsnet-e2e", "sedsnet", "lib/sedsnet", ("e2e.py", "e2e_frame.py"), ("sedsnet",),
      "end-to-end payload crypto (HMAC-SHA256 keystream and tag, 4.2.7's wire)"),
-    ("sedsnet-netvar", "sedsnet", "lib/sedsnet", ("netvar.py",), ("sedsnet",),
+    ("sedsnet-netvar", "sedsnet", "lib/sedsnet", ("netvar.py", "netvar_push.py"), ("sedsnet",),
      "network variables: cached, refreshed and pushed managed values"),
     ("sedsnet-reliable", "sedsnet", "lib/sedsnet",
      ("reliable.py", "reliable_rx.py", "reliable_e2e.py"), ("sedsnet",),

@@ -54,9 +54,11 @@ def dispatch(node, sid, hdr, data, n):
     if _SEDSNET_RELIABLE_ACK <= ty <= _SEDSNET_RELIABLE_PARTIAL_ACK:
         if node.rel is not None and hdr.contract_start < 0:
             node.rel.on_control(sid, hdr, data)  # hop ACK, PACKET_REQUEST, PARTIAL_ACK
-        if ty == _SEDSNET_RELIABLE_ACK and hdr.contract_start >= 0 and \
-                node.sender_hash not in hdr.contract_targets(data):
-            node._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
+        if ty == _SEDSNET_RELIABLE_ACK and hdr.contract_start >= 0:
+            if node.netvar is not None and node.netvar.on_ack(hdr, data):
+                pass  # a holder ACKs a push we sent or passed on (netvar_push.py)
+            elif node.sender_hash not in hdr.contract_targets(data):
+                node._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
         return True  # hop-reliability control: link-local
     if _SEDSNET_TIME_SYNC_ANNOUNCE <= ty <= _SEDSNET_TIME_SYNC_RESPONSE:
         ts = node.ts if node.ts is not None else node._timesync()
