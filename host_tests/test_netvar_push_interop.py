@@ -208,3 +208,25 @@ def test_a_relay_caches_nothing_and_an_enabled_middle_router_caches(net_factory,
         assert layout == [None, None]  # a 4.2.7 Relay has no variable cache
     else:
         assert layout[0] == 1 and nv(net, "M", "cached", ty=NV) == {"result": [1450, "3412"]}
+
+
+@pytest.mark.parametrize("relay_lab", ["ref1", "mp"])
+def test_a_relay_sends_the_push_towards_the_holder_only(net_factory, relay_lab):
+    # P - R (a Relay, 3 sides) - H (holder) / X (neither endpoint nor variable): the push
+    # names H (a Relay floods ADDRESS), and R sends it to H's side only, as 4.2.7's does
+    net = net_factory()
+    net.node("ref", "P", 1, hostname="nvp_up")
+    net.node(relay_lab, "R", 3, relay=True, hostname="nvp_relay")
+    net.node("ref2", "H", 1, hostname="nvp_down")
+    net.node("mp" if relay_lab == "ref1" else "ref1", "X", 1, hostname="nvp_other")
+    net.link("P", 0, "R", 0)
+    net.link("R", 1, "H", 0)
+    net.link("R", 2, "X", 0)
+    nv(net, "H", "enable", ty=NV, read=True, write=True)
+    net.run(1500)
+    n = len(net.trace)
+    nv(net, "P", "set", ty=NV, sender="nvp_up", endpoints=[SINK], ts=1450, payload="3412")
+    net.run(net.t + 700)
+    assert [s for _t, _w, s, _b, _h in frames(net, n, NV, "R")] == [1]
+    assert len(frames(net, n, NV, "P")) == 1  # H's ACK came back: no resend
+    assert nv(net, "H", "cached", ty=NV) == {"result": [1450, "3412"]}

@@ -56,7 +56,9 @@ class Net:
             self.wire.append((x, y, f))
             self.times.append(self.clock.t)
             if (x, y) not in self.mute:
-                self.nodes[y].receive_packed_from_side(self.ids[(y, x)], f)
+                r = self.nodes[y]
+                rx = r.rx_packed_from_side if r.kind == "relay" else r.receive_packed_from_side
+                rx(self.ids[(y, x)], f)
         return tx
 
     def run(self, ms, step=50):
@@ -338,3 +340,23 @@ def test_the_middle_router_acks_upstream_only_once_the_holder_acked():
     st = net.nodes["nvp_mid"].export_runtime_stats()["network_variables"]
     assert st["pushes_given_up"] == 1 and st["push_resends"] == 8
     assert st["holders"] == 2  # H, and P (which lists what it set)
+
+
+def test_our_relay_sends_a_push_towards_its_holder_only():
+    setup()
+    from sedsnet.relay import Relay
+    net = Net()
+    net.node("nvp_r_up")
+    net.nodes["nvp_r"] = Relay(hostname="nvp_r", now_ms=net.clock)
+    for name in ("nvp_r_down", "nvp_r_other"):
+        net.node(name)
+    for name in ("nvp_r_up", "nvp_r_down", "nvp_r_other"):
+        net.link("nvp_r", name)
+    net.nodes["nvp_r_down"].enable_network_variable(NV, True, True)
+    net.run(1500)
+    n = len(net.wire)
+    net.nodes["nvp_r_up"].set_network_variable(make_packet(NV, "nvp_r_up", [SINK], 9, b"\x09\x00"))
+    assert [y for _x, y, _f, _h in net.sent(NV, "nvp_r", n)] == ["nvp_r_down"]
+    assert net.nodes["nvp_r_down"].cached_network_variable(NV).payload == b"\x09\x00"
+    net.run(1000)
+    assert len(net.sent(NV, "nvp_r_up", n)) == 1  # ACKed through the Relay

@@ -9,11 +9,12 @@ import sys
 
 from . import ids
 from .compat import const
-from .netvar import of
+from .errors import SedsError
 from .schema import R_CLASS, R_COUNT, R_MDT, R_STATIC, type_record
 from .wire import FrameHeader, frame_size, pack_into, uleb_len
 
 _ANN = const(0)  # announce_table.ANN: a discovery side's announcer records
+_SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
 _HOLDER = const(48)  # bytes charged per holder record, + 4 per listed type
 _PENDING = const(48)  # bytes charged per push awaiting ACKs, + its frame
 MAX_TYPES = const(16)  # listed types kept per holder (the rest are not pushed to it)
@@ -137,7 +138,11 @@ class Pushes:
             return False
         up = bytes(data[:n])
         self._forget(hdr.ty)
-        self._start(hdr, up, wait, (src, up))
+        try:
+            self._start(hdr, up, wait, (src, up))
+        except SedsError:  # (a type we cannot seal: not passed on, never raised into rx)
+            self.dropped += 1
+            return False
         return True
 
     def _start(self, h, frame, wait, up):
@@ -268,5 +273,28 @@ def _uleb(out, v):
 
 def heard(ann, sid, src, rec, name, types):
     """Announcer hook (a Router's ADDRESS from src on side sid)."""
+    from .netvar import of
     if of(ann.node).pushes().heard(sid, src, rec, name, types):
         ann._changed = True  # our ADDRESS lists on the other sides what holders list
+
+
+def toward(relay, src, hdr, data, n):
+    """A Relay's frame with a contract naming its targets (a push): sent to the sides where
+    an announcer with a target's hostname was heard, other than src; returns the endpoint
+    mask as held (nothing more to route), or 0 when no target is known (routed as usual)."""
+    if hdr.ty <= _SEDSNET_P2P_MESSAGE:
+        return 0
+    targets = hdr.contract_targets(data)
+    mask = 0
+    for sid, st in relay.discovery.sides.items():
+        if sid == src:
+            continue
+        for rec in st[_ANN].values():
+            name = rec[1]  # announce_table.NAME: the hostname its ADDRESS gave
+            if name is not None and ids.sender_hash(str(name, "utf-8")) in targets:
+                mask |= 1 << sid
+                break
+    if not mask:
+        return 0
+    relay._send(mask & relay._eligible(src, hdr.ty), data, n, True)
+    return (1 << hdr.ep_count) - 1
