@@ -39,6 +39,7 @@ class Net:
         self.wire = []  # (from, to, frame bytes)
         self.times = []  # the clock when each of them was sent
         self.mute = set()  # (from, to) links that lose everything
+        self.lose_acks = {}  # (from, to) -> how many E2E ACKs (type 1) that link loses next
         self.ids = {}
 
     def node(self, name, **kw):
@@ -55,6 +56,10 @@ class Net:
             f = bytes(f)
             self.wire.append((x, y, f))
             self.times.append(self.clock.t)
+            lose = self.lose_acks.get((x, y), 0)
+            if lose and f[2] == 1:
+                self.lose_acks[(x, y)] = lose - 1
+                return
             if (x, y) not in self.mute:
                 r = self.nodes[y]
                 rx = r.rx_packed_from_side if r.kind == "relay" else r.receive_packed_from_side
@@ -360,3 +365,16 @@ def test_our_relay_sends_a_push_towards_its_holder_only():
     assert net.nodes["nvp_r_down"].cached_network_variable(NV).payload == b"\x09\x00"
     net.run(1000)
     assert len(net.sent(NV, "nvp_r_up", n)) == 1  # ACKed through the Relay
+
+
+def test_a_holder_acks_a_resent_push_again_when_its_ack_was_lost():
+    setup()
+    net, p, _h1, _h2, _got = star()
+    net.lose_acks[("nvp_h1", "nvp_prod")] = 1  # H1's first ACK is lost
+    n = len(net.wire)
+    p.set_network_variable(make_packet(NV, "nvp_prod", [SINK], 2100, b"\x02\x00"))
+    net.run(2000)
+    to_h1 = [1 for _x, y, _f, _h in net.sent(NV, "nvp_prod", n) if y == "nvp_h1"]
+    assert len(to_h1) == 2  # one resend, ACKed again (4.2.7 holders answer every copy)
+    st = p.export_runtime_stats()["network_variables"]
+    assert st["push_resends"] == 1 and st["pushes_pending"] == 0 and st["pushes_given_up"] == 0

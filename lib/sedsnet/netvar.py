@@ -246,6 +246,18 @@ class NetVars:
             return
         self.router._send(1 << sid, f, len(f), False)
 
+    def on_repeat(self, sid, hdr, data):
+        """A push naming us seen again (reliable_e2e.repeat): our E2E ACK was lost, so ACK
+        again (4.2.7 holders answer every copy), unless we passed it on and the holders
+        behind us have not all ACKed yet."""
+        p = self.push
+        if p is not None:
+            q = p.pending.get(hdr.ty)
+            if q is not None and q[6] is not None and q[6][0] == sid:
+                return
+        if self.vars.get(hdr.ty) is not None or p is not None:
+            self.router._e2e_ack(sid, hdr, data)
+
     def on_ack(self, hdr, data):
         """An E2E ACK (control.dispatch): True when it acknowledges a push we sent or
         passed on (it names the push's origin, not us, when we passed it on)."""
