@@ -3,9 +3,9 @@ and ours in MicroPython (netlab.py). Each way: the consumer's first get returns 
 MANAGED_VARIABLE_REQUEST (13); the producer answers from its cache; the reply fills the
 consumer's cache and fires its callback once; a stale get refreshes, the unchanged reply fires
 nothing; permissions raise PermissionDenied on both; our middle router answers with the
-producer gone; a type our router enables is in its ADDRESS list, so 4.2.7 pushes the value to
-it (contract naming it) and our E2E ACK stops its resends. Not covered yet (netvar.py lacks
-them): our own pushes to the nodes that list a type."""
+producer gone, and a reference middle router answers our consumer; a type our router enables is in its ADDRESS list, so 4.2.7 pushes the value to
+it (contract naming it) and our E2E ACK stops its resends. Our pushes:
+test_netvar_push_interop.py."""
 import pytest
 
 from netlab import network
@@ -38,11 +38,13 @@ def test_first_get_refreshes_from_the_producer_and_fires_once(net_factory, produ
     net.node(producer_lab, "P", 1, hostname="nv_prod")
     net.node(consumer_lab, "C", 1, hostname="nv_cons")
     net.link("P", 0, "C", 0)
+    # C watches first: a holder replays its cached value to a side that starts listing the
+    # type (netvar_push.py), so the value is seeded after C's listing went out
+    nv(net, "C", "on_update", ty=NV)
     net.run(500)
     assert nv(net, "P", "enable", ty=NV, read=True, write=True) == {"result": None}
     assert nv(net, "P", "seed", ty=NV, sender="nv_prod", endpoints=[SINK], ts=400,
               payload="3412") == {"result": None}
-    nv(net, "C", "on_update", ty=NV)
     n = len(net.trace)
     assert nv(net, "C", "get", ty=NV) == {"result": None}
     net.run(net.t + 100)
@@ -76,19 +78,41 @@ def test_our_middle_node_answers_from_its_cache_with_the_producer_gone(net_facto
     net.node("ref", "C", 1, hostname="nv_cons")
     net.link("P", 0, "M", 0)
     net.link("M", 1, "C", 0)
+    nv(net, "M", "enable", ty=NV, read=True, write=True)  # (listed before any value exists:
+    nv(net, "C", "on_update", ty=NV)  # a holder replays its value to a side that lists it)
     net.run(500)
     nv(net, "P", "enable", ty=NV, read=True, write=True)
     nv(net, "P", "seed", ty=NV, sender="nv_prod", endpoints=[SINK], ts=450, payload="7856")
-    nv(net, "M", "enable", ty=NV, read=True, write=True)
     assert nv(net, "M", "get", ty=NV) == {"result": None}
     net.run(net.t + 100)
     assert nv(net, "M", "cached", ty=NV) == {"result": [450, "7856"]}
     del net.cross[("P", 0)], net.cross[("M", 0)]  # the producer is gone
-    nv(net, "C", "on_update", ty=NV)
     assert nv(net, "C", "get", ty=NV) == {"result": None}
     net.run(net.t + 100)
     assert nv(net, "C", "cached", ty=NV) == {"result": [450, "7856"]}
     assert nv(net, "C", "updates")["result"] == [[NV, 450, "7856"]]
+
+
+def test_a_reference_middle_node_answers_our_consumer_with_our_producer_gone(net_factory):
+    # the reverse: our producer P - reference router M - our consumer C. C only gets (no
+    # on_update before: a 4.2.7 holder sends its value to a side that starts listing the type)
+    net = net_factory()
+    net.node("mp", "P", 1, hostname="nv_prod")
+    net.node("ref", "M", 2, hostname="nv_mid")
+    net.node("mp", "C", 1, hostname="nv_cons")
+    net.link("P", 0, "M", 0)
+    net.link("M", 1, "C", 0)
+    nv(net, "M", "enable", ty=NV, read=True, write=True)
+    net.run(500)
+    nv(net, "P", "enable", ty=NV, read=True, write=True)
+    nv(net, "P", "seed", ty=NV, sender="nv_prod", endpoints=[SINK], ts=450, payload="7856")
+    assert nv(net, "M", "get", ty=NV) == {"result": None}
+    net.run(net.t + 100)
+    assert nv(net, "M", "cached", ty=NV) == {"result": [450, "7856"]}
+    del net.cross[("P", 0)], net.cross[("M", 0)]  # the producer is gone
+    assert nv(net, "C", "get", ty=NV) == {"result": None}
+    net.run(net.t + 100)
+    assert nv(net, "C", "cached", ty=NV) == {"result": [450, "7856"]}
 
 
 def test_reference_pushes_to_our_announced_holder_which_acks(net_factory):

@@ -39,7 +39,7 @@ OPTIONAL = (
     ("relay", ["sedsnet.relay"]),
     ("timesync + timesync_api (time sync)", ["sedsnet.timesync", "sedsnet.timesync_api"]),
     ("e2e + e2e_frame (E2E keyring, seal/open, policy)", ["sedsnet.e2e", "sedsnet.e2e_frame"]),
-    ("netvar (network variables)", ["sedsnet.netvar"]),
+    ("netvar + netvar_push (network variables)", ["sedsnet.netvar", "sedsnet.netvar_push"]),
     ("p2p + p2p_codec + p2p_stream (P2P ports and streams)",
      ["sedsnet.p2p_codec", "sedsnet.p2p", "sedsnet.p2p_stream"]),
     ("reliable + reliable_rx + reliable_e2e (reliable delivery)",

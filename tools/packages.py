@@ -47,7 +47,7 @@ PARTS = (
      ("sedsnet",), "time sync: the network clock, TIME_SYNC roles and the time API"),
     ("sedsnet-e2e", "sedsnet", "lib/sedsnet", ("e2e.py", "e2e_frame.py"), ("sedsnet",),
      "end-to-end payload crypto (HMAC-SHA256 keystream and tag, 4.2.7's wire)"),
-    ("sedsnet-netvar", "sedsnet", "lib/sedsnet", ("netvar.py",), ("sedsnet",),
+    ("sedsnet-netvar", "sedsnet", "lib/sedsnet", ("netvar.py", "netvar_push.py"), ("sedsnet",),
      "network variables: cached, refreshed and pushed managed values"),
     ("sedsnet-p2p", "sedsnet", "lib/sedsnet", ("p2p.py", "p2p_codec.py", "p2p_stream.py"),
      ("sedsnet", "sedsnet-discovery"), "P2P service ports and streams (datagrams, SDSP streams)"),

@@ -225,8 +225,9 @@ class RouterLab:
 
     def nv(self, cmd):
         """Network variables: {"node", "what": enable|on_update|set|seed|get|cached|request|
-        updates, "ty", "read", "write", "payload" hex, "ts", "stale"}; a Packet comes back as
-        [ts, hex]."""
+        updates|layout, "ty", "read", "write", "payload" hex, "ts", "stale", "packed": also
+        return the set/seed Packet's pack() as hex}; a Packet comes back as [ts, hex];
+        layout: the network_variable_* keys of export_memory_layout_json()."""
         n = self.nodes[cmd["node"]]
         r = n["obj"]
         op, ty = cmd["what"], cmd.get("ty")
@@ -242,8 +243,16 @@ class RouterLab:
                 pkt = self.seds.make_packet(ty, sender, cmd["endpoints"], cmd["ts"],
                                             bytes.fromhex(cmd["payload"]))
                 (r.set_network_variable if op == "set" else r.seed_managed_variable)(pkt)
+                if cmd.get("packed"):  # the Packet's own frame, to compare with what went out
+                    self.pump()
+                    return {"result": None, "packed": bytes(pkt.pack()).hex()}
             elif op == "request":
                 r.request_managed_variable(ty)
+            elif op == "layout":
+                import json
+                lay = json.loads(r.export_memory_layout_json())
+                return {"result": [lay.get("network_variable_cache_len"),
+                                   lay.get("network_variable_cache_bytes_used")]}
             elif op == "updates":
                 u = list(n.get("nv_updates", []))
                 del n.get("nv_updates", [])[:]

@@ -48,6 +48,8 @@ class Announcer(PeerTable):
     node gives hostname, address, now_ms(), local_endpoints(), side_ids(), side_reliable(s),
     send_control(s, ty, payload), and kind ("relay" for a Relay).
     """
+    netvar_seen = False  # an ADDRESS listed network variables: netvar_push.py follows them
+    netvar_poll = None  # netvar_push's resend step while pushes wait for E2E ACKs
 
     timer = None  # a feature's timer, called with now_ms by periodic() (p2p_stream.py)
 
@@ -109,6 +111,8 @@ class Announcer(PeerTable):
             self._run(now_ms)
         if self.timer is not None:
             self.timer(now_ms)  # a feature's timers (p2p_stream.py's resends)
+        if self.netvar_poll is not None:
+            self.netvar_poll(now_ms)
 
     def _run(self, now_ms):
         self._identity()
@@ -235,6 +239,10 @@ class Announcer(PeerTable):
                 rec[_NAME] = name
                 rec[_EPS] = eps
             self._heard_address(parsed)
+            if not self.relay and (parsed[A_NETVARS] or self.netvar_seen):
+                self.netvar_seen = True  # holders of network variables (netvar_push.py)
+                from .netvar_push import heard
+                heard(self, side_id, src, rec, name, parsed[A_NETVARS])
         elif ty == _SEDSNET_DISCOVERY_ANNOUNCE and parsed:  # (an empty ANNOUNCE is a heartbeat)
             if parsed != rec[_AEPS]:
                 rec[_AEPS] = parsed  # replaces what TOPOLOGY said, not what ADDRESS said
@@ -299,7 +307,7 @@ class Announcer(PeerTable):
             self._host_b, self.node.current_address, self.birth, self.owner, self._endpoints(side_id),
             mode=getattr(self.node, "_address_mode", 0),
             requested=getattr(self.node, "_requested_address", 0),
-            netvars=_netvars(getattr(self.node, "netvar", None)),
+            netvars=_netvars(getattr(self.node, "netvar", None), side_id),
             link_flags=flags | extra, profile=prof, max_frame=mf, compact_target=tg,
             templates=nt, w=self.w))
 
@@ -338,9 +346,9 @@ class Announcer(PeerTable):
         return topology_delta_payload(changed, removed)
 
 
-def _netvars(nv):
-    # the network-variable list of our ADDRESS (netvar.py), () for a node without any
-    return () if nv is None else nv.listed()
+def _netvars(nv, side_id):
+    # the network-variable list of our ADDRESS on a side (netvar.py), () without any
+    return () if nv is None else nv.listed(side_id)
 
 
 def _side_link(node, side_id):

@@ -56,7 +56,9 @@ def dispatch(node, sid, hdr, data, n):
         if node.rel is not None and hdr.contract_start < 0:
             node.rel.on_control(sid, hdr, data)  # hop ACK, PACKET_REQUEST, PARTIAL_ACK
         if ty == _SEDSNET_RELIABLE_ACK and hdr.contract_start >= 0:
-            if node.sender_hash not in hdr.contract_targets(data):
+            if node.netvar is not None and node.netvar.on_ack(hdr, data):
+                pass  # a holder ACKs a push we sent or passed on (netvar_push.py)
+            elif node.sender_hash not in hdr.contract_targets(data):
                 node._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
             elif getattr(node, "_svc", None) is not None:
                 node._svc.on_ack(hdr, data)  # for us: a P2P stream frame's, maybe (p2p.py)

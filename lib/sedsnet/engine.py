@@ -210,7 +210,7 @@ class Engine(Queues):
                 return  # held after a gap, or an old repeat
         ids.write_dup_key(hdr, data, self._pid)
         if self._recent.seen(self._pid):
-            if hdr.contract_start >= 0 and hdr.rel_form and ty >= _SEDSNET_P2P_MESSAGE:
+            if hdr.contract_start >= 0 and (hdr.rel_form or self.netvar) and ty >= _SEDSNET_P2P_MESSAGE:
                 from .reliable_e2e import repeat  # an end-to-end resend: 4.2.7 passes it on
                 if repeat(self, side.sid, hdr, data, n):
                     return

@@ -14,6 +14,15 @@ class Relay(Node):
         Node.__init__(self, now_ms, hostname, max_queue_budget, max_recent_rx_ids,
                       starting_queue_size, queue_grow_step, discovery, max_discovery_peers)
 
+    def _deliver(self, src, hdr, data, n):
+        # a frame naming its holders (a network-variable push): towards their sides, as
+        # 4.2.7's Relay sends it (netvar_push.toward); 0: routed by its endpoints
+        cs = hdr.contract_start
+        if cs >= 0 and data[cs] & 1 and not hdr.rel_form and self.discovery is not None:
+            from .netvar_push import toward
+            return toward(self, src, hdr, data, n)
+        return 0
+
     def local_endpoints(self):
         """The sorted endpoint IDs local handlers hold (none on a Relay)."""
         return []

@@ -17,9 +17,11 @@ def repeat(node, sid, hdr, data, n):
         if node.kind == "router" and (hdr.ty == _SEDSNET_P2P_MESSAGE or (
                 hdr.ty > _SEDSNET_P2P_MESSAGE and node._holds(hdr))):
             node._e2e_ack(sid, hdr, data)  # the origin is still resending: our ACK was lost
+        elif node.netvar is not None:
+            node.netvar.on_repeat(sid, hdr, data)  # a network-variable push (netvar.py)
         return False
-    if hdr.ty <= _SEDSNET_P2P_MESSAGE:
-        return False  # control frames (P2P, E2E ACKs) die as duplicates
+    if hdr.ty <= _SEDSNET_P2P_MESSAGE or not hdr.rel_form:
+        return False  # control frames (P2P, E2E ACKs) and pushes die as duplicates
     dst = node._destinations(sid, hdr, 0)
     if not dst:
         return False

@@ -44,6 +44,7 @@ def runtime_stats(node):
         "e2e_unacked": getattr(node, "_e2e_unacked", 0),
         "discovery": _discovery(node),
         "reliable": _reliable(node),
+        "network_variables": node.netvar.stats() if node.netvar is not None else {},
     }
 
 
@@ -74,7 +75,8 @@ def _used(node):
     if node._sdt_on:
         disc += sum(s.sdt.memory_bytes() for s in node.sides if s is not None and s.sdt)
     return (node._rx.bytes + node._tx.bytes + _isr_bytes(node._isr) + node._recent.nbytes()
-            + node._schema_bytes + disc + (node.rel.budget_bytes() if node.rel else 0))
+            + node._schema_bytes + disc + (node.rel.budget_bytes() if node.rel else 0)
+            + (node.netvar.memory_bytes() if node.netvar is not None else 0))
 
 
 def _held(node):
@@ -91,6 +93,7 @@ def _isr_bytes(isr):
 def memory_layout_json(node):
     total = node._budget.total
     disc = node.discovery.memory_bytes() if node.discovery is not None else 0
+    nv = node.netvar
     return json.dumps({
         "kind": node.kind,
         "shared_queue_bytes_used": _used(node), "shared_queue_bytes_allocated": total,
@@ -108,8 +111,9 @@ def memory_layout_json(node):
         "reliable_rx_buffer_bytes_allocated": total, "reliable_rx_buffer_len": _held(node)[1],
         "discovery_bytes_used": disc, "discovery_bytes_allocated": total,
         "schema_bytes_used": node._schema_bytes, "schema_bytes_allocated": total,
-        "network_variable_cache_bytes_used": 0,
-        "network_variable_cache_bytes_allocated": total, "network_variable_cache_len": 0,
+        "network_variable_cache_bytes_used": nv.cached_bytes if nv is not None else 0,
+        "network_variable_cache_bytes_allocated": total,
+        "network_variable_cache_len": nv.cache_len() if nv is not None else 0,
     })
 
 
