@@ -28,8 +28,7 @@ def dispatch(node, sid, hdr, data, n):
     requests, managed variables and LEAVE, and ADDRESS on a Relay, are acted on and then
     flooded to the other sides; hop ACKs are link-local; time sync frames are acted on (a
     Router) and passed on. An E2E ACK for another
-    node is flooded on (the reference sends it back along the return path it learned;
-    duplicates die at peers)."""
+    node goes back toward the nodes it names (reliable_e2e.ack)."""
     ty = hdr.ty
     if ty == _SEDSNET_ERROR_TYPE:
         return True  # consumed by 4.2.7 routers and relays alike
@@ -54,9 +53,13 @@ def dispatch(node, sid, hdr, data, n):
     if _SEDSNET_RELIABLE_ACK <= ty <= _SEDSNET_RELIABLE_PARTIAL_ACK:
         if node.rel is not None and hdr.contract_start < 0:
             node.rel.on_control(sid, hdr, data)  # hop ACK, PACKET_REQUEST, PARTIAL_ACK
-        if ty == _SEDSNET_RELIABLE_ACK and hdr.contract_start >= 0 and \
-                node.sender_hash not in hdr.contract_targets(data):
-            node._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
+        if ty == _SEDSNET_RELIABLE_ACK and hdr.contract_start >= 0:
+            try:
+                from .reliable_e2e import ack  # ours (the origin table), or toward its origin
+            except ImportError:  # a board without the sedsnet-reliable part
+                node._flood(sid, hdr, data, n)
+                return True
+            ack(node, sid, hdr, data, n)
         return True  # hop-reliability control: link-local
     if _SEDSNET_TIME_SYNC_ANNOUNCE <= ty <= _SEDSNET_TIME_SYNC_RESPONSE:
         ts = node.ts if node.ts is not None else node._timesync()
@@ -108,19 +111,25 @@ def e2e_ack(router, sid, hdr, data):
     sender "E2EACK:<us>", a contract (static UInt32 x2) naming us, then the origin (sender
     hashes in that order, whatever their values: tested against 4.2.7), payload = the packet
     ID; sent back on the arrival side. Without it a reference origin resends until it gives
-    up with an error."""
-    if router.sender_hash not in hdr.contract_targets(data):
-        return  # addressed to another holder
+    up with an error. As 4.2.7, reliable data that came without a contract is ACKed too,
+    and an origin we cannot name is named by its header address (a u64 target)."""
+    if hdr.contract_start >= 0:
+        if router.sender_hash not in hdr.contract_targets(data):
+            return  # addressed to another holder
+    else:
+        rec = schema.type_record(hdr.ty)
+        if rec is None or not rec[6]:  # (R_RELIABLE) a plain type with a reliable header
+            return
     origin = ids.sender_name(hdr.src_addr)
     if origin[:6] == "@addr:":
         disc = router.discovery
         origin = disc.hostname_of(hdr.src_addr) if disc else None
         if origin is None:
-            router._e2e_unacked += 1  # origin not heard yet: its resend gets the ACK
-            return
-        ids.remember_sender(origin, hdr.src_addr)
+            router._e2e_unacked += 1  # origin not heard yet: named by its address
+        else:
+            ids.remember_sender(origin, hdr.src_addr)
     contract = bytearray(b"\x03\x44\x02\x02") + _le64(router.sender_hash) \
-        + _le64(ids.sender_hash(origin))
+        + _le64(hdr.src_addr if origin is None else ids.sender_hash(origin))
     pid = bytearray(8)  # the exact 4.2.7 ID (the node's dup key may be the pure path's)
     ids.write_packet_id(hdr, data, pid)
     send(router, sid, _SEDSNET_RELIABLE_ACK, pid, router.e2e_src, contract)

@@ -152,7 +152,7 @@ class Router(Logging, Node):
                             print("sedsnet: handler for endpoint %d failed: %r" % (e, ex))
         if held and src != LOCAL:
             self.sides[src].local_delivery_packets += 1
-            if hdr.contract_start >= 0 and hdr.ty > _SEDSNET_P2P_MESSAGE:
+            if data[0] & 0x06 and hdr.ty > _SEDSNET_P2P_MESSAGE:  # a contract or reliable header
                 self._e2e_ack(src, hdr, data)
         return held
 
