@@ -13,7 +13,7 @@ from .compat import const
 from .ids import sender_hash, write_packet_id
 
 _SEDSNET_P2P_MESSAGE = const(18)  # the last built-in (control) type (consts.py)
-_PEER_BYTES = const(40)  # a peers() entry (32-bit heap), charged to max_queue_budget
+_PEER_BYTES = const(88)  # a peers() entry (measured on the 32-bit heap), charged to the budget
 
 
 def repeat(node, sid, hdr, data, n):
