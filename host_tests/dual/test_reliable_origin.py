@@ -451,3 +451,38 @@ def test_plain_router_never_loads_the_origin():
     r.periodic(0)
     assert "sedsnet.reliable_origin" not in sys.modules
     assert r.e2o is None
+
+
+def test_queued_logs_are_tracked_too():
+    net, a = two_holders()
+    net.drop = lambda f, frm, i: is_ack_of(f, "roC")
+    t0 = net.clock.t
+    a.log_bytes(UNO, b"\x31", queue=True)  # into the TX queue, with its contract
+    assert net.sent("roA", UNO, t0) == []
+    assert a.export_runtime_stats()["reliable"]["end_to_end_pending_count"] == 1
+    a.process_all_queues()
+    net.pump()
+    assert net.sent("roA", UNO, t0) == [(t0, 0), (t0, 1)]
+    net.run(t0 + 300)
+    assert [t for t, i in net.sent("roA", UNO, t0) if i == 1] == [t0, t0 + 200]  # to C only
+    assert net.got["roB"] == net.got["roC"] == [(UNO, b"\x31")]
+
+
+def test_malformed_e2e_acks_are_dropped_not_raised():
+    net, a = two_holders()
+    net.drop = lambda f, frm, i: is_ack_of(f, "roC")
+    a.log_bytes(UNO, b"\x41")
+    net.pump()
+    buf = bytearray(80)
+    src = source_address("E2EACK:roC")
+    cases = (b"\x02\x44\x02",  # a shape, no targets: for nobody
+             b"\x03\x44\x02\x01" + _le(sender_hash("roA")),  # us alone: no holder named
+             b"\x03\x44\x02\x02" + _le(sender_hash("roC")) + _le(sender_hash("roA")))
+    for k, contract in enumerate(cases):
+        n = pack_into(buf, 1, src, None, 5, 900 + k, b"\x99" * 8, contract)  # unknown ID
+        a.receive_packed_from_side(1, bytes(buf[:n]))
+    n = pack_into(buf, 1, src, None, 5, 990, b"\x99" * 4, cases[2])  # a short payload
+    raises(sedsnet.DecodeError, a.receive_packed_from_side, 1, bytes(buf[:n]))
+    st = a.export_runtime_stats()
+    assert st["reliable"]["end_to_end_pending_count"] == 1  # still waiting for C
+    assert st["sides"][1]["drops"]["decode"] == 1

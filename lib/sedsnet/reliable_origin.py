@@ -9,7 +9,7 @@ import sys
 
 from . import ids
 from .compat import const
-from .errors import IoError
+from .errors import ArgumentError, IoError
 from .reliable_e2e import peers
 from .schema import R_CLASS, R_COUNT, R_EPS, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC
 from .wire import REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, frame_size, pack_into, uleb_len
@@ -163,7 +163,7 @@ class Origin:
             if not node._tx.push(f, size, _TX_TAG, rec[R_PRIORITY], 0, True):
                 if kept:
                     self._release(self.pend[-1])
-                raise IoError("reliable window full")  # (the TX queue could not take it)
+                raise ArgumentError("frame of %d bytes does not fit the TX queue" % size)
             node._nested = node._nested or node._busy
         else:
             node._txbuf(size)[:size] = f
