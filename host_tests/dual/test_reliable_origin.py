@@ -486,3 +486,71 @@ def test_malformed_e2e_acks_are_dropped_not_raised():
     st = a.export_runtime_stats()
     assert st["reliable"]["end_to_end_pending_count"] == 1  # still waiting for C
     assert st["sides"][1]["drops"]["decode"] == 1
+
+
+def test_a_holder_still_acking_is_kept_when_discovery_forgets_it():
+    # a lossy link can lose every announcement of a holder for 30 s while its ACKs get
+    # through: discovery forgets it, the origin keeps it (and resends on its old side)
+    net, a = two_holders()
+    sedsnet.set_runtime_tuning_config(reliable_max_retries=400)
+    lost = [b""]  # the packet ID whose ACK C's link loses
+
+    def drop(f, frm, i):
+        if frm != "roC":
+            return False
+        h = _hdr(f)
+        if 7 <= h.ty <= 17:
+            return True  # every discovery frame of C
+        return is_ack_of(f, "roC") and bytes(f[h.payload_start:h.payload_end]) == lost[0]
+    net.drop = drop
+    t0 = net.clock.t
+    a.log_bytes(UNO, b"\x53")
+    lost[0] = bytes(a.e2o.pend[-1][2])
+    net.pump()
+    for k in range(9):  # others, ACKed: C is alive
+        net.run(net.clock.t + 5000)
+        a.log_bytes(UNO, bytes([0x60 + k]))
+        net.pump()
+    st = a.export_runtime_stats()
+    assert st["discovery"]["announcers"] == 1  # C forgotten by discovery
+    assert st["reliable"]["e2e"]["holders_dropped"] == 0
+    assert st["reliable"]["end_to_end_pending_count"] == 1
+    assert [t for t, i in net.sent("roA", UNO, t0) if i == 1 and t > t0 + 35000]  # resent
+    lost[0] = b""
+    net.run(net.clock.t + 2000)
+    assert a.export_runtime_stats()["reliable"]["end_to_end_pending_count"] == 0
+    assert [p for p in net.got["roC"] if p[1] == b"\x53"] == [(UNO, b"\x53")]
+    setup()
+
+
+def test_an_origin_holding_the_endpoint_itself_delivers_it_here_only():
+    setup()
+    net = Net()
+    a = net.add("rlA", 1, [EP])
+    net.add("rlB", 1, [EP])
+    net.link("rlA", 0, "rlB", 0)
+    net.run(3000)
+    del net.log[:]
+    a.log_bytes(UNO, b"\x71")  # as 4.2.7: endpoints all held here are not forwarded
+    net.pump()
+    net.run(net.clock.t + 500)
+    assert net.got["rlA"] == [(UNO, b"\x71")] and net.got["rlB"] == []
+    assert net.sent("rlA", UNO) == [] and a.e2o is None
+
+
+def test_a_holder_delivers_once_however_long_the_origin_resends():
+    # our holder keeps the IDs of what it delivered (reliable_max_end_to_end_ack_cache):
+    # an origin's resend after the recent-ID cache rolled over is ACKed, not delivered again
+    net, a = two_holders()
+    sedsnet.set_runtime_tuning_config(reliable_max_retries=400)
+    net.drop = lambda f, frm, i: is_ack_of(f, "roC")
+    t0 = net.clock.t
+    a.log_bytes(UNO, b"\x72")
+    net.pump()
+    net.run(t0 + 70000)  # 350 resends, and more than 128 other IDs at C meanwhile
+    assert net.got["roC"] == [(UNO, b"\x72")]
+    assert getattr(net.nodes["roC"], "_e2e_repeats", 0) >= 1  # caught past the cache
+    net.drop = None
+    net.run(net.clock.t + 500)
+    assert a.export_runtime_stats()["reliable"]["end_to_end_pending_count"] == 0
+    setup()

@@ -10,7 +10,7 @@
 import sys
 
 from .compat import const
-from .ids import sender_hash, write_packet_id
+from .ids import sender_hash, source_address, write_packet_id
 
 _SEDSNET_P2P_MESSAGE = const(18)  # the last built-in (control) type (consts.py)
 _PEER_BYTES = const(88)  # a peers() entry (measured on the 32-bit heap), charged to the budget
@@ -126,6 +126,13 @@ def _hash(name):
     return h
 
 
+def _src(name):
+    try:
+        return source_address(str(name, "utf-8"))
+    except UnicodeError:
+        return -1
+
+
 def _add(m, h, bit, eps):
     p = m.get(h)
     if p is None:
@@ -147,6 +154,7 @@ def peers(node):
         return c[1]
     from .announce_table import ANN, BOARDS, NAME  # (discovery is on: it is loaded)
     m = {}
+    srcs = {}  # header source address -> sender hash of the boards (reliable_origin.left)
     for sid in disc.sides:
         bit = 1 << sid
         anns = disc.sides[sid][ANN]
@@ -157,15 +165,18 @@ def peers(node):
                 _add(m, _hash(rec[NAME]), bit, ())
             boards = rec[BOARDS]
             for name in boards:
-                _add(m, _hash(name), bit, boards[name][1])
+                h = _hash(name)
+                _add(m, h, bit, boards[name][1])
+                srcs[_src(name)] = h
     m.pop(node.sender_hash, None)
     m.pop(node.src_addr, None)
-    cost = _PEER_BYTES * len(m)
+    cost = _PEER_BYTES * (len(m) + len(srcs))
     old = c[2] if c is not None else 0
     bud = node._budget
     bud.give(old)
     if not bud.take(cost):
         m = {}  # no room: nothing is known (reliable data goes hop by hop, ACKs are dropped)
+        srcs = {}
         cost = 0
-    node._e2e_peers = (disc.gen, m, cost)
+    node._e2e_peers = (disc.gen, m, cost, srcs)
     return m

@@ -26,6 +26,7 @@ _ENTRY_BYTES = const(128)  # a pending entry's list, ID and dict beside its fram
 _HOLDER_BYTES = const(24)  # a missing holder in an entry's dict
 _RTT_BYTES = const(48)
 _MAX_RTT = const(16)  # holders whose round trip we remember
+_ALIVE_MS = const(30000)  # discovery's TTL: a holder ACKing within it is kept
 # an entry: [frame, ty, pid, {missing holder hash: 0}, last send ms, resends,
 #            ordered, sent (False: waiting behind its type's head), budget bytes, first send]
 _F = const(0)
@@ -55,7 +56,14 @@ def of(node):
 def log(router, ty, rec, payload, ts, nonce, queue):
     """A reliable log: True when it went out (or waits) with a contract to the holders
     discovery knows; False when none is known (the caller sends it hop by hop, as 4.2.7)."""
-    hold = holders(router, rec[R_EPS])
+    eps = rec[R_EPS]
+    local = router.local_endpoints()
+    for e in eps:
+        if e not in local:
+            break
+    else:
+        return False  # all held here: 4.2.7 delivers it here only
+    hold = holders(router, eps)
     if not hold:
         return False
     return of(router).log(ty, rec, payload, ts, nonce, queue, hold)
@@ -146,9 +154,10 @@ class Origin:
         cost = size + _ENTRY_BYTES + _HOLDER_BYTES * len(hold)
         kept = node._budget.take(cost)
         if kept:
+            m = peers(node)
             miss = {}
             for x in hold:
-                miss[x] = 0
+                miss[x] = m[x][0]  # its sides now: where to resend if discovery forgets it
             t = node.now_ms()
             self.pend.append([f, ty, pid, miss, t, 0, ordered, not wait, cost, t])
             self.bytes += cost
@@ -185,18 +194,19 @@ class Origin:
                 if w[_TY] == e[_TY] and w[_ORD]:
                     w[_SENT] = True
                     w[_AT] = w[_T0] = self.node.now_ms()
-                    self._send(w, w[_MISS])
+                    self._send(w)
                     break
 
-    def _send(self, e, who):
-        """e's frame on the sides where the holders in who are reachable."""
+    def _send(self, e):
+        """e's frame on the sides where its missing holders are reachable (or were, when
+        discovery no longer knows one that still ACKs)."""
         node = self.node
         m = peers(node)
         mask = 0
-        for x in who:
+        miss = e[_MISS]
+        for x in miss:
             p = m.get(x)
-            if p is not None:
-                mask |= p[0]
+            mask |= p[0] if p is not None else miss[x]
         mask &= node._eligible(_LOCAL, e[_TY])
         if mask:
             f = e[_F]
@@ -218,6 +228,9 @@ class Origin:
             miss = e[_MISS]
             if holder in miss:
                 miss.pop(holder)
+                r = self._timer(holder, _tuned(0, _RETRANSMIT_MS))
+                if r is not None:
+                    r[3] = self.node.now_ms()
                 if e[_SENT]:
                     self._ack_time(holder, e)
                 self.acked += 1
@@ -229,7 +242,8 @@ class Origin:
             return
 
     def _timer(self, holder, base):
-        """[srtt (-1: no sample yet), rttvar, timeout] of a holder, made on first need (at
+        """[srtt (-1: no sample yet), rttvar, timeout, last ACK ms (-1: none)] of a holder,
+        made on first need (at
         most _MAX_RTT holders, one forgotten for a new one; None when the budget is spent)."""
         r = self.rtt.get(holder)
         if r is None:
@@ -240,7 +254,7 @@ class Origin:
             if not self.node._budget.take(_RTT_BYTES):
                 return None
             self.bytes += _RTT_BYTES
-            r = self.rtt[holder] = [-1, 0, base]
+            r = self.rtt[holder] = [-1, 0, base, -1]
         return r
 
     def _ack_time(self, holder, e):
@@ -302,12 +316,12 @@ class Origin:
                 continue  # released by an earlier entry's completion
             miss = e[_MISS]
             for x in list(miss):
-                if x not in m:  # aged out of topology, or LEAVE
-                    del miss[x]
-                    self.dropped += 1
-                    self.node._budget.give(_HOLDER_BYTES)
-                    e[_COST] -= _HOLDER_BYTES
-                    self.bytes -= _HOLDER_BYTES
+                if x not in m:
+                    # aged out of discovery: gone, unless its E2E ACKs still come (a lossy
+                    # link can lose every announcement for 30 s while data gets through)
+                    r = self.rtt.get(x)
+                    if r is None or r[3] < 0 or now - r[3] > _ALIVE_MS:
+                        self._drop(e, x)
             if not miss:
                 self._release(e)
                 continue
@@ -329,9 +343,31 @@ class Origin:
             e[_TRIES] += 1
             e[_AT] = now
             self.resent += 1
-            self._send(e, miss)
+            self._send(e)
         if failed:
             raise IoError("ordered end-to-end delivery exhausted retries")
+
+    def _drop(self, e, x):
+        del e[_MISS][x]
+        self.dropped += 1
+        self.node._budget.give(_HOLDER_BYTES)
+        e[_COST] -= _HOLDER_BYTES
+        self.bytes -= _HOLDER_BYTES
+
+    def left(self, src_addr):
+        """A LEAVE from src_addr (control.dispatch, after discovery forgot it): that holder
+        is done with everything pending, now. Entries left without a holder go at the next
+        poll."""
+        c = getattr(self.node, "_e2e_peers", None)
+        h = c[3].get(src_addr) if c is not None else None  # (the table before the LEAVE)
+        if h is None:
+            return
+        r = self.rtt.get(h)
+        if r is not None:
+            r[3] = -1
+        for e in self.pend:
+            if h in e[_MISS]:
+                self._drop(e, h)
 
     def stats(self, out):
         """4.2.7's end_to_end counts and ours under "e2e" (export_runtime_stats()["reliable"])."""

@@ -60,6 +60,11 @@ def _reliable(node):
     unrouted = getattr(node, "_e2e_unrouted", 0)  # E2E ACKs for an origin nobody announced
     if unrouted:
         out.setdefault("e2e", {})["acks_unrouted"] = unrouted
+    done = getattr(node, "_e2e_done", None)  # a holder's delivered IDs (control.e2e_check)
+    if done is not None:
+        e = out.setdefault("e2e", {})
+        e["delivered_ids"] = len(done)
+        e["repeats_acked"] = getattr(node, "_e2e_repeats", 0)
     return out
 
 
@@ -67,7 +72,8 @@ def _e2e_bytes(node):
     """The origin's pending frames and the peers table (reliable_origin.py, reliable_e2e)."""
     c = getattr(node, "_e2e_peers", None)
     return (node.e2o.bytes if node.e2o is not None else 0) + (c[2] if c is not None else 0) \
-        + 80 * len(getattr(node, "_e2e_acked", ()))  # (reliable_e2e._ACK_BYTES each)
+        + 80 * len(getattr(node, "_e2e_acked", ())) \
+        + 48 * len(getattr(node, "_e2e_done", ()))  # (reliable_e2e._ACK_BYTES, control's)
 
 
 def _discovery(node):
