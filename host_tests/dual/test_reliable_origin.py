@@ -554,3 +554,12 @@ def test_a_holder_delivers_once_however_long_the_origin_resends():
     net.run(net.clock.t + 500)
     assert a.export_runtime_stats()["reliable"]["end_to_end_pending_count"] == 0
     setup()
+
+
+def test_no_way_to_the_holders_raises_and_keeps_nothing():
+    _net, a = two_holders()
+    a.set_side_egress_enabled(0, False)
+    a.set_side_egress_enabled(1, False)
+    e = raises(IoError, a.log_bytes, UNO, b"\x81")
+    assert str(e) == "no discovered route"
+    assert a.export_runtime_stats()["reliable"]["end_to_end_pending_count"] == 0

@@ -126,7 +126,7 @@ class Origin:
         self.node = node
         self.pend = []
         self.hdr = FrameHeader(max_endpoints=32)
-        self.rtt = {}  # holder hash -> [srtt, rttvar, timeout] in ms (_timer)
+        self.rtt = {}  # holder hash -> [srtt, rttvar, timeout, last ACK] in ms (_timer)
         self.bytes = 0
         self.acked = self.resent = self.given_up = self.dropped = 0
         self.unkept = self.exhausted = 0
@@ -176,7 +176,12 @@ class Origin:
             node._nested = node._nested or node._busy
         else:
             node._txbuf(size)[:size] = f
-            node._originate(size)
+            try:
+                node._originate(size)
+            except IoError:  # ("no discovered route": no side leads to a holder now)
+                if kept:
+                    self._release(self.pend[-1])
+                raise
         return True
 
     def _head(self, ty):
