@@ -44,6 +44,8 @@ OPTIONAL = (
      ["sedsnet.p2p_codec", "sedsnet.p2p", "sedsnet.p2p_stream"]),
     ("reliable + reliable_rx + reliable_e2e (reliable delivery)",
      ["sedsnet.reliable", "sedsnet.reliable_rx", "sedsnet.reliable_e2e"]),
+    ("reliable_origin + reliable_e2e (end-to-end origin)",
+     ["sedsnet.reliable_origin", "sedsnet.reliable_e2e"]),
     ("sdt + sdt_codec + sdt_reassembly (side profiles)",
      ["sedsnet.sdt", "sedsnet.sdt_codec", "sedsnet.sdt_reassembly"]),
     ("announce + codec + topology + paths (full discovery)",

@@ -104,6 +104,17 @@ class Announcer(PeerTable):
             for src in list(st[_ANN]):
                 self._forget(st, src)
 
+    def origin(self, router, ty, rec, payload, ts, nonce, queue):
+        """A reliable log of router (router_log.py): True when it went to the discovered
+        holders with a wire contract (reliable_origin.py), False to send it hop by hop."""
+        if not self.routes:
+            return False  # nothing announced: no holder to name (and no module to load)
+        try:
+            from .reliable_origin import log
+        except ImportError:  # a board without the sedsnet-reliable part: hop by hop
+            return False
+        return log(router, ty, rec, payload, ts, nonce, queue)
+
     def periodic(self, now_ms):
         """Send what is due; no allocation until the next deadline (a small function: a big
         frame would be heap-allocated on every call under MicroPython)."""
@@ -113,6 +124,9 @@ class Announcer(PeerTable):
             self.timer(now_ms)  # a feature's timers (p2p_stream.py's resends)
         if self.netvar_poll is not None:
             self.netvar_poll(now_ms)
+        o = getattr(self.node, "e2o", None)
+        if o is not None:  # end-to-end resends (reliable_origin.py: only with discovery)
+            o.poll(now_ms)
 
     def _run(self, now_ms):
         self._identity()

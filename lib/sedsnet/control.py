@@ -2,6 +2,8 @@
 # receives (dispatch), the hop ACK it sends on a reliable side, E2E ACKs of a Router, and
 # send_control(), which every feature uses to put a control frame on one side. The engine
 # loads this module with the first control frame or reliable side (docs/router-interop.md).
+import sys
+
 from . import ids, schema
 from .compat import const
 from .engine import D_DECODE
@@ -20,6 +22,8 @@ _SEDSNET_MANAGED_VARIABLE_REQUEST = const(13)
 _SEDSNET_DISCOVERY_LEAVE = const(15)
 _SEDSNET_DISCOVERY_ADDRESS = const(17)
 _SEDSNET_P2P_MESSAGE = const(18)
+_LOCAL = const(255)  # routes.LOCAL
+_DONE_BYTES = const(48)
 
 
 def dispatch(node, sid, hdr, data, n):
@@ -29,8 +33,7 @@ def dispatch(node, sid, hdr, data, n):
     requests, managed variables and LEAVE, and ADDRESS on a Relay, are acted on and then
     flooded to the other sides; hop ACKs are link-local; time sync frames are acted on (a
     Router) and passed on. An E2E ACK for another
-    node is flooded on (the reference sends it back along the return path it learned;
-    duplicates die at peers)."""
+    node goes back toward the nodes it names (reliable_e2e.ack)."""
     ty = hdr.ty
     if ty == _SEDSNET_ERROR_TYPE:
         return True  # consumed by 4.2.7 routers and relays alike
@@ -48,6 +51,8 @@ def dispatch(node, sid, hdr, data, n):
             except SedsError:
                 node.sides[sid].drops[D_DECODE] += 1
                 raise
+        if ty == _SEDSNET_DISCOVERY_LEAVE and node.e2o is not None:
+            node.e2o.left(hdr.src_addr)  # a holder that left: nothing more to wait for
         if _SEDSNET_DISCOVERY_SCHEMA <= ty <= _SEDSNET_DISCOVERY_LEAVE or (
                 ty == _SEDSNET_DISCOVERY_ADDRESS and node.kind == "relay"):
             node._flood(sid, hdr, data, n)
@@ -58,10 +63,13 @@ def dispatch(node, sid, hdr, data, n):
         if ty == _SEDSNET_RELIABLE_ACK and hdr.contract_start >= 0:
             if node.netvar is not None and node.netvar.on_ack(hdr, data):
                 pass  # a holder ACKs a push we sent or passed on (netvar_push.py)
-            elif node.sender_hash not in hdr.contract_targets(data):
-                node._flood(sid, hdr, data, n)  # an E2E ACK on its way back to its origin
-            elif getattr(node, "_svc", None) is not None:
-                node._svc.on_ack(hdr, data)  # for us: a P2P stream frame's, maybe (p2p.py)
+            else:
+                try:
+                    from .reliable_e2e import ack  # ours (origin table, P2P) or toward its origin
+                except ImportError:  # a board without the sedsnet-reliable part
+                    node._flood(sid, hdr, data, n)
+                    return True
+                ack(node, sid, hdr, data, n)
         return True  # hop-reliability control: link-local
     if ty == _SEDSNET_P2P_MESSAGE:
         if node.kind == "router" and _for(node, hdr, data):
@@ -120,27 +128,78 @@ def send(node, side_id, ty, payload, src_addr=-1, contract=None, ts=None):
     node._send(1 << node._side(side_id).sid, buf, len(buf), False)
 
 
-def e2e_ack(router, sid, hdr, data):
+def e2e_ack(router, sid, hdr, data, check=False):
     """Acknowledge delivered reliable user data end to end, as 4.2.7 holders do: type 1,
     sender "E2EACK:<us>", a contract (static UInt32 x2) naming us, then the origin (sender
     hashes in that order, whatever their values: tested against 4.2.7), payload = the packet
     ID; sent back on the arrival side. Without it a reference origin resends until it gives
-    up with an error."""
-    if router.sender_hash not in hdr.contract_targets(data):
-        return  # addressed to another holder
+    up with an error. As 4.2.7, reliable data that came without a contract is ACKed too,
+    and an origin we cannot name is named by its header address (a u64 target). check:
+    e2e_check's verdict instead, before delivery."""
+    if check:
+        return e2e_check(router, sid, hdr, data)
+    if hdr.contract_start >= 0:
+        if router.sender_hash not in hdr.contract_targets(data):
+            return  # addressed to another holder
+    else:
+        rec = schema.type_record(hdr.ty)
+        if rec is None or not rec[6]:  # (R_RELIABLE) a plain type with a reliable header
+            return
     origin = ids.sender_name(hdr.src_addr)
     if origin[:6] == "@addr:":
         disc = router.discovery
         origin = disc.hostname_of(hdr.src_addr) if disc else None
         if origin is None:
-            router._e2e_unacked += 1  # origin not heard yet: its resend gets the ACK
-            return
-        ids.remember_sender(origin, hdr.src_addr)
+            router._e2e_unacked += 1  # origin not heard yet: named by its address
+        else:
+            ids.remember_sender(origin, hdr.src_addr)
     contract = bytearray(b"\x03\x44\x02\x02") + _le64(router.sender_hash) \
-        + _le64(ids.sender_hash(origin))
+        + _le64(hdr.src_addr if origin is None else ids.sender_hash(origin))
     pid = bytearray(8)  # the exact 4.2.7 ID (the node's dup key may be the pure path's)
     ids.write_packet_id(hdr, data, pid)
+    if hdr.contract_start >= 0:
+        _done(router, bytes(pid))
     send(router, sid, _SEDSNET_RELIABLE_ACK, pid, router.e2e_src, contract)
+
+
+def _done(router, key):
+    # IDs of the contract frames delivered here, for e2e_check: at most
+    # reliable_max_end_to_end_ack_cache, one forgotten for a new one, each charged to
+    # max_queue_budget (_DONE_BYTES, measured on the 32-bit heap)
+    d = getattr(router, "_e2e_done", None)
+    if d is None:
+        d = router._e2e_done = {}
+    if key in d:
+        return
+    t = sys.modules.get("sedsnet.tuning")
+    cap = 128 if t is None else t._values[10]
+    while len(d) >= cap:
+        d.pop(next(iter(d)))
+        router._budget.give(_DONE_BYTES)
+    if router._budget.take(_DONE_BYTES):
+        d[key] = True
+
+
+def e2e_check(router, src, hdr, data):
+    """A frame whose contract names target hosts, before local delivery: 1 when they are
+    others (as 4.2.7: only passed on); 2 when it names us and was delivered here before,
+    after ACKing it again (its origin still resends: our ACK was lost), so it is not
+    delivered twice (the recent-ID cache keeps 128 IDs of every frame and forgets a packet
+    an origin resends over a long outage; 4.2.7's holder delivered once over 186 resends
+    in 37 s); 0: deliver it."""
+    targets = hdr.contract_targets(data)
+    if targets and router.sender_hash not in targets and hdr.src_addr != router.src_addr:
+        return 1  # (our own, to the holders elsewhere: a handler here has it too)
+    d = getattr(router, "_e2e_done", None)
+    if src == _LOCAL or d is None:
+        return 0
+    pid = bytearray(8)
+    ids.write_packet_id(hdr, data, pid)
+    if bytes(pid) not in d:
+        return 0
+    e2e_ack(router, src, hdr, data)
+    router._e2e_repeats = getattr(router, "_e2e_repeats", 0) + 1
+    return 2
 
 
 def _le64(v):

@@ -27,6 +27,7 @@ class Node(Engine):
 
     kind = "node"
     rel = None  # reliable.HopReliable, made with the first reliable side
+    e2o = None  # reliable_origin.Origin, made by the first reliable log to a known holder
 
     def __init__(self, now_ms=None, hostname=None, max_queue_budget=None, max_recent_rx_ids=None,
                  starting_queue_size=None, queue_grow_step=None, discovery=None,

@@ -125,9 +125,11 @@ class Router(Logging, Node):
             self._unknown(src, hdr)  # forwarded unless a handler here wants it (no shape)
             return 0
         if cs >= 0 and data[cs] & 0x01:
-            targets = hdr.contract_targets(data)
-            if targets and self.sender_hash not in targets:
-                return 0  # as 4.2.7: addressed to other hosts, so only passed on
+            # 1: addressed to other hosts (as 4.2.7: only passed on); 2: to us and delivered
+            # here before (ACKed again, not delivered twice); 0: deliver (control.e2e_check)
+            r = self._e2e_ack(src, hdr, data, True)
+            if r:
+                return r - 1
         held = 0
         pkt = None
         eps = hdr.endpoints
@@ -155,7 +157,7 @@ class Router(Logging, Node):
                             print("sedsnet: handler for endpoint %d failed: %r" % (e, ex))
         if held and src != LOCAL:
             self.sides[src].local_delivery_packets += 1
-            if hdr.contract_start >= 0 and hdr.ty > _SEDSNET_P2P_MESSAGE:
+            if data[0] & 0x06 and hdr.ty > _SEDSNET_P2P_MESSAGE:  # a contract or reliable header
                 self._e2e_ack(src, hdr, data)
         return held
 
@@ -180,10 +182,11 @@ class Router(Logging, Node):
     def _e2e_rx(self, hdr, data, n):
         _e2e().check_rx(self, hdr, data, n)  # authenticate; drop a RequireOn type in clear
 
-    def _e2e_ack(self, sid, hdr, data):
-        """The E2E ACK 4.2.7 holders send for delivered reliable user data (control.e2e_ack)."""
+    def _e2e_ack(self, sid, hdr, data, check=False):
+        """The E2E ACK 4.2.7 holders send for delivered reliable user data (control.e2e_ack);
+        check: control.e2e_check's verdict on a frame whose contract names hosts instead."""
         from .engine import _ctl
-        _ctl().e2e_ack(self, sid, hdr, data)
+        return _ctl().e2e_ack(self, sid, hdr, data, check)
 
     def _packet(self, hdr, data):
         from .packet import Packet  # loaded by __init__ when a packet handler is given

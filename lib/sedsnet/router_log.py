@@ -151,6 +151,9 @@ class Logging:
                 size = _size(ty, self.src_addr, eps, ts, nonce, payload, rel)
                 return _e2e().log_sealed(self, kid, ty, rec, payload, ts, nonce, rel, eps, size,
                                          queue)
+        if rel > 0 and self.discovery and self.discovery.origin(self, ty, rec, payload, ts,
+                                                                 nonce, queue):
+            return  # to discovered holders: with a contract, kept until they ACK it
         if queue or self._busy:
             size = _size(ty, self.src_addr, eps, ts, nonce, payload, rel)
             tx = self._tx

@@ -49,13 +49,32 @@ def runtime_stats(node):
 
 
 def _reliable(node):
-    """4.2.7's section; we keep no end-to-end tables yet (README: differences), so those
-    counts are 0. Our hop counters (reliable.py) follow under "hop"."""
+    """4.2.7's section: the origin's end-to-end counts (reliable_origin.py; we keep no return
+    routes: README, differences) and the ACK cache of a node passing E2E ACKs on; ours under "hop" (reliable.py) and "e2e"."""
     out = {"reliable_return_route_count": 0, "end_to_end_pending_count": 0,
-           "end_to_end_pending_destination_count": 0, "end_to_end_acked_cache_count": 0}
+           "end_to_end_pending_destination_count": 0,
+           "end_to_end_acked_cache_count": len(getattr(node, "_e2e_acked", ()))}
     if node.rel is not None:
         out["hop"] = node.rel.stats()
+    if node.e2o is not None:
+        node.e2o.stats(out)
+    unrouted = getattr(node, "_e2e_unrouted", 0)  # E2E ACKs for an origin nobody announced
+    if unrouted:
+        out.setdefault("e2e", {})["acks_unrouted"] = unrouted
+    done = getattr(node, "_e2e_done", None)  # a holder's delivered IDs (control.e2e_check)
+    if done is not None:
+        e = out.setdefault("e2e", {})
+        e["delivered_ids"] = len(done)
+        e["repeats_acked"] = getattr(node, "_e2e_repeats", 0)
     return out
+
+
+def _e2e_bytes(node):
+    """The origin's pending frames and the peers table (reliable_origin.py, reliable_e2e)."""
+    c = getattr(node, "_e2e_peers", None)
+    return (node.e2o.bytes if node.e2o is not None else 0) + (c[2] if c is not None else 0) \
+        + 80 * len(getattr(node, "_e2e_acked", ())) \
+        + 48 * len(getattr(node, "_e2e_done", ()))  # (reliable_e2e._ACK_BYTES, control's)
 
 
 def _discovery(node):
@@ -76,7 +95,7 @@ def _used(node):
         disc += sum(s.sdt.memory_bytes() for s in node.sides if s is not None and s.sdt)
     return (node._rx.bytes + node._tx.bytes + _isr_bytes(node._isr) + node._recent.nbytes()
             + node._schema_bytes + disc + (node.rel.budget_bytes() if node.rel else 0)
-            + (node.netvar.memory_bytes() if node.netvar is not None else 0))
+            + (node.netvar.memory_bytes() if node.netvar is not None else 0) + _e2e_bytes(node))
 
 
 def _held(node):

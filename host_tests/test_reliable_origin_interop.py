@@ -1,0 +1,175 @@
+"""End-to-end reliability live against 4.2.7 over lossy links (netlab.py: each lab in its own
+process on one fake clock; every cross-lab link through tools/linksim.py: 20% loss, 5%
+duplication, reordering, 2% corruption, each way; retries raised on every node).
+
+1. Our origin (MicroPython lab) with a reference Relay and holder on one side and a reference
+   holder on the other: every packet of an ordered and an unordered type reaches each holder
+   exactly once (the ordered one in order), and no resend goes toward a holder whose E2E ACK
+   had already reached the origin. The link from the Relay back to our origin is the one
+   clean direction: a 4.2.7 Relay drops every resend of a packet once it has passed the
+   holder's ACK on, so an ACK lost after it makes any origin give up, 4.2.7's included
+   (test_reliable_origin_parity.py shows it).
+2. A reference origin through our Relay (MicroPython lab) to a reference holder, our Relay
+   also joined to an unrelated reference router: every packet arrives once, in order, the
+   origin never gives up, and no E2E ACK ever leaves our Relay on the unrelated side."""
+import os
+import struct
+import sys
+
+import pytest
+
+from netlab import network
+from peerproc import reference_peer
+
+from sedsnet.ids import source_address, write_packet_id
+from sedsnet.wire import FrameHeader
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tools"))
+from linksim import Duplex  # noqa: E402
+
+E_H = 0x1201  # held by the reference holders
+E_X = 0x1202  # held by the unrelated reference router
+ORD, UNO = 0x2201, 0x2202
+SCHEMA = [["register_endpoint", E_H, "OI_H"], ["register_endpoint", E_X, "OI_X"],
+          ["register_data_type", ORD, "OI_ORD", False, 0, 1, 0, [E_H], 1],
+          ["register_data_type", UNO, "OI_UNO", False, 0, 1, 0, [E_H], 2]]
+FAULTS = {"loss": 0.2, "dup": 0.05, "reorder": 0.1, "hold_ms": 150, "corrupt": 0.02}
+TUNING = {"reliable_max_retries": 40, "reliable_max_end_to_end_pending": 256}
+N = 20
+_h = FrameHeader(max_endpoints=8)
+
+
+@pytest.fixture(scope="module")
+def net():
+    with network(SCHEMA) as n, reference_peer("ref_router_lab.py") as ref2:
+        n.add_lab("ref2", ref2)  # (a second reference process: a lossy link between two)
+        yield n
+
+
+def _fresh(net, seed):
+    net.reset(seed)
+    for lab in net.labs.values():
+        lab.call("fn", fn="set_runtime_tuning_config", kw=TUNING)
+
+
+def _faulty(sims):
+    for s in sims:
+        for k, v in FAULTS.items():
+            setattr(s, k, v)
+
+
+def _both(*duplexes):
+    return [s for d in duplexes for s in (d.a_to_b, d.b_to_a)]
+
+
+def _recording(sim, log):
+    """sim.due() that also logs (t, frame) of what it delivers."""
+    due = sim.due
+
+    def recorded(now):
+        frames = due(now)
+        for f in frames:
+            log.append((now, bytes(f)))
+        return frames
+    sim.due = recorded
+
+
+def _parse(f):
+    try:
+        _h.parse(f)
+    except Exception:
+        return None  # corrupted on the link: the receiver drops it too
+    return _h
+
+
+def _check_delivery(net, sink, sims):
+    got = [(ty, struct.unpack("<f", bytes.fromhex(pl))[0]) for _, ep, ty, pl in net.got(sink)]
+    ords = [v for ty, v in got if ty == ORD]
+    unos = sorted(v for ty, v in got if ty == UNO)
+    assert ords == [float(i) for i in range(N)], (sink, ords)
+    assert unos == [float(100 + i) for i in range(N)], (sink, unos)
+    stats = [s.stats for s in sims]
+    assert sum(s["lost"] for s in stats) > 10 and sum(s["corrupted"] for s in stats) > 0
+
+
+def _send(net, origin):
+    for i in range(N):
+        net.log_f32(origin, ORD, [float(i)])
+        net.log_f32(origin, UNO, [float(100 + i)])
+        net.run(net.t + 100)
+    net.run(net.t + 20000)
+
+
+def test_our_origin_to_reference_holders_through_a_reference_relay(net):
+    _fresh(net, 5)
+    net.node("mp", "A", 2)
+    net.node("ref", "R", 2, relay=True)
+    net.node("ref2", "B", 1, handlers=[E_H])
+    net.node("ref", "C", 1, handlers=[E_H])
+    to_r, r_b, to_c = Duplex(seed=41), Duplex(seed=42), Duplex(seed=43)
+    net.link("A", 0, "R", 0, sim=to_r)
+    net.link("R", 1, "B", 0, sim=r_b)
+    net.link("A", 1, "C", 0, sim=to_c)
+    acks = []  # (t, frame) of what reached A
+    _recording(to_r.b_to_a, acks)
+    _recording(to_c.b_to_a, acks)
+    net.run(3000)
+    lossy = [to_r.a_to_b] + _both(r_b, to_c)
+    _faulty(lossy)
+    t0 = net.t
+    _send(net, "A")
+    _check_delivery(net, "B", lossy)
+    _check_delivery(net, "C", lossy)
+    rel = net.call("A", "export_runtime_stats")["reliable"]
+    assert rel["end_to_end_pending_count"] == 0 and rel["e2e"]["given_up"] == 0, rel
+    assert rel["e2e"]["resent"] > 0  # the faults made it resend
+    # when each holder's ACK of each packet first reached A
+    holder = {source_address("E2EACK:B"): 0, source_address("E2EACK:C"): 1}  # -> A's side
+    acked = {}
+    for t, f in acks:
+        h = _parse(f)
+        if h is not None and h.ty == 1 and h.contract_start >= 0 and h.src_addr in holder:
+            key = (bytes(f[h.payload_start:h.payload_end]), holder[h.src_addr])
+            acked.setdefault(key, t)
+    # every send of A after its first, side by side: never after that side's holder ACKed
+    first = {}
+    resends = 0
+    for t, name, side, frame in net.trace:
+        f = bytes.fromhex(frame)
+        if name != "A" or t < t0:
+            continue
+        h = _parse(f)
+        if h is None or h.ty not in (ORD, UNO):
+            continue
+        pid = bytearray(8)
+        write_packet_id(h, f, pid)
+        key = (bytes(pid), side)
+        if key in first:
+            resends += 1
+            assert acked.get(key, t) >= t, ("resent after the ACK", t, side, acked[key])
+        first.setdefault(key, t)
+    assert resends > 0 and len(first) == 4 * N
+
+
+def test_reference_origin_through_our_relay_sends_no_e2e_ack_to_unrelated_sides(net):
+    _fresh(net, 9)
+    net.node("ref", "O", 1)
+    net.node("mp", "M", 3, relay=True)
+    net.node("ref", "B", 1, handlers=[E_H])
+    net.node("ref", "X", 1, handlers=[E_X])
+    d1, d2, d3 = Duplex(seed=51), Duplex(seed=53), Duplex(seed=57)
+    net.link("O", 0, "M", 0, sim=d1)
+    net.link("M", 1, "B", 0, sim=d2)
+    net.link("M", 2, "X", 0, sim=d3)  # (clean: X is only there to see what M sends it)
+    net.run(3000)
+    _faulty(_both(d1, d2))
+    t0 = net.t
+    _send(net, "O")
+    _check_delivery(net, "B", _both(d1, d2))
+    sent = {}
+    for t, name, side, frame in net.trace:
+        h = _parse(bytes.fromhex(frame))
+        if name == "M" and t >= t0 and h is not None and h.ty == 1 and h.contract_start >= 0:
+            sent[side] = sent.get(side, 0) + 1
+    assert sent.get(0, 0) >= 2 * N and 2 not in sent, sent  # back to O only
