@@ -118,18 +118,17 @@ class Router(Logging, Node):
     def _deliver(self, src, hdr, data, n):
         if hdr.e2e:  # handlers see the opened frame (e2e_frame.py)
             return _e2e().deliver(self, src, hdr, data, n)
-        if self.netvar is not None:
-            self.netvar.on_data(src, hdr, data, n)  # a network variable's value (netvar.py)
         cs = hdr.contract_start
+        # 1: addressed to other hosts (as 4.2.7: only passed on); 2: to us and delivered here
+        # before (ACKed again, not delivered twice); 0: deliver (control.e2e_check)
+        r = self._e2e_ack(src, hdr, data, True) if cs >= 0 and data[cs] & 0x01 else 0
+        if self.netvar is not None and r != 2:
+            self.netvar.on_data(src, hdr, data, n)  # a network variable's value (netvar.py)
         if hdr.ty > _SEDSNET_P2P_MESSAGE and schema.type_record(hdr.ty) is None and (cs < 0 or not data[cs] & 2):
             self._unknown(src, hdr)  # forwarded unless a handler here wants it (no shape)
             return 0
-        if cs >= 0 and data[cs] & 0x01:
-            # 1: addressed to other hosts (as 4.2.7: only passed on); 2: to us and delivered
-            # here before (ACKed again, not delivered twice); 0: deliver (control.e2e_check)
-            r = self._e2e_ack(src, hdr, data, True)
-            if r:
-                return r - 1
+        if r:
+            return r - 1
         held = 0
         pkt = None
         eps = hdr.endpoints
