@@ -441,7 +441,7 @@ def test_the_nearest_holder_takes_the_traffic():
         assert (cp.n, cr.n) == (7, 1)
 
 
-def test_equal_holders_take_the_lowest_side_unless_weights_say_otherwise():
+def _equal_holders(weights):
     _typed()
     net = Net()
     got = [Count(), Count()]
@@ -454,16 +454,31 @@ def test_equal_holders_take_the_lowest_side_unless_weights_say_otherwise():
     net.link("X", 0, "H0", 0)
     net.run(3000)
     x = net.nodes["X"]
-    for i in range(4):
-        x.log_f32(0x3202, [float(i)])
-    net.pump()
-    assert (got[1].n, got[0].n) == (4, 0)  # H0 is on side 0
+    if weights:
+        x.set_route_weight(None, 0, 1)
+        x.set_route_weight(None, 1, 5)
+    counts = []
+    for burst in range(3):
+        for i in range(4):
+            x.log_f32(0x3202, [float(i)])
+        net.pump()
+        counts.append((got[1].n, got[0].n))
+    return net, x, got, counts
+
+
+def test_equal_holders_weights_count_only_in_weighted_mode():
+    net, x, got, counts = _equal_holders(False)
+    assert counts[0] == (4, 0)  # H0 is on side 0: the lowest side first (4.2.7)
+    # without a route mode 4.2.7 weighs link headroom, not route weights
+    assert _equal_holders(True)[3] == counts
+    x.set_source_route_mode(None, 1)  # Weighted: weighted round robin
     x.set_route_weight(None, 0, 1)
-    x.set_route_weight(None, 1, 1)
-    for i in range(4):
+    x.set_route_weight(None, 1, 3)
+    n1, n0 = got[1].n, got[0].n
+    for i in range(8):
         x.log_f32(0x3202, [float(i)])
     net.pump()
-    assert (got[1].n, got[0].n) == (6, 2)  # weights given: weighted round robin
+    assert (got[1].n - n1, got[0].n - n0) == (2, 6)  # (H0 on side 0, H1 on side 1)
 
 
 def test_paths_module_loads_only_with_two_candidate_sides():

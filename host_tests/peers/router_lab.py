@@ -30,7 +30,8 @@ class RouterLab:
             "reset": self.reset, "node": self.node, "link": self.link, "add_side": self.add_side,
             "rx": self.rx_cmd, "run": self.run, "at": self.at, "call": self.call,
             "log_f32": self.log_f32, "log_hex": self.log_hex, "log_bytes": self.log_bytes,
-            "fn": self.fn, "out": self.out, "got": self.got, "nv": self.nv, "batch": self.batch}
+            "fn": self.fn, "out": self.out, "got": self.got, "nv": self.nv, "batch": self.batch,
+            "burst": self.burst}
 
     def now(self):
         return self.t
@@ -197,6 +198,16 @@ class RouterLab:
         self._settle(n)
         self.pump()
         return {"error": None}
+
+    def burst(self, cmd):
+        """A queued burst: {"node", "ty", "n", "values"}: n log_f32(ty, values + [i],
+        queue=True), then one process_all_queues()."""
+        r = self.nodes[cmd["node"]]["obj"]
+        for i in range(cmd["n"]):
+            r.log_f32(cmd["ty"], cmd["values"] + [float(i)], None, True)
+        r.process_all_queues()
+        self.pump()
+        return {}
 
     def fn(self, cmd):
         return {"result": getattr(self.seds, cmd["fn"])(*cmd.get("args", ()),

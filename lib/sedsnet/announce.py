@@ -80,6 +80,7 @@ class Announcer(PeerTable):
         self.warned = False
         self.gen = 0  # bumped by every table change: paths.py's cache key
         self._paths = {}
+        self.meters = {}  # side ID -> linkload.Meter (4.2.7's adaptive link stats)
         self.conflicts = 0  # requested/static addresses we gave up to an older claimant
         self.interval = 250  # 4.2.7's current_announce_interval_ms / next_announce_ms
         self.next_announce = 0
@@ -92,9 +93,15 @@ class Announcer(PeerTable):
     def side_added(self, side_id):
         self.sides[side_id] = [{}, {}, None, 0, True, None, None]
         self._changed = True
+        if len(self.sides) > 1 and hasattr(self.node, "_routes"):  # (not a test's fake)
+            from .linkload import Meter  # 2 sides: a choice between paths can come up
+            for s in self.sides:
+                if s not in self.meters:
+                    self.meters[s] = Meter(self.node, self.node.sides[s])
 
     def side_removed(self, side_id):
         st = self.sides.pop(side_id, None)
+        self.meters.pop(side_id, None)
         if st is not None and st[_ANN]:
             self._changed = True
             for src in list(st[_ANN]):

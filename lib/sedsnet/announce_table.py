@@ -125,24 +125,20 @@ class PeerTable:
     # of announcers: a record's change moves only its own endpoint counts and bytes) ---------
     def rank(self, src, cands, e, routes, ty=-1):
         """The candidate sides (bitmask, two or more) for endpoint e that 4.2.7 would choose
-        from: the nearest holder's (paths.py). Among equally near holders known from
-        TOPOLOGY, its default selection sends everything to the lowest side (probed on idle
-        lossless links; ADDRESS-only ties alternate): done here when src has the default
-        mode and no weights. Fanout keeps every candidate."""
+        from: the nearest holder's (paths.py). With no route mode set for src, 4.2.7 picks
+        one of equally near holders by its adaptive link weights (paths.adaptive) and
+        ignores route weights: the side is decided here and returned as ~mask, which the
+        engine takes as is. Fanout keeps every candidate."""
         rec = type_record(ty)  # (None for -1 or an unknown type)
         if rec is not None and rec[R_RELIABLE]:
             return ~cands  # 4.2.7 sends a reliable type to every candidate holder
         mode = routes.modes.get(src, 1)
         if mode == 0:
             return cands
-        from .paths import FAR, nearest
-        out, best = nearest(self, cands, e)
-        if best < FAR and out & (out - 1) and mode == 1 and src not in routes.modes:
-            base = src * 256
-            for k in routes.weights:
-                if k - base < 256 and k >= base:
-                    return out
-            return out & -out
+        from .paths import adaptive, nearest
+        out = nearest(self, cands, e)[0]
+        if src not in routes.modes:
+            return ~(adaptive(self, routes, src, out) if out & (out - 1) else out)
         return out
 
     def _update(self, st, src, rec):

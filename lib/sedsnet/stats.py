@@ -28,6 +28,9 @@ def runtime_stats(node):
         })
         if s.sdt is not None:
             s.sdt.stats(sides[-1])
+        m = node.discovery.meters.get(s.sid) if node.discovery is not None else None
+        if m is not None:  # linkload.py: 4.2.7's adaptive link stats
+            sides[-1]["adaptive"] = m.snapshot(node.now_ms())
     modes, over, typed, weights, prios = route_lists(node._routes)
     return {
         "sides": sides, "route_modes": modes, "route_overrides": over,
