@@ -74,3 +74,18 @@ def test_a_set_route_mode_splits_bursts_as_the_reference(burst_net, mode):
     ref = story(burst_net(), "r2", 3, plan, setup)
     assert ref[0] == ("01222" * 2 + "01" if mode == 1 else "0" * 12)
     assert story(burst_net(), "mp", 3, plan, setup) == ref
+
+
+def test_the_probe_tool_finds_the_rule_in_every_default_mode_burst():
+    """tools/probe_burst_split.py --quick (reference only, one process): the rule it writes
+    out predicts every side 4.2.7 chose with no route mode set."""
+    import os
+    import subprocess
+    import sys
+    tool = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools",
+                        "probe_burst_split.py")
+    out = subprocess.run([sys.executable, tool, "--quick"], capture_output=True, text=True,
+                         timeout=120, check=True).stdout.splitlines()
+    default = [line for line in out if " default" in line]
+    assert len(default) == 8 and all("rule agrees" in line for line in default), out
+    assert not any("DIFFERS" in line for line in out)
