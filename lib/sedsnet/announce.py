@@ -325,8 +325,9 @@ class Announcer(PeerTable):
         names = sorted(view)
         self.node.send_control(side_id, _SEDSNET_DISCOVERY_TOPOLOGY,
                                topology_full_payload([view[k] for k in names], self.w))
-        if schema:
-            self.node.send_control(side_id, _SEDSNET_DISCOVERY_SCHEMA, EMPTY_SCHEMA)
+        if schema:  # our registry, as 4.2.7 (schema_wire.py)
+            from .schema_wire import schema_payload
+            self.node.send_control(side_id, _SEDSNET_DISCOVERY_SCHEMA, schema_payload())
         st[_TOLD] = view
         st[_PEND] = None
         st[_NEW] = False

@@ -1,0 +1,40 @@
+# The DISCOVERY_SCHEMA (10) payload of our registry, as 4.2.7 sends it in answer to
+# SCHEMA_REQUEST and on announce_discovery() (docs/router-interop.md section 10; layout in
+# shared/protocol/control-payloads.md): version 3, every endpoint and data type by ID, the
+# built-ins included, descriptions left empty, a type's endpoints as registered. A 4.2.7 peer
+# registers (and overwrites) what it lists, so a reference ground station learns our types by
+# name. Loaded by the first answer; each payload (~1.2 kB + ~40 B per user entry) is built for
+# one answer and dropped.
+from .announce_codec import Writer
+from .compat import const
+from .schema import (
+    _BUILTIN_EPS, R_CLASS, R_COUNT, R_E2E, R_EPS_RAW, R_MDT, R_NAME, R_PRIORITY, R_RELIABLE,
+    R_STATIC, _eps, _types, type_record)
+
+_BUILTIN_TYPES = const(19)  # 0 (ERROR) .. 18 (P2P_MESSAGE)
+
+
+def schema_payload():
+    w = Writer(1280 + 48 * (len(_eps) + len(_types)))
+    w.u32(3)
+    ids = sorted(list(_BUILTIN_EPS) + list(_eps))
+    w.u32(len(ids))
+    for i in ids:
+        meta = _eps.get(i) or _BUILTIN_EPS[i]  # (name, description, link_local_only)
+        w.u32(i)
+        w.u8(1 if meta[2] else 0)
+        w.str(meta[0])
+        w.u32(0)  # description: 4.2.7 sends none
+    tys = list(range(_BUILTIN_TYPES)) + sorted(_types)
+    w.u32(len(tys))
+    for ty in tys:
+        r = type_record(ty)
+        w.u32(ty)
+        w.str(r[R_NAME])
+        w.u32(0)
+        w.u8(0 if r[R_STATIC] else 1)
+        w.u32(r[R_COUNT])
+        for k in (R_MDT, R_CLASS, R_RELIABLE, R_PRIORITY, R_E2E):
+            w.u8(r[k])
+        w.u32s(r[R_EPS_RAW])
+    return memoryview(w.buf)[:w.n]
