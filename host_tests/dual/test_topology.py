@@ -535,7 +535,7 @@ def test_discovery_state_is_in_the_memory_layout_and_evictions_warn_once():
     r.add_side_packed("s", lambda f: None)
     _schema()
     lay0 = json.loads(r.export_memory_layout_json())
-    used0, bytes0 = r._budget.used, r.discovery.bytes
+    used0, bytes0 = r._budget.used, r.discovery.memory_bytes()
     for i in range(10):
         r.receive_packed_from_side(0, _addr_frame("ML%d" % i, [EPS[0]]))
     lay = json.loads(r.export_memory_layout_json())
@@ -544,5 +544,6 @@ def test_discovery_state_is_in_the_memory_layout_and_evictions_warn_once():
     assert r.discovery.warned is True
     assert lay["discovery_bytes_used"] == r.discovery.memory_bytes() > lay0[
         "discovery_bytes_used"]
-    # every record (announcers, boards, hostnames) is charged to the queue budget
-    assert r._budget.used - used0 == r.discovery.bytes - bytes0 > 0
+    # every record (announcers, boards, hostnames) and every side table (reachability
+    # counts, delta baselines) is charged to the queue budget
+    assert r._budget.used - used0 == r.discovery.memory_bytes() - bytes0 > 0
