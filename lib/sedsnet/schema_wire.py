@@ -8,8 +8,8 @@
 from .announce_codec import Writer
 from .compat import const
 from .schema import (
-    _BUILTIN_EPS, R_CLASS, R_COUNT, R_E2E, R_EPS_RAW, R_MDT, R_NAME, R_PRIORITY, R_RELIABLE,
-    R_STATIC, _eps, _types, type_record)
+    _BT_NAMES, _BT_ROWS, _BUILTIN_EPS, R_CLASS, R_COUNT, R_E2E, R_EPS_RAW, R_MDT, R_NAME,
+    R_PRIORITY, R_RELIABLE, R_STATIC, _eps, _types)
 
 _BUILTIN_TYPES = const(19)  # 0 (ERROR) .. 18 (P2P_MESSAGE)
 
@@ -25,10 +25,22 @@ def schema_payload():
         w.u8(1 if meta[2] else 0)
         w.str(meta[0])
         w.u32(0)  # description: 4.2.7 sends none
-    tys = list(range(_BUILTIN_TYPES)) + sorted(_types)
-    w.u32(len(tys))
-    for ty in tys:
-        r = type_record(ty)
+    w.u32(_BUILTIN_TYPES + len(_types))
+    names = _BT_NAMES.split()
+    row = _BT_ROWS
+    for ty in range(_BUILTIN_TYPES):
+        # from schema's packed rows, not type_record(): that would keep 19 records (~2.5 kB)
+        o = ty * 7
+        w.u32(ty)
+        w.str("SEDSNET_" + names[ty])
+        w.u32(0)
+        w.u8(0 if row[o] else 1)
+        w.u32(row[o + 1] if row[o] else 0)
+        for v in (row[o + 2], row[o + 3], row[o + 5], row[o + 6], 0):
+            w.u8(v)
+        w.u32s((200 + row[o + 4],))
+    for ty in sorted(_types):
+        r = _types[ty]
         w.u32(ty)
         w.str(r[R_NAME])
         w.u32(0)
