@@ -89,3 +89,26 @@ def test_the_probe_tool_finds_the_rule_in_every_default_mode_burst():
     default = [line for line in out if " default" in line]
     assert len(default) == 8 and all("rule agrees" in line for line in default), out
     assert not any("DIFFERS" in line for line in out)
+
+
+def test_a_route_rule_call_is_announced_and_weighs_as_with_the_reference(burst_net):
+    """4.2.7 announces a route rule call as a change (an ADDRESS burst: 0, +250, +750 ms)
+    and restarts the source's cursor on a weight or mode call; the ADDRESS frames then
+    weigh in the burst split. Same frames, then the same split, from ours."""
+    def story_of(xlab):
+        net = burst_net()
+        seen = {}
+
+        def setup(net):
+            n0 = len(net.trace)
+            net.call("X", "set_route_weight", None, {"side": 1}, 4)
+            net.run(4500, step=50)
+            seen["frames"] = [(t, s, frame_type(f)) for t, name, s, f in net.trace[n0:]
+                              if name == "X"]
+        seqs = story(net, xlab, 2, [(4502, 30, BIG), (4600, 6, TO_MP)], setup)
+        modes = net.call("X", "export_runtime_stats")["route_modes"]
+        return seen["frames"], seqs, modes
+    ref = story_of("r2")
+    assert [f[2] for f in ref[0]] == [17, 17] * 3  # ADDRESS on both sides, three rounds
+    assert ref[2] == [{"src_side_id": None, "selection_mode": None, "cursor": 36}]
+    assert story_of("mp") == ref

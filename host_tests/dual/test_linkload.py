@@ -230,3 +230,34 @@ def _a_frame():
     o.add_side_packed("a", lambda f: got.append(bytes(f)))
     o.log_f32(T_SMALL, [3.0, 4.0])
     return got[0]
+
+
+def test_route_rule_calls_announce_a_change_and_restart_the_cursor():
+    """As 4.2.7: any route rule call is a discovery change (ADDRESS on every side at the
+    next run, then +250 and +750 ms); a weight or mode call restarts the source's cursor,
+    a set_route does not."""
+    x, t, order, pump = _net(2)
+    x._routes.cursor[255] = 7
+    h = sedsnet.peek_header
+    for call, args, cursor in (("set_route", (None, 1, True), 7),
+                               ("set_route_weight", (None, 0, 2), None),
+                               ("set_source_route_mode", (None, 1), None)):
+        t[0] += 5000
+        x.periodic(0)
+        pump()
+        del order[:]
+        x._routes.cursor[255] = 7
+        getattr(x, call)(*args)
+        assert x._routes.cursor.get(255) == cursor, call
+        start = t[0]
+        sent = []
+        for _ in range(20):
+            x.periodic(0)
+            sent += [(t[0] - start, s, h(f)["ty"]) for s, f in order]
+            del order[:]
+            pump()
+            t[0] += 50
+        assert [(dt, s) for dt, s, ty in sent if ty == 17] == [
+            (0, 0), (0, 1), (250, 0), (250, 1), (750, 0), (750, 1)], (call, sent)
+    stats = x.export_runtime_stats()["route_modes"]
+    assert stats[0]["selection_mode"] == "Weighted"

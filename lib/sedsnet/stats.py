@@ -123,6 +123,10 @@ def route_lists(routes):
 
     modes = [{"src_side_id": side(s), "selection_mode": MODE_NAMES[m],
               "cursor": routes.cursor.get(s, 0)} for s, m in routes.modes.items()]
+    # a source without a mode that has chosen between paths (paths.adaptive): 4.2.7 lists
+    # its cursor with selection_mode None
+    modes += [{"src_side_id": side(s), "selection_mode": None, "cursor": c}
+              for s, c in sorted(routes.cursor.items()) if s not in routes.modes]
     over = [{"src_side_id": side(k >> 8), "dst_side_id": k & 0xFF, "enabled": v}
             for k, v in routes.allow.items()]
     typed = [{"src_side_id": side(k >> 8), "ty": ty, "dst_side_id": k & 0xFF, "enabled": v}
