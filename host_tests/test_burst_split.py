@@ -112,3 +112,32 @@ def test_a_route_rule_call_is_announced_and_weighs_as_with_the_reference(burst_n
     assert [f[2] for f in ref[0]] == [17, 17] * 3  # ADDRESS on both sides, three rounds
     assert ref[2] == [{"src_side_id": None, "selection_mode": None, "cursor": 36}]
     assert story_of("mp") == ref
+
+
+@pytest.mark.parametrize("relay", [False, True], ids=["router", "relay"])
+def test_a_relayed_burst_splits_as_through_a_reference_node(burst_net, relay):
+    """S - X - {H0, H1}: S's burst crosses X (a Router, then a Relay), which picks among the
+    two holders with the rule and a cursor of its own for the ingress side."""
+    def story_of(xlab):
+        net = burst_net()
+        net.node(xlab, "X", 3, handlers=[] if relay else [E[0]], relay=relay)
+        net.node("ref", "S", 1, handlers=[E[2]])
+        net.link("X", 0, "S", 0)
+        for i, lab in enumerate(("r3", "r4")):
+            net.node(lab, "H%d" % i, 1, handlers=[E[1]])
+            net.link("X", i + 1, "H%d" % i, 0)
+        net.run(3000, step=100)
+        out = []
+        for t, n in ((5000, 12), (6500, 40)):
+            net.run(t - 1, step=100)
+            n0 = len(net.trace)
+            net.labs["ref"].call("at", t=t)
+            net.labs[xlab].call("at", t=t)
+            net.labs["ref"].call("burst", node="S", ty=BIG, n=n, values=BIG_VALUES)
+            net.shuttle()
+            out.append("".join(str(s) for _, name, s, f in net.trace[n0:]
+                               if name == "X" and frame_type(f) == BIG))
+        return out
+    ref = story_of("r2")
+    assert ref[0][0] == "1" and "2" in ref[1]  # the lowest holder side first, then both
+    assert story_of("mp") == ref
