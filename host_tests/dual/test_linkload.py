@@ -5,6 +5,7 @@ import sys
 
 import sedsnet
 from sedsnet.router import Router
+from support import micropython_only
 
 EPS = (0x3301, 0x3302)
 T_SMALL = 0x3311  # static f32 x2 -> EPS[1]
@@ -261,3 +262,56 @@ def test_route_rule_calls_announce_a_change_and_restart_the_cursor():
             (0, 0), (0, 1), (250, 0), (250, 1), (750, 0), (750, 1)], (call, sent)
     stats = x.export_runtime_stats()["route_modes"]
     assert stats[0]["selection_mode"] == "Weighted"
+
+
+def _locked(fn, n):
+    from micropython import heap_lock, heap_unlock
+    i = 0
+    heap_lock()
+    try:
+        while i < n:  # (a range object would be an allocation)
+            fn(i)
+            i += 1
+    finally:
+        heap_unlock()
+
+
+class _Burst:
+    # (a method, not a closure: calling a closure over more than a few names allocates)
+    def __init__(self, node, ann, routes, sides, adaptive):
+        self.node, self.ann, self.routes, self.sides = node, ann, routes, sides
+        self.adaptive = adaptive
+        self.frame = bytearray(180)
+        self.picks = [0, 0]
+
+    def one(self, i):
+        self.node.t = 5000 + (i >> 4)  # several frames per millisecond, windows roll over
+        s = self.adaptive(self.ann, self.routes, 255, 3) >> 1
+        self.picks[s] += 1
+        self.sides[s].tx(self.frame)
+
+
+@micropython_only("heap_lock exists only under MicroPython")
+def test_the_meter_and_the_choice_allocate_nothing():
+    """A meter's tx (a sample per frame) and paths.adaptive (a choice per packet) run with
+    the heap locked: a board pays no allocation for the burst split."""
+    from sedsnet.linkload import Meter
+    from sedsnet.paths import adaptive
+    node = _Node()
+    sides = [_Side(), _Side()]
+    for s in sides:
+        s.tx = _sink  # (the fake's own tx appends to a list: an allocation)
+    ann = _Meters({}, node)
+    ann.meters = {0: Meter(node, sides[0]), 1: Meter(node, sides[1])}
+    routes = _Routes()
+    routes.cursor[255] = 0
+    b = _Burst(node, ann, routes, sides, adaptive)
+    for i in range(40):  # both sides measured, the cursor's key present: the steady state
+        b.one(i)
+    _locked(b.one, 2000)
+    assert b.picks[0] > 0 and b.picks[1] > 0
+    assert ann.meters[0].count + ann.meters[1].count == 2040
+
+
+def _sink(data):
+    pass

@@ -12,7 +12,7 @@ class Meter:
     included: a window that starts at time 0 counts as no window (usage 0)."""
 
     def __init__(self, node, side):
-        self.node = node
+        self.now = node.now_ms  # (bound once: a method looked up per frame is an allocation)
         self.user_tx = side.tx
         self.packets = side.packet_side  # tx gets Packet objects: count their wire size
         self.est = self.peak = self.start = self.wbytes = 0
@@ -20,10 +20,9 @@ class Meter:
         side.tx = self.tx
 
     def tx(self, data):
-        now = self.node.now_ms
-        t0 = now()
+        t0 = self.now()
         self.user_tx(data)  # a raise is a failed send: no sample (as 4.2.7)
-        t1 = now()
+        t1 = self.now()
         n = data.wire_size() if self.packets else len(data)
         d = t1 - t0
         self.observe(n, n * 1000 // (d if d > 1 else 1), t1)
