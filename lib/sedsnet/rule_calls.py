@@ -16,6 +16,11 @@ def _wrap(f, reset):
             self._routes.cursor.pop(self._src(src_side_id), None)
         if self.discovery is not None:
             self.discovery._changed = True
+    try:
+        rule.__doc__ = f.__doc__  # (CPython; MicroPython functions take no attributes)
+        rule.__name__ = f.__name__
+    except AttributeError:
+        pass
     return rule
 
 
