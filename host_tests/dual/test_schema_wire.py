@@ -84,3 +84,30 @@ def test_schema_wire_loads_only_when_a_peer_asks():
     assert "sedsnet.schema_wire" in sys.modules
     h = FrameHeader(max_endpoints=4)
     assert [h.parse(f).ty for f in sent] == [17, 9, 10]  # ADDRESS + full TOPOLOGY + SCHEMA
+
+
+def test_a_link_that_refuses_the_schema_gets_the_empty_one():
+    """A side whose tx refuses frames over 512 bytes (a UART link's MTU): the ~1.2 kB SCHEMA
+    fails (counted), then the empty SCHEMA v3 goes out, which stops 4.2.7's requests."""
+    _schema()
+    from sedsnet.announce_codec import EMPTY_SCHEMA
+    from sedsnet.wire import REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, pack_into
+    sent = []
+
+    def uart(frame):
+        if len(frame) > 512:
+            raise ValueError("frame of %d bytes exceeds the link MTU" % len(frame))
+        sent.append(bytes(frame))
+    r = Router(now_ms=lambda: 0, hostname="W3", handlers=[(EP_A, lambda p: None, None)])
+    r.add_side_packed("uart", uart)
+    r.periodic(0)
+    req = bytearray(64)
+    n = pack_into(req, 12, 78, None, 0, 6, b"", None, REL_UNSEQUENCED | REL_HAS_SEQ, 0)
+    del sent[:]
+    before = r.export_runtime_stats()["sides"][0]["tx_handler_failures"]
+    r.receive_packed_from_side(0, bytes(req[:n]))
+    h = FrameHeader(max_endpoints=4)
+    assert [h.parse(f).ty for f in sent] == [17, 9, 10]
+    h.parse(sent[2])
+    assert bytes(sent[2][h.payload_start:h.payload_end]) == EMPTY_SCHEMA
+    assert r.export_runtime_stats()["sides"][0]["tx_handler_failures"] == before + 1

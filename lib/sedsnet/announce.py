@@ -331,8 +331,8 @@ class Announcer(PeerTable):
         self.node.send_control(side_id, _SEDSNET_DISCOVERY_TOPOLOGY,
                                topology_full_payload([view[k] for k in names], self.w))
         if schema:  # our registry, as 4.2.7 (schema_wire.py)
-            from .schema_wire import schema_payload
-            self.node.send_control(side_id, _SEDSNET_DISCOVERY_SCHEMA, schema_payload())
+            from .schema_wire import send_schema
+            send_schema(self.node, side_id)
         st[_TOLD] = view
         st[_PEND] = None
         st[_NEW] = False

@@ -5,13 +5,26 @@
 # registers (and overwrites) what it lists, so a reference ground station learns our types by
 # name. Loaded by the first answer; each payload (~1.2 kB + ~40 B per user entry) is built for
 # one answer and dropped.
-from .announce_codec import Writer
+from .announce_codec import EMPTY_SCHEMA, Writer
 from .compat import const
 from .schema import (
     _BT_NAMES, _BT_ROWS, _BUILTIN_EPS, R_CLASS, R_COUNT, R_E2E, R_EPS_RAW, R_MDT, R_NAME,
     R_PRIORITY, R_RELIABLE, R_STATIC, _eps, _types)
 
 _BUILTIN_TYPES = const(19)  # 0 (ERROR) .. 18 (P2P_MESSAGE)
+_SEDSNET_DISCOVERY_SCHEMA = const(10)
+
+
+def send_schema(node, side_id):
+    """Our SCHEMA on one side. A link that refuses it (its tx raised, say a UART over its
+    MTU: counted in the side's tx_handler_failures) gets the empty SCHEMA instead, which
+    still stops a 4.2.7 neighbour asking every 5 s."""
+    sides = getattr(node, "sides", None)
+    side = sides[side_id] if sides else None
+    fails = side.tx_handler_failures if side is not None else 0
+    node.send_control(side_id, _SEDSNET_DISCOVERY_SCHEMA, schema_payload())
+    if side is not None and side.tx_handler_failures != fails:
+        node.send_control(side_id, _SEDSNET_DISCOVERY_SCHEMA, EMPTY_SCHEMA)
 
 
 def schema_payload():
