@@ -12,7 +12,9 @@ class Meter:
     included: a window that starts at time 0 counts as no window (usage 0)."""
 
     def __init__(self, node, side):
-        self.now = node.now_ms  # (bound once: a method looked up per frame is an allocation)
+        # the user's clock unchecked (bound once): the frame being sent already read it
+        # through the node's checked clock, and this runs for every frame
+        self.now = getattr(node, "_clock", None) or node.now_ms
         self.user_tx = side.tx
         self.packets = side.packet_side  # tx gets Packet objects: count their wire size
         self.est = self.peak = self.start = self.wbytes = 0
@@ -22,13 +24,11 @@ class Meter:
     def tx(self, data):
         t0 = self.now()
         self.user_tx(data)  # a raise is a failed send: no sample (as 4.2.7)
-        t1 = self.now()
+        now = self.now()
         n = data.wire_size() if self.packets else len(data)
-        d = t1 - t0
-        self.observe(n, n * 1000 // (d if d > 1 else 1), t1)
-
-    def observe(self, n, bps, now):
-        est = self.est
+        d = now - t0
+        bps = n * 1000 // (d if d > 1 else 1)
+        est = self.est  # (inline, not a method call: this runs per frame)
         if est == 0:
             self.est = bps
         elif bps >= est:
@@ -41,11 +41,14 @@ class Meter:
         self.count += 1
         if self.start == 0 or now - self.start > _WINDOW_MS:
             self.start = now
-            self.wbytes = 0
-        self.wbytes += n
-        u = self.usage(now)
-        if u > self.peak_use:
-            self.peak_use = u
+            self.wbytes = n
+        else:
+            self.wbytes += n
+        if self.start:
+            d = now - self.start
+            u = self.wbytes * 1000 // (d if d > 1 else 1)
+            if u > self.peak_use:
+                self.peak_use = u
 
     def usage(self, now):
         if self.start == 0:
