@@ -111,3 +111,33 @@ def test_a_link_that_refuses_the_schema_gets_the_empty_one():
     h.parse(sent[2])
     assert bytes(sent[2][h.payload_start:h.payload_end]) == EMPTY_SCHEMA
     assert r.export_runtime_stats()["sides"][0]["tx_handler_failures"] == before + 1
+
+
+def test_no_heap_for_the_schema_sends_the_empty_one():
+    """A board whose heap cannot hold the ~1.2 kB SCHEMA (MemoryError while building it)
+    sends the empty SCHEMA, counted; nothing raises into the receive call."""
+    _schema()
+    import sedsnet.schema_wire as sw
+    from sedsnet.announce_codec import EMPTY_SCHEMA
+    from sedsnet.wire import REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, pack_into
+    sent = []
+    r = Router(now_ms=lambda: 0, hostname="W4", handlers=[(EP_A, lambda p: None, None)])
+    r.add_side_packed("a", lambda f: sent.append(bytes(f)))
+    r.periodic(0)
+    req = bytearray(64)
+    n = pack_into(req, 12, 79, None, 0, 7, b"", None, REL_UNSEQUENCED | REL_HAS_SEQ, 0)
+
+    def no_heap():
+        raise MemoryError("memory allocation failed")
+    keep = sw.schema_payload
+    sw.schema_payload = no_heap
+    try:
+        del sent[:]
+        r.receive_packed_from_side(0, bytes(req[:n]))
+    finally:
+        sw.schema_payload = keep
+    h = FrameHeader(max_endpoints=4)
+    assert [h.parse(f).ty for f in sent] == [17, 9, 10]
+    h.parse(sent[2])
+    assert bytes(sent[2][h.payload_start:h.payload_end]) == EMPTY_SCHEMA
+    assert r.export_runtime_stats()["discovery"]["schema_fallbacks"] == 1

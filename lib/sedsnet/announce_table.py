@@ -83,6 +83,7 @@ class PeerTable:
         return self.routes > 0
 
     baselines_evicted = 0  # sides whose delta baselines were dropped for budget room
+    schema_fallbacks = 0  # empty SCHEMA answers sent for lack of heap or link room
 
     def memory_bytes(self):
         """Bytes of discovery state: the announcer records and the per-side tables (both
@@ -105,6 +106,7 @@ class PeerTable:
                 "boards": self.boards, "max_boards": self.max_boards,
                 "evicted": self.evicted, "boards_dropped": self.dropped,
                 "baselines_evicted": self.baselines_evicted,
+                "schema_fallbacks": self.schema_fallbacks,
                 "hostnames": len(self.hosts), "hostnames_evicted": self.hosts_evicted,
                 "bytes": self.memory_bytes()}
 

@@ -16,19 +16,40 @@ _SEDSNET_DISCOVERY_SCHEMA = const(10)
 
 
 def send_schema(node, side_id):
-    """Our SCHEMA on one side. A link that refuses it (its tx raised, say a UART over its
-    MTU: counted in the side's tx_handler_failures) gets the empty SCHEMA instead, which
-    still stops a 4.2.7 neighbour asking every 5 s."""
+    """Our SCHEMA on one side. When it cannot go (no heap for its ~1.2 kB: a small board;
+    or the link refused it, say a UART over its MTU: counted in the side's
+    tx_handler_failures) the empty SCHEMA goes instead, which still stops a 4.2.7
+    neighbour asking every 5 s; fallbacks are counted (discovery stats: schema_fallbacks)."""
     sides = getattr(node, "sides", None)
     side = sides[side_id] if sides else None
     fails = side.tx_handler_failures if side is not None else 0
-    node.send_control(side_id, _SEDSNET_DISCOVERY_SCHEMA, schema_payload())
-    if side is not None and side.tx_handler_failures != fails:
-        node.send_control(side_id, _SEDSNET_DISCOVERY_SCHEMA, EMPTY_SCHEMA)
+    try:
+        node.send_control(side_id, _SEDSNET_DISCOVERY_SCHEMA, schema_payload())
+        if side is None or side.tx_handler_failures == fails:
+            return
+    except MemoryError:
+        pass
+    disc = getattr(node, "discovery", None)
+    if disc is not None:
+        disc.schema_fallbacks += 1
+    node.send_control(side_id, _SEDSNET_DISCOVERY_SCHEMA, EMPTY_SCHEMA)
+
+
+def _size():
+    n = 12 + 13 * (len(_BUILTIN_EPS) + len(_eps)) + 26 * (_BUILTIN_TYPES + len(_types))
+    for meta in _BUILTIN_EPS.values():
+        n += len(meta[0])
+    for meta in _eps.values():
+        n += len(meta[0].encode())
+    for name in _BT_NAMES.split():
+        n += 12 + len(name)  # "SEDSNET_" + name, one endpoint
+    for r in _types.values():
+        n += len(r[R_NAME].encode()) + 4 * len(r[R_EPS_RAW])
+    return n
 
 
 def schema_payload():
-    w = Writer(1280 + 48 * (len(_eps) + len(_types)))
+    w = Writer(_size())  # exact: no growth, no slack
     w.u32(3)
     ids = sorted(list(_BUILTIN_EPS) + list(_eps))
     w.u32(len(ids))
