@@ -1,6 +1,6 @@
 # What a route rule call does beside setting the rule, as 4.2.7 (docs/router-interop.md
-# section 9): every set_/clear_ call of route rules, modes, weights and priorities is a
-# discovery change (a 3-round ADDRESS burst on every side, which also fills the links' load
+# section 9): on a Router every set_/clear_ call of route rules, modes, weights and priorities
+# is a discovery change (a 3-round ADDRESS burst on every side, which also fills the links' load
 # windows), and a mode or weight call restarts that source's route cursor. Installed on Node
 # by announce.py, so a node without discovery code carries none of it.
 _RESET = ("set_source_route_mode", "clear_source_route_mode", "set_route_weight",
@@ -14,8 +14,8 @@ def _wrap(f, reset):
         f(self, src_side_id, *args)  # (a bad argument raises here, before any side effect)
         if reset:
             self._routes.cursor.pop(self._src(src_side_id), None)
-        if self.discovery is not None:
-            self.discovery._changed = True
+        if self.discovery is not None and self.kind != "relay":
+            self.discovery._changed = True  # (4.2.7's Relay has no rule calls to copy)
     try:
         rule.__doc__ = f.__doc__  # (CPython; MicroPython functions take no attributes)
         rule.__name__ = f.__name__
