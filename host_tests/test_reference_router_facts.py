@@ -33,7 +33,7 @@ def ctrl(ty, sender, payload=b"", t=0, rel=None, endpoints=None):
     if rel is None:
         rel = (REL_UNSEQUENCED | REL_HAS_SEQ, 0) if ty in RELIABLE_CONTROL else (-1, 0)
     src = source_address(sender)
-    buf = bytearray(600)
+    buf = bytearray(4096)  # (a SCHEMA answer is ~1.2 kB)
     n = pack_into(buf, ty, src, endpoints, t, _nonce[0], payload, None, rel[0], rel[1])
     return bytes(buf[:n]).hex()
 

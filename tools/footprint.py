@@ -50,6 +50,8 @@ OPTIONAL = (
      ["sedsnet.sdt", "sedsnet.sdt_codec", "sedsnet.sdt_reassembly"]),
     ("announce + codec + topology + paths (full discovery)",
      ["sedsnet.announce_codec", "sedsnet.announce", "sedsnet.topology", "sedsnet.paths"]),
+    ("linkload (TX meters: a discovering node with 2+ sides)", ["sedsnet.linkload"]),
+    ("schema_wire (SCHEMA answers)", ["sedsnet.announce_codec", "sedsnet.schema_wire"]),
     ("stats (export_*)", ["sedsnet.stats"]),
     ("schema_json", ["sedsnet.schema_json"]),
     ("schema_api + identity (info, removal, JSON entry points)",

@@ -9,6 +9,7 @@ import sedsnet
 from sedsnet import announce as an
 from sedsnet.relay import Relay
 from sedsnet.router import Router
+from sedsnet.ids import source_address
 from sedsnet.wire import frame_size, pack_into
 from support import Clock
 
@@ -148,3 +149,57 @@ def test_the_sender_name_cache_forgets_the_least_recently_used():
     assert ids.sender_name(101) == "@addr:101"  # the least recently used went
     assert len(ids._names) == 16
     ids.forget_senders()
+
+
+def _topo(name, boards, delta=False):
+    src = source_address(name)
+    pl = an.topology_full_payload([an.board(b, [EP_FAR], [], c) for b, c in boards])
+    return _frame(9, src, pl)
+
+
+def test_delta_baselines_are_charged_and_a_full_budget_evicts_them_first():
+    """TOLD/PEND/REACH (what each side was told, the running burst's view, the reachability
+    counts) are charged to max_queue_budget like the records; with the budget spent they are
+    dropped before any announcer (counted; that side then gets full snapshots)."""
+    setup()
+    clock = Clock()
+    out = []
+    node = Router(hostname="HUB", now_ms=clock, max_discovery_peers=64)
+    s0 = node.add_side_packed("a", lambda f: None)
+    s1 = node.add_side_packed("b", lambda f: out.append(bytes(f)))
+    bud = node._budget
+    used0, mem0 = bud.used, node.discovery.memory_bytes()
+    far = [("F%02d" % k, ["NB"]) for k in range(20)]
+    node.receive_packed_from_side(s0, _topo("NB", [("NB", ["HUB"] + [b for b, _ in far])] + far))
+    for _ in range(20):  # the change's 3-round burst: side b is told the 21 boards
+        clock.t += 50
+        node.periodic(0)
+    st = node.discovery.sides[s1]
+    assert st[2] is not None and len(st[2]) == 22  # TOLD: ours + NB + 20
+    paths = 48 * len(node.discovery._paths)
+    assert bud.used - used0 == node.discovery.memory_bytes() - paths - mem0 > 22 * 16
+    lay = json.loads(node.export_memory_layout_json())
+    assert lay["discovery_bytes_used"] == node.discovery.memory_bytes()
+    # the rest of the budget goes elsewhere (say the queues); a new neighbour arrives
+    filler = bud.total - bud.used - 150  # (less than a new record needs)
+    assert bud.take(filler)
+    node.receive_packed_from_side(s1, _topo("NB2", [("NB2", ["HUB"])]))
+    d = node.export_runtime_stats()["discovery"]
+    assert d["baselines_evicted"] >= 1 and d["evicted"] == 0 and d["announcers"] == 2, d
+    assert bud.used <= bud.total
+    assert node.discovery.reachable(s0, EP_FAR) and node.discovery.reachable(s1, EP_FAR)
+    # while the budget stays spent, announcements go out as full snapshots
+    del out[:]
+    for _ in range(20):
+        clock.t += 50
+        node.periodic(0)
+    tops = [f for f in out if sedsnet.peek_header(f)["ty"] == 9]
+    assert tops and bud.used <= bud.total
+    bud.give(filler)
+    node.receive_packed_from_side(s0, _topo("NB", [("NB", ["HUB", "F00"])] + far[:1]))
+    for _ in range(20):
+        clock.t += 50
+        node.periodic(0)
+    assert node.discovery.sides[s1][2] is not None  # room again: a baseline is kept
+    assert bud.used - used0 == node.discovery.memory_bytes() - 48 * len(
+        node.discovery._paths) - mem0

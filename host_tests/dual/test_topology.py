@@ -441,7 +441,7 @@ def test_the_nearest_holder_takes_the_traffic():
         assert (cp.n, cr.n) == (7, 1)
 
 
-def test_equal_holders_take_the_lowest_side_unless_weights_say_otherwise():
+def _equal_holders(weights):
     _typed()
     net = Net()
     got = [Count(), Count()]
@@ -454,16 +454,31 @@ def test_equal_holders_take_the_lowest_side_unless_weights_say_otherwise():
     net.link("X", 0, "H0", 0)
     net.run(3000)
     x = net.nodes["X"]
-    for i in range(4):
-        x.log_f32(0x3202, [float(i)])
-    net.pump()
-    assert (got[1].n, got[0].n) == (4, 0)  # H0 is on side 0
+    if weights:
+        x.set_route_weight(None, 0, 1)
+        x.set_route_weight(None, 1, 5)
+    counts = []
+    for burst in range(3):
+        for i in range(4):
+            x.log_f32(0x3202, [float(i)])
+        net.pump()
+        counts.append((got[1].n, got[0].n))
+    return net, x, got, counts
+
+
+def test_equal_holders_weights_count_only_in_weighted_mode():
+    net, x, got, counts = _equal_holders(False)
+    assert counts[0] == (4, 0)  # H0 is on side 0: the lowest side first (4.2.7)
+    # without a route mode 4.2.7 weighs link headroom, not route weights
+    assert _equal_holders(True)[3] == counts
+    x.set_source_route_mode(None, 1)  # Weighted: weighted round robin
     x.set_route_weight(None, 0, 1)
-    x.set_route_weight(None, 1, 1)
-    for i in range(4):
+    x.set_route_weight(None, 1, 3)
+    n1, n0 = got[1].n, got[0].n
+    for i in range(8):
         x.log_f32(0x3202, [float(i)])
     net.pump()
-    assert (got[1].n, got[0].n) == (6, 2)  # weights given: weighted round robin
+    assert (got[1].n - n1, got[0].n - n0) == (2, 6)  # (H0 on side 0, H1 on side 1)
 
 
 def test_paths_module_loads_only_with_two_candidate_sides():
@@ -520,7 +535,7 @@ def test_discovery_state_is_in_the_memory_layout_and_evictions_warn_once():
     r.add_side_packed("s", lambda f: None)
     _schema()
     lay0 = json.loads(r.export_memory_layout_json())
-    used0, bytes0 = r._budget.used, r.discovery.bytes
+    used0, bytes0 = r._budget.used, r.discovery.memory_bytes()
     for i in range(10):
         r.receive_packed_from_side(0, _addr_frame("ML%d" % i, [EPS[0]]))
     lay = json.loads(r.export_memory_layout_json())
@@ -529,5 +544,6 @@ def test_discovery_state_is_in_the_memory_layout_and_evictions_warn_once():
     assert r.discovery.warned is True
     assert lay["discovery_bytes_used"] == r.discovery.memory_bytes() > lay0[
         "discovery_bytes_used"]
-    # every record (announcers, boards, hostnames) is charged to the queue budget
-    assert r._budget.used - used0 == r.discovery.bytes - bytes0 > 0
+    # every record (announcers, boards, hostnames) and every side table (reachability
+    # counts, delta baselines) is charged to the queue budget
+    assert r._budget.used - used0 == r.discovery.memory_bytes() - bytes0 > 0

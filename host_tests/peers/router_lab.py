@@ -31,7 +31,7 @@ class RouterLab:
             "rx": self.rx_cmd, "run": self.run, "at": self.at, "call": self.call,
             "log_f32": self.log_f32, "log_hex": self.log_hex, "log_bytes": self.log_bytes,
             "fn": self.fn, "out": self.out, "got": self.got, "nv": self.nv, "batch": self.batch,
-            "p2p": self.p2p}
+            "p2p": self.p2p, "burst": self.burst}
 
     def now(self):
         return self.t
@@ -198,6 +198,16 @@ class RouterLab:
         self._settle(n)
         self.pump()
         return {"error": None}
+
+    def burst(self, cmd):
+        """A queued burst: {"node", "ty", "n", "values"}: n log_f32(ty, values + [i],
+        queue=True), then one process_all_queues()."""
+        r = self.nodes[cmd["node"]]["obj"]
+        for i in range(cmd["n"]):
+            r.log_f32(cmd["ty"], cmd["values"] + [float(i)], None, True)
+        r.process_all_queues()
+        self.pump()
+        return {}
 
     def fn(self, cmd):
         return {"result": getattr(self.seds, cmd["fn"])(*cmd.get("args", ()),

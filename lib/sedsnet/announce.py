@@ -10,7 +10,7 @@ from .announce_codec import (  # noqa: F401 (re-exported)
     topology_delta_payload, topology_full_payload)
 from .compat import const
 from .announce_table import (  # the record layouts (announce_table.py)
-    SEEN as _SEEN, NAME as _NAME, EPS as _EPS, BOARDS as _BOARDS, REQ as _REQ, AEPS as _AEPS, ANN as _ANN, REACH as _REACH, TOLD as _TOLD, HB as _HB, NEW as _NEW, DELTA as _DELTA, PEND as _PEND, PeerTable)
+    SEEN as _SEEN, NAME as _NAME, EPS as _EPS, BOARDS as _BOARDS, REQ as _REQ, AEPS as _AEPS, ANN as _ANN, REACH as _REACH, TOLD as _TOLD, HB as _HB, NEW as _NEW, DELTA as _DELTA, PEND as _PEND, SCOST as _SCOST, PeerTable)
 from .ids import source_address
 
 # consts.py's control type codes (const() folds only names of the module itself)
@@ -84,6 +84,7 @@ class Announcer(PeerTable):
         self.warned = False
         self.gen = 0  # bumped by every table change: paths.py's cache key
         self._paths = {}
+        self.meters = {}  # side ID -> linkload.Meter (4.2.7's adaptive link stats)
         self.conflicts = 0  # requested/static addresses we gave up to an older claimant
         self.interval = 250  # 4.2.7's current_announce_interval_ms / next_announce_ms
         self.next_announce = 0
@@ -94,11 +95,20 @@ class Announcer(PeerTable):
 
     # ---- node facing ----------------------------------------------------------------------
     def side_added(self, side_id):
-        self.sides[side_id] = [{}, {}, None, 0, True, None, None]
+        self.sides[side_id] = st = [{}, {}, None, 0, True, None, None, 0]
+        self._charge(st)
         self._changed = True
+        if len(self.sides) > 1 and hasattr(self.node, "_routes"):  # (not a test's fake)
+            from .linkload import Meter  # 2 sides: a choice between paths can come up
+            for s in self.sides:
+                if s not in self.meters:
+                    self.meters[s] = Meter(self.node, self.node.sides[s])
 
     def side_removed(self, side_id):
         st = self.sides.pop(side_id, None)
+        self.meters.pop(side_id, None)
+        if st is not None and self.budget is not None:
+            self.budget.give(st[_SCOST])  # (its records give theirs back in _forget)
         if st is not None and st[_ANN]:
             self._changed = True
             for src in list(st[_ANN]):
@@ -172,6 +182,8 @@ class Announcer(PeerTable):
                     if st[_PEND] is not None:
                         st[_TOLD] = st[_PEND]
                         st[_PEND] = None
+        for st in self.sides.values():
+            self._charge(st)  # (new deltas and baselines; expired announcers' REACH)
         wake = now_ms + HEARTBEAT_MS
         if self._burst >= 0:
             wake = self._burst_due
@@ -344,12 +356,14 @@ class Announcer(PeerTable):
         names = sorted(view)
         self.node.send_control(side_id, _SEDSNET_DISCOVERY_TOPOLOGY,
                                topology_full_payload([view[k] for k in names], self.w))
-        if schema:
-            self.node.send_control(side_id, _SEDSNET_DISCOVERY_SCHEMA, EMPTY_SCHEMA)
+        if schema:  # our registry, as 4.2.7 (schema_wire.py)
+            from .schema_wire import send_schema
+            send_schema(self.node, side_id)
         st[_TOLD] = view
         st[_PEND] = None
         st[_NEW] = False
         st[_HB] = now_ms + HEARTBEAT_MS
+        self._charge(st)
 
     def _delta(self, st, side_id):
         view = self._view(side_id)
@@ -406,6 +420,8 @@ def _install():
     Node.client_stats = _client_stats
     Node.announce_discovery = _announce_discovery
     Node.announce_leave = _announce_leave
+    from .rule_calls import install
+    install(Node)  # route rule calls announce a change, as 4.2.7's
 
 
 _install()

@@ -37,6 +37,16 @@ HB = const(3)  # next heartbeat due
 NEW = const(4)  # a full announcement is due
 DELTA = const(5)  # TOPOLOGY delta of the running burst (or None)
 PEND = const(6)  # the view the running burst announces; the baseline once the burst is over
+SCOST = const(7)  # bytes of the side's own tables (REACH, TOLD, PEND, DELTA) charged to the budget
+_SIDE_BYTES = const(64)
+
+
+def side_cost(st):
+    """What a side's own tables cost (the same 32-bit cost model as the records)."""
+    n = _SIDE_BYTES + 8 * len(st[REACH]) + 16 * len(st[TOLD] or ())
+    if st[PEND] is not None and st[PEND] is not st[TOLD]:
+        n += 16 * len(st[PEND])
+    return n + len(st[DELTA] or b"")
 
 
 def _source_address(name):
@@ -72,12 +82,15 @@ class PeerTable:
         single-side fallback; docs/router-interop.md)."""
         return self.routes > 0
 
+    baselines_evicted = 0  # sides whose delta baselines were dropped for budget room
+    schema_fallbacks = 0  # empty SCHEMA answers sent for lack of heap or link room
+
     def memory_bytes(self):
-        """Bytes of discovery state: the announcer records (charged to the budget as they
-        change) and the per-side tables."""
+        """Bytes of discovery state: the announcer records and the per-side tables (both
+        charged to the budget as they change)."""
         n = self.bytes + 48 * len(self._paths)  # (paths.py's route cache, at most 16)
         for st in self.sides.values():
-            n += 64 + 8 * len(st[REACH]) + 16 * len(st[TOLD] or ())
+            n += side_cost(st)
         return n
 
     def stats(self):
@@ -92,6 +105,8 @@ class PeerTable:
                 "announcers": self.routes, "max_announcers": self.max_peers,
                 "boards": self.boards, "max_boards": self.max_boards,
                 "evicted": self.evicted, "boards_dropped": self.dropped,
+                "baselines_evicted": self.baselines_evicted,
+                "schema_fallbacks": self.schema_fallbacks,
                 "hostnames": len(self.hosts), "hostnames_evicted": self.hosts_evicted,
                 "bytes": self.memory_bytes()}
 
@@ -125,24 +140,20 @@ class PeerTable:
     # of announcers: a record's change moves only its own endpoint counts and bytes) ---------
     def rank(self, src, cands, e, routes, ty=-1):
         """The candidate sides (bitmask, two or more) for endpoint e that 4.2.7 would choose
-        from: the nearest holder's (paths.py). Among equally near holders known from
-        TOPOLOGY, its default selection sends everything to the lowest side (probed on idle
-        lossless links; ADDRESS-only ties alternate): done here when src has the default
-        mode and no weights. Fanout keeps every candidate."""
+        from: the nearest holder's (paths.py). With no route mode set for src, 4.2.7 picks
+        one of equally near holders by its adaptive link weights (paths.adaptive) and
+        ignores route weights: the side is decided here and returned as ~mask, which the
+        engine takes as is. Fanout keeps every candidate."""
         rec = type_record(ty)  # (None for -1 or an unknown type)
         if rec is not None and rec[R_RELIABLE]:
             return ~cands  # 4.2.7 sends a reliable type to every candidate holder
         mode = routes.modes.get(src, 1)
         if mode == 0:
             return cands
-        from .paths import FAR, nearest
-        out, best = nearest(self, cands, e)
-        if best < FAR and out & (out - 1) and mode == 1 and src not in routes.modes:
-            base = src * 256
-            for k in routes.weights:
-                if k - base < 256 and k >= base:
-                    return out
-            return out & -out
+        from .paths import adaptive, nearest
+        out = nearest(self, cands, e)[0]
+        if src not in routes.modes:
+            return ~(adaptive(self, routes, src, out) if out & (out - 1) else out)
         return out
 
     def _update(self, st, src, rec):
@@ -187,12 +198,42 @@ class PeerTable:
                 bud.give(-more)
             else:
                 while not bud.take(more):
-                    if not self._evict(rec):  # nothing else to evict: forget this one
+                    if not self._shed(rec):  # nothing else to free: forget this one
                         rec[COST] -= more
                         self.bytes -= more
                         self._forget(st, src)
                         self.evicted += 1
                         return
+        self._charge(st)
+
+    def _charge(self, st):
+        """Charge a side's own tables (REACH counts, the delta baselines TOLD and PEND, the
+        running delta) to the budget as the records are: when it is spent, delta baselines go
+        first (that side gets a full snapshot instead of a delta), then the least recently
+        heard announcers."""
+        bud = self.budget
+        while True:
+            more = side_cost(st) - st[SCOST]
+            if more <= 0 or bud is None or bud.take(more):
+                break
+            if not self._shed(None):
+                return  # nothing left to free: the rest stays uncharged (still counted)
+        if more < 0 and bud is not None:
+            bud.give(-more)
+        st[SCOST] += more
+
+    def _shed(self, keep):
+        """Free budget: drop one side's delta baselines (counted; its next announcement is a
+        full snapshot), else forget the least recently heard announcer but keep."""
+        for st in self.sides.values():
+            if st[TOLD] is not None or st[PEND] is not None or st[DELTA] is not None:
+                st[TOLD] = st[PEND] = st[DELTA] = None
+                st[NEW] = True
+                self.baselines_evicted += 1
+                self._warn()
+                self._charge(st)
+                return True
+        return self._evict(keep)
 
     def _heard_address(self, p):
         """Keep an ADDRESS's fields for resolve_hostname (at most max_peers names, charged to

@@ -87,3 +87,53 @@ def nearest(ann, cands, e):
     if len(cache) <= 16:  # bounded (48 B each in memory_bytes): others are recomputed
         cache[key] = hit
     return hit
+
+
+def _unmeasured(meters, s):
+    m = meters.get(s)
+    return m is None or m.count == 0
+
+
+def adaptive(ann, routes, src, cands):
+    """4.2.7's choice of one side among equally near candidates (bitmask, two or more) when
+    no route mode is set for src (docs/router-interop.md section 9, probed by
+    tools/probe_burst_split.py): one cursor per source, advanced by every choice; sides that
+    never sent take turns first; then side s gets the cursor's value modulo the sum of the
+    sides' weights (its range in side order), a side's weight being its link headroom
+    (linkload.Meter.weight). Headrooms are large until a burst fills the 1 s window, so a
+    burst goes to the lowest side until that side saturates (weight 1), then spreads."""
+    meters = ann.meters
+    cur = routes.cursor
+    c = cur.get(src, 0)
+    cur[src] = c + 1
+    un = 0
+    s = 0
+    while cands >> s:
+        if cands >> s & 1 and _unmeasured(meters, s):
+            un += 1
+        s += 1
+    if un:
+        c %= un
+        s = 0
+        while cands >> s:
+            if cands >> s & 1 and _unmeasured(meters, s):
+                if c == 0:
+                    return 1 << s
+                c -= 1
+            s += 1
+    now = ann.node.now_ms()
+    total = 0
+    s = 0
+    while cands >> s:
+        if cands >> s & 1:
+            total += meters[s].weight(now)
+        s += 1
+    c %= total
+    s = 0
+    while cands >> s:
+        if cands >> s & 1:
+            c -= meters[s].weight(now)
+            if c < 0:
+                return 1 << s
+        s += 1
+    return cands & -cands

@@ -28,6 +28,9 @@ def runtime_stats(node):
         })
         if s.sdt is not None:
             s.sdt.stats(sides[-1])
+        m = node.discovery.meters.get(s.sid) if node.discovery is not None else None
+        if m is not None:  # linkload.py: 4.2.7's adaptive link stats
+            sides[-1]["adaptive"] = m.snapshot(node.now_ms())
     modes, over, typed, weights, prios = route_lists(node._routes)
     return {
         "sides": sides, "route_modes": modes, "route_overrides": over,
@@ -143,6 +146,10 @@ def route_lists(routes):
 
     modes = [{"src_side_id": side(s), "selection_mode": MODE_NAMES[m],
               "cursor": routes.cursor.get(s, 0)} for s, m in routes.modes.items()]
+    # a source without a mode that has chosen between paths (paths.adaptive): 4.2.7 lists
+    # its cursor with selection_mode None
+    modes += [{"src_side_id": side(s), "selection_mode": None, "cursor": c}
+              for s, c in sorted(routes.cursor.items()) if s not in routes.modes]
     over = [{"src_side_id": side(k >> 8), "dst_side_id": k & 0xFF, "enabled": v}
             for k, v in routes.allow.items()]
     typed = [{"src_side_id": side(k >> 8), "ty": ty, "dst_side_id": k & 0xFF, "enabled": v}
