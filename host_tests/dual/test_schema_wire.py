@@ -50,7 +50,8 @@ def test_the_payload_lists_the_whole_registry_in_4_2_7s_layout():
     ver, eps, tys, left = _parse(bytes(schema_payload()))
     assert ver == 3 and left == 0
     ids = [e[0] for e in eps]
-    assert ids[:3] == [200, 201, 202] and ids == sorted(ids)
+    # (other dual modules of the shared CPython process may have registered endpoints too)
+    assert [i for i in ids if 200 <= i <= 202] == [200, 201, 202] and ids == sorted(ids)
     assert (EP_A, 0, "WEP_A", "") in eps and (EP_B, 1, "WEP_B", "") in eps
     assert [t[0] for t in tys][:19] == list(range(19)) and [t[0] for t in tys] == sorted(
         t[0] for t in tys)

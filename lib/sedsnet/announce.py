@@ -49,9 +49,7 @@ class Announcer(PeerTable):
     send_control(s, ty, payload), and kind ("relay" for a Relay).
     """
     netvar_seen = False  # an ADDRESS listed network variables: netvar_push.py follows them
-    netvar_poll = None  # netvar_push's resend step while pushes wait for E2E ACKs
-
-    timer = None  # a feature's timer, called with now_ms by periodic() (p2p_stream.py)
+    polls = ()  # features' resend timers, called by periodic(): p2p_stream, netvar_push, e2o
 
     def __init__(self, node, max_boards=32, instance=None, max_peers=32):
         self.node = node
@@ -130,13 +128,8 @@ class Announcer(PeerTable):
         frame would be heap-allocated on every call under MicroPython)."""
         if self._changed or now_ms >= self._wake:
             self._run(now_ms)
-        if self.timer is not None:
-            self.timer(now_ms)  # a feature's timers (p2p_stream.py's resends)
-        if self.netvar_poll is not None:
-            self.netvar_poll(now_ms)
-        o = getattr(self.node, "e2o", None)
-        if o is not None:  # end-to-end resends (reliable_origin.py: only with discovery)
-            o.poll(now_ms)
+        for f in self.polls:
+            f(now_ms)
 
     def _run(self, now_ms):
         self._identity()
@@ -380,8 +373,7 @@ def _netvars(nv, side_id):
 
 
 def _side_link(node, side_id):
-    """(extra link flags, profile, max_frame, compact target, templates) of a side: a
-    profiled side's (sdt.py), else the plain defaults."""
+    """(link flags, profile, max_frame, compact target, templates): sdt.py's, or defaults."""
     sides = getattr(node, "sides", None)
     sdt = getattr(sides[side_id], "sdt", None) if sides else None
     return (0, 0, 0, 0, 64) if sdt is None else sdt.link()

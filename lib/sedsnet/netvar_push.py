@@ -161,9 +161,9 @@ class Pushes:
             self.bytes += cost
             f = bytes(f)
             self.pending[ty] = [f, pid, wait, 0, self.router.now_ms() + _retry()[0], cost, up]
-            if self.done is None:
+            if self.done is None:  # (the first push: discovery's periodic() resends)
                 self.done = b""
-            self.router.discovery.netvar_poll = self.poll
+                self.router.discovery.polls += (self.poll,)
         else:
             self.dropped += 1  # sent once, not tracked
         self._send(wait, f)
@@ -185,7 +185,9 @@ class Pushes:
             self.router._budget.give(p[_PCOST])
 
     def poll(self, now_ms):
-        """Resend what is due (discovery's periodic step calls this while pushes wait)."""
+        """Resend what is due (discovery's periodic step calls this)."""
+        if not self.pending:
+            return  # (nothing waits: no allocation)
         every, most = _retry()
         for ty in list(self.pending):
             p = self.pending[ty]
@@ -199,8 +201,6 @@ class Pushes:
             p[_DUE] = now_ms + every
             self.resent += 1
             self._send(p[_WAIT], p[_FRAME])
-        if not self.pending:
-            self.router.discovery.netvar_poll = None
 
     def on_ack(self, hdr, data):
         """An E2E ACK (targets: the holder, then the push's origin; payload: the packet ID)

@@ -67,7 +67,7 @@ class Streams:
         self.sub = bytearray(pc.SDSP_HEADER + 64)  # the sub-frame being sent (grown)
         disc = self.router.discovery
         if disc is not None:
-            disc.timer = self.poll  # announce.py calls it from its periodic()
+            disc.polls += (self.poll,)  # announce.py calls it from its periodic()
 
     # ---- the API ------------------------------------------------------------------------
     def bind_p2p_stream_port(self, port, cb):

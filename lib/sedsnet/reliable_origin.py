@@ -50,6 +50,8 @@ def of(node):
     o = node.e2o
     if o is None:
         o = node.e2o = Origin(node)
+        if node.discovery is not None:  # (its resends run from discovery's periodic())
+            node.discovery.polls += (o.poll,)
     return o
 
 
