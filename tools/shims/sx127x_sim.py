@@ -231,7 +231,8 @@ class SimPin:
 
 
 class Air:
-    """In-process radio medium. fault(payload) may return "drop" or "corrupt" per packet."""
+    """In-process radio medium. fault(payload) may return "drop" or "corrupt" per packet.
+    transmit() says whether any radio took the packet (the nRF24 sim's ACK: nrf24_sim.Air)."""
 
     def __init__(self, fault=None):
         self.radios = []
@@ -248,10 +249,15 @@ class Air:
         self.sent += 1
         verdict = self.fault(payload) if self.fault else None
         if verdict == "drop":
-            return
+            return False
+        got = False
         for r in self.radios:
-            if r is not src:
-                r.deliver(settings, payload, crc_ok=verdict != "corrupt")
+            if r is not src and self.deliver(r, settings, payload, verdict):
+                got = True
+        return got
+
+    def deliver(self, radio, settings, payload, verdict):
+        return radio.deliver(settings, payload, crc_ok=verdict != "corrupt")
 
 
 class UdpAir:
