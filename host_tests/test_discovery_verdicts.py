@@ -37,18 +37,11 @@ def w_addr(version=2, mode=0, state=1, host=b"peer", eps=(1, 2), netvars=(), ts=
         w.u32(e)
     w.u32s(netvars)
     w.strs(ts)
-    lv, flags, prof, mf, ct, tpl = link
-    w.u8(lv)
-    w.u32(flags)
-    w.u8(prof)
-    w.u32(mf)
-    w.u32(ct)
-    w.u32(tpl)
-    return bytes(w.view()) + trail
+    return _link_into(w, *link) + trail
 
 
-def w_link(lv=1, flags=0, prof=0, mf=0, ct=0, tpl=64):
-    w = an.Writer()
+def _link_into(w, lv, flags, prof, mf, ct, tpl):
+    """The link block (also a LINK_CAPABILITIES payload), any link version; the bytes so far."""
     w.u8(lv)
     w.u32(flags)
     w.u8(prof)
@@ -56,6 +49,10 @@ def w_link(lv=1, flags=0, prof=0, mf=0, ct=0, tpl=64):
     w.u32(ct)
     w.u32(tpl)
     return bytes(w.view())
+
+
+def w_link(lv=1, flags=0, prof=0, mf=0, ct=0, tpl=64):
+    return _link_into(an.Writer(), lv, flags, prof, mf, ct, tpl)
 
 
 def variants():
