@@ -18,7 +18,7 @@ _FEATURE = 0x1D
 _WIDE = (_RX_ADDR_P0, 0x0B, _TX_ADDR)  # 5-byte registers
 
 
-class NRF24Sim:
+class NRF24Sim(sx127x_sim.SimRadio):
     """One simulated radio. Counters: tx_packets, rx_packets, missed (not listening / FIFO
     full / other settings), acked (auto-ACKed transmissions)."""
 
@@ -38,21 +38,15 @@ class NRF24Sim:
         self._cmd = None
         self._pos = 0
         self._buf = None
-        self.tx_packets = self.rx_packets = self.missed = self.acked = 0
-        self.transactions = 0
-        self.air = air
-        if air is not None:
-            air.attach(self)
+        self.acked = 0
+        self._join(air)
 
     # -- bus side --------------------------------------------------------------------------
     def select(self):
-        if self.air is not None:
-            self.air.poll()
+        self._select()
         while self.inbox and len(self.rx_fifo) < 3:  # payloads that waited for FIFO room
             self._take(self.inbox.pop(0))
-        self.selected = True
         self._cmd = None
-        self.transactions += 1
 
     def deselect(self):
         if self.selected and self._cmd is not None and self._cmd & 0xEF == 0xA0 \
