@@ -5,8 +5,8 @@ replacements, flags-byte and endpoint-count changes, truncation, insertion, over
 the CRC recomputed so each mutant reaches the parser, and decoded by both sides with
 unpack_packet_py, peek_header_py and a fresh Router's receive_packed_from_side. Accept/reject
 must agree everywhere and, when both accept, the decoded fields and who receives the frame.
-The deliberate differences (docs/router-interop.md, "Decode differences") are listed in
-DELIBERATE below and checked to be exactly the ones left."""
+The deliberate differences (README, "Decode and receive verdicts that differ") that mutants
+reach are listed in TOLERATED below and checked to be exactly the ones left."""
 import glob
 import json
 import os

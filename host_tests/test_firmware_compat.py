@@ -50,6 +50,9 @@ def test_cobs_imports_beside_the_reference_sedsnet():
 
 def test_radio_drivers_default_to_the_compat_ticks():
     from sedsnet import compat  # lib/ and firmware/ are on sys.path (conftest.py)
-    from sedsnet_node import nrf24l01, sx127x
-    for mod in (sx127x, nrf24l01):
-        assert mod._ticks_ms is compat.ticks_ms and mod._ticks_diff is compat.ticks_diff
+    from sedsnet_node import nrf24l01, radio_queue, sx127x
+    # both drivers take their clock defaults from the shared TX queue (radio_queue.py)
+    assert issubclass(sx127x.SX127x, radio_queue.RadioQueue)
+    assert issubclass(nrf24l01.NRF24L01, radio_queue.RadioQueue)
+    mod = radio_queue
+    assert mod._ticks_ms is compat.ticks_ms and mod._ticks_diff is compat.ticks_diff

@@ -25,6 +25,7 @@ preload(("sedsnet.compat", "sedsnet.errors", "sedsnet.schema", "sedsnet._pure",
          "sedsnet.control", "sedsnet.identity", "sedsnet.packet",
          "sedsnet.sdt_codec", "sedsnet.sdt", "sedsnet.typed_log",
          "sedsnet_node.link", "sedsnet_node.cobs", "sedsnet_node.uart_link",
+         "sedsnet_node.radio_queue",
          "sedsnet_node.sx127x", "sedsnet_node.simsensors", "sedsnet_node.mainloop",
          "sedsnet_node.config", "sedsnet_node.app", "sedsnet_node.hw_circuitpython"))
 

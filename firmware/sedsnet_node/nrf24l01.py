@@ -3,13 +3,9 @@
 # (add_side_packed_profile(max_frame_bytes=32)). Auto-ACK with retransmits, or none, as the
 # config says. The IRQ pin (active low) only sets a flag; poll() does the SPI work with
 # preallocated buffers. Register map: Nordic nRF24L01+ Product Specification v1.0, section 9.
-import time
+from .radio_queue import RadioQueue
 
-from .link import LinkStats, too_big
-
-# const and integer ticks (time.ticks_* on MicroPython, supervisor.ticks_ms on
-# CircuitPython, never float time.monotonic()) from the library's compat layer
-from sedsnet.compat import const, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
+from sedsnet.compat import const
 
 _R_REGISTER = const(0x00)
 _W_REGISTER = const(0x20)
@@ -55,7 +51,7 @@ class RadioError(OSError):
     """The radio did not answer as an nRF24L01 (wiring, power or chip-select problem)."""
 
 
-class NRF24L01(LinkStats):
+class NRF24L01(RadioQueue):
     """nRF24L01 link side. spi: machine.SPI-like (write, readinto, write_readinto); cs, ce:
     output pins with .value(v); irq: optional input pin with .irq() (active low). Settings as
     in a board config: channel (0-125), data_rate (250, 1000, 2000 kbit/s), power (-18, -12,
@@ -66,14 +62,11 @@ class NRF24L01(LinkStats):
     def __init__(self, spi, cs, ce, irq=None, name="NRF24", channel=76, data_rate=250,
                  power=0, address=b"SEDSN", auto_ack=False, retries=5, retry_delay_us=1500,
                  tx_queue=8, sleep_ms=None, ticks_ms=None, ticks_diff=None):
-        LinkStats.__init__(self)
+        RadioQueue.__init__(self, name, MTU, tx_queue, 1, irq, sleep_ms, ticks_ms, ticks_diff)
         self.spi = spi
         self.cs = cs
         self.ce = ce
         self.irq = irq
-        self.name = name
-        self.mtu = MTU
-        self.on_frame = None
         self.channel = channel
         self.data_rate = data_rate
         self.power = power
@@ -82,22 +75,9 @@ class NRF24L01(LinkStats):
         self.retries = retries
         self.retry_delay_us = retry_delay_us
         self.tx_lost = 0  # auto-ACK: retransmits exhausted (MAX_RT)
-        self._sleep_ms = sleep_ms or getattr(time, "sleep_ms", None) or _sleep_ms
-        self._ticks_ms = ticks_ms or _ticks_ms
-        self._ticks_diff = ticks_diff or _ticks_diff
         self._cmd = bytearray(1)
         self._st = bytearray(1)
-        self._b2 = bytearray(2)
-        self._rx = bytearray(MTU)
-        self._rxmv = memoryview(self._rx)
-        self._q = [bytearray(MTU) for _ in range(tx_queue)]
-        self._qlen = [0] * tx_queue
-        self._qhead = 0
-        self._qcount = 0
-        self._tx_busy = False
-        self._tx_started = 0
-        self._flag = False
-        self._queue = None  # (router, side_id): poll() hands frames to the IRQ-safe queue
+        self._b1 = bytearray(1)  # one register byte: no memoryview slice per access
 
     # -- SPI (no allocation) ---------------------------------------------------------------
     def _command(self, cmd, buf=None, write=False):
@@ -117,14 +97,14 @@ class NRF24L01(LinkStats):
         return self._st[0]
 
     def _read(self, reg):
-        b = self._b2
-        self._command(_R_REGISTER | reg, memoryview(b)[:1])
+        b = self._b1
+        self._command(_R_REGISTER | reg, b)
         return b[0]
 
     def _write(self, reg, value):
-        b = self._b2
+        b = self._b1
         b[0] = value
-        self._command(_W_REGISTER | reg, memoryview(b)[:1], True)
+        self._command(_W_REGISTER | reg, b, True)
 
     # -- setup -----------------------------------------------------------------------------
     def init(self):
@@ -172,69 +152,34 @@ class NRF24L01(LinkStats):
         self._write(_CONFIG, _EN_CRC | _CRCO | _PWR_UP | _PRIM_RX)
         self.ce.value(1)
 
-    def queue_to(self, router, side_id):
-        """Frames from poll() go to router.receive_packed_queue_from_side(side_id, ...) (the
-        IRQ-safe ring), for a poll() run from a scheduled IRQ callback."""
-        self._queue = (router.receive_packed_queue_from_side, side_id)
-
     # -- transmit --------------------------------------------------------------------------
     def send(self, frame):
         """Router tx callback: queue one payload (<= 32 bytes). MtuError when longer (use a
         side profile with max_frame_bytes=32); a full queue drops it (tx_errors)."""
-        n = len(frame)
-        if n > MTU or n == 0:
-            self.tx_errors += 1
-            raise too_big(self.name, n, MTU)
-        q = self._q
-        if self._qcount == len(q):
-            self.tx_errors += 1
+        if not self._put(frame, 1):
             return 0
-        slot = (self._qhead + self._qcount) % len(q)
-        q[slot][:n] = frame
-        self._qlen[slot] = n
-        self._qcount += 1
         self.poll()  # finishes a TX that is done, reads waiting payloads, starts the next TX
-        return n
+        return len(frame)
 
     def _start_tx(self):
-        slot = self._qhead
-        n = self._qlen[slot]
         self.ce.value(0)
         self._write(_CONFIG, _EN_CRC | _CRCO | _PWR_UP)  # PRIM_RX off: PTX
-        self._command(_W_TX_PAYLOAD if self.auto_ack else _W_TX_PAYLOAD_NOACK,
-                      memoryview(self._q[slot])[:n], True)
-        self._tx_busy = True
-        self._tx_started = self._ticks_ms()
+        self._command(_W_TX_PAYLOAD if self.auto_ack else _W_TX_PAYLOAD_NOACK, self._head(),
+                      True)  # dynamic payload length: the bytes clocked in (step 1: exact)
         self.ce.value(1)  # a CE pulse of >= 10 us starts the packet; low again in poll()
 
     def _tx_finished(self, ok):
-        n = self._qlen[self._qhead]
-        self._qhead = (self._qhead + 1) % len(self._q)
-        self._qcount -= 1
-        self._tx_busy = False
         self.ce.value(0)
-        if ok:
-            self.tx_frames += 1
-            self.tx_bytes += n
-        else:
+        if not ok:
             self._command(_FLUSH_TX)
             self.tx_lost += 1
-            self.tx_errors += 1
-        if self._qcount:
-            self._start_tx()
-        else:
-            self._start_rx()
+        RadioQueue._tx_finished(self, ok)
 
     # -- receive ---------------------------------------------------------------------------
-    def irq_handler(self, _pin=None):
-        """IRQ falling edge (RX_DR, TX_DS or MAX_RT): only sets a flag, never allocates."""
-        self._flag = True
-
     def poll(self):
         """Finish a transmission and hand over received payloads; returns how many."""
-        if self.irq is not None and not self._flag and not self._tx_busy and not self._qcount:
+        if self._idle():  # the IRQ (falling edge: RX_DR, TX_DS or MAX_RT) has not fired
             return 0
-        self._flag = False
         status = self._command(_NOP)
         got = 0
         if status & _RX_DR or not self._read(_FIFO_STATUS) & _RX_EMPTY:
@@ -246,7 +191,7 @@ class NRF24L01(LinkStats):
             elif status & _MAX_RT:
                 self._write(_STATUS, _MAX_RT)
                 self._tx_finished(False)
-            elif self._ticks_diff(self._ticks_ms(), self._tx_started) > _TX_TIMEOUT_MS:
+            elif self._tx_late(_TX_TIMEOUT_MS):
                 self._tx_finished(False)
         elif self._qcount:
             self._start_tx()
@@ -254,9 +199,9 @@ class NRF24L01(LinkStats):
 
     def _receive(self):
         got = 0
-        b = self._b2
+        b = self._b1
         while True:
-            self._command(_R_RX_PL_WID, memoryview(b)[:1])
+            self._command(_R_RX_PL_WID, b)
             n = b[0]
             if n == 0 or n > MTU:  # a corrupt width: the datasheet says flush the RX FIFO
                 self._command(_FLUSH_RX)
@@ -264,32 +209,21 @@ class NRF24L01(LinkStats):
                 break
             frame = self._rxmv[:n]
             self._command(_R_RX_PAYLOAD, frame)
-            self.rx_frames += 1
-            self.rx_bytes += n
             got += 1
             if _DEBUG:
                 print("nrf24 rx", n)
-            q = self._queue
-            if q is not None:
-                q[0](q[1], frame)
-            elif self.on_frame is not None:
-                self.on_frame(frame)
+            self._deliver(frame)
             if self._read(_FIFO_STATUS) & _RX_EMPTY:
                 break
         self._write(_STATUS, _RX_DR)
         return got
 
     def stats(self):
-        d = LinkStats.stats(self)
+        d = RadioQueue.stats(self)
         d["link"] = "nrf24l01"
         d["tx_lost"] = self.tx_lost
-        d["tx_queued"] = self._qcount
         return d
 
     def sleep(self):
         self.ce.value(0)
         self._write(_CONFIG, _EN_CRC | _CRCO)
-
-
-def _sleep_ms(ms):
-    time.sleep(ms / 1000)

@@ -12,13 +12,9 @@
 # keep a bounded TX queue of preallocated slots. Of the errata it applies only DETECT_OPTIMIZE
 # bit 7 (cleared whatever the bandwidth) and 2.1; this one applies 2.3 in full (IF registers and
 # the RX frequency offset below 62.5 kHz) and keeps bit 7 set at 500 kHz, as the note says.
-import time
+from .radio_queue import RadioQueue
 
-from .link import LinkStats, too_big
-
-# const and integer ticks (time.ticks_* on MicroPython, supervisor.ticks_ms on
-# CircuitPython, never float time.monotonic()) from the library's compat layer
-from sedsnet.compat import const, ticks_diff as _ticks_diff, ticks_ms as _ticks_ms
+from sedsnet.compat import const
 
 _REG_FIFO = const(0x00)
 _REG_OP_MODE = const(0x01)
@@ -68,6 +64,7 @@ _VERSION = const(0x12)
 _FIFO_SIZE = const(256)
 MTU = const(255)  # one LoRa packet; larger SEDSnet frames need the chunking side profile
 _TX_TIMEOUT_MS = const(5000)
+_TX_STEP = const(16)  # FIFO writes rounded up to 16 bytes (RegPayloadLength is the length)
 
 _BANDWIDTHS = (7800, 10400, 15600, 20800, 31250, 41700, 62500, 125000, 250000, 500000)
 # errata 2.3, per bandwidth below 500 kHz: RegIfFreq1, and how far (Hz) the receiver is tuned
@@ -83,7 +80,7 @@ class RadioError(OSError):
     """The radio did not answer as an SX127x (wiring, reset or chip-select problem)."""
 
 
-class SX127x(LinkStats):
+class SX127x(RadioQueue):
     """LoRa link side. spi: machine.SPI-like (write, readinto); cs, reset: output pins with
     .value(v); dio0: optional input pin with .irq(). Radio settings are keyword arguments, as in
     a board config: freq_hz, sf (7-12), bw_hz, cr (5-8 for 4/5..4/8), tx_power (2-20 dBm,
@@ -93,14 +90,12 @@ class SX127x(LinkStats):
     def __init__(self, spi, cs, reset=None, dio0=None, name="LORA", freq_hz=915000000, sf=7,
                  bw_hz=125000, cr=5, tx_power=17, preamble=8, sync_word=0x12, tx_queue=2,
                  sleep_ms=None, ticks_ms=None, ticks_diff=None):
-        LinkStats.__init__(self)
+        RadioQueue.__init__(self, name, MTU, tx_queue, _TX_STEP, dio0, sleep_ms, ticks_ms,
+                            ticks_diff)
         self.spi = spi
         self.cs = cs
         self.reset_pin = reset
         self.dio0 = dio0
-        self.name = name
-        self.mtu = MTU
-        self.on_frame = None
         self.freq_hz = freq_hz
         self.sf = sf
         self.bw_hz = bw_hz
@@ -111,20 +106,8 @@ class SX127x(LinkStats):
         self.rssi = 0        # dBm of the last packet
         self.snr_q = 0       # SNR of the last packet in quarter dB
         self.tx_timeouts = 0
-        self._sleep_ms = sleep_ms or getattr(time, "sleep_ms", None) or _sleep_ms
-        self._ticks_ms = ticks_ms or _ticks_ms
-        self._ticks_diff = ticks_diff or _ticks_diff
         self._b1 = bytearray(1)
         self._b2 = bytearray(2)
-        self._rx = bytearray(MTU)
-        self._rxmv = memoryview(self._rx)
-        self._q = [bytearray(MTU) for _ in range(tx_queue)]  # TX ring of preallocated slots
-        self._qlen = [0] * tx_queue
-        self._qhead = 0
-        self._qcount = 0
-        self._tx_busy = False
-        self._tx_started = 0
-        self._irq = False
         self._lf = freq_hz < 525000000  # the low-frequency port has its own RSSI offset
         self._frf_tx = 0  # the channel's Frf, and the receiver's (errata 2.3 offset): init()
         self._frf_rx = 0
@@ -264,64 +247,34 @@ class SX127x(LinkStats):
     def send(self, frame):
         """Router tx callback: queue one frame for the air. MtuError over 255 bytes; a full
         queue drops the frame (counted in tx_errors) rather than block the main loop."""
-        n = len(frame)
-        if n > MTU:
-            self.tx_errors += 1
-            raise too_big(self.name, n, MTU)
-        q = self._q
-        if self._qcount == len(q):
-            self.tx_errors += 1
+        if not self._put(frame, 0):
             return 0
-        slot = (self._qhead + self._qcount) % len(q)
-        q[slot][:n] = frame
-        self._qlen[slot] = n
-        self._qcount += 1
         if not self._tx_busy:
-            if self.dio0 is None or self._irq:
+            if self.dio0 is None or self._flag:
                 self.poll()  # a packet may wait in the FIFO: deliver it before TX reuses it
             else:
                 self._start_tx()
-        return n
+        return len(frame)
 
     def _start_tx(self):
-        slot = self._qhead
-        n = self._qlen[slot]
         self._mode(_MODE_STDBY)
         self._set_frf(self._frf_tx)
         self._write(_REG_FIFO_ADDR_PTR, 0)
-        self._burst(_REG_FIFO, memoryview(self._q[slot])[:n], True)
-        self._write(_REG_PAYLOAD_LENGTH, n)
+        self._burst(_REG_FIFO, self._head(), True)
+        self._write(_REG_PAYLOAD_LENGTH, self._head_len())
         self._write(_REG_DIO_MAPPING1, _DIO0_TX_DONE)
-        self._tx_busy = True
-        self._tx_started = self._ticks_ms()
         self._mode(_MODE_TX)
 
     def _tx_finished(self, ok):
-        n = self._qlen[self._qhead]
-        self._qhead = (self._qhead + 1) % len(self._q)
-        self._qcount -= 1
-        self._tx_busy = False
-        if ok:
-            self.tx_frames += 1
-            self.tx_bytes += n
-        else:
+        if not ok:
             self.tx_timeouts += 1
-            self.tx_errors += 1
-        if self._qcount:
-            self._start_tx()
-        else:
-            self._start_rx()
+        RadioQueue._tx_finished(self, ok)
 
     # -- receive ---------------------------------------------------------------------------
-    def irq_handler(self, _pin=None):
-        """DIO0 rising edge (RxDone or TxDone): only sets a flag, never allocates."""
-        self._irq = True
-
     def poll(self):
         """Finish a transmission or collect a received packet; return frames delivered (0/1)."""
-        if self.dio0 is not None and not self._irq and not self._tx_busy and not self._qcount:
+        if self._idle():  # DIO0 (rising edge: RxDone or TxDone) has not fired
             return 0
-        self._irq = False
         flags = self._read(_REG_IRQ_FLAGS)
         got = 0
         if flags & _IRQ_RX_DONE and not self._tx_busy:
@@ -331,7 +284,7 @@ class SX127x(LinkStats):
         if self._tx_busy:
             if flags & _IRQ_TX_DONE:
                 self._tx_finished(True)
-            elif self._ticks_diff(self._ticks_ms(), self._tx_started) > _TX_TIMEOUT_MS:
+            elif self._tx_late(_TX_TIMEOUT_MS):
                 self._tx_finished(False)
         elif self._qcount:
             self._start_tx()
@@ -359,22 +312,17 @@ class SX127x(LinkStats):
         if n == 0:
             self.rx_dropped += 1
             return 0
-        self.rx_frames += 1
-        self.rx_bytes += n
         if _DEBUG:
             print("sx127x rx", n, rssi, self.snr_q)
-        cb = self.on_frame
-        if cb is not None:
-            cb(frame)
+        self._deliver(frame)
         return 1
 
     def stats(self):
-        d = LinkStats.stats(self)
+        d = RadioQueue.stats(self)
         d["link"] = "sx127x"
         d["rssi"] = self.rssi
         d["snr"] = self.snr_q / 4
         d["tx_timeouts"] = self.tx_timeouts
-        d["tx_queued"] = self._qcount
         return d
 
     def sleep(self):
@@ -383,7 +331,3 @@ class SX127x(LinkStats):
 
 def _rising(pin):
     return getattr(pin, "IRQ_RISING", 1)
-
-
-def _sleep_ms(ms):
-    time.sleep(ms / 1000)

@@ -238,6 +238,8 @@ def parse_address(payload):
     out = (v, r.u8(), r.u8(), r.u32(), r.u32(), r.u64(), r.u64(), r.str("hostname"), r.u32s(),
            r.u32s(), r.strs("timesync source"), _read_link(r))
     r.end()
+    if not out[3] or not out[7]:  # 4.2.7 refuses both, whatever the address mode
+        raise DecodeError("bad discovery address (%s)" % ("address 0" if out[7] else "no hostname"))
     return out
 
 

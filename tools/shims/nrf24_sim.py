@@ -3,7 +3,7 @@
 # 3-deep RX/TX FIFOs with dynamic payload length, CE edges, the active-low IRQ, auto-ACK with
 # retransmits (MAX_RT when nobody acks), and an "air" (in-process or UDP) between radios on the
 # same channel, data rate and address. Host-only (tools/shims); CPython and MicroPython Unix.
-import sx127x_sim  # its UdpAir, with this radio's datagram header
+import sx127x_sim  # its Air and UdpAir, with this radio's delivery and header
 
 _CONFIG = 0x00
 _EN_AA = 0x01
@@ -18,7 +18,7 @@ _FEATURE = 0x1D
 _WIDE = (_RX_ADDR_P0, 0x0B, _TX_ADDR)  # 5-byte registers
 
 
-class NRF24Sim:
+class NRF24Sim(sx127x_sim.SimRadio):
     """One simulated radio. Counters: tx_packets, rx_packets, missed (not listening / FIFO
     full / other settings), acked (auto-ACKed transmissions)."""
 
@@ -38,21 +38,15 @@ class NRF24Sim:
         self._cmd = None
         self._pos = 0
         self._buf = None
-        self.tx_packets = self.rx_packets = self.missed = self.acked = 0
-        self.transactions = 0
-        self.air = air
-        if air is not None:
-            air.attach(self)
+        self.acked = 0
+        self._join(air)
 
     # -- bus side --------------------------------------------------------------------------
     def select(self):
-        if self.air is not None:
-            self.air.poll()
+        self._select()
         while self.inbox and len(self.rx_fifo) < 3:  # payloads that waited for FIFO room
             self._take(self.inbox.pop(0))
-        self.selected = True
         self._cmd = None
-        self.transactions += 1
 
     def deselect(self):
         if self.selected and self._cmd is not None and self._cmd & 0xEF == 0xA0 \
@@ -235,30 +229,13 @@ class IrqPin:
             self.handler(self)
 
 
-class Air:
-    """In-process 2.4 GHz medium. fault(payload) may return "drop" per payload (a dropped
-    payload is not ACKed either)."""
+class Air(sx127x_sim.Air):
+    """In-process 2.4 GHz medium (sx127x_sim's): fault(payload) may return "drop" per payload
+    (a dropped payload is not ACKed either); the chip's CRC hides a "corrupt" one's damage, so
+    it arrives intact."""
 
-    def __init__(self, fault=None):
-        self.radios = []
-        self.fault = fault
-        self.sent = 0
-
-    def attach(self, radio):
-        self.radios.append(radio)
-
-    def poll(self):
-        pass
-
-    def transmit(self, src, settings, payload):
-        self.sent += 1
-        if self.fault is not None and self.fault(payload) == "drop":
-            return False
-        got = False
-        for r in self.radios:
-            if r is not src and r.deliver(settings, payload):
-                got = True
-        return got
+    def deliver(self, radio, settings, payload, verdict):
+        return radio.deliver(settings, payload)
 
 
 class UdpAir(sx127x_sim.UdpAir):

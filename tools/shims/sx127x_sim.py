@@ -28,7 +28,24 @@ _MODE_RX_CONT = 5
 _RX_OFFSET_HZ = (7810, 10420, 15620, 20830, 31250, 41670)  # errata note 2.3, BW 7.8..41.7 kHz
 
 
-class SX127xSim:
+class SimRadio:
+    """What the register simulators share (nrf24_sim.NRF24Sim too): the packet counters, the
+    bus transactions and the air they sit on, which delivers what waits at each chip select."""
+
+    def _join(self, air):
+        self.tx_packets = self.rx_packets = self.missed = self.transactions = 0
+        self.air = air
+        if air is not None:
+            air.attach(self)
+
+    def _select(self):
+        if self.air is not None:
+            self.air.poll()
+        self.selected = True
+        self.transactions += 1
+
+
+class SX127xSim(SimRadio):
     """One simulated radio. Counters: tx_packets, rx_packets, missed (arrived while not in RX)."""
 
     def __init__(self, air=None, name="radio", rssi=-60, snr_q=36):
@@ -46,21 +63,12 @@ class SX127xSim:
         self.selected = False
         self._addr = None
         self._wr = False
-        self.tx_packets = 0
-        self.rx_packets = 0
-        self.missed = 0
-        self.transactions = 0
-        self.air = air
-        if air is not None:
-            air.attach(self)
+        self._join(air)
 
     # -- bus side ----------------------------------------------------------------------------
     def select(self):
-        if self.air is not None:
-            self.air.poll()
-        self.selected = True
+        self._select()
         self._addr = None
-        self.transactions += 1
 
     def deselect(self):
         self.selected = False
@@ -231,7 +239,8 @@ class SimPin:
 
 
 class Air:
-    """In-process radio medium. fault(payload) may return "drop" or "corrupt" per packet."""
+    """In-process radio medium. fault(payload) may return "drop" or "corrupt" per packet.
+    transmit() says whether any radio took the packet (the nRF24 sim's ACK: nrf24_sim.Air)."""
 
     def __init__(self, fault=None):
         self.radios = []
@@ -248,10 +257,15 @@ class Air:
         self.sent += 1
         verdict = self.fault(payload) if self.fault else None
         if verdict == "drop":
-            return
+            return False
+        got = False
         for r in self.radios:
-            if r is not src:
-                r.deliver(settings, payload, crc_ok=verdict != "corrupt")
+            if r is not src and self.deliver(r, settings, payload, verdict):
+                got = True
+        return got
+
+    def deliver(self, radio, settings, payload, verdict):
+        return radio.deliver(settings, payload, crc_ok=verdict != "corrupt")
 
 
 class UdpAir:
