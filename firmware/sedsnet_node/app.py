@@ -90,7 +90,7 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
     handlers = []
     for i, ep in enumerate(cfg.get("handlers", ())):
         eid = endpoint_id(sedsnet, cfg_path, "handlers[%d]" % i, ep, endpoints)
-        handlers.append((eid, PacketCounter(ep, log), None))
+        handlers.append((eid, None, PacketCounter(ep, log)))  # packed: no sedsnet.packet
     sensors = []
     for i, s in enumerate(cfg.get("sensors", ())):
         where = "sensors[%d] (%s)" % (i, s.get("name"))
