@@ -49,9 +49,10 @@ class PacketCounter:
             from sedsnet.wire import FrameHeader
             h = FrameHeader()
             h.parse(frame)
+            pl = frame[h.payload_start:h.payload_end]  # (a sealed frame's is ciphertext)
             self.log("sedsnet: %s got type %d from %s: %s" % (
                 self.name, h.ty, sender_name(h.src_addr),
-                bytes(frame[h.payload_start:h.payload_end]).hex()))
+                "E2E-sealed, %d bytes" % len(pl) if h.e2e else bytes(pl).hex()))
 
 
 class MainLoop:

@@ -76,3 +76,28 @@ def test_board_built_from_config_does_not_load_sedsnet_packet():
         assert "sedsnet.packet" not in sys.modules
     finally:
         _cleanup()
+
+
+def test_a_sealed_frame_is_logged_as_sealed_not_as_ciphertext():
+    """A packed handler sees an E2E frame as it came: the board's log line names it sealed
+    (with its wrapper's length) instead of printing ciphertext as if it were the payload."""
+    from sedsnet_node.mainloop import PacketCounter
+    lines = []
+    _node(lines)  # (registers the schema)
+    sedsnet.register_e2e_key(0x5C, b"k" * 32)
+    try:
+        src = sedsnet.Router(hostname="pcnt-sealer", now_ms=lambda: 5, e2e_mode=3,
+                             e2e_key_id=0x5C)
+        frames = []
+        src.add_side_packed("OUT", lambda b: frames.append(bytes(b)))
+        src.log_f32(sedsnet.data_type_info_by_name("PCNT_CMD")["id"], [1.0, 2.0, 3.0])
+        src.process_all_queues()
+        sealed = [f for f in frames if f[0] & 0x10]  # (the wrapper flag)
+        assert len(sealed) == 1, frames
+        out = []
+        PacketCounter("PCNT_FC", out.append)(sealed[0])
+        assert len(out) == 1 and " got type " in out[0] and "E2E-sealed, " in out[0], out
+        assert struct.pack("<3f", 1.0, 2.0, 3.0).hex() not in out[0]
+    finally:
+        sedsnet.remove_e2e_key(0x5C)
+        _cleanup()
