@@ -59,9 +59,10 @@ def test_feather_code_py_runs_in_a_circuitpython_rp2040_heap_on_32_bit(tmp_path,
 
 # what code.py needs today (a guard against growth, not the target): 160 KB with the module
 # split alone, 172 KB once the board-config features (time sync, E2E keys, reliable sides in
-# config.py/app.py) merged, 164 KB since the board's handlers are packed (no sedsnet.packet);
-# 168 KB leaves one step of margin
-REACHED = 168 * 1024
+# config.py/app.py) merged, 164 KB since the board's handlers are packed (no sedsnet.packet),
+# 172 KB with 4.2.7's burst split and SCHEMA answer (linkload, schema_wire, rule_calls) and
+# the shared radio queue; 176 KB leaves one step of margin
+REACHED = 176 * 1024
 
 
 def test_feather_code_py_runs_with_the_heap_it_reached_on_32_bit(tmp_path, monkeypatch):
