@@ -1,0 +1,149 @@
+# Issue 10, the per-side cost: the route choice works on side bitmasks kept up to date when sides,
+# egress flags and announcements change (engine._egress, announce_table.reach_mask), so a frame
+# costs the same with 1 side as with 30. These check the masks follow every change, and that the
+# engine asks discovery one question per endpoint, not one per side.
+import sedsnet
+from sedsnet.router import Router
+from support import Clock
+
+EP_A = 165
+EP_B = 166
+SM = 3650  # static f32 x1 -> EP_A, EP_B
+
+
+def setup():
+    if sedsnet.data_type_exists(SM):
+        return
+    sedsnet.register_endpoint(EP_A, "SM_A")
+    sedsnet.register_endpoint(EP_B, "SM_B")
+    sedsnet.register_data_type(SM, "SIDE_MASKS", True, 1, 1, 0, [EP_A, EP_B])
+
+
+class Wire:
+    def __init__(self):
+        self.frames = []
+
+    def __call__(self, frame):
+        self.frames.append(bytes(frame))
+
+
+def counts(wires):
+    out = [len(w.frames) for w in wires]
+    for w in wires:
+        w.frames.clear()
+    return out
+
+
+class Asked:
+    """Stand-in for announce.Announcer that counts what the engine asks it."""
+
+    def __init__(self, table):
+        self.table = table  # side -> endpoints reachable there
+        self.routes = len(table)
+        self.masks = self.per_side = 0
+
+    def reachable(self, side_id, endpoint):
+        self.per_side += 1
+        return endpoint in self.table.get(side_id, ())
+
+    def reach_mask(self, endpoint):
+        self.masks += 1
+        m = 0
+        for sid in self.table:
+            if endpoint in self.table[sid]:
+                m |= 1 << sid
+        return m
+
+    def has_routes(self):
+        return bool(self.table)
+
+    def rank(self, src, cands, endpoint, routes, ty=-1):
+        return cands
+
+    def periodic(self, now_ms):
+        pass
+
+    def memory_bytes(self):
+        return 0
+
+
+def test_route_choice_asks_one_mask_per_endpoint_with_30_sides():
+    setup()
+    r = Router(hostname="SM1", now_ms=Clock(), discovery=False)
+    wires = [Wire() for _ in range(30)]
+    for i in range(30):
+        r.add_side_packed("S%d" % i, wires[i])
+    asked = r.discovery = Asked({29: [EP_A], 17: [EP_B]})
+    r.log_f32(SM, [1.0])
+    got = counts(wires)
+    assert got[29] == 1 and got[17] == 1 and sum(got) == 2, got
+    assert asked.masks == 2  # one per endpoint of the frame
+    assert asked.per_side == 0  # never one question per side
+
+
+def test_egress_mask_follows_side_changes():
+    setup()
+    r = Router(hostname="SM2", now_ms=Clock(), discovery=False)
+    wires = [Wire() for _ in range(30)]
+    for i in range(30):
+        r.add_side_packed("S%d" % i, wires[i])
+    r.log_f32(SM, [1.0])
+    assert counts(wires) == [1] * 30  # no discovery: every egress side
+    for i in range(1, 29):
+        r.set_side_egress_enabled(i, False)
+    r.log_f32(SM, [1.0])
+    assert counts(wires) == [1] + [0] * 28 + [1]  # past 28 sides not in the mask, to side 29
+    r.remove_side(0)
+    r.log_f32(SM, [1.0])
+    assert counts(wires) == [0] * 29 + [1]
+    extra = Wire()
+    assert r.add_side_packed("again", extra) == 0  # the lowest free ID, back in the mask
+    r.set_side_egress_enabled(5, True)
+    r.log_f32(SM, [1.0])
+    got = counts(wires)
+    assert len(extra.frames) == 1 and got[5] == 1 and got[29] == 1 and sum(got) == 2
+    r.remove_side(29)
+    r.set_side_egress_enabled(0, False)
+    extra.frames.clear()
+    r.log_f32(SM, [1.0])
+    assert counts(wires) == [0] * 5 + [1] + [0] * 24 and not extra.frames
+
+
+def _announcer(name, eps, clock):
+    """The discovery frames of a router whose handlers hold eps."""
+    out = Wire()
+    peer = Router(hostname=name, now_ms=clock, handlers=[(e, lambda p: None, None) for e in eps])
+    peer.add_side_packed("X", out)
+    peer.periodic(0)
+    return out.frames
+
+
+def test_reach_mask_follows_announcements_and_side_removal():
+    setup()
+    clock = Clock()
+    r = Router(hostname="SM3", now_ms=clock)
+    wires = [Wire() for _ in range(12)]
+    for i in range(12):
+        r.add_side_packed("S%d" % i, wires[i])
+    disc = r.discovery
+    assert disc.reach_mask(EP_A) == 0
+    for f in _announcer("SM-PEER-A", [EP_A], clock):
+        r.receive_packed_from_side(10, f)
+    for f in _announcer("SM-PEER-B", [EP_B], clock):
+        r.receive_packed_from_side(3, f)
+    r.process_all_queues()
+    assert disc.reach_mask(EP_A) == 1 << 10 and disc.reach_mask(EP_B) == 1 << 3
+    counts(wires)
+    r.log_f32(SM, [1.0])
+    got = counts(wires)
+    assert got[10] == 1 and got[3] == 1 and sum(got) == 2, got
+    r.remove_side(10)  # its announcer goes with it
+    assert disc.reach_mask(EP_A) == 0 and disc.reach_mask(EP_B) == 1 << 3
+    for f in _announcer("SM-PEER-A", [EP_A], clock):
+        r.receive_packed_from_side(7, f)
+    r.process_all_queues()
+    assert disc.reach_mask(EP_A) == 1 << 7
+    counts(wires)
+    r.log_f32(SM, [1.0])
+    got = counts(wires)
+    assert got[7] == 1 and got[3] == 1 and sum(got) == 2, got
