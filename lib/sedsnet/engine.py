@@ -383,9 +383,6 @@ class Engine(Queues):
         view = self._view(data, n)
         s = 0
         while mask >> s:
-            if not mask >> s & 0xFF:  # eight sides at a time past those not in mask
-                s += 8
-                continue
             side = self.sides[s] if mask >> s & 1 else None
             if side is not None:
                 try:
