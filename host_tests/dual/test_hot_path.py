@@ -263,3 +263,29 @@ def test_pure_crc_check_of_a_whole_frame_matches_and_allocates_nothing():
     finally:
         heap_unlock()
     assert ok
+
+
+def test_send_walks_the_sides_and_stops_after_the_last_destination():
+    # Engine._send goes over the side list (not over mask's bits): a bit of a side that is
+    # gone (a trailing side removed while a retransmit for it was pending) is no IndexError,
+    # a failing tx callback does not stop the sides after it
+    setup()
+    r = Router(hostname="SM7", now_ms=Clock(), discovery=False)
+    wires = [Wire() for _ in range(4)]
+    for i in range(4):
+        r.add_side_packed("S%d" % i, wires[i])
+
+    def broken(frame):
+        raise OSError("link down")
+
+    r.remove_side(1)
+    assert r.add_side_packed("broken", broken) == 1
+    r.remove_side(3)  # the list ends at side 2 now
+    frame = sedsnet.make_packet(SM, "SM-PEER7", [EP_A], 9, bytes(4)).pack()
+    r._send((1 << 3) | (1 << 2) | (1 << 1) | 1, frame, len(frame), False)
+    assert [len(w.frames) for w in wires] == [1, 0, 1, 0]
+    stats = r.export_runtime_stats()["sides"]
+    assert [s["tx_packets"] for s in stats] == [1, 0, 1]
+    assert stats[1]["tx_handler_failures"] == 1
+    r._send(1 << 29, frame, len(frame), False)  # no such side
+    assert [len(w.frames) for w in wires] == [1, 0, 1, 0]
