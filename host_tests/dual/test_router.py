@@ -245,9 +245,17 @@ class Reach:
 
     def __init__(self, table):
         self.table = table
+        self.routes = len(table)  # live announcers (engine reads it as has_routes())
 
     def reachable(self, side_id, endpoint):
         return endpoint in self.table.get(side_id, ())
+
+    def reach_mask(self, endpoint):
+        m = 0
+        for sid in self.table:
+            if endpoint in self.table[sid]:
+                m |= 1 << sid
+        return m
 
     def has_routes(self):
         return bool(self.table)

@@ -60,8 +60,15 @@ def crc32_write(buf, start, end):
     pack_into("<I", buf, end, crc32(buf, start, end))
 
 
+_RESIDUE = 0x2144DF1C  # CRC-32 of any message followed by its own CRC, little-endian
+
+
 def crc32_check(buf, start, end):
     """True when buf[end:end+4] holds the little-endian CRC-32 of buf[start:end]."""
+    if _crc32 is not None and start == 0 and end + 4 == len(buf):
+        # a whole frame (the usual received one): one call over all of it, CRC included,
+        # against CRC-32's residue; a slice of it would be two heap objects
+        return _crc32(buf) == _RESIDUE  # (unsigned on every port; a mask makes a heap int)
     c4 = _C4
     pack_into("<I", c4, 0, crc32(buf, start, end))
     return buf[end] == c4[0] and buf[end + 1] == c4[1] and buf[end + 2] == c4[2] \

@@ -63,6 +63,22 @@ class PeerTable:
         st = self.sides.get(side_id)
         return st is not None and endpoint in st[REACH]
 
+    reach_gen = 0  # bumped whenever a side's REACH changes
+    _masks = None  # endpoint -> bitmask of the sides that reach it, as of _masks_gen
+    _masks_gen = -1
+
+    def reach_mask(self, endpoint):
+        """Bitmask of the sides where endpoint is reachable: one lookup per frame (engine's
+        route choice), rebuilt only after reachability changed."""
+        if self._masks_gen != self.reach_gen:
+            m = {}
+            for sid, st in self.sides.items():
+                for e in st[REACH]:
+                    m[e] = m.get(e, 0) | 1 << sid
+            self._masks = m
+            self._masks_gen = self.reach_gen
+        return self._masks.get(endpoint, 0)
+
     def hostname_of(self, src_addr):
         """The hostname whose frames carry header source address src_addr, from the ADDRESS
         and TOPOLOGY frames heard (E2E ACKs name the original sender), or None."""
@@ -180,6 +196,7 @@ class PeerTable:
                 if e not in old:
                     reach[e] = reach.get(e, 0) + 1
             rec[CONTRIB] = tuple(eps)
+            self.reach_gen += 1
             self._changed = True
         # bytes as measured on a 32-bit MicroPython heap (tools/discovery_heap.py): the
         # record, its tuples and its share of the side's dicts; a board with its tuples
@@ -324,6 +341,7 @@ class PeerTable:
                 reach[e] = k
             else:
                 del reach[e]
+        self.reach_gen += 1
         self.routes -= 1
         self.boards -= len(rec[BOARDS])
         self.bytes -= rec[COST]

@@ -283,11 +283,26 @@ class Engine(Queues):
     def _eligible(self, src, ty):
         """Bitmask of the sides a frame of type ty from src may leave on (egress, rules)."""
         routes = self._routes
-        elig = 0
-        for s in self.sides:
-            if s is not None and s.egress and s.sid != src and routes.allowed(src, ty, s.sid):
-                elig |= 1 << s.sid
+        elig = self._egress(src)
+        if routes.allow or routes.typed:
+            for s in self.sides:
+                if s is not None and elig >> s.sid & 1 and not routes.allowed(src, ty, s.sid):
+                    elig ^= 1 << s.sid
         return elig
+
+    _emask = -1  # bitmask of the egress sides; -1: to be worked out (node.py resets it)
+
+    def _egress(self, src):
+        """Bitmask of the egress sides but src, rules aside: one lookup per frame, however
+        many sides there are."""
+        m = self._emask
+        if m < 0:
+            m = 0
+            for s in self.sides:
+                if s is not None and s.egress:
+                    m |= 1 << s.sid
+            self._emask = m
+        return m & ~(1 << src) if src != LOCAL else m
 
     def _destinations(self, src, hdr, held):
         """Bitmask of sides for a frame from src; held = bitmask over hdr.endpoints of the
@@ -305,46 +320,43 @@ class Engine(Queues):
         routes = self._routes
         allow = routes.allow
         typed = routes.typed.get(hdr.ty) if routes.typed else None
-        key = src * 256
-        base = ton = 0  # sides left after egress and set_route; those a typed rule enables
         ruled = has_typed = False
-        for s in self.sides:
-            if s is None or s.sid == src:
-                continue
-            k = key + s.sid
-            if allow and k in allow:
-                ruled = True
-                if not allow[k]:
+        tok = base = self._egress(src)  # sides left after egress and set_route
+        if allow or typed is not None:  # rules: the per-side walk
+            key = src * 256
+            base = ton = 0  # (those a typed rule enables)
+            for s in self.sides:
+                if s is None or s.sid == src:
                     continue
-            on = False
-            if typed is not None and k in typed:
-                has_typed = True
-                on = typed[k]
-            if s.egress:
-                base |= 1 << s.sid
-                if on:
-                    ton |= 1 << s.sid
-        # a typed rule for (src, type) allows only the sides it enables
-        tok = ton if has_typed else base
+                k = key + s.sid
+                if allow and k in allow:
+                    ruled = True
+                    if not allow[k]:
+                        continue
+                on = False
+                if typed is not None and k in typed:
+                    has_typed = True
+                    on = typed[k]
+                if s.egress:
+                    base |= 1 << s.sid
+                    if on:
+                        ton |= 1 << s.sid
+            # a typed rule for (src, type) allows only the sides it enables
+            tok = ton if has_typed else base
         if not tok:
             return 0
         disc = self.discovery
         if disc is None:
             return tok  # no discovery: flood the eligible sides (duplicates die at peers)
-        if base & (base - 1) == 0 and (self.kind == "relay" or not disc.has_routes()):
+        if base & (base - 1) == 0 and (self.kind == "relay" or not disc.routes):
             return tok
-        if not disc.has_routes():
+        if not disc.routes:
             return 0  # nothing announced anywhere and two or more ways out
         eps = hdr.endpoints
         out = 0
         for i in range(hdr.ep_count):
             e = eps[i]
-            cands = 0
-            s = 0
-            while tok >> s:
-                if tok >> s & 1 and disc.reachable(s, e):
-                    cands |= 1 << s
-                s += 1
+            cands = tok & disc.reach_mask(e)  # (one lookup, however many sides)
             if cands:
                 if cands & (cands - 1):  # nearest holder first (discovery: paths.py)
                     cands = disc.rank(src, cands, e, routes, hdr.ty)
@@ -369,10 +381,8 @@ class Engine(Queues):
         if self.rel is not None and data[0] & 0x42 == 0x42:
             mask = self.rel.send(mask, data, n, relayed)  # sequenced on reliable sides
         view = self._view(data, n)
-        s = 0
-        while mask >> s:
-            side = self.sides[s] if mask >> s & 1 else None
-            if side is not None:
+        for side in self.sides:  # (fewer steps per side than a walk over mask's bits)
+            if side is not None and mask >> side.sid & 1:
                 try:
                     if side.packet_side:
                         from .packet import unpack_packet
@@ -381,14 +391,15 @@ class Engine(Queues):
                         side.tx(view)
                 except Exception:
                     side.tx_handler_failures += 1
-                    s += 1
                     continue
                 side.tx_packets += 1
                 side.tx_bytes += n
                 if relayed:
                     side.relayed_tx_packets += 1
                     side.relayed_tx_bytes += n
-            s += 1
+                mask ^= 1 << side.sid
+                if not mask:
+                    break  # (no walk past the last side it goes to)
 
     def send_control(self, side_id, ty, payload, src_addr=-1, contract=None, ts=None):
         """A built-in control frame of type ty (schema-default endpoints, our sender unless

@@ -183,6 +183,7 @@ class Node(Engine):
             sides.append(side)
         else:
             sides[sid] = side
+        self._emask = -1  # (engine's egress mask, worked out again)
         if self.discovery is not None:
             self.discovery.side_added(sid)
         return sid
@@ -201,6 +202,7 @@ class Node(Engine):
         if side.sdt is not None:
             side.sdt.release()  # its reassembly and templates give their budget back
         self.sides[side_id] = None  # first: from here on an IRQ cannot queue for it
+        self._emask = -1
         while self.sides and self.sides[-1] is None:
             self.sides.pop()
         self._isr.kill_tag(side_id)  # its queued frames must not pass for a new side's
@@ -225,6 +227,7 @@ class Node(Engine):
     def set_side_egress_enabled(self, side_id, enabled):
         """Let frames leave on side_id, or not. ArgumentError for an unknown side."""
         self._side(side_id).egress = flag(enabled, "enabled")
+        self._emask = -1
 
     # ---- route rules ----------------------------------------------------------------------
     def _src(self, src_side_id):

@@ -63,42 +63,41 @@ class Packet:
     """One telemetry packet (the reference's Packet). Build with make_packet() or
     unpack_packet(); endpoints keep the caller's order, the wire form sorts them."""
 
+    wire_mdt = -1  # the element type of a received wire contract's shape, if any
+
     def __init__(self, ty, sender, endpoints, timestamp_ms, payload, src_addr, nonce):
-        self._ty = ty
-        self._sender = sender
-        self._eps = endpoints
-        self._ts = timestamp_ms
-        self._payload = payload
+        # three attributes, not eight: on MicroPython each one the instance's table outgrows
+        # is an allocation, and a store into a class with properties is a slow one
+        self._f = (ty, sender, endpoints, timestamp_ms, payload)
         self.src_addr = src_addr
         self.nonce = nonce
-        self.wire_mdt = -1  # the element type of a received wire contract's shape, if any
 
     def _data_mdt(self):
         """The element type the payload holds: as 4.2.7, a received contract's inline shape
         wins over the local type (str() and data_as_* read it); -1 for an unknown type."""
         if self.wire_mdt >= 0:
             return self.wire_mdt
-        rec = schema.type_record(self._ty)
+        rec = schema.type_record(self._f[0])
         return rec[R_MDT] if rec else -1
 
-    ty = property(lambda self: self._ty)
-    sender = property(lambda self: self._sender)
-    timestamp_ms = property(lambda self: self._ts)
-    payload = property(lambda self: self._payload)
-    data_size = property(lambda self: len(self._payload))
-    endpoints = property(lambda self: list(self._eps))
+    ty = property(lambda self: self._f[0])
+    sender = property(lambda self: self._f[1])
+    timestamp_ms = property(lambda self: self._f[3])
+    payload = property(lambda self: self._f[4])
+    data_size = property(lambda self: len(self._f[4]))
+    endpoints = property(lambda self: list(self._f[2]))
 
     def _wire_eps(self):
         # sorted, unique; built-in control types whose set is their schema default go out in
         # the default form (no endpoint list), as the reference's pack() does
-        eps = sorted(set(self._eps))
-        if self._ty <= _SEDSNET_P2P_MESSAGE and tuple(eps) == schema.type_record(self._ty)[R_EPS]:
+        eps = sorted(set(self._f[2]))
+        if self._f[0] <= _SEDSNET_P2P_MESSAGE and tuple(eps) == schema.type_record(self._f[0])[R_EPS]:
             return None
         return eps
 
     def _rel(self):
         # reliable types carry a compact header "unsequenced, seq 0" (84 00) outside a side
-        rec = schema.type_record(self._ty)
+        rec = schema.type_record(self._f[0])
         return _REL_UNSEQ if rec is not None and rec[R_RELIABLE] else -1
 
     def wire_size(self):
@@ -106,13 +105,13 @@ class Packet:
         eb = 0
         for e in self._wire_eps() or ():
             eb += uleb_len(e)
-        return frame_size(eb, self._ty, self.src_addr, self._ts, self.nonce, len(self._payload),
+        return frame_size(eb, self._f[0], self.src_addr, self._f[3], self.nonce, len(self._f[4]),
                           -1, self._rel())
 
     def pack_into(self, buf, off=0):
         """Write the frame into buf[off:]; returns its length."""
-        return pack_into(buf, self._ty, self.src_addr, self._wire_eps(), self._ts, self.nonce,
-                         self._payload, None, self._rel(), 0, 0, off)
+        return pack_into(buf, self._f[0], self.src_addr, self._wire_eps(), self._f[3], self.nonce,
+                         self._f[4], None, self._rel(), 0, 0, off)
 
     def pack(self):
         """The frame as bytes, byte-identical to the reference's uncompressed pack()."""
@@ -121,8 +120,8 @@ class Packet:
         return bytes(buf)
 
     def packet_id(self):
-        return ids.packet_id(self.src_addr, self._ty, sorted(set(self._eps)), self._ts, self.nonce,
-                             self._payload)
+        return ids.packet_id(self.src_addr, self._f[0], sorted(set(self._f[2])), self._f[3], self.nonce,
+                             self._f[4])
 
     def _values(self, which):
         mdt, letter = _AS[which]
@@ -131,8 +130,8 @@ class Packet:
         if have != mdt:
             raise ArgumentError("TypeMismatch { expected: %d, got: %d }"
                                 % (width, WIDTHS[have] if have >= 0 else 0))
-        n = len(self._payload) // width
-        vals = struct.unpack("<%d%s" % (n, letter), self._payload[:n * width])
+        n = len(self._f[4]) // width
+        vals = struct.unpack("<%d%s" % (n, letter), self._f[4][:n * width])
         if which == "bool":
             return [v != 0 for v in vals]
         return list(vals)
@@ -176,7 +175,7 @@ class Packet:
         if have != _STRING:
             raise ArgumentError("TypeMismatch { expected: 1024, got: %d }"
                                 % (WIDTHS[have] if have >= 0 else 0))
-        data = bytes(self._payload)
+        data = bytes(self._f[4])
         end = len(data)
         while end and data[end - 1] == 0:
             end -= 1
@@ -247,6 +246,26 @@ def make_packet(ty, sender, endpoints, timestamp_ms, payload):
     src = ids.source_address(sender)
     ids.remember_sender(sender, src)
     return Packet(ty, sender, eps, timestamp_ms, payload, src, nonce)
+
+
+def from_header(hdr, data):
+    """The Packet a handler gets for the frame data, parsed into hdr (Router._deliver): the
+    fields straight from hdr's arrays (no __getattr__), the endpoints as an array slice."""
+    w = hdr.wide
+    src = w[4] | (w[5] << 16)
+    ts = w[0] | (w[1] << 16)
+    if w[2] or w[3]:  # (x << 32 is a heap int on a 32-bit board, even for x = 0)
+        ts |= (w[2] << 32) | (w[3] << 48)
+    e = hdr.endpoints
+    n = hdr.ep_count
+    # (a slice makes a slice object too: the usual one or two endpoints go in a list)
+    eps = [e[0], e[1]] if n == 2 else [e[0]] if n == 1 else e[:n]
+    pkt = Packet(hdr.ty, ids.sender_name(src), eps, ts,
+                 bytes(data[hdr.payload_start:hdr.payload_end]), src, hdr.nonce)
+    shape = hdr.contract_shape(data) if hdr.contract_start >= 0 else None
+    if shape is not None:
+        pkt.wire_mdt = shape[1]  # str() and data_as_* read the wire shape, as 4.2.7
+    return pkt
 
 
 def _parse(data, full=True):

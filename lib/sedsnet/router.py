@@ -4,7 +4,7 @@
 # the time the handler or side is added: a module loaded mid-flight may find only small holes.
 import sys
 
-from . import ids, schema
+from . import schema
 from .compat import const
 from .engine import D_UNKNOWN, check_frame_arg, packed_of
 from .errors import ArgumentError, UnknownTypeError
@@ -20,6 +20,7 @@ _HANDLER_TRIES = const(3)  # tuning.py's max_handler_retries default
 # 4.2.7's defaults of the Router options options.NAMES lists (options.py checks other values)
 _OPTION_DEFAULTS = (0, 0, True, 0, 100, 5000, 1000, 1000, True, 50000, 255, 0)
 _singleton = [None]  # Router.new_singleton()
+_packet = None  # packet.from_header, set by the first Router with a packet handler
 
 
 def handler_tries():
@@ -43,7 +44,8 @@ class Router(Logging, Node):
                  max_discovery_peers=None):
         self._handlers = _check_handlers(handlers)
         if any(h[1] is not None for h in self._handlers):
-            from . import packet  # noqa: F401  now, while the heap is still in large pieces
+            global _packet  # (an import per delivered frame would build the module's name)
+            from .packet import from_header as _packet  # now, while the heap is in large pieces
         values = (address_mode, requested_address, timesync_enabled, timesync_role,
                   timesync_priority, timesync_source_timeout_ms, timesync_announce_interval_ms,
                   timesync_request_interval_ms, timesync_consumer_promotion_enabled,
@@ -132,28 +134,30 @@ class Router(Logging, Node):
         held = 0
         pkt = None
         eps = hdr.endpoints
-        tries = handler_tries()  # max_handler_retries: calls of a failing handler (4.2.7)
         for i in range(hdr.ep_count):
             e = eps[i]
             for h in self._handlers:
                 if h[0] != e:
                     continue
                 held |= 1 << i
-                for k in range(tries):
+                k = 0
+                while True:
                     try:
                         if h[1] is not None:
                             if pkt is None:
-                                pkt = self._packet(hdr, data)
+                                pkt = _packet(hdr, data)
                             h[1](pkt)
                         if h[2] is not None:
                             h[2](bytes(data[:n]) if self._e2e_raw is None else self._e2e_raw)
                         break
                     except Exception as ex:  # a user handler must not take the router down
-                        if k + 1 < tries:
+                        k += 1  # max_handler_retries: calls of a failing handler (4.2.7)
+                        if k < handler_tries():
                             continue
                         self._handler_failures += 1
                         if self._handler_failures == 1:
                             print("sedsnet: handler for endpoint %d failed: %r" % (e, ex))
+                        break
         if held and src != LOCAL:
             self.sides[src].local_delivery_packets += 1
             if data[0] & 0x06 and hdr.ty > _SEDSNET_P2P_MESSAGE:  # a contract or reliable header
@@ -186,16 +190,6 @@ class Router(Logging, Node):
         check: control.e2e_check's verdict on a frame whose contract names hosts instead."""
         from .engine import _ctl
         return _ctl().e2e_ack(self, sid, hdr, data, check)
-
-    def _packet(self, hdr, data):
-        from .packet import Packet  # loaded by __init__ when a packet handler is given
-        pkt = Packet(hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
-                     hdr.timestamp_ms, bytes(data[hdr.payload_start:hdr.payload_end]),
-                     hdr.src_addr, hdr.nonce)
-        shape = hdr.contract_shape(data) if hdr.contract_start >= 0 else None
-        if shape is not None:
-            pkt.wire_mdt = shape[1]  # str() and data_as_* read the wire shape, as 4.2.7
-        return pkt
 
     # ---- receiving (the reference's names) ------------------------------------------------
     def receive_packed_from_side(self, side_id, data):

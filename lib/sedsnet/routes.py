@@ -40,6 +40,9 @@ class Routes:
         base = src * 256
         best = -1
         if mode == WEIGHTED:
+            if not cands & (cands - 1) and not self.weights:  # one candidate (the usual)
+                self.cursor[src] = self.cursor.get(src, 0) + 1
+                return cands
             total = 0
             s = 0
             while cands >> s:
