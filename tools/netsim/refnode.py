@@ -131,9 +131,9 @@ class Node:
         op = msg.get("op")
         if op == "topology":
             return self.node.export_topology()
-        if op == "time":  # the network time and the host's clock at the same moment
+        if op == "time":  # the network time and the host's clock (--fast: the simulated one)
             return {"net_ms": self.node.network_time_ms() if hasattr(self.node, "network_time_ms")
-                    else None, "wall_ms": time.time() * 1000.0}
+                    else None, "wall_ms": self.fake[0] if self.fake else time.time() * 1000.0}
         if op == "stats":
             return json.loads(json.dumps(self.node.export_runtime_stats(), default=str))
         if op == "leave":
@@ -163,7 +163,8 @@ class Node:
                     try:
                         self.rx(self.sides[body[0]], body[1:])
                     except Exception as e:
-                        records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80]})
+                        records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80],
+                                                      "side": body[0], "frame": body[1:].hex()})
                 continue
             msg = json.loads(body)
             if msg.get("op") == "advance":
