@@ -84,15 +84,25 @@ LAB_HEAP = "2M"  # a board's lab process: the library compiled from .py, its rou
 
 
 def live_heap_summary(samples):
-    """{samples, first, after_warmup, last, max, growth}: the live heap of a board's lab after
-    gc.collect(), every heap_every_ms; growth is last - the sample at 10% of the run (the
-    tables and queues fill first), the figure a soak wants near 0."""
+    """{samples, first, after_warmup, last, max, growth, tables}: the live heap of a board's
+    lab after gc.collect(), every heap_every_ms; growth is last - the sample at 10% of the run
+    (the tables and queues fill first), the figure a soak wants near 0. tables: per field of
+    the router's export_memory_layout_json() (*_used, *_len) its largest value in the first
+    and in the second half of the run (a table that keeps growing shows there)."""
     if not samples:
         return None
-    vals = [v for _t, v in samples]
-    warm = vals[len(vals) // 10]
+    vals = [v for _t, v, _tb in samples]
+    start = max(10.0, samples[-1][0] / 10.0)  # warm-up: 10% of the run, at least 10 s
+    warm = next((v for t, v, _tb in samples if t >= start), vals[-1])
+    half = len(samples) // 2
+    tables = {}
+    for k in sorted(samples[-1][2]):
+        first = [tb.get(k, 0) for _t, _v, tb in samples[:max(1, half)]]
+        second = [tb.get(k, 0) for _t, _v, tb in samples[half:]]
+        tables[k] = {"max_first_half": max(first), "max_second_half": max(second),
+                     "last": samples[-1][2][k]}
     return {"samples": len(vals), "first": vals[0], "after_warmup": warm, "last": vals[-1],
-            "max": max(vals), "growth": vals[-1] - warm}
+            "max": max(vals), "growth": vals[-1] - warm, "tables": tables}
 
 
 class FastRun(runner.Run):
@@ -250,8 +260,9 @@ class FastRun(runner.Run):
             lab.stdin.write('{"op": "heap"}\n')
             lab.stdin.flush()
         for name, lab in self.labs.items():
-            self.live_heap.setdefault(name, []).append(
-                (self.T[0] / 1000.0, json.loads(lab.stdout.readline())["live"]))
+            d = json.loads(lab.stdout.readline())
+            self.live_heap.setdefault(name, []).append((self.T[0] / 1000.0, d["live"],
+                                                        d["tables"]))
 
     def collect(self, ground):
         self.sample_heap()

@@ -182,7 +182,13 @@ def main(spec_path):
             return
         if msg.get("op") == "heap":  # the live heap (after a collection): flat in a soak
             gc.collect()
-            sys.stdout.write(json.dumps({"live": gc.mem_alloc(), "free": gc.mem_free()}) + "\n")
+            d = {"live": gc.mem_alloc(), "free": gc.mem_free(), "tables": {}}
+            for name in order:  # the router's tables and queues (export_memory_layout_json)
+                lay = json.loads(boards[name][1].router.export_memory_layout_json())
+                for k, v in lay.items():
+                    if k.endswith("_used") or k.endswith("_len"):
+                        d["tables"][k] = v
+            sys.stdout.write(json.dumps(d) + "\n")
             continue
         if msg.get("op") == "radios":  # diagnostics: each simulated radio's counters
             d = {}
