@@ -77,3 +77,27 @@ def test_a_short_soak_of_the_default_scenario_passes(tmp_path):
     for b in summary["boards"].values():
         assert b["samples"] >= 5 and b["heap_live_max"] > 100000, b
         assert b["tables_max"]["recent_rx_len"] <= 128, b
+
+
+def test_a_board_flooded_at_link_rate_keeps_its_heap_and_its_telemetry(tmp_path):
+    """scenarios/flood.json: the ground sends 500 COMMANDs a second into the gateway's UART
+    (115200 baud); the UART and then the LoRa hop saturate, their excess is dropped and
+    counted by reason (tx-full: the sender's medium is booked too far ahead), the boards log
+    no error (no MemoryError), their heaps and tables stay flat, telemetry still arrives."""
+    run = subprocess.run([sys.executable, TOOL, os.path.join(REPO, "scenarios", "flood.json"),
+                          "--seconds", "30", "--flap-every", "0", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=REPO)
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    assert run.returncode == 0 and summary["ok"], run.stderr + run.stdout
+    with open(os.path.join(str(tmp_path), "report.json")) as f:
+        rep = json.load(f)
+    links = {l["name"]: l for l in rep["links"]}
+    for name in ("ground-uart", "air"):
+        assert links[name]["utilisation"] > 0.95 and links[name]["stats"]["tx_full"] > 1000, \
+            links[name]
+    types = rep["types"]
+    assert types["COMMAND"]["sent"] > 10000 and types["COMMAND"]["delivered"] > 100, types
+    assert types["GPS_DATA"]["delivered"] >= 0.8 * types["GPS_DATA"]["sent"] > 20, types
+    assert all(b["error_lines"] == 0 for b in rep["boards"])
+    gw = summary["boards"]["gateway"]
+    assert abs(gw["heap_growth"]) <= 16384 and gw["samples"] >= 4, gw

@@ -95,6 +95,7 @@ def check(rep):
                              "heap_live_max": hl["max"], "heap_growth": hl["growth"],
                              "samples": hl["samples"],
                              "status_heap_high_water": b["heap_high_water"],
+                             "router_drops": b.get("router_drops", {}),
                              "tables_max": {k: v["max_second_half"]
                                             for k, v in hl["tables"].items()
                                             if v["max_second_half"]}}

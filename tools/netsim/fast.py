@@ -120,6 +120,7 @@ class FastRun(runner.Run):
         self.labs = {}  # board name -> its lab process
         self.heap_every_ms = 10000
         self.live_heap = {}  # board name -> [(simulated s, live heap after gc.collect())]
+        self.router_drops = {}  # board name -> its router's drops by reason (the last sample)
 
     def start(self):
         sc = self.sc
@@ -263,12 +264,14 @@ class FastRun(runner.Run):
             d = json.loads(lab.stdout.readline())
             self.live_heap.setdefault(name, []).append((self.T[0] / 1000.0, d["live"],
                                                         d["tables"]))
+            self.router_drops[name] = d["drops"]
 
     def collect(self, ground):
         self.sample_heap()
         rep = runner.Run.collect(self, ground)
         for b in rep["boards"]:  # each board's own process: its live heap over the run
             b["heap_live"] = live_heap_summary(self.live_heap.get(b["name"], ()))
+            b["router_drops"] = self.router_drops.get(b["name"], {})
         rep["fast"] = {"step_ms": self.step_ms, "window_ms": self.window_ms,
                        "simulated_s": self.elapsed, "radios": self.radios()}
         return rep

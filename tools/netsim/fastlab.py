@@ -154,6 +154,20 @@ class LabHw:
         return Wdt()
 
 
+def router_drops(st):
+    """The router's drops by reason: its sides' counters, the queues' evictions and the
+    application queue's refusals (export_runtime_stats)."""
+    out = {}
+    for side in st["sides"]:
+        for k, v in side["drops"].items():
+            if v:
+                out[k] = out.get(k, 0) + v
+    for k in ("rx_evicted", "tx_evicted", "local_rx_dropped"):
+        if st["queues"][k]:
+            out[k] = st["queues"][k]
+    return out
+
+
 def main(spec_path):
     with open(spec_path) as f:
         spec = json.load(f)
@@ -182,12 +196,14 @@ def main(spec_path):
             return
         if msg.get("op") == "heap":  # the live heap (after a collection): flat in a soak
             gc.collect()
-            d = {"live": gc.mem_alloc(), "free": gc.mem_free(), "tables": {}}
+            d = {"live": gc.mem_alloc(), "free": gc.mem_free(), "tables": {}, "drops": {}}
             for name in order:  # the router's tables and queues (export_memory_layout_json)
-                lay = json.loads(boards[name][1].router.export_memory_layout_json())
+                router = boards[name][1].router
+                lay = json.loads(router.export_memory_layout_json())
                 for k, v in lay.items():
                     if k.endswith("_used") or k.endswith("_len"):
                         d["tables"][k] = v
+                d["drops"] = router_drops(router.export_runtime_stats())
             sys.stdout.write(json.dumps(d) + "\n")
             continue
         if msg.get("op") == "radios":  # diagnostics: each simulated radio's counters

@@ -291,6 +291,9 @@ def text(rep):
                          " warm-up %d, last %d, max %d, growth %+d B" % (
                              hl["samples"], hl["first"], hl["after_warmup"], hl["last"],
                              hl["max"], hl["growth"]))
+        if b.get("router_drops"):
+            lines.append("             router drops: " + ", ".join(
+                "%s %d" % kv for kv in sorted(b["router_drops"].items())))
         ts = b.get("time_sync")
         if ts:
             lines.append("             time sync: offset from %s %+.1f ms (last of %d status lines;"

@@ -118,7 +118,7 @@ def _node(i, n, base, names):
         _obj(w + ".command", cmd)
         if not schema:
             _fail(w + ".command", "needs the node's schema (the command's type by name)")
-        cmd = {"every_s": _num(w + ".command.every_s", cmd.get("every_s", 3), 0.05),
+        cmd = {"every_s": _num(w + ".command.every_s", cmd.get("every_s", 3), 0.001),
                "type": _str(w + ".command.type", cmd.get("type", "COMMAND")),
                "endpoint": _str(w + ".command.endpoint", cmd.get("endpoint", "FLIGHT_COMPUTER"))}
     names[name] = ("node", None)
