@@ -201,7 +201,9 @@ class Health:
         self.base_alloc = _alloc()
         self.peak_growth = 0
         self.high_water = self.base_alloc  # the live heap after gc.collect(), at the checks
-        self.trace = []  # (frames, live heap) at every 25th check: flat once the budgets fill
+        # (frames, live heap, router's and relay's budget bytes in use) at every 25th check: the
+        # heap follows the budgets as they fill, then stays flat
+        self.trace = []
         self.slowest_ms = 0
         self.last_ms = _ms()
 
@@ -236,8 +238,9 @@ class Health:
             self.peak_growth = growth
         if live > self.high_water:
             self.high_water = live
-        if self.checks % 25 == 1:
-            self.trace.append((self.checks * HEALTH_EVERY, live))
+        if self.checks % 25 == 1:  # + the bytes the nodes hold in their queue budgets
+            self.trace.append((self.checks * HEALTH_EVERY, live, nd.router._budget.used,
+                               nd.relay._budget.used))
         now = _ms()
         if now - self.last_ms > self.slowest_ms:
             self.slowest_ms = now - self.last_ms
