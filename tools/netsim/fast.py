@@ -85,8 +85,9 @@ LAB_HEAP = "2M"  # a board's lab process: the library compiled from .py, its rou
 
 def live_heap_summary(samples):
     """{samples, first, after_warmup, last, max, growth, tables}: the live heap of a board's
-    lab after gc.collect(), every heap_every_ms; growth is last - the sample at 10% of the run
-    (the tables and queues fill first), the figure a soak wants near 0. tables: per field of
+    lab after gc.collect(), every heap_every_ms; growth is last - the first sample at or after
+    10% of the run and 10 s (the code loads, the tables and queues fill first), the figure a
+    soak wants near 0. tables: per field of
     the router's export_memory_layout_json() (*_used, *_len) its largest value in the first
     and in the second half of the run (a table that keeps growing shows there)."""
     if not samples:
@@ -174,7 +175,7 @@ class FastRun(runner.Run):
         path = os.path.join(self.root, b["name"] + "-lab.json")
         with open(path, "w") as f:
             json.dump(spec, f)
-        return subprocess.Popen([mp, "-X", "heapsize=" + (b.get("lab_heap") or LAB_HEAP),
+        return subprocess.Popen([mp, "-X", "heapsize=" + LAB_HEAP,
                                  os.path.join(HERE, "fastlab.py"), path],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                 cwd=self.root, env=env)
