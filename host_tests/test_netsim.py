@@ -561,3 +561,73 @@ def test_fast_mode_applies_e2e_reliable_and_time_sync_as_in_real_time(tmp_path):
     assert rep["time_source"] == "ground"
     gw = next(b for b in rep["boards"] if b["name"] == "gateway")
     assert gw["time_sync"]["samples"] >= 4 and abs(gw["time_sync"]["last_ms"]) <= 60, gw
+
+
+_TAMPER = r"""
+import random, struct, sys, zlib
+sys.path.insert(0, sys.argv[1])
+import links
+def crc_ok(f):
+    return zlib.crc32(f[:-4]) == struct.unpack_from("<I", f, len(f) - 4)[0]
+body = bytes([0x9E, 1]) + bytes(range(40))  # FLAGS with the E2E bit (0x10)
+sealed = body + struct.pack("<I", zlib.crc32(body))
+wrapped = b"SDT\x01" + sealed
+wrapped += struct.pack("<I", zlib.crc32(wrapped))
+rng = random.Random(3)
+kinds = set()
+for _ in range(40):
+    t = links.tamper(sealed, 0, rng)
+    assert t != sealed and len(t) == len(sealed) and crc_ok(t)
+    kinds.add("downgrade" if not t[0] & 0x10 else "flip")
+    if t[0] & 0x10:  # one bit of the sealed end (tag, ciphertext) flipped
+        diff = [i for i in range(len(t) - 4) if t[i] != sealed[i]]
+        assert len(diff) == 1 and diff[0] >= len(t) - 4 - 24, diff
+    w = links.tamper(b"\x01" * 6 + wrapped, 6, rng)  # a LoRa datagram: settings, SDT wrapper
+    assert w[:10] == b"\x01" * 6 + b"SDT\x01" and crc_ok(w[6:]) and crc_ok(w[10:-4])
+assert links.tamper(bytes([0x84]) + sealed[1:], 0, rng) is None  # not sealed: untouched
+print(sorted(kinds))
+"""
+
+
+def test_tamper_alters_sealed_frames_behind_valid_crcs():
+    out = subprocess.run([PY, "-c", _TAMPER, os.path.join(REPO, "tools", "netsim")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["['downgrade',", "'flip']"]
+
+
+def test_tampered_sealed_frames_are_dropped_and_requireon_is_never_downgraded(tmp_path):
+    """short.json with a RequireOn reliable COMMAND and a tampering UART (30% of the sealed
+    frames: a bit of the ciphertext or tag flipped, or the E2E flag cleared, CRCs fixed):
+    every tampered frame is dropped as an E2E failure, by the keyless gateway (a downgraded
+    RequireOn frame) or by the rocket (authentication), no forged payload reaches the
+    rocket's handler, and the resends still deliver every COMMAND."""
+    with open(os.path.join(REPO, "scenarios", "short.json")) as f:
+        doc = json.load(f)
+    for part in (doc["boards"], doc["nodes"]):
+        for one in part:
+            for k in ("config", "schema"):
+                if k in one:
+                    one[k] = os.path.join(REPO, one[k])
+    doc["links"][1]["tamper"] = 0.3
+    doc["features"] = {"reliable_types": ["COMMAND"], "reliable_max_retries": 40,
+                       "e2e": {"types": ["COMMAND"], "key_id": 7, "key": KEY,
+                               "nodes": ["ground", "rocket"]}}
+    path = str(tmp_path / "tamper.json")
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    rep = _fast(tmp_path, path, 40, "tamper")
+    uart = next(l for l in rep["links"] if l["name"] == "ground-uart")
+    tampered = uart["stats"]["tampered"]
+    boards = {b["name"]: b for b in rep["boards"]}
+    e2e = sum(b["router_drops"].get("e2e", 0) for b in boards.values())
+    assert tampered >= 20 and 0.8 * tampered <= e2e <= tampered, (tampered, boards)
+    assert boards["gateway"]["router_drops"].get("e2e", 0) > 0  # downgrades, without the key
+    assert boards["rocket"]["router_drops"].get("e2e", 0) > 0  # failed authentication
+    rel = rep["reliable"]["COMMAND"]
+    assert rel["lost"] == 0 and rel["delivered"] >= 3, rel
+    with open(os.path.join(str(tmp_path), "tamper", "rocket.console.log")) as f:
+        got = [line.rsplit(": ", 1)[1].strip() for line in f if " got type " in line]
+    # (the handler logs its first 3 calls) only the ground's payloads 01 n n 00, in clear
+    assert got and all(len(p) == 8 and p.startswith("01") and p.endswith("00") for p in got), got
+    assert rep["crc_failures"] == 0

@@ -42,6 +42,35 @@ def canonical(frame):
     return frame[4:-4] if len(frame) > 8 and frame[3] == 1 else None
 
 
+_FLAG_E2E = 0x10  # FLAGS bit of an E2E-sealed frame (shared/protocol/verified-4.2.7.md "E2E")
+
+
+def _with_crc(body):
+    return bytes(body) + struct.pack("<I", zlib.crc32(bytes(body)))
+
+
+def tamper(raw, air_header, rng):
+    """A tampered copy of an E2E-sealed frame as a link carries it (radio settings bytes and
+    an SDT kind-1 wrapper kept), every CRC made valid again, so only the E2E check can catch
+    it: half the time one bit of the sealed body (ciphertext or tag) flipped, else the E2E flag
+    cleared (a downgrade to plaintext). None when the frame is not a whole sealed one."""
+    head, frame = bytes(raw[:air_header]), bytes(raw[air_header:])
+    wrapped = frame[:4] == b"SDT\x01" and len(frame) > 8
+    inner = frame[4:-4] if wrapped else frame
+    if (frame[:3] == b"SDT" and not wrapped) or len(inner) < 12 or not inner[0] & _FLAG_E2E:
+        return None
+    b = bytearray(inner[:-4])
+    if rng.random() < 0.5:
+        i = len(b) - 1 - rng.randrange(min(24, len(b) - 4))  # the tag and the ciphertext end
+        b[i] ^= 1 << rng.randrange(8)
+    else:
+        b[0] &= ~_FLAG_E2E & 0xFF
+    out = _with_crc(b)
+    if wrapped:
+        out = _with_crc(b"SDT\x01" + out)
+    return head + out
+
+
 class Chunks:
     """Reassembles side-transport chunks (kind 3: "SDT" 03 | u32le message id | u16le index |
     u16le total | data | CRC, shared/protocol/side-transport.md) as one direction of a link
@@ -211,6 +240,10 @@ def _sim(link, seed, name):
     sim = linksim.LinkSim(**kw)
     sim.stats["tx_full"] = 0  # frames refused because the sender's queue was full (below)
     sim.tx_queue_ms = link["tx_queue_ms"]
+    sim.stats["tampered"] = 0  # E2E-sealed frames altered with valid CRCs (Hub.emit, tamper())
+    sim.tamper = link.get("tamper", 0.0)
+    import random
+    sim.tamper_rng = random.Random(seed * 31 + 7)
     return sim
 
 
@@ -263,7 +296,13 @@ class Hub:
                 if sim.tx_queue_ms and sim.backlog_ms(now) > sim.tx_queue_ms:
                     sim.stats["tx_full"] += 1
                     continue
-                sim.send(now, frame)
+                out = frame
+                if sim.tamper and sim.tamper_rng.random() < sim.tamper:
+                    bad = tamper(frame, getattr(src, "air_header", 0), sim.tamper_rng)
+                    if bad is not None:
+                        sim.stats["tampered"] += 1
+                        out = bad
+                sim.send(now, out)
 
     def pump(self):
         with self.lock:

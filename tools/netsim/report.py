@@ -277,7 +277,8 @@ def text(rep):
                      "corrupted %4d util %5.1f%%" % (l["name"], l["type"], s["sent"], s["lost"],
                                         s["down"], s["oversize"], s["tx_full"], s["duplicated"],
                                         s["corrupted"],
-                                        100 * l["utilisation"]))
+                                        100 * l["utilisation"])
+                     + (" tampered %d" % s["tampered"] if s.get("tampered") else ""))
     lines.append("")
     lines.append("boards:")
     for b in rep["boards"]:
