@@ -631,3 +631,34 @@ def test_tampered_sealed_frames_are_dropped_and_requireon_is_never_downgraded(tm
     # (the handler logs its first 3 calls) only the ground's payloads 01 n n 00, in clear
     assert got and all(len(p) == 8 and p.startswith("01") and p.endswith("00") for p in got), got
     assert rep["crc_failures"] == 0
+
+
+def test_a_command_that_cannot_be_sent_is_a_counted_drop_not_the_end_of_the_node():
+    """A reference node's command that raises (4.2.7's IoError("no discovered route") once the
+    endpoint's holder is gone, seen in --fast runs of short.json; here a type the schema lacks)
+    is reported as a drop and the node keeps running: it used to die there, and the simulator
+    then failed with a broken pipe."""
+    rec = _load("records")
+    spec = {"name": "g", "kind": "router", "hostname": "g", "handlers": [], "sides": ["PEER"],
+            "schema": os.path.join(REPO, "boards", "rp2040", "schema.json"), "fake_clock": True,
+            "command": {"every_s": 0.5, "type": "NOT_IN_THE_SCHEMA", "endpoint": "FLIGHT_COMPUTER"}}
+    proc = subprocess.Popen([PY, os.path.join(REPO, "tools", "netsim", "refnode.py"),
+                             json.dumps(spec)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    events, replies = [], []
+    try:
+        for t in (1000, 2000):
+            rec.write_json(proc.stdin, "C", {"op": "advance", "t": t})
+            while True:
+                r = rec.read(proc.stdout)
+                assert r is not None, events  # the node died
+                if r[0] == "R":
+                    replies.append(json.loads(r[1]))
+                    break
+                if r[0] == "E":
+                    events.append(json.loads(r[1]))
+    finally:
+        proc.stdin.close()
+        proc.wait(10)
+    assert replies == [{"t": 1000}, {"t": 2000}]
+    drops = [e["why"] for e in events if e.get("ev") == "drop"]
+    assert len(drops) == 4 and all(w.startswith("command: ") for w in drops), events

@@ -121,9 +121,14 @@ class Node:
         self.commands += 1
         ts = int(self.now_s() * 1000) & 0xFFFFFFFF
         data = bytes([1, self.commands & 0xFF, (self.commands >> 8) & 0xFF, 0])
-        pkt = ref.make_packet(ref.data_type_identity(cmd["type"]), self.spec["hostname"],
-                              [ref.endpoint_identity(cmd["endpoint"])], ts, data)
-        self.node.transmit_message(pkt)
+        try:
+            pkt = ref.make_packet(ref.data_type_identity(cmd["type"]), self.spec["hostname"],
+                                  [ref.endpoint_identity(cmd["endpoint"])], ts, data)
+            self.node.transmit_message(pkt)
+        except Exception as e:  # 4.2.7: IoError("no discovered route") when the holder is
+            # gone; the node goes on (an uncaught one ended the process: a broken pipe)
+            records.write_json(OUT, "E", {"ev": "drop", "why": "command: " + str(e)[:70]})
+            return
         records.write_json(OUT, "E", {"ev": "cmd", "n": self.commands, "ts": ts, "data": data.hex(),
                                       "t": self.now_s()})
 
