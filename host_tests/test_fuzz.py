@@ -39,10 +39,18 @@ def _summary(proc, what):
     return summary
 
 
-def _check(summary, frames):
+def _check(summary, frames, heap=None):
     assert summary["escapes"] == 0, json.dumps(summary, indent=1)
     assert summary["health_failures"] == [] and summary["str_failures"] == [], summary
     assert summary["health_checks"] >= frames // 4000
+    # the heap's high-water (live after gc.collect() at each check) and its trace are reported;
+    # under MicroPython it stays inside the -X heapsize the run was given
+    assert summary["heap_high_water"] >= summary["heap_base"] + summary["heap_growth_peak"] > 0 \
+        or summary["runtime"] != "micropython", summary
+    assert len(summary["heap_trace"]) == (summary["health_checks"] + 24) // 25
+    assert summary["slowest_chunk_ms"] >= 0
+    if heap is not None:
+        assert summary["heap_high_water"] < int(heap[:-1]) * 1024, summary
     assert [p["path"] for p in summary["paths"]] == list(PATHS)
     for p in summary["paths"]:
         assert p["frames"] == frames
@@ -81,7 +89,7 @@ def test_fuzz_micropython(mp_runs, runtime):
         if toolchain.in_ci():
             pytest.fail(missing)
         pytest.skip(missing)
-    _check(_summary(proc, runtime), MP_FRAMES)
+    _check(_summary(proc, runtime), MP_FRAMES, HEAPS[runtime])
 
 
 def test_fuzz_cpython():

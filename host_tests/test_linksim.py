@@ -91,6 +91,15 @@ def test_lora_airtime_matches_the_semtech_calculator():
     assert radio.due(41) == [] and len(radio.due(42)) == 1
 
 
+def test_nrf24_airtime_is_enhanced_shockburst_bits_at_the_data_rate():
+    # preamble 1 + address 5 + payload 32 + CRC 2 bytes + 9 PCF bits = 329 bits, + 130 us
+    assert linksim.nrf24_airtime_ms(32) == pytest.approx(329 / 250.0 + 0.13)
+    assert linksim.nrf24_airtime_ms(1, kbps=2000) == pytest.approx(81 / 2000.0 + 0.13)
+    for bad in ({"n": 33}, {"n": 8, "kbps": 500}):
+        with pytest.raises(ValueError):
+            linksim.nrf24_airtime_ms(**bad)
+
+
 def test_a_link_that_is_down_loses_what_is_sent_meanwhile():
     d = linksim.Duplex(seed=4, delay_ms=10)
     d.a_to_b.send(0, b"in flight")

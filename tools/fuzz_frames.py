@@ -2,12 +2,15 @@
 # Router side (now and queued), a Router's local ingress and a Relay side. Runs unchanged under
 # CPython, MicroPython and the 32-bit build. Any exception that is not a SedsError is an escape;
 # every few thousand frames a health check proves the nodes still deliver, forward and hold
-# their memory. Usage: fuzz_frames.py [FRAMES_PER_PATH] [SEED]; the last line is a JSON summary,
-# exit status 1 when anything escaped or a health check failed.
+# their memory. Usage: fuzz_frames.py [FRAMES_PER_PATH] [SEED] [-v]; the last line is a JSON
+# summary (with the heap's high-water after each check, the slowest chunk of frames between two
+# checks: a hang shows there), exit status 1 when anything escaped or a health check failed; -v
+# prints one progress line per health check on stderr (a 1M-frame run takes minutes).
 import gc
 import json
 import random
 import sys
+import time
 
 import sedsnet
 from sedsnet import announce_codec as ac
@@ -197,6 +200,12 @@ class Health:
         gc.collect()
         self.base_alloc = _alloc()
         self.peak_growth = 0
+        self.high_water = self.base_alloc  # the live heap after gc.collect(), at the checks
+        # (frames, live heap, router's and relay's budget bytes in use) at every 25th check: the
+        # heap follows the budgets as they fill, then stays flat
+        self.trace = []
+        self.slowest_ms = 0
+        self.last_ms = _ms()
 
     def check(self):
         nd = self.nodes
@@ -223,9 +232,19 @@ class Health:
         except Exception as e:
             self._fail("health frame raised %s: %s" % (type(e).__name__, e))
         gc.collect()
-        growth = _alloc() - self.base_alloc
+        live = _alloc()
+        growth = live - self.base_alloc
         if growth > self.peak_growth:
             self.peak_growth = growth
+        if live > self.high_water:
+            self.high_water = live
+        if self.checks % 25 == 1:  # + the bytes the nodes hold in their queue budgets
+            self.trace.append((self.checks * HEALTH_EVERY, live, nd.router._budget.used,
+                               nd.relay._budget.used))
+        now = _ms()
+        if now - self.last_ms > self.slowest_ms:
+            self.slowest_ms = now - self.last_ms
+        self.last_ms = now
 
     def _fail(self, why):
         if len(self.failures) < _ESCAPES_KEPT:
@@ -236,9 +255,16 @@ def _alloc():
     return gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0
 
 
+def _ms():
+    if hasattr(time, "ticks_ms"):
+        return time.ticks_ms()
+    return int(time.monotonic() * 1000)
+
+
 def main():
     per_path = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    verbose = "-v" in sys.argv[3:]
     schema()
     rnd = random.Random(seed) if hasattr(random, "Random") else random
     if rnd is random:
@@ -273,11 +299,17 @@ def main():
             drain.run(lambda f: relay.periodic(0), b"")
         if i % HEALTH_EVERY == HEALTH_EVERY - 1:
             health.check()
+            if verbose:
+                sys.stderr.write("%d frames/path, escapes %d, heap %d B, high-water %d B\n" % (
+                    i + 1, drain.escapes + sum(p.escapes for p in paths), _alloc(),
+                    health.high_water))
     health.check()
     out = {"seed": seed, "per_path": per_path, "paths": [p.summary() for p in paths],
            "drain": drain.summary(), "health_checks": health.checks,
            "health_failures": health.failures, "str_failures": nodes.str_fail,
            "delivered": nodes.delivered, "heap_growth_peak": health.peak_growth,
+           "heap_base": health.base_alloc, "heap_high_water": health.high_water,
+           "heap_trace": health.trace, "slowest_chunk_ms": health.slowest_ms,
            "runtime": sys.implementation.name}
     escapes = drain.escapes + sum(p.escapes for p in paths)
     out["escapes"] = escapes

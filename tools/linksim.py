@@ -9,14 +9,14 @@ reliable-delivery tests, the benchmarks and the network simulator drive it the s
     link.send(now_ms, frame)
     for frame in link.due(now_ms): ...
 
-`Duplex(a_to_b, b_to_a)` pairs two directions; `lora_airtime_ms()` and `uart_bytes_per_s()` give
-the rates of the radios and lines the boards use.
+`Duplex(a_to_b, b_to_a)` pairs two directions; `lora_airtime_ms()`, `nrf24_airtime_ms()` and
+`uart_bytes_per_s()` give the rates of the radios and lines the boards use.
 """
 import heapq
 import math
 import random
 
-__all__ = ["Duplex", "LinkSim", "lora_airtime_ms", "uart_bytes_per_s"]
+__all__ = ["Duplex", "LinkSim", "lora_airtime_ms", "nrf24_airtime_ms", "uart_bytes_per_s"]
 
 
 class LinkSim:
@@ -166,6 +166,18 @@ def lora_airtime_ms(n, sf=7, bw_hz=125000, cr=5, preamble=8, explicit_header=Tru
     num = 8 * n - 4 * sf + 28 + (16 if crc else 0) - 20 * ih
     payload_symbols = 8 + max(math.ceil(num / (4.0 * (sf - 2 * de))) * cr, 0)
     return (preamble + 4.25) * t_sym + payload_symbols * t_sym
+
+
+def nrf24_airtime_ms(n, kbps=250, address=5, crc=2, settle_us=130):
+    """Time on air of an n-byte nRF24L01 payload with dynamic payload length (Enhanced
+    ShockBurst, nRF24L01+ Product Specification 7.3): preamble 1 byte, address, 9-bit packet
+    control field, payload, CRC, at 250/1000/2000 kbps, plus the TX settling time (130 us)."""
+    if kbps not in (250, 1000, 2000):
+        raise ValueError("kbps must be 250, 1000 or 2000")
+    if not 0 <= n <= 32:
+        raise ValueError("an nRF24 payload is 0..32 bytes")
+    bits = 8 * (1 + address + n + crc) + 9
+    return bits / float(kbps) + settle_us / 1000.0
 
 
 def uart_bytes_per_s(baud, bits_per_byte=10):

@@ -1,13 +1,17 @@
 """--fast: the scenario on one simulated clock, as fast as the CPU goes.
 
-Every board runs in ONE MicroPython process (fastlab.py: firmware/app.py's build() of the board's
-config, the code its main.py boots, with lab hardware: byte-buffer UARTs, the SX127x simulator
-on a lab air, all on an injected clock); every reference node runs in its own process on the
-same clock (refnode.py with "fake_clock": its Router/Relay gets now_ms). This process owns the
-clock: each window of `window_ms` it delivers what the links (links.Hub, the same LinkSim faults)
-have due, lets the lab step every board `step_ms` apart up to the window's end, then advances
-each reference node. Latencies are quantised to the window. Not supported here: reboot events
-(noted in the report), the boards' .mpy images and main.py itself (the lab calls build()).
+Every board runs in its own MicroPython process (fastlab.py: firmware/app.py's build() of the
+board's config, the code its main.py boots, with lab hardware: byte-buffer UARTs, the SX127x and
+nRF24L01 simulators on a lab air, all on an injected clock; the process heap is the board's, so
+its status lines give its heap); every reference node runs in its own process on the same clock
+(refnode.py with "fake_clock": its Router/Relay gets now_ms). This process owns the clock: each
+window of `window_ms` it delivers what the links (links.Hub, the same LinkSim faults) have due,
+lets every lab step its board `step_ms` apart up to the window's end (the labs run side by
+side), then advances each reference node. The scenario's features apply as in real time
+(features.py: the reference node specs, the boards' configs, the flagged schema files; time-sync
+offsets from the boards' net_ms= status lines against the source on the same simulated clock).
+Latencies are quantised to the window. Not supported here: reboot events (noted in the report),
+the boards' .mpy images and main.py itself (the lab calls build()).
 """
 import json
 import os
@@ -18,10 +22,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import features  # noqa: E402
 import links  # noqa: E402
 import report  # noqa: E402
 import runner  # noqa: E402
-import scenario  # noqa: E402
 
 import sedsnet as ref  # noqa: E402  the reference (endpoint IDs by name); never ours here
 
@@ -31,10 +35,10 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 class LabEnd(links.End):
     """A board side inside the lab: deliver() queues the bytes for the lab's next window."""
 
-    def __init__(self, node, side, hub, run, uart):
+    def __init__(self, node, side, hub, run, uart, air_header=0):
         links.End.__init__(self, node, side, hub)
         self.run, self.uart = run, uart
-        self.air = not uart
+        self.air_header = air_header  # a radio's datagram: its settings bytes, then the payload
         self.crc_failures = 0
         self.dec = links.cobs.CobsDecoder(4096) if uart else None
 
@@ -48,7 +52,7 @@ class LabEnd(links.End):
         if self.uart:
             self.dec.feed(raw, len(raw), self._frame)
         else:
-            if not links.crc_ok(raw[links.AIR_HEADER:]):
+            if not links.crc_ok(raw[self.air_header:]):
                 self.crc_failures += 1
             self.emit(raw)
 
@@ -59,21 +63,55 @@ class LabEnd(links.End):
 
 
 class Lines:
+    """A lab board's console: its lines, and (simulated ms, net_ms=) of its status lines."""
+
     def __init__(self):
         self.lines = []
+        self.net = []
+
+    def add(self, line, t):
+        self.lines.append(line)
+        if " net_ms=" in line:
+            try:
+                self.net.append((t, int(line.split(" net_ms=")[1].split()[0])))
+            except ValueError:
+                pass
 
 
-def scenario_features(sc):
-    return sorted(k for k in sc.get("features", {}) if k in scenario.SIMULATED_KEYS)
+NO_FEATURES = {"timesync_source": None, "type_flags": {}, "reliable_sides": [], "e2e": None,
+               "tuning": {}}
+LAB_HEAP = "2M"  # a board's lab process: the library compiled from .py, its router and links
+
+
+def live_heap_summary(samples):
+    """{samples, first, after_warmup, last, max, growth, tables}: the live heap of a board's
+    lab after gc.collect(), every heap_every_ms; growth is last - the first sample at or after
+    10% of the run and 10 s (the code loads, the tables and queues fill first), the figure a
+    soak wants near 0. tables: per field of
+    the router's export_memory_layout_json() (*_used, *_len) its largest value in the first
+    and in the second half of the run after the warm-up (a table that keeps growing shows
+    there)."""
+    if not samples:
+        return None
+    vals = [v for _t, v, _tb in samples]
+    start = max(10.0, samples[-1][0] / 10.0)  # warm-up: 10% of the run, at least 10 s
+    warm = next((v for t, v, _tb in samples if t >= start), vals[-1])
+    after = [tb for t, _v, tb in samples if t >= start] or [samples[-1][2]]
+    half = len(after) // 2
+    tables = {}
+    for k in sorted(samples[-1][2]):
+        first = [tb.get(k, 0) for tb in after[:max(1, half)]]
+        second = [tb.get(k, 0) for tb in after[half:]]
+        tables[k] = {"max_first_half": max(first), "max_second_half": max(second),
+                     "last": samples[-1][2][k]}
+    return {"samples": len(vals), "first": vals[0], "after_warmup": warm, "last": vals[-1],
+            "max": max(vals), "growth": vals[-1] - warm, "tables": tables}
 
 
 class FastRun(runner.Run):
     def __init__(self, sc, out_dir, quiet=False, out=sys.stdout, seconds=None, keep=False,
                  step_ms=5, window_ms=20):
         runner.Run.__init__(self, sc, out_dir, quiet, out, seconds, keep)
-        for k in scenario_features(sc):  # the real-time runner applies them, --fast does not
-            sc["ignored"].append("features.%s: not applied in --fast" % k)
-        sc["feat"] = None
         self.T = [0]
         self.step_ms, self.window_ms = step_ms, window_ms
         handled = {b["name"]: {ref.endpoint_identity(h) for h in
@@ -82,37 +120,35 @@ class FastRun(runner.Run):
         self.hub = links.Hub(sc["seed"], self.tracker.observe, self.tracker.arrive,
                              now_ms=lambda: self.T[0])
         self.inputs = []
-        self.lab = None
+        self.labs = {}  # board name -> its lab process
+        self.heap_every_ms = 10000
+        self.live_heap = {}  # board name -> [(simulated s, live heap after gc.collect())]
+        self.router_drops = {}  # board name -> its router's drops by reason (the last sample)
 
     def start(self):
         sc = self.sc
+        feat = sc.get("feat") or NO_FEATURES
         self._log = open(os.path.join(self.root, "refnodes.log"), "wb")
         self._ref_ends = {}
         for n in sc["nodes"]:
             spec = {k: n[k] for k in ("name", "kind", "hostname", "schema", "handlers",
                                              "command", "sides")}
+            spec.update(features.node_spec(feat, n["name"]))
             spec["fake_clock"] = True
             proc = runner.RefProc(spec, self._ref_frame, self._ref_event, self._log)
             self.refs[n["name"]] = proc
             self._ref_ends[n["name"]] = [links.RefSide(n["name"], s, self.hub, proc, i)
                                          for i, s in enumerate(n["sides"])]
-        spec = {"step_ms": self.step_ms, "boards": [
-            {"name": b["name"], "config": b["config"],
-             "dir": os.path.join(REPO, "boards", b["board"])} for b in sc["boards"]]}
-        path = os.path.join(self.root, "lab.json")
-        with open(path, "w") as f:
-            json.dump(spec, f)
         env = dict(os.environ)
         env["MICROPYPATH"] = os.pathsep.join(os.path.join(REPO, d) for d in
                                              ("lib", "firmware", os.path.join("tools", "shims")))
         mp = os.environ.get("MICROPYTHON") or os.path.join(REPO, ".venv", "bin", "micropython")
-        self.lab = subprocess.Popen([mp, "-X", "heapsize=%dM" % (4 + 2 * len(sc["boards"])),
-                                     os.path.join(HERE, "fastlab.py"), path],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                    cwd=self.root, env=env)
-        ready = self.lab.stdout.readline()
-        if not ready.startswith('{"ready"'):
-            raise RuntimeError("fast lab did not start: %r" % ready)
+        for b in sc["boards"]:
+            self.labs[b["name"]] = self._lab(b, features.board_config(feat, b), feat, mp, env)
+        for name, lab in self.labs.items():
+            ready = lab.stdout.readline()
+            if not ready.startswith('{"ready"'):
+                raise RuntimeError("fast lab of %s did not start: %r" % (name, ready))
         self.lab_ends = {}
         for b in sc["boards"]:
             self.consoles[b["name"]] = Lines()
@@ -122,27 +158,56 @@ class FastRun(runner.Run):
                 if node in self.refs:
                     ends.append(self._ref_ends[node][self.sc_nodes_side(node, side)])
                 else:
-                    e = LabEnd(node, side, self.hub, self, l["type"] != "lora")
+                    e = LabEnd(node, side, self.hub, self, l["type"] not in links.AIR_HEADERS,
+                               links.AIR_HEADERS.get(l["type"], 0))
                     self.lab_ends[(node, side)] = e
                     ends.append(e)
             self.ends.extend(ends)
             self.hub.add_link(l, ends)
 
+    def _lab(self, b, cfg, feat, mp, env):
+        """One board's lab process: its board directory (the schema with the scenario's
+        per-type flags, as the real-time runner deploys it) and its config."""
+        bdir = os.path.join(self.root, b["name"])
+        shutil.copytree(os.path.join(REPO, "boards", b["board"]), bdir)
+        features.flag_schema(os.path.join(bdir, cfg.get("schema") or "schema.json"),
+                             feat["type_flags"])
+        spec = {"step_ms": self.step_ms, "boards": [
+            {"name": b["name"], "config": cfg, "dir": bdir}]}
+        path = os.path.join(self.root, b["name"] + "-lab.json")
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        return subprocess.Popen([mp, "-X", "heapsize=" + LAB_HEAP,
+                                 os.path.join(HERE, "fastlab.py"), path],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                cwd=self.root, env=env)
+
     def _window(self, until):
         self.hub.pump()  # what is due by now goes into this window's inputs / reference nodes
-        self.lab.stdin.write(json.dumps({"until": until, "in": self.inputs}) + "\n")
-        self.lab.stdin.flush()
+        per = {name: [] for name in self.labs}
+        for one in self.inputs:
+            per[one[0]].append(one)
         self.inputs = []
-        reply = json.loads(self.lab.stdout.readline())
+        for name, lab in self.labs.items():  # all labs step side by side, then answer
+            lab.stdin.write(json.dumps({"until": until, "in": per[name]}) + "\n")
+            lab.stdin.flush()
+        out = []
+        for name, lab in self.labs.items():
+            line = lab.stdout.readline()
+            if not line:
+                raise RuntimeError("the fast lab of %s ended (see its console log)" % name)
+            reply = json.loads(line)
+            out.extend(reply["out"])
+            for board, text, t in reply["log"]:
+                self.consoles[board].add(text, t)
+        out.sort(key=lambda o: o[3])  # the links see the boards' frames in time order
         now = self.T[0]
-        for board, side, data, t in reply["out"]:
+        for board, side, data, t in out:
             end = self.lab_ends.get((board, side))
             if end is not None:
                 self.T[0] = t
                 end.lab_output(bytes.fromhex(data))
         self.T[0] = now
-        for board, line in reply["log"]:
-            self.consoles[board].lines.append(line)
         self.T[0] = until
         for p in self.refs.values():
             p.call_op({"op": "advance", "t": until})
@@ -164,6 +229,7 @@ class FastRun(runner.Run):
             pending.append(e)
         pending.sort(key=lambda e: e["at_s"])
         next_say = 10000
+        next_heap = 0
         while self.T[0] < end_ms:
             while pending and pending[0]["at_s"] * 1000 <= self.T[0]:
                 e = pending.pop(0)
@@ -178,6 +244,9 @@ class FastRun(runner.Run):
                     self.fired.append({"at_s": e["at_s"], "what": "link %s flaps %d times"
                                        % (e["link"], e["count"])})
             self._window(min(end_ms, self.T[0] + self.window_ms))
+            if self.T[0] >= next_heap:
+                next_heap += self.heap_every_ms
+                self.sample_heap()
             if self.T[0] >= next_say:
                 next_say += 10000
                 types = self.tracker.per_type()
@@ -190,26 +259,44 @@ class FastRun(runner.Run):
         rep = self.finish()
         return rep
 
+    def sample_heap(self):
+        for lab in self.labs.values():
+            lab.stdin.write('{"op": "heap"}\n')
+            lab.stdin.flush()
+        for name, lab in self.labs.items():
+            d = json.loads(lab.stdout.readline())
+            self.live_heap.setdefault(name, []).append((self.T[0] / 1000.0, d["live"],
+                                                        d["tables"]))
+            self.router_drops[name] = d["drops"]
+
     def collect(self, ground):
+        self.sample_heap()
         rep = runner.Run.collect(self, ground)
+        for b in rep["boards"]:  # each board's own process: its live heap over the run
+            b["heap_live"] = live_heap_summary(self.live_heap.get(b["name"], ()))
+            b["router_drops"] = self.router_drops.get(b["name"], {})
         rep["fast"] = {"step_ms": self.step_ms, "window_ms": self.window_ms,
                        "simulated_s": self.elapsed, "radios": self.radios()}
         return rep
 
     def radios(self):
-        self.lab.stdin.write('{"op": "radios"}\n')
-        self.lab.stdin.flush()
-        return json.loads(self.lab.stdout.readline())
+        out = {}
+        for lab in self.labs.values():
+            lab.stdin.write('{"op": "radios"}\n')
+            lab.stdin.flush()
+            out.update(json.loads(lab.stdout.readline()))
+        return out
 
     def close(self):
-        if self.lab is not None and self.lab.poll() is None:
-            try:
-                self.lab.stdin.write('{"op": "stop"}\n')
-                self.lab.stdin.flush()
-                self.lab.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.lab.kill()
-                self.lab.wait()
+        for lab in self.labs.values():
+            if lab.poll() is None:
+                try:
+                    lab.stdin.write('{"op": "stop"}\n')
+                    lab.stdin.flush()
+                    lab.wait(5)
+                except (OSError, subprocess.TimeoutExpired):
+                    lab.kill()
+                    lab.wait()
         for p in self.refs.values():
             p.close()
         self._log.close()

@@ -1,18 +1,21 @@
 # The simulator's --fast lab: every board of a scenario in ONE MicroPython process on a shared
 # fake clock. Each board is built by firmware/app.py's build() (the code its main.py boots) with
-# lab hardware: UARTs are byte buffers, the SX127x is tools/shims/sx127x_sim.py on a lab air,
-# the watchdog and LED are inert. The host (fast.py) drives it with JSON lines on stdin:
+# lab hardware: UARTs are byte buffers, an SX127x is tools/shims/sx127x_sim.py and an nRF24L01
+# tools/shims/nrf24_sim.py, each on a lab air, the watchdog and LED are inert. fast.py runs one
+# lab per board (its heap is that board's), all on the host's clock. The host (fast.py) drives it with JSON lines on stdin:
 #   {"until": T, "in": [[board, side, hex, t], ...]}  -> steps every loop from the current time
 #   to T (step_ms apart), delivering each input at its time; answers
-#   {"t": T, "out": [[board, side, hex, t], ...], "log": [[board, line], ...]}
+#   {"t": T, "out": [[board, side, hex, t], ...], "log": [[board, line, t], ...]}
 #   {"op": "stop"} ends it. UART output is the raw bytes written (0x00 + COBS + 0x00), radio
-#   output is 6 settings bytes + payload (as UdpAir sends it).
+#   output is the settings bytes (SX127x 6, nRF24 7) + payload (as each sim's UdpAir sends it).
 # MicroPython only (runs under the Unix port with lib/, firmware/ and tools/shims on MICROPYPATH).
+import gc
 import json
 import sys
 from binascii import hexlify, unhexlify
 
 from sedsnet_node import app
+import nrf24_sim
 import sx127x_sim
 
 NOW = [0]
@@ -55,8 +58,13 @@ class MemUart:
 
 
 class LabAir:
-    def __init__(self, board, side):
+    """One radio's air in the lab: what it sends goes to the host, what the host delivers waits
+    in `pending` until the radio can take it (as each sim's UdpAir.ready says)."""
+
+    def __init__(self, board, side, header=6, ready=None):
         self.board, self.side = board, side
+        self.header = header
+        self.ready = ready or (lambda r: r.listening)
         self.radios = []
         self.pending = []
 
@@ -66,15 +74,17 @@ class LabAir:
     def transmit(self, src, settings, payload):
         OUT.append([self.board, self.side, hexlify(bytes(settings) + bytes(payload)).decode(),
                     NOW[0]])
+        return True  # (no ACK comes back from the host: an auto-ACK nRF24 send counts as ACKed)
 
     def poll(self):
+        h = self.header
         while self.pending:
             for r in self.radios:
-                if not r.listening:
+                if not self.ready(r):
                     return
             data = self.pending.pop(0)
             for r in self.radios:
-                r.deliver(data[:6], data[6:])
+                r.deliver(data[:h], data[h:])
 
 
 class Wdt:
@@ -94,19 +104,26 @@ class LabHw:
     def __init__(self, name, cfg):
         self.name = name
         self.uarts = {}
-        self.airs = {}
-        self.roles = {}
-        self.radio_side = None
+        self.airs = {}  # side name -> LabAir
+        self.sims = {}  # side name -> the radio's simulator
+        self.pins = {}  # pin id -> (side name, role)
         for side in cfg["sides"]:
-            if side.get("type") == "sx127x":
-                sname = side.get("name", "SX127X")
-                self.radio_side = sname
-                self.air = LabAir(name, sname)
-                self.airs[sname] = self.air
-                self.sim = sx127x_sim.SX127xSim(self.air, name=name)
-                for role in ("cs", "reset", "dio0"):
-                    if role in side:
-                        self.roles[side[role]] = role
+            kind = side.get("type")
+            if kind not in ("sx127x", "nrf24"):
+                continue
+            sname = side.get("name", kind.upper())
+            if kind == "nrf24":
+                air = LabAir(name, sname, 7, lambda r: len(r.rx_fifo) < 3)
+                self.sims[sname] = nrf24_sim.NRF24Sim(air, name=name)
+                roles = ("cs", "ce", "irq")
+            else:
+                air = LabAir(name, sname)
+                self.sims[sname] = sx127x_sim.SX127xSim(air, name=name)
+                roles = ("cs", "reset", "dio0")
+            self.airs[sname] = air
+            for role in roles:
+                if role in side:
+                    self.pins[side[role]] = (sname, role)
 
     def uart(self, cfg):
         u = MemUart(self.name, cfg.get("name", "UART"))
@@ -114,13 +131,18 @@ class LabHw:
         return u
 
     def spi(self, cfg):
-        return sx127x_sim.SimSPI(self.sim)
+        return sx127x_sim.SimSPI(self.sims[cfg.get("name", cfg["type"].upper())])
 
     def _pin(self, ident):
-        role = self.roles.get(ident)
-        if role is not None and self.radio_side is not None:
-            return sx127x_sim.SimPin(self.sim, role)
-        return NoPin()
+        if ident not in self.pins:
+            return NoPin()
+        sname, role = self.pins[ident]
+        sim = self.sims[sname]
+        if role == "ce":
+            return nrf24_sim.SimCE(sim)
+        if role == "irq":
+            return nrf24_sim.IrqPin(sim)
+        return sx127x_sim.SimPin(sim, role)
 
     def pin_out(self, ident, value=1):
         return self._pin(ident)
@@ -130,6 +152,20 @@ class LabHw:
 
     def wdt(self, ms):
         return Wdt()
+
+
+def router_drops(st):
+    """The router's drops by reason: its sides' counters, the queues' evictions and the
+    application queue's refusals (export_runtime_stats)."""
+    out = {}
+    for side in st["sides"]:
+        for k, v in side["drops"].items():
+            if v:
+                out[k] = out.get(k, 0) + v
+    for k in ("rx_evicted", "tx_evicted", "local_rx_dropped"):
+        if st["queues"][k]:
+            out[k] = st["queues"][k]
+    return out
 
 
 def main(spec_path):
@@ -143,7 +179,7 @@ def main(spec_path):
         name = b["name"]
 
         def log(line, name=name):
-            LOGS.append([name, line])
+            LOGS.append([name, line, NOW[0]])
         loop = app.build(b["config"], hw, log=log, clock=clock, sleep_ms=no_sleep,
                          schema_dir=b["dir"] + "/")[1]
         log("sedsnet: %s up, sides: %s" % (b["config"]["hostname"],
@@ -158,14 +194,27 @@ def main(spec_path):
         msg = json.loads(line)
         if msg.get("op") == "stop":
             return
+        if msg.get("op") == "heap":  # the live heap (after a collection): flat in a soak
+            gc.collect()
+            d = {"live": gc.mem_alloc(), "free": gc.mem_free(), "tables": {}, "drops": {}}
+            for name in order:  # the router's tables and queues (export_memory_layout_json)
+                router = boards[name][1].router
+                lay = json.loads(router.export_memory_layout_json())
+                for k, v in lay.items():
+                    if k.endswith("_used") or k.endswith("_len"):
+                        d["tables"][k] = v
+                d["drops"] = router_drops(router.export_runtime_stats())
+            sys.stdout.write(json.dumps(d) + "\n")
+            continue
         if msg.get("op") == "radios":  # diagnostics: each simulated radio's counters
             d = {}
             for name in order:
                 hw = boards[name][0]
-                if hw.radio_side is not None:
-                    sim = hw.sim
-                    d[name] = {"tx": sim.tx_packets, "rx": sim.rx_packets, "missed": sim.missed,
-                               "pending": len(hw.air.pending), "listening": sim.listening}
+                for sname, sim in hw.sims.items():
+                    d[name if len(hw.sims) == 1 else name + "." + sname] = {
+                        "tx": sim.tx_packets, "rx": sim.rx_packets, "missed": sim.missed,
+                        "pending": len(hw.airs[sname].pending), "kind": type(sim).__name__,
+                        "listening": bool(sim.listening)}
             sys.stdout.write(json.dumps(d) + "\n")
             continue
         until = msg["until"]
@@ -188,8 +237,8 @@ def main(spec_path):
                     hw.airs[side].pending.append(raw)
             for name in order:
                 hw, loop = boards[name]
-                if hw.radio_side is not None:  # the air raises DIO0 (the vboard's shim hook)
-                    hw.air.poll()
+                for air in hw.airs.values():  # the air raises DIO0 / IRQ (the vboard's hook)
+                    air.poll()
                 loop.step()
         out = {"t": NOW[0], "out": OUT[:], "log": LOGS[:]}
         del OUT[:]

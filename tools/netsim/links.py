@@ -23,6 +23,8 @@ from sedsnet_node import cobs  # noqa: E402
 import linksim  # noqa: E402
 
 AIR_HEADER = 6  # tools/shims/sx127x_sim.py UdpAir: settings bytes before the payload
+# settings bytes before the payload of each radio's datagrams (nrf24_sim.UdpAir: 7)
+AIR_HEADERS = {"lora": AIR_HEADER, "nrf24": 7}
 
 
 def crc_ok(frame):
@@ -34,10 +36,67 @@ def canonical(frame):
     """The canonical frame a link carries: itself, or the one inside a side-transport wrapper
     of kind 1 without a template id (the boards' radios use canonical/255 profiles:
     "SDT" | 01 | frame | CRC). None for kinds 2 and 3 (compact frames and chunks need the
-    link's template and reassembly state)."""
+    link's template and reassembly state: Chunks below)."""
     if frame[:3] != b"SDT":
         return frame
     return frame[4:-4] if len(frame) > 8 and frame[3] == 1 else None
+
+
+_FLAG_E2E = 0x10  # FLAGS bit of an E2E-sealed frame (shared/protocol/verified-4.2.7.md "E2E")
+
+
+def _with_crc(body):
+    return bytes(body) + struct.pack("<I", zlib.crc32(bytes(body)))
+
+
+def tamper(raw, air_header, rng):
+    """A tampered copy of an E2E-sealed frame as a link carries it (radio settings bytes and
+    an SDT kind-1 wrapper kept), every CRC made valid again, so only the E2E check can catch
+    it: half the time one bit of the sealed body (ciphertext or tag) flipped, else the E2E flag
+    cleared (a downgrade to plaintext). None when the frame is not a whole sealed one."""
+    head, frame = bytes(raw[:air_header]), bytes(raw[air_header:])
+    wrapped = frame[:4] == b"SDT\x01" and len(frame) > 8
+    inner = frame[4:-4] if wrapped else frame
+    if (frame[:3] == b"SDT" and not wrapped) or len(inner) < 12 or not inner[0] & _FLAG_E2E:
+        return None
+    b = bytearray(inner[:-4])
+    if rng.random() < 0.5:
+        i = len(b) - 1 - rng.randrange(min(24, len(b) - 4))  # the tag and the ciphertext end
+        b[i] ^= 1 << rng.randrange(8)
+    else:
+        b[0] &= ~_FLAG_E2E & 0xFF
+    out = _with_crc(b)
+    if wrapped:
+        out = _with_crc(b"SDT\x01" + out)
+    return head + out
+
+
+class Chunks:
+    """Reassembles side-transport chunks (kind 3: "SDT" 03 | u32le message id | u16le index |
+    u16le total | data | CRC, shared/protocol/side-transport.md) as one direction of a link
+    carries them (an nRF24 link's 32-byte frames): feed() returns the whole frame (a canonical
+    frame or a nested SDT frame, unwrapped by canonical()) once every chunk came, else None.
+    Bounded: at most 64 messages in progress, the oldest forgotten first."""
+
+    def __init__(self):
+        self.msgs = {}
+
+    def feed(self, frame):
+        if frame[:3] != b"SDT" or len(frame) <= 16 or frame[3] != 3:
+            return canonical(frame)
+        mid, idx, total = struct.unpack_from("<IHH", frame, 4)
+        if idx >= total:
+            return None
+        parts = self.msgs.get(mid)
+        if parts is None or len(parts) != total:
+            if len(self.msgs) >= 64:
+                del self.msgs[next(iter(self.msgs))]
+            parts = self.msgs[mid] = [None] * total
+        parts[idx] = bytes(frame[12:-4])
+        if any(p is None for p in parts):
+            return None
+        del self.msgs[mid]
+        return canonical(b"".join(parts))
 
 
 class End:
@@ -119,10 +178,11 @@ class RefSide(End):
 
 class AirPort(End):
     """The hub's UDP socket for one board's radio; VBOARD_AIR of the board is
-    udp:<board_port>:<self.port>."""
+    udp:<board_port>:<self.port>. air_header: the settings bytes before the payload."""
 
-    def __init__(self, node, side, hub):
+    def __init__(self, node, side, hub, air_header=AIR_HEADER):
         End.__init__(self, node, side, hub)
+        self.air_header = air_header
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
@@ -134,7 +194,7 @@ class AirPort(End):
         self._stop = False
         threading.Thread(target=self._loop, daemon=True).start()
 
-    def air(self):  # frames are 6 settings bytes + the radio payload
+    def air(self):  # frames are air_header settings bytes + the radio payload
         return "udp:%d:%d" % (self.board_port, self.port)
 
     def _loop(self):
@@ -146,8 +206,8 @@ class AirPort(End):
                 continue
             except OSError:
                 return
-            if len(data) > AIR_HEADER:
-                if not crc_ok(data[AIR_HEADER:]):
+            if len(data) > self.air_header:
+                if not crc_ok(data[self.air_header:]):
                     self.crc_failures += 1
                 self.emit(data)
 
@@ -173,9 +233,17 @@ def _sim(link, seed, name):
         sf, bw, cr = link["sf"], link["bw_hz"], link["cr"]
         kw["airtime"] = lambda n: linksim.lora_airtime_ms(max(0, n - AIR_HEADER), sf, bw, cr)
         kw["mtu"] = link["mtu"] + AIR_HEADER
+    if link["type"] == "nrf24":
+        h, kbps = AIR_HEADERS["nrf24"], link["data_rate"]
+        kw["airtime"] = lambda n: linksim.nrf24_airtime_ms(min(32, max(0, n - h)), kbps)
+        kw["mtu"] = link["mtu"] + h
     sim = linksim.LinkSim(**kw)
     sim.stats["tx_full"] = 0  # frames refused because the sender's queue was full (below)
     sim.tx_queue_ms = link["tx_queue_ms"]
+    sim.stats["tampered"] = 0  # E2E-sealed frames altered with valid CRCs (Hub.emit, tamper())
+    sim.tamper = link.get("tamper", 0.0)
+    import random
+    sim.tamper_rng = random.Random(seed * 31 + 7)
     return sim
 
 
@@ -228,7 +296,13 @@ class Hub:
                 if sim.tx_queue_ms and sim.backlog_ms(now) > sim.tx_queue_ms:
                     sim.stats["tx_full"] += 1
                     continue
-                sim.send(now, frame)
+                out = frame
+                if sim.tamper and sim.tamper_rng.random() < sim.tamper:
+                    bad = tamper(frame, getattr(src, "air_header", 0), sim.tamper_rng)
+                    if bad is not None:
+                        sim.stats["tampered"] += 1
+                        out = bad
+                sim.send(now, out)
 
     def pump(self):
         with self.lock:

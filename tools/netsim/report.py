@@ -74,13 +74,28 @@ class Tracker:
         self.by_origin = {}  # origin node -> [sent, delivered, last delivery (s since start)]
         self.t0 = now()
         self.undecodable = 0
+        self.chunks = 0  # side-transport chunks seen (an nRF24 link's pieces of frames)
         self.emits = {}  # (key, node, link) -> frames of that packet the node put on the link
         self.resent = {}  # type -> frames a node sent again on the same link (retransmits)
         self.sealed = {}  # type -> frames seen with the E2E flag (payload encrypted)
 
     @staticmethod
-    def _decode(end, frame):
-        data = links.canonical(frame[6:] if getattr(end, "air", False) else frame)
+    def _canonical(end, frame, way):
+        """The canonical frame of what `end` emitted (way "tx") or took in ("rx"): radio
+        datagrams lose their settings bytes, chunks (an nRF24 link's) are reassembled per end
+        and direction; None until a chunked frame is whole, or for compact frames."""
+        h = getattr(end, "air_header", 0)
+        if h:
+            frame = frame[h:]
+        if frame[:3] == b"SDT" and len(frame) > 3 and frame[3] == 3:
+            attr = "_chunks_" + way
+            if getattr(end, attr, None) is None:
+                setattr(end, attr, links.Chunks())
+            return getattr(end, attr).feed(frame)
+        return links.canonical(frame)
+
+    @staticmethod
+    def _unpack(data):
         if data is None:
             return None
         try:
@@ -89,11 +104,15 @@ class Tracker:
             return None
 
     def observe(self, link, end, frame, now):
-        pkt = self._decode(end, frame)
-        data = links.canonical(frame[6:] if getattr(end, "air", False) else frame)
+        chunk = getattr(end, "air_header", 0) and frame[end.air_header:][:4] == b"SDT\x03"
+        data = self._canonical(end, frame, "tx")
+        pkt = self._unpack(data)
         sealed = bool(data) and data[0] & _FLAG_E2E
         with self.lock:
             if pkt is None:
+                if chunk and data is None:
+                    self.chunks += 1  # a piece of a frame, counted when the frame is whole
+                    return
                 self.undecodable += 1
                 return
             name = _type_name(pkt.ty)
@@ -119,7 +138,7 @@ class Tracker:
         eps = self.handled.get(end.node)
         if not eps:
             return
-        pkt = self._decode(end, frame)
+        pkt = self._unpack(self._canonical(end, frame, "rx"))
         if pkt is None or not eps.intersection(pkt.endpoints):
             return
         name = _type_name(pkt.ty)
@@ -258,7 +277,8 @@ def text(rep):
                      "corrupted %4d util %5.1f%%" % (l["name"], l["type"], s["sent"], s["lost"],
                                         s["down"], s["oversize"], s["tx_full"], s["duplicated"],
                                         s["corrupted"],
-                                        100 * l["utilisation"]))
+                                        100 * l["utilisation"])
+                     + (" tampered %d" % s["tampered"] if s.get("tampered") else ""))
     lines.append("")
     lines.append("boards:")
     for b in rep["boards"]:
@@ -266,6 +286,15 @@ def text(rep):
                      % (b["name"], b["board"], b["reboots"], b["status_lines"],
                         b["heap_high_water"] if b["heap_high_water"] is not None
                         else "not printed by the firmware", b["error_lines"]))
+        hl = b.get("heap_live")
+        if hl:  # --fast: the board's own lab process, after gc.collect()
+            lines.append("             live heap (after gc.collect(), %d samples): first %d, after"
+                         " warm-up %d, last %d, max %d, growth %+d B" % (
+                             hl["samples"], hl["first"], hl["after_warmup"], hl["last"],
+                             hl["max"], hl["growth"]))
+        if b.get("router_drops"):
+            lines.append("             router drops: " + ", ".join(
+                "%s %d" % kv for kv in sorted(b["router_drops"].items())))
         ts = b.get("time_sync")
         if ts:
             lines.append("             time sync: offset from %s %+.1f ms (last of %d status lines;"
@@ -280,8 +309,10 @@ def text(rep):
             lines.append("  node %-6s drops %d (E2E %d): %s" % (
                 n["name"], n["drops"], n.get("e2e_drops", 0), "; ".join(
                     "%s x%d" % (w, c) for w, c in sorted(n.get("drop_reasons", {}).items())[:3])))
-    lines.append("CRC failures as frames left their node: %d; undecodable frames seen: %d"
-                 % (rep["crc_failures"], rep["undecodable"]))
+    lines.append("CRC failures as frames left their node: %d; undecodable frames seen: %d%s"
+                 % (rep["crc_failures"], rep["undecodable"],
+                    "; chunks (pieces of longer frames) seen: %d" % rep["chunks"]
+                    if rep.get("chunks") else ""))
     for note in rep["ignored"]:
         lines.append("note: " + note)
     for e in rep["events"]:

@@ -204,9 +204,9 @@ class Run:
                 build.build_mpy(kind)
         air = {}
         for l in sc["links"]:
-            if l["type"] == "lora":
+            if l["type"] in links.AIR_HEADERS:  # a radio link: each member's air on the hub
                 for node, side in l["ends"]:
-                    air[node] = links.AirPort(node, side, self.hub)
+                    air[node] = links.AirPort(node, side, self.hub, links.AIR_HEADERS[l["type"]])
         self._ref_ends = {}
         log = open(os.path.join(self.root, "refnodes.log"), "wb")
         self._log = log
@@ -242,7 +242,7 @@ class Run:
             for node, side in l["ends"]:
                 if node in self.refs:
                     ends.append(self._ref_ends[node][self.sc_nodes_side(node, side)])
-                elif l["type"] == "lora":
+                elif l["type"] in links.AIR_HEADERS:
                     ends.append(air[node])
                 else:
                     sd = next(b for b in sc["boards"] if b["name"] == node)["sides"][side]
@@ -373,6 +373,7 @@ class Run:
                 "reliable": report.reliable(self.tracker, self.sc.get("feat")),
                 "time_source": (self.sc.get("feat") or {}).get("timesync_source"),
                 "crc_failures": crc, "undecodable": self.tracker.undecodable,
+                "chunks": self.tracker.chunks,
                 "ignored": self.sc["ignored"], "events": self.fired, "topology_from": ground,
                 "link_loss": report.link_loss_by_hosts(ls, hostnames)}
 

@@ -11,14 +11,17 @@ import os
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
-LINK_TYPES = ("uart", "lora", "pipe")
+LINK_TYPES = ("uart", "lora", "nrf24", "pipe")
+RADIOS = {"lora": "sx127x", "nrf24": "nrf24"}  # radio link type -> the boards' side type
 EVENT_KINDS = ("reboot", "link_down", "link_up", "flap", "leave", "snapshot")
-FAULT_KEYS = ("loss", "dup", "reorder", "corrupt")
+FAULT_KEYS = ("loss", "dup", "reorder", "corrupt", "tamper")
 MS_KEYS = ("latency_ms", "jitter_ms", "hold_ms", "bytes_per_s")
 LORA_MTU = 255
+NRF24_MTU = 32  # one radio payload; the side profile chunks longer frames
+NRF24_RATES = (250, 1000, 2000)
 # how far ahead a sender may queue on a busy medium before it drops (0 = no limit): about two
 # LoRa frames at SF7 (firmware/sx127x.py tx_queue=2), a UART driver's buffer
-TX_QUEUE_MS = {"lora": 300, "uart": 500, "pipe": 0}
+TX_QUEUE_MS = {"lora": 300, "nrf24": 20, "uart": 500, "pipe": 0}  # nrf24: ~8 payloads (tx_queue=8)
 # Library features a scenario turns on ("features"): the real-time runner applies these...
 SIMULATED_KEYS = ("reliable_types", "reliable_links", "reliable_max_retries", "time_sync", "e2e")
 # ...and notes and skips the rest until it simulates them (then they join the default scenario)
@@ -115,7 +118,7 @@ def _node(i, n, base, names):
         _obj(w + ".command", cmd)
         if not schema:
             _fail(w + ".command", "needs the node's schema (the command's type by name)")
-        cmd = {"every_s": _num(w + ".command.every_s", cmd.get("every_s", 3), 0.05),
+        cmd = {"every_s": _num(w + ".command.every_s", cmd.get("every_s", 3), 0.001),
                "type": _str(w + ".command.type", cmd.get("type", "COMMAND")),
                "endpoint": _str(w + ".command.endpoint", cmd.get("endpoint", "FLIGHT_COMPUTER"))}
     names[name] = ("node", None)
@@ -137,8 +140,8 @@ def _end(where, v, names, want):
         if sides[side].get("type") != want:
             _fail(where, "side %s of board %r is a %s side, this link needs %s"
                   % (side, node, sides[side].get("type"), want))
-    elif want == "sx127x":
-        _fail(where, "only boards sit on a lora link (reference nodes use uart or pipe)")
+    elif want in RADIOS.values():
+        _fail(where, "only boards sit on a radio link (reference nodes use uart or pipe)")
     return node, side
 
 
@@ -154,11 +157,14 @@ def _link(i, l, names, used):
     for k in MS_KEYS:
         out[k] = _num("%s.%s" % (w, k), l.get(k, 200 if k == "hold_ms" else 0), 0.0)
     out["tx_queue_ms"] = _num(w + ".tx_queue_ms", l.get("tx_queue_ms", TX_QUEUE_MS[ty]), 0.0)
-    if ty == "lora":
-        ends = [_end("%s.members[%d]" % (w, j), m, names, "sx127x") for j, m in
+    if ty in RADIOS:
+        ends = [_end("%s.members[%d]" % (w, j), m, names, RADIOS[ty]) for j, m in
                 enumerate(_list(w + ".members", l.get("members")))]
         if len(ends) < 2:
-            _fail(w + ".members", "a lora link needs 2+ members")
+            _fail(w + ".members", "a %s link needs 2+ members" % ty)
+    if ty == "nrf24":
+        _nrf24(w, l, out, ends, names)
+    elif ty == "lora":
         out["sf"] = int(_num(w + ".sf", l.get("sf", 7), 6, 12))
         out["bw_hz"] = _num(w + ".bw_hz", l.get("bw_hz", 125000), 7800)
         out["cr"] = int(_num(w + ".cr", l.get("cr", 5), 5, 8))
@@ -179,6 +185,24 @@ def _link(i, l, names, used):
         used[e] = out["name"]
     out["ends"] = ends
     return out
+
+
+def _nrf24(w, l, out, ends, names):
+    """An nRF24 link: its members' sides must share channel, data rate and address (else the
+    radios never hear each other); the data rate sets the airtime."""
+    seen = None
+    for j, (node, side) in enumerate(ends):
+        sd = names[node][1][side]
+        mine = (sd.get("channel", 76), sd.get("data_rate", 250), sd.get("address", "SEDSN"))
+        if seen is not None and mine != seen:
+            _fail("%s.members[%d]" % (w, j), "%s.%s has channel/data_rate/address %r, the "
+                  "first member %r: radios on one link must agree" % (node, side, mine, seen))
+        seen = mine
+    if seen[1] not in NRF24_RATES:
+        _fail("%s.members[0]" % w, "data_rate must be one of %s kbps, not %r"
+              % (", ".join(map(str, NRF24_RATES)), seen[1]))
+    out["data_rate"] = seen[1]
+    out["mtu"] = int(_num(w + ".mtu", l.get("mtu", NRF24_MTU), 1, NRF24_MTU))
 
 
 def _event(i, e, links, names):
@@ -308,10 +332,16 @@ def parse(doc, base_dir="."):
     used = {}
     links = [_link(i, l, names, used) for i, l in enumerate(_list("links", doc.get("links", [])))]
     by_name = {}
+    radio_of = {}
     for i, l in enumerate(links):
         if l["name"] in by_name:
             _fail("links[%d].name" % i, "duplicate link name %r" % l["name"])
         by_name[l["name"]] = l
+        for j, (node, _side) in enumerate(l["ends"] if l["type"] in RADIOS else ()):
+            if node in radio_of:  # VBOARD_AIR: one air (UDP port) per virtual board
+                _fail("links[%d].members[%d]" % (i, j), "board %r is already on radio link %r "
+                      "(a virtual board has one radio air)" % (node, radio_of[node]))
+            radio_of[node] = l["name"]
     for n in nodes:
         n["sides"] = [side for l in links for (node, side) in l["ends"] if node == n["name"]]
     events = [_event(i, e, by_name, names) for i, e in enumerate(_list("events", doc.get("events", [])))]
