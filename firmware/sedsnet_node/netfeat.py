@@ -136,6 +136,8 @@ def setup(seds, cfg, router, loop, own, watch, clock, log):
 
 
 def _status_server(router, loop, port, clock):
+    """(A reply to an asker whose ADDRESS this board has not heard yet raises BadArg: the
+    router counts the request as a dropped frame.)"""
     import gc
     started = clock()
 
