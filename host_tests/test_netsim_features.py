@@ -34,8 +34,8 @@ for _b in SHORT["boards"]:
 for _n in SHORT["nodes"]:
     _n["schema"] = os.path.join(REPO, _n["schema"])
 FEATURES = {"network_variables": {"FLIGHT_STATE": {"owner": "rocket", "holders": ["ground"],
-                                                   "phase_ms": 1500}},
-            "p2p": {"server": "rocket", "port": 7, "client": "ground", "every_s": 1.5}}
+                                                   "phase_ms": 1000}},
+            "p2p": {"server": "rocket", "port": 7, "client": "ground", "every_s": 1}}
 
 
 def _doc(features):
@@ -55,21 +55,21 @@ def test_features_become_board_sections_and_node_specs():
     assert sc["ignored"] == []
     feat = sc["feat"]
     assert feat["netvars"] == [{"type": "FLIGHT_STATE", "owner": "rocket", "holders": ["ground"],
-                                "phase_ms": 1500, "period_ms": 250}]
-    assert feat["p2p"] == {"server": "rocket", "client": "ground", "port": 7, "every_s": 1.5}
+                                "phase_ms": 1000, "period_ms": 250}]
+    assert feat["p2p"] == {"server": "rocket", "client": "ground", "port": 7, "every_s": 1}
     nv = sys.modules["netvar_p2p"]  # loaded beside scenario.py (no sedsnet import)
     cfg = {}
     nv.board_config(feat, "rocket", cfg)
     assert cfg == {"network_variables": {"own": [{"type": "FLIGHT_STATE",
                                                   "kind": "sim_flight_state", "period_ms": 250,
-                                                  "phase_ms": 1500}], "watch": []},
+                                                  "phase_ms": 1000}], "watch": []},
                    "p2p": {"status_port": 7}}
     cfg = {}
     nv.board_config(feat, "gateway", cfg)
     assert cfg == {}
     assert nv.node_spec(feat, "ground", {"rocket": "rocket"}) == {
         "netvar_watch": ["FLIGHT_STATE"],
-        "p2p_query": {"hostname": "rocket", "port": 7, "every_s": 1.5}}
+        "p2p_query": {"hostname": "rocket", "port": 7, "every_s": 1}}
     assert nv.packages(feat) == ["sedsnet-netvar", "sedsnet-p2p"]
 
 
@@ -115,13 +115,13 @@ def test_short_run_reports_variable_updates_and_answered_queries(tmp_path):
         json.dump(doc, f)
     out_dir = str(tmp_path / "out")
     run = subprocess.run([PY, os.path.join(REPO, "tools", "netsim"), path, "--quiet",
-                          "--seconds", "12", "--out", out_dir],
+                          "--seconds", "8", "--out", out_dir],
                          capture_output=True, text=True, timeout=150, cwd=REPO)
     assert run.returncode == 0, run.stdout + run.stderr
     with open(os.path.join(out_dir, "report.json")) as f:
         rep = json.load(f)
     nv = rep["network_variables"]["FLIGHT_STATE"]
-    assert nv["owner"] == "rocket" and nv["sets"] >= 5, nv  # phases 0..5, one every 1.5 s
+    assert nv["owner"] == "rocket" and nv["sets"] >= 5, nv  # phases 0..5, one every 1 s
     ground = nv["holders"]["ground"]
     assert ground["updates"] >= 2 and len(ground["values"]) >= 2, nv
     assert nv["final"] == 5 and ground["last"] == 5 and nv["agree"], nv
