@@ -132,16 +132,25 @@ def setup(seds, cfg, router, loop, own, watch, clock, log):
     p2p = cfg.get("p2p")
     if p2p is not None:
         port = p2p.get("status_port", 7)
-        router.bind_p2p_port(port, _status_server(router, loop, port, clock))
+        srv = StatusServer(router, loop, port, clock)
+        router.bind_p2p_port(port, srv.on_request)
+        loop.add_sensor(srv)
 
 
-def _status_server(router, loop, port, clock):
-    """(A reply to an asker whose ADDRESS this board has not heard yet raises BadArg: the
-    router counts the request as a dropped frame.)"""
-    import gc
-    started = clock()
+class StatusServer(Sensor):
+    """The "status" service. A reply to an asker whose ADDRESS this board has not heard yet
+    (BadArg: the request came by a route, its hostname not yet by discovery) waits, and is
+    retried every period_ms (MainLoop calls emit) for up to _HOLD_MS; at most _PENDING wait."""
 
-    def on_request(meta, payload):
+    def __init__(self, router, loop, port, clock):
+        Sensor.__init__(self, "p2p_status", 0, 250, None)
+        self.router, self.loop, self.port, self.clock = router, loop, port, clock
+        self.started = clock()
+        self.pending = []  # [hostname, port, reply bytes, since ms]
+        self.answered = self.unanswered = 0
+
+    def on_request(self, meta, payload):
+        import gc
         for line in bytes(payload).split(b"\n"):
             words = line.split()
             if not words:
@@ -149,10 +158,36 @@ def _status_server(router, loop, port, clock):
             if words[0] == b"status":
                 gc.collect()
                 reply = "tag=%s\nuptime_ms=%d\nheap_free=%d\nloops=%d\nerrors=%d\n" % (
-                    str(words[1], "utf-8") if len(words) > 1 else "-", ticks_diff(clock(), started),
-                    gc.mem_free() if hasattr(gc, "mem_free") else -1, loop.loops, loop.errors)
+                    str(words[1], "utf-8") if len(words) > 1 else "-",
+                    ticks_diff(self.clock(), self.started),
+                    gc.mem_free() if hasattr(gc, "mem_free") else -1, self.loop.loops,
+                    self.loop.errors)
             else:
                 reply = "error unknown command\n"
-            router.send_p2p_to_hostname(meta["source_hostname"], meta["source_port"], port,
-                                        reply.encode())
-    return on_request
+            p = [meta["source_hostname"], meta["source_port"], reply.encode(), self.clock()]
+            if not self._send(p):
+                if len(self.pending) >= _PENDING:
+                    self.pending.pop(0)
+                    self.unanswered += 1
+                self.pending.append(p)
+
+    def _send(self, p):
+        from sedsnet.errors import ArgumentError
+        try:
+            self.router.send_p2p_to_hostname(p[0], p[1], self.port, p[2])
+        except ArgumentError:  # the asker's hostname: not heard yet
+            return False
+        self.answered += 1
+        return True
+
+    def emit(self, router):
+        for p in self.pending[:]:
+            if self._send(p):
+                self.pending.remove(p)
+            elif ticks_diff(self.clock(), p[3]) > _HOLD_MS:
+                self.pending.remove(p)
+                self.unanswered += 1
+
+
+_PENDING = 4
+_HOLD_MS = 5000

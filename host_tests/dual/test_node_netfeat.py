@@ -167,3 +167,52 @@ def test_a_board_without_the_sections_imports_neither_feature():
                 sys.modules[k] = v
             else:
                 setattr(sedsnet, k, v)
+
+
+class _Router:
+    """send_p2p_to_hostname refuses (BadArg) until `known` holds the hostname."""
+
+    def __init__(self):
+        self.known = set()
+        self.sent = []
+
+    def send_p2p_to_hostname(self, host, port, src_port, payload):
+        from sedsnet.errors import ArgumentError
+        if host not in self.known:
+            raise ArgumentError("BadArg: unknown hostname %r" % host)
+        self.sent.append((host, port, src_port, bytes(payload)))
+
+
+class _Loop:
+    loops = 12
+    errors = 0
+
+
+def test_a_status_reply_waits_until_the_askers_hostname_is_heard():
+    from sedsnet_node.netfeat import StatusServer
+    clock = Clock(100)
+    r = _Router()
+    srv = StatusServer(r, _Loop(), 7, clock)
+    meta = {"source_hostname": "gs", "source_port": 9000, "source_address": 5,
+            "destination_port": 7}
+    srv.on_request(meta, b"status a\n")
+    assert r.sent == [] and len(srv.pending) == 1
+    clock.t += 250
+    srv.emit(r)  # still unknown: keeps waiting
+    assert r.sent == [] and len(srv.pending) == 1
+    r.known.add("gs")
+    clock.t += 250
+    srv.emit(r)
+    assert len(r.sent) == 1 and srv.pending == [] and srv.answered == 1
+    host, port, src, text = r.sent[0]
+    assert (host, port, src) == ("gs", 9000, 7) and text.startswith(b"tag=a\nuptime_ms=0\n")  # (at the request)
+    assert b"\nloops=12\nerrors=0\n" in text
+    # at most 4 wait, each at most 5 s; the rest are counted unanswered
+    r.known.clear()
+    for i in range(6):
+        srv.on_request(meta, b"status %d\n" % i)
+    assert len(srv.pending) == 4 and srv.unanswered == 2
+    assert [p[2].split(b"\n")[0] for p in srv.pending] == [b"tag=2", b"tag=3", b"tag=4", b"tag=5"]
+    clock.t += 5001
+    srv.emit(r)
+    assert srv.pending == [] and srv.unanswered == 6 and len(r.sent) == 1
