@@ -65,11 +65,8 @@ def test_a_good_scenario_parses_with_defaults_and_sorted_events():
     assert sc["ignored"] == []
 
 
-def test_future_features_are_read_and_noted_not_claimed():
-    doc = copy.deepcopy(BASE)
-    doc["features"] = {"network_variables": {"FLIGHT_STATE": "ground"}, "p2p": {}}
-    sc = scenario.parse(doc, REPO)
-    assert len(sc["ignored"]) == 2 and all("not simulated yet" in n for n in sc["ignored"])
+def test_unknown_features_name_the_field():
+    # (network_variables and p2p are simulated now: host_tests/test_netsim_features.py)
     assert "features.warp" in _bad(lambda d: d.__setitem__("features", {"warp": 1}))
 
 

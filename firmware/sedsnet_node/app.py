@@ -95,6 +95,11 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
     for i, s in enumerate(cfg.get("sensors", ())):
         where = "sensors[%d] (%s)" % (i, s.get("name"))
         sensors.append((s, data_type_id(sedsnet, cfg_path, where + ".type", s.get("type"), types)))
+    netfeat = None
+    if "network_variables" in cfg or "p2p" in cfg:  # sedsnet_node/netfeat.py: only then
+        from . import netfeat
+        own_vars, watch_vars = netfeat.types_of(cfg, sedsnet, cfg_path, types,
+                                                      data_type_id)
     for kid, key in e2e_keys(cfg_path, cfg):  # process-wide keyring, before the router
         sedsnet.register_e2e_key(kid, key)
     router = make_router(sedsnet, cfg, handlers, clock if injected_clock else None)
@@ -122,6 +127,8 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
             log("sedsnet: sensor %s: unknown kind %r" % (s.get("name"), s.get("kind")))
             continue
         loop.add_sensor(Sensor(s.get("name", s["type"]), ty, s.get("period_ms", 1000), read))
+    if netfeat is not None:
+        netfeat.setup(sedsnet, cfg, router, loop, own_vars, watch_vars, clock, log)
     gc.collect()
     return router, loop
 
@@ -185,6 +192,11 @@ def _preload(cfg):
         from . import nrf24l01  # noqa: F401
     if any(s["type"] != "uart" and s.get("profile") != "none" for s in cfg["sides"]):
         import sedsnet.sdt  # noqa: F401  (profiled radio sides)
+    if "network_variables" in cfg:
+        import sedsnet.netvar  # noqa: F401
+        import sedsnet.netvar_push  # noqa: F401
+    if "p2p" in cfg:
+        import sedsnet.p2p  # noqa: F401
     for s in cfg.get("sensors", ()):
         if s.get("kind", "").startswith("sim_"):
             from . import simsensors  # noqa: F401

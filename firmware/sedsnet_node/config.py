@@ -108,7 +108,8 @@ def e2e_keys(path, cfg):
 
 
 def check_features(cfg, path="config.json"):
-    """Check the "router" time sync options and the "e2e" section before anything is built."""
+    """Check the "router" time sync options and the "e2e", "network_variables" and "p2p"
+    sections before anything is built."""
     opts = cfg.get("router", {})
     if not isinstance(opts, dict):
         fail(path, "router", "must be an object {...}")
@@ -120,6 +121,9 @@ def check_features(cfg, path="config.json"):
     for key in _TS_BOOLS:
         if key in opts and not isinstance(opts[key], bool):
             fail(path, "router." + key, "must be true or false, not %r" % (opts[key],))
+    if "network_variables" in cfg or "p2p" in cfg:
+        from .netfeat import check
+        check(cfg, path, fail)
     e2e = cfg.get("e2e")
     if e2e is None:
         return

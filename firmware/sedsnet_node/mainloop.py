@@ -28,6 +28,9 @@ class Sensor:
         self.next_ms = 0
         self.samples = 0
 
+    def emit(self, router):  # (sedsnet_node/netfeat.py's network variables set instead)
+        router.log_f32(self.ty, self.read())
+
 
 class PacketCounter:
     """A router handler for the board's own endpoints: counts packets, logs the first few.
@@ -147,7 +150,7 @@ class MainLoop:
                 if ticks_diff(now, s.next_ms) >= 0:  # fell behind: skip, do not burst
                     s.next_ms = ticks_add(now, s.period_ms)
                 try:
-                    router.log_f32(s.ty, s.read())
+                    s.emit(router)
                     s.samples += 1
                 except Exception as e:
                     self.sensor_errors += 1

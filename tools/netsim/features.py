@@ -12,9 +12,10 @@ TOOLS = os.path.dirname(HERE)
 REPO = os.path.dirname(TOOLS)
 sys.path.insert(0, TOOLS)
 import build  # noqa: E402
+import netvar_p2p  # noqa: E402
 
 
-def node_spec(feat, name):
+def node_spec(feat, name, hostnames=None):
     """The refnode.py spec keys of the scenario's features for reference node `name`."""
     spec = {"type_flags": feat["type_flags"], "timesync_source": feat["timesync_source"] == name,
             "reliable_sides": [side for node, side in feat["reliable_sides"] if node == name],
@@ -22,6 +23,7 @@ def node_spec(feat, name):
     e2e = feat["e2e"]
     if e2e and name in e2e["nodes"]:
         spec["e2e"] = {"key_id": e2e["key_id"], "key": e2e["key"]}
+    spec.update(netvar_p2p.node_spec(feat, name, hostnames or {}))
     return spec
 
 
@@ -35,6 +37,7 @@ def board_config(feat, b):
     e2e = feat["e2e"]
     if e2e and b["name"] in e2e["nodes"]:
         cfg["e2e"] = {"keys": {str(e2e["key_id"]): e2e["key"]}, "key_id": e2e["key_id"]}
+    netvar_p2p.board_config(feat, b["name"], cfg)
     return cfg
 
 
@@ -57,7 +60,7 @@ def packages(feat):
         out.append("sedsnet-reliable")
     if feat["e2e"]:
         out.append("sedsnet-e2e")
-    return out
+    return out + netvar_p2p.packages(feat)
 
 
 def add_packages(board, fs, names):

@@ -67,6 +67,7 @@ def _set_wall_time(node):
 class Node:
     def __init__(self, spec):
         self.spec = spec
+        self.apps = None  # netvar_p2p.RefApps: holders' callbacks, P2P status queries
         self.names = _register(spec["schema"], spec.get("type_flags")) if spec.get("schema") else {}
         e2e = spec.get("e2e")
         if e2e:
@@ -94,6 +95,11 @@ class Node:
             self.rx = self.node.receive_packed_from_side
             if spec.get("timesync_source"):
                 _set_wall_time(self.node)
+            if spec.get("netvar_watch") or spec.get("p2p_query"):  # netvar_p2p.py
+                import netvar_p2p
+                self.apps = netvar_p2p.RefApps(ref, self.node, spec, self.names,
+                                               lambda ev: records.write_json(OUT, "E", ev),
+                                               self.now_s)
         self.sides = []
         rel = spec.get("reliable_sides", ())
         for i, side in enumerate(spec.get("sides", ())):
@@ -179,6 +185,8 @@ class Node:
                         self.node.periodic(0)
                     except Exception as e:
                         records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80]})
+                    if self.apps is not None:
+                        self.apps.tick()
                     while next_cmd is not None and self.fake[0] >= next_cmd:  # (a flood:
                         next_cmd += cmd["every_s"] * 1000  # several per window)
                         self._command()
@@ -235,6 +243,8 @@ class Node:
                 self.node.periodic(0)
             except Exception as e:
                 records.write_json(OUT, "E", {"ev": "drop", "why": str(e)[:80]})
+            if self.apps is not None:
+                self.apps.tick()
             while next_cmd is not None and time.monotonic() >= next_cmd:
                 next_cmd += cmd["every_s"]
                 self._command()

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import topology  # noqa: E402
 
 import links  # noqa: E402
+import netvar_p2p  # noqa: E402
 
 import sedsnet as ref  # noqa: E402  the reference decoder; the host never imports ours
 
@@ -265,6 +266,7 @@ def text(rep):
                      "frames resent %d" % (name, r["sent"], r["delivered"], r["lost"],
                                            " (OK)" if r["lost"] == 0 else " (LOST)",
                                            r["in_flight"], r["resent"]))
+    lines.extend(netvar_p2p.text(rep))  # network variables, P2P queries (netvar_p2p.py)
     lines.append("")
     lines.append("by origin: " + ", ".join(
         "%s %d/%d (last delivered at %s s)" % (n, o["delivered"], o["sent"], o["last_delivery_s"])

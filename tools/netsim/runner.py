@@ -23,6 +23,7 @@ import build  # noqa: E402
 import deploy  # noqa: E402
 import features  # noqa: E402
 import links  # noqa: E402
+import netvar_p2p  # noqa: E402
 import records  # noqa: E402
 import report  # noqa: E402
 import vboard  # noqa: E402
@@ -182,6 +183,7 @@ class Run:
         self.hub = links.Hub(sc["seed"], self.tracker.observe, self.tracker.arrive)
         self.boards, self.consoles, self.refs, self.ends = {}, {}, {}, []
         self.fired = []
+        self.app_events = []  # (node, event) of the reference nodes' holders and P2P queries
         self.root = tempfile.mkdtemp(prefix="netsim-")
 
     def say(self, msg):
@@ -195,6 +197,8 @@ class Run:
     def _ref_event(self, proc, ev):
         if ev.get("ev") == "rx":
             self.tracker.delivery(proc.name, ev["ty"], ev["sender"], ev["ts"], ev["data"], ev["t"])
+        elif ev.get("ev") in ("nv", "p2p_q", "p2p_a"):  # netvar_p2p.py's report sections
+            self.app_events.append((proc.name, ev))
 
     def start(self):
         sc = self.sc
@@ -215,7 +219,8 @@ class Run:
         for n in sc["nodes"]:
             spec = {k: n[k] for k in ("name", "kind", "hostname", "schema", "handlers",
                                       "command", "sides")}
-            spec.update(features.node_spec(feat, n["name"]))
+            spec.update(features.node_spec(feat, n["name"], {b["name"]: b["hostname"]
+                                                             for b in sc["boards"]}))
             self.refs[n["name"]] = RefProc(spec, self._ref_frame, self._ref_event, log)
             self._ref_ends[n["name"]] = [links.RefSide(n["name"], s, self.hub, self.refs[n["name"]], i)
                                          for i, s in enumerate(n["sides"])]
@@ -375,7 +380,9 @@ class Run:
                 "crc_failures": crc, "undecodable": self.tracker.undecodable,
                 "chunks": self.tracker.chunks,
                 "ignored": self.sc["ignored"], "events": self.fired, "topology_from": ground,
-                "link_loss": report.link_loss_by_hosts(ls, hostnames)}
+                "link_loss": report.link_loss_by_hosts(ls, hostnames),
+                **netvar_p2p.report(self.sc.get("feat"), self.app_events,
+                                    {n: list(c.lines) for n, c in self.consoles.items()})}
 
     def close(self):
         self.hub.stop()

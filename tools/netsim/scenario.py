@@ -23,9 +23,10 @@ NRF24_RATES = (250, 1000, 2000)
 # LoRa frames at SF7 (firmware/sx127x.py tx_queue=2), a UART driver's buffer
 TX_QUEUE_MS = {"lora": 300, "nrf24": 20, "uart": 500, "pipe": 0}  # nrf24: ~8 payloads (tx_queue=8)
 # Library features a scenario turns on ("features"): the real-time runner applies these...
-SIMULATED_KEYS = ("reliable_types", "reliable_links", "reliable_max_retries", "time_sync", "e2e")
+SIMULATED_KEYS = ("reliable_types", "reliable_links", "reliable_max_retries", "time_sync", "e2e",
+                  "network_variables", "p2p")
 # ...and notes and skips the rest until it simulates them (then they join the default scenario)
-FUTURE_KEYS = SIMULATED_KEYS + ("network_variables", "p2p")
+FUTURE_KEYS = SIMULATED_KEYS
 TOP_KEYS = ("name", "description", "duration_s", "seed", "heap", "boards", "nodes", "links",
             "events", "features")
 
@@ -309,7 +310,23 @@ def _features(feats, names, boards, nodes, links):
             if n not in names:
                 _fail("%s.nodes[%d]" % (w, j), "no board or node %r" % n)
         out["e2e"] = {"key_id": kid, "key": key, "nodes": holders}
+    out.update(_netvar_p2p().parse(feats, boards, nodes,
+                                   lambda: known or _type_names(boards, nodes), _fail))
     return out
+
+
+def _netvar_p2p():
+    """netvar_p2p.py beside this file (loaded by path: this module is too, by the tests)."""
+    import importlib.util
+    import sys
+    mod = sys.modules.get("netvar_p2p")
+    if mod is None:
+        spec = importlib.util.spec_from_file_location("netvar_p2p",
+                                                      os.path.join(HERE, "netvar_p2p.py"))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        sys.modules["netvar_p2p"] = mod
+    return mod
 
 
 def parse(doc, base_dir="."):
