@@ -55,14 +55,16 @@ class NetVars:
 
     def _list(self, ty):
         """List ty in our ADDRESS (4.2.7 lists what enable, on_update, set, seed and get
-        name); a change is announced at once, before any push of it."""
+        name); a change is announced at once, before any push of it, to the peers heard
+        (alone, 4.2.7 sends the value first and the change with the next announcement)."""
         if ty not in self.announce:
             self.announce.append(ty)
             self.announce.sort()
             disc = self.router.discovery
             if disc is not None:
                 disc._changed = True
-                disc.periodic(self.router.now_ms())
+                if disc.routes:
+                    disc.periodic(self.router.now_ms())
 
     def _entry(self, ty, create=True):
         opt_int(ty, "ty", 0xFFFFFFFF)
@@ -164,8 +166,9 @@ class NetVars:
         self._may(ty, _WRITE)
         self._store(ty, frame)  # no callback on the setter, as 4.2.7
         self._list(ty)
-        if self.router.discovery is None:
-            # (ours) no discovery, no holders known: sent as ordinary data
+        d = self.router.discovery
+        if d is None or not d.routes:
+            # nobody announced (4.2.7 too) or no discovery (ours): sent as ordinary data
             self.router.transmit_packed_message(frame)
         elif not self.pushes().push(frame):  # to the holders announced; none: nothing sent,
             self.sealed(ty, frame)  # but 4.2.7 still refuses a type it could not seal
