@@ -56,10 +56,10 @@ def repeat(node, sid, hdr, data, n):
 def ack(node, sid, hdr, data, n):
     """An E2E ACK (type 1 with a contract) from side sid. One naming us goes to our origin
     table (reliable_origin.py); another goes on only toward the origin it names (its second
-    target) on the sides where discovery knows it, and is dropped (counted) when discovery
-    does not know it, as 4.2.7 Routers and Relays do (test_reliable_origin_parity.py;
-    4.2.7 also learns the path back from the data frame it passed on: we do not). Without
-    discovery it is flooded (nothing is known)."""
+    target) on the sides where discovery knows it, as 4.2.7 Routers and Relays do
+    (test_reliable_origin_parity.py). 4.2.7 also learns the path back from the data frame it
+    passed on; we do not, so an ACK for an origin discovery does not know (or any ACK without
+    discovery) is passed on every other side, counted, never dropped."""
     targets = hdr.contract_targets(data)
     me = node.sender_hash
     if me in targets or node.src_addr in targets:
@@ -86,8 +86,10 @@ def ack(node, sid, hdr, data, n):
     if mask:
         _remember(node, data[hdr.payload_start:hdr.payload_end], targets[0])
         node._send(mask, data, n, True)
-    else:
+    else:  # an origin discovery does not name: 4.2.7 follows the path it learned from the
+        # data frame; we learn none, so it goes on every other side (counted), never lost
         node._e2e_unrouted = getattr(node, "_e2e_unrouted", 0) + 1
+        node._flood(sid, hdr, data, n)
 
 
 _ACK_BYTES = const(80)  # an ACK cache entry: its ID, list and dict slot (32-bit heap)
