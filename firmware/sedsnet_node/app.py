@@ -103,6 +103,8 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
     for kid, key in e2e_keys(cfg_path, cfg):  # process-wide keyring, before the router
         sedsnet.register_e2e_key(kid, key)
     router = make_router(sedsnet, cfg, handlers, clock if injected_clock else None)
+    for h in handlers:
+        h[2].router = router  # (to open the sealed frames it logs)
     reliable = {s.get("name", s["type"].upper()): s.get("reliable", False)
                     for s in cfg["sides"]}
     timing = cfg.get("loop", {})

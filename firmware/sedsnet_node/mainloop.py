@@ -37,7 +37,10 @@ class PacketCounter:
 
     A packed handler (the frame's bytes), given as (endpoint, None, counter): a Router with no
     Packet handler never loads sedsnet.packet (6 KB of code a board compiling .py sources,
-    CircuitPython, has no heap for). The few logged frames are parsed here."""
+    CircuitPython, has no heap for). The few logged frames are parsed here; a sealed one
+    (already authenticated by the router) is opened with the router's key to log it."""
+
+    router = None  # set by app.build once the router exists
 
     def __init__(self, name, log=print, show=3):
         self.name = name
@@ -52,7 +55,10 @@ class PacketCounter:
             from sedsnet.wire import FrameHeader
             h = FrameHeader()
             h.parse(frame)
-            pl = frame[h.payload_start:h.payload_end]  # (a sealed frame's is ciphertext)
+            if h.e2e and self.router is not None:
+                from sedsnet.e2e_frame import open_frame
+                h, frame, _n = open_frame(self.router, h, frame, len(frame))
+            pl = frame[h.payload_start:h.payload_end]
             self.log("sedsnet: %s got type %d from %s: %s" % (
                 self.name, h.ty, sender_name(h.src_addr),
                 "E2E-sealed, %d bytes" % len(pl) if h.e2e else bytes(pl).hex()))

@@ -79,8 +79,9 @@ def test_board_built_from_config_does_not_load_sedsnet_packet():
 
 
 def test_a_sealed_frame_is_logged_as_sealed_not_as_ciphertext():
-    """A packed handler sees an E2E frame as it came: the board's log line names it sealed
-    (with its wrapper's length) instead of printing ciphertext as if it were the payload."""
+    """A packed handler sees an E2E frame as it came: the board's counter opens it with its
+    router's key (app.build gives it the router) and logs the clear payload; without a router
+    it names it sealed instead of printing ciphertext as if it were the payload."""
     from sedsnet_node.mainloop import PacketCounter
     lines = []
     _node(lines)  # (registers the schema)
@@ -98,6 +99,10 @@ def test_a_sealed_frame_is_logged_as_sealed_not_as_ciphertext():
         PacketCounter("PCNT_FC", out.append)(sealed[0])
         assert len(out) == 1 and " got type " in out[0] and "E2E-sealed, " in out[0], out
         assert struct.pack("<3f", 1.0, 2.0, 3.0).hex() not in out[0]
+        counter = PacketCounter("PCNT_FC", out.append)
+        counter.router = sedsnet.Router(hostname="pcnt-opener", now_ms=lambda: 5)  # (app.build)
+        counter(sealed[0])  # a board's router holds the key: the clear payload is logged
+        assert out[1].endswith(": " + struct.pack("<3f", 1.0, 2.0, 3.0).hex()), out
     finally:
         sedsnet.remove_e2e_key(0x5C)
         _cleanup()
