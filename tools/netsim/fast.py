@@ -133,7 +133,8 @@ class FastRun(runner.Run):
         for n in sc["nodes"]:
             spec = {k: n[k] for k in ("name", "kind", "hostname", "schema", "handlers",
                                              "command", "sides")}
-            spec.update(features.node_spec(feat, n["name"]))
+            spec.update(features.node_spec(feat, n["name"], {b["name"]: b["hostname"]
+                                                             for b in sc["boards"]}))
             spec["fake_clock"] = True
             proc = runner.RefProc(spec, self._ref_frame, self._ref_event, self._log)
             self.refs[n["name"]] = proc
@@ -194,6 +195,9 @@ class FastRun(runner.Run):
         out = []
         for name, lab in self.labs.items():
             line = lab.stdout.readline()
+            while line and not line.startswith("{"):  # a print() of the library's own (a
+                self.consoles[name].add(line.rstrip("\n"), self.T[0] / 1000.0)  # handler
+                line = lab.stdout.readline()  # failure): the board's console, not a reply
             if not line:
                 raise RuntimeError("the fast lab of %s ended (see its console log)" % name)
             reply = json.loads(line)
