@@ -169,3 +169,18 @@ def network(schema, heapsize="4M"):
     with reference_peer("ref_router_lab.py") as ref, \
             micropython_peer("mp_router_lab.py", heapsize) as mp:
         yield Net(ref, mp, schema)
+
+
+def p2p(net, name, what, *args, echo=None):
+    """One P2P call (peers/router_lab.py's "p2p" command: bind, send, events, ...) on
+    node name at the network's time, then the frames it sent shuttled; the lab's reply."""
+    lab = net.labs[net.where[name]]
+    lab.call("at", t=net.t)
+    cmd = {"node": name, "what": what, "args": [{"hex": a.hex()} if isinstance(a, bytes) else a
+                                                 for a in args]}
+    if echo is not None:
+        cmd["echo"] = echo.hex()
+    res = lab.call("p2p", **cmd)
+    res.pop("ok", None)
+    net.shuttle()
+    return res

@@ -50,7 +50,10 @@ def test_the_example_serves_status_and_pushes_a_file(tmp_path):
     root = tmp_path / "fs"
     root.mkdir()
     data = _populate(str(root))
-    with vboard.Running(str(root), board="rp2040") as vb:
+    # 512k: the board compiles the library's .py sources, which takes far more heap than the
+    # .mpy files or frozen modules of a real board (with the discovery modules of issue 13,
+    # the default 320k ran out and the board never announced itself)
+    with vboard.Running(str(root), board="rp2040", heap="512k") as vb:
         subprocess.run([os.path.join(toolchain.VENV_BIN, "mpremote"), "connect", vb.console,
                         "reset"], check=True, capture_output=True, timeout=30)
         result = tmp_path / "result.json"

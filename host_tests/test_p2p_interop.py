@@ -6,7 +6,7 @@ server moves to a static address (configure_address) and hostname targeting stil
 does the new address."""
 import pytest
 
-from netlab import network
+from netlab import network, p2p
 
 SCHEMA = []
 
@@ -15,19 +15,6 @@ SCHEMA = []
 def net_factory():
     with network(SCHEMA) as net:
         yield net.reset
-
-
-def p2p(net, name, what, *args, echo=None):
-    lab = net.labs[net.where[name]]
-    lab.call("at", t=net.t)
-    cmd = {"node": name, "what": what, "args": [{"hex": a.hex()} if isinstance(a, bytes) else a
-                                                 for a in args]}
-    if echo is not None:
-        cmd["echo"] = echo.hex()
-    res = lab.call("p2p", **cmd)
-    res.pop("ok", None)
-    net.shuttle()
-    return res
 
 
 def events(net, name):

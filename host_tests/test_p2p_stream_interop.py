@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import toolchain
-from netlab import network
+from netlab import network, p2p
 from peerproc import micropython_peer
 
 sys.path.insert(0, os.path.join(toolchain.REPO, "tools"))
@@ -23,19 +23,6 @@ SCHEMA = []
 def net_factory():
     with network(SCHEMA) as net:
         yield net.reset
-
-
-def p2p(net, name, what, *args, echo=None):
-    lab = net.labs[net.where[name]]
-    lab.call("at", t=net.t)
-    cmd = {"node": name, "what": what, "args": [{"hex": a.hex()} if isinstance(a, bytes) else a
-                                                 for a in args]}
-    if echo is not None:
-        cmd["echo"] = echo.hex()
-    res = lab.call("p2p", **cmd)
-    res.pop("ok", None)
-    net.shuttle()
-    return res
 
 
 def events(net, name):
