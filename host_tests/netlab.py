@@ -171,16 +171,25 @@ def network(schema, heapsize="4M"):
         yield Net(ref, mp, schema)
 
 
-def p2p(net, name, what, *args, echo=None):
-    """One P2P call (peers/router_lab.py's "p2p" command: bind, send, events, ...) on
-    node name at the network's time, then the frames it sent shuttled; the lab's reply."""
+def node_call(net, name, cmd, **kw):
+    """A lab command (peers/router_lab.py) on node name at the network's time, then the
+    frames it sent shuttled; the lab's reply without its "ok"."""
     lab = net.labs[net.where[name]]
     lab.call("at", t=net.t)
-    cmd = {"node": name, "what": what, "args": [{"hex": a.hex()} if isinstance(a, bytes) else a
-                                                 for a in args]}
-    if echo is not None:
-        cmd["echo"] = echo.hex()
-    res = lab.call("p2p", **cmd)
+    res = lab.call(cmd, node=name, **kw)
     res.pop("ok", None)
     net.shuttle()
     return res
+
+
+def nv(net, name, op, **kw):
+    """A network-variable call (the "nv" command: enable, set, get, cached, updates, ...)."""
+    return node_call(net, name, "nv", what=op, **kw)
+
+
+def p2p(net, name, what, *args, echo=None):
+    """A P2P call (the "p2p" command: bind, send, events, ...); bytes arguments as hex."""
+    kw = {"args": [{"hex": a.hex()} if isinstance(a, bytes) else a for a in args]}
+    if echo is not None:
+        kw["echo"] = echo.hex()
+    return node_call(net, name, "p2p", what=what, **kw)

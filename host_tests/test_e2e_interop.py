@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from netlab import network
+from netlab import network, node_call
 
 SINK_R = 0x1101  # held by the reference node
 SINK_M = 0x1102  # held by ours
@@ -34,11 +34,7 @@ def net():
 
 
 def _log(net, name, ty, payload):
-    lab = net.labs[net.where[name]]
-    lab.call("at", t=net.t)
-    res = lab.call("log_bytes", node=name, ty=ty, payload=payload)
-    net.shuttle()
-    return res["error"]
+    return node_call(net, name, "log_bytes", ty=ty, payload=payload)["error"]
 
 
 def _sealed(net, name, ty):

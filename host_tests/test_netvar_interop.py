@@ -8,7 +8,7 @@ it (contract naming it) and our E2E ACK stops its resends. Our pushes:
 test_netvar_push_interop.py."""
 import pytest
 
-from netlab import network
+from netlab import network, nv
 
 SINK = 0x1201
 NV = 0x2201  # static u16 x1
@@ -20,15 +20,6 @@ SCHEMA = [["register_endpoint", SINK, "NV_SINK"],
 def net_factory():
     with network(SCHEMA) as net:
         yield net.reset
-
-
-def nv(net, name, op, **kw):
-    lab = net.labs[net.where[name]]
-    lab.call("at", t=net.t)
-    res = lab.call("nv", node=name, what=op, **kw)
-    res.pop("ok", None)
-    net.shuttle()
-    return res
 
 
 @pytest.mark.parametrize("producer_lab", ["ref", "mp"])

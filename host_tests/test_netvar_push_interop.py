@@ -17,7 +17,7 @@
   does the same, frame for frame."""
 import pytest
 
-from netlab import network
+from netlab import network, nv
 from peerproc import reference_peer
 from sedsnet.wire import FrameHeader
 
@@ -40,15 +40,6 @@ def net_factory():
         net.add_lab("ref1", r1)  # one reference node per process: every frame is traced
         net.add_lab("ref2", r2)
         yield net.reset
-
-
-def nv(net, name, op, **kw):
-    lab = net.labs[net.where[name]]
-    lab.call("at", t=net.t)
-    res = lab.call("nv", node=name, what=op, **kw)
-    res.pop("ok", None)
-    net.shuttle()
-    return res
 
 
 def frames(net, since, ty, who=None):
