@@ -115,7 +115,7 @@ def test_short_run_reports_variable_updates_and_answered_queries(tmp_path):
         json.dump(doc, f)
     out_dir = str(tmp_path / "out")
     run = subprocess.run([PY, os.path.join(REPO, "tools", "netsim"), path, "--quiet",
-                          "--seconds", "8", "--out", out_dir],
+                          "--seconds", "8", "--fast", "--out", out_dir],
                          capture_output=True, text=True, timeout=150, cwd=REPO)
     assert run.returncode == 0, run.stdout + run.stderr
     with open(os.path.join(out_dir, "report.json")) as f:
