@@ -154,7 +154,8 @@ def test_unreadable_file_is_a_scenario_error(tmp_path):
 
 
 def test_every_example_scenario_parses():
-    paths = sorted(glob.glob(os.path.join(REPO, "scenarios", "*.json")))
+    paths = sorted(glob.glob(os.path.join(REPO, "scenarios", "*.json")) +
+                   glob.glob(os.path.join(REPO, "scenarios", "*.toml")))
     assert len(paths) >= 3
     for p in paths:
         sc = scenario.load(p)

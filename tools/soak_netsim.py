@@ -33,10 +33,19 @@ TABLE_SLACK = 0.10  # a table's second-half maximum may exceed its first-half on
 TRANSIENT = ("reliable_rx_buffer_bytes_used", "reliable_rx_buffer_len", "shared_queue_bytes_used")
 
 
+def _scenario_module():
+    """tools/netsim/scenario.py by path (its directory holds modules named links, report...)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "netsim_scenario", os.path.join(REPO, "tools", "netsim", "scenario.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def soak_scenario(path, seconds, flap_every, as_is):
     """The scenario document for the soak: paths made absolute, flaps added, keys on relays."""
-    with open(path) as f:
-        doc = json.load(f)
+    doc = _scenario_module().read_doc(path)  # JSON or TOML
     base = os.path.dirname(os.path.abspath(path))
     for part in (doc.get("boards", []), doc.get("nodes", [])):
         for one in part:

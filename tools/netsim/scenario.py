@@ -1,4 +1,4 @@
-"""Read and check a simulator scenario (JSON, scenarios/README.md). Every problem is a
+"""Read and check a simulator scenario (JSON or TOML, scenarios/README.md). Every problem is a
 ScenarioError whose message names the field ("links[2].loss: ..."), found before anything starts.
 
 parse(doc, base_dir) -> a plain dict with defaults filled in:
@@ -371,10 +371,19 @@ def parse(doc, base_dir="."):
             "features": feats, "ignored": ignored}
 
 
-def load(path):
+def read_doc(path):
+    """The document of a scenario file: JSON, or TOML for a .toml name (tomllib: the same keys,
+    tables for objects, arrays of tables for lists of objects; checked by parse() alike)."""
     try:
+        if path.endswith(".toml"):
+            import tomllib
+            with open(path, "rb") as f:
+                return tomllib.load(f)
         with open(path) as f:
-            doc = json.load(f)
-    except (OSError, ValueError) as e:
+            return json.load(f)
+    except (OSError, ValueError) as e:  # (tomllib.TOMLDecodeError is a ValueError)
         raise ScenarioError("%s: %s" % (path, e))
-    return parse(doc, os.path.dirname(os.path.abspath(path)))
+
+
+def load(path):
+    return parse(read_doc(path), os.path.dirname(os.path.abspath(path)))
