@@ -4,7 +4,9 @@ the new source, a rotation keeps E2E deliveries going and RequireOn never downgr
 `reboot` in --fast (the board's lab process restarts; its telemetry resumes). The simulator
 runs in child processes (it imports the reference sedsnet, which never shares a process with
 ours)."""
+import copy
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -75,3 +77,43 @@ def test_the_cli_and_the_soak_take_a_toml_scenario(tmp_path):
     doc = soak.soak_scenario(os.path.join(REPO, "scenarios", "short.toml"), 700, 300, False)
     assert doc["boards"][1]["config"] == os.path.join(REPO, "boards", "esp32", "gateway.json")
     assert [e["at_s"] for e in doc["events"]] == [300, 600]  # its flaps of the air link
+
+
+# -- --fast runs --------------------------------------------------------------------------------
+def _fast(tmp_path, doc, seconds, name):
+    """Run doc (paths made absolute) in --fast; -> (report.json, report.txt, out dir)."""
+    doc = copy.deepcopy(doc)
+    for part in (doc.get("boards", []), doc.get("nodes", [])):
+        for one in part:
+            for k in ("config", "schema"):
+                if k in one and not os.path.isabs(one[k]):
+                    one[k] = os.path.join(REPO, one[k])
+    path = str(tmp_path / (name + ".json"))
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    out_dir = str(tmp_path / name)
+    run = subprocess.run([PY, os.path.join(REPO, "tools", "netsim"), path, "--fast", "--quiet",
+                          "--seconds", str(seconds), "--out", out_dir],
+                         capture_output=True, text=True, timeout=150, cwd=REPO)
+    assert run.returncode == 0, run.stdout + run.stderr
+    with open(os.path.join(out_dir, "report.json")) as f:
+        rep = json.load(f)
+    with open(os.path.join(out_dir, "report.txt")) as f:
+        return rep, f.read(), out_dir
+
+
+def test_a_reboot_in_fast_restarts_the_boards_lab_and_its_telemetry_resumes(tmp_path):
+    doc = scenario.read_doc(os.path.join(REPO, "scenarios", "short.toml"))
+    doc["events"] = [{"at_s": 8, "do": "reboot", "board": "rocket"}]
+    rep, body, out_dir = _fast(tmp_path, doc, 20, "reboot")
+    boards = {b["name"]: b for b in rep["boards"]}
+    assert boards["rocket"]["reboots"] == 1 and boards["gateway"]["reboots"] == 0
+    assert boards["rocket"]["status_lines"] == 5  # every 5 s: 0, 5 s; then 8, 13, 18 s
+    assert rep["events"] == [{"at_s": 8, "what": "board rocket reboots (its lab process "
+                                                 "restarts)"}]
+    assert rep["origins"]["rocket"]["last_delivery_s"] > 15  # its telemetry resumed
+    with open(os.path.join(out_dir, "rocket.console.log")) as f:
+        lines = f.read().splitlines()
+    boot = [i for i, x in enumerate(lines) if x.startswith("sedsnet: rocket up")]
+    assert len(boot) == 2 and lines[boot[1] - 1] == "MPY: soft reboot", lines
+    assert "reboots 1," in body and rep["crc_failures"] == 0

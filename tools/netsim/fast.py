@@ -10,8 +10,11 @@ lets every lab step its board `step_ms` apart up to the window's end (the labs r
 side), then advances each reference node. The scenario's features apply as in real time
 (features.py: the reference node specs, the boards' configs, the flagged schema files; time-sync
 offsets from the boards' net_ms= status lines against the source on the same simulated clock).
-Latencies are quantised to the window. Not supported here: reboot events (noted in the report),
-the boards' .mpy images and main.py itself (the lab calls build()).
+Latencies are quantised to the window. A reboot event ends the board's lab process and starts
+a new one at the event's simulated time (its clock runs on from there, as a board's ticks do
+across a soft reset; the boot takes no simulated time); its console gets the vboard's
+"MPY: soft reboot" line. Not supported here: the boards' .mpy images and main.py itself (the
+lab calls build()).
 """
 import json
 import os
@@ -144,12 +147,11 @@ class FastRun(runner.Run):
         env["MICROPYPATH"] = os.pathsep.join(os.path.join(REPO, d) for d in
                                              ("lib", "firmware", os.path.join("tools", "shims")))
         mp = os.environ.get("MICROPYTHON") or os.path.join(REPO, ".venv", "bin", "micropython")
+        self._mp, self._env, self.lab_cfg = mp, env, {}
         for b in sc["boards"]:
-            self.labs[b["name"]] = self._lab(b, features.board_config(feat, b), feat, mp, env)
+            self.labs[b["name"]] = self._lab(b, features.board_config(feat, b), feat)
         for name, lab in self.labs.items():
-            ready = lab.stdout.readline()
-            if not ready.startswith('{"ready"'):
-                raise RuntimeError("fast lab of %s did not start: %r" % (name, ready))
+            self._ready(name, lab)
         self.lab_ends = {}
         for b in sc["boards"]:
             self.consoles[b["name"]] = Lines()
@@ -166,22 +168,43 @@ class FastRun(runner.Run):
             self.ends.extend(ends)
             self.hub.add_link(l, ends)
 
-    def _lab(self, b, cfg, feat, mp, env):
+    def _lab(self, b, cfg, feat):
         """One board's lab process: its board directory (the schema with the scenario's
         per-type flags, as the real-time runner deploys it) and its config."""
         bdir = os.path.join(self.root, b["name"])
         shutil.copytree(os.path.join(REPO, "boards", b["board"]), bdir)
         features.flag_schema(os.path.join(bdir, cfg.get("schema") or "schema.json"),
                              feat["type_flags"])
-        spec = {"step_ms": self.step_ms, "boards": [
-            {"name": b["name"], "config": cfg, "dir": bdir}]}
-        path = os.path.join(self.root, b["name"] + "-lab.json")
+        self.lab_cfg[b["name"]] = cfg  # (a key rotation updates it: a reboot keeps the key)
+        return self._spawn(b["name"], 0)
+
+    def _spawn(self, name, t0):
+        spec = {"step_ms": self.step_ms, "t0": t0, "boards": [
+            {"name": name, "config": self.lab_cfg[name], "dir": os.path.join(self.root, name)}]}
+        path = os.path.join(self.root, name + "-lab.json")
         with open(path, "w") as f:
             json.dump(spec, f)
-        return subprocess.Popen([mp, "-X", "heapsize=" + LAB_HEAP,
+        return subprocess.Popen([self._mp, "-X", "heapsize=" + LAB_HEAP,
                                  os.path.join(HERE, "fastlab.py"), path],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                cwd=self.root, env=env)
+                                cwd=self.root, env=self._env)
+
+    def _ready(self, name, lab):
+        ready = lab.stdout.readline()
+        if not ready.startswith('{"ready"'):
+            raise RuntimeError("fast lab of %s did not start: %r" % (name, ready))
+
+    def reboot(self, name):
+        """The board's lab process ends and a new one boots at the current simulated time: what
+        was on its way in is lost, as on a board that resets; its UART decoders start afresh."""
+        self._stop_lab(self.labs[name])
+        self.consoles[name].add("MPY: soft reboot", self.T[0] / 1000.0)  # (the vboard's line)
+        self.inputs = [one for one in self.inputs if one[0] != name]
+        lab = self.labs[name] = self._spawn(name, self.T[0])
+        self._ready(name, lab)
+        for (node, _side), end in self.lab_ends.items():
+            if node == name and end.dec is not None:
+                end.dec = links.cobs.CobsDecoder(4096)
 
     def _window(self, until):
         self.hub.pump()  # what is due by now goes into this window's inputs / reference nodes
@@ -240,8 +263,9 @@ class FastRun(runner.Run):
                 if e.get("quiet"):
                     self.hub.set_up(e["link"], e["do"] == "link_up")
                 elif e["do"] == "reboot":
-                    self.fired.append({"at_s": e["at_s"], "what": "reboot of %s skipped: not "
-                                       "supported in --fast" % e["board"]})
+                    self.reboot(e["board"])
+                    self.fired.append({"at_s": e["at_s"], "what": "board %s reboots (its lab "
+                                       "process restarts)" % e["board"]})
                 elif e["do"] != "flap":
                     self._fire(e)
                 else:
@@ -291,16 +315,20 @@ class FastRun(runner.Run):
             out.update(json.loads(lab.stdout.readline()))
         return out
 
+    @staticmethod
+    def _stop_lab(lab):
+        if lab.poll() is None:
+            try:
+                lab.stdin.write('{"op": "stop"}\n')
+                lab.stdin.flush()
+                lab.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                lab.kill()
+                lab.wait()
+
     def close(self):
         for lab in self.labs.values():
-            if lab.poll() is None:
-                try:
-                    lab.stdin.write('{"op": "stop"}\n')
-                    lab.stdin.flush()
-                    lab.wait(5)
-                except (OSError, subprocess.TimeoutExpired):
-                    lab.kill()
-                    lab.wait()
+            self._stop_lab(lab)
         for p in self.refs.values():
             p.close()
         self._log.close()

@@ -6,7 +6,7 @@
 #   {"until": T, "in": [[board, side, hex, t], ...]}  -> steps every loop from the current time
 #   to T (step_ms apart), delivering each input at its time; answers
 #   {"t": T, "out": [[board, side, hex, t], ...], "log": [[board, line, t], ...]}
-#   {"op": "stop"} ends it. UART output is the raw bytes written (0x00 + COBS + 0x00), radio
+#   {"op": "stop"} ends it. A lab started with "t0" (a reboot at that simulated time) boots there. UART output is the raw bytes written (0x00 + COBS + 0x00), radio
 #   output is the settings bytes (SX127x 6, nRF24 7) + payload (as each sim's UdpAir sends it).
 # MicroPython only (runs under the Unix port with lib/, firmware/ and tools/shims on MICROPYPATH).
 import gc
@@ -172,6 +172,7 @@ def main(spec_path):
     with open(spec_path) as f:
         spec = json.load(f)
     step = spec.get("step_ms", 2)
+    NOW[0] = spec.get("t0", 0)  # a board rebooted at T (fast.py): its clock runs on from T
     boards = {}
     order = []
     for b in spec["boards"]:
