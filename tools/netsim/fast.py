@@ -27,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import features  # noqa: E402
 import links  # noqa: E402
+import netevents  # noqa: E402
 import report  # noqa: E402
 import runner  # noqa: E402
 
@@ -122,6 +123,7 @@ class FastRun(runner.Run):
         self.tracker = report.Tracker(handled, now=lambda: self.T[0] / 1000.0)
         self.hub = links.Hub(sc["seed"], self.tracker.observe, self.tracker.arrive,
                              now_ms=lambda: self.T[0])
+        netevents.setup(self)
         self.inputs = []
         self.labs = {}  # board name -> its lab process
         self.heap_every_ms = 10000
@@ -197,8 +199,9 @@ class FastRun(runner.Run):
     def reboot(self, name):
         """The board's lab process ends and a new one boots at the current simulated time: what
         was on its way in is lost, as on a board that resets; its UART decoders start afresh."""
+        netevents.carry(self, name)  # (its E2E counters, with a key rotation ahead)
         self._stop_lab(self.labs[name])
-        self.consoles[name].add("MPY: soft reboot", self.T[0] / 1000.0)  # (the vboard's line)
+        self.consoles[name].add("MPY: soft reboot", self.T[0])  # (the vboard's line; ms)
         self.inputs = [one for one in self.inputs if one[0] != name]
         lab = self.labs[name] = self._spawn(name, self.T[0])
         self._ready(name, lab)
@@ -306,6 +309,17 @@ class FastRun(runner.Run):
         rep["fast"] = {"step_ms": self.step_ms, "window_ms": self.window_ms,
                        "simulated_s": self.elapsed, "radios": self.radios()}
         return rep
+
+    def lab_call(self, name, msg):
+        """One op to a board's lab, its JSON reply (a line the lab prints itself: console)."""
+        lab = self.labs[name]
+        lab.stdin.write(json.dumps(msg) + "\n")
+        lab.stdin.flush()
+        line = lab.stdout.readline()
+        while line and not line.startswith("{"):
+            self.consoles[name].add(line.rstrip("\n"), self.T[0])
+            line = lab.stdout.readline()
+        return json.loads(line) if line else None
 
     def radios(self):
         out = {}

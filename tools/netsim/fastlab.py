@@ -14,13 +14,28 @@ import json
 import sys
 from binascii import hexlify, unhexlify
 
-from sedsnet_node import app
+from sedsnet_node import app, mainloop
 import nrf24_sim
 import sx127x_sim
 
 NOW = [0]
 OUT = []
 LOGS = []
+HANDLED = {}  # type id -> [frames the board's handlers got sealed, in clear] (key rotation)
+_counter_call = mainloop.PacketCounter.__call__
+
+
+def _counted(self, frame):
+    """The board's handler (mainloop.PacketCounter), counting sealed and clear frames per type:
+    the simulator's check that no RequireOn type is accepted in clear."""
+    from sedsnet.wire import FrameHeader
+    h = FrameHeader()
+    h.parse(frame)
+    HANDLED.setdefault(h.ty, [0, 0])[0 if h.e2e else 1] += 1
+    return _counter_call(self, frame)
+
+
+mainloop.PacketCounter.__call__ = _counted
 
 
 def clock():
@@ -205,6 +220,21 @@ def main(spec_path):
                     if k.endswith("_used") or k.endswith("_len"):
                         d["tables"][k] = v
                 d["drops"] = router_drops(router.export_runtime_stats())
+            sys.stdout.write(json.dumps(d) + "\n")
+            continue
+        if msg.get("op") == "e2e_key":  # a key rotation (netevents.py): the new key, live
+            import sedsnet
+            sedsnet.register_e2e_key(msg["key_id"], unhexlify(msg["key"]))
+            sys.stdout.write('{"ok": true}\n')
+            continue
+        if msg.get("op") == "e2e":  # E2E counters: E2E drops, failed opens, handler frames
+            d = {"e2e_drops": 0, "open_failures": 0,
+                 "handled": {str(k): v for k, v in HANDLED.items()}}
+            for name in order:
+                for side in boards[name][1].router.export_runtime_stats()["sides"]:
+                    d["e2e_drops"] += side["drops"].get("e2e", 0)
+            if "sedsnet.e2e" in sys.modules:
+                d["open_failures"] = sys.modules["sedsnet.e2e"].stats()["open_failures"]
             sys.stdout.write(json.dumps(d) + "\n")
             continue
         if msg.get("op") == "radios":  # diagnostics: each simulated radio's counters

@@ -12,6 +12,7 @@ TOOLS = os.path.dirname(HERE)
 REPO = os.path.dirname(TOOLS)
 sys.path.insert(0, TOOLS)
 import build  # noqa: E402
+import netevents  # noqa: E402
 import netvar_p2p  # noqa: E402
 
 
@@ -24,6 +25,7 @@ def node_spec(feat, name, hostnames=None):
     if e2e and name in e2e["nodes"]:
         spec["e2e"] = {"key_id": e2e["key_id"], "key": e2e["key"]}
     spec.update(netvar_p2p.node_spec(feat, name, hostnames or {}))
+    spec.update(netevents.node_spec(feat, name))  # a time-source failover's backup
     return spec
 
 
@@ -38,6 +40,7 @@ def board_config(feat, b):
     if e2e and b["name"] in e2e["nodes"]:
         cfg["e2e"] = {"keys": {str(e2e["key_id"]): e2e["key"]}, "key_id": e2e["key_id"]}
     netvar_p2p.board_config(feat, b["name"], cfg)
+    netevents.board_config(feat, b["name"], cfg)
     return cfg
 
 

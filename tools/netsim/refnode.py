@@ -6,12 +6,14 @@ spec: {"name", "kind": "router"|"relay", "hostname", "schema": path or null, "ha
 [endpoint names], "sides": [side names], "command": {"every_s", "type", "endpoint"} or null},
 and the scenario's features: "type_flags" {type: {"reliable", "e2e_encryption"}},
 "reliable_sides" [side names], "e2e" {"key_id", "key": hex} (this node holds the key),
-"timesync_source" (a Source whose network time is the host's UTC clock), "tuning"
+"timesync_source" (a Source whose network time is the host's UTC clock),
+"timesync_backup_priority" (an Auto time source with that priority: a failover's backup), "tuning"
 (set_runtime_tuning_config keywords).
 Each side's frames come and go as records on stdin/stdout (records.py): the simulator owns the
 links and their faults. Events: {"ev": "up"}, {"ev": "rx", "ty", "sender", "ts", "data", "t"}
 for each packet a handler got, {"ev": "cmd", "n", "ts", "data", "t"} for each command sent.
-Commands: {"op": "topology"|"stats"|"time"|"leave"|"stop"} -> a reply; after "leave" (announce_leave())
+Commands: {"op": "topology"|"stats"|"time"|"leave"|"timesync_withdraw"|"e2e_key"|"stop"} ->
+a reply ("e2e_key" with "key_id", "key": a key rotation; "timesync_withdraw": a failover); after "leave" (announce_leave())
 the node goes quiet (no periodic(), frames in ignored) unless the command has "stay": true.
 """
 import json
@@ -88,6 +90,9 @@ class Node:
         else:
             if spec.get("timesync_source"):
                 kw["timesync_role"] = 1  # Source
+            elif "timesync_backup_priority" in spec:  # a failover's backup (netevents.py)
+                kw["timesync_role"] = 2  # Auto
+                kw["timesync_priority"] = spec["timesync_backup_priority"]
             if e2e:
                 kw["e2e_key_id"] = e2e["key_id"]
             self.node = ref.Router(handlers=handlers, hostname=spec.get("hostname") or spec["name"],
@@ -153,6 +158,12 @@ class Node:
             # its next announcement (at once): a node that leaves goes quiet unless "stay"
             self.left = not msg.get("stay")
             return {"ok": True, "silent": self.left}
+        if op == "timesync_withdraw":  # the source's clock is gone: a consumer from now on
+            self.node.configure_timesync(True, 0)  # (4.2.7 drops its network time too)
+            return {"ok": True, "net_ms": self.node.network_time_ms()}
+        if op == "e2e_key":  # a key rotation: the key id's key replaced in this keyring
+            _e2e_key(msg["key_id"], msg["key"])
+            return {"ok": True}
         if op == "stop":
             self.stop = True
             return {"ok": True}

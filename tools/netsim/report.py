@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import topology  # noqa: E402
 
 import links  # noqa: E402
+import netevents_report  # noqa: E402
 import netvar_p2p  # noqa: E402
 
 import sedsnet as ref  # noqa: E402  the reference decoder; the host never imports ours
@@ -79,6 +80,16 @@ class Tracker:
         self.emits = {}  # (key, node, link) -> frames of that packet the node put on the link
         self.resent = {}  # type -> frames a node sent again on the same link (retransmits)
         self.sealed = {}  # type -> frames seen with the E2E flag (payload encrypted)
+        # time-source failover and key rotation (netevents.py): TIME_SYNC announces (sender ->
+        # {its network timestamp: first seen, s}), delivery times of the RequireOn types, the
+        # frames only an earlier key opened, RequireOn frames that reached a node in clear
+        self.announces = {}
+        self.require_on = set()
+        self.timed = {}
+        self.keyring = None  # netevents.KeyRing once a key rotates
+        self.old_key = {}  # type -> [when a frame sealed with an earlier key was emitted]
+        self.clear_rx = {}  # type -> [when a frame of it reached a node in clear]
+        self.clear_by_node = {}  # "type|node" -> the same, per node
 
     @staticmethod
     def _canonical(end, frame, way):
@@ -95,19 +106,25 @@ class Tracker:
             return getattr(end, attr).feed(frame)
         return links.canonical(frame)
 
-    @staticmethod
-    def _unpack(data):
+    def _unpack(self, data, old=None):
         if data is None:
             return None
         try:
             return ref.unpack_packet_py(bytes(data))
         except Exception:
-            return None
+            if self.keyring is None or not data[0] & _FLAG_E2E:
+                return None
+        with self.lock:  # a rotated key: try the earlier ones (the host's keyring has one)
+            pkt, idx = self.keyring.retry(bytes(data), ref.unpack_packet_py)
+        if pkt is not None and old is not None:
+            old.append(idx)
+        return pkt
 
     def observe(self, link, end, frame, now):
         chunk = getattr(end, "air_header", 0) and frame[end.air_header:][:4] == b"SDT\x03"
         data = self._canonical(end, frame, "tx")
-        pkt = self._unpack(data)
+        old = []
+        pkt = self._unpack(data, old)
         sealed = bool(data) and data[0] & _FLAG_E2E
         with self.lock:
             if pkt is None:
@@ -119,7 +136,12 @@ class Tracker:
             name = _type_name(pkt.ty)
             if is_control(name):
                 self.control[name] = self.control.get(name, 0) + 1
+                if name == "SEDSNET_TIME_SYNC_ANNOUNCE":  # (a forwarded copy: the same stamp)
+                    self.announces.setdefault(pkt.sender, {}).setdefault(pkt.timestamp_ms,
+                                                                         self.now())
                 return
+            if old:
+                self.old_key.setdefault(name, []).append(self.now())
             key = (name, pkt.timestamp_ms, bytes(pkt.payload).hex())
             ek = (key, end.node, link)
             self.emits[ek] = self.emits.get(ek, 0) + 1
@@ -137,9 +159,18 @@ class Tracker:
 
     def arrive(self, link, end, frame, now):
         eps = self.handled.get(end.node)
+        if not eps and not self.require_on:
+            return
+        data = self._canonical(end, frame, "rx")
+        pkt = self._unpack(data)
+        if pkt is not None and self.require_on and not data[0] & _FLAG_E2E:
+            name = _type_name(pkt.ty)
+            if name in self.require_on:
+                with self.lock:
+                    self.clear_rx.setdefault(name, []).append(self.now())
+                    self.clear_by_node.setdefault("%s|%s" % (name, end.node), []).append(1)
         if not eps:
             return
-        pkt = self._unpack(self._canonical(end, frame, "rx"))
         if pkt is None or not eps.intersection(pkt.endpoints):
             return
         name = _type_name(pkt.ty)
@@ -156,6 +187,8 @@ class Tracker:
                 self.duplicated[name] = self.duplicated.get(name, 0) + 1
                 return
             self.delivered[name] = self.delivered.get(name, 0) + 1
+            if name in self.require_on:
+                self.timed.setdefault(name, []).append(t)
             first = seen[n - 1] if n <= len(seen) else None
             if first is not None:
                 self.latency.setdefault(name, []).append(max(0.0, (t - first[0]) * 1000.0))
@@ -267,6 +300,7 @@ def text(rep):
                                            " (OK)" if r["lost"] == 0 else " (LOST)",
                                            r["in_flight"], r["resent"]))
     lines.extend(netvar_p2p.text(rep))  # network variables, P2P queries (netvar_p2p.py)
+    lines.extend(netevents_report.text(rep))  # a time-source failover, key rotations
     lines.append("")
     lines.append("by origin: " + ", ".join(
         "%s %d/%d (last delivered at %s s)" % (n, o["delivered"], o["sent"], o["last_delivery_s"])

@@ -23,6 +23,8 @@ import build  # noqa: E402
 import deploy  # noqa: E402
 import features  # noqa: E402
 import links  # noqa: E402
+import netevents  # noqa: E402
+import netevents_report  # noqa: E402
 import netvar_p2p  # noqa: E402
 import records  # noqa: E402
 import report  # noqa: E402
@@ -181,6 +183,7 @@ class Run:
             handled[b["name"]] = {ref.endpoint_identity(h) for h in b["config"].get("handlers", ())}
         self.tracker = report.Tracker(handled)
         self.hub = links.Hub(sc["seed"], self.tracker.observe, self.tracker.arrive)
+        netevents.setup(self)
         self.boards, self.consoles, self.refs, self.ends = {}, {}, {}, []
         self.fired = []
         self.app_events = []  # (node, event) of the reference nodes' holders and P2P queries
@@ -273,6 +276,8 @@ class Run:
             topo = self.refs[e["node"]].call("topology") or {}
             routers = sorted(r["sender_id"] for r in topo.get("routers", ()))
             what = "node %s's export_topology() routers: %s" % (e["node"], ", ".join(routers))
+        elif do in netevents.KINDS:  # time_source_failover, key_rotation
+            what = netevents.fire(self, e)
         elif do in ("link_down", "link_up"):
             self.hub.set_up(e["link"], do == "link_up")
             what = "link %s %s" % (e["link"], "up" if do == "link_up" else "down")
@@ -322,7 +327,8 @@ class Run:
         if ground is not None:
             topo = self.refs[ground].call("topology")
         src = (self.sc.get("feat") or {}).get("timesync_source")
-        self.src_time = self.refs[src].call("time") if src in self.refs else None
+        self.src_time = getattr(self, "ts_base", None) or (  # (a failover: until then)
+            self.refs[src].call("time") if src in self.refs else None)
         rep = self.collect(ground)
         os.makedirs(self.out_dir, exist_ok=True)
         for name, con in self.consoles.items():
@@ -382,7 +388,8 @@ class Run:
                 "ignored": self.sc["ignored"], "events": self.fired, "topology_from": ground,
                 "link_loss": report.link_loss_by_hosts(ls, hostnames),
                 **netvar_p2p.report(self.sc.get("feat"), self.app_events,
-                                    {n: list(c.lines) for n, c in self.consoles.items()})}
+                                    {n: list(c.lines) for n, c in self.consoles.items()}),
+                **netevents_report.report(self)}
 
     def close(self):
         self.hub.stop()

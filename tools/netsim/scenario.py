@@ -7,13 +7,15 @@ parse(doc, base_dir) -> a plain dict with defaults filled in:
 """
 import json
 import os
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 LINK_TYPES = ("uart", "lora", "nrf24", "pipe")
 RADIOS = {"lora": "sx127x", "nrf24": "nrf24"}  # radio link type -> the boards' side type
-EVENT_KINDS = ("reboot", "link_down", "link_up", "flap", "leave", "snapshot")
+EVENT_KINDS = ("reboot", "link_down", "link_up", "flap", "leave", "snapshot",
+               "time_source_failover", "key_rotation")  # (the last two: netevents.py)
 FAULT_KEYS = ("loss", "dup", "reorder", "corrupt", "tamper")
 MS_KEYS = ("latency_ms", "jitter_ms", "hold_ms", "bytes_per_s")
 LORA_MTU = 255
@@ -219,6 +221,8 @@ def _event(i, e, links, names):
         if names.get(b, ("",))[0] != "board":
             _fail(w + ".board", "no board %r" % b)
         out["board"] = b
+    elif do in ("time_source_failover", "key_rotation"):
+        out.update(_sibling("netevents").parse(w, e, names, _CHECKS))
     elif do in ("leave", "snapshot"):
         n = _str(w + ".node", e.get("node"))
         if names.get(n, ("",))[0] != "node":
@@ -310,23 +314,25 @@ def _features(feats, names, boards, nodes, links):
             if n not in names:
                 _fail("%s.nodes[%d]" % (w, j), "no board or node %r" % n)
         out["e2e"] = {"key_id": kid, "key": key, "nodes": holders}
-    out.update(_netvar_p2p().parse(feats, boards, nodes,
-                                   lambda: known or _type_names(boards, nodes), _fail))
+    out.update(_sibling("netvar_p2p").parse(feats, boards, nodes,
+                                            lambda: known or _type_names(boards, nodes), _fail))
     return out
 
 
-def _netvar_p2p():
-    """netvar_p2p.py beside this file (loaded by path: this module is too, by the tests)."""
+def _sibling(name):
+    """A module beside this file (loaded by path: this module is too, by the tests)."""
     import importlib.util
     import sys
-    mod = sys.modules.get("netvar_p2p")
+    mod = sys.modules.get(name)
     if mod is None:
-        spec = importlib.util.spec_from_file_location("netvar_p2p",
-                                                      os.path.join(HERE, "netvar_p2p.py"))
+        spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, name + ".py"))
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
-        sys.modules["netvar_p2p"] = mod
+        sys.modules[name] = mod
     return mod
+
+
+_CHECKS = types.SimpleNamespace(_str=_str, _num=_num, _list=_list, _fail=_fail)
 
 
 def parse(doc, base_dir="."):
@@ -364,6 +370,7 @@ def parse(doc, base_dir="."):
     events = [_event(i, e, by_name, names) for i, e in enumerate(_list("events", doc.get("events", [])))]
     events.sort(key=lambda e: e["at_s"])
     feat = _features(feats, names, boards, nodes, links)
+    _sibling("netevents").check(events, feat, nodes, _CHECKS)
     return {"feat": feat, "name": doc.get("name", "scenario"), "description": doc.get("description", ""),
             "duration_s": _num("duration_s", doc.get("duration_s", 20), 1.0),
             "seed": int(_num("seed", doc.get("seed", 1), 0)), "heap": doc.get("heap"),
