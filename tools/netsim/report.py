@@ -89,7 +89,7 @@ class Tracker:
         self.keyring = None  # netevents.KeyRing once a key rotates
         self.old_key = {}  # type -> [when a frame sealed with an earlier key was emitted]
         self.clear_rx = {}  # type -> [when a frame of it reached a node in clear]
-        self.clear_by_node = {}  # "type|node" -> the same, per node
+        self.clear_by_node = {}  # "type|node" -> how many of them reached that node
 
     @staticmethod
     def _canonical(end, frame, way):
@@ -168,7 +168,8 @@ class Tracker:
             if name in self.require_on:
                 with self.lock:
                     self.clear_rx.setdefault(name, []).append(self.now())
-                    self.clear_by_node.setdefault("%s|%s" % (name, end.node), []).append(1)
+                    k = "%s|%s" % (name, end.node)
+                    self.clear_by_node[k] = self.clear_by_node.get(k, 0) + 1
         if not eps:
             return
         if pkt is None or not eps.intersection(pkt.endpoints):
