@@ -1,4 +1,4 @@
-"""python tools/netsim SCENARIO.json [--quiet] [--out DIR] [--seconds N] [--keep]"""
+"""python tools/netsim SCENARIO.json|SCENARIO.toml [--quiet] [--out DIR] [--seconds N] [--keep]"""
 import argparse
 import os
 import sys
