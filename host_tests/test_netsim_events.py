@@ -200,6 +200,7 @@ def test_failover_rotation_and_reboot_each_show_their_effect_in_fast(tmp_path):
     ann = fo["announces"]
     assert ann["ground"]["before"] >= 10 and ann["ground"]["after"] == 0, ann
     assert ann["gateway"]["before"] == 0 and ann["gateway"]["after"] >= 10, ann
+    assert fo["announcing_at_end"] == ["gateway"], fo  # (the rocket promoted itself, lost)
     rocket = fo["boards"]["rocket"]
     assert rocket["before_from_old"]["samples"] >= 5, rocket
     new = rocket["after_from_new"]

@@ -7,8 +7,9 @@ time_source_failover {"at_s", "to": NODE, "how": "withdraw" | "leave", "priority
     router) runs from boot as an Auto time source (timesync_role 2) with `priority` (lower
     wins; every other node keeps the default 100): it follows the source, stays silent while
     the source is heard, and once the source has been silent for source_timeout_ms (5000) it
-    announces the time it holds and wins the election against the consumers that promote
-    themselves. At the event the source (features.time_sync.source) fails: "withdraw" (its
+    announces the time it holds and, a board, wins the election against the consumers that
+    promote themselves (a 4.2.7 Router as `to` need not: its Auto role goes silent when it
+    hears them; the report names who is announcing at the end). At the event the source (features.time_sync.source) fails: "withdraw" (its
     clock source is gone: configure_timesync(role=0), which in 4.2.7 also drops its network
     time; the node keeps routing and follows the new source) or "leave" (announce_leave(),
     then quiet, as the leave event).

@@ -3,6 +3,7 @@ report(run) -> the report.json sections, text(rep) -> the report.txt lines."""
 from netevents import snapshot, source_address
 
 RELOCK_MS = 100  # a board within this of the new source on its last two samples re-locked
+AT_END_S = 3.0  # a sender still announcing at the end: its last announce this close to it
 
 
 def _senders(run):
@@ -36,10 +37,12 @@ def failover_report(run):
     tr = run.tracker
     names = _senders(run)
     t_f = fo["t"]
-    ann = {}
+    ann, at_end = {}, []
     for sender, stamps in sorted(tr.announces.items()):
         ts = sorted(stamps.values())
         after = [t for t in ts if t >= t_f]
+        if after and tr.now() - ts[-1] <= AT_END_S:
+            at_end.append(names.get(sender, sender))
         ann[names.get(sender, sender)] = {
             "before": len(ts) - len(after), "after": len(after),
             "first_after_s": round(after[0] - t_f, 2) if after else None,
@@ -72,7 +75,8 @@ def failover_report(run):
     if old and old.get("net_ms") is not None and src:
         old_off = round(old["net_ms"] - old["wall_ms"] - src[-1][1], 1)
     return {"at_s": fo["at_s"], "from": fo["from"], "to": fo["to"], "how": fo["how"],
-            "announces": ann, "takeover_s": took, "boards": boards,
+            "announces": ann, "takeover_s": took, "announcing_at_end": sorted(at_end),
+            "boards": boards,
             "old_source_from_new_ms": old_off,
             "relocked": all(r.get("relocked", True) for r in boards.values()) and took is not None}
 
@@ -147,7 +151,10 @@ def text(rep):
             fo["to"], "after %.2f s" % fo["takeover_s"] if fo["takeover_s"] is not None
             else "NEVER"))
         lines.append("  TIME_SYNC announces (before/after): " + ", ".join(
-            "%s %d/%d" % (s, a["before"], a["after"]) for s, a in sorted(fo["announces"].items())))
+            "%s %d/%d" % (s, a["before"], a["after"]) for s, a in sorted(fo["announces"].items()))
+            + "; announcing at the end: %s%s" % (
+                ", ".join(fo["announcing_at_end"]) or "nobody",
+                "" if fo["announcing_at_end"] == [fo["to"]] else " (NOT the backup alone)"))
         for name, b in sorted(fo["boards"].items()):
             lines.append("  %-10s before, from %s: %s" % (name, fo["from"],
                                                          _fmt(b["before_from_old"])))
