@@ -173,3 +173,61 @@ def test_reference_origin_through_our_relay_sends_no_e2e_ack_to_unrelated_sides(
         if name == "M" and t >= t0 and h is not None and h.ty == 1 and h.contract_start >= 0:
             sent[side] = sent.get(side, 0) + 1
     assert sent.get(0, 0) >= 2 * N and 2 not in sent, sent  # back to O only
+
+
+def _acks_sent(net, name, t0):
+    """{side index: E2E ACKs name sent since t0}."""
+    sent = {}
+    for t, n, side, frame in net.trace:
+        h = _parse(bytes.fromhex(frame))
+        if n == name and t >= t0 and h is not None and h.ty == 1 and h.contract_start >= 0:
+            sent[side] = sent.get(side, 0) + 1
+    return sent
+
+
+def test_e2e_acks_cross_our_nodes_without_discovery_on_the_learned_path_only(net):
+    # a reference origin O that discovered the reference holder B over a direct cable; the
+    # cable is then cut and our Relay M and our Router N, both without discovery, put in
+    # between (O -20%- M - N -20%- B), an unrelated reference router on the third side of
+    # each. O's discovery still lists B (30 s), so its logs carry the contract and wait for
+    # B's E2E ACKs: those come back only the way each packet came (return_path.py), and O
+    # stops resending; X and Y, which get the flooded data, never see an ACK
+    _fresh(net, 13)
+    net.node("ref", "O", 1)
+    net.node("ref2", "B", 1, handlers=[E_H])
+    net.link("O", 0, "B", 0)
+    net.run(3000)
+    net.node("mp", "M", 3, relay=True, kw={"discovery": False})
+    net.node("mp", "N", 3, kw={"discovery": False})
+    net.node("ref", "X", 1, handlers=[E_X])
+    net.node("ref", "Y", 1, handlers=[E_X])
+    d1, d2 = Duplex(seed=61), Duplex(seed=62)
+    net.link("O", 0, "M", 0, sim=d1)
+    net.link("M", 1, "N", 0)
+    net.link("N", 1, "B", 0, sim=d2)
+    net.link("M", 2, "X", 0)
+    net.link("N", 2, "Y", 0)
+    lossy = _both(d1, d2)
+    for s in lossy:
+        s.loss = 0.2
+    t0 = net.t
+    _send(net, "O")
+    got = [(ty, struct.unpack("<f", bytes.fromhex(pl))[0]) for _, ep, ty, pl in net.got("B")]
+    assert [v for ty, v in got if ty == ORD] == [float(i) for i in range(N)], got
+    assert sorted(v for ty, v in got if ty == UNO) == [float(100 + i) for i in range(N)], got
+    assert sum(s.stats["lost"] for s in lossy) > 10
+    # (the trace holds what crosses labs: all of M's sides but N's, N's side to Y)
+    sent_m, sent_n = _acks_sent(net, "M", t0), _acks_sent(net, "N", t0)
+    assert sent_m.get(0, 0) >= 2 * N and set(sent_m) == {0}, sent_m  # to O; X: none
+    assert sent_n == {}, sent_n  # Y: none
+    data_to = {(n, side) for t, n, side, f in net.trace if t >= t0 and
+               _parse(bytes.fromhex(f)) is not None and _h.ty in (ORD, UNO)}
+    assert ("M", 2) in data_to and ("N", 2) in data_to  # (data is flooded: no discovery)
+    for name in ("M", "N"):
+        e2e = net.call(name, "export_runtime_stats")["reliable"]["e2e"]
+        assert e2e["acks_returned"] >= 2 * N and e2e.get("acks_unrouted", 0) == 0, (name, e2e)
+    rel = net.call("O", "export_runtime_stats")["reliable"]
+    assert rel["end_to_end_pending_count"] == 0, rel
+    last = max(t for t, n, side, f in net.trace if n == "O" and _parse(bytes.fromhex(f)) is not
+               None and _h.ty in (ORD, UNO))
+    assert last < net.t - 10000, (last, net.t)  # every packet ACKed: no more resends
