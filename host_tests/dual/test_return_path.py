@@ -207,17 +207,27 @@ def test_ring_is_charged_to_the_budget_shown_and_follows_the_tuning():
 
 def test_plain_router_never_loads_the_return_path():
     setup()
+    ctl = sys.modules.get("sedsnet.control")  # (it keeps the module once loaded: forget it)
+    cached = ctl._rp[0] if ctl is not None else None
+    if ctl is not None:
+        ctl._rp[0] = None
     sys.modules.pop("sedsnet.return_path", None)
-    got = []
-    r = Router(hostname="rpPlain", now_ms=Clock(0), handlers=[(EP, got.append, None)])
-    r.add_side_packed("p", lambda f: None)
-    r.log_bytes(PLAIN, b"\x01")
-    r.log_bytes(UNO, b"\x01")  # reliable, logged here: nothing to learn
-    r.receive_packed_from_side(0, _data(400, PLAIN, rel=-1))
-    r.periodic(0)
-    assert len(got) == 3
-    assert "sedsnet.return_path" not in sys.modules
-    sys.modules["sedsnet.return_path"] = return_path  # (the one the other modules hold)
+    try:
+        got = []
+        r = Router(hostname="rpPlain", now_ms=Clock(0), handlers=[(EP, got.append, None)])
+        r.add_side_packed("p", lambda f: None)
+        r.log_bytes(PLAIN, b"\x01")
+        r.log_bytes(UNO, b"\x01")  # reliable, logged here: nothing to learn
+        r.receive_packed_from_side(0, _data(400, PLAIN, rel=-1))
+        r.periodic(0)
+        assert len(got) == 3
+        assert "sedsnet.return_path" not in sys.modules
+        assert getattr(r, "_e2e_ret", None) is None
+        assert r.export_runtime_stats()["reliable"]["reliable_return_route_count"] == 0
+    finally:
+        sys.modules["sedsnet.return_path"] = return_path  # (the one the other modules hold)
+        if ctl is not None:
+            ctl._rp[0] = cached
 
 
 class _Steps:
@@ -235,11 +245,9 @@ def test_learning_allocates_nothing():
     setup()
     from micropython import heap_lock, heap_unlock
     for relay in (True, False):
-        m, wires, rx = _middle(relay)
-        for w in wires:
-            w.frames = None  # (a bound method that keeps nothing)
+        m, _wires, rx = _middle(relay)
         for i in range(3):
-            m.sides[i].tx = lambda f: None
+            m.sides[i].tx = lambda f: None  # (keeps nothing)
         frames = [_data(500 + i) for i in range(80)]
         st = _Steps(rx, frames)
         for i in range(40):  # warm up: the ring, views, dict entries
