@@ -80,7 +80,7 @@ class Wire:
         return out
 
 
-def _middle(relay, **kw):
+def _middle(relay, reliable=False, **kw):
     """A node without discovery and three sides: 0 and 2 toward origins, 1 toward holders."""
     if relay:
         m = Relay(now_ms=Clock(0), hostname="rpM", discovery=False, **kw)
@@ -88,7 +88,7 @@ def _middle(relay, **kw):
         m = Router(now_ms=Clock(0), hostname="rpM", discovery=False, **kw)
     wires = [Wire() for _ in range(3)]
     for i in range(3):
-        m.add_side_packed("s%d" % i, wires[i])
+        m.add_side_packed("s%d" % i, wires[i], reliable_enabled=reliable)
     rx = m.rx_packed_from_side if relay else m.receive_packed_from_side
     return m, wires, rx
 
@@ -170,6 +170,23 @@ def test_a_repeat_from_another_side_takes_its_acks_with_it():
         rx(2, f)  # the origin's resend came another way: passed on again, learned anew
         rx(1, _ack(f))
         assert wires[2].acks() == [_pid(f)] and wires[0].acks() == []
+        assert m.export_runtime_stats()["reliable"]["reliable_return_route_count"] == 1
+
+
+def test_the_way_back_holds_on_hop_reliable_sides_too():
+    # a sequenced frame (`06 <seq>`) gets a new seq on the next hop: the packet ID, which the
+    # holder ACKs, leaves the reliable header out (4.2.7 alike: test_reliable_origin_parity)
+    setup()
+    for relay in (True, False):
+        m, wires, rx = _middle(relay, reliable=True)
+        buf = bytearray(64)
+        n = pack_into(buf, UNO, source_address("rpQ"), [EP], 5000, 61, b"\x3d", None, 0x06, 7)
+        q = bytes(buf[:n])
+        rx(2, q)
+        assert wires[1].frames  # passed on toward the holders, under a seq of its own
+        del wires[2].frames[:]
+        rx(1, _ack(q))
+        assert wires[2].acks()[-1:] == [_pid(q)] and wires[0].acks() == []
         assert m.export_runtime_stats()["reliable"]["reliable_return_route_count"] == 1
 
 
