@@ -122,6 +122,13 @@ def test_ring_is_bounded_forgets_the_oldest_and_a_repeat_becomes_the_newest():
     assert r.count == 4 and r.evicted == 9
     # an ID that differs from a known one in its last byte only is not it
     assert _side(r, bytes([7, 0, 0, 0, 0, 0, 0, 8])) == -1
+    # a frame new to the recent-ID cache is not looked for: should the cache have forgotten
+    # one still here, it is there twice and the newest side counts
+    r.ids[8 * r.cap:8 * r.cap + 8] = pids[5]
+    r.put(8, False)
+    assert r.count == 4 and _side(r, pids[5]) == 8 and _side(r, pids[4]) == -1
+    _put(r, pids[5], 6)  # a repeat moves the newest copy
+    assert _side(r, pids[5]) == 6 and r.count == 4
 
 
 def test_an_e2e_ack_goes_back_only_the_way_its_packet_came():

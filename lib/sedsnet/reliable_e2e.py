@@ -20,7 +20,7 @@ _PEER_BYTES = const(88)  # a peers() entry (measured on the 32-bit heap), charge
 def repeat(node, sid, hdr, data, n):
     """True when the repeat was handled here; False: count it as a duplicate and drop it."""
     if hdr.rel_form:  # as 4.2.7: the ACKs of a repeat go back the way it came this time
-        learn(node, sid, hdr, data)
+        learn(node, sid, hdr, data, True)
     targets = hdr.contract_targets(data) if data[hdr.contract_start] & 0x01 else None
     if targets and node.sender_hash in targets:
         if node.kind == "router" and (hdr.ty == _SEDSNET_P2P_MESSAGE or (

@@ -56,12 +56,15 @@ class Ring:
                     return s
         return -1
 
-    def put(self, sid):
+    def put(self, sid, seen=True):
         """The ID in the lookup bytes came in on side sid: it becomes the newest entry (moved
-        there when known; the oldest is forgotten when the ring is full)."""
+        there when known; the oldest is forgotten when the ring is full). seen=False: a
+        frame the recent-ID cache did not know, not looked for (no walk over the ring per
+        new frame; should the cache have forgotten one still here, the newest copy is the
+        one find() sees)."""
         k = self.ids
         cap = self.cap
-        s = self.find()
+        s = self.find() if seen else -1
         if s >= 0:  # known: the entries after it move up one, it goes last
             i = s - self.head
             if i < 0:
@@ -108,9 +111,10 @@ def ring(node):
     return r
 
 
-def learn(node, sid, hdr, data):
+def learn(node, sid, hdr, data, seen=False):
     """A frame from side sid: when it is reliable user data, sid is the way back for its
-    E2E ACKs (the last side it came in on, as 4.2.7's Routers and Relays keep)."""
+    E2E ACKs (the last side it came in on, as 4.2.7's Routers and Relays keep). seen: a
+    repeat (reliable_e2e.repeat), else a frame new to the recent-ID cache."""
     if hdr.ty <= _P2P or hdr.e2e or data[0] & 0x01:  # (a sealed or zstd frame: no ID here)
         return
     rec = schema.type_record(hdr.ty)
@@ -119,7 +123,7 @@ def learn(node, sid, hdr, data):
     r = ring(node)
     if r is not None:
         write_packet_id(hdr, data, r.ids, 8 * r.cap)
-        r.put(sid)
+        r.put(sid, seen)
 
 
 def side_of(node, data, p):
