@@ -173,3 +173,167 @@ def test_reference_origin_through_our_relay_sends_no_e2e_ack_to_unrelated_sides(
         if name == "M" and t >= t0 and h is not None and h.ty == 1 and h.contract_start >= 0:
             sent[side] = sent.get(side, 0) + 1
     assert sent.get(0, 0) >= 2 * N and 2 not in sent, sent  # back to O only
+
+
+def _acks_sent(net, name, t0):
+    """{side index: E2E ACKs name sent since t0}."""
+    sent = {}
+    for t, n, side, frame in net.trace:
+        h = _parse(bytes.fromhex(frame))
+        if n == name and t >= t0 and h is not None and h.ty == 1 and h.contract_start >= 0:
+            sent[side] = sent.get(side, 0) + 1
+    return sent
+
+
+def test_e2e_acks_cross_our_nodes_without_discovery_on_the_learned_path_only(net):
+    # a reference origin O that discovered the reference holder B over a direct cable; the
+    # cable is then cut and our Relay M and our Router N, both without discovery, put in
+    # between (O -20%- M - N -20%- B), an unrelated reference router on the third side of
+    # each. O's discovery still lists B (30 s), so its logs carry the contract and wait for
+    # B's E2E ACKs: those come back only the way each packet came (return_path.py), and O
+    # stops resending; X and Y, which get the flooded data, never see an ACK
+    _fresh(net, 13)
+    net.node("ref", "O", 1)
+    net.node("ref2", "B", 1, handlers=[E_H])
+    net.link("O", 0, "B", 0)
+    net.run(3000)
+    net.node("mp", "M", 3, relay=True, kw={"discovery": False})
+    net.node("mp", "N", 3, kw={"discovery": False})
+    net.node("ref", "X", 1, handlers=[E_X])
+    net.node("ref", "Y", 1, handlers=[E_X])
+    d1, d2 = Duplex(seed=61), Duplex(seed=62)
+    net.link("O", 0, "M", 0, sim=d1)
+    net.link("M", 1, "N", 0)
+    net.link("N", 1, "B", 0, sim=d2)
+    net.link("M", 2, "X", 0)
+    net.link("N", 2, "Y", 0)
+    lossy = _both(d1, d2)
+    for s in lossy:
+        s.loss = 0.2
+    t0 = net.t
+    _send(net, "O")
+    got = [(ty, struct.unpack("<f", bytes.fromhex(pl))[0]) for _, ep, ty, pl in net.got("B")]
+    assert [v for ty, v in got if ty == ORD] == [float(i) for i in range(N)], got
+    assert sorted(v for ty, v in got if ty == UNO) == [float(100 + i) for i in range(N)], got
+    assert sum(s.stats["lost"] for s in lossy) > 10
+    # (the trace holds what crosses labs: all of M's sides but N's, N's side to Y)
+    sent_m, sent_n = _acks_sent(net, "M", t0), _acks_sent(net, "N", t0)
+    assert sent_m.get(0, 0) >= 2 * N and set(sent_m) == {0}, sent_m  # to O; X: none
+    assert sent_n == {}, sent_n  # Y: none
+    data_to = {(n, side) for t, n, side, f in net.trace if t >= t0 and
+               _parse(bytes.fromhex(f)) is not None and _h.ty in (ORD, UNO)}
+    assert ("M", 2) in data_to and ("N", 2) in data_to  # (data is flooded: no discovery)
+    for name in ("M", "N"):
+        e2e = net.call(name, "export_runtime_stats")["reliable"]["e2e"]
+        assert e2e["acks_returned"] >= 2 * N and e2e.get("acks_unrouted", 0) == 0, (name, e2e)
+    rel = net.call("O", "export_runtime_stats")["reliable"]
+    assert rel["end_to_end_pending_count"] == 0, rel
+    last = max(t for t, n, side, f in net.trace if n == "O" and _parse(bytes.fromhex(f)) is not
+               None and _h.ty in (ORD, UNO))
+    assert last < net.t - 10000, (last, net.t)  # every packet ACKed: no more resends
+
+
+# ---- the contract keeps packets deliverable across mid-flight changes (seed: "compact
+# internal wire contract"): the relay on the way leaves and another takes over, or the far
+# side's schema changes, while packets are in flight over lossy links with 40 ms of delay
+
+def _send_through(net, origin, events):
+    """N packets of each type, 100 ms apart, events[i]() just before the i-th; then 20 s."""
+    for i in range(N):
+        if i in events:
+            events[i]()
+        net.log_f32(origin, ORD, [float(i)])
+        net.log_f32(origin, UNO, [float(100 + i)])
+        net.run(net.t + 100)
+    net.run(net.t + 20000)
+
+
+def _exactly_once(net, sink, t_change):
+    """Every packet reached sink once (ORD in order); how many logged before t_change first
+    arrived after it (they were in flight across the change)."""
+    got = net.got(sink)
+    vals = [(t, ty, struct.unpack("<f", bytes.fromhex(pl))[0]) for t, ep, ty, pl in got]
+    assert [v for t, ty, v in vals if ty == ORD] == [float(i) for i in range(N)], vals
+    assert sorted(v for t, ty, v in vals if ty == UNO) == [float(100 + i) for i in range(N)]
+    return sum(1 for t, ty, v in vals if t > t_change and v % 100 < 10)
+
+
+def _relay_swap(net, origin, holder, lab_r):
+    """origin's side 0 -> relay R1 -> holder's side 0, all lossy but the relay's way back
+    to the origin (a 4.2.7 Relay drops the resends of a packet whose ACK it passed, so an ACK
+    lost after it strands any origin); before the 10th packet R1 announces its leave and is
+    cut off, and R2 joins between origin's and holder's sides 1. Returns the cut time."""
+    slow = {"delay_ms": 40, "jitter_ms": 10}
+    d1, d2 = Duplex(seed=71, **slow), Duplex(seed=72, **slow)
+    net.node(lab_r, "R1", 2, relay=True)
+    net.link(origin, 0, "R1", 0, sim=d1)
+    net.link("R1", 1, holder, 0, sim=d2)
+    net.run(3000)
+    _faulty([d1.a_to_b, d2.a_to_b, d2.b_to_a])
+    d3, d4 = Duplex(seed=73, **slow), Duplex(seed=74, **slow)
+    cut = []
+
+    def swap():
+        net.call("R1", "announce_leave")
+        d1.set_up(False)
+        d2.set_up(False)
+        net.node(lab_r, "R2", 2, relay=True)
+        net.link(origin, 1, "R2", 0, sim=d3)
+        net.link("R2", 1, holder, 1, sim=d4)
+        _faulty([d3.a_to_b, d4.a_to_b, d4.b_to_a])
+        cut.append(net.t)
+    _send_through(net, origin, {10: swap})
+    lossy = [d1.a_to_b, d2.a_to_b, d2.b_to_a, d3.a_to_b, d4.a_to_b, d4.b_to_a]
+    assert sum(s.stats["lost"] for s in lossy) > 10
+    # the path did move: frames went into R1's cut links, and on through R2
+    assert d1.a_to_b.stats["down"] > 0 and d4.a_to_b.stats["delivered"] > 0
+    return cut[0]
+
+
+def test_our_packets_in_flight_survive_their_relay_leaving(net):
+    _fresh(net, 21)
+    net.node("mp", "A", 2)
+    net.node("ref2", "B", 2, handlers=[E_H])
+    t_cut = _relay_swap(net, "A", "B", "ref")
+    assert _exactly_once(net, "B", t_cut) >= 1
+    rel = net.call("A", "export_runtime_stats")["reliable"]
+    assert rel["end_to_end_pending_count"] == 0 and rel["e2e"]["given_up"] == 0, rel
+
+
+def test_reference_packets_in_flight_survive_their_relay_leaving_to_our_holder(net):
+    _fresh(net, 22)
+    net.node("ref", "O", 2)
+    net.node("mp", "H", 2, handlers=[E_H])
+    t_cut = _relay_swap(net, "O", "H", "ref2")
+    assert _exactly_once(net, "H", t_cut) >= 1
+    rel = net.call("O", "export_runtime_stats")["reliable"]
+    assert rel["end_to_end_pending_count"] == 0, rel
+
+
+def test_our_packets_in_flight_survive_a_schema_change_on_the_far_side(net):
+    # the holder's process registers a new type held by its endpoint and announces, the
+    # origin's process another, while packets are in flight: the contract (holders, shape)
+    # keeps them deliverable and the origin's pending set drains
+    _fresh(net, 23)
+    net.node("mp", "A", 1)
+    net.node("ref", "R", 2, relay=True)
+    net.node("ref2", "B", 1, handlers=[E_H])
+    slow = {"delay_ms": 40, "jitter_ms": 10}
+    d1, d2 = Duplex(seed=81, **slow), Duplex(seed=82, **slow)
+    net.link("A", 0, "R", 0, sim=d1)
+    net.link("R", 1, "B", 0, sim=d2)
+    net.run(3000)
+    _faulty([d1.a_to_b, d2.a_to_b, d2.b_to_a])
+    t = []
+
+    def change():
+        for lab, ty in (("ref2", 0x2281), ("mp", 0x2282)):
+            net.labs[lab].call("fn", fn="register_data_type", args=[
+                ty, "OI_NEW%d" % ty, False, 0, 1, 0, [E_H], 2])
+        net.call("B", "announce_discovery")
+        net.call("A", "announce_discovery")
+        t.append(net.t)
+    _send_through(net, "A", {8: change})
+    assert _exactly_once(net, "B", t[0]) >= 1
+    rel = net.call("A", "export_runtime_stats")["reliable"]
+    assert rel["end_to_end_pending_count"] == 0 and rel["e2e"]["given_up"] == 0, rel

@@ -186,7 +186,13 @@ def e2e_check(router, src, hdr, data):
     after ACKing it again (its origin still resends: our ACK was lost), so it is not
     delivered twice (the recent-ID cache keeps 128 IDs of every frame and forgets a packet
     an origin resends over a long outage; 4.2.7's holder delivered once over 186 resends
-    in 37 s); 0: deliver it."""
+    in 37 s); 0: deliver it. Reliable data from a side, contract or not, is first learned as
+    the way back for its E2E ACKs (return_path.py)."""
+    if hdr.rel_form and src != _LOCAL:
+        learn(router, src, hdr, data)
+    cs = hdr.contract_start
+    if cs < 0 or not data[cs] & 0x01:
+        return 0  # (no target hosts: a contract-less reliable frame, only learned)
     targets = hdr.contract_targets(data)
     if targets and router.sender_hash not in targets and hdr.src_addr != router.src_addr:
         return 1  # (our own, to the holders elsewhere: a handler here has it too)
@@ -200,6 +206,19 @@ def e2e_check(router, src, hdr, data):
     e2e_ack(router, src, hdr, data)
     router._e2e_repeats = getattr(router, "_e2e_repeats", 0) + 1
     return 2
+
+
+_rp = [None]  # return_path.py, once loaded (an import per frame would allocate)
+
+
+def learn(node, sid, hdr, data):
+    """A reliable frame from side sid (Router: e2e_check; Relay._deliver; a repeat:
+    reliable_e2e.repeat): the side its holders' E2E ACKs go back on (return_path.py)."""
+    m = _rp[0]
+    if m is None:
+        from . import return_path as m
+        _rp[0] = m
+    m.learn(node, sid, hdr, data)
 
 
 def _le64(v):

@@ -1,6 +1,6 @@
 # Relay: a Node without local handlers that only forwards between its sides (the reference's
 # sedsnet.Relay), with the same side, route-rule and queue API.
-from .engine import packed_of
+from .engine import _ctl, packed_of
 from .node import Node
 
 
@@ -17,6 +17,8 @@ class Relay(Node):
     def _deliver(self, src, hdr, data, n):
         # a frame naming its holders (a network-variable push): towards their sides, as
         # 4.2.7's Relay sends it (netvar_push.toward); 0: routed by its endpoints
+        if hdr.rel_form:  # reliable data: the way back for its E2E ACKs (return_path.py)
+            _ctl().learn(self, src, hdr, data)
         cs = hdr.contract_start
         if cs >= 0 and data[cs] & 1 and not hdr.rel_form and self.discovery is not None:
             from .netvar_push import toward

@@ -11,6 +11,7 @@ import sys
 
 from .compat import const
 from .ids import sender_hash, source_address, write_packet_id
+from .return_path import learn, side_of
 
 _SEDSNET_P2P_MESSAGE = const(18)  # the last built-in (control) type (consts.py)
 _PEER_BYTES = const(88)  # a peers() entry (measured on the 32-bit heap), charged to the budget
@@ -18,6 +19,8 @@ _PEER_BYTES = const(88)  # a peers() entry (measured on the 32-bit heap), charge
 
 def repeat(node, sid, hdr, data, n):
     """True when the repeat was handled here; False: count it as a duplicate and drop it."""
+    if hdr.rel_form:  # as 4.2.7: the ACKs of a repeat go back the way it came this time
+        learn(node, sid, hdr, data, True)
     targets = hdr.contract_targets(data) if data[hdr.contract_start] & 0x01 else None
     if targets and node.sender_hash in targets:
         if node.kind == "router" and (hdr.ty == _SEDSNET_P2P_MESSAGE or (
@@ -55,11 +58,10 @@ def repeat(node, sid, hdr, data, n):
 
 def ack(node, sid, hdr, data, n):
     """An E2E ACK (type 1 with a contract) from side sid. One naming us goes to our origin
-    table (reliable_origin.py); another goes on only toward the origin it names (its second
-    target) on the sides where discovery knows it, as 4.2.7 Routers and Relays do
-    (test_reliable_origin_parity.py). 4.2.7 also learns the path back from the data frame it
-    passed on; we do not, so an ACK for an origin discovery does not know (or any ACK without
-    discovery) is passed on every other side, counted, never dropped."""
+    table (reliable_origin.py); another goes on, as 4.2.7 Routers and Relays send it
+    (test_return_path_parity.py), on the side its packet came in on (return_path.py) unless
+    that is where the ACK came from, else toward the origin it names (its second target) on
+    the sides where discovery knows it, else nowhere (counted: 4.2.7 drops it too)."""
     targets = hdr.contract_targets(data)
     me = node.sender_hash
     if me in targets or node.src_addr in targets:
@@ -73,23 +75,25 @@ def ack(node, sid, hdr, data, n):
                     o.on_ack(hdr, data, t)
                     break
         return
-    if node.discovery is None:
-        node._flood(sid, hdr, data, n)
-        return
-    m = peers(node)
+    p = hdr.payload_start
+    back = side_of(node, data, p) if hdr.payload_end - p == 8 else -1
     mask = 0
-    for t in targets[1:]:  # (the first target is the ACKing holder, as 4.2.7 writes it)
-        p = m.get(t)
-        if p is not None:
-            mask |= p[0]
-    mask &= node._eligible(sid, hdr.ty)
+    if back >= 0 and back != sid:
+        mask = (1 << back) & node._eligible(sid, hdr.ty)
+    if mask:
+        node._e2e_returned = getattr(node, "_e2e_returned", 0) + 1
+    elif node.discovery is not None:
+        m = peers(node)
+        for t in targets[1:]:  # (the first target is the ACKing holder, as 4.2.7 writes it)
+            p = m.get(t)
+            if p is not None:
+                mask |= p[0]
+        mask &= node._eligible(sid, hdr.ty)
     if mask:
         _remember(node, data[hdr.payload_start:hdr.payload_end], targets[0])
         node._send(mask, data, n, True)
-    else:  # an origin discovery does not name: 4.2.7 follows the path it learned from the
-        # data frame; we learn none, so it goes on every other side (counted), never lost
+    else:  # neither seen nor announced: dropped, as 4.2.7 (never flooded to unrelated sides)
         node._e2e_unrouted = getattr(node, "_e2e_unrouted", 0) + 1
-        node._flood(sid, hdr, data, n)
 
 
 _ACK_BYTES = const(80)  # an ACK cache entry: its ID, list and dict slot (32-bit heap)

@@ -6,7 +6,7 @@ import sys
 
 from . import schema
 from .compat import const
-from .engine import D_UNKNOWN, check_frame_arg, packed_of
+from .engine import D_UNKNOWN, _ctl, check_frame_arg, packed_of
 from .errors import ArgumentError, UnknownTypeError
 from .node import Node
 from .queues import LOCAL_TAG, _Views
@@ -122,8 +122,10 @@ class Router(Logging, Node):
             return _e2e().deliver(self, src, hdr, data, n)
         cs = hdr.contract_start
         # 1: addressed to other hosts (as 4.2.7: only passed on); 2: to us and delivered here
-        # before (ACKed again, not delivered twice); 0: deliver (control.e2e_check)
-        r = self._e2e_ack(src, hdr, data, True) if cs >= 0 and data[cs] & 0x01 else 0
+        # before (ACKed again, not delivered twice); 0: deliver (control.e2e_check, which
+        # also learns where reliable data came from: its E2E ACKs go back there)
+        r = self._e2e_ack(src, hdr, data, True) if (cs >= 0 and data[cs] & 0x01) or (
+            hdr.rel_form and src != LOCAL) else 0
         if self.netvar is not None and r != 2:
             self.netvar.on_data(src, hdr, data, n)  # a network variable's value (netvar.py)
         if hdr.ty > _SEDSNET_P2P_MESSAGE and schema.type_record(hdr.ty) is None and (cs < 0 or not data[cs] & 2):
@@ -188,7 +190,6 @@ class Router(Logging, Node):
     def _e2e_ack(self, sid, hdr, data, check=False):
         """The E2E ACK 4.2.7 holders send for delivered reliable user data (control.e2e_ack);
         check: control.e2e_check's verdict on a frame whose contract names hosts instead."""
-        from .engine import _ctl
         return _ctl().e2e_ack(self, sid, hdr, data, check)
 
     # ---- receiving (the reference's names) ------------------------------------------------

@@ -52,18 +52,26 @@ def runtime_stats(node):
 
 
 def _reliable(node):
-    """4.2.7's section: the origin's end-to-end counts (reliable_origin.py; we keep no return
-    routes: README, differences) and the ACK cache of a node passing E2E ACKs on; ours under "hop" (reliable.py) and "e2e"."""
-    out = {"reliable_return_route_count": 0, "end_to_end_pending_count": 0,
+    """4.2.7's section: the return routes learned per packet (return_path.py), the origin's
+    end-to-end counts (reliable_origin.py) and the ACK cache of a node passing E2E ACKs on;
+    ours under "hop" (reliable.py) and "e2e"."""
+    ret = getattr(node, "_e2e_ret", None)
+    out = {"reliable_return_route_count": ret.count if ret is not None else 0,
+           "end_to_end_pending_count": 0,
            "end_to_end_pending_destination_count": 0,
            "end_to_end_acked_cache_count": len(getattr(node, "_e2e_acked", ()))}
     if node.rel is not None:
         out["hop"] = node.rel.stats()
     if node.e2o is not None:
         node.e2o.stats(out)
-    unrouted = getattr(node, "_e2e_unrouted", 0)  # E2E ACKs for an origin nobody announced
+    unrouted = getattr(node, "_e2e_unrouted", 0)  # E2E ACKs neither learned nor announced
     if unrouted:
         out.setdefault("e2e", {})["acks_unrouted"] = unrouted
+    if ret is not None:  # E2E ACKs sent back along a learned return route, routes forgotten
+        e = out.setdefault("e2e", {})
+        e["acks_returned"] = getattr(node, "_e2e_returned", 0)
+        e["return_routes_evicted"] = ret.evicted
+        e["return_route_bytes"] = ret.cost
     done = getattr(node, "_e2e_done", None)  # a holder's delivered IDs (control.e2e_check)
     if done is not None:
         e = out.setdefault("e2e", {})
@@ -73,9 +81,12 @@ def _reliable(node):
 
 
 def _e2e_bytes(node):
-    """The origin's pending frames and the peers table (reliable_origin.py, reliable_e2e)."""
+    """The origin's pending frames, the peers table and the return routes (reliable_origin.py,
+    reliable_e2e, return_path.py)."""
     c = getattr(node, "_e2e_peers", None)
+    ret = getattr(node, "_e2e_ret", None)
     return (node.e2o.bytes if node.e2o is not None else 0) + (c[2] if c is not None else 0) \
+        + (ret.cost if ret is not None else 0) \
         + 80 * len(getattr(node, "_e2e_acked", ())) \
         + 48 * len(getattr(node, "_e2e_done", ()))  # (reliable_e2e._ACK_BYTES, control's)
 
