@@ -161,13 +161,14 @@ class RouterLab:
         return {}
 
     def call(self, cmd):
-        """A method of a node: {"node", "method", "args": [...]}; side arguments given as
-        {"side": index} are mapped to the node's side IDs."""
+        """A method of a node: {"node", "method", "args": [...], "settle": false to leave its
+        queues as they are}; side arguments given as {"side": index} are mapped to the node's
+        side IDs."""
         n = self.nodes[cmd["node"]]
         args = [n["sides"][a["side"]] if isinstance(a, dict) and "side" in a else a
                 for a in cmd.get("args", ())]
         result = getattr(n["obj"], cmd["method"])(*args)
-        if cmd["method"] != "process_all_queues" and not n["relay"]:
+        if cmd["method"] != "process_all_queues" and not n["relay"] and cmd.get("settle", True):
             self._settle(n)
         self.pump()
         if result is None or isinstance(result, (dict, list, int, str, float, bool)):
@@ -176,6 +177,10 @@ class RouterLab:
 
     def log_f32(self, cmd):
         n = self.nodes[cmd["node"]]
+        if cmd.get("queue"):  # {"queue": true, "n": k}: k queued logs left in the TX queue
+            for _ in range(cmd.get("n", 1)):
+                n["obj"].log_f32(cmd["ty"], cmd["values"], None, True)
+            return {}
         n["obj"].log_f32(cmd["ty"], cmd["values"])
         self._settle(n)
         self.pump()

@@ -4,6 +4,8 @@
 # so that a discovery frame costs the same however many announcers are known.
 from .compat import const
 from .ids import node_address, source_address
+from .kernels import copy_into
+from .ring import HDR
 from .schema import R_RELIABLE, type_record
 
 # announcer record (one per src_addr heard on a side)
@@ -99,6 +101,7 @@ class PeerTable:
         return self.routes > 0
 
     baselines_evicted = 0  # sides whose delta baselines were dropped for budget room
+    queue_room = 0  # budget bytes the queues gave back for discovery records (_shed)
     schema_fallbacks = 0  # empty SCHEMA answers sent for lack of heap or link room
 
     def memory_bytes(self):
@@ -121,7 +124,7 @@ class PeerTable:
                 "announcers": self.routes, "max_announcers": self.max_peers,
                 "boards": self.boards, "max_boards": self.max_boards,
                 "evicted": self.evicted, "boards_dropped": self.dropped,
-                "baselines_evicted": self.baselines_evicted,
+                "baselines_evicted": self.baselines_evicted, "queue_room": self.queue_room,
                 "schema_fallbacks": self.schema_fallbacks,
                 "hostnames": len(self.hosts), "hostnames_evicted": self.hosts_evicted,
                 "bytes": self.memory_bytes()}
@@ -215,7 +218,7 @@ class PeerTable:
                 bud.give(-more)
             else:
                 while not bud.take(more):
-                    if not self._shed(rec):  # nothing else to free: forget this one
+                    if not self._shed(rec, more):  # nothing else to free: forget this one
                         rec[COST] -= more
                         self.bytes -= more
                         self._forget(st, src)
@@ -233,15 +236,17 @@ class PeerTable:
             more = side_cost(st) - st[SCOST]
             if more <= 0 or bud is None or bud.take(more):
                 break
-            if not self._shed(None):
+            if not self._shed(None, more):
                 return  # nothing left to free: the rest stays uncharged (still counted)
         if more < 0 and bud is not None:
             bud.give(-more)
         st[SCOST] += more
 
-    def _shed(self, keep):
+    def _shed(self, keep, need):
         """Free budget: drop one side's delta baselines (counted; its next announcement is a
-        full snapshot), else forget the least recently heard announcer but keep."""
+        full snapshot), else take need bytes from the queues (their oldest frames give way,
+        as 4.2.7's do: _queue_room), else forget the least recently heard announcer but
+        keep."""
         for st in self.sides.values():
             if st[TOLD] is not None or st[PEND] is not None or st[DELTA] is not None:
                 st[TOLD] = st[PEND] = st[DELTA] = None
@@ -250,6 +255,10 @@ class PeerTable:
                 self._warn()
                 self._charge(st)
                 return True
+        node = self.node
+        if getattr(node, "_tx", None) is not None and _queue_room(node, need):
+            self.queue_room += need
+            return True
         return self._evict(keep)
 
     def _heard_address(self, p):
@@ -369,3 +378,42 @@ class PeerTable:
             self.warned = True
             print("sedsnet: discovery tables full, forgetting the least recently heard")
 
+
+def _queue_room(node, need):
+    """Budget for discovery from the queues, as 4.2.7 gives a new announcer the room of queued
+    frames (test_budget_share_ref.py): the TX, then the RX ring move their live frames into a
+    smaller buffer (they hold capacity, not frames, in the budget), never below the starting
+    size (4.2.7 empties them), the oldest that no longer fit dropped (tx/rx_evicted)."""
+    floor = node._isr.cap  # (starting_queue_size, what each ring was made with)
+    for ring in (node._tx, node._rx):
+        give = min(need, ring.cap - floor)
+        if give > 0 and _shrink(ring, ring.cap - give):
+            need -= give
+            if need <= 0:
+                return True
+    return False
+
+
+def _shrink(ring, new):
+    try:
+        nb = bytearray(new)  # (first: nothing is lost when the heap has no such block)
+    except MemoryError:
+        return False
+    ring._skip_dead()
+    while ring.live and ring.bytes + HDR * ring.live > new:
+        ring.take(ring.first())  # the oldest frame gives way (counted)
+        ring.evicted += 1
+    q = 0
+    live = ring.live
+    for _ in range(live):  # (in order, to the start of the new buffer)
+        p = ring.first()
+        n = ring._len(p)
+        copy_into(nb, q, ring.buf, p, HDR + n)
+        q += HDR + n
+        ring._drop_head(False)
+    ring.budget.give(ring.cap - new)
+    ring.buf = nb
+    ring.cap = new
+    ring.head, ring.tail, ring.bytes = 0, q, q - HDR * live
+    ring.records = ring.live = live
+    return True

@@ -88,7 +88,7 @@ def _e2e_bytes(node):
     return (node.e2o.bytes if node.e2o is not None else 0) + (c[2] if c is not None else 0) \
         + (ret.cost if ret is not None else 0) \
         + 80 * len(getattr(node, "_e2e_acked", ())) \
-        + 48 * len(getattr(node, "_e2e_done", ()))  # (reliable_e2e._ACK_BYTES, control's)
+        + getattr(getattr(node, "_e2e_done", None), "bytes", 0)  # (control._done's take)
 
 
 def _discovery(node):

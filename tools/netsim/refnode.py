@@ -6,7 +6,7 @@ spec: {"name", "kind": "router"|"relay", "hostname", "schema": path or null, "ha
 [endpoint names], "sides": [side names], "command": {"every_s", "type", "endpoint"} or null},
 and the scenario's features: "type_flags" {type: {"reliable", "e2e_encryption"}},
 "reliable_sides" [side names], "e2e" {"key_id", "key": hex} (this node holds the key),
-"timesync_source" (a Source whose network time is the host's UTC clock),
+"timesync_source" (a Source whose network time is the host's UTC clock, priority 10),
 "timesync_backup_priority" (an Auto time source with that priority: a failover's backup), "tuning"
 (set_runtime_tuning_config keywords).
 Each side's frames come and go as records on stdin/stdout (records.py): the simulator owns the
@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import records  # noqa: E402
 
 OUT = sys.stdout.buffer
+SOURCE_PRIORITY = 10  # the scenario's time source: better (lower) than any board's default 100
 IN = sys.stdin.buffer
 
 
@@ -90,6 +91,10 @@ class Node:
         else:
             if spec.get("timesync_source"):
                 kw["timesync_role"] = 1  # Source
+                # (and the best priority: with 4.2.7's default of 100 every node ties, the
+                # smaller address wins, and a board that promoted itself during an outage
+                # took over the network's time: host_tests/test_timesync_election.py)
+                kw["timesync_priority"] = SOURCE_PRIORITY
             elif "timesync_backup_priority" in spec:  # a failover's backup (netevents.py)
                 kw["timesync_role"] = 2  # Auto
                 kw["timesync_priority"] = spec["timesync_backup_priority"]
