@@ -2,6 +2,9 @@
 tools/linksim.py applies the link's faults (loss, duplication, reordering, corruption, latency,
 jitter, bandwidth or LoRa airtime and MTU).
 
+Radio links that name a `channel` share the air (Channel, AirSim): a frame is lost at its
+receiver when another transmission on the channel overlaps it in time (see Channel).
+
 Ends: BoardUart (a virtual board's UART pty, COBS-framed as firmware/cobs.py), RefSide (a side of
 a reference node process, records.py), AirPort (a virtual board's SX127x: its UdpAir sends to our
 port, we send to its listen port; datagram = 6 settings bytes + payload). Hub owns the directions
@@ -14,6 +17,7 @@ import sys
 import threading
 import time
 import zlib
+import heapq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOOLS = os.path.dirname(HERE)
@@ -223,7 +227,91 @@ class AirPort(End):
         self.sock.close()
 
 
-def _sim(link, seed, name):
+class Channel:
+    """One radio channel (a frequency, a LoRa SF/BW or an nRF24 channel) shared by the links
+    that name it. The model, ALOHA: every radio on the channel hears every transmitter on it;
+    a transmission occupies the air from its start (when the sender's own earlier frames are
+    done) for its airtime (linksim's LoRa / nRF24 model, the settings bytes left out); a frame
+    is lost at a receiver when another transmission on the channel, from another sender,
+    overlaps it in time (both are, at every receiver hearing both; a sender does not hear its
+    own transmission, so two radios alone on a channel still hear each other, as the links
+    without a channel do, unless half_duplex: a radio that is transmitting hears nothing).
+    Without capture_db that is all (no capture effect); with it, a frame whose sender's level
+    (levels: node -> dB, 0 unless given; one level at every receiver) is at least capture_db
+    above every other overlapping one survives (the receiver locks onto the stronger signal).
+    Lost frames are counted per link direction as `collisions`; their airtime still counts
+    as busy."""
+
+    KEEP_MS = 10000  # transmissions kept this long after they end (a frame's latest arrival)
+
+    def __init__(self, name, capture_db=None, levels=None, half_duplex=False):
+        self.name = name
+        self.half_duplex = half_duplex
+        self.capture_db = capture_db
+        self.levels = levels or {}
+        self.txs = []  # [start_ms, end_ms, sender end], in the order they were booked
+        self.collisions = 0
+
+    def transmit(self, src, start, end):
+        tx = [start, end, src]
+        self.txs.append(tx)
+        if len(self.txs) > 64 and self.txs[0][1] < start - self.KEEP_MS:
+            self.txs = [t for t in self.txs if t[1] >= start - self.KEEP_MS]
+        return tx
+
+    def collided(self, tx, dst=None):
+        """True when another sender's transmission overlapped tx at receiver dst (an End)."""
+        s, e, src = tx
+        mine = self.levels.get(src.node, 0.0)
+        for t in self.txs:
+            if t[2] is not src and t[0] < e and s < t[1]:
+                if t[2] is dst:
+                    if self.half_duplex:
+                        return True  # dst was transmitting: deaf
+                elif self.capture_db is None:
+                    return True  # no capture effect
+                elif mine - self.levels.get(t[2].node, 0.0) < self.capture_db:
+                    return True
+        return False
+
+
+class AirSim(linksim.LinkSim):
+    """One direction of a radio link on a shared Channel: what the LinkSim delivers is kept
+    back and counted as a collision when its transmission overlapped another (Channel)."""
+
+    def __init__(self, channel, dst=None, **kw):
+        linksim.LinkSim.__init__(self, **kw)
+        self.channel, self.dst = channel, dst
+        self.stats["collisions"] = 0
+        self._tags = {}  # queue order -> the transmission of that copy
+
+    def send_on_air(self, now_ms, frame, tx):
+        """send() with the copies it queues tagged with tx (the sender's transmission)."""
+        first = self._order
+        ok = self.send(now_ms, frame)
+        for _arr, order, _data in self._queue:
+            if order > first:
+                self._tags[order] = tx
+        return ok
+
+    def due(self, now_ms):
+        out = []
+        q = self._queue
+        st = self.stats
+        while q and q[0][0] <= now_ms:
+            _arr, order, data = heapq.heappop(q)
+            tx = self._tags.pop(order, None)
+            if tx is not None and self.channel.collided(tx, self.dst):
+                st["collisions"] += 1
+                self.channel.collisions += 1
+                continue
+            st["delivered"] += 1
+            st["bytes_delivered"] += len(data)
+            out.append(data)
+        return out
+
+
+def _sim(link, seed, name, channel=None, dst=None):
     kw = {"seed": seed, "loss": link["loss"], "dup": link["dup"], "reorder": link["reorder"],
               "hold_ms": link["hold_ms"], "corrupt": link["corrupt"], "delay_ms": link["latency_ms"],
               "jitter_ms": link["jitter_ms"], "bytes_per_s": link["bytes_per_s"], "name": name}
@@ -237,7 +325,7 @@ def _sim(link, seed, name):
         h, kbps = AIR_HEADERS["nrf24"], link["data_rate"]
         kw["airtime"] = lambda n: linksim.nrf24_airtime_ms(min(32, max(0, n - h)), kbps)
         kw["mtu"] = link["mtu"] + h
-    sim = linksim.LinkSim(**kw)
+    sim = AirSim(channel, dst, **kw) if channel is not None else linksim.LinkSim(**kw)
     sim.stats["tx_full"] = 0  # frames refused because the sender's queue was full (below)
     sim.tx_queue_ms = link["tx_queue_ms"]
     sim.stats["tampered"] = 0  # E2E-sealed frames altered with valid CRCs (Hub.emit, tamper())
@@ -257,6 +345,7 @@ class Hub:
         self.lock = threading.Lock()
         self.routes = {}  # end -> [(LinkSim, dst end)]
         self.links = {}  # name -> {"spec", "dirs": [(src, dst, sim)], "ends"}
+        self.channels = {}  # name -> Channel of the radio links naming it
         self.t0 = time.monotonic()
         if now_ms is not None:  # --fast: the simulated clock
             self.now_ms = now_ms
@@ -269,12 +358,20 @@ class Hub:
     def add_link(self, spec, ends):
         dirs = []
         n = len(self.links)
+        ch = spec.get("channel")
+        if ch is not None:
+            if ch not in self.channels:
+                self.channels[ch] = Channel(ch, spec.get("capture_db"), spec.get("levels_db"),
+                                            spec.get("half_duplex", False))
+            ch = self.channels[ch]
+            ch.levels.update(spec.get("levels_db") or {})  # (one more link on the channel)
         for i, src in enumerate(ends):
             src.link = spec["name"]
             for j, dst in enumerate(ends):
                 if i != j:
                     sim = _sim(spec, self.seed * 7919 + n * 101 + i * 11 + j,
-                               "%s:%s->%s" % (spec["name"], src.label(), dst.label()))
+                               "%s:%s->%s" % (spec["name"], src.label(), dst.label()), ch,
+                               dst)
                     dirs.append((src, dst, sim))
                     self.routes.setdefault(src, []).append((sim, dst))
         self.links[spec["name"]] = {"spec": spec, "dirs": dirs, "ends": ends}
@@ -289,6 +386,7 @@ class Hub:
             now = self.now_ms()
             if self.observe:
                 self.observe(src.link, src, frame, now)
+            tx = None  # the sender's transmission on a shared channel (one for all receivers)
             for sim, _dst in self.routes.get(src, ()):
                 # The board's radio shim sends at once, a real one takes the airtime: a sender
                 # whose medium is busy for more than tx_queue_ms ahead drops the frame, as a
@@ -302,7 +400,16 @@ class Hub:
                     if bad is not None:
                         sim.stats["tampered"] += 1
                         out = bad
-                sim.send(now, out)
+                if not isinstance(sim, AirSim):
+                    sim.send(now, out)
+                    continue
+                if tx is None:
+                    before = sim._wire_free_ms
+                    start = max(now, before)
+                    end = start + sim._wire_ms(len(out))
+                    if sim.up and not (sim.mtu and len(out) > sim.mtu):  # it goes on the air
+                        tx = sim.channel.transmit(src, start, end)
+                sim.send_on_air(now, out, tx)
 
     def pump(self):
         with self.lock:
