@@ -32,6 +32,46 @@ import view  # noqa: E402
 import sedsnet as ref  # noqa: E402  the reference (endpoint IDs by name); never ours here
 
 
+def built(kind):
+    """True when build/<kind> holds every module of the board's manifest, each newer than its
+    source and the manifest (a second run, or a test after the demo, skips the compile)."""
+    root = os.path.join(vboard.REPO, "build", kind)
+    try:
+        info = build.boards.board(kind)
+        floor = os.path.getmtime(os.path.join(vboard.REPO, "boards", kind, "manifest.py"))
+        for src, dest in build.sources(kind):
+            target = os.path.join(root, dest if info["runtime"] == "circuitpython"
+                                  else dest[:-3] + ".mpy")
+            if os.path.getmtime(target) < max(floor, os.path.getmtime(src)):
+                return False
+    except (OSError, KeyError, SystemExit):
+        return False
+    return True
+
+
+def in_parallel(fn, items):
+    """fn(item) for every item, each in its own thread (they wait on child processes: the
+    boards' builds and boots, the nodes' shutdown); returns the results in order, re-raising
+    the first error."""
+    res = [None] * len(items)
+    errs = []
+
+    def one(i):
+        try:
+            res[i] = fn(items[i])
+        except BaseException as e:  # (SystemExit from build.py too)
+            errs.append(e)
+
+    ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(len(items))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errs:
+        raise errs[0]
+    return res
+
+
 def register_schemas(sc):
     """Register every board's and node's schema in this (host) process, so frames seen on the
     links decode by name (ground_station.register_schema: the firmware's name-derived IDs)."""
@@ -183,6 +223,7 @@ class Run:
         self.hub = links.Hub(sc["seed"], self.tracker.observe, self.tracker.arrive)
         self.boards, self.consoles, self.refs, self.ends = {}, {}, {}, []
         self.fired = []
+        self.timing = {}  # where the wall time goes (setup, run, finish): the report's "timing"
         self.app_events = []  # (node, event) of the reference nodes' holders and P2P queries
         self.root = tempfile.mkdtemp(prefix="netsim-")
 
@@ -202,10 +243,15 @@ class Run:
 
     def start(self):
         sc = self.sc
-        for kind in sorted({b["board"] for b in sc["boards"]}):
-            self.say("building %s" % kind)
-            with contextlib.redirect_stdout(io.StringIO()):
-                build.build_mpy(kind)
+        t0 = time.monotonic()
+        kinds = sorted({b["board"] for b in sc["boards"]})
+        todo = [k for k in kinds if not built(k)]
+        self.say("building %s%s" % (", ".join(todo) or "nothing",
+                                   " (%s up to date)" % ", ".join(k for k in kinds if k not in todo)
+                                   if len(todo) < len(kinds) else ""))
+        with contextlib.redirect_stdout(io.StringIO()):  # (build.py prints; threads share it)
+            in_parallel(build.build_mpy, todo)
+        self.timing["build_s"] = time.monotonic() - t0
         air = {}
         for l in sc["links"]:
             if l["type"] in links.AIR_HEADERS:  # a radio link: each member's air on the hub
@@ -224,6 +270,8 @@ class Run:
             self.refs[n["name"]] = RefProc(spec, self._ref_frame, self._ref_event, log)
             self._ref_ends[n["name"]] = [links.RefSide(n["name"], s, self.hub, self.refs[n["name"]], i)
                                          for i, s in enumerate(n["sides"])]
+        t1 = time.monotonic()
+        fss = []
         for b in sc["boards"]:
             fs = os.path.join(self.root, b["name"])
             os.mkdir(fs)
@@ -238,9 +286,15 @@ class Run:
             port = air.get(b["name"])
             self.say("starting board %s (%s, hostname %s%s)" % (
                 b["name"], b["board"], b["hostname"], ", radio on the air hub" if port else ""))
+            fss.append((b, fs, port))
+
+        def boot(one):  # the boards boot side by side (each waits for its vboard's ptys)
+            b, fs, port = one
             self.boards[b["name"]] = vboard.Running(
                 fs, board=b["board"], heap=b["heap"] or sc["heap"] or vboard.DEFAULT_HEAP,
                 air=port.air() if port else None)
+        in_parallel(boot, fss)
+        for b, _fs, _port in fss:
             self.consoles[b["name"]] = Console(self.boards[b["name"]].console, b["name"])
         for l in sc["links"]:
             ends = []
@@ -256,6 +310,7 @@ class Run:
             self.ends.extend(ends)
             self.hub.add_link(l, ends)
         self.hub.start()
+        self.timing["boot_s"] = time.monotonic() - t1
 
     def sc_nodes_side(self, node, side):
         return next(n for n in self.sc["nodes"] if n["name"] == node)["sides"].index(side)
@@ -308,6 +363,8 @@ class Run:
             time.sleep(0.05)
         self.elapsed = time.monotonic() - start
         self.wall = time.monotonic() - t0
+        self.timing["run_s"] = self.elapsed
+        self._t_end = time.monotonic()
         return self.finish()
 
     def finish(self):
@@ -329,9 +386,22 @@ class Run:
             with open(os.path.join(self.out_dir, name + ".console.log"), "w") as f:
                 f.write("\n".join(con.lines) + "\n")
         self.close()
+        tm = self.timing
+        if "run_s" in tm:  # (real time: the run's own overhead around the scenario's seconds)
+            tm["finish_s"] = time.monotonic() - self._t_end
+            tm["setup_s"] = self.wall - tm["run_s"]
+            tm["wall_s"] = self.wall + tm["finish_s"]
+            tm["overhead_s"] = tm["wall_s"] - tm["run_s"]
+        rep["timing"] = tm = {k: round(v, 2) for k, v in sorted(tm.items())}
         body = report.write(rep, topo, self.out_dir)
         if not self.quiet:
             print(body, file=self.out, end="", flush=True)
+        if "overhead_s" in tm and not self.quiet:
+            print("netsim: wall %.1f s: %.1f s of scenario + %.1f s overhead (setup %.1f: build "
+                  "%.1f, boot %.1f; finish %.1f)" % (
+                      tm["wall_s"], tm["run_s"], tm["overhead_s"], tm["setup_s"],
+                      tm.get("build_s", 0), tm.get("boot_s", 0), tm["finish_s"]),
+                  file=self.out, flush=True)
         print("netsim: report %s (and %s), topology picture %s" % (
             rep["report_txt"], rep["report_json"], rep.get("topology_svg")), file=self.out, flush=True)
         return rep
@@ -387,14 +457,14 @@ class Run:
     def close(self):
         self.hub.stop()
         for c in self.consoles.values():
+            c._stop = True  # all stop at once, then each is joined
+        for c in self.consoles.values():
             c.close()
         for e in self.ends:
             if hasattr(e, "close"):
                 e.close()
-        for p in self.refs.values():
-            p.close()
-        for vb in self.boards.values():
-            vb.close()
+        # the reference nodes and the boards end side by side (each waits for its process)
+        in_parallel(lambda p: p.close(), list(self.refs.values()) + list(self.boards.values()))
         self._log.close()
         if self.keep:
             self.say("kept %s" % self.root)
