@@ -26,50 +26,11 @@ import links  # noqa: E402
 import netvar_p2p  # noqa: E402
 import records  # noqa: E402
 import report  # noqa: E402
+from prep import built, in_parallel  # noqa: E402
 import vboard  # noqa: E402
 import view  # noqa: E402
 
 import sedsnet as ref  # noqa: E402  the reference (endpoint IDs by name); never ours here
-
-
-def built(kind):
-    """True when build/<kind> holds every module of the board's manifest, each newer than its
-    source and the manifest (a second run, or a test after the demo, skips the compile)."""
-    root = os.path.join(vboard.REPO, "build", kind)
-    try:
-        info = build.boards.board(kind)
-        floor = os.path.getmtime(os.path.join(vboard.REPO, "boards", kind, "manifest.py"))
-        for src, dest in build.sources(kind):
-            target = os.path.join(root, dest if info["runtime"] == "circuitpython"
-                                  else dest[:-3] + ".mpy")
-            if os.path.getmtime(target) < max(floor, os.path.getmtime(src)):
-                return False
-    except (OSError, KeyError, SystemExit):
-        return False
-    return True
-
-
-def in_parallel(fn, items):
-    """fn(item) for every item, each in its own thread (they wait on child processes: the
-    boards' builds and boots, the nodes' shutdown); returns the results in order, re-raising
-    the first error."""
-    res = [None] * len(items)
-    errs = []
-
-    def one(i):
-        try:
-            res[i] = fn(items[i])
-        except BaseException as e:  # (SystemExit from build.py too)
-            errs.append(e)
-
-    ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(len(items))]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errs:
-        raise errs[0]
-    return res
 
 
 def register_schemas(sc):
