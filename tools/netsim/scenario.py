@@ -163,7 +163,7 @@ def _link(i, l, names, used):
                 enumerate(_list(w + ".members", l.get("members")))]
         if len(ends) < 2:
             _fail(w + ".members", "a %s link needs 2+ members" % ty)
-        if "channel" in l:  # radio links naming one channel share its air (links.Channel)
+        if "channel" in l:  # radio links naming one channel share its air (tools/netsim/air.py Channel)
             out["channel"] = "%s:%s" % (ty, _str(w + ".channel", l["channel"]))
             if "capture_db" in l:
                 out["capture_db"] = _num(w + ".capture_db", l["capture_db"], 0.0)
