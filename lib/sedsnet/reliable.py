@@ -248,6 +248,9 @@ class HopReliable:
         # 4.2.7's receiver ACKs an ordered type cumulatively (the highest seq it released)
         cumulative = kind == _ACK and rec is not None and rec[R_RELIABLE] == _ORDERED
         lens = st.lens
+        if rec is not None and rec[R_RELIABLE] == _ORDERED and self._restarted(sid, st, kind,
+                                                                                ty, seq):
+            return
         for i in range(len(lens)):
             if lens[i] and st.tys[i] == ty:
                 q = st.seqs[i]
@@ -259,6 +262,35 @@ class HopReliable:
                         st.skip[i] = 1  # 4.2.7: kept, one resend round left out
                     else:
                         st.release(i)  # the backlog moves up at the next poll, as 4.2.7
+
+    def _restarted(self, sid, st, kind, ty, seq):
+        """One end of an ordered stream restarted (our addition: 4.2.7 stalls here for good).
+        An ACK beyond our last seq: we restarted and the peer expects seq + 1. A request for
+        seq 1 that we no longer hold: the peer restarted and expects 1. Either way what we
+        have in flight of ty goes again, numbered from there. True when it was one."""
+        nxt = st.next_seq.get(ty, 0)
+        if kind == _ACK and seq > nxt:
+            base = seq
+        elif kind == _REQUEST and seq == 1 and nxt:
+            base = 0
+        else:
+            return False
+        lens = st.lens
+        old = []
+        for i in range(len(lens)):
+            if lens[i] and st.tys[i] == ty:
+                if base == 0 and st.seqs[i] == 1:
+                    return False  # seq 1 still here: an ordinary request
+                old.append((st.seqs[i], i))
+        old.sort()
+        frames = []
+        for _q, i in old:
+            frames.append(bytes(st.view(i)))
+            st.release(i)
+        st.next_seq[ty] = base
+        for f in frames:
+            self._first_send(sid, st, f, len(f), _ORDERED, False, 0)
+        return True
 
     def _refill(self, sid, st):
         cap = _tuned(2, _MAX_PENDING)

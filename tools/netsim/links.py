@@ -2,6 +2,9 @@
 tools/linksim.py applies the link's faults (loss, duplication, reordering, corruption, latency,
 jitter, bandwidth or LoRa airtime and MTU).
 
+Radio links that name a `channel` share the air (air.py: Channel, AirSim): a frame is lost at
+its receiver when another transmission on the channel overlaps it in time.
+
 Ends: BoardUart (a virtual board's UART pty, COBS-framed as firmware/cobs.py), RefSide (a side of
 a reference node process, records.py), AirPort (a virtual board's SX127x: its UdpAir sends to our
 port, we send to its listen port; datagram = 6 settings bytes + payload). Hub owns the directions
@@ -21,6 +24,9 @@ sys.path.insert(0, TOOLS)
 sys.path.insert(0, os.path.join(os.path.dirname(TOOLS), "firmware"))
 from sedsnet_node import cobs  # noqa: E402
 import linksim  # noqa: E402
+
+sys.path.insert(0, HERE)
+from air import AirSim, Channel  # noqa: E402  (radio links on a shared channel)
 
 AIR_HEADER = 6  # tools/shims/sx127x_sim.py UdpAir: settings bytes before the payload
 # settings bytes before the payload of each radio's datagrams (nrf24_sim.UdpAir: 7)
@@ -223,7 +229,7 @@ class AirPort(End):
         self.sock.close()
 
 
-def _sim(link, seed, name):
+def _sim(link, seed, name, channel=None, dst=None):
     kw = {"seed": seed, "loss": link["loss"], "dup": link["dup"], "reorder": link["reorder"],
               "hold_ms": link["hold_ms"], "corrupt": link["corrupt"], "delay_ms": link["latency_ms"],
               "jitter_ms": link["jitter_ms"], "bytes_per_s": link["bytes_per_s"], "name": name}
@@ -237,7 +243,7 @@ def _sim(link, seed, name):
         h, kbps = AIR_HEADERS["nrf24"], link["data_rate"]
         kw["airtime"] = lambda n: linksim.nrf24_airtime_ms(min(32, max(0, n - h)), kbps)
         kw["mtu"] = link["mtu"] + h
-    sim = linksim.LinkSim(**kw)
+    sim = AirSim(channel, dst, **kw) if channel is not None else linksim.LinkSim(**kw)
     sim.stats["tx_full"] = 0  # frames refused because the sender's queue was full (below)
     sim.tx_queue_ms = link["tx_queue_ms"]
     sim.stats["tampered"] = 0  # E2E-sealed frames altered with valid CRCs (Hub.emit, tamper())
@@ -257,6 +263,7 @@ class Hub:
         self.lock = threading.Lock()
         self.routes = {}  # end -> [(LinkSim, dst end)]
         self.links = {}  # name -> {"spec", "dirs": [(src, dst, sim)], "ends"}
+        self.channels = {}  # name -> Channel of the radio links naming it
         self.t0 = time.monotonic()
         if now_ms is not None:  # --fast: the simulated clock
             self.now_ms = now_ms
@@ -269,12 +276,20 @@ class Hub:
     def add_link(self, spec, ends):
         dirs = []
         n = len(self.links)
+        ch = spec.get("channel")
+        if ch is not None:
+            if ch not in self.channels:
+                self.channels[ch] = Channel(ch, spec.get("capture_db"), spec.get("levels_db"),
+                                            spec.get("half_duplex", False))
+            ch = self.channels[ch]
+            ch.levels.update(spec.get("levels_db") or {})  # (one more link on the channel)
         for i, src in enumerate(ends):
             src.link = spec["name"]
             for j, dst in enumerate(ends):
                 if i != j:
                     sim = _sim(spec, self.seed * 7919 + n * 101 + i * 11 + j,
-                               "%s:%s->%s" % (spec["name"], src.label(), dst.label()))
+                               "%s:%s->%s" % (spec["name"], src.label(), dst.label()), ch,
+                               dst)
                     dirs.append((src, dst, sim))
                     self.routes.setdefault(src, []).append((sim, dst))
         self.links[spec["name"]] = {"spec": spec, "dirs": dirs, "ends": ends}
@@ -289,6 +304,7 @@ class Hub:
             now = self.now_ms()
             if self.observe:
                 self.observe(src.link, src, frame, now)
+            tx = None  # the sender's transmission on a shared channel (one for all receivers)
             for sim, _dst in self.routes.get(src, ()):
                 # The board's radio shim sends at once, a real one takes the airtime: a sender
                 # whose medium is busy for more than tx_queue_ms ahead drops the frame, as a
@@ -302,7 +318,16 @@ class Hub:
                     if bad is not None:
                         sim.stats["tampered"] += 1
                         out = bad
-                sim.send(now, out)
+                if not isinstance(sim, AirSim):
+                    sim.send(now, out)
+                    continue
+                if tx is None:
+                    before = sim._wire_free_ms
+                    start = max(now, before)
+                    end = start + sim._wire_ms(len(out))
+                    if sim.up and not (sim.mtu and len(out) > sim.mtu):  # it goes on the air
+                        tx = sim.channel.transmit(src, start, end)
+                sim.send_on_air(now, out, tx)
 
     def pump(self):
         with self.lock:

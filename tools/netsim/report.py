@@ -273,6 +273,7 @@ def link_loss_by_hosts(links, hostnames):
         nodes = [n for n in nodes if n]
         sent = l["stats"]["sent"]
         lost = l["stats"]["lost"] + l["stats"]["down"] + l["stats"]["oversize"]
+        lost += l["stats"].get("collisions", 0)
         sent += l["stats"]["tx_full"]
         lost += l["stats"]["tx_full"]
         loss = (lost / float(sent)) if sent else 0.0
@@ -315,7 +316,8 @@ def text(rep):
                                         s["down"], s["oversize"], s["tx_full"], s["duplicated"],
                                         s["corrupted"],
                                         100 * l["utilisation"])
-                     + (" tampered %d" % s["tampered"] if s.get("tampered") else ""))
+                     + (" tampered %d" % s["tampered"] if s.get("tampered") else "")
+                     + (" collisions %d" % s["collisions"] if "collisions" in s else ""))
     lines.append("")
     lines.append("boards:")
     for b in rep["boards"]:

@@ -28,6 +28,7 @@ import netevents_report  # noqa: E402
 import netvar_p2p  # noqa: E402
 import records  # noqa: E402
 import report  # noqa: E402
+from prep import built, in_parallel  # noqa: E402
 import vboard  # noqa: E402
 import view  # noqa: E402
 
@@ -186,6 +187,7 @@ class Run:
         netevents.setup(self)
         self.boards, self.consoles, self.refs, self.ends = {}, {}, {}, []
         self.fired = []
+        self.timing = {}  # where the wall time goes (setup, run, finish): the report's "timing"
         self.app_events = []  # (node, event) of the reference nodes' holders and P2P queries
         self.root = tempfile.mkdtemp(prefix="netsim-")
 
@@ -205,10 +207,15 @@ class Run:
 
     def start(self):
         sc = self.sc
-        for kind in sorted({b["board"] for b in sc["boards"]}):
-            self.say("building %s" % kind)
-            with contextlib.redirect_stdout(io.StringIO()):
-                build.build_mpy(kind)
+        t0 = time.monotonic()
+        kinds = sorted({b["board"] for b in sc["boards"]})
+        todo = [k for k in kinds if not built(k)]
+        self.say("building %s%s" % (", ".join(todo) or "nothing",
+                                   " (%s up to date)" % ", ".join(k for k in kinds if k not in todo)
+                                   if len(todo) < len(kinds) else ""))
+        with contextlib.redirect_stdout(io.StringIO()):  # (build.py prints; threads share it)
+            in_parallel(build.build_mpy, todo)
+        self.timing["build_s"] = time.monotonic() - t0
         air = {}
         for l in sc["links"]:
             if l["type"] in links.AIR_HEADERS:  # a radio link: each member's air on the hub
@@ -227,6 +234,8 @@ class Run:
             self.refs[n["name"]] = RefProc(spec, self._ref_frame, self._ref_event, log)
             self._ref_ends[n["name"]] = [links.RefSide(n["name"], s, self.hub, self.refs[n["name"]], i)
                                          for i, s in enumerate(n["sides"])]
+        t1 = time.monotonic()
+        fss = []
         for b in sc["boards"]:
             fs = os.path.join(self.root, b["name"])
             os.mkdir(fs)
@@ -241,9 +250,15 @@ class Run:
             port = air.get(b["name"])
             self.say("starting board %s (%s, hostname %s%s)" % (
                 b["name"], b["board"], b["hostname"], ", radio on the air hub" if port else ""))
+            fss.append((b, fs, port))
+
+        def boot(one):  # the boards boot side by side (each waits for its vboard's ptys)
+            b, fs, port = one
             self.boards[b["name"]] = vboard.Running(
                 fs, board=b["board"], heap=b["heap"] or sc["heap"] or vboard.DEFAULT_HEAP,
                 air=port.air() if port else None)
+        in_parallel(boot, fss)
+        for b, _fs, _port in fss:
             self.consoles[b["name"]] = Console(self.boards[b["name"]].console, b["name"])
         for l in sc["links"]:
             ends = []
@@ -259,6 +274,7 @@ class Run:
             self.ends.extend(ends)
             self.hub.add_link(l, ends)
         self.hub.start()
+        self.timing["boot_s"] = time.monotonic() - t1
 
     def sc_nodes_side(self, node, side):
         return next(n for n in self.sc["nodes"] if n["name"] == node)["sides"].index(side)
@@ -313,6 +329,8 @@ class Run:
             time.sleep(0.05)
         self.elapsed = time.monotonic() - start
         self.wall = time.monotonic() - t0
+        self.timing["run_s"] = self.elapsed
+        self._t_end = time.monotonic()
         return self.finish()
 
     def finish(self):
@@ -335,9 +353,22 @@ class Run:
             with open(os.path.join(self.out_dir, name + ".console.log"), "w") as f:
                 f.write("\n".join(con.lines) + "\n")
         self.close()
+        tm = self.timing
+        if "run_s" in tm:  # (real time: the run's own overhead around the scenario's seconds)
+            tm["finish_s"] = time.monotonic() - self._t_end
+            tm["setup_s"] = self.wall - tm["run_s"]
+            tm["wall_s"] = self.wall + tm["finish_s"]
+            tm["overhead_s"] = tm["wall_s"] - tm["run_s"]
+        rep["timing"] = tm = {k: round(v, 2) for k, v in sorted(tm.items())}
         body = report.write(rep, topo, self.out_dir)
         if not self.quiet:
             print(body, file=self.out, end="", flush=True)
+        if "overhead_s" in tm and not self.quiet:
+            print("netsim: wall %.1f s: %.1f s of scenario + %.1f s overhead (setup %.1f: build "
+                  "%.1f, boot %.1f; finish %.1f)" % (
+                      tm["wall_s"], tm["run_s"], tm["overhead_s"], tm["setup_s"],
+                      tm.get("build_s", 0), tm.get("boot_s", 0), tm["finish_s"]),
+                  file=self.out, flush=True)
         print("netsim: report %s (and %s), topology picture %s" % (
             rep["report_txt"], rep["report_json"], rep.get("topology_svg")), file=self.out, flush=True)
         return rep
@@ -394,14 +425,14 @@ class Run:
     def close(self):
         self.hub.stop()
         for c in self.consoles.values():
+            c._stop = True  # all stop at once, then each is joined
+        for c in self.consoles.values():
             c.close()
         for e in self.ends:
             if hasattr(e, "close"):
                 e.close()
-        for p in self.refs.values():
-            p.close()
-        for vb in self.boards.values():
-            vb.close()
+        # the reference nodes and the boards end side by side (each waits for its process)
+        in_parallel(lambda p: p.close(), list(self.refs.values()) + list(self.boards.values()))
         self._log.close()
         if self.keep:
             self.say("kept %s" % self.root)

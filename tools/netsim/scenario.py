@@ -165,6 +165,19 @@ def _link(i, l, names, used):
                 enumerate(_list(w + ".members", l.get("members")))]
         if len(ends) < 2:
             _fail(w + ".members", "a %s link needs 2+ members" % ty)
+        if "channel" in l:  # radio links naming one channel share its air (tools/netsim/air.py Channel)
+            out["channel"] = "%s:%s" % (ty, _str(w + ".channel", l["channel"]))
+            if "capture_db" in l:
+                out["capture_db"] = _num(w + ".capture_db", l["capture_db"], 0.0)
+            lv = _obj(w + ".levels_db", l.get("levels_db", {}))
+            for k, v in lv.items():
+                if k not in [n for n, _s in ends]:
+                    _fail("%s.levels_db.%s" % (w, k), "not a member of this link")
+                _num("%s.levels_db.%s" % (w, k), v, -200.0, 200.0)
+            out["levels_db"] = dict(lv)
+            out["half_duplex"] = l.get("half_duplex", False)
+            if not isinstance(out["half_duplex"], bool):
+                _fail(w + ".half_duplex", "must be true or false, not %r" % (out["half_duplex"],))
     if ty == "nrf24":
         _nrf24(w, l, out, ends, names)
     elif ty == "lora":

@@ -25,7 +25,7 @@ class Live:
             for _s, dst, sim in l["dirs"]:
                 st = sim.stats
                 lost[dst.node] = (lost.get(dst.node, 0) + st["lost"] + st["down"] + st["oversize"]
-                                  + st["tx_full"])
+                                  + st["tx_full"] + st.get("collisions", 0))
         rows = []
         for node in sorted(per):
             rx, tx = per[node]
@@ -54,10 +54,11 @@ class Live:
     def _link_rows(self, el):
         rows = []
         for name, l in sorted(self.run.hub.links.items()):
-            sent = lost = corrupt = dup = 0
+            sent = lost = corrupt = dup = coll = 0
             util = 0.0
             for _s, _d, sim in l["dirs"]:
                 st = sim.stats
+                coll += st.get("collisions", 0)
                 sent += st["sent"]
                 lost += st["lost"] + st["down"] + st["oversize"] + st["tx_full"]
                 corrupt += st["corrupted"]
@@ -66,7 +67,8 @@ class Live:
             up = all(sim.up for _s, _d, sim in l["dirs"])
             rows.append("  %-14s %-5s %-4s util %5.1f%%  sent %6d  lost %5d  corrupted %4d  dup %4d"
                         % (name, l["spec"]["type"], "up" if up else "DOWN", 100 * util, sent, lost,
-                           corrupt, dup))
+                           corrupt, dup)
+                        + ("  collisions %d" % coll if l["spec"].get("channel") else ""))
         return rows
 
     def tick(self, el):
