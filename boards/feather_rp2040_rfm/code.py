@@ -14,9 +14,19 @@ try:  # compile without line numbers: about 5 KB less code kept (tracebacks show
 except (NameError, AttributeError):
     pass
 
+import gc  # noqa: E402
+
+try:  # collect every 4 KB while booting, so that what stays is packed at the bottom of the heap
+    gc.threshold(4096)
+except AttributeError:
+    pass
 from sedsnet_node.app import boot  # noqa: E402
 from sedsnet_node.hw_circuitpython import CircuitPythonHw  # noqa: E402
 
 node = boot(CircuitPythonHw(), "config.json")
 del boot, CircuitPythonHw  # the builder is not needed while routing
+try:
+    gc.threshold(-1)  # routing: collect when the heap is full (MicroPython's default)
+except AttributeError:
+    pass
 node.run_forever()
