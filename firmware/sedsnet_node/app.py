@@ -236,6 +236,8 @@ def boot(hw, path="config.json", log=print, clock=None, sleep_ms=None):
     _drop("sedsnet_node", "config")
     _drop("sedsnet", "identity", ("endpoint_identity", "data_type_identity"))
     preload(cfg.get("preload", ()))  # (collects first)
+    del banner, preload
+    _drop("sedsnet_node", "bootinfo")
     _import_router()  # the big imports first (see build)
     loop = build(cfg, hw, log=log, clock=clock, sleep_ms=sleep_ms, schema_dir=here,
                  cfg_path=path, names=names)[1]

@@ -90,3 +90,14 @@ def test_config_error_is_one_class_across_reloads_of_config_py():
                                                        "router": {"route_mode": "Sideways"}}, [])
     assert "Sideways" in str(e), str(e)
     _cleanup()
+
+
+def test_boot_drops_its_boot_time_helpers():
+    _boot()
+    assert "sedsnet_node.bootinfo" not in sys.modules
+    d = sedsnet_node.__dict__
+    assert "banner" not in d and "preload" not in d and "bootinfo" not in d
+    assert sedsnet_node.banner().startswith("sedsnet: sedsnet ")  # (loaded again on demand)
+    from sedsnet_node import check_runtime, mainloop  # a helper, a submodule: both import
+    assert callable(check_runtime) and mainloop.MainLoop is not None
+    _cleanup()
