@@ -52,7 +52,8 @@ def _agent_heap(tmp_path, m32):
 # node is built: it runs with 150 KB free (172 KB before, 176 KB was the guard), so
 # CIRCUITPY_FREE keeps 2 KB of margin. At 149 KB building the node finds no 512-byte block, at
 # 148 KB the library's compile runs out. After boot the node keeps about 140 KB (library code
-# and its qstrs; the last qstr pool alone is 7.7 KB).
+# and its qstrs; the last qstr pool alone is 7.7 KB): tools/cp_heap.py prints the table per
+# phase and module and bisects the smallest heap.
 def test_feather_code_py_runs_in_a_circuitpython_rp2040_heap_on_32_bit(tmp_path, monkeypatch):
     _boots_and_runs(tmp_path, monkeypatch, CIRCUITPY_FREE)
 
