@@ -205,8 +205,8 @@ def resolve(cfg, seds, schema_dir="", cfg_path="config.json"):
     """Everything app.build needs from the config's names, worked out before the router's
     modules compile (app.boot drops this module, and identity.py, right after): registers the
     schema file and returns (handlers [(endpoint name, ID)], sensors [(entry, type ID)], e2e
-    keys [(key id, key)], netfeat's (own, watch) or None). Also checks route_mode and turns a
-    timesync_role name into its code, so that building raises nothing of this module's."""
+    keys [(key id, key)], netfeat's (own, watch) or None). Also turns a timesync_role name
+    into its code (building then needs nothing of this module's)."""
     endpoints = types = None  # without a schema: whatever the program registered itself
     schema = cfg.get("schema")
     if schema:
@@ -228,13 +228,7 @@ def resolve(cfg, seds, schema_dir="", cfg_path="config.json"):
     opts = cfg.get("router", {})
     if "timesync_role" in opts:
         opts["timesync_role"] = timesync_role("config", opts["timesync_role"])
-    mode = opts.get("route_mode")
-    if mode is not None and mode not in ROUTE_MODES:
-        fail("config", "router.route_mode", "unknown mode %r" % (mode,), ROUTE_MODES)
     return handlers, sensors, e2e_keys(cfg_path, cfg), nf
-
-
-ROUTE_MODES = ("Fanout", "Weighted", "Failover")  # the reference's RouteSelectionMode names
 
 
 def _registered(lookup, name):
