@@ -1,10 +1,14 @@
 # Turns a board config (config.json beside main.py) into a running node: schema, router, link
 # sides, sensors, watchdog, LED, main loop. Board main.py files only pick the hardware factory
 # (sedsnet_node.hw_machine.MachineHw or .hw_circuitpython.CircuitPythonHw) and call boot().
-# load_config, register_schema, ConfigError: also app's names, as before config.py
-from .config import ConfigError, fail, load_config, load_json  # noqa: F401
-from .config import data_type_id, e2e_keys, endpoint_id, register_schema, timesync_role
 from .mainloop import MainLoop, PacketCounter, Sensor
+
+
+def __getattr__(name):
+    # load_config, register_schema, ConfigError, ...: config.py's names, also app's (as before
+    # config.py); config.py itself is loaded only while boot() reads the config
+    from . import config
+    return getattr(config, name)
 
 
 def make_link(hw, side, clock=None):
@@ -50,16 +54,22 @@ def _side_profile(side, profile, max_frame):
     return {"profile": prof, "max_frame_bytes": side.get("max_frame_bytes", max_frame)}
 
 
-def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path="config.json"):
+def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path="config.json",
+          names=None):
     """Build (router, loop) from a config dict. Sides that fail to start are logged and skipped
     (a missing radio must not take the UART down with it); a config mistake is a ConfigError
-    naming cfg_path (or the schema file), the field and the allowed values.
+    naming cfg_path (or the schema file), the field and the allowed values. names: what
+    config.resolve returned for cfg (boot() works it out first), else resolved here.
 
     Order matters on a small heap: the big imports first, then the links' long-lived buffers
-    (while free memory is still in large pieces), then the schema and the router."""
+    (while free memory is still in large pieces), then the router."""
     import gc
 
     import sedsnet
+    if names is None:
+        from .config import resolve
+        names = resolve(cfg, sedsnet, schema_dir, cfg_path)
+    handler_ids, sensor_ids, keys, nf = names
     _preload(cfg)
     injected_clock = clock is not None
     if clock is None:
@@ -77,30 +87,12 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
         except Exception as e:
             failed += 1
             log("sedsnet: side %s not started: %s: %s" % (name, type(e).__name__, e))
-    schema = cfg.get("schema")
-    endpoints = types = None  # without a schema: whatever the program registered itself
-    if schema:
-        spath = schema_dir + schema
-        try:
-            open(spath).close()
-        except OSError as e:
-            fail(cfg_path, "schema", "no schema file %s (%s)" % (spath, e))
-        endpoints, types = register_schema(load_json(spath, "schema"), sedsnet, spath)
-        gc.collect()
-    handlers = []
-    for i, ep in enumerate(cfg.get("handlers", ())):
-        eid = endpoint_id(sedsnet, cfg_path, "handlers[%d]" % i, ep, endpoints)
-        handlers.append((eid, None, PacketCounter(ep, log)))  # packed: no sedsnet.packet
-    sensors = []
-    for i, s in enumerate(cfg.get("sensors", ())):
-        where = "sensors[%d] (%s)" % (i, s.get("name"))
-        sensors.append((s, data_type_id(sedsnet, cfg_path, where + ".type", s.get("type"), types)))
+    handlers = [(eid, None, PacketCounter(ep, log))  # packed: no sedsnet.packet
+                for ep, eid in handler_ids]
     netfeat = None
-    if "network_variables" in cfg or "p2p" in cfg:  # sedsnet_node/netfeat.py: only then
+    if nf is not None:  # sedsnet_node/netfeat.py: only then
         from . import netfeat
-        own_vars, watch_vars = netfeat.types_of(cfg, sedsnet, cfg_path, types,
-                                                      data_type_id)
-    for kid, key in e2e_keys(cfg_path, cfg):  # process-wide keyring, before the router
+    for kid, key in keys:  # process-wide keyring, before the router
         sedsnet.register_e2e_key(kid, key)
     router = make_router(sedsnet, cfg, handlers, clock if injected_clock else None)
     for h in handlers:
@@ -123,14 +115,14 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
             loop.add_link(link, router.add_side_packed_profile(name, link.send, rel, **prof))
         else:
             loop.add_link(link, router.add_side_packed(name, link.send, rel))
-    for s, ty in sensors:
+    for s, ty in sensor_ids:
         read = _sensor_reader(s, clock)
         if read is None:
             log("sedsnet: sensor %s: unknown kind %r" % (s.get("name"), s.get("kind")))
             continue
         loop.add_sensor(Sensor(s.get("name", s["type"]), ty, s.get("period_ms", 1000), read))
     if netfeat is not None:
-        netfeat.setup(sedsnet, cfg, router, loop, own_vars, watch_vars, clock, log)
+        netfeat.setup(sedsnet, cfg, router, loop, nf[0], nf[1], clock, log)
     gc.collect()
     return router, loop
 
@@ -151,7 +143,11 @@ def make_router(seds, cfg, handlers, clock=None):
     opts = cfg.get("router", {})
     kw = {"handlers": handlers, "hostname": cfg["hostname"]}
     if "timesync_role" in opts:
-        kw["timesync_role"] = timesync_role("config", opts["timesync_role"])
+        role = opts["timesync_role"]
+        if not isinstance(role, int):  # a role name (config.resolve has turned it into its code)
+            from .config import timesync_role
+            role = timesync_role("config", role)
+        kw["timesync_role"] = role
     if "key_id" in cfg.get("e2e", {}):
         kw["e2e_key_id"] = cfg["e2e"]["key_id"]
     if clock is not None:  # simulated time (tests): the router's clock must agree with the loop's
@@ -166,6 +162,7 @@ def make_router(seds, cfg, handlers, clock=None):
         codes = {"Fanout": routes.FANOUT, "Weighted": routes.WEIGHTED,
                  "Failover": routes.FAILOVER}  # the reference's RouteSelectionMode names
         if mode not in codes:
+            from .config import fail
             fail("config", "router.route_mode", "unknown mode %r" % (mode,), codes)
         router.set_source_route_mode(None, codes[mode])
     return router
@@ -218,26 +215,50 @@ def _sensor_reader(s, clock):
 def boot(hw, path="config.json", log=print, clock=None, sleep_ms=None):
     """Load the config and build the node; returns the MainLoop (call .run_forever()).
 
-    The builder is dead code once the node runs: boot() drops this module (and the hardware
-    factories) from sys.modules, so a main.py that keeps no reference to them gives their
-    RAM back (several KB on a board that loads .mpy files)."""
-    import sys
+    In phases, so that a board compiling .py sources (CircuitPython) compiles the library in
+    a heap that holds no boot-only code: the config and its schema are read and checked
+    first, then config.py and identity.py are dropped; the library is imported next, in the
+    config's "preload" order if it has one (dependencies first, each after a collection:
+    sedsnet_node.preload), then the node is built. The builder is dead code once the node
+    runs: boot() drops this module (and the hardware factories) from sys.modules, so a
+    main.py that keeps no reference to them gives their RAM back."""
+    import gc
 
-    from . import banner
+    import sedsnet
+
+    from . import banner, preload
     log(banner())  # versions and kernels; refuses a too-old MicroPython before anything else
-    _import_router()  # big imports first (see build)
+    from .config import load_config, resolve
     cfg = load_config(path)
-    loop = build(cfg, hw, log=log, clock=clock, sleep_ms=sleep_ms,
-                 schema_dir=path[:path.rfind("/") + 1], cfg_path=path)[1]
+    here = path[:path.rfind("/") + 1]
+    names = resolve(cfg, sedsnet, here, path)
+    del load_config, resolve
+    _drop("sedsnet_node", "config")
+    _drop("sedsnet", "identity", ("endpoint_identity", "data_type_identity"))
+    preload(cfg.get("preload", ()))  # (collects first)
+    del banner, preload
+    _drop("sedsnet_node", "bootinfo")
+    _import_router()  # the big imports first (see build)
+    loop = build(cfg, hw, log=log, clock=clock, sleep_ms=sleep_ms, schema_dir=here,
+                 cfg_path=path, names=names)[1]
+    del names
     log("sedsnet: %s up, sides: %s" % (cfg["hostname"], ", ".join(link.name for link in loop.links)))
-    pkg = sys.modules.get("sedsnet_node")
     for name in ("app", "config", "hw_machine", "hw_circuitpython"):
-        sys.modules.pop("sedsnet_node." + name, None)
-        try:  # the package holds its submodules as attributes too
-            delattr(pkg, name)
+        _drop("sedsnet_node", name)
+    gc.collect()
+    return loop  # the config dict goes out of scope here, before the loop runs
+
+
+def _drop(pkg, name, lent=()):
+    """Forget module pkg.name (and the names it lent its package) so its RAM comes back."""
+    import sys
+    sys.modules.pop(pkg + "." + name, None)
+    p = sys.modules.get(pkg)
+    for n in (name,) + lent:
+        try:  # the package holds its submodules (and lazily resolved names) as attributes
+            delattr(p, n)
         except (AttributeError, KeyError, TypeError):  # MicroPython: KeyError
             pass
-    return loop  # the config dict goes out of scope here, before the loop runs
 
 
 def run(hw, path="config.json", log=print):

@@ -3,6 +3,7 @@
 # built (a typo must not surface later as "KeyError: id" from inside the library).
 import json
 
+import sedsnet_node
 from sedsnet.errors import SedsError
 
 SIDE_TYPES = ("uart", "sx127x", "nrf24")
@@ -15,8 +16,12 @@ _ALIASES = {"f64": 0, "double": 0, "f32": 1, "float": 1, "u8": 2, "u16": 3, "u32
             "str": 13, "bytes": 14, "none": 15}
 
 
-class ConfigError(SedsError):
-    """A board config or schema file is wrong: the message names file, field, allowed values."""
+ConfigError = getattr(sedsnet_node, "ConfigError", None)  # one class however often this loads
+if ConfigError is None:  # (app.boot drops this module once the config is read)
+    class ConfigError(SedsError):
+        """A board config or schema file is wrong: the message names file, field, allowed
+        values."""
+    sedsnet_node.ConfigError = ConfigError
 
 
 def fail(path, field, why, allowed=None):
@@ -194,6 +199,36 @@ def register_schema(doc, seds, path="schema.json"):
                                 description=t.get("description", ""),
                                 e2e_encryption=t.get("e2e_encryption", 0))
     return names, [t["name"] for t, _d, _c in rows]
+
+
+def resolve(cfg, seds, schema_dir="", cfg_path="config.json"):
+    """Everything app.build needs from the config's names, worked out before the router's
+    modules compile (app.boot drops this module, and identity.py, right after): registers the
+    schema file and returns (handlers [(endpoint name, ID)], sensors [(entry, type ID)], e2e
+    keys [(key id, key)], netfeat's (own, watch) or None). Also turns a timesync_role name
+    into its code (building then needs nothing of this module's)."""
+    endpoints = types = None  # without a schema: whatever the program registered itself
+    schema = cfg.get("schema")
+    if schema:
+        spath = schema_dir + schema
+        try:
+            open(spath).close()
+        except OSError as e:
+            fail(cfg_path, "schema", "no schema file %s (%s)" % (spath, e))
+        endpoints, types = register_schema(load_json(spath, "schema"), seds, spath)
+    handlers = [(ep, endpoint_id(seds, cfg_path, "handlers[%d]" % i, ep, endpoints))
+                for i, ep in enumerate(cfg.get("handlers", ()))]
+    sensors = [(s, data_type_id(seds, cfg_path, "sensors[%d] (%s).type" % (i, s.get("name")),
+                                s.get("type"), types))
+               for i, s in enumerate(cfg.get("sensors", ()))]
+    nf = None
+    if "network_variables" in cfg or "p2p" in cfg:  # sedsnet_node/netfeat.py: only then
+        from .netfeat import types_of
+        nf = types_of(cfg, seds, cfg_path, types, data_type_id)
+    opts = cfg.get("router", {})
+    if "timesync_role" in opts:
+        opts["timesync_role"] = timesync_role("config", opts["timesync_role"])
+    return handlers, sensors, e2e_keys(cfg_path, cfg), nf
 
 
 def _registered(lookup, name):

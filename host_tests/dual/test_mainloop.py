@@ -29,6 +29,11 @@ class FakeRouter:
     def log_f32(self, ty, values):
         self.logged.append((ty, list(values)))
 
+    def log_bytes(self, ty, data):  # a Sensor's float32 bytes (mainloop.Sensor.emit)
+        import struct
+        self.logged.append((ty, [struct.unpack_from("<f", data, i)[0]
+                                 for i in range(0, len(data), 4)]))
+
     def periodic(self, timeout_ms):
         self.periodic_calls += 1
         if self.fail_periodic:
