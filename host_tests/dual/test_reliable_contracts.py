@@ -4,7 +4,7 @@
 # holders ACK the opened frame's packet ID, a resent sealed frame too; transmit_* of a
 # reliable type goes, is kept and is resent as a log of it. Our Routers on one fake clock,
 # links pumped by the test, E2E ACKs dropped by a rule.
-
+import sys
 
 import sedsnet
 from sedsnet.ids import sender_hash, source_address
@@ -122,6 +122,109 @@ def _le(v):
 def _targets():
     hb, hc = sorted((sender_hash("rcB"), sender_hash("rcC")))
     return b"\x02" + _le(hb) + _le(hc)
+
+
+def test_a_sealed_reliable_log_carries_the_contract_before_the_sealed_payload():
+    setup()
+    net = Net()
+    net.drop = _acks_of("rcC")
+    net.a.log_bytes(SORD, b"\x01\x02")
+    net.a.log_bytes(SSTAT, b"\x00" * 12)
+    net.pump()
+    for ty, shape, plen in ((SORD, b"\x02", 2), (SSTAT, b"\x44\x03", 12)):
+        frames = [f for t, n, i, f in net.log if n == "rcA" and _hdr(f).ty == ty]
+        assert len(frames) == 2 and frames[0] == frames[1]
+        f = frames[0]
+        h = _hdr(f)
+        assert f[0] == 0xDE and h.e2e  # the CE of a clear one, | 0x10 (E2E)
+        contract = b"\x07" + shape + _targets()
+        assert f[h.contract_start - 1:h.payload_start] == bytes([len(contract)]) + contract \
+            + b"\x84\x00"
+        # the sealed payload: uleb key id, uleb plaintext length, 12-byte nonce, 16-byte tag
+        assert f[h.payload_start:h.payload_start + 4] == b"\xd1\x0e" + bytes([plen, 12])
+        assert h.payload_end - h.payload_start == 2 + 1 + 13 + 17 + plen
+    assert net.got["rcB"] == net.got["rcC"] == [(SORD, b"\x01\x02"), (SSTAT, b"\x00" * 12)]
+    assert net.pending() == 1  # C's first ACK lost
+    net.run(3400)
+    assert net.sent(SORD) == [(3000, 0), (3000, 1), (3200, 1)]  # toward C only
+    assert net.sent(SSTAT) == [(3000, 0), (3000, 1)]
+    assert net.pending() == 0  # C's ACK of the resent sealed frame named the right packet
+    assert net.got["rcC"] == [(SORD, b"\x01\x02"), (SSTAT, b"\x00" * 12)]  # once
+    sedsnet.remove_e2e_key(KID)
+
+
+def test_transmit_of_a_reliable_type_is_contracted_kept_and_resent():
+    setup()
+    net = Net()
+    net.drop = _acks_of("rcC")
+    p = sedsnet.make_packet(UNO, "rcA", [EP], 3000, b"\x05")
+    net.a.transmit_message(p)
+    net.pump()
+    f = next(f for t, n, i, f in net.log if n == "rcA")
+    h = _hdr(f)
+    contract = b"\x07\x02" + _targets()
+    assert f[0] == 0xCE and f[h.contract_start:h.contract_end] == contract
+    assert f[h.payload_start:h.payload_end] == b"\x05"
+    assert net.pending() == 1
+    net.run(3400)
+    assert net.sent(UNO) == [(3000, 0), (3000, 1), (3200, 1)] and net.pending() == 0
+    # the packed and queued forms too; an ordered type waits behind its head
+    net.drop = lambda f, frm: _hdr(f).ty == 1  # no ACK passes
+    net.a.transmit_packed_message(bytes(sedsnet.make_packet(ORD, "rcA", [EP], 3400,
+                                                            b"\x06").pack()))
+    net.a.transmit_message_queue(sedsnet.make_packet(ORD, "rcA", [EP], 3400, b"\x07"))
+    net.a.transmit_packed_message_queue(bytes(sedsnet.make_packet(UNO, "rcA", [EP], 3400,
+                                                                  b"\x08").pack()))
+    net.a.process_all_queues()
+    net.pump()
+    assert net.pending() == 3
+    assert net.sent(ORD) == [(3400, 0), (3400, 1)]  # the head only
+    assert [p for ty, p in net.got["rcB"]] == [b"\x05", b"\x06", b"\x08"]
+    sedsnet.remove_e2e_key(KID)
+
+
+def test_a_sealed_transmit_is_contracted_then_sealed():
+    setup()
+    net = Net()
+    net.a.transmit_message(sedsnet.make_packet(SSTAT, "rcA", [EP], 3000, b"\x01" * 12))
+    net.pump()
+    f = next(f for t, n, i, f in net.log if n == "rcA")
+    h = _hdr(f)
+    assert f[0] == 0xDE and f[h.contract_start:h.contract_end] == b"\x07\x44\x03" + _targets()
+    assert net.got["rcB"] == net.got["rcC"] == [(SSTAT, b"\x01" * 12)]
+    assert net.pending() == 0
+    sedsnet.remove_e2e_key(KID)
+
+
+def test_transmit_sent_as_is_where_no_contract_applies():
+    setup()
+    net = Net()
+    # another sender's packet (a holder's ACK would name it, not us): as it is, untracked
+    net.a.transmit_message(sedsnet.make_packet(UNO, "rcOther", [EP], 3000, b"\x09"))
+    net.pump()
+    f = next(f for t, n, i, f in net.log if n == "rcA")
+    h = _hdr(f)
+    assert h.contract_start < 0 and h.src_addr == source_address("rcOther")
+    assert net.pending() == 0
+    sedsnet.remove_e2e_key(KID)
+
+
+def test_plain_router_transmit_never_loads_the_origin():
+    setup()
+    sys.modules.pop("sedsnet.reliable_origin", None)
+    got = []
+    r = Router(hostname="rcPlain", now_ms=Clock(0), handlers=[(EP, got.append, None)])
+    r.add_side_packed("p", lambda f: None)
+    r.transmit_message(sedsnet.make_packet(UNO, "rcPlain", [EP], 0, b"\x01"))  # nobody
+    r.transmit_packed_message(bytes(sedsnet.make_packet(ORD, "rcPlain", [EP], 0,
+                                                        b"\x02").pack()))  # announced
+    r.log_bytes(UNO, b"\x03")
+    r.receive_packed_from_side(0, bytes(sedsnet.make_packet(UNO, "rcPeer", [EP], 0,
+                                                            b"\x04").pack()))
+    r.periodic(0)
+    assert "sedsnet.reliable_origin" not in sys.modules and r.e2o is None
+    assert len(got) == 4
+    sedsnet.remove_e2e_key(KID)
 
 
 def test_a_holder_acks_a_resent_sealed_frame_by_its_opened_packet_id():
