@@ -12,7 +12,10 @@ corruption, the given delay + 0..2 ms jitter. The link from the Relay back to th
 delayed but clean: a 4.2.7 Relay drops an origin's resend once every holder's ACK has passed
 it, so an ACK lost after it makes any origin exhaust its retries (README, differences).
 Discovery runs 3 s on clean links first. Retries are raised on every node
-(reliable_max_retries=40).
+(reliable_max_retries=40), and the holder remembers 1024 packet IDs (max_recent_rx_ids; --recent
+128 for the default): a holder, 4.2.7's as ours, delivers a resend again once that many newer
+packets have passed since it delivered the first copy, and with 20% loss the ACKs of one packet
+are sometimes all lost for that long (4-12 duplicates per 2000 packets at 128, either origin).
 
 Reported per origin: delivered, lost, duplicated, reordered (ordered type: must be 0;
 unordered: arrivals after a later packet, allowed), frames per delivered packet (the origin's
@@ -20,7 +23,7 @@ data frames, the holder's E2E ACK frames, every data frame on every link), goodp
 the JSON of every run and the per-delay totals on the last line.
 
     .venv/bin/python tools/soak_e2e.py [-n 2000] [--seeds 1,2,3] [--delays 5,150] [--step 10]
-                                       [--json]
+                                       [--recent 1024] [--origins ours,4.2.7] [--json]
 
 Exit status 1 when our origin lost, duplicated or reordered an ordered packet.
 """
@@ -51,6 +54,7 @@ FAULTS = {"loss": 0.2, "dup": 0.05, "reorder": 0.1, "hold_ms": 150, "corrupt": 0
 TUNING = {"reliable_max_retries": 40}
 WARMUP_MS = 3000
 PER_STEP = 8  # at most this many logs per type per step (the window stops them sooner)
+HOLDER_RECENT = 1024
 IDLE_MS = 60000  # give up when nothing new arrives for this long (the rest counts as lost)
 ORIGIN_LAB = {"ours": "mp", "4.2.7": "ref"}
 _h = FrameHeader(max_endpoints=8)
@@ -91,14 +95,14 @@ def _classify(frame):
     return "other"
 
 
-def run_chain(net, origin, n, seed, delay_ms, step=10):
+def run_chain(net, origin, n, seed, delay_ms, step=10, recent=HOLDER_RECENT):
     """One origin (ours or 4.2.7) through the Relay to the holder; returns its figures."""
     net.reset(seed)
     for lab in net.labs.values():
         lab.call("fn", fn="set_runtime_tuning_config", kw=TUNING)
     net.node(ORIGIN_LAB[origin], "O", 1)
     net.node("rr", "R", 2, relay=True)
-    net.node("rh", "H", 1, handlers=[EP])
+    net.node("rh", "H", 1, handlers=[EP], kw={"max_recent_rx_ids": recent})
     clean = {"delay_ms": delay_ms, "jitter_ms": FAULTS["jitter_ms"]}
     o_r = Duplex(seed=1000 * seed + 1, **clean)
     r_h = Duplex(seed=1000 * seed + 2, **clean)
@@ -120,6 +124,7 @@ def run_chain(net, origin, n, seed, delay_ms, step=10):
     total = {ORD: half, UNO: n - half}
     nxt = {ORD: 0, UNO: 0}
     got = {ORD: [], UNO: []}
+    when = {ORD: [], UNO: []}  # delivery times, beside got
     window_full = 0
     last_new = t
     last_delivery = t
@@ -151,8 +156,9 @@ def run_chain(net, origin, n, seed, delay_ms, step=10):
             net.shuttle()
         _step(net, t, step, errors)
         new = 0
-        for _, _ep, ty, pl in net.got("H"):
+        for at, _ep, ty, pl in net.got("H"):
             got[ty].append(int.from_bytes(bytes.fromhex(pl), "little"))
+            when[ty].append(at)
             new += 1
         if new:
             last_new = last_delivery = t
@@ -166,8 +172,9 @@ def run_chain(net, origin, n, seed, delay_ms, step=10):
     for _ in range(1000 // step):
         t += step
         _step(net, t, step, errors)
-        for _, _ep, ty, pl in net.got("H"):
+        for at, _ep, ty, pl in net.got("H"):
             got[ty].append(int.from_bytes(bytes.fromhex(pl), "little"))
+            when[ty].append(at)
     rel = net.call("O", "export_runtime_stats")["reliable"]
     frames = {"O": {"data": 0, "ack": 0, "other": 0}, "R": {"data": 0, "ack": 0, "other": 0},
               "H": {"data": 0, "ack": 0, "other": 0}}
@@ -187,10 +194,15 @@ def run_chain(net, origin, n, seed, delay_ms, step=10):
         if v < high:
             uno_late += 1
         high = max(high, v)
+    dups = []  # the first few packets delivered more than once: (type, value, times)
+    for ty in (ORD, UNO):
+        for v in sorted({x for x in got[ty] if got[ty].count(x) > 1})[:3]:
+            dups.append([ty, v, [w for x, w in zip(got[ty], when[ty]) if x == v]])
     ms = max(1, last_delivery - t0)
     d = max(1, delivered)
     res = {
         "origin": origin, "seed": seed, "delay_ms": delay_ms, "n": n, "step_ms": step,
+        "holder_recent_ids": recent,
         "delivered": delivered, "lost": n - delivered,
         "duplicated": len(ords) + len(unos) - delivered,
         "ordered_out_of_order": ooo, "unordered_reordered": uno_late,
@@ -202,7 +214,7 @@ def run_chain(net, origin, n, seed, delay_ms, step=10):
         "control_frames": sum(f["other"] for f in frames.values()),
         "goodput_pps": round(delivered * 1000.0 / ms, 2),
         "sim_ms": ms, "wall_s": round(time.time() - wall, 1),
-        "window_full": window_full, "errors": errors[:10], "error_count": len(errors),
+        "window_full": window_full, "dups": dups, "errors": errors[:10], "error_count": len(errors),
         "origin_pending_after": rel.get("end_to_end_pending_count"),
         "link_lost": sum(s.stats["lost"] for s in lossy),
         "link_corrupted": sum(s.stats["corrupted"] for s in lossy),
@@ -244,13 +256,17 @@ def main(argv):
     seeds = _ints(argv, "--seeds", [1, 2, 3])
     delays = _ints(argv, "--delays", [5, 150])
     step = _ints(argv, "--step", [10])[0]
+    recent = _ints(argv, "--recent", [HOLDER_RECENT])[0]
+    origins = ("ours", "4.2.7")
+    if "--origins" in argv:  # (one of them only, to look into a run)
+        origins = argv[argv.index("--origins") + 1].split(",")
     net, procs = open_net()
     results = []
     try:
         for delay in delays:
             for seed in seeds:
-                for origin in ("ours", "4.2.7"):
-                    r = run_chain(net, origin, n, seed, delay, step)
+                for origin in origins:
+                    r = run_chain(net, origin, n, seed, delay, step, recent)
                     results.append(r)
                     if "--json" not in argv:
                         print("%-6s delay %3d ms seed %d: delivered %d lost %d dup %d "
@@ -267,7 +283,8 @@ def main(argv):
     tot = totals(results)
     if "--json" not in argv:
         print("soak_e2e: %d packets per run (half ordered, half unordered), origin -> 4.2.7 "
-              "Relay -> 4.2.7 holder, faults %s, seeds %s" % (n, FAULTS, seeds))
+              "Relay -> 4.2.7 holder (%d recent IDs), faults %s, seeds %s"
+              % (n, recent, FAULTS, seeds))
         print("%-14s %9s %5s %4s %4s %10s %10s %10s %9s" % (
             "origin@delay", "delivered", "lost", "dup", "ooo", "data/pkt", "ack/pkt",
             "link/pkt", "pkt/s"))
