@@ -260,26 +260,28 @@ def main(argv):
     origins = ("ours", "4.2.7")
     if "--origins" in argv:  # (one of them only, to look into a run)
         origins = argv[argv.index("--origins") + 1].split(",")
-    net, procs = open_net()
     results = []
-    try:
-        for delay in delays:
-            for seed in seeds:
-                for origin in origins:
+    for delay in delays:
+        for seed in seeds:
+            for origin in origins:
+                # fresh processes for each run: a 4.2.7 process keeps state across a lab
+                # reset (its nonce counter, sender names), so a run repeats exactly only so
+                net, procs = open_net()
+                try:
                     r = run_chain(net, origin, n, seed, delay, step, recent)
-                    results.append(r)
-                    if "--json" not in argv:
-                        print("%-6s delay %3d ms seed %d: delivered %d lost %d dup %d "
-                              "ooo %d | data %.3f ack %.3f link %.3f frames/pkt | %.1f pkt/s"
-                              " | %.0f s" % (origin, delay, seed, r["delivered"], r["lost"],
-                                             r["duplicated"], r["ordered_out_of_order"],
-                                             r["data_frames_per_packet"],
-                                             r["ack_frames_per_packet"],
-                                             r["link_data_frames_per_packet"],
-                                             r["goodput_pps"], r["wall_s"]), flush=True)
-    finally:
-        for p in procs:
-            p.close()
+                finally:
+                    for p in procs:
+                        p.close()
+                results.append(r)
+                if "--json" not in argv:
+                    print("%-6s delay %3d ms seed %d: delivered %d lost %d dup %d "
+                          "ooo %d | data %.3f ack %.3f link %.3f frames/pkt | %.1f pkt/s"
+                          " | %.0f s" % (origin, delay, seed, r["delivered"], r["lost"],
+                                         r["duplicated"], r["ordered_out_of_order"],
+                                         r["data_frames_per_packet"],
+                                         r["ack_frames_per_packet"],
+                                         r["link_data_frames_per_packet"],
+                                         r["goodput_pps"], r["wall_s"]), flush=True)
     tot = totals(results)
     if "--json" not in argv:
         print("soak_e2e: %d packets per run (half ordered, half unordered), origin -> 4.2.7 "
