@@ -14,7 +14,9 @@ What 4.2.7 does, and ours now too:
 Compared: every user frame and E2E ACK sent (time, node, side, FLAGS, contract + reliable
 header, payload or, for a sealed one, its wrapper fields; nonces, tags, ciphertext and CRCs
 differ with the process's nonce counter), which data frame each ACK names, what each holder
-delivered, the errors, the pending counts."""
+delivered, the errors, the pending counts. Then live (netlab.py, each lab its own process):
+a sealed reliable log from our origin under MicroPython to a 4.2.7 holder and from a 4.2.7
+origin to our holder, the first ACK lost: the re-ACK of the resend completes it."""
 import json
 
 import toolchain
@@ -244,3 +246,57 @@ def test_transmit_ordered_stop_and_wait_and_window_full_as_4_2_7():
     assert ref["errors"] == [(3000, "A", "tpm", "reliable window full")]
     assert len(_sends(ref, 4110)) == 2 + 2 * 1  # the head only (and its resend to both)
     assert ref["stats"] == [[3000, 32, 64]]  # both holders missing from each
+
+
+def _of(net, name, ty):
+    """The frames of type ty that name sent across the network (net.trace)."""
+    out = []
+    for _t, n, _s, f in net.trace:
+        b = bytes.fromhex(f)
+        _h.parse(b)
+        if n == name and _h.ty == ty:
+            out.append(b)
+    return out
+
+
+LIVE_SCHEMA = [["register_endpoint", 311, "RC_H"],
+               ["register_data_type", 4112, "RC_SORD", False, 0, 2, 0, [311], 1, 0, "", 2]]
+
+
+def test_sealed_contract_frames_live_between_our_process_and_4_2_7_both_ways():
+    # our origin in a MicroPython process to a 4.2.7 holder, and a 4.2.7 origin to our holder:
+    # the holder's first E2E ACK lost, the resend re-ACKed, the origin done; delivered once
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(toolchain.REPO, "tools"))
+    from linksim import Duplex
+    from netlab import network
+    with network(LIVE_SCHEMA) as net:
+        for lab in net.labs.values():
+            lab.call("e2e_key", key_id=7, key=bytes(range(32)).hex())
+        for origin_lab, holder_lab in (("mp", "ref"), ("ref", "mp")):
+            net.reset(1)
+            net.node(origin_lab, "O", 1, kw={"e2e_key_id": 7})
+            net.node(holder_lab, "H", 1, handlers=[311], kw={"e2e_key_id": 7})
+            link = Duplex(seed=3)
+            net.link("O", 0, "H", 0, sim=link)
+            net.run(3000)
+            del net.trace[:]
+            link.b_to_a.loss = 1.0  # the holder's first ACK is lost
+            net.log_bytes("O", 4112, b"\x01\x02")
+            net.run(net.t + 50)
+            link.b_to_a.loss = 0.0
+            net.run(net.t + 1000)
+            data = _of(net, "O", 4112)
+            assert len(data) == 2 and data[0] == data[1], (origin_lab, len(data))
+            _h.parse(data[0])
+            assert data[0][0] == 0xDE and _h.contract_start >= 0 and _h.e2e
+            pid = bytes.fromhex(_clear_pid(data[0], b"\x01\x02"))
+            acks = _of(net, "H", 1)
+            assert len(acks) == 2, (origin_lab, len(acks))
+            for a in acks:
+                _h.parse(a)
+                assert a[_h.payload_start:_h.payload_end] == pid, origin_lab
+            assert [g[2:] for g in net.got("H")] == [[4112, "0102"]]
+            rel = net.call("O", "export_runtime_stats")["reliable"]
+            assert rel["end_to_end_pending_count"] == 0, (origin_lab, rel)
