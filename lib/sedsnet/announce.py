@@ -123,16 +123,6 @@ class Announcer(PeerTable):
             return False
         return log(router, ty, rec, payload, ts, nonce, queue)
 
-    def transmit(self, router, hdr, data, rec, queue):
-        """transmit_* of a reliable type's frame: as origin() (reliable_origin.transmit)."""
-        if not self.routes:
-            return False
-        try:
-            from .reliable_origin import transmit
-        except ImportError:
-            return False
-        return transmit(router, hdr, data, rec, queue)
-
     def periodic(self, now_ms):
         """Send what is due; no allocation until the next deadline (a small function: a big
         frame would be heap-allocated on every call under MicroPython)."""

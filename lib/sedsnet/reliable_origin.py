@@ -58,7 +58,10 @@ def of(node):
 def log(router, ty, rec, payload, ts, nonce, queue):
     """A reliable log: True when it went out (or waits) with a contract to the holders
     discovery knows; False when none is known (the caller sends it hop by hop, as 4.2.7).
-    An E2E type is sealed after the contract is in (4.2.7: the contract is in the AAD)."""
+    An E2E type is sealed after the contract is in (4.2.7: the contract is in the AAD).
+    ts None: transmit_* (router_log.py), ty the frame's FrameHeader and payload the frame."""
+    if ts is None:
+        return transmit(router, ty, payload, rec, queue)
     eps = rec[R_EPS]
     local = router.local_endpoints()
     for e in eps:
