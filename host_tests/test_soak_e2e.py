@@ -23,6 +23,7 @@ def test_short_e2e_soak_ours_exactly_once_in_order_with_figures():
     assert (ours["delivered"], ours["lost"], ours["duplicated"],
             ours["ordered_out_of_order"]) == (40, 0, 0, 0), ours
     assert ours["origin_pending_after"] == 0 and ours["error_count"] == 0, ours
+    assert ours["origin_uncontracted_frames"] == 0  # discovery named the holder throughout
     for r in (ours, ref):
         assert r["link_lost"] > 10 and r["delivered"] > 0  # the faults were on
         # every delivered packet went out at least once and was ACKed at least once; more
