@@ -84,7 +84,12 @@ def seal_frame(buf, off, size, kid, ty, ts, pnonce, payload):
 
 def log_sealed(router, kid, ty, rec, payload, ts, nonce, rel, eps, size, queue):
     """Router._log_frame for a frame to seal with key kid: as the clear path (TX ring when
-    queued or busy, else straight out), the frame sealed before it is committed or sent."""
+    queued or busy, else straight out), the frame sealed before it is committed or sent. A
+    reliable type to discovered holders goes as a plain reliable log does (reliable_origin.py:
+    contract, then sealed; kept until ACKed), as 4.2.7."""
+    if rel > 0 and router.discovery and router.discovery.origin(router, ty, rec, payload, ts,
+                                                                nonce, queue):
+        return
     full = size + overhead(kid, len(payload))
     if queue or router._busy:
         tx = router._tx

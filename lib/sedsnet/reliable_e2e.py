@@ -10,6 +10,7 @@
 import sys
 
 from .compat import const
+from .errors import SedsError
 from .ids import sender_hash, source_address, write_packet_id
 from .return_path import learn, side_of
 
@@ -25,6 +26,12 @@ def repeat(node, sid, hdr, data, n):
     if targets and node.sender_hash in targets:
         if node.kind == "router" and (hdr.ty == _SEDSNET_P2P_MESSAGE or (
                 hdr.ty > _SEDSNET_P2P_MESSAGE and node._holds(hdr))):
+            if hdr.e2e:  # sealed: the ACK names the opened frame's ID, as the first one did
+                try:
+                    from .e2e_frame import open_frame
+                    hdr, data, n = open_frame(node, hdr, data, n)
+                except SedsError:
+                    return False
             node._e2e_ack(sid, hdr, data)  # the origin is still resending: our ACK was lost
         elif node.netvar is not None:
             node.netvar.on_repeat(sid, hdr, data)  # a network-variable push (netvar.py)

@@ -11,7 +11,7 @@ from . import ids
 from .compat import const
 from .errors import ArgumentError, IoError
 from .reliable_e2e import peers
-from .schema import R_CLASS, R_COUNT, R_EPS, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC
+from .schema import R_CLASS, R_COUNT, R_E2E, R_EPS, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC
 from .wire import REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, frame_size, pack_into, uleb_len
 
 _ORDERED = const(1)
@@ -57,7 +57,11 @@ def of(node):
 
 def log(router, ty, rec, payload, ts, nonce, queue):
     """A reliable log: True when it went out (or waits) with a contract to the holders
-    discovery knows; False when none is known (the caller sends it hop by hop, as 4.2.7)."""
+    discovery knows; False when none is known (the caller sends it hop by hop, as 4.2.7).
+    An E2E type is sealed after the contract is in (4.2.7: the contract is in the AAD).
+    ts None: transmit_* (router_log.py), ty the frame's FrameHeader and payload the frame."""
+    if ts is None:
+        return transmit(router, ty, payload, rec, queue)
     eps = rec[R_EPS]
     local = router.local_endpoints()
     for e in eps:
@@ -68,7 +72,22 @@ def log(router, ty, rec, payload, ts, nonce, queue):
     hold = holders(router, eps)
     if not hold:
         return False
-    return of(router).log(ty, rec, payload, ts, nonce, queue, hold)
+    kid = -1
+    if rec[R_E2E] or router._opts[10] == 3:  # (e2e_mode 3: every type sealed)
+        from .e2e_frame import send_key
+        kid = send_key(router, rec)
+    return of(router).log(ty, rec, payload, ts, nonce, queue, hold, kid)
+
+
+def transmit(router, hdr, data, rec, queue):
+    """transmit_* of a reliable type's frame (in hdr): as a log of it (4.2.7), with its own
+    timestamp and nonce; False (sent as it is) with no holder known, or for a frame that is
+    contracted or sealed already, names another sender or other endpoints than its type's."""
+    if hdr.contract_start >= 0 or hdr.e2e or not hdr.has_nonce or hdr.src_addr != \
+            router.src_addr or list(hdr.endpoints[:hdr.ep_count]) != list(rec[R_EPS]):
+        return False
+    return log(router, hdr.ty, rec, bytes(data[hdr.payload_start:hdr.payload_end]),
+               hdr.timestamp_ms, hdr.nonce, queue)
 
 
 def holders(node, eps):
@@ -134,7 +153,7 @@ class Origin:
         self.unkept = self.exhausted = 0
 
     # ---- logging --------------------------------------------------------------------------
-    def log(self, ty, rec, payload, ts, nonce, queue, hold):
+    def log(self, ty, rec, payload, ts, nonce, queue, hold, kid=-1):
         node = self.node
         if len(self.pend) >= _tuned(4, _MAX_PENDING):
             raise IoError("reliable window full")  # as 4.2.7: nothing is sent or queued
@@ -151,6 +170,12 @@ class Origin:
         h.parse(f, size, True)
         pid = bytearray(8)
         ids.write_packet_id(h, f, pid)
+        clear = f  # (holders ACK the packet ID of the opened frame: the clear one's)
+        if kid >= 0:
+            from .e2e_frame import overhead, seal_frame
+            f = bytearray(size + overhead(kid, len(payload)))
+            f[:size] = clear
+            size = seal_frame(f, 0, size, kid, ty, ts, nonce, payload)
         ordered = rec[R_RELIABLE] == _ORDERED
         wait = ordered and self._head(ty) is not None
         cost = size + _ENTRY_BYTES + _HOLDER_BYTES * len(hold)
@@ -167,9 +192,9 @@ class Origin:
             self.unkept += 1  # no room to keep it: sent once, untracked
             wait = False
         if wait:  # stop-and-wait: delivered here now, sent when the type's head is done
-            ids.write_dup_key(h, f, node._pid)
+            ids.write_dup_key(h, clear, node._pid)
             node._recent.seen(node._pid)
-            node._deliver(_LOCAL, h, f, size)
+            node._deliver(_LOCAL, h, clear, h.frame_len)
         elif queue or node._busy:
             if not node._tx.push(f, size, _TX_TAG, rec[R_PRIORITY], 0, True):
                 if kept:

@@ -273,6 +273,9 @@ class Logging:
             hdr = FrameHeader(max_endpoints=32)
         hdr.parse(data)  # raises DecodeError for a bad frame, before anything is queued
         rec = schema.type_record(hdr.ty)
+        if rec is not None and rec[R_RELIABLE] and self.discovery and \
+                self.discovery.origin(self, hdr, rec, data, None, None, queue):
+            return  # as a log (reliable_origin.transmit): with a contract, kept until ACKed
         if rec is not None and (rec[R_E2E] or self._opts[_E2E_MODE] == 3):
             data = _e2e().seal_packed(self, rec, data)  # E2E policy, as log_*
         n = len(data)
