@@ -186,3 +186,39 @@ def test_an_unnamed_origins_ack_allocates_at_most_256_bytes():
     assert t.n == N + 4
     assert (b - a) // N <= 256, (b - a) // N
     _check_ack(t, "eaHoldF", source_address("eaOrigF"), *fr[N - 1])
+
+
+def test_plain_data_and_discovery_never_load_the_holder():
+    setup()
+    import sys
+    if not sedsnet.data_type_exists(EP + 3):
+        sedsnet.register_data_type(EP + 3, "EA_PLAIN", False, 0, 2, 0, [EP])
+    cached = control._eh[0]  # (control keeps the module once loaded: forget it here)
+    control._eh[0] = None
+    mod = sys.modules.pop("sedsnet.e2e_holder", None)
+    try:
+        clock = Clock(1000)
+        got = []
+        a = Router(hostname="eaPlainA", now_ms=clock)
+        b = Router(hostname="eaPlainB", now_ms=clock, handlers=[(EP, got.append, None)])
+        ab, ba = [], []
+        a.add_side_packed("b", lambda f: ab.append(bytes(f)))  # (tx gets a view: copy it)
+        b.add_side_packed("a", lambda f: ba.append(bytes(f)))
+        for _ in range(6):  # discovery both ways (control frames), then plain data
+            a.announce_discovery()
+            b.announce_discovery()
+            a.log_bytes(EP + 3, b"\x01")
+            a.periodic(0)
+            b.periodic(0)
+            while ab or ba:
+                if ab:
+                    b.receive_packed_from_side(0, ab.pop(0))
+                if ba:
+                    a.receive_packed_from_side(0, ba.pop(0))
+            clock.t += 100
+        assert len(got) >= 5
+        assert "sedsnet.control" in sys.modules and "sedsnet.e2e_holder" not in sys.modules
+    finally:
+        control._eh[0] = cached
+        if mod is not None:
+            sys.modules["sedsnet.e2e_holder"] = mod

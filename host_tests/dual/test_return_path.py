@@ -231,10 +231,10 @@ def test_ring_is_charged_to_the_budget_shown_and_follows_the_tuning():
 
 def test_plain_router_never_loads_the_return_path():
     setup()
-    ctl = sys.modules.get("sedsnet.control")  # (it keeps the module once loaded: forget it)
-    cached = ctl._rp[0] if ctl is not None else None
-    if ctl is not None:
-        ctl._rp[0] = None
+    eh = sys.modules.get("sedsnet.e2e_holder")  # (it keeps the module once loaded: forget it)
+    cached = eh._rp[0] if eh is not None else None
+    if eh is not None:
+        eh._rp[0] = None
     sys.modules.pop("sedsnet.return_path", None)
     try:
         got = []
@@ -250,8 +250,8 @@ def test_plain_router_never_loads_the_return_path():
         assert r.export_runtime_stats()["reliable"]["reliable_return_route_count"] == 0
     finally:
         sys.modules["sedsnet.return_path"] = return_path  # (the one the other modules hold)
-        if ctl is not None:
-            ctl._rp[0] = cached
+        if eh is not None:
+            eh._rp[0] = cached
 
 
 class _Steps:
