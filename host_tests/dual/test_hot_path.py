@@ -4,6 +4,7 @@
 # discovery one question per endpoint, not one per side. A delivered Packet and the pure
 # kernels' CRC check allocate only what they must.
 import sedsnet
+from sedsnet.errors import ArgumentError
 from sedsnet.router import Router
 from support import Clock, micropython_only, skip
 
@@ -289,3 +290,172 @@ def test_send_walks_the_sides_and_stops_after_the_last_destination():
     assert stats[1]["tx_handler_failures"] == 1
     r._send(1 << 29, frame, len(frame), False)  # no such side
     assert [len(w.frames) for w in wires] == [1, 0, 1, 0]
+
+
+# Issue 10, call frames. MicroPython takes the call state of a function (locals + value stack +
+# 3 words per try block) from the heap when it exceeds 11 words, on every call, and frees it
+# on return: no net allocation (heap_lock tests cannot see it; the frame falls back to the C
+# stack then), but a search of a fragmented heap per call. micropython.mem_total() counts every
+# byte ever allocated, so it sees those frames.
+SF = 3651  # static f32 x3 -> EP_A
+
+
+def _setup_sf():
+    setup()
+    if not sedsnet.data_type_exists(SF):
+        sedsnet.register_data_type(SF, "SF_FRAMES", True, 3, 1, 0, [EP_A])
+
+
+class Sink:
+    """A tx callback that only counts (no list growing per frame)."""
+
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self, frame):
+        self.n += 1
+
+
+def _allocated(fn, a=None, b=None, c=None):
+    # (no *args: a star call builds its argument array on the heap)
+    from micropython import mem_total
+    before = mem_total()
+    if a is None:
+        fn()
+    else:
+        fn(a, b, c)
+    return mem_total() - before
+
+
+def test_no_property_on_the_node_classes_and_their_names_still_read():
+    # a class with a property makes MicroPython look the class up on every attribute store
+    # of its instances and check every method it loads for a descriptor: sender_id and
+    # current_address come through Node.__getattr__ instead
+    from sedsnet.engine import Engine
+    from sedsnet.node import Node
+    from sedsnet.queues import Queues
+    from sedsnet.relay import Relay
+    from sedsnet.router_log import Logging
+    setup()
+    for cls in (Router, Relay, Node, Engine, Queues, Logging):
+        assert [k for k, v in cls.__dict__.items() if type(v) is property] == [], cls
+    r = Router(hostname="SM5", now_ms=Clock(), discovery=False)
+    assert r.sender_id == "SM5" and r.current_address == r._address
+    r.set_sender_id("SM6")
+    assert r.sender_id == "SM6"
+    relay = Relay(now_ms=Clock())
+    assert relay.sender_id == relay.hostname and relay.current_address == relay._address
+    for node in (r, relay):
+        try:
+            node.no_such_name
+            raise RuntimeError("no AttributeError")
+        except AttributeError:
+            pass
+
+
+@micropython_only("micropython.mem_total: the heap's allocation counter")
+def test_clock_reads_and_an_idle_queue_poll_take_no_heap_frames():
+    from micropython import mem_total
+
+    class Probe:  # a clock that notes the allocation counter when it is read
+        def __init__(self):
+            self.t = 1000
+            self.seen = [0, 0]
+
+        def __call__(self):
+            self.seen[0] = mem_total()
+            return self.t
+
+    setup()
+    from sedsnet.relay import Relay
+    clock = Probe()
+    seen = clock.seen
+    r = Router(hostname="SM7", now_ms=clock, discovery=False)
+    r._now()
+    before = mem_total()
+    assert r._now() == 1000
+    assert seen[0] - before == 0, (seen, before)  # Node._now's frame is on the C stack (was 15 words)
+    relay = Relay(now_ms=clock)  # discovery on (4.2.7's default): periodic work every call
+    relay.add_side_packed("A", Wire())
+    relay.add_side_packed("B", Wire())
+    for i in range(3):  # (the first announcements)
+        relay.process_all_queues()
+    clock.t += 1
+    # (was 872 B on 64-bit: process_all_queues_with_timeout, schema_bytes_used, 2 x grow)
+    got = _allocated(relay.process_all_queues)
+    assert got == 0, got
+
+
+def test_log_f32_packs_float_values_in_place_as_the_general_packer():
+    # floats pack in typed_log.log_values itself; ints, bools and a double past float32's
+    # range go through _pack_all's checks: the same bytes either way
+    _setup_sf()
+    w = Wire()
+    r = Router(hostname="SM8", now_ms=Clock(), discovery=False)
+    r.add_side_packed("OUT", w)
+    r.log_f32(SF, [1.0, -2.5, 3.0], timestamp_ms=7)
+    r.log_f32(SF, [1, -2.5, 3], timestamp_ms=7)
+    r.log_f32(SF, [1.0, 1e300, -1e300], timestamp_ms=7)
+    r.log_f32(SF, [0.5], timestamp_ms=7)  # static: zero-padded
+    pays = [sedsnet.unpack_packet(f).data_as_f32() for f in w.frames]
+    assert pays[0] == pays[1] == [1.0, -2.5, 3.0]
+    assert pays[2][0] == 1.0 and pays[2][1] == float("inf") and pays[2][2] == -float("inf")
+    assert pays[3] == [0.5, 0.0, 0.0]
+    assert raises_arg(r.log_f32, SF, [1.0, "x", 3.0])
+
+
+def raises_arg(fn, *args):
+    try:
+        fn(*args)
+    except ArgumentError:
+        return True
+    return False
+
+
+@micropython_only("micropython.mem_total: the heap's allocation counter")
+def test_log_f32_of_floats_calls_no_general_value_packer():
+    _setup_sf()
+    r = Router(hostname="SM9", now_ms=Clock(), discovery=False)
+    r.add_side_packed("OUT", Sink())
+    floats = [1.0, 2.0, 3.0]
+    ints = [1, 2, 3]
+    for i in range(3):
+        r.log_f32(SF, floats, i)
+        r.log_f32(SF, ints, i)
+    f = _allocated(r.log_f32, SF, floats, 10)
+    n = _allocated(r.log_f32, SF, ints, 11)
+    assert f < n, (f, n)  # _pack_all's heap frame (27 words) only for the ints
+
+
+class _ThreeFields:
+    def __init__(self, f, src_addr, nonce):
+        self._f = f
+        self.src_addr = src_addr
+        self.nonce = nonce
+
+
+def _made_bytes(cls, f):
+    import gc
+    from micropython import mem_total
+    cls(f, 7, 9)
+    gc.collect()
+    gc.disable()  # (no collection inside)
+    try:
+        total = mem_total()
+        p = cls(f, 7, 9)
+        return mem_total() - total, p
+    finally:
+        gc.enable()
+
+
+@micropython_only("micropython.mem_total: the heap's allocation counter")
+def test_a_delivered_packet_is_built_without_a_heap_call_frame():
+    # Packet takes its five fields as one tuple (three arguments, not seven): its __init__
+    # keeps to 11 words of call state, so making one allocates what a plain class of three
+    # attributes does (the instance and its attribute table), no call frame
+    from sedsnet.packet import Packet
+    f = (SM, "SM-PEER", [EP_A], 5, b"abcd")
+    plain = _made_bytes(_ThreeFields, f)[0]
+    total, p = _made_bytes(Packet, f)
+    assert p.ty == SM and p.sender == "SM-PEER" and p.src_addr == 7 and p.nonce == 9
+    assert total == plain, (total, plain)

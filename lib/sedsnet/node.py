@@ -78,7 +78,7 @@ class Node(Engine):
         self._work = bytearray(_WORK)  # a queued frame is copied here before it is handled
         self._work_views = _Views(self._work)
         self.sides = []
-        self._sdt_on = False  # set by add_side_packed_profile (sdt.py)
+        self._sdt_on = False  # add_side_packed_profile: sdt.expire_all
         self._routes = Routes()
         self._busy = False
         self._nested = False
@@ -99,13 +99,15 @@ class Node(Engine):
     def _now(self):
         """The user's clock, checked: a clock that raises or returns no u64 int is an
         ArgumentError at the call that read it (the node's state is left as it was)."""
+        # (at most 11 words of call state: MicroPython takes a bigger frame from the heap on
+        # every call, and this runs for every frame; the hot functions keep to that)
         try:
             t = self._clock()
-        except Exception as e:
-            raise ArgumentError("now_ms clock failed: %r" % (e,))
-        if not isinstance(t, int) or t < 0 or t > 0xFFFFFFFFFFFFFFFF:
-            raise ArgumentError("now_ms clock returned %r, not an int of ms (u64)" % (t,))
-        return t
+        except Exception:  # (no "as e": that is a second handler, 3 more words)
+            raise ArgumentError("now_ms clock failed (raised)")
+        if isinstance(t, int) and 0 <= t <= 0xFFFFFFFFFFFFFFFF:
+            return t
+        raise ArgumentError("now_ms clock returned %r, not an int of ms (u64)" % (t,))
 
     # ---- identity -------------------------------------------------------------------------
     def _default_name(self):
@@ -122,22 +124,21 @@ class Node(Engine):
             self._address = ids.node_address(hostname)
         ids.remember_sender(hostname, self.src_addr)
 
-    @property
-    def sender_id(self):
-        """The node's sender name (hostname)."""
-        return self.hostname
+    # sender_id and current_address: through __getattr__, not properties. A class with a
+    # property makes MicroPython look the class up on every attribute store of its instances
+    # and check every method it loads for a descriptor (the per-frame path does many of both).
+    def __getattr__(self, name):
+        if name == "sender_id":  # the node's sender name (hostname)
+            return self.hostname
+        if name == "current_address":  # the node address (DISCOVERY_ADDRESS's value)
+            return self._address
+        raise AttributeError(name)
 
     def set_sender_id(self, sender_id):
         """Rename the node (sender name and address). ArgumentError for an empty or non-str name."""
         if not isinstance(sender_id, str) or not sender_id:
             raise ArgumentError("sender_id must be a non-empty str, not %r" % (sender_id,))
         self._set_name(sender_id)
-
-    @property
-    def current_address(self):
-        """The node address (4.2.7's DISCOVERY_ADDRESS value): from the hostname, or
-        configure_address's."""
-        return self._address
 
     # ---- sides ----------------------------------------------------------------------------
     def add_side_packed(self, name, tx, reliable_enabled=False):

@@ -65,10 +65,12 @@ class Packet:
 
     wire_mdt = -1  # the element type of a received wire contract's shape, if any
 
-    def __init__(self, ty, sender, endpoints, timestamp_ms, payload, src_addr, nonce):
-        # three attributes, not eight: on MicroPython each one the instance's table outgrows
-        # is an allocation, and a store into a class with properties is a slow one
-        self._f = (ty, sender, endpoints, timestamp_ms, payload)
+    def __init__(self, f, src_addr, nonce):
+        # f: (ty, sender, endpoints, timestamp_ms, payload). Three attributes, not eight: on
+        # MicroPython each one the instance's table outgrows is an allocation, and a store
+        # into a class with properties is a slow one; three arguments, not seven: a call
+        # state over 11 words is a heap block per call (from_header runs per delivery)
+        self._f = f
         self.src_addr = src_addr
         self.nonce = nonce
 
@@ -245,7 +247,7 @@ def make_packet(ty, sender, endpoints, timestamp_ms, payload):
         raise ArgumentError(str(e))
     src = ids.source_address(sender)
     ids.remember_sender(sender, src)
-    return Packet(ty, sender, eps, timestamp_ms, payload, src, nonce)
+    return Packet((ty, sender, eps, timestamp_ms, payload), src, nonce)
 
 
 def from_header(hdr, data):
@@ -260,8 +262,8 @@ def from_header(hdr, data):
     n = hdr.ep_count
     # (a slice makes a slice object too: the usual one or two endpoints go in a list)
     eps = [e[0], e[1]] if n == 2 else [e[0]] if n == 1 else e[:n]
-    pkt = Packet(hdr.ty, ids.sender_name(src), eps, ts,
-                 bytes(data[hdr.payload_start:hdr.payload_end]), src, hdr.nonce)
+    pkt = Packet((hdr.ty, ids.sender_name(src), eps, ts,
+                  bytes(data[hdr.payload_start:hdr.payload_end])), src, hdr.nonce)
     shape = hdr.contract_shape(data) if hdr.contract_start >= 0 else None
     if shape is not None:
         pkt.wire_mdt = shape[1]  # str() and data_as_* read the wire shape, as 4.2.7
@@ -310,8 +312,8 @@ def unpack_packet(data):
         _check_payload(shape[0], shape[1], width * shape[2], payload)
     else:
         _check_payload(rec[R_STATIC], rec[R_MDT], rec[R_FIXED], payload)
-    pkt = Packet(hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
-                 hdr.timestamp_ms, payload, hdr.src_addr, hdr.nonce)
+    pkt = Packet((hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
+                  hdr.timestamp_ms, payload), hdr.src_addr, hdr.nonce)
     if shape is not None:
         pkt.wire_mdt = shape[1]
     return pkt

@@ -140,32 +140,35 @@ class Queues:
             self._nested = True
             return 0
         self._refresh_budget()
-        if self.discovery is not None:
-            self._busy = True
-            try:
-                self.discovery.periodic(self.now_ms())
-            finally:
-                self._busy = False
-        if self.rel is not None:  # hop retransmits that are due (reliable.py)
-            self._busy = True
-            try:
-                self.rel.poll(self.now_ms())
-            finally:
-                self._busy = False
+        if self.discovery is not None or self.rel is not None:
+            self._due()
         if self._sdt_on:  # profiled sides: reclaim chunked messages that timed out
-            for s in self.sides:
-                if s is not None and s.sdt is not None:
-                    s.sdt.expire(self.now_ms())
+            self._sdt_on(self)  # (sdt.expire_all)
         deadline = self.now_ms() + timeout_ms if timeout_ms > 0 else -1
         n = 0
         while self._queued():
-            n += self._process_rx(deadline) + self._process_tx(deadline)
+            n += self._process_rx(deadline)
+            n += self._process_tx(deadline)
             if deadline >= 0 and self._past(deadline):
                 break
         self._nested = False
-        self._rx.grow()  # after a burst that evicted or refused frames: more room, in budget
-        self._tx.grow()
+        if self._rx.want:  # after a burst that evicted or refused frames: more room, in budget
+            self._rx.grow()
+        if self._tx.want:  # (asked here: a call to grow() is a heap frame, 20 words of state)
+            self._tx.grow()
         return n
+
+    def _due(self):
+        # discovery announcements and hop retransmits (reliable.py) that are due: out of
+        # process_all_queues_with_timeout, which keeps to 11 words of call state that way
+        self._busy = True
+        try:
+            if self.discovery is not None:
+                self.discovery.periodic(self.now_ms())
+            if self.rel is not None:
+                self.rel.poll(self.now_ms())
+        finally:
+            self._busy = False
 
     def process_rx_queue_with_timeout(self, timeout_ms):
         """Handle queued received frames for up to timeout_ms (0: all); returns how many.

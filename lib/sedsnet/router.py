@@ -93,7 +93,7 @@ class Router(Logging, Node):
             from . import timesync
             if name in timesync.API:
                 return getattr(self._timesync(), name)
-        raise AttributeError(name)
+        return Node.__getattr__(self, name)
 
     def _default_name(self):
         t = sys.modules.get("sedsnet.tuning")  # set_runtime_device_identifier() loaded it

@@ -199,12 +199,11 @@ class Logging:
                 self._drain()
 
     def _originate_busy(self, n, now=True):
-        buf = self._tx_buf
-        hdr = self._hdr
-        hdr.parse(buf, n, True)
-        ids.write_dup_key(hdr, buf, self._pid)
+        hdr = self._hdr  # (no local for the buffer: 11 words of call state, see Node._now)
+        hdr.parse(self._tx_buf, n, True)
+        ids.write_dup_key(hdr, self._tx_buf, self._pid)
         self._recent.seen(self._pid)
-        d = self._route(LOCAL, hdr, buf, n)
+        d = self._route(LOCAL, hdr, self._tx_buf, n)
         if d < 0 and now and ~d != (1 << hdr.ep_count) - 1 \
                 and schema.type_record(hdr.ty)[R_RELIABLE]:
             # 4.2.7: a reliable frame sent now (not from the queue) with endpoints elsewhere

@@ -251,8 +251,11 @@ def register_data_type(ty, name, is_static, element_count, message_data_type, me
 def schema_bytes_used():
     """Approximate bytes held by user schema entries (counted in the router's queue budget).
     Cached until the registry changes: routers ask on every periodic()."""
-    if _used[0] >= 0:
-        return _used[0]
+    n = _used[0]
+    return n if n >= 0 else _count_used()
+
+
+def _count_used():
     n = 0
     for meta in _eps.values():
         n += _ENTRY_EP_BYTES + len(meta[0]) + len(meta[1])

@@ -372,5 +372,12 @@ def add_profiled_side(node, name, tx, reliable_enabled, profile, max_frame_bytes
                   max_side_transport_templates)
     sid = node._add_side(name, sdt.send, reliable_enabled, False)
     node.sides[sid].sdt = sdt
-    node._sdt_on = True
+    node._sdt_on = expire_all  # (true: queues.process_all_queues_with_timeout calls it)
     return sid
+
+
+def expire_all(node):
+    """Reclaim the chunked messages that timed out on every profiled side of node."""
+    for s in node.sides:
+        if s is not None and s.sdt is not None:
+            s.sdt.expire(node.now_ms())

@@ -43,7 +43,16 @@ def log_values(r, ty, values, mdt, timestamp_ms, queue):
     n = count * width
     buf = r._pay(n)
     k = min(count, len(values))
-    _pack_all(fmt, buf, width, values, k)
+    i = 0
+    if mdt <= 1:  # float values pack as they are, here (a call of _pack_all is a heap frame)
+        try:
+            while i < k and type(values[i]) is float:
+                struct.pack_into(fmt, buf, i * width, values[i])
+                i += 1
+        except OverflowError:  # CPython: a double past float32's range (_pack_all's inf)
+            i = 0
+    if i < k:  # anything else: every value through _pack_all's checks
+        _pack_all(fmt, buf, width, values, k)
     for i in range(k * width, n):
         buf[i] = 0  # a static type is zero-padded, as the reference does
     r._log_frame(ty, rec, r._pay_views.get(n), timestamp_ms, queue)
