@@ -68,7 +68,8 @@ def ack(node, sid, hdr, data, n):
     table (reliable_origin.py); another goes on, as 4.2.7 Routers and Relays send it
     (test_return_path_parity.py), on the side its packet came in on (return_path.py) unless
     that is where the ACK came from, else toward the origin it names (its second target) on
-    the sides where discovery knows it, else nowhere (counted: 4.2.7 drops it too)."""
+    the sides where discovery knows it, else nowhere (counted: 4.2.7 drops it too), or on
+    every other side when the budget could not hold the return-path ring (we learned none)."""
     targets = hdr.contract_targets(data)
     me = node.sender_hash
     if me in targets or node.src_addr in targets:
@@ -101,6 +102,8 @@ def ack(node, sid, hdr, data, n):
         node._send(mask, data, n, True)
     else:  # neither seen nor announced: dropped, as 4.2.7 (never flooded to unrelated sides)
         node._e2e_unrouted = getattr(node, "_e2e_unrouted", 0) + 1
+        if getattr(node, "_e2e_ret_full", False):  # unless max_queue_budget could not hold
+            node._flood(sid, hdr, data, n)  # the return-path ring: we learned nothing
 
 
 _ACK_BYTES = const(80)  # an ACK cache entry: its ID, list and dict slot (32-bit heap)

@@ -106,6 +106,7 @@ def ring(node):
         bud.give(r.cost)
         node._e2e_ret = None
     if not bud.take(_RING_BYTES + 9 * cap):
+        node._e2e_ret_full = True  # (learned nothing: its E2E ACKs go on every other side)
         return None
     r = node._e2e_ret = Ring(cap)
     return r
