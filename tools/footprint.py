@@ -58,6 +58,7 @@ OPTIONAL = (
      ["sedsnet.identity", "sedsnet.schema_api"]),
     ("control (control frames, hop ACKs)", ["sedsnet.control"]),
     ("e2e_holder (a holder's E2E ACKs, delivered IDs)", ["sedsnet.e2e_holder"]),
+    ("return_path (the way back for E2E ACKs)", ["sedsnet.return_path"]),
     ("options (non-default options, configure_address)", ["sedsnet.options"]),
     ("_fmt", ["sedsnet._fmt"]),
     ("firmware: app + link + mainloop", ["sedsnet_node.app", "sedsnet_node.link",
