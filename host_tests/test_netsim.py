@@ -694,3 +694,33 @@ def test_default_scenario_commands_whose_first_ack_is_lost_still_complete(tmp_pa
     rel = rep["reliable"]["COMMAND"]
     assert rel["sent"] >= 6 and rel["lost"] == 0 and rel["in_flight"] <= 1, rel
     assert rel["resent"] <= 12 * rel["sent"], rel  # (61 for 6 with the fix)
+
+
+_CLOCKS = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import sedsnet as ref
+seen = []
+for name in ("Relay", "Router"):
+    cls = getattr(ref, name)
+    setattr(ref, name, (lambda cls: lambda **kw: (seen.append(kw.get("now_ms")), cls(**kw))[1])(cls))
+import refnode
+for spec in ({"name": "pad", "kind": "relay"}, {"name": "g", "kind": "router", "hostname": "g"},
+             {"name": "f", "kind": "relay", "fake_clock": True}):
+    refnode.Node(spec)
+print(json.dumps([time.monotonic() * 1000] + [c and c() for c in seen]))
+"""
+
+
+def test_real_time_reference_nodes_run_on_a_given_ms_clock():
+    """refnode.py gives 4.2.7's Relay and Router a monotonic ms clock in real time (as --fast
+    gives them the simulated one): with 4.2.7's own clock the pad Relay of default.json dropped
+    every resend of a COMMAND for ~11 s after its first copy (41 sent on the cable over 8 s, 1
+    forwarded), so a COMMAND whose first copy or ACK was lost on the air was lost (issue 18)."""
+    run = subprocess.run([PY, "-c", _CLOCKS, os.path.join(REPO, "tools", "netsim")],
+                         capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert run.returncode == 0, run.stdout + run.stderr
+    t, relay, router, fake = json.loads(run.stdout.strip().splitlines()[-1])
+    assert relay is not None and router is not None
+    assert -5 <= relay - t <= 1 and -5 <= router - t <= 1, (t, relay, router)
+    assert fake == 0  # --fast: the simulated clock (0 before the first advance)
