@@ -668,3 +668,59 @@ def test_a_command_that_cannot_be_sent_is_a_counted_drop_not_the_end_of_the_node
     assert replies == [{"t": 1000}, {"t": 2000}]
     drops = [e["why"] for e in events if e.get("ev") == "drop"]
     assert len(drops) == 4 and all(w.startswith("command: ") for w in drops), events
+
+
+def test_default_scenario_commands_whose_first_ack_is_lost_still_complete(tmp_path):
+    """scenarios/default.json in --fast with 15% loss on the air (no events, 20 s, seed 1): some
+    first E2E ACKs of the sealed COMMANDs are lost, and the rocket's ACKs of the ground's
+    resends must name the packet the ground waits for (issue 18: they named the sealed bytes'
+    ID, so the ground resent such a COMMAND 40 times, raised "ordered end-to-end delivery
+    exhausted retries" and sent only 4 of the 6 COMMANDs, with 139 frames resent)."""
+    with open(os.path.join(REPO, "scenarios", "default.json")) as f:
+        doc = json.load(f)
+    for part in (doc["boards"], doc["nodes"]):
+        for one in part:
+            for k in ("config", "schema"):
+                if k in one:
+                    one[k] = os.path.join(REPO, one[k])
+    next(l for l in doc["links"] if l["name"] == "air")["loss"] = 0.15
+    doc["events"] = []
+    path = str(tmp_path / "default-lossy.json")
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    rep = _fast(tmp_path, path, 20, "default-lossy")
+    ground = next(n for n in rep["nodes"] if n["name"] == "ground")
+    assert not [w for w in ground["drop_reasons"] if "exhausted" in w], ground
+    rel = rep["reliable"]["COMMAND"]
+    assert rel["sent"] >= 6 and rel["lost"] == 0 and rel["in_flight"] <= 1, rel
+    assert rel["resent"] <= 12 * rel["sent"], rel  # (61 for 6 with the fix)
+
+
+_CLOCKS = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import sedsnet as ref
+seen = []
+for name in ("Relay", "Router"):
+    cls = getattr(ref, name)
+    setattr(ref, name, (lambda cls: lambda **kw: (seen.append(kw.get("now_ms")), cls(**kw))[1])(cls))
+import refnode
+for spec in ({"name": "pad", "kind": "relay"}, {"name": "g", "kind": "router", "hostname": "g"},
+             {"name": "f", "kind": "relay", "fake_clock": True}):
+    refnode.Node(spec)
+print(json.dumps([time.monotonic() * 1000] + [c and c() for c in seen]))
+"""
+
+
+def test_real_time_reference_nodes_run_on_a_given_ms_clock():
+    """refnode.py gives 4.2.7's Relay and Router a monotonic ms clock in real time (as --fast
+    gives them the simulated one): with 4.2.7's own clock the pad Relay of default.json dropped
+    every resend of a COMMAND for ~11 s after its first copy (41 sent on the cable over 8 s, 1
+    forwarded), so a COMMAND whose first copy or ACK was lost on the air was lost (issue 18)."""
+    run = subprocess.run([PY, "-c", _CLOCKS, os.path.join(REPO, "tools", "netsim")],
+                         capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert run.returncode == 0, run.stdout + run.stderr
+    t, relay, router, fake = json.loads(run.stdout.strip().splitlines()[-1])
+    assert relay is not None and router is not None
+    assert -5 <= relay - t <= 1 and -5 <= router - t <= 1, (t, relay, router)
+    assert fake == 0  # --fast: the simulated clock (0 before the first advance)
