@@ -172,24 +172,37 @@ def test_cli_rejects_a_bad_scenario_with_the_field(tmp_path):
     assert out.returncode == 2 and "links[0].loss" in out.stderr
 
 
-def test_short_scenario_runs_and_reports(tmp_path):
-    """short.json with the features on: the ground is the time source, COMMAND is reliable
-    (hop-reliable UART) and RequireOn E2E with a key the ground and the rocket hold."""
-    out_dir = str(tmp_path / "out")
-    with open(os.path.join(REPO, "scenarios", "short.json")) as f:
+def _scenario_copy(tmp_path, name, copy, change):
+    """scenarios/<name> changed by change(doc), written as tmp_path/<copy> (its path): the
+    copy lives in tmp_path, so its config and schema paths are made the repository's."""
+    with open(os.path.join(REPO, "scenarios", name)) as f:
         doc = json.load(f)
     for part in (doc["boards"], doc["nodes"]):
-        for one in part:  # the copy lives in tmp_path: paths from the repository
+        for one in part:
             for k in ("config", "schema"):
                 if k in one:
                     one[k] = os.path.join(REPO, one[k])
+    change(doc)
+    path = str(tmp_path / copy)
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path
+
+
+def _short_features(doc):
+    """short.json's features for the E2E tests: the ground is the time source, COMMAND is
+    reliable and RequireOn E2E with a key the ground and the rocket hold."""
     doc["features"] = {"reliable_types": ["COMMAND"], "time_sync": {"source": "ground"},
                        "reliable_max_retries": 40,
                        "e2e": {"types": ["COMMAND"], "key_id": 7, "key": KEY,
                                "nodes": ["ground", "rocket"]}}
-    path = str(tmp_path / "short-features.json")
-    with open(path, "w") as f:
-        json.dump(doc, f)
+
+
+def test_short_scenario_runs_and_reports(tmp_path):
+    """short.json with the features on: the ground is the time source, COMMAND is reliable
+    (hop-reliable UART) and RequireOn E2E with a key the ground and the rocket hold."""
+    out_dir = str(tmp_path / "out")
+    path = _scenario_copy(tmp_path, "short.json", "short-features.json", _short_features)
     run = subprocess.run([PY, os.path.join(REPO, "tools", "netsim"), path,
                           "--seconds", "12", "--out", out_dir],
                          capture_output=True, text=True, timeout=120, cwd=REPO)
@@ -542,20 +555,7 @@ def test_fast_mode_runs_the_nrf24_scenario_with_its_features(tmp_path):
 def test_fast_mode_applies_e2e_reliable_and_time_sync_as_in_real_time(tmp_path):
     """short.json with the features the real-time test turns on, in --fast: every COMMAND
     frame sealed, none lost, the boards on the ground's clock, no E2E drops."""
-    with open(os.path.join(REPO, "scenarios", "short.json")) as f:
-        doc = json.load(f)
-    for part in (doc["boards"], doc["nodes"]):
-        for one in part:
-            for k in ("config", "schema"):
-                if k in one:
-                    one[k] = os.path.join(REPO, one[k])
-    doc["features"] = {"reliable_types": ["COMMAND"], "time_sync": {"source": "ground"},
-                       "reliable_max_retries": 40,
-                       "e2e": {"types": ["COMMAND"], "key_id": 7, "key": KEY,
-                               "nodes": ["ground", "rocket"]}}
-    path = str(tmp_path / "short-features.json")
-    with open(path, "w") as f:
-        json.dump(doc, f)
+    path = _scenario_copy(tmp_path, "short.json", "short-features.json", _short_features)
     rep = _fast(tmp_path, path, 30, "short")
     types = rep["types"]
     # 4.2.7 sends an ordered type stop-and-wait, and this LoRa channel is saturated (its ACKs
@@ -608,20 +608,13 @@ def test_tampered_sealed_frames_are_dropped_and_requireon_is_never_downgraded(tm
     every tampered frame is dropped as an E2E failure, by the keyless gateway (a downgraded
     RequireOn frame) or by the rocket (authentication), no forged payload reaches the
     rocket's handler, and the resends still deliver every COMMAND."""
-    with open(os.path.join(REPO, "scenarios", "short.json")) as f:
-        doc = json.load(f)
-    for part in (doc["boards"], doc["nodes"]):
-        for one in part:
-            for k in ("config", "schema"):
-                if k in one:
-                    one[k] = os.path.join(REPO, one[k])
-    doc["links"][1]["tamper"] = 0.3
-    doc["features"] = {"reliable_types": ["COMMAND"], "reliable_max_retries": 40,
-                       "e2e": {"types": ["COMMAND"], "key_id": 7, "key": KEY,
-                               "nodes": ["ground", "rocket"]}}
-    path = str(tmp_path / "tamper.json")
-    with open(path, "w") as f:
-        json.dump(doc, f)
+    def tampering(doc):
+        doc["links"][1]["tamper"] = 0.3
+        doc["features"] = {"reliable_types": ["COMMAND"], "reliable_max_retries": 40,
+                           "e2e": {"types": ["COMMAND"], "key_id": 7, "key": KEY,
+                                   "nodes": ["ground", "rocket"]}}
+
+    path = _scenario_copy(tmp_path, "short.json", "tamper.json", tampering)
     rep = _fast(tmp_path, path, 40, "tamper")
     uart = next(l for l in rep["links"] if l["name"] == "ground-uart")
     tampered = uart["stats"]["tampered"]
@@ -676,18 +669,11 @@ def test_default_scenario_commands_whose_first_ack_is_lost_still_complete(tmp_pa
     resends must name the packet the ground waits for (issue 18: they named the sealed bytes'
     ID, so the ground resent such a COMMAND 40 times, raised "ordered end-to-end delivery
     exhausted retries" and sent only 4 of the 6 COMMANDs, with 139 frames resent)."""
-    with open(os.path.join(REPO, "scenarios", "default.json")) as f:
-        doc = json.load(f)
-    for part in (doc["boards"], doc["nodes"]):
-        for one in part:
-            for k in ("config", "schema"):
-                if k in one:
-                    one[k] = os.path.join(REPO, one[k])
-    next(l for l in doc["links"] if l["name"] == "air")["loss"] = 0.15
-    doc["events"] = []
-    path = str(tmp_path / "default-lossy.json")
-    with open(path, "w") as f:
-        json.dump(doc, f)
+    def lossy(doc):
+        next(l for l in doc["links"] if l["name"] == "air")["loss"] = 0.15
+        doc["events"] = []
+
+    path = _scenario_copy(tmp_path, "default.json", "default-lossy.json", lossy)
     rep = _fast(tmp_path, path, 20, "default-lossy")
     ground = next(n for n in rep["nodes"] if n["name"] == "ground")
     assert not [w for w in ground["drop_reasons"] if "exhausted" in w], ground
