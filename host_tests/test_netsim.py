@@ -13,20 +13,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+import toolchain
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-def _load_scenario_module():
-    """tools/netsim/scenario.py by path (no sedsnet import: safe in this process), without
-    putting tools/netsim (modules named links, report, ...) on this process's sys.path."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "netsim_scenario", os.path.join(REPO, "tools", "netsim", "scenario.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-scenario = _load_scenario_module()
+scenario = toolchain.load_tool("tools/netsim/scenario.py", "netsim_scenario")
 
 PY = sys.executable
 
@@ -327,12 +318,7 @@ def test_live_view_rows_and_quiet():
 
 
 def _load(name):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "netsim_" + name, os.path.join(REPO, "tools", "netsim", name + ".py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return toolchain.load_tool("tools/netsim/%s.py" % name, "netsim_" + name)
 
 
 class _RefNode:

@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 
+import toolchain
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _SCRIPT = r"""
@@ -207,12 +209,7 @@ def test_a_shared_channel_scenario_reports_collisions_and_loses_no_reliable_comm
 
 
 def _scenario():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "netsim_scenario_air", os.path.join(REPO, "tools", "netsim", "scenario.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return toolchain.load_tool("tools/netsim/scenario.py", "netsim_scenario_air")
 
 
 def test_the_channel_keys_parse_and_name_the_field_of_a_mistake():

@@ -13,19 +13,13 @@ import sys
 
 import pytest
 
+import toolchain
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 
 
-def _load(name, file):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "tools", "netsim",
-                                                                     file))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-scenario = _load("netsim_scenario_ev", "scenario.py")  # no sedsnet import: safe here
+scenario = toolchain.load_tool("tools/netsim/scenario.py", "netsim_scenario_ev")
 
 
 # -- TOML -----------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ sections (sedsnet_node/netfeat.py) and the reference nodes' specs, and a short r
 scenarios/short.json with both reports variable updates at every holder (agreeing on the final
 value) and status queries answered by the rocket. The simulator runs in a child process."""
 import copy
-import importlib.util
 import json
 import os
 import subprocess
@@ -12,19 +11,13 @@ import sys
 
 import pytest
 
+import toolchain
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 
 
-def _load(name, file):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "tools", "netsim",
-                                                                     file))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-scenario = _load("netsim_scenario_nv", "scenario.py")  # no sedsnet import: safe here
+scenario = toolchain.load_tool("tools/netsim/scenario.py", "netsim_scenario_nv")
 
 with open(os.path.join(REPO, "scenarios", "short.json")) as f:
     SHORT = json.load(f)

@@ -3,21 +3,19 @@ run here). Its checks catch a lost reliable packet, a growing live heap and a gr
 table; a short soak of the default scenario (flaps added, the Relay holding the E2E key)
 passes them. The tool runs the simulator in child processes (never the reference here)."""
 import copy
-import importlib.util
 import json
 import os
 import subprocess
 import sys
+
+import toolchain
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(REPO, "tools", "soak_netsim.py")
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("soak_netsim_tool", TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return toolchain.load_tool("tools/soak_netsim.py", "soak_netsim_tool")
 
 
 def _report():

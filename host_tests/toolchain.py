@@ -102,3 +102,15 @@ def mp_env():
     env = dict(os.environ)
     env["MICROPYPATH"] = os.pathsep.join([LIB, FIRMWARE, ".frozen"])
     return env
+
+
+def load_tool(path, as_name):
+    """A tool's module by its path in the repository (e.g. "tools/netsim/scenario.py"), under
+    as_name, without putting its folder on this process's sys.path (tools/netsim has modules
+    named links, report, ...). Only for tools that never import our sedsnet: the reference
+    may share this process."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(as_name, os.path.join(REPO, path))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
