@@ -80,3 +80,33 @@ def micropython_only(reason):
         wrapper.__wrapped__ = func
         return wrapper
     return deco
+
+
+class Reach:
+    """Stand-in for announce.Announcer: endpoint reachability per side, set by the test."""
+
+    def __init__(self, table):
+        self.table = table
+        self.routes = len(table)  # live announcers (engine reads it as has_routes())
+
+    def reachable(self, side_id, endpoint):
+        return endpoint in self.table.get(side_id, ())
+
+    def reach_mask(self, endpoint):
+        m = 0
+        for sid in self.table:
+            if endpoint in self.table[sid]:
+                m |= 1 << sid
+        return m
+
+    def has_routes(self):
+        return bool(self.table)
+
+    def rank(self, src, cands, endpoint, routes, ty=-1):
+        return cands  # no boards: every candidate is as near as the others
+
+    def periodic(self, now_ms):
+        pass
+
+    def memory_bytes(self):
+        return 0

@@ -8,7 +8,7 @@ from sedsnet import errors
 from sedsnet.engine import DROP_NAMES
 from sedsnet.relay import Relay
 from sedsnet.router import Router
-from support import Clock, micropython_only, raises
+from support import Clock, Reach, micropython_only, raises
 
 RADIO = 101
 SD = 102
@@ -238,36 +238,6 @@ def test_route_rules_with_flooding():
     assert stats["route_overrides"] == [{"src_side_id": 0, "dst_side_id": 2, "enabled": False}]
     assert stats["sides"][1]["relayed_tx_packets"] == 1
     assert stats["sides"][0]["relayed_rx_packets"] == 1
-
-
-class Reach:
-    """Stand-in for announce.Announcer: endpoint reachability per side, set by the test."""
-
-    def __init__(self, table):
-        self.table = table
-        self.routes = len(table)  # live announcers (engine reads it as has_routes())
-
-    def reachable(self, side_id, endpoint):
-        return endpoint in self.table.get(side_id, ())
-
-    def reach_mask(self, endpoint):
-        m = 0
-        for sid in self.table:
-            if endpoint in self.table[sid]:
-                m |= 1 << sid
-        return m
-
-    def has_routes(self):
-        return bool(self.table)
-
-    def rank(self, src, cands, endpoint, routes, ty=-1):
-        return cands  # no boards: every candidate is as near as the others
-
-    def periodic(self, now_ms):
-        pass
-
-    def memory_bytes(self):
-        return 0
 
 
 def test_discovered_paths_pick_one_side_per_endpoint_unless_fanout():
