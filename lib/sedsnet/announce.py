@@ -115,7 +115,7 @@ class Announcer(PeerTable):
     def origin(self, router, ty, rec, payload, ts, nonce, queue):
         """A reliable log of router (router_log.py): True when it went to the discovered
         holders with a wire contract (reliable_origin.py), False to send it hop by hop."""
-        if not self.routes:
+        if not self.routes and router.e2o is None:
             return False  # nothing announced: no holder to name (and no module to load)
         try:
             from .reliable_origin import log

@@ -4,13 +4,16 @@
 # holders' sender hashes ascending, `84 00`), is kept until every holder named has sent its
 # E2E ACK, and is resent only on the sides of the holders still missing. Ordered types go
 # stop-and-wait per type, as 4.2.7 (the holder cannot reorder `84 00` frames); unordered ones
-# are windowed. Loaded by the first reliable log with a discovered holder (router_log.py).
+# are windowed. Once discovery forgets a type's holders, logs keep their contract to those
+# still ACKing (reliable_holders.py). Loaded by the first reliable log with a discovered holder
+# (router_log.py).
 import sys
 
 from . import ids
 from .compat import const
 from .errors import ArgumentError, IoError
 from .reliable_e2e import peers
+from .reliable_holders import Holders
 from .schema import R_CLASS, R_COUNT, R_E2E, R_EPS, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC
 from .wire import REL_HAS_SEQ, REL_UNSEQUENCED, FrameHeader, frame_size, pack_into, uleb_len
 
@@ -18,16 +21,12 @@ _ORDERED = const(1)
 _LOCAL = const(255)  # routes.LOCAL
 _TX_TAG = const(0xFE)  # router_log's ring tag of queued TX frames
 # 4.2.7's defaults (tuning.py), used while tuning.py is not loaded
-_RETRANSMIT_MS = const(200)
 _MAX_RETRIES = const(8)
 _MAX_PENDING = const(32)  # reliable_max_end_to_end_pending: all types together
 _ENTRY_BYTES = const(128)  # a pending entry's list, ID and dict beside its frame (measured on the
 # 32-bit heap: 196 B with a 46-byte frame and one holder)
 _HOLDER_BYTES = const(24)  # a missing holder in an entry's dict
-_RTT_BYTES = const(48)
-_MAX_RTT = const(16)  # holders whose round trip we remember
-_ALIVE_MS = const(30000)  # discovery's TTL: a holder ACKing within it is kept
-# an entry: [frame, ty, pid, {missing holder hash: 0}, last send ms, resends,
+# an entry: [frame, ty, pid, {missing holder hash: its sides}, last send ms, resends,
 #            ordered, sent (False: waiting behind its type's head), budget bytes, first send]
 _F = const(0)
 _TY = const(1)
@@ -70,13 +69,17 @@ def log(router, ty, rec, payload, ts, nonce, queue):
     else:
         return False  # all held here: 4.2.7 delivers it here only
     hold = holders(router, eps)
-    if not hold:
+    o = router.e2o  # (holders discovery forgot that still ACK: sent to as well)
+    sides = o.grace(ty, hold, router.now_ms()) if o is not None else None
+    if sides is not None:
+        hold = sorted(sides)
+    elif not hold:
         return False
     kid = -1
     if rec[R_E2E] or router._opts[10] == 3:  # (e2e_mode 3: every type sealed)
         from .e2e_frame import send_key
         kid = send_key(router, rec)
-    return of(router).log(ty, rec, payload, ts, nonce, queue, hold, kid)
+    return of(router).log(ty, rec, payload, ts, nonce, queue, hold, kid, sides)
 
 
 def transmit(router, hdr, data, rec, queue):
@@ -139,7 +142,7 @@ def _uleb(c, v):
     c.append(v)
 
 
-class Origin:
+class Origin(Holders):
     """The reliable frames a Router originated and some holder has not ACKed yet (node.e2o):
     at most reliable_max_end_to_end_pending of them, their bytes charged to max_queue_budget."""
 
@@ -147,16 +150,22 @@ class Origin:
         self.node = node
         self.pend = []
         self.hdr = FrameHeader(max_endpoints=32)
-        self.rtt = {}  # holder hash -> [srtt, rttvar, timeout, last ACK] in ms (_timer)
+        self._holders_init()
         self.bytes = 0
         self.acked = self.resent = self.given_up = self.dropped = 0
         self.unkept = self.exhausted = 0
 
     # ---- logging --------------------------------------------------------------------------
-    def log(self, ty, rec, payload, ts, nonce, queue, hold, kid=-1):
+    def log(self, ty, rec, payload, ts, nonce, queue, hold, kid=-1, sides=None):
+        """hold: the holders (sorted hashes); sides: None when discovery names them all and
+        knows the way, else {holder: side mask} (grace()), the frame sent on those sides."""
         node = self.node
         if len(self.pend) >= _tuned(4, _MAX_PENDING):
             raise IoError("reliable window full")  # as 4.2.7: nothing is sent or queued
+        if sides is None:
+            self.know(ty, hold)
+        else:
+            self.graced += 1
         c = contract(rec, hold)
         eps = rec[R_EPS]
         eb = 0
@@ -181,10 +190,11 @@ class Origin:
         cost = size + _ENTRY_BYTES + _HOLDER_BYTES * len(hold)
         kept = node._budget.take(cost)
         if kept:
-            m = peers(node)
+            m = peers(node) if sides is None else sides
             miss = {}
             for x in hold:
-                miss[x] = m[x][0]  # its sides now: where to resend if discovery forgets it
+                p = m[x]  # its sides now: where to resend if discovery forgets it
+                miss[x] = p if sides is not None else p[0]
             t = node.now_ms()
             self.pend.append([f, ty, pid, miss, t, 0, ordered, not wait, cost, t])
             self.bytes += cost
@@ -192,15 +202,31 @@ class Origin:
             self.unkept += 1  # no room to keep it: sent once, untracked
             wait = False
         if wait:  # stop-and-wait: delivered here now, sent when the type's head is done
-            ids.write_dup_key(h, clear, node._pid)
-            node._recent.seen(node._pid)
-            node._deliver(_LOCAL, h, clear, h.frame_len)
+            self._here(h, clear)
         elif queue or node._busy:
+            # (with sides, its first copy may go nowhere: its resends go to their sides)
             if not node._tx.push(f, size, _TX_TAG, rec[R_PRIORITY], 0, True):
                 if kept:
                     self._release(self.pend[-1])
                 raise ArgumentError("frame of %d bytes does not fit the TX queue" % size)
             node._nested = node._nested or node._busy
+        elif sides is not None:  # (discovery's route choice would miss the forgotten ones)
+            mask = 0
+            for x in sides:
+                mask |= sides[x]
+            mask &= node._eligible(_LOCAL, ty)
+            if not mask:
+                if kept:
+                    self._release(self.pend[-1])
+                raise IoError("no discovered route")
+            node._busy = True
+            try:
+                self._here(h, clear)
+                node._send(mask, f, size, False)
+            finally:
+                node._busy = False
+                if node._nested:
+                    node._drain()
         else:
             node._txbuf(size)[:size] = f
             try:
@@ -210,6 +236,13 @@ class Origin:
                     self._release(self.pend[-1])
                 raise
         return True
+
+    def _here(self, h, clear):
+        # what _originate does before routing: its ID registered, local handlers called
+        node = self.node
+        ids.write_dup_key(h, clear, node._pid)
+        node._recent.seen(node._pid)
+        node._deliver(_LOCAL, h, clear, h.frame_len)
 
     def _head(self, ty):
         for e in self.pend:
@@ -259,12 +292,9 @@ class Origin:
                 continue
             miss = e[_MISS]
             if holder in miss:
-                miss.pop(holder)
-                r = self._timer(holder, _tuned(0, _RETRANSMIT_MS))
-                if r is not None:
-                    r[3] = self.node.now_ms()
+                self.acked_by(holder, miss.pop(holder), self.node.now_ms())
                 if e[_SENT]:
-                    self._ack_time(holder, e)
+                    self._ack_time(holder, e[_AT], e[_T0], e[_TRIES])
                 self.acked += 1
                 self.node._budget.give(_HOLDER_BYTES)
                 e[_COST] -= _HOLDER_BYTES
@@ -272,65 +302,6 @@ class Origin:
                 if not miss:
                     self._release(e)
             return
-
-    def _timer(self, holder, base):
-        """[srtt (-1: no sample yet), rttvar, timeout, last ACK ms (-1: none)] of a holder,
-        made on first need (at
-        most _MAX_RTT holders, one forgotten for a new one; None when the budget is spent)."""
-        r = self.rtt.get(holder)
-        if r is None:
-            if len(self.rtt) >= _MAX_RTT:
-                self.rtt.pop(next(iter(self.rtt)))
-                self.node._budget.give(_RTT_BYTES)
-                self.bytes -= _RTT_BYTES
-            if not self.node._budget.take(_RTT_BYTES):
-                return None
-            self.bytes += _RTT_BYTES
-            r = self.rtt[holder] = [-1, 0, base, -1]
-        return r
-
-    def _ack_time(self, holder, e):
-        # Karn's rule: the ACK of a resent frame may answer any copy, so it is no sample;
-        # except the first one of a holder, taken from the first send (an upper bound: a
-        # path slower than the fixed timer gets every frame resent, and would never be
-        # measured). No backoff: a silent holder is resent to on 4.2.7's fixed schedule.
-        now = self.node.now_ms()
-        if not e[_TRIES]:
-            self._sample(holder, now - e[_AT])
-        else:
-            r = self.rtt.get(holder)
-            if r is None or r[0] < 0:
-                self._sample(holder, now - e[_T0])
-
-    def _sample(self, holder, rtt):
-        # RFC 6298 in integer ms (gains 1/8 and 1/4); the timeout is srtt + max(4 rttvar,
-        # half the fixed timeout: the polling granularity), never below 4.2.7's fixed one
-        base = _tuned(0, _RETRANSMIT_MS)
-        r = self._timer(holder, base)
-        if r is None:
-            return
-        if r[0] < 0:
-            r[0] = rtt
-            r[1] = rtt // 2
-        else:
-            d = rtt - r[0]
-            r[0] += d // 8
-            r[1] += ((d if d >= 0 else -d) - r[1]) // 4
-        t = r[0] + max(4 * r[1], base // 2)
-        r[2] = t if t > base else base
-
-    def rto(self, e):
-        """Resend timeout of an entry: the longest of its missing holders' timeouts, which
-        are 4.2.7's fixed reliable_retransmit_ms until a round trip is measured and then
-        follow it (_sample), at most 8x the fixed one: a slow path is not sent resends whose
-        ACKs are still on their way."""
-        base = _tuned(0, _RETRANSMIT_MS)
-        t = base
-        for x in e[_MISS]:
-            r = self.rtt.get(x)
-            if r is not None and r[2] > t:
-                t = r[2]
-        return t if t < 8 * base else 8 * base
 
     # ---- timers ---------------------------------------------------------------------------
     def poll(self, now):
@@ -348,16 +319,14 @@ class Origin:
                 continue  # released by an earlier entry's completion
             miss = e[_MISS]
             for x in list(miss):
-                if x not in m:
+                if x not in m and not self.alive(x, now):
                     # aged out of discovery: gone, unless its E2E ACKs still come (a lossy
                     # link can lose every announcement for 30 s while data gets through)
-                    r = self.rtt.get(x)
-                    if r is None or r[3] < 0 or now - r[3] > _ALIVE_MS:
-                        self._drop(e, x)
+                    self._drop(e, x)
             if not miss:
                 self._release(e)
                 continue
-            if not e[_SENT] or now - e[_AT] < self.rto(e):
+            if not e[_SENT] or now - e[_AT] < self.rto(miss):
                 continue
             if e[_TRIES] >= retries:
                 self.given_up += 1
@@ -394,9 +363,7 @@ class Origin:
         h = c[3].get(src_addr) if c is not None else None  # (the table before the LEAVE)
         if h is None:
             return
-        r = self.rtt.get(h)
-        if r is not None:
-            r[3] = -1
+        self.gone(h)
         for e in self.pend:
             if h in e[_MISS]:
                 self._drop(e, h)
@@ -411,4 +378,4 @@ class Origin:
         out["e2e"] = {"pending": len(self.pend), "holders_missing": n, "acked": self.acked,
                       "resent": self.resent, "given_up": self.given_up,
                       "exhausted": self.exhausted, "holders_dropped": self.dropped,
-                      "unkept": self.unkept, "bytes": self.bytes}
+                      "unkept": self.unkept, "graced": self.graced, "bytes": self.bytes}
