@@ -216,6 +216,7 @@ def run_chain(net, origin, n, seed, delay_ms, step=10, recent=HOLDER_RECENT):
         "ordered_out_of_order": ooo, "unordered_reordered": uno_late,
         "origin_data_frames": frames["O"]["data"], "holder_ack_frames": frames["H"]["ack"],
         "origin_uncontracted_frames": frames["O"]["plain"],
+        "origin_graced_logs": rel.get("e2e", {}).get("graced"),  # (ours only)
         "relay_data_frames": frames["R"]["data"], "relay_ack_frames": frames["R"]["ack"],
         "data_frames_per_packet": round(frames["O"]["data"] / d, 3),
         "ack_frames_per_packet": round(frames["H"]["ack"] / d, 3),
