@@ -152,3 +152,28 @@ def test_remembered_holders_are_bounded_and_charged_to_the_budget():
     o.know(9999, list(range(10)))  # (the one forgotten frees 44 or 52 B, not 80)
     assert 9999 not in o.known and len(o.known) == 15 and table() < before
     assert o.bytes - mine == table()
+
+
+def test_a_holder_known_without_the_endpoint_is_graced_too():
+    # seen from a 4.2.7 Relay in tools/soak_e2e.py: for a moment the endpoint is reachable
+    # but the holder's board is known without it (so no board names a holder: 4.2.7 sends
+    # hop by hop, untracked); ours keeps the contract to the holder that still ACKs
+    from sedsnet.ids import sender_hash
+    net, a = chain()
+    net.run(3000)
+    a.log_bytes(ORD, b"\x01")
+    net.run(net.clock.t + 1000)
+    m = a._e2e_peers[1]  # (discovery's table of routers, valid until discovery changes)
+    hb = sender_hash("rgB")
+    m[hb][1] = set()
+    assert a.discovery.reachable(0, EP)
+    t0 = net.clock.t
+    a.log_bytes(ORD, b"\x02")
+    net.pump()
+    assert _data_of(net, t0) == [(True, ORD)]
+    assert a.export_runtime_stats()["reliable"]["e2e"]["graced"] == 1
+    f = [f for t, n, i, f in net.log if n == "rgA" and t >= t0][0]
+    assert list(hdr_of(f).contract_targets(f)) == [hb]  # named in the contract
+    net.run(net.clock.t + 1000)
+    assert net.got["rgB"] == [(ORD, b"\x01"), (ORD, b"\x02")]
+    assert a.export_runtime_stats()["reliable"]["e2e"]["pending"] == 0

@@ -57,19 +57,29 @@ class Holders:
             self.bytes += cost
             self.known[ty] = hold
 
-    def grace(self, ty, hold, now):
+    def grace(self, ty, eps, hold, now):
         """{holder: side mask} of ty's holders when some that discovery last named for it
-        are forgotten now but still alive: hold (discovery's holders: their sides now, or
-        None) and those (the sides of their last ACK). None when there is no such holder
-        (4.2.7's behaviour: discovery's holders, or hop by hop, or "no discovered route"),
-        so never for a type no holder was ever named for."""
+        are alive but not named now (forgotten, or known without any of eps): hold
+        (discovery's holders: their sides now; or None) and those (the sides of their last
+        ACK). None when there is no such holder (4.2.7's behaviour: discovery's holders, or
+        hop by hop, or "no discovered route"), so never for a type no holder was named for."""
         last = self.known.get(ty)
         if last is None:
             return None
         m = peers(self.node)
         out = None
         for x in last:
-            if x not in m and self.alive(x, now) and self.rtt[x][_SIDES]:
+            if (hold is not None and x in hold) or not self.alive(x, now) or \
+                    not self.rtt[x][_SIDES]:
+                continue
+            p = m.get(x)
+            if p is not None:
+                for e in eps:
+                    if e in p[1]:
+                        break
+                else:
+                    p = None
+            if p is None:  # (discovery does not name it for eps: graced)
                 if out is None:
                     out = {}
                     for h in hold or ():

@@ -70,7 +70,7 @@ def log(router, ty, rec, payload, ts, nonce, queue):
         return False  # all held here: 4.2.7 delivers it here only
     hold = holders(router, eps)
     o = router.e2o  # (holders discovery forgot that still ACK: sent to as well)
-    sides = o.grace(ty, hold, router.now_ms()) if o is not None else None
+    sides = o.grace(ty, eps, hold, router.now_ms()) if o is not None else None
     if sides is not None:
         hold = sorted(sides)
     elif not hold:
