@@ -172,7 +172,7 @@ def test_a_holder_known_without_the_endpoint_is_graced_too():
     net.pump()
     assert _data_of(net, t0) == [(True, ORD)]
     assert a.export_runtime_stats()["reliable"]["e2e"]["graced"] == 1
-    f = [f for t, n, i, f in net.log if n == "rgA" and t >= t0][0]
+    f = next(f for t, n, i, f in net.log if n == "rgA" and t >= t0)
     assert list(hdr_of(f).contract_targets(f)) == [hb]  # named in the contract
     net.run(net.clock.t + 1000)
     assert net.got["rgB"] == [(ORD, b"\x01"), (ORD, b"\x02")]
