@@ -136,45 +136,64 @@ def _put7(buf, p, v):
     return p + 1
 
 
+def _uleb_n(v):
+    return 1 if v < 0x80 else 2 if v < 0x4000 else 3 if v < 0x200000 else 4 if v < 0x10000000 \
+        else 5
+
+
+_TV = {}  # template -> its two fixed parts as memoryviews, made once (a slice a frame is garbage)
+
+
 def log_pack(buf, off, cap, tmpl, ts8, nonce, payload, plen):
     """Twin of _fast.log_pack: a logged frame from its type's template into buf[off:]."""
     hlen = tmpl[0]
     tlen = tmpl[1] | (tmpl[2] << 8)
-    k = 7
-    while k > 0 and not ts8[k]:
-        k -= 1
-    bits = 8 * k
-    x = ts8[k]
-    while x:
-        x >>= 1
-        bits += 1
-    tn = (bits + 6) // 7 or 1
-    pn = 1
-    v = plen
-    while v > 0x7F:
-        v >>= 7
-        pn += 1
-    n = hlen + pn + tn + (1 if nonce < 0x80 else 2 if nonce < 0x4000 else 3) + tlen + plen + 4
+    if ts8[7] | ts8[6] | ts8[5] | ts8[4] or ts8[3] > 0x3F:
+        t = -1  # 2**30 ms or more: written from ts8, 7 bits at a time (no big int on 32-bit)
+        k = 7
+        while not ts8[k]:
+            k -= 1
+        bits = 8 * k
+        x = ts8[k]
+        while x:
+            x >>= 1
+            bits += 1
+        tn = (bits + 6) // 7
+    else:
+        t = ts8[0] | (ts8[1] << 8) | (ts8[2] << 16) | (ts8[3] << 24)
+        tn = _uleb_n(t)
+    n = hlen + _uleb_n(plen) + tn + _uleb_n(nonce) + tlen + plen + 4
     if n > cap:
         return -n
-    for i in range(hlen):  # (a memoryview slice of the template would be two heap objects)
-        buf[off + i] = tmpl[3 + i]
-    p = _put7(buf, off + hlen, plen)
-    acc = nb = k = 0
-    for j in range(tn):  # 7 bits at a time through a 15-bit window: no big int on 32-bit
-        if nb < 7 and k < 8:
-            acc |= ts8[k] << nb
-            k += 1
-            nb += 8
-        x = acc & 0x7F
-        acc >>= 7
-        nb -= 7
-        buf[p] = x | 0x80 if j < tn - 1 else x
+    v = _TV.get(tmpl)
+    if v is None:
+        if len(_TV) >= 32:
+            _TV.clear()
+        m = memoryview(tmpl)
+        v = _TV[tmpl] = (m[3:3 + hlen], m[3 + hlen:3 + hlen + tlen])
+    buf[off:off + hlen] = v[0]
+    p = off + hlen
+    if plen < 0x80:
+        buf[p] = plen
         p += 1
+    else:
+        p = _put7(buf, p, plen)
+    if t >= 0:
+        p = _put7(buf, p, t)
+    else:
+        acc = nb = k = 0
+        for j in range(tn):  # through a 15-bit window
+            if nb < 7 and k < 8:
+                acc |= ts8[k] << nb
+                k += 1
+                nb += 8
+            x = acc & 0x7F
+            acc >>= 7
+            nb -= 7
+            buf[p] = x | 0x80 if j < tn - 1 else x
+            p += 1
     p = _put7(buf, p, nonce)
-    t = 3 + hlen - p
-    for i in range(p, p + tlen):
-        buf[i] = tmpl[t + i]
+    buf[p:p + tlen] = v[1]
     p += tlen
     buf[p:p + plen] = payload
     p += plen
