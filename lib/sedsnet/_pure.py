@@ -68,7 +68,15 @@ def crc32(buf, start, end, c=0):
 
 def crc32_write(buf, start, end):
     """Store the CRC-32 of buf[start:end] little-endian at buf[end:end+4]."""
-    pack_into("<I", buf, end, crc32(buf, start, end))
+    if _crc32 is not None and len(buf) <= _PART:  # (_part inline: a call is a heap frame)
+        t = _S
+        t[:] = buf
+        t[end:] = _E
+        if start:
+            t[:start] = _E
+        pack_into("<I", buf, end, _crc32(t))
+    else:
+        pack_into("<I", buf, end, crc32(buf, start, end))
 
 
 _RESIDUE = 0x2144DF1C  # CRC-32 of any message followed by its own CRC, little-endian
@@ -82,7 +90,14 @@ def crc32_check(buf, start, end):
         # answer is that small int (a CRC of 2**30 or more is a heap int on 32-bit boards)
         if start == 0 and end + 4 == len(buf):
             return _crc32(buf) == _RESIDUE
-        return crc32(buf, start, end + 4) == _RESIDUE
+        if len(buf) > _PART:
+            return crc32(buf, start, end + 4) == _RESIDUE
+        t = _S  # (_part inline)
+        t[:] = buf
+        t[end + 4:] = _E
+        if start:
+            t[:start] = _E
+        return _crc32(t) == _RESIDUE
     c4 = _C4
     pack_into("<I", c4, 0, crc32(buf, start, end))
     return buf[end] == c4[0] and buf[end + 1] == c4[1] and buf[end + 2] == c4[2] \

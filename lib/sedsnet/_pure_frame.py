@@ -34,44 +34,73 @@ def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
         return 0
     if not crc32_check(buf, 0, end):
         return 0
-    ty = _u28(buf, 2, end)
-    if ty < 0:
-        return 0
-    p = spans[4] = _P[0]
-    size = _u28(buf, p, end)
-    if size < 0:
-        return 0
-    p = spans[1] = _P[0]
-    acc = nb = j = k = 0
-    w = wide
-    w[0] = w[1] = w[2] = w[3] = 0
-    while True:
-        if p >= end or k == 9:
+    # one-byte ULEBs inline, longer ones through _u28: every call is a heap-allocated frame
+    x = buf[2]
+    if x < 0x80:
+        ty = x
+        p = 3
+    else:
+        ty = _u28(buf, 2, end)
+        if ty < 0:
             return 0
-        x = buf[p]
-        p += 1
-        k += 1
-        acc |= (x & 0x7F) << nb
-        nb += 7
-        if nb >= 16:
-            w[j] = acc & 0xFFFF
-            j += 1
-            acc >>= 16
-            nb -= 16
-        if x < 0x80:
-            break
-    if j < 4:
-        w[j] = acc
-    nonce = _u28(buf, p, end)
-    if nonce < 0 or nonce > 0xFFFF:
+        p = _P[0]
+    spans[4] = p
+    if p >= end:
         return 0
-    p = _P[0]
+    x = buf[p]
+    if x < 0x80:
+        size = x
+        p += 1
+    else:
+        size = _u28(buf, p, end)
+        if size < 0:
+            return 0
+        p = _P[0]
+    spans[1] = p
+    w = wide
+    v = _u28(buf, p, end)
+    if v >= 0:  # a timestamp below 2**28 ms (3 days): one small int
+        w[0] = v & 0xFFFF
+        w[1] = v >> 16
+        w[2] = w[3] = 0
+        p = _P[0]
+    else:  # up to 9 bytes, through a 16-bit window (no big int on 32-bit)
+        acc = nb = j = k = 0
+        w[0] = w[1] = w[2] = w[3] = 0
+        while True:
+            if p >= end or k == 9:
+                return 0
+            x = buf[p]
+            p += 1
+            k += 1
+            acc |= (x & 0x7F) << nb
+            nb += 7
+            if nb >= 16:
+                w[j] = acc & 0xFFFF
+                j += 1
+                acc >>= 16
+                nb -= 16
+            if x < 0x80:
+                break
+        if j < 4:
+            w[j] = acc
+    if p >= end:
+        return 0
+    x = buf[p]
+    if x < 0x80:
+        nonce = x
+        p += 1
+    else:
+        nonce = _u28(buf, p, end)
+        if nonce < 0 or nonce > 0xFFFF:
+            return 0
+        p = _P[0]
     spans[0] = 2
     spans[2] = nonce
     spans[3] = p
     v = s = 0
-    while True:
-        if p >= end or s == 35:
+    while True:  # the sender: a u32, 5 bytes for most hashed addresses
+        if p >= end:
             return 0
         x = buf[p]
         p += 1
@@ -90,11 +119,17 @@ def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
     w[6] = w[7] = 0
     last = -1
     for i in range(nep):
-        v = _u28(buf, p, end)
+        if p >= end:
+            return 0
+        v = buf[p]
+        if v < 0x80:
+            p += 1
+        else:
+            v = _u28(buf, p, end)
+            p = _P[0]
         if v <= last:  # (also a short or long one: -1)
             return 0
         eps[i] = last = v
-        p = _P[0]
     spans[7] = nep
     rf = seq = ack = form = 0
     if flags & 0x02:
