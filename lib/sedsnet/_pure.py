@@ -1,7 +1,8 @@
 # Pure-Python twins of the hot kernels in _fast.py (CPython, CircuitPython, and any board whose
 # MicroPython lacks the viper emitter). Same signatures, same results; tests compare the two.
 # Span layout shared with wire.FrameHeader: see wire.py (_S_* indices).
-from struct import pack_into
+from struct import pack_into, unpack_from
+from sys import maxsize
 
 try:
     from binascii import crc32 as _crc32
@@ -146,12 +147,28 @@ def pid_into(frame, spans, eps, out, off):
 
 def nonce_next(state):
     """The reference's nonce step (ids.next_nonce) on a one-word array('I')."""
+    if _NARROW:
+        return _nonce16(state)
     x = state[0]
     state[0] = (x + 0x9E3779B9) & 0xFFFFFFFF
     x ^= (x << 13) & 0xFFFFFFFF
     x ^= x >> 17
     x ^= (x << 5) & 0xFFFFFFFF
     return (x & 0xFFFF) | 1
+
+
+_NARROW = maxsize < 0xFFFFFFFF  # 32-bit boards: an int of 2**30 or more is a heap object
+
+
+def _nonce16(state):
+    # nonce_next on 16-bit halves: one tuple instead of ~10 heap ints (~360 B) on 32-bit
+    lo, hi = unpack_from("<HH", state, 0)
+    s = lo + 0x79B9
+    pack_into("<HH", state, 0, s & 0xFFFF, (hi + 0x9E37 + (s >> 16)) & 0xFFFF)
+    a = lo ^ ((lo << 13) & 0xFFFF)  # x ^= x << 13
+    hi ^= ((hi << 13) | (lo >> 3)) & 0xFFFF
+    a ^= hi >> 1  # x ^= x >> 17
+    return ((a ^ (a << 5)) & 0xFFFF) | 1  # x ^= x << 5: only the low half is returned
 
 
 _ULEBS = (_S_SRC, _S_TY, _S_TS)  # the ID's fields kept as ULEBs in the frame (see key_into)
