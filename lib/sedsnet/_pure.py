@@ -2,7 +2,6 @@
 # MicroPython lacks the viper emitter). Same signatures, same results; tests compare the two.
 # Span layout shared with wire.FrameHeader: see wire.py (_S_* indices).
 from struct import pack_into, unpack_from
-from sys import maxsize
 
 try:
     from binascii import crc32 as _crc32
@@ -157,7 +156,11 @@ def nonce_next(state):
     return (x & 0xFFFF) | 1
 
 
-_NARROW = maxsize < 0xFFFFFFFF  # 32-bit boards: an int of 2**30 or more is a heap object
+try:  # 32-bit boards: an int of 2**30 or more is a heap object
+    from sys import maxsize
+    _NARROW = maxsize < 0xFFFFFFFF
+except ImportError:  # (a port without sys.maxsize: the halves are right on any word size)
+    _NARROW = True
 
 
 def _nonce16(state):
