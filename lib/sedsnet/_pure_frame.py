@@ -34,11 +34,14 @@ def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
         return 0
     if not crc32_check(buf, 0, end):
         return 0
-    # one-byte ULEBs inline, longer ones through _u28: every call is a heap-allocated frame
+    # ULEBs of one or two bytes inline, longer ones through _u28: every call is a frame
     x = buf[2]
     if x < 0x80:
         ty = x
         p = 3
+    elif buf[3] < 0x80:  # (index 3 < end: a frame has 8 bytes or more)
+        ty = (x & 0x7F) | (buf[3] << 7)
+        p = 4
     else:
         ty = _u28(buf, 2, end)
         if ty < 0:
@@ -58,12 +61,21 @@ def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
         p = _P[0]
     spans[1] = p
     w = wide
-    v = _u28(buf, p, end)
+    x = buf[p] if p + 1 < end else 0xFF
+    if x < 0x80:
+        v = x
+        p += 1
+    elif x < 0xFF and buf[p + 1] < 0x80:
+        v = (x & 0x7F) | (buf[p + 1] << 7)
+        p += 2
+    else:
+        v = _u28(buf, p, end)
+        if v >= 0:
+            p = _P[0]
     if v >= 0:  # a timestamp below 2**28 ms (3 days): one small int
         w[0] = v & 0xFFFF
         w[1] = v >> 16
         w[2] = w[3] = 0
-        p = _P[0]
     else:  # up to 9 bytes, through a 16-bit window (no big int on 32-bit)
         acc = nb = j = k = 0
         w[0] = w[1] = w[2] = w[3] = 0
@@ -90,6 +102,9 @@ def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
     if x < 0x80:
         nonce = x
         p += 1
+    elif p + 1 < end and buf[p + 1] < 0x80:
+        nonce = (x & 0x7F) | (buf[p + 1] << 7)
+        p += 2
     else:
         nonce = _u28(buf, p, end)
         if nonce < 0 or nonce > 0xFFFF:
@@ -196,8 +211,9 @@ def log_pack(buf, off, cap, tmpl, ts8, nonce, payload, plen):
         tn = (bits + 6) // 7
     else:
         t = ts8[0] | (ts8[1] << 8) | (ts8[2] << 16) | (ts8[3] << 24)
-        tn = _uleb_n(t)
-    n = hlen + _uleb_n(plen) + tn + _uleb_n(nonce) + tlen + plen + 4
+        tn = 1 if t < 0x80 else 2 if t < 0x4000 else _uleb_n(t)
+    n = hlen + tn + tlen + plen + 4 + (1 if plen < 0x80 else _uleb_n(plen)) \
+        + (1 if nonce < 0x80 else 2 if nonce < 0x4000 else 3)
     if n > cap:
         return -n
     v = _TV.get(tmpl)
@@ -213,7 +229,15 @@ def log_pack(buf, off, cap, tmpl, ts8, nonce, payload, plen):
         p += 1
     else:
         p = _put7(buf, p, plen)
-    if t >= 0:
+    if 0 <= t < 0x4000:  # (one or two bytes inline: a call is a frame)
+        if t < 0x80:
+            buf[p] = t
+            p += 1
+        else:
+            buf[p] = (t & 0x7F) | 0x80
+            buf[p + 1] = t >> 7
+            p += 2
+    elif t >= 0:
         p = _put7(buf, p, t)
     else:
         acc = nb = k = 0
@@ -227,7 +251,15 @@ def log_pack(buf, off, cap, tmpl, ts8, nonce, payload, plen):
             nb -= 7
             buf[p] = x | 0x80 if j < tn - 1 else x
             p += 1
-    p = _put7(buf, p, nonce)
+    if nonce < 0x80:
+        buf[p] = nonce
+        p += 1
+    elif nonce < 0x4000:
+        buf[p] = (nonce & 0x7F) | 0x80
+        buf[p + 1] = nonce >> 7
+        p += 2
+    else:
+        p = _put7(buf, p, nonce)
     buf[p:p + tlen] = v[1]
     p += tlen
     buf[p:p + plen] = payload
