@@ -18,15 +18,16 @@ try:
 except ImportError:
     from zlib import crc32 as _ref
 
-GPS = 3000
+GPS = 3780  # (this module's own type and endpoints: the CPython items share one registry)
+EPS = [3781, 3782]
 NARROW = sys.maxsize < 0xFFFFFFFF  # the 32-bit runtime: CRCs of 2**30 or more are heap ints
 
 
 def setup():
     if not sedsnet.data_type_exists(GPS):
-        sedsnet.register_endpoint(101, "RADIO")
-        sedsnet.register_endpoint(102, "SD_CARD")
-        sedsnet.register_data_type(GPS, "GPS", True, 3, 1, 0, [101, 102], priority=80)
+        sedsnet.register_endpoint(EPS[0], "PURE_A")
+        sedsnet.register_endpoint(EPS[1], "PURE_B")
+        sedsnet.register_data_type(GPS, "PURE_GPS", True, 3, 1, 0, EPS, priority=80)
 
 
 def test_crc_sub_ranges_agree_for_every_buffer_kind_and_length():
@@ -57,7 +58,7 @@ def test_dup_key_is_the_same_through_the_scratch_and_past_its_limit():
     hdr = FrameHeader()
     keys = []
     for pay in (b"", b"\x01", bytes(12), bytes(range(80))):
-        n = pack_into(buf, GPS, 0xC0000001, [101, 102], 1767225600000, 7, pay)
+        n = pack_into(buf, GPS, 0xC0000001, EPS, 1767225600000, 7, pay)
         frame = bytes(buf[:n])
         big = bytearray(_pure._PART + 100)
         big[:n] = frame
@@ -186,7 +187,7 @@ def test_log_f32_on_the_pure_kernels_sends_the_same_frames_without_garbage():
 
 def test_forwarding_on_the_pure_kernels_makes_no_garbage():
     setup()
-    frames = [sedsnet.make_packet(GPS, "peer", [101, 102], 1000 + i, bytes(12)).pack()
+    frames = [sedsnet.make_packet(GPS, "peer", EPS, 1000 + i, bytes(12)).pack()
               for i in range(121)]
 
     def run():
