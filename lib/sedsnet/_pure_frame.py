@@ -34,44 +34,88 @@ def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
         return 0
     if not crc32_check(buf, 0, end):
         return 0
-    ty = _u28(buf, 2, end)
-    if ty < 0:
-        return 0
-    p = spans[4] = _P[0]
-    size = _u28(buf, p, end)
-    if size < 0:
-        return 0
-    p = spans[1] = _P[0]
-    acc = nb = j = k = 0
-    w = wide
-    w[0] = w[1] = w[2] = w[3] = 0
-    while True:
-        if p >= end or k == 9:
+    # ULEBs of one or two bytes inline, longer ones through _u28: every call is a frame
+    x = buf[2]
+    if x < 0x80:
+        ty = x
+        p = 3
+    elif buf[3] < 0x80:  # (index 3 < end: a frame has 8 bytes or more)
+        ty = (x & 0x7F) | (buf[3] << 7)
+        p = 4
+    else:
+        ty = _u28(buf, 2, end)
+        if ty < 0:
             return 0
-        x = buf[p]
-        p += 1
-        k += 1
-        acc |= (x & 0x7F) << nb
-        nb += 7
-        if nb >= 16:
-            w[j] = acc & 0xFFFF
-            j += 1
-            acc >>= 16
-            nb -= 16
-        if x < 0x80:
-            break
-    if j < 4:
-        w[j] = acc
-    nonce = _u28(buf, p, end)
-    if nonce < 0 or nonce > 0xFFFF:
+        p = _P[0]
+    spans[4] = p
+    if p >= end:
         return 0
-    p = _P[0]
+    x = buf[p]
+    if x < 0x80:
+        size = x
+        p += 1
+    else:
+        size = _u28(buf, p, end)
+        if size < 0:
+            return 0
+        p = _P[0]
+    spans[1] = p
+    w = wide
+    x = buf[p] if p + 1 < end else 0xFF
+    if x < 0x80:
+        v = x
+        p += 1
+    elif x < 0xFF and buf[p + 1] < 0x80:
+        v = (x & 0x7F) | (buf[p + 1] << 7)
+        p += 2
+    else:
+        v = _u28(buf, p, end)
+        if v >= 0:
+            p = _P[0]
+    if v >= 0:  # a timestamp below 2**28 ms (3 days): one small int
+        w[0] = v & 0xFFFF
+        w[1] = v >> 16
+        w[2] = w[3] = 0
+    else:  # up to 9 bytes, through a 16-bit window (no big int on 32-bit)
+        acc = nb = j = k = 0
+        w[0] = w[1] = w[2] = w[3] = 0
+        while True:
+            if p >= end or k == 9:
+                return 0
+            x = buf[p]
+            p += 1
+            k += 1
+            acc |= (x & 0x7F) << nb
+            nb += 7
+            if nb >= 16:
+                w[j] = acc & 0xFFFF
+                j += 1
+                acc >>= 16
+                nb -= 16
+            if x < 0x80:
+                break
+        if j < 4:
+            w[j] = acc
+    if p >= end:
+        return 0
+    x = buf[p]
+    if x < 0x80:
+        nonce = x
+        p += 1
+    elif p + 1 < end and buf[p + 1] < 0x80:
+        nonce = (x & 0x7F) | (buf[p + 1] << 7)
+        p += 2
+    else:
+        nonce = _u28(buf, p, end)
+        if nonce < 0 or nonce > 0xFFFF:
+            return 0
+        p = _P[0]
     spans[0] = 2
     spans[2] = nonce
     spans[3] = p
     v = s = 0
-    while True:
-        if p >= end or s == 35:
+    while True:  # the sender: a u32, 5 bytes for most hashed addresses
+        if p >= end:
             return 0
         x = buf[p]
         p += 1
@@ -90,11 +134,17 @@ def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
     w[6] = w[7] = 0
     last = -1
     for i in range(nep):
-        v = _u28(buf, p, end)
+        if p >= end:
+            return 0
+        v = buf[p]
+        if v < 0x80:
+            p += 1
+        else:
+            v = _u28(buf, p, end)
+            p = _P[0]
         if v <= last:  # (also a short or long one: -1)
             return 0
         eps[i] = last = v
-        p = _P[0]
     spans[7] = nep
     rf = seq = ack = form = 0
     if flags & 0x02:
@@ -136,45 +186,81 @@ def _put7(buf, p, v):
     return p + 1
 
 
+def _uleb_n(v):
+    return 1 if v < 0x80 else 2 if v < 0x4000 else 3 if v < 0x200000 else 4 if v < 0x10000000 \
+        else 5
+
+
+_TV = {}  # template -> its two fixed parts as memoryviews, made once (a slice a frame is garbage)
+
+
 def log_pack(buf, off, cap, tmpl, ts8, nonce, payload, plen):
     """Twin of _fast.log_pack: a logged frame from its type's template into buf[off:]."""
     hlen = tmpl[0]
     tlen = tmpl[1] | (tmpl[2] << 8)
-    k = 7
-    while k > 0 and not ts8[k]:
-        k -= 1
-    bits = 8 * k
-    x = ts8[k]
-    while x:
-        x >>= 1
-        bits += 1
-    tn = (bits + 6) // 7 or 1
-    pn = 1
-    v = plen
-    while v > 0x7F:
-        v >>= 7
-        pn += 1
-    n = hlen + pn + tn + (1 if nonce < 0x80 else 2 if nonce < 0x4000 else 3) + tlen + plen + 4
+    if ts8[7] | ts8[6] | ts8[5] | ts8[4] or ts8[3] > 0x3F:
+        t = -1  # 2**30 ms or more: written from ts8, 7 bits at a time (no big int on 32-bit)
+        k = 7
+        while not ts8[k]:
+            k -= 1
+        bits = 8 * k
+        x = ts8[k]
+        while x:
+            x >>= 1
+            bits += 1
+        tn = (bits + 6) // 7
+    else:
+        t = ts8[0] | (ts8[1] << 8) | (ts8[2] << 16) | (ts8[3] << 24)
+        tn = 1 if t < 0x80 else 2 if t < 0x4000 else _uleb_n(t)
+    n = hlen + tn + tlen + plen + 4 + (1 if plen < 0x80 else _uleb_n(plen)) \
+        + (1 if nonce < 0x80 else 2 if nonce < 0x4000 else 3)
     if n > cap:
         return -n
-    for i in range(hlen):  # (a memoryview slice of the template would be two heap objects)
-        buf[off + i] = tmpl[3 + i]
-    p = _put7(buf, off + hlen, plen)
-    acc = nb = k = 0
-    for j in range(tn):  # 7 bits at a time through a 15-bit window: no big int on 32-bit
-        if nb < 7 and k < 8:
-            acc |= ts8[k] << nb
-            k += 1
-            nb += 8
-        x = acc & 0x7F
-        acc >>= 7
-        nb -= 7
-        buf[p] = x | 0x80 if j < tn - 1 else x
+    v = _TV.get(tmpl)
+    if v is None:
+        if len(_TV) >= 32:
+            _TV.clear()
+        m = memoryview(tmpl)
+        v = _TV[tmpl] = (m[3:3 + hlen], m[3 + hlen:3 + hlen + tlen])
+    buf[off:off + hlen] = v[0]
+    p = off + hlen
+    if plen < 0x80:
+        buf[p] = plen
         p += 1
-    p = _put7(buf, p, nonce)
-    t = 3 + hlen - p
-    for i in range(p, p + tlen):
-        buf[i] = tmpl[t + i]
+    else:
+        p = _put7(buf, p, plen)
+    if 0 <= t < 0x4000:  # (one or two bytes inline: a call is a frame)
+        if t < 0x80:
+            buf[p] = t
+            p += 1
+        else:
+            buf[p] = (t & 0x7F) | 0x80
+            buf[p + 1] = t >> 7
+            p += 2
+    elif t >= 0:
+        p = _put7(buf, p, t)
+    else:
+        acc = nb = k = 0
+        for j in range(tn):  # through a 15-bit window
+            if nb < 7 and k < 8:
+                acc |= ts8[k] << nb
+                k += 1
+                nb += 8
+            x = acc & 0x7F
+            acc >>= 7
+            nb -= 7
+            buf[p] = x | 0x80 if j < tn - 1 else x
+            p += 1
+    if nonce < 0x80:
+        buf[p] = nonce
+        p += 1
+    elif nonce < 0x4000:
+        buf[p] = (nonce & 0x7F) | 0x80
+        buf[p + 1] = nonce >> 7
+        p += 2
+    else:
+        p = _put7(buf, p, nonce)
+    buf[p:p + tlen] = v[1]
     p += tlen
     buf[p:p + plen] = payload
     p += plen
