@@ -6,7 +6,7 @@ import struct
 
 from .engine import BYTES_LIKE
 from .errors import ArgumentError
-from .schema import R_COUNT, R_FIXED, R_MDT, R_STATIC, WIDTHS
+from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_STATIC, WIDTHS, type_record
 
 _STRING = 13
 # (elem_size, elem_kind) pairs log() accepts; kinds as ElemKind (0 unsigned, 1 signed, 2 float)
@@ -29,7 +29,9 @@ except ImportError:
 
 
 def log_values(r, ty, values, mdt, timestamp_ms, queue):
-    rec = r._record(ty)
+    rec = type_record(ty) if type(ty) is int else None
+    if rec is None or 200 in rec[R_EPS]:
+        rec = r._record(ty)  # (its errors; an int subclass such as a bool passes there)
     if not isinstance(values, _SEQ):
         raise ArgumentError("values: a list or tuple of numbers, not %s"
                             % type(values).__name__)
@@ -37,25 +39,30 @@ def log_values(r, ty, values, mdt, timestamp_ms, queue):
         if mdt == 1:
             return _log_f32_raw(r, ty, rec, values, timestamp_ms, queue)
         raise ArgumentError("BadArg: type %d does not hold this element type" % ty)
-    fmt = _MDT_FMT[mdt]
     width = WIDTHS[mdt]
-    count = rec[R_COUNT] if rec[R_STATIC] else len(values)
+    k = len(values)
+    count = rec[R_COUNT] if rec[R_STATIC] else k
     n = count * width
-    buf = r._pay(n)
-    k = min(count, len(values))
-    i = 0
+    buf = r._pay_buf if n <= len(r._pay_buf) else r._pay(n)
+    if k > count:
+        k = count
+    p = 0
     if mdt <= 1:  # float values pack as they are, here (a call of _pack_all is a heap frame)
+        fmt = _MDT_FMT[mdt]
+        end = k * width
         try:
-            while i < k and type(values[i]) is float:
-                struct.pack_into(fmt, buf, i * width, values[i])
-                i += 1
+            for v in values:
+                if p == end or type(v) is not float:
+                    break
+                struct.pack_into(fmt, buf, p, v)
+                p += width
         except OverflowError:  # CPython: a double past float32's range (_pack_all's inf)
-            i = 0
-    if i < k:  # anything else: every value through _pack_all's checks
-        _pack_all(fmt, buf, width, values, k)
+            p = 0
+    if p < k * width:  # anything else: every value through _pack_all's checks
+        _pack_all(_MDT_FMT[mdt], buf, width, values, k)
     for i in range(k * width, n):
         buf[i] = 0  # a static type is zero-padded, as the reference does
-    r._log_frame(ty, rec, r._pay_views.get(n), timestamp_ms, queue)
+    r._log_frame(ty, rec, n, timestamp_ms, queue)
 
 
 def _log_f32_raw(r, ty, rec, values, timestamp_ms, queue):
@@ -66,7 +73,7 @@ def _log_f32_raw(r, ty, rec, values, timestamp_ms, queue):
     n = 4 * len(values)
     buf = r._pay(max(n, rec[R_FIXED]))
     _pack_all("<f", buf, 4, values, len(values))
-    r._log_raw(ty, rec, buf, n, timestamp_ms, queue)
+    r._log_raw(ty, rec, n, timestamp_ms, queue)
 
 
 def log_bool(r, ty, values, timestamp_ms, queue):
@@ -95,7 +102,7 @@ def log_string(r, ty, text, timestamp_ms, queue):
         raise ArgumentError("InvalidUtf8")
     buf = r._pay(max(n, rec[R_FIXED]))
     buf[:n] = text[:n]
-    r._log_raw(ty, rec, buf, n, timestamp_ms, queue)
+    r._log_raw(ty, rec, n, timestamp_ms, queue)
 
 
 def log(r, ty, data, elem_size, elem_kind, timestamp_ms, queue):
