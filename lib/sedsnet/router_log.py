@@ -29,6 +29,7 @@ class Logging:
     """Router's originating half: log_*(), transmit_*() and the TX queue."""
     _log_tmpl = None  # type -> Logging._template's tuple, at most 32 types
     _held = -1  # the next _originate_busy's local holders: 0 none (a log's template knows)
+    _mdt = 1  # the element type of the log_<number type>() call under way (typed_log.py)
 
     def _record(self, ty):
         if not isinstance(ty, int):
@@ -46,47 +47,59 @@ class Logging:
             self._pay_views = _Views(self._pay_buf)
         return self._pay_buf
 
-    # the typed log helpers live in typed_log.py, loaded by the first call of one
+    # the typed log helpers live in typed_log.py, loaded by the first call of one. (The element
+    # type goes as self._mdt: with it as a sixth argument each of these would take more than
+    # 11 words of call state, which MicroPython takes from the heap on every call.)
     def log_f32(self, ty, values, timestamp_ms=None, queue=False):
         """As 4.2.7: into a Float32 type, or as log(ty, <the float32 bytes>, 4, Float32) into
         any other type (its element type unchecked)."""
-        _typed().log_values(self, ty, values, 1, timestamp_ms, queue)
+        self._mdt = 1
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_f64(self, ty, values, timestamp_ms=None, queue=False):
         """Log float64 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 0, timestamp_ms, queue)
+        self._mdt = 0
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u8(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint8 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 2, timestamp_ms, queue)
+        self._mdt = 2
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u16(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint16 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 3, timestamp_ms, queue)
+        self._mdt = 3
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u32(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint32 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 4, timestamp_ms, queue)
+        self._mdt = 4
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u64(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint64 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 5, timestamp_ms, queue)
+        self._mdt = 5
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i8(self, ty, values, timestamp_ms=None, queue=False):
         """Log int8 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 7, timestamp_ms, queue)
+        self._mdt = 7
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i16(self, ty, values, timestamp_ms=None, queue=False):
         """Log int16 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 8, timestamp_ms, queue)
+        self._mdt = 8
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i32(self, ty, values, timestamp_ms=None, queue=False):
         """Log int32 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 9, timestamp_ms, queue)
+        self._mdt = 9
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i64(self, ty, values, timestamp_ms=None, queue=False):
         """Log int64 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 10, timestamp_ms, queue)
+        self._mdt = 10
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_bool(self, ty, values, timestamp_ms=None, queue=False):
         """Log bools (as u8 0/1) into type ty; SedsError as log()."""
@@ -138,32 +151,34 @@ class Logging:
         self._log_frame(ty, rec, n, timestamp_ms, queue)
 
     def _log_frame(self, ty, rec, n, timestamp_ms, queue):
-        # a frame of type ty (record rec) with the payload _pay_buf[:n]
+        # a frame of type ty (record rec) with the payload _pay_buf[:n] (few locals: a smaller
+        # heap call frame, found sooner in the heap)
         if queue is not False and queue is not True:
             queue = flag(queue, "queue")
         if timestamp_ms is None and self.ts is None:
-            ts = self.now_ms()  # (a u64 int: Node._now checks the clock)
+            timestamp_ms = self.now_ms()  # (a u64 int: Node._now checks the clock)
         else:  # the network time once one exists, as 4.2.7
-            ts = self.ts.stamp() if timestamp_ms is None else timestamp_ms
-            if not isinstance(ts, int) or ts < 0 or ts > 0xFFFFFFFFFFFFFFFF:
-                raise ArgumentError("timestamp_ms must be a u64, not %r" % (ts,))
+            if timestamp_ms is None:
+                timestamp_ms = self.ts.stamp()
+            if not isinstance(timestamp_ms, int) or timestamp_ms < 0 \
+                    or timestamp_ms > 0xFFFFFFFFFFFFFFFF:
+                raise ArgumentError("timestamp_ms must be a u64, not %r" % (timestamp_ms,))
         nonce = ids.next_nonce()
         if (queue or self._busy or rec[R_E2E] or rec[R_RELIABLE] or self._opts[_E2E_MODE] == 3) \
-                and _tx().log(self, ty, rec, n, ts, nonce, queue):
+                and _tx().log(self, ty, rec, n, timestamp_ms, nonce, queue):
             return  # E2E, reliable to discovered holders or queued (router_tx.py)
         # the type's fixed bytes (FLAGS NEP ty, sender, endpoints, reliable header) are made
         # once per type and sender; a frame is then one kernel call (wire.log_pack)
-        tm = self._log_tmpl
-        t = tm.get(ty) if tm else None
+        t = self._log_tmpl.get(ty) if self._log_tmpl else None
         if t is None or t[0] is not rec or t[1] != self.src_addr:
             t = self._template(ty, rec)
         payload = self._pay_views.views.get(n) or self._pay_views.get(n)
-        struct.pack_into("<Q", TS8, 0, ts)  # (a u64 to log_pack as bytes: no heap int)
-        m = log_pack(self._tx_buf, 0, len(self._tx_buf), t[2], TS8, nonce, payload, n)
-        if m < 0:
-            m = log_pack(self._txbuf(-m), 0, -m, t[2], TS8, nonce, payload, n)
+        struct.pack_into("<Q", TS8, 0, timestamp_ms)  # (a u64 to log_pack as bytes: no heap int)
+        n = log_pack(self._tx_buf, 0, len(self._tx_buf), t[2], TS8, nonce, payload, n)
+        if n < 0:
+            n = log_pack(self._txbuf(-n), 0, -n, t[2], TS8, nonce, payload, len(payload))
         self._held = t[3]
-        self._originate(m)
+        self._originate(n)
 
     def _template(self, ty, rec):
         # (rec, sender, wire.log_template bytes, 0 when no local handler holds one of the
@@ -287,4 +302,10 @@ def _typed():
     return t
 
 
-_tl = [None, None]  # typed_log, router_tx once loaded
+def _values(r, ty, values, timestamp_ms, queue):
+    # the first log_<number type>(): typed_log.log_values, kept for the next calls
+    _tl[2] = _typed().log_values
+    _tl[2](r, ty, values, timestamp_ms, queue)
+
+
+_tl = [None, None, None]  # typed_log, router_tx, typed_log.log_values once loaded
