@@ -28,10 +28,11 @@ def test_bench_smoke_prints_every_row():
             row = [line for line in body.splitlines() if line.startswith(rt + " ")]
             assert len(row) == 1, (label, rt, body)
             figures = row[0][len(rt):].split()
-            assert len(figures) == 6, row
+            assert len(figures) == 7, row
             float(figures[0])  # us/packet
+            assert figures[1] == "0%", row  # the spread of one run (--smoke runs each once)
             if rt.startswith("mp"):
-                float(figures[2])  # heap bytes per packet, measured under MicroPython
+                float(figures[3])  # heap bytes per packet, measured under MicroPython
     verdicts = re.findall(r"  (PASS|MISS)$", by_title["targets (issue 10)"], re.M)
     assert len(verdicts) == 6, by_title["targets (issue 10)"]
 
@@ -50,3 +51,16 @@ def test_bench_measures_one_named_case_at_a_time():
     bad = subprocess.run([sys.executable, BENCH, "--smoke", "--case", "no such case"],
                          capture_output=True, text=True, timeout=600, env=env)
     assert bad.returncode != 0 and "no such case" in bad.stderr and "rx->deliver" in bad.stderr
+
+
+def test_bench_repeats_each_row_and_reports_the_minimum():
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run([sys.executable, BENCH, "--smoke", "--case", "log_f32->tx",
+                           "--repeat", "2"], capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "the minimum of 2 interleaved runs" in proc.stdout, proc.stdout
+    body = proc.stdout.split("\n### ")[1]
+    for rt in bench_router.RUNTIMES:
+        row = [x for x in body.splitlines() if x.startswith(rt + " ")]
+        assert len(row) == 1 and row[0].split()[-6].endswith("%"), body

@@ -1,12 +1,12 @@
 # One benchmark case, run by tools/bench_router.py in a fresh process under the MicroPython Unix
 # port (64- or 32-bit, library as .mpy, board-sized -X heapsize) or CPython (our library or the
 # reference sedsnet 4.2.7: the same code drives both). Prints one JSON line:
-#     python|micropython _bench_case.py CASE N SIDES RECENT
+#     python|micropython _bench_case.py CASE N SIDES RECENT [HEAP]
 # CASE: log_tx (log_f32 -> tx callback), rx_forward (Relay: in-side -> the reachable side),
 # rx_deliver (Router: in-side -> a Packet handler). SIDES: sides of which exactly one is
 # reachable (log_tx: all egress; rx_forward: the in-side plus SIDES-1 egress; 0: the plain setup,
 # a single peer (egress) side, 4.2.7's single-side fallback, no announcement); RECENT:
-# max_recent_rx_ids (0: the default).
+# max_recent_rx_ids (0: the default); HEAP: 0 skips the heap pass below (a repeat run, timed only).
 #
 # The clock is CPU time of this process (/proc/self/schedstat under MicroPython, process_time
 # under CPython), garbage collection inside it: nothing is collected by hand inside the timed
@@ -23,6 +23,7 @@ import sys
 import sedsnet
 
 CHUNK = 100
+HEAP = [1]  # 1: the sampled heap pass after the timed one (argv's HEAP)
 try:
     from time import process_time_ns as _cpu_ns
 except ImportError:
@@ -112,7 +113,7 @@ def log_tx(m, n, sides, clock, recent):
         log(3000, vals)
     m.ns += cpu_ns() - t0
     m.n += n
-    if _mem is not None:  # the heap pass: as many packets again, sampled
+    if _mem is not None and HEAP[0]:  # the heap pass: as many packets again, sampled
         mem = _mem
         prev = mem()
         for i in range(n):
@@ -175,7 +176,7 @@ def _feed_sampled(m, i0, n, rx, side, after):
 def _passes(m, n, rx, side, after):
     _feed(Meter(), 0, 20, rx, side, after)  # warm-up
     _feed(m, 100000, n, rx, side, after)
-    if _mem is not None:
+    if _mem is not None and HEAP[0]:
         _feed_sampled(m, 300000, n, rx, side, after)
 
 
@@ -205,6 +206,7 @@ CASES = {"log_tx": log_tx, "rx_forward": rx_forward, "rx_deliver": rx_deliver}
 
 def main(argv):
     case, n, sides, recent = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
+    HEAP[0] = int(argv[4]) if len(argv) > 4 else 1
     sedsnet.register_endpoint(101, "RADIO")
     sedsnet.register_endpoint(102, "SD_CARD")
     sedsnet.register_data_type(3000, "GPS", True, 3, 1, 0, [101, 102], priority=80)
@@ -213,7 +215,7 @@ def main(argv):
     done = CASES[case](m, n, sides, Clock(), kw)
     res = {"case": case, "n": m.n, "sides": sides, "recent": recent, "done": done,
            "us": m.ns / 1000.0 / m.n}
-    if _mem is not None:
+    if _mem is not None and HEAP[0]:
         res["bytes"] = m.alloc / m.clean if m.clean else None
         res["gcs"] = m.gcs
         from sedsnet import wire

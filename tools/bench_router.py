@@ -4,14 +4,22 @@ for our library under the MicroPython Unix port in a board-sized heap (64-bit an
 build, viper kernels and the pure path, library as .mpy), under CPython, and for the reference
 sedsnet 4.2.7 under CPython doing the same work, in one run, with ratios and the issue's targets.
 
-    python tools/bench_router.py [--smoke] [--case LABEL]...
-        --smoke: a few packets per case, every row; --case: only that case (a CASES label,
-        e.g. "rx->forward, 1024 IDs"; repeatable), every runtime, no targets table: for
-        measuring one change at a time
+    python tools/bench_router.py [--smoke] [--case LABEL]... [--repeat K]
+        --smoke: a few packets per case, every row; --case: only that case (a
+        CASES label, e.g. "rx->forward, 1024 IDs"; repeatable), every runtime, no targets
+        table: for measuring one change at a time; --repeat: K runs of every (case, runtime)
+        (default 3; 1 with --smoke), interleaved
 
 Not a test: figures depend on the machine (host_tests/test_bench.py runs --smoke so it cannot
 rot). Every case is a fresh process (tools/_bench_case.py says how it measures). "pure" runs the
 library without _fast.mpy, so every module takes its pure twin, as on CircuitPython.
+
+Steadiness: on a shared machine one run's CPU time per packet moves by 30% (other processes
+take caches and cores), the reference's as much as ours. So every (case, runtime) runs K times,
+the K rounds interleaved (round 1 of every row, then round 2, ...: a slow minute hits every row
+alike), and a row reports the MINIMUM of its K CPU times (load only ever adds time) with the
+spread of the K runs ((max - min) / min). Heap bytes and collections come from round 1 (the
+only round with the sampled heap pass: they do not move between runs).
 """
 import json
 import os
@@ -76,9 +84,11 @@ def runners(tmp):
     return out
 
 
-def run_case(argv, env, case, n, sides, recent):
-    """One case in a fresh process; its JSON result (us: CPU microseconds per packet)."""
-    proc = subprocess.run(argv + [case, str(n), str(sides), str(recent)], env=env,
+def run_case(argv, env, case, n, sides, recent, heap=True):
+    """One case in a fresh process; its JSON result (us: CPU microseconds per packet). heap:
+    also the sampled heap pass (bytes, gcs)."""
+    proc = subprocess.run(argv + [case, str(n), str(sides), str(recent), "1" if heap else "0"],
+                          env=env,
                           capture_output=True, text=True, timeout=600,
                           cwd=tempfile.gettempdir())
     lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
@@ -99,33 +109,43 @@ def packets(runtime, smoke):
     return 3000 if "pure" in runtime else 10000
 
 
-def measure(smoke, cases=CASES):
+def measure(smoke, cases=CASES, repeat=3):
+    """{(label, runtime): round 1's result with "us" the minimum over the rounds and "runs"
+    every round's us}."""
     tmp = tempfile.mkdtemp(prefix="bench-")
     try:
         run = runners(tmp)
         res = {}
-        for label, case, sides, recent in cases:
-            for rt in RUNTIMES:
-                r = run_case(run[rt][0], run[rt][1], case, packets(rt, smoke), sides, recent)
-                if r["done"] < r["n"]:
-                    raise SystemExit("bench: %s under %s sent %d of %d packets"
-                                     % (label, rt, r["done"], r["n"]))
-                res[(label, rt)] = r
+        for k in range(repeat):
+            for label, case, sides, recent in cases:
+                for rt in RUNTIMES:
+                    r = run_case(run[rt][0], run[rt][1], case, packets(rt, smoke), sides,
+                                 recent, k == 0)
+                    if r["done"] < r["n"]:
+                        raise SystemExit("bench: %s under %s sent %d of %d packets"
+                                         % (label, rt, r["done"], r["n"]))
+                    first = res.setdefault((label, rt), dict(r, runs=[]))
+                    if "error" not in r:
+                        first["runs"].append(r["us"])
+                        first["us"] = min(first["runs"])
         return res
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def report(res, cases=CASES):
+    runs = max(len(r.get("runs", ())) for r in res.values())
     print("router bench: GPS packets (3 x f32, 2 endpoints); MicroPython in a %s heap, library "
           "as .mpy; CPU time per packet, collections inside the clock" % HEAP)
-    print("x ref = reference us / our us (speed vs 4.2.7); x pure = pure us / our us (same "
-          "word size); B/pkt: heap allocated per packet; GC: collections per 1000 packets")
+    print("us/pkt: the minimum of %d interleaved runs (spread: (max - min) / min of them); "
+          "x ref = reference us / our us (speed vs 4.2.7); x pure = pure us / our us (same "
+          "word size); B/pkt: heap allocated per packet; GC: collections per 1000 packets"
+          % runs)
     for label, _case, _s, _r in cases:
         ref = res[(label, "reference")]["us"]
         print("\n### %s" % label)
-        print("%-14s %9s %9s %9s %7s %7s %7s" % ("runtime", "us/pkt", "pkt/s", "B/pkt",
-                                                 "GC/1k", "x ref", "x pure"))
+        print("%-14s %9s %7s %9s %9s %7s %7s %7s" % ("runtime", "us/pkt", "spread", "pkt/s",
+                                                      "B/pkt", "GC/1k", "x ref", "x pure"))
         for rt in RUNTIMES:
             r = res[(label, rt)]
             if "error" in r:
@@ -135,8 +155,10 @@ def report(res, cases=CASES):
             if pure is not None and "error" in pure:
                 pure = None
             b = r.get("bytes")
-            print("%-14s %9.1f %9.0f %9s %7s %7.2f %7s" % (
-                rt, r["us"], 1e6 / r["us"], "-" if b is None else "%.0f" % b,
+            us = r["runs"]
+            print("%-14s %9.1f %6.0f%% %9.0f %9s %7s %7.2f %7s" % (
+                rt, r["us"], 100.0 * (max(us) - min(us)) / min(us), 1e6 / r["us"],
+                "-" if b is None else "%.0f" % b,
                 "-" if "gcs" not in r else "%.0f" % (1000.0 * r["gcs"] / r["n"]),
                 ref / r["us"], "-" if pure is None else "%.2f" % (pure["us"] / r["us"])))
     return targets(res) if cases is CASES else []
@@ -195,8 +217,11 @@ def pick_cases(argv):
 def main(argv):
     smoke = "--smoke" in argv
     cases = pick_cases(argv)
+    repeat = 1 if smoke else 3
+    if "--repeat" in argv:
+        repeat = int(argv[argv.index("--repeat") + 1])
     t0 = time.time()
-    report(measure(smoke, cases), cases)
+    report(measure(smoke, cases, repeat), cases)
     print("(%.1f s%s)" % (time.time() - t0, ", smoke: 20 packets per case" if smoke else ""))
 
 

@@ -60,6 +60,7 @@ OPTIONAL = (
     ("e2e_holder (a holder's E2E ACKs, delivered IDs)", ["sedsnet.e2e_holder"]),
     ("return_path (the way back for E2E ACKs)", ["sedsnet.return_path"]),
     ("options (non-default options, configure_address)", ["sedsnet.options"]),
+    ("router_tx (queued, E2E and reliable-origin logs, transmit_*)", ["sedsnet.router_tx"]),
     ("_fmt", ["sedsnet._fmt"]),
     ("firmware: app + link + mainloop", ["sedsnet_node.app", "sedsnet_node.link",
                                           "sedsnet_node.mainloop"]),

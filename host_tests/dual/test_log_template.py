@@ -1,9 +1,18 @@
-# Logged frames from a per-type template (wire.log_template + log_into, kernels _fast/_pure
-# log_pack): byte for byte what pack_into makes, for wide senders, timestamps up to u64,
-# every nonce width and reliable types; a short buffer gets nothing written.
-from sedsnet import _pure_frame, wire
-from sedsnet.wire import log_into, log_template, pack_into
+# Logged frames from a per-type template (wire.log_template + the log_pack kernel of _fast/_pure,
+# as Router._log_frame calls it): byte for byte what pack_into makes, for wide senders,
+# timestamps up to u64, every nonce width and reliable types; a short buffer gets nothing written.
+import struct
+
+from sedsnet import _pure_frame, kernels
+from sedsnet.kernels import log_pack
+from sedsnet.wire import TS8, log_template, pack_into
 from support import micropython_only
+
+
+def log_into(buf, tmpl, ts, nonce, payload):
+    # what Router._log_frame does: the timestamp into wire.TS8, then one log_pack call
+    struct.pack_into("<Q", TS8, 0, ts)
+    return log_pack(buf, 0, len(buf), tmpl, TS8, nonce, payload, len(payload))
 
 _TYS = (3000, 0x7F, 0x80, 0x0FFFFFFF, 0xFFFFFFFF)
 _SRCS = (1, 0x3FFFFFFF, 0x40000000, 0xFFFFFFFF)
@@ -31,7 +40,7 @@ def test_log_into_makes_the_bytes_pack_into_makes():
             for nonce in (0, 1, 0x7F, 0x80, 0x3FFF, 0x4000, 0xFFFF):
                 for pay in (_PAYS if nonce else _PAYS[1:3]):
                     n = pack_into(a, ty, src, eps, ts, nonce, pay, None, rel)
-                    m = log_into(b, 0, t, ts, nonce, memoryview(pay))
+                    m = log_into(b, t, ts, nonce, memoryview(pay))
                     assert m == n and a[:n] == b[:n], (ty, src, eps, rel, ts, nonce, len(pay))
                     count += 1
     assert count > 1000
@@ -40,14 +49,22 @@ def test_log_into_makes_the_bytes_pack_into_makes():
 def test_log_into_a_short_buffer_writes_nothing_and_says_how_much_it_needs():
     t = log_template(3000, 0xFFFFFFFF, [101, 102], 0x84)
     full = bytearray(64)
-    n = log_into(full, 0, t, 2 ** 40, 0x1234, bytes(12))
+    n = log_into(full, t, 2 ** 40, 0x1234, bytes(12))
     for size in (0, 1, n - 1):
-        buf = bytearray(b"\xee" * (size + 3))
-        assert log_into(buf, 3, t, 2 ** 40, 0x1234, bytes(12)) == -n
-        assert buf == bytearray(b"\xee" * (size + 3))
-    buf = bytearray(n + 5)
-    assert log_into(buf, 5, t, 2 ** 40, 0x1234, bytes(12)) == n
-    assert buf[5:] == full[:n]
+        buf = bytearray(b"\xee" * size)
+        assert log_into(buf, t, 2 ** 40, 0x1234, bytes(12)) == -n
+        assert buf == bytearray(b"\xee" * size)
+    buf = bytearray(n)
+    assert log_into(buf, t, 2 ** 40, 0x1234, bytes(12)) == n
+    assert buf == full[:n]
+    # the kernel itself writes at an offset, within a capacity
+    ts8 = bytearray(8)
+    struct.pack_into("<Q", ts8, 0, 2 ** 40)
+    buf = bytearray(b"\xee" * (n + 5))
+    assert log_pack(buf, 5, n - 1, t, ts8, 0x1234, bytes(12), 12) == -n
+    assert buf == bytearray(b"\xee" * (n + 5))
+    assert log_pack(buf, 5, n, t, ts8, 0x1234, bytes(12), 12) == n
+    assert buf[5:] == full[:n] and buf[:5] == b"\xee" * 5
 
 
 @micropython_only("the viper kernel exists only under MicroPython")
@@ -56,7 +73,6 @@ def test_viper_and_pure_log_pack_agree():
     a = bytearray(300)
     b = bytearray(300)
     ts8 = bytearray(8)
-    import struct
     for ty, src, eps, rel in _cases():
         t = log_template(ty, src, eps, rel)
         for ts in _TSS:
@@ -66,4 +82,4 @@ def test_viper_and_pure_log_pack_agree():
                 x = _fast_frame.log_pack(a, 2, 298, t, ts8, nonce, pay, len(pay))
                 y = _pure_frame.log_pack(b, 2, 298, t, ts8, nonce, pay, len(pay))
                 assert x == y and a[:x + 2] == b[:y + 2], (ty, src, ts, nonce)
-    assert wire.log_pack is _fast_frame.log_pack
+    assert kernels.log_pack is _fast_frame.log_pack

@@ -4,18 +4,20 @@
 # (_originate -> Engine._route); the tx callback gets a memoryview of that buffer, valid during
 # the call (bytes(frame) to keep it). The typed helpers live in typed_log.py, loaded by the
 # first call of one.
+import struct
+
 from . import ids, schema
 from .compat import const
-from .engine import BYTES_LIKE, check_frame_arg, packed_of
+from .engine import BYTES_LIKE, packed_of
 from .errors import ArgumentError, DecodeError, IoError, UnknownTypeError
 from .node import Node, flag
 from .queues import _Views
 from .ring import HDR
 from .routes import LOCAL
-from .schema import R_E2E, R_EPS, R_FIXED, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC, WIDTHS
-from .wire import frame_size, log_into, log_template, pack_into, uleb_len
+from .schema import R_E2E, R_EPS, R_FIXED, R_MDT, R_RELIABLE, R_STATIC, WIDTHS
+from .wire import TS8, log_template
 
-from .kernels import copy_into
+from .kernels import copy_into, log_pack
 
 _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain side
 _STRING = const(13)
@@ -25,7 +27,9 @@ _TX_TAG = const(0xFE)  # ring tag of queued TX frames (0xFF marks a taken record
 
 class Logging:
     """Router's originating half: log_*(), transmit_*() and the TX queue."""
-    _log_tmpl = None  # type -> (schema record, sender, wire.log_template bytes), at most 32
+    _log_tmpl = None  # type -> Logging._template's tuple, at most 32 types
+    _held = -1  # the next _originate_busy's local holders: 0 none (a log's template knows)
+    _mdt = 1  # the element type of the log_<number type>() call under way (typed_log.py)
 
     def _record(self, ty):
         if not isinstance(ty, int):
@@ -43,47 +47,59 @@ class Logging:
             self._pay_views = _Views(self._pay_buf)
         return self._pay_buf
 
-    # the typed log helpers live in typed_log.py, loaded by the first call of one
+    # the typed log helpers live in typed_log.py, loaded by the first call of one. (The element
+    # type goes as self._mdt: with it as a sixth argument each of these would take more than
+    # 11 words of call state, which MicroPython takes from the heap on every call.)
     def log_f32(self, ty, values, timestamp_ms=None, queue=False):
         """As 4.2.7: into a Float32 type, or as log(ty, <the float32 bytes>, 4, Float32) into
         any other type (its element type unchecked)."""
-        _typed().log_values(self, ty, values, 1, timestamp_ms, queue)
+        self._mdt = 1
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_f64(self, ty, values, timestamp_ms=None, queue=False):
         """Log float64 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 0, timestamp_ms, queue)
+        self._mdt = 0
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u8(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint8 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 2, timestamp_ms, queue)
+        self._mdt = 2
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u16(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint16 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 3, timestamp_ms, queue)
+        self._mdt = 3
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u32(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint32 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 4, timestamp_ms, queue)
+        self._mdt = 4
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u64(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint64 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 5, timestamp_ms, queue)
+        self._mdt = 5
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i8(self, ty, values, timestamp_ms=None, queue=False):
         """Log int8 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 7, timestamp_ms, queue)
+        self._mdt = 7
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i16(self, ty, values, timestamp_ms=None, queue=False):
         """Log int16 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 8, timestamp_ms, queue)
+        self._mdt = 8
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i32(self, ty, values, timestamp_ms=None, queue=False):
         """Log int32 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 9, timestamp_ms, queue)
+        self._mdt = 9
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i64(self, ty, values, timestamp_ms=None, queue=False):
         """Log int64 values into type ty; SedsError as log()."""
-        _typed().log_values(self, ty, values, 10, timestamp_ms, queue)
+        self._mdt = 10
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_bool(self, ty, values, timestamp_ms=None, queue=False):
         """Log bools (as u8 0/1) into type ty; SedsError as log()."""
@@ -111,11 +127,12 @@ class Logging:
         n = len(data)
         buf = self._pay(max(n, rec[R_FIXED]))
         buf[:n] = data
-        self._log_raw(ty, rec, buf, n, timestamp_ms, queue)
+        self._log_raw(ty, rec, n, timestamp_ms, queue)
 
-    def _log_raw(self, ty, rec, buf, n, timestamp_ms, queue):
-        # raw payload bytes in buf[:n]: a static type is zero-padded or cut to its size, a
-        # dynamic one must hold whole elements (and UTF-8 for strings)
+    def _log_raw(self, ty, rec, n, timestamp_ms, queue):
+        # raw payload bytes in _pay_buf[:n]: a static type is zero-padded or cut to its size,
+        # a dynamic one must hold whole elements (and UTF-8 for strings)
+        buf = self._pay_buf
         if rec[R_STATIC]:
             for i in range(n, rec[R_FIXED]):
                 buf[i] = 0
@@ -131,55 +148,53 @@ class Logging:
                 except UnicodeError:
                     ids.next_nonce()  # as for SizeMismatch
                     raise ArgumentError("InvalidUtf8")
-        self._log_frame(ty, rec, self._pay_views.get(n), timestamp_ms, queue)
+        self._log_frame(ty, rec, n, timestamp_ms, queue)
 
-    def _log_frame(self, ty, rec, payload, timestamp_ms, queue):
+    def _log_frame(self, ty, rec, n, timestamp_ms, queue):
+        # a frame of type ty (record rec) with the payload _pay_buf[:n] (few locals: a smaller
+        # heap call frame, found sooner in the heap)
         if queue is not False and queue is not True:
             queue = flag(queue, "queue")
-        if timestamp_ms is not None:
-            ts = timestamp_ms
+        if timestamp_ms is None and self.ts is None:
+            timestamp_ms = self.now_ms()  # (a u64 int: Node._now checks the clock)
         else:  # the network time once one exists, as 4.2.7
-            ts = self.now_ms() if self.ts is None else self.ts.stamp()
-        if not isinstance(ts, int) or ts < 0 or ts > 0xFFFFFFFFFFFFFFFF:
-            raise ArgumentError("timestamp_ms must be a u64, not %r" % (ts,))
-        eps = rec[R_EPS]
-        rel = _REL_UNSEQ if rec[R_RELIABLE] else -1
+            if timestamp_ms is None:
+                timestamp_ms = self.ts.stamp()
+            if not isinstance(timestamp_ms, int) or timestamp_ms < 0 \
+                    or timestamp_ms > 0xFFFFFFFFFFFFFFFF:
+                raise ArgumentError("timestamp_ms must be a u64, not %r" % (timestamp_ms,))
         nonce = ids.next_nonce()
-        if rec[R_E2E] or self._opts[_E2E_MODE] == 3:  # encrypt, clear or refuse
-            kid = _e2e().send_key(self, rec)
-            if kid >= 0:
-                size = _size(ty, self.src_addr, eps, ts, nonce, payload, rel)
-                return _e2e().log_sealed(self, kid, ty, rec, payload, ts, nonce, rel, eps, size,
-                                         queue)
-        if rel > 0 and self.discovery and self.discovery.origin(self, ty, rec, payload, ts,
-                                                                 nonce, queue):
-            return  # to discovered holders: with a contract, kept until they ACK it
-        if queue or self._busy:
-            size = _size(ty, self.src_addr, eps, ts, nonce, payload, rel)
-            tx = self._tx
-            p = tx.reserve(size, True)
-            if p < 0:
-                raise ArgumentError("frame of %d bytes does not fit the TX queue" % size)
-            pack_into(tx.buf, ty, self.src_addr, eps, ts, nonce, payload, None, rel, 0, 0,
-                      p + HDR)
-            tx.commit(p, size, _TX_TAG, rec[R_PRIORITY])
-            self._nested = self._nested or self._busy
-            return
+        if (queue or self._busy or rec[R_E2E] or rec[R_RELIABLE] or self._opts[_E2E_MODE] == 3) \
+                and _tx().log(self, ty, rec, n, timestamp_ms, nonce, queue):
+            return  # E2E, reliable to discovered holders or queued (router_tx.py)
         # the type's fixed bytes (FLAGS NEP ty, sender, endpoints, reliable header) are made
-        # once per type and sender; a frame is then one kernel call (wire.log_into)
-        tm = self._log_tmpl
-        if tm is None:
-            tm = self._log_tmpl = {}
-        src = self.src_addr
-        t = tm.get(ty)
-        if t is None or t[0] is not rec or t[1] != src:
-            if len(tm) >= 32:
-                tm.clear()
-            t = tm[ty] = (rec, src, log_template(ty, src, eps, rel))
-        n = log_into(self._tx_buf, 0, t[2], ts, nonce, payload)
+        # once per type and sender; a frame is then one kernel call (wire.log_pack)
+        t = self._log_tmpl.get(ty) if self._log_tmpl else None
+        if t is None or t[0] is not rec or t[1] != self.src_addr:
+            t = self._template(ty, rec)
+        payload = self._pay_views.views.get(n) or self._pay_views.get(n)
+        struct.pack_into("<Q", TS8, 0, timestamp_ms)  # (a u64 to log_pack as bytes: no heap int)
+        n = log_pack(self._tx_buf, 0, len(self._tx_buf), t[2], TS8, nonce, payload, n)
         if n < 0:
-            n = log_into(self._txbuf(-n), 0, t[2], ts, nonce, payload)
+            n = log_pack(self._txbuf(-n), 0, -n, t[2], TS8, nonce, payload, len(payload))
+        self._held = t[3]
         self._originate(n)
+
+    def _template(self, ty, rec):
+        # (rec, sender, wire.log_template bytes, 0 when no local handler holds one of the
+        # type's endpoints (its frames skip _deliver) else -1), at most 32 types
+        tm = self._log_tmpl
+        if tm is None or len(tm) >= 32:
+            tm = self._log_tmpl = {}
+        eps = rec[R_EPS]
+        held = 0
+        for h in self._handlers:
+            if h[0] in eps:
+                held = -1
+        t = tm[ty] = (rec, self.src_addr, log_template(ty, self.src_addr, eps,
+                                                       _REL_UNSEQ if rec[R_RELIABLE] else -1),
+                      held)
+        return t
 
     def _txbuf(self, n):
         if n > len(self._tx_buf):
@@ -199,20 +214,29 @@ class Logging:
                 self._drain()
 
     def _originate_busy(self, n, now=True):
-        hdr = self._hdr  # (no local for the buffer: 11 words of call state, see Node._now)
-        hdr.parse(self._tx_buf, n, True)
-        ids.write_dup_key(hdr, self._tx_buf, self._pid)
+        # Engine._route for a frame of ours, without the _deliver call where it has nothing to
+        # do: no network variables and, as _log_frame found (_held), no handler for its
+        # endpoints. (This and _originate keep to 11 words of call state, see Node._now: no
+        # local for the header or the buffer, no held argument.)
+        held = self._held
+        self._held = -1
+        self._hdr.parse(self._tx_buf, n, True)
+        ids.write_dup_key(self._hdr, self._tx_buf, self._pid)
         self._recent.seen(self._pid)
-        d = self._route(LOCAL, hdr, self._tx_buf, n)
-        if d < 0 and now and ~d != (1 << hdr.ep_count) - 1 \
-                and schema.type_record(hdr.ty)[R_RELIABLE]:
+        if held or self.netvar is not None:
+            held = self._deliver(LOCAL, self._hdr, self._tx_buf, n)
+        d = self._destinations(LOCAL, self._hdr, held)
+        if d:
+            self._send(d, self._tx_buf, n, False)
+        elif now and held != (1 << self._hdr.ep_count) - 1 \
+                and schema.type_record(self._hdr.ty)[R_RELIABLE]:
             # 4.2.7: a reliable frame sent now (not from the queue) with endpoints elsewhere
             # and no way there
             raise IoError("no discovered route")
 
     def _view(self, data, n):
-        if data is self._tx_buf:
-            return self._tx_views.get(n)
+        if data is self._tx_buf:  # (the views' dict first: a call less per logged frame)
+            return self._tx_views.views.get(n) or self._tx_views.get(n)
         return Node._view(self, data, n)
 
     def _process_tx(self, deadline):
@@ -245,58 +269,29 @@ class Logging:
     def transmit_message(self, packet):
         """Send a Packet now, as our own (delivered locally and forwarded).
         ArgumentError/DecodeError for a bad packet."""
-        self._transmit_packet(packet, False)
+        _tx().transmit(self, packed_of(packet), False)
 
     def transmit_message_queue(self, packet):
         """Queue a Packet to send (process_tx_queue). ArgumentError if it does not fit the TX
         queue."""
-        self._transmit_packet(packet, True)
-
-    def _transmit_packet(self, packet, queue):
-        self._transmit_packed(packed_of(packet), queue)
+        _tx().transmit(self, packed_of(packet), True)
 
     def transmit_packed_message(self, data):
         """Send a packed frame now, as our own. DecodeError for a bad frame."""
-        self._transmit_packed(data, False)
+        _tx().transmit(self, data, False)
 
     def transmit_packed_message_queue(self, data):
         """Queue a packed frame to send. DecodeError for a bad frame, ArgumentError if it does not
         fit."""
-        self._transmit_packed(data, True)
-
-    def _transmit_packed(self, data, queue):
-        check_frame_arg(data)
-        hdr = self._hdr if not self._busy else None
-        if hdr is None:
-            from .wire import FrameHeader
-            hdr = FrameHeader(max_endpoints=32)
-        hdr.parse(data)  # raises DecodeError for a bad frame, before anything is queued
-        rec = schema.type_record(hdr.ty)
-        if rec is not None and rec[R_RELIABLE] and self.discovery and \
-                self.discovery.origin(self, hdr, rec, data, None, None, queue):
-            return  # as a log (reliable_origin.transmit): with a contract, kept until ACKed
-        if rec is not None and (rec[R_E2E] or self._opts[_E2E_MODE] == 3):
-            data = _e2e().seal_packed(self, rec, data)  # E2E policy, as log_*
-        n = len(data)
-        if queue or self._busy:
-            if not self._tx.push(data, n, _TX_TAG, rec[R_PRIORITY] if rec else 0, 0, True):
-                raise ArgumentError("frame of %d bytes does not fit the TX queue" % n)
-            self._nested = self._nested or self._busy
-            return
-        self._txbuf(n)[:n] = data
-        self._originate(n)
+        _tx().transmit(self, data, True)
 
 
-def _size(ty, src, eps, ts, nonce, payload, rel):
-    eb = 0
-    for e in eps:
-        eb += uleb_len(e)
-    return frame_size(eb, ty, src, ts, nonce, len(payload), -1, rel)
-
-
-def _e2e():
-    from . import e2e_frame  # E2E logs and wrapped frames only
-    return e2e_frame
+def _tx():
+    t = _tl[1]  # the less common send paths, loaded by the first use of one
+    if t is None:
+        from . import router_tx as t  # (once: an import per frame would build its name)
+        _tl[1] = t
+    return t
 
 
 def _typed():
@@ -307,4 +302,10 @@ def _typed():
     return t
 
 
-_tl = [None]
+def _values(r, ty, values, timestamp_ms, queue):
+    # the first log_<number type>(): typed_log.log_values, kept for the next calls
+    _tl[2] = _typed().log_values
+    _tl[2](r, ty, values, timestamp_ms, queue)
+
+
+_tl = [None, None, None]  # typed_log, router_tx, typed_log.log_values once loaded

@@ -6,7 +6,7 @@ import struct
 
 from .engine import BYTES_LIKE
 from .errors import ArgumentError
-from .schema import R_COUNT, R_FIXED, R_MDT, R_STATIC, WIDTHS
+from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_STATIC, WIDTHS, type_record
 
 _STRING = 13
 # (elem_size, elem_kind) pairs log() accepts; kinds as ElemKind (0 unsigned, 1 signed, 2 float)
@@ -28,34 +28,44 @@ except ImportError:
     pass
 
 
-def log_values(r, ty, values, mdt, timestamp_ms, queue):
-    rec = r._record(ty)
+def log_values(r, ty, values, timestamp_ms, queue):
+    """log_f32() ... log_i64(): values of element type r._mdt (a MessageDataType code)."""
+    # (few locals and no for-iterator: a smaller heap call frame, found sooner in the heap)
+    rec = type_record(ty) if type(ty) is int else None
+    if rec is None or 200 in rec[R_EPS]:
+        rec = r._record(ty)  # (its errors; an int subclass such as a bool passes there)
     if not isinstance(values, _SEQ):
         raise ArgumentError("values: a list or tuple of numbers, not %s"
                             % type(values).__name__)
+    mdt = r._mdt
     if rec[R_MDT] != mdt:
         if mdt == 1:
             return _log_f32_raw(r, ty, rec, values, timestamp_ms, queue)
         raise ArgumentError("BadArg: type %d does not hold this element type" % ty)
-    fmt = _MDT_FMT[mdt]
     width = WIDTHS[mdt]
-    count = rec[R_COUNT] if rec[R_STATIC] else len(values)
-    n = count * width
-    buf = r._pay(n)
-    k = min(count, len(values))
-    i = 0
+    k = len(values)
+    n = rec[R_COUNT] if rec[R_STATIC] else k
+    if k > n:
+        k = n
+    n *= width  # payload bytes
+    k *= width  # bytes of them the values fill
+    buf = r._pay_buf if n <= len(r._pay_buf) else r._pay(n)
+    p = 0
     if mdt <= 1:  # float values pack as they are, here (a call of _pack_all is a heap frame)
+        i = 0
         try:
-            while i < k and type(values[i]) is float:
-                struct.pack_into(fmt, buf, i * width, values[i])
+            while p < k and type(values[i]) is float:
+                struct.pack_into(_MDT_FMT[mdt], buf, p, values[i])
+                p += width
                 i += 1
         except OverflowError:  # CPython: a double past float32's range (_pack_all's inf)
-            i = 0
-    if i < k:  # anything else: every value through _pack_all's checks
-        _pack_all(fmt, buf, width, values, k)
-    for i in range(k * width, n):
-        buf[i] = 0  # a static type is zero-padded, as the reference does
-    r._log_frame(ty, rec, r._pay_views.get(n), timestamp_ms, queue)
+            p = 0
+    if p < k:  # anything else: every value through _pack_all's checks
+        _pack_all(_MDT_FMT[mdt], buf, width, values, k // width)
+    while k < n:
+        buf[k] = 0  # a static type is zero-padded, as the reference does
+        k += 1
+    r._log_frame(ty, rec, n, timestamp_ms, queue)
 
 
 def _log_f32_raw(r, ty, rec, values, timestamp_ms, queue):
@@ -66,14 +76,15 @@ def _log_f32_raw(r, ty, rec, values, timestamp_ms, queue):
     n = 4 * len(values)
     buf = r._pay(max(n, rec[R_FIXED]))
     _pack_all("<f", buf, 4, values, len(values))
-    r._log_raw(ty, rec, buf, n, timestamp_ms, queue)
+    r._log_raw(ty, rec, n, timestamp_ms, queue)
 
 
 def log_bool(r, ty, values, timestamp_ms, queue):
     if not isinstance(values, _SEQ):
         raise ArgumentError("values: a list or tuple of bools, not %s"
                             % type(values).__name__)
-    log_values(r, ty, [1 if v else 0 for v in values], 12, timestamp_ms, queue)
+    r._mdt = 12
+    log_values(r, ty, [1 if v else 0 for v in values], timestamp_ms, queue)
 
 
 def log_string(r, ty, text, timestamp_ms, queue):
@@ -95,7 +106,7 @@ def log_string(r, ty, text, timestamp_ms, queue):
         raise ArgumentError("InvalidUtf8")
     buf = r._pay(max(n, rec[R_FIXED]))
     buf[:n] = text[:n]
-    r._log_raw(ty, rec, buf, n, timestamp_ms, queue)
+    r._log_raw(ty, rec, n, timestamp_ms, queue)
 
 
 def log(r, ty, data, elem_size, elem_kind, timestamp_ms, queue):

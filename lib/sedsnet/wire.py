@@ -10,7 +10,7 @@ from .compat import const
 from .schema import R_EPS, type_record
 
 from .kernels import KIND as KERNELS  # noqa: F401 ("viper" or "pure": firmware, tests)
-from .kernels import crc32_write, hdr_scan, log_pack
+from .kernels import crc32_write, hdr_scan
 
 _F_COMPRESSED = const(0x01)
 _F_RELIABLE = const(0x02)
@@ -48,6 +48,7 @@ REL_MODE = 2  # FrameHeader.parse(full=REL_MODE)
 
 _BIG = const(0x0FFFFFFF)  # above this, ULEBs are worked out from the value's bytes
 _W = bytearray(8)  # those bytes (little-endian u64): v >> 7 would be a heap int on 32-bit boards
+TS8 = _W  # log_pack's timestamp (u64 LE; also the ULEB helpers' scratch: log_pack calls none)
 
 
 def uleb_len(v):
@@ -208,14 +209,6 @@ def log_template(ty, src_addr, endpoints, rel_flags=-1):
     tail = buf[h + 3:n - 4]  # (data size, timestamp and nonce 0: one byte each)
     t = len(tail)
     return bytes([h, t & 0xFF, t >> 8]) + buf[:h] + tail
-
-
-def log_into(buf, off, tmpl, ts, nonce, payload):
-    """A logged frame (log_template's type, a u64 timestamp, a u16 nonce, the payload) into
-    buf[off:]; its length, or -length (nothing written) when buf is too short. The same bytes
-    as pack_into with the template's fields."""
-    struct.pack_into("<Q", _W, 0, ts)  # (the ULEB helpers' scratch: log_pack calls none)
-    return log_pack(buf, off, len(buf) - off, tmpl, _W, nonce, payload, len(payload))
 
 
 _wp = None  # wire_parse, the general parser: loaded with the first frame hdr_scan leaves to it
