@@ -7,14 +7,14 @@
 # Re-entrancy: a tx callback may feed another node that answers synchronously, and a handler
 # may log. While a node is busy, such calls only queue; the outermost call drains the queues
 # before it returns, so nothing is lost and the shared header/buffers are never clobbered.
-from . import ids, schema
+from . import ids
 from .compat import const
 from .errors import (ArgumentError, CompressedFrameError, DecodeError, E2EError, SedsError,
                      UnknownTypeError)
 from .queues import Queues
 from .routes import LOCAL
-from .schema import R_E2E, R_FIXED, R_MDT, R_STATIC, WIDTHS
-from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_MODE
+from .schema import R_E2E, R_FAST, R_FIXED, R_MDT, R_STATIC, WIDTHS, type_record
+from .wire import REL_ACK_ONLY, REL_HAS_SEQ
 
 # consts.py's control type codes (const() folds only names of the module itself)
 _SEDSNET_RELIABLE_ACK = const(1)
@@ -137,7 +137,7 @@ class Engine(Queues):
         contract's shape (a type we do not know, without a shape, passes unchecked, as 4.2.7
         forwards it); a SedsError if it is bad. relay_ok (frames from a side): as 4.2.7, a
         user frame no local handler holds needs only pass the header checks (peek_header's),
-        and is then passed on as it is."""
+        and is then passed on as it is (wire_parse.relay_check)."""
         hdr = self._hdr
         try:
             hdr.parse(data, n, True)
@@ -145,27 +145,18 @@ class Engine(Queues):
                 if hdr.e2e:
                     self._e2e_rx(hdr, data, n)  # a Relay: DecodeError; a Router opens it
                 else:
-                    rec = schema.type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
-                    if rec is not None or hdr.contract_start >= 0:
-                        self._check_payload(hdr, data, rec)
-                    if rec is not None and rec[R_E2E] == 2:
-                        self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
+                    rec = type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
+                    if rec is None or rec[R_FAST] != hdr.payload_end - hdr.payload_start \
+                            or hdr.contract_start >= 0:  # (else: a static type's frame, sized)
+                        if rec is not None or hdr.contract_start >= 0:
+                            self._check_payload(hdr, data, rec)
+                        if rec is not None and rec[R_E2E] == 2:
+                            self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
         except SedsError as e:
             if not relay_ok or n < 3:
                 raise
-            e2e = hdr.e2e
-            try:
-                hdr.parse(data, n, REL_MODE)
-                if hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
-                    return hdr  # 4.2.7 reads nothing after an ACK-only header
-                # (a control type, a zstd payload (FLAGS 0x01) or a local holder: all of it)
-                held = hdr.ty <= _SEDSNET_P2P_MESSAGE or data[0] & 0x01 or self._holds(hdr)
-                held = held or isinstance(e, E2EError)  # failed authentication: never passed on
-            except SedsError:
-                held = True
-            if held:
-                hdr.e2e = e2e  # (the drop reason of the full parse)
-                raise e
+            from .wire_parse import relay_check
+            relay_check(self, hdr, data, n, e)
         return hdr
 
     def _holds(self, hdr):
@@ -249,7 +240,7 @@ class Engine(Queues):
                 and hdr.contract_start < 0:
             p = hdr.payload_start
             t = data[p] | (data[p + 1] << 8) | (data[p + 2] << 16) | (data[p + 3] << 24)
-            if schema.type_record(t) is None:
+            if type_record(t) is None:
                 raise UnknownTypeError("InvalidType: %d" % t)
 
     def _control(self, sid, hdr, data, n):
