@@ -9,6 +9,7 @@ import sys
 
 from . import ids
 from .compat import const
+from .control import eligible
 from .errors import ArgumentError, IoError
 from .reliable_e2e import peers
 from .schema import R_CLASS, R_COUNT, R_E2E, R_EPS, R_MDT, R_PRIORITY, R_RELIABLE, R_STATIC
@@ -239,7 +240,7 @@ class Origin:
         for x in miss:
             p = m.get(x)
             mask |= p[0] if p is not None else miss[x]
-        mask &= node._eligible(_LOCAL, e[_TY])
+        mask &= eligible(node, _LOCAL, e[_TY])
         if mask:
             f = e[_F]
             node._send(mask, f, len(f), False)

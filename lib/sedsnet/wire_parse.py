@@ -85,6 +85,7 @@ def _wide(h, b, end, k):
 def parse(h, buf, n, full):
     # FrameHeader.parse for every frame hdr_scan leaves to it (see its docstring)
     h.compressed = h.e2e = False  # a frame refused early is neither (drop reasons)
+    h._plain = False  # (the fields FrameHeader.parse sets once for plain frames change here)
     if n < 0:
         n = len(buf)
     if n < 4 or n > len(buf):
@@ -349,3 +350,15 @@ def relay_check(node, hdr, data, n, e):
     if held:
         hdr.e2e = e2e  # (the drop reason of the full parse)
         raise e
+
+
+def count_drop(side, hdr, e):
+    # the drop reason (engine.DROP_NAMES) of a frame from side refused with e, counted there
+    d = 0  # decode
+    if hdr.e2e or isinstance(e, E2EError):
+        d = 4  # e2e
+    elif isinstance(e, UnknownTypeError):
+        d = 2  # unknown_type
+    elif isinstance(e, CompressedFrameError):
+        d = 3  # compressed
+    side.drops[d] += 1
