@@ -75,6 +75,13 @@ def pid_into(frame, spans, eps, out, off: int):
     hi = (hi << 16) | 0x79B9
     lo = 0x7F4A
     lo = (lo << 16) | 0x7C15
+    k64 = kh
+    k64 = (k64 << 16) | kl
+    m37 = (mask << 5) | 0x1F  # 2^37 - 1 where the word has 64 bits (unused on 32-bit ports)
+    wide = 0
+    t = 1
+    if (t << 31) > 0:
+        wide = 1
     nep = sp[7]
     pay = sp[5]
     payend = sp[6]
@@ -139,6 +146,18 @@ def pid_into(frame, spans, eps, out, off: int):
         if seg == last + 1:
             i = pay
             n = payend
+        if wide:  # 64-bit machine words: the hash in one, products wrap mod 2^64 natively
+            h = (hi << 32) | lo
+            while i < n:
+                if seg == last + 1:
+                    h = h ^ f[i]
+                else:
+                    h = h ^ o[off + i]
+                h = h * k64
+                h = h ^ ((h >> 27) & m37)  # (a logical shift of the signed word)
+                i += 1
+            lo = h & mask
+            hi = (h >> 32) & mask
         while i < n:
             if seg == last + 1:
                 lo = lo ^ f[i]

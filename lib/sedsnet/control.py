@@ -23,6 +23,24 @@ _SEDSNET_DISCOVERY_ADDRESS = const(17)
 _SEDSNET_P2P_MESSAGE = const(18)
 
 
+def eligible(node, src, ty):
+    """Bitmask of the sides a frame of type ty from src may leave on (egress, rules)."""
+    routes = node._routes
+    elig = node._egress(src)
+    if routes.allow or routes.typed:
+        for s in node.sides:
+            if s is not None and elig >> s.sid & 1 and not routes.allowed(src, ty, s.sid):
+                elig ^= 1 << s.sid
+    return elig
+
+
+def flood(node, src, hdr, data, n):
+    """A frame from src to every side it may leave on (control frames passed on)."""
+    mask = eligible(node, src, hdr.ty)
+    if mask:
+        node._send(mask, data, n, True)
+
+
 def dispatch(node, sid, hdr, data, n):
     """A received control frame. True when it stops here; False sends it on like data.
     As 4.2.7: errors stop here; discovery learning frames (ANNOUNCE, TIMESYNC_SOURCES,
@@ -52,7 +70,7 @@ def dispatch(node, sid, hdr, data, n):
             node.e2o.left(hdr.src_addr)  # a holder that left: nothing more to wait for
         if _SEDSNET_DISCOVERY_SCHEMA <= ty <= _SEDSNET_DISCOVERY_LEAVE or (
                 ty == _SEDSNET_DISCOVERY_ADDRESS and node.kind == "relay"):
-            node._flood(sid, hdr, data, n)
+            flood(node, sid, hdr, data, n)
         return True
     if _SEDSNET_RELIABLE_ACK <= ty <= _SEDSNET_RELIABLE_PARTIAL_ACK:
         if node.rel is not None and hdr.contract_start < 0:
@@ -64,7 +82,7 @@ def dispatch(node, sid, hdr, data, n):
                 try:
                     from .reliable_e2e import ack  # ours (origin table, P2P) or toward its origin
                 except ImportError:  # a board without the sedsnet-reliable part
-                    node._flood(sid, hdr, data, n)
+                    flood(node, sid, hdr, data, n)
                     return True
                 ack(node, sid, hdr, data, n)
         return True  # hop-reliability control: link-local
@@ -72,13 +90,13 @@ def dispatch(node, sid, hdr, data, n):
         if node.kind == "router" and _for(node, hdr, data):
             from .p2p import deliver  # a P2P message addressed to us (p2p.py)
             return deliver(node, sid, hdr, data)
-        node._flood(sid, hdr, data, n)  # for another router: passed on
+        flood(node, sid, hdr, data, n)  # for another router: passed on
         return True
     if _SEDSNET_TIME_SYNC_ANNOUNCE <= ty <= _SEDSNET_TIME_SYNC_RESPONSE:
         ts = node.ts if node.ts is not None else node._timesync()
         if ts is not None:
             ts.on_frame(sid, hdr, data)
-        node._flood(sid, hdr, data, n)  # as 4.2.7 (Router and Relay): passed on, so a consumer
+        flood(node, sid, hdr, data, n)  # as 4.2.7 (Router and Relay): passed on, so a consumer
         return True                     # two hops away hears the source and gets its answers
     return False
 

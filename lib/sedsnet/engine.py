@@ -7,20 +7,20 @@
 # Re-entrancy: a tx callback may feed another node that answers synchronously, and a handler
 # may log. While a node is busy, such calls only queue; the outermost call drains the queues
 # before it returns, so nothing is lost and the shared header/buffers are never clobbered.
-from . import ids, schema
 from .compat import const
-from .errors import (ArgumentError, CompressedFrameError, DecodeError, E2EError, SedsError,
-                     UnknownTypeError)
+from .errors import ArgumentError, DecodeError, SedsError, UnknownTypeError
+from .kernels import key_into as _dup_key  # (ids.write_dup_key's kernel, without its call)
 from .queues import Queues
 from .routes import LOCAL
-from .schema import R_E2E, R_FIXED, R_MDT, R_STATIC, WIDTHS
-from .wire import REL_ACK_ONLY, REL_HAS_SEQ, REL_MODE
+from .schema import R_E2E, R_FAST, R_FIXED, R_MDT, R_STATIC, WIDTHS, type_record
 
 # consts.py's control type codes (const() folds only names of the module itself)
 _SEDSNET_RELIABLE_ACK = const(1)
 _SEDSNET_RELIABLE_PARTIAL_ACK = const(3)
 _SEDSNET_P2P_MESSAGE = const(18)  # the last built-in (control) type
 _STRING = const(13)
+_REL_ACK_ONLY = const(0x01)  # wire.REL_ACK_ONLY, wire.REL_HAS_SEQ
+_REL_HAS_SEQ = const(0x04)
 # compact reliable header bits that make a frame "sequenced": has a seq, is not unsequenced,
 # is not an ACK-only frame
 _SEQUENCED = const(0x85)
@@ -127,7 +127,7 @@ class Engine(Queues):
         then delivered and forwarded as locally originated. Bad frames raise; control frames
         come only from sides and are ignored here."""
         hdr = self._parse_checked(data, n)
-        ids.write_dup_key(hdr, data, self._pid)
+        _dup_key(data, hdr.spans, hdr.endpoints, self._pid, 0)
         if self._recent.seen(self._pid) or hdr.ty <= _SEDSNET_P2P_MESSAGE:
             return
         self._route(LOCAL, hdr, data, n)
@@ -137,35 +137,26 @@ class Engine(Queues):
         contract's shape (a type we do not know, without a shape, passes unchecked, as 4.2.7
         forwards it); a SedsError if it is bad. relay_ok (frames from a side): as 4.2.7, a
         user frame no local handler holds needs only pass the header checks (peek_header's),
-        and is then passed on as it is."""
+        and is then passed on as it is (wire_parse.relay_check)."""
         hdr = self._hdr
         try:
             hdr.parse(data, n, True)
-            if not (hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY):
+            if not (hdr.rel_form and hdr.rel_flags & _REL_ACK_ONLY):
                 if hdr.e2e:
                     self._e2e_rx(hdr, data, n)  # a Relay: DecodeError; a Router opens it
                 else:
-                    rec = schema.type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
-                    if rec is not None or hdr.contract_start >= 0:
-                        self._check_payload(hdr, data, rec)
-                    if rec is not None and rec[R_E2E] == 2:
-                        self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
+                    rec = type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
+                    if rec is None or rec[R_FAST] != hdr.payload_end - hdr.payload_start \
+                            or hdr.contract_start >= 0:  # (else: a static type's frame, sized)
+                        if rec is not None or hdr.contract_start >= 0:
+                            self._check_payload(hdr, data, rec)
+                        if rec is not None and rec[R_E2E] == 2:
+                            self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
         except SedsError as e:
             if not relay_ok or n < 3:
                 raise
-            e2e = hdr.e2e
-            try:
-                hdr.parse(data, n, REL_MODE)
-                if hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
-                    return hdr  # 4.2.7 reads nothing after an ACK-only header
-                # (a control type, a zstd payload (FLAGS 0x01) or a local holder: all of it)
-                held = hdr.ty <= _SEDSNET_P2P_MESSAGE or data[0] & 0x01 or self._holds(hdr)
-                held = held or isinstance(e, E2EError)  # failed authentication: never passed on
-            except SedsError:
-                held = True
-            if held:
-                hdr.e2e = e2e  # (the drop reason of the full parse)
-                raise e
+            from .wire_parse import relay_check
+            relay_check(self, hdr, data, n, e)
         return hdr
 
     def _holds(self, hdr):
@@ -193,22 +184,17 @@ class Engine(Queues):
         try:
             self._parse_checked(data, n, True)
         except SedsError as e:
-            d = D_DECODE
-            if hdr.e2e or isinstance(e, E2EError):
-                d = D_E2E
-            elif isinstance(e, UnknownTypeError):
-                d = D_UNKNOWN
-            elif isinstance(e, CompressedFrameError):
-                d = D_COMPRESSED
-            side.drops[d] += 1
+            from .wire_parse import count_drop  # (a refused frame: its reason, on the side)
+            count_drop(side, hdr, e)
             raise
         ty = hdr.ty
-        if hdr.rel_form and hdr.rel_flags & REL_ACK_ONLY:
-            return  # a reliable-layer ACK-only frame (any type): 4.2.7 takes it, does nothing
-        if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == REL_HAS_SEQ:
-            if not self.rel.rx_seq(side, hdr, data, n):  # ACK (+ order: reliable_rx.py)
-                return  # held after a gap, or an old repeat
-        ids.write_dup_key(hdr, data, self._pid)
+        if hdr.rel_form:
+            if hdr.rel_flags & _REL_ACK_ONLY:
+                return  # a reliable-layer ACK-only frame (any type): 4.2.7 takes it, does nothing
+            if side.reliable and hdr.rel_form == 1 and (hdr.rel_flags & _SEQUENCED) == _REL_HAS_SEQ:
+                if not self.rel.rx_seq(side, hdr, data, n):  # ACK (+ order: reliable_rx.py)
+                    return  # held after a gap, or an old repeat
+        _dup_key(data, hdr.spans, hdr.endpoints, self._pid, 0)
         if self._recent.seen(self._pid):
             if hdr.contract_start >= 0 and (hdr.rel_form or self.netvar) and ty >= _SEDSNET_P2P_MESSAGE:
                 from .reliable_e2e import repeat  # an end-to-end resend: 4.2.7 passes it on
@@ -249,18 +235,13 @@ class Engine(Queues):
                 and hdr.contract_start < 0:
             p = hdr.payload_start
             t = data[p] | (data[p + 1] << 8) | (data[p + 2] << 16) | (data[p + 3] << 24)
-            if schema.type_record(t) is None:
+            if type_record(t) is None:
                 raise UnknownTypeError("InvalidType: %d" % t)
 
     def _control(self, sid, hdr, data, n):
         """A built-in control frame from side sid (control.dispatch): True when it stops here,
         False to send it on like data."""
         return _ctl().dispatch(self, sid, hdr, data, n)
-
-    def _flood(self, src, hdr, data, n):
-        mask = self._eligible(src, hdr.ty)
-        if mask:
-            self._send(mask, data, n, True)
 
     # ---- forwarding -----------------------------------------------------------------------
     def _route(self, src, hdr, data, n):
@@ -279,16 +260,6 @@ class Engine(Queues):
 
     def _deliver(self, src, hdr, data, n):
         return 0  # a Relay has no handlers
-
-    def _eligible(self, src, ty):
-        """Bitmask of the sides a frame of type ty from src may leave on (egress, rules)."""
-        routes = self._routes
-        elig = self._egress(src)
-        if routes.allow or routes.typed:
-            for s in self.sides:
-                if s is not None and elig >> s.sid & 1 and not routes.allowed(src, ty, s.sid):
-                    elig ^= 1 << s.sid
-        return elig
 
     _emask = -1  # bitmask of the egress sides; -1: to be worked out (node.py resets it)
 

@@ -9,6 +9,7 @@ import sys
 
 from . import ids
 from .compat import const
+from .control import eligible
 from .errors import SedsError
 from .schema import R_CLASS, R_COUNT, R_MDT, R_STATIC, type_record
 from .wire import FrameHeader, frame_size, pack_into, uleb_len
@@ -296,5 +297,5 @@ def toward(relay, src, hdr, data, n):
                 break
     if not mask:
         return 0
-    relay._send(mask & relay._eligible(src, hdr.ty), data, n, True)
+    relay._send(mask & eligible(relay, src, hdr.ty), data, n, True)
     return (1 << hdr.ep_count) - 1

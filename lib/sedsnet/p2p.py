@@ -10,6 +10,7 @@
 from . import ids
 from . import p2p_codec as pc
 from .compat import const
+from .control import eligible
 from .errors import ArgumentError, BudgetError, DecodeError, IoError
 from .routes import LOCAL
 
@@ -198,7 +199,7 @@ class P2P:
         that router (its ADDRESS, or a TOPOLOGY board naming it), else every side we may send
         on (routers pass P2P messages on: control.dispatch)."""
         r = self.router
-        elig = r._eligible(LOCAL, _P2P)
+        elig = eligible(r, LOCAL, _P2P)
         disc = r.discovery
         if disc is None:
             return elig

@@ -1,10 +1,10 @@
 # The RX/TX queues of a node (Engine's base): frames from IRQ callbacks (isr.IsrRing) and
 # those deferred while the node was busy (ring.FrameRing) are copied into the node's work
 # buffer and handled; process_*/periodic() drain them, in time or until empty.
-from . import schema
 from .compat import const
 from .errors import ArgumentError, SedsError
 from .kernels import copy_into
+from .schema import _used, schema_bytes_used
 
 LOCAL_TAG = const(0xFD)  # ring tag of frames the application handed in (receive_packed_queue)
 _D_OVERSIZE = const(7)  # engine.D_OVERSIZE (engine imports this module, not the other way)
@@ -121,7 +121,7 @@ class Queues:
         return n
 
     def _queued(self):
-        return not self._isr.empty() or self._rx.live or self._tx.live
+        return self._isr.head != self._isr.tail or self._rx.live or self._tx.live
 
     def process_all_queues(self):
         """Announce what is due, then handle every queued frame; returns how many."""
@@ -135,11 +135,14 @@ class Queues:
         """Discovery announcements that are due, then both queues until they are empty or
         timeout_ms has passed (0: no limit, as the reference's periodic(0) empties its
         queues). 4.2.7 announces here too, so a loop that never calls periodic() announces."""
-        check_timeout(timeout_ms)
+        if timeout_ms or type(timeout_ms) is not int:  # (0, the usual, needs no check)
+            check_timeout(timeout_ms)
         if self._busy:
             self._nested = True
             return 0
-        self._refresh_budget()
+        ev = self._rx.evicted or self._tx.evicted
+        if _used[0] != self._schema_bytes or (ev and not self._warned):
+            self._refresh_budget()  # (the schema changed, or a first eviction to report)
         if self.discovery is not None or self.rel is not None:
             self._due()
         if self._sdt_on:  # profiled sides: reclaim chunked messages that timed out
@@ -230,7 +233,7 @@ class Queues:
             self.discovery.periodic(self.now_ms())
 
     def _refresh_budget(self):
-        used = schema.schema_bytes_used()
+        used = schema_bytes_used()
         self._budget.used += used - self._schema_bytes
         self._schema_bytes = used
         ev = self._rx.evicted + self._tx.evicted

@@ -10,6 +10,7 @@
 import sys
 
 from .compat import const
+from .control import eligible, flood
 from .errors import SedsError
 from .ids import sender_hash, source_address, write_packet_id
 from .return_path import learn, side_of
@@ -87,7 +88,7 @@ def ack(node, sid, hdr, data, n):
     back = side_of(node, data, p) if hdr.payload_end - p == 8 else -1
     mask = 0
     if back >= 0 and back != sid:
-        mask = (1 << back) & node._eligible(sid, hdr.ty)
+        mask = (1 << back) & eligible(node, sid, hdr.ty)
     if mask:
         node._e2e_returned = getattr(node, "_e2e_returned", 0) + 1
     elif node.discovery is not None:
@@ -96,14 +97,14 @@ def ack(node, sid, hdr, data, n):
             p = m.get(t)
             if p is not None:
                 mask |= p[0]
-        mask &= node._eligible(sid, hdr.ty)
+        mask &= eligible(node, sid, hdr.ty)
     if mask:
         _remember(node, data[hdr.payload_start:hdr.payload_end], targets[0])
         node._send(mask, data, n, True)
     else:  # neither seen nor announced: dropped, as 4.2.7 (never flooded to unrelated sides)
         node._e2e_unrouted = getattr(node, "_e2e_unrouted", 0) + 1
         if getattr(node, "_e2e_ret_full", False):  # unless max_queue_budget could not hold
-            node._flood(sid, hdr, data, n)  # the return-path ring: we learned nothing
+            flood(node, sid, hdr, data, n)  # the return-path ring: we learned nothing
 
 
 _ACK_BYTES = const(80)  # an ACK cache entry: its ID, list and dict slot (32-bit heap)

@@ -11,6 +11,7 @@ import sys
 
 from . import ids
 from .compat import const
+from .control import eligible
 from .errors import ArgumentError, IoError
 from .reliable_e2e import peers
 from .reliable_holders import Holders
@@ -272,7 +273,7 @@ class Origin(Holders):
         for x in miss:
             p = m.get(x)
             mask |= p[0] if p is not None else miss[x]
-        mask &= node._eligible(_LOCAL, e[_TY])
+        mask &= eligible(node, _LOCAL, e[_TY])
         if mask:
             f = e[_F]
             node._send(mask, f, len(f), False)

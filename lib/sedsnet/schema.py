@@ -20,6 +20,7 @@ R_WIDTH = const(10)  # element width in bytes (1024 for String/Binary, 0 for NoD
 R_NAME = const(11)
 R_DESC = const(12)
 R_EPS_RAW = const(13)  # endpoints as registered (the reference's info order)
+R_FAST = const(14)  # the payload size that needs no check beyond the header's, or -1
 
 STATIC_STRING_LENGTH = const(1024)  # the reference's static_string_length tuning value
 # Element width per MessageDataType code (Float64, Float32, UInt8..UInt128, Int8..Int128, Bool,
@@ -55,8 +56,10 @@ def _record(ty, name, is_static, count, mdt, cls, eps, reliable, priority, e2e, 
     width = _BLOB[mdt - 13] if 13 <= mdt <= 14 else WIDTHS[mdt]
     if not is_static:
         count = 0
+    # (R_FAST: a static type's size, unless it is a String (UTF-8 check) or RequireOn)
+    fast = width * count if is_static and mdt != 13 and e2e != 2 else -1
     return (ty, bool(is_static), count, mdt, cls, tuple(sorted(set(eps))), reliable, priority,
-            e2e, width * count, width, name, desc, tuple(eps))
+            e2e, width * count, width, name, desc, tuple(eps), fast)
 
 
 # The 19 built-in data types (4.2.7's control types), kept compact and turned into records on
@@ -97,7 +100,7 @@ def _builtin(ty):
     eps = (200 + b[o + 4],)
     count = b[o + 1] if b[o] else 0
     r = _bt[ty] = (ty, b[o] == 1, count, b[o + 2], b[o + 3], eps, b[o + 5], b[o + 6], 0,
-                   width * count, width, "SEDSNET_" + _BT_NAMES.split()[ty], "", eps)
+                   width * count, width, "SEDSNET_" + _BT_NAMES.split()[ty], "", eps, -1)
     return r
 
 

@@ -254,6 +254,7 @@ class FrameHeader:
         self.payload_start = self.payload_end = self.frame_len = 0
         self._p = 0
         self._o = array("i", bytes(4 * 9))  # hdr_scan's fields (see _fast.hdr_scan)
+        self._plain = False  # the fields of a plain frame's form are set (parse)
 
     # timestamp_ms and src_addr: through __getattr__, not properties. A class with a property
     # makes MicroPython look the class up on every attribute store of its instances (about 6x
@@ -278,26 +279,29 @@ class FrameHeader:
         UnknownTypeError for a schema-default endpoint form with an unknown type).
         """
         if full is True:  # a plain data frame (nonce, endpoint list): one kernel call
-            m = len(buf) if n < 0 else n
-            if m <= len(buf) and hdr_scan(buf, m, self.spans, self._o, self.wide, self.endpoints,
+            if n < 0:
+                n = len(buf)
+            if n <= len(buf) and hdr_scan(buf, n, self.spans, self._o, self.wide, self.endpoints,
                                           self.max_endpoints):
                 o = self._o
-                self.frame_len = m
+                if not self._plain:  # (what every plain frame has: set once, not per frame)
+                    self._plain = True
+                    self.has_nonce = True
+                    self.ep_form = _EP_LIST
+                    self.bitmap_start = self.contract_start = self.contract_end = -1
+                    self.compressed = self.e2e = False
+                self.frame_len = n
                 self.flags = buf[0]
                 self.nep = self.ep_count = buf[1]
                 self.ty = o[0]
                 self.data_size = o[1]
                 self.nonce = o[2]
-                self.has_nonce = True
-                self.ep_form = _EP_LIST
-                self.bitmap_start = self.contract_start = self.contract_end = -1
                 self.rel_form = o[3]
                 self.rel_flags = o[4]
                 self.seq = o[5]
                 self.ack = o[6]
                 self.payload_start = o[7]
                 self.payload_end = o[8]
-                self.compressed = self.e2e = False
                 return self
         wp = _wp or _load()
         return wp.parse(self, buf, n, full)

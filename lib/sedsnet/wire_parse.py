@@ -3,7 +3,8 @@
 # peek and relay modes) and every error. Loaded with the first frame the one-pass kernel
 # (hdr_scan) leaves to it, so a board that only logs and forwards plain frames never holds it.
 from .compat import const
-from .errors import ArgumentError, CompressedFrameError, DecodeError, UnknownTypeError
+from .errors import (ArgumentError, CompressedFrameError, DecodeError, E2EError, SedsError,
+                     UnknownTypeError)
 from .kernels import crc32_check
 from .schema import R_EPS, endpoint_exists, type_record
 
@@ -84,6 +85,7 @@ def _wide(h, b, end, k):
 def parse(h, buf, n, full):
     # FrameHeader.parse for every frame hdr_scan leaves to it (see its docstring)
     h.compressed = h.e2e = False  # a frame refused early is neither (drop reasons)
+    h._plain = False  # (the fields FrameHeader.parse sets once for plain frames change here)
     if n < 0:
         n = len(buf)
     if n < 4 or n > len(buf):
@@ -325,3 +327,38 @@ def refuse(why, v):
     raise ArgumentError(("EmptyEndpoints", "more than 255 endpoints",
                          "endpoints must be ascending, unique u32 IDs",
                          "field out of range (ty/src u32, nonce u16, timestamp u64)")[why - 1])
+
+
+_REL_MODE = const(2)  # wire.REL_MODE
+_P2P_MESSAGE = const(18)  # the last built-in (control) type
+
+
+def relay_check(node, hdr, data, n, e):
+    # Engine._parse_checked's answer to a frame from a side that failed the full checks (e):
+    # as 4.2.7, a user frame no local handler holds needs only pass the reliable header's
+    # checks and is then passed on as it is (returns); anything else raises e
+    e2e = hdr.e2e
+    try:
+        parse(hdr, data, n, _REL_MODE)
+        if hdr.rel_form and hdr.rel_flags & _REL_ACK_ONLY:
+            return  # 4.2.7 reads nothing after an ACK-only header
+        # (a control type, a zstd payload (FLAGS 0x01) or a local holder: all of it)
+        held = hdr.ty <= _P2P_MESSAGE or data[0] & _F_COMPRESSED or node._holds(hdr)
+        held = held or isinstance(e, E2EError)  # failed authentication: never passed on
+    except SedsError:
+        held = True
+    if held:
+        hdr.e2e = e2e  # (the drop reason of the full parse)
+        raise e
+
+
+def count_drop(side, hdr, e):
+    # the drop reason (engine.DROP_NAMES) of a frame from side refused with e, counted there
+    d = 0  # decode
+    if hdr.e2e or isinstance(e, E2EError):
+        d = 4  # e2e
+    elif isinstance(e, UnknownTypeError):
+        d = 2  # unknown_type
+    elif isinstance(e, CompressedFrameError):
+        d = 3  # compressed
+    side.drops[d] += 1
