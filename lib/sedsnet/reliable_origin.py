@@ -215,7 +215,7 @@ class Origin(Holders):
             mask = 0
             for x in sides:
                 mask |= sides[x]
-            mask &= node._eligible(_LOCAL, ty)
+            mask &= eligible(node, _LOCAL, ty)
             if not mask:
                 if kept:
                     self._release(self.pend[-1])
