@@ -53,6 +53,20 @@ class Clock:
 IS_MICROPYTHON = sys.implementation.name == "micropython"
 
 
+class Tally:
+    """A tx that allocates nothing: counts frames and sums their lengths and CRC bytes."""
+
+    def __init__(self):
+        self.n = self.sig = 0
+
+    def __call__(self, frame):
+        self.n += 1
+        self.sig += len(frame) + frame[-1] + frame[-4]
+
+    def expect(self, frames):
+        return [len(frames), sum(len(f) + f[-1] + f[-4] for f in frames)]
+
+
 class Skip(Exception):
     """Raised by skip(): the case cannot run on this runtime. The harness reports it as SKIPPED
     (pytest.skip under CPython, `@@END SKIP name reason` from mprun.py under MicroPython),

@@ -11,7 +11,7 @@ from sedsnet import _pure, _pure_frame
 from sedsnet.relay import Relay
 from sedsnet.router import Router
 from sedsnet.wire import FrameHeader, pack_into
-from support import IS_MICROPYTHON, Clock
+from support import IS_MICROPYTHON, Clock, Tally
 
 try:
     from binascii import crc32 as _ref
@@ -118,15 +118,6 @@ def _pure_run(fn):
             setattr(m, k, f)
 
 
-class _Tally:
-    def __init__(self):
-        self.n = self.sig = 0
-
-    def __call__(self, frame):
-        self.n += 1
-        self.sig += len(frame) + frame[-1] + frame[-4]
-
-
 def _per_packet(fn, n):
     """fn(i) for i in 0..n-1: under the heap lock on 64-bit MicroPython (0 bytes); the bytes
     allocated per call on 32-bit (no collection during the run); 0 under CPython (no lock)."""
@@ -155,7 +146,7 @@ def _per_packet(fn, n):
 
 
 def _log_run(ts, me):
-    out = _Tally()
+    out = Tally()
     clock = Clock()
     clock.t = ts
     r = Router(hostname=me, now_ms=clock, discovery=False)
@@ -191,9 +182,9 @@ def test_forwarding_on_the_pure_kernels_makes_no_garbage():
               for i in range(121)]
 
     def run():
-        out = _Tally()
+        out = Tally()
         relay = Relay(now_ms=Clock())
-        a = relay.add_side_packed("IN", _Tally())
+        a = relay.add_side_packed("IN", Tally())
         relay.add_side_packed("OUT", out)
 
         def fwd(i):

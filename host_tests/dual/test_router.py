@@ -8,7 +8,7 @@ from sedsnet import errors
 from sedsnet.engine import DROP_NAMES
 from sedsnet.relay import Relay
 from sedsnet.router import Router
-from support import Clock, Reach, micropython_only, raises
+from support import Clock, Reach, Tally, micropython_only, raises
 
 RADIO = 101
 SD = 102
@@ -551,20 +551,6 @@ def _frames(peer, ts, n, ty=LOW, ep=RADIO):
     return [sedsnet.make_packet(ty, peer, [ep], ts + i, bytes(4)).pack() for i in range(n)]
 
 
-class _Tally:
-    """A tx that allocates nothing: counts frames and sums their lengths and CRC bytes."""
-
-    def __init__(self):
-        self.n = self.sig = 0
-
-    def __call__(self, frame):
-        self.n += 1
-        self.sig += len(frame) + frame[-1] + frame[-4]
-
-    def expect(self, frames):
-        return [len(frames), sum(len(f) + f[-1] + f[-4] for f in frames)]
-
-
 @micropython_only("heap_lock exists only under MicroPython")
 def test_forwarding_allocates_nothing():
     setup()
@@ -575,7 +561,7 @@ def test_forwarding_allocates_nothing():
                                max_recent_rx_ids=32),
                          Router(handlers=[(SD, Wire(), None)], hostname=me, now_ms=Clock(),
                                 discovery=False, max_recent_rx_ids=32)):
-                out = _Tally()
+                out = Tally()
                 node.add_side_packed("IN", Wire())
                 node.add_side_packed("OUT", out)
                 rx = node.rx_packed_from_side if isinstance(node, Relay) \
@@ -589,7 +575,7 @@ def test_duplicates_are_dropped_without_allocating():
     setup()
     for me, peer in HOSTS:
         for ts in STAMPS:
-            out = _Tally()
+            out = Tally()
             relay = Relay(hostname=me, now_ms=Clock(), discovery=False, max_recent_rx_ids=64)
             relay.add_side_packed("IN", Wire())
             relay.add_side_packed("OUT", out)
