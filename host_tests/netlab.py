@@ -72,12 +72,22 @@ class Net:
                 self.sims[(a, a_side)] = sim.a_to_b
                 self.sims[(b, b_side)] = sim.b_to_a
 
+    @staticmethod
+    def _out(lab):
+        # in replies of at most 64 frames: a mesh's discovery burst can be hundreds, and one
+        # reply of them all is a string the MicroPython child may find no heap block for
+        while True:
+            rep = lab.call("out", max=64)
+            yield from rep["frames"]
+            if not rep["more"]:
+                return
+
     def shuttle(self):
         """Carry frames across labs until neither has anything left to send."""
         for _ in range(100):
             moved = 0
             for lab in self.labs.values():
-                for t, name, side, frame in lab.call("out")["frames"]:
+                for t, name, side, frame in self._out(lab):
                     self.trace.append((t, name, side, frame))
                     peer = self.cross.get((name, side))
                     if peer is None:

@@ -34,7 +34,7 @@ def test_the_two_router_labs_answer_the_same_commands_alike():
     assert theirs[0] == ours[0] == 0
     assert theirs[1] == ours[1] == [(1, 101, struct.pack("<f", 2.5).hex())]
     assert theirs[2] == ours[2] == ["beta"]
-    assert theirs[3] == ours[3] == {"frames": []}  # nothing left on an open side
+    assert theirs[3] == ours[3] == {"frames": [], "more": 0}  # nothing left on an open side
 
 
 def _codec_run(peer):

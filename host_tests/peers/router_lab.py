@@ -219,9 +219,13 @@ class RouterLab:
                                                         **cmd.get("kw", {}))}
 
     def out(self, cmd):
-        frames = list(self.outbox)
-        del self.outbox[:]
-        return {"frames": frames}
+        """The frames sent since the last "out", oldest first: at most cmd["max"] of them (the
+        rest stay for the next call, counted in "more"), so a burst never needs one reply
+        bigger than the child's heap can place."""
+        k = cmd.get("max", len(self.outbox))
+        frames = self.outbox[:k]
+        del self.outbox[:k]
+        return {"frames": frames, "more": len(self.outbox)}
 
     def got(self, cmd):
         n = self.nodes[cmd["node"]]
