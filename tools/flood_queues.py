@@ -213,7 +213,7 @@ def main():
     # the modules the paths load on first use, loaded before any heap is measured: a lazy
     # import inside a flood counts its code, and the qstrs it interns can make MicroPython
     # add a qstr pool (about 9 KB on the 32-bit build) right then
-    for m in ("typed_log", "wire_parse", "control", "stats", "packet"):
+    for m in ("typed_log", "wire_parse", "control", "stats", "packet", "router_tx"):
         __import__("sedsnet." + m)
     results = []
     heaps = []

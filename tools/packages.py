@@ -32,7 +32,7 @@ PARTS = (
      "viper kernels for MicroPython builds with the native emitter (not CircuitPython)"),
     ("sedsnet-discovery", "sedsnet", "lib/sedsnet",
      ("announce.py", "announce_codec.py", "announce_table.py", "linkload.py", "paths.py",
-      "rule_calls.py", "schema_wire.py", "topology.py"),
+      "schema_wire.py", "topology.py"),
      ("sedsnet",),
      "discovery announcements (without it a router floods to every side)"),
     ("sedsnet-relay", "sedsnet", "lib/sedsnet", ("relay.py",), ("sedsnet",), "sedsnet.Relay"),

@@ -412,8 +412,6 @@ def _install():
     Node.client_stats = _client_stats
     Node.announce_discovery = _announce_discovery
     Node.announce_leave = _announce_leave
-    from .rule_calls import install
-    install(Node)  # route rule calls announce a change, as 4.2.7's
 
 
 _install()

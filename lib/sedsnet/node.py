@@ -1,5 +1,6 @@
 # What Router and Relay share beyond the per-frame engine (engine.py): construction (queues in
-# one budget, ID cache, discovery), identity, sides, route rules, periodic() and the exports.
+# one budget, ID cache, discovery), identity, sides and the exports; route rules and the rarely
+# called side calls in node_calls.py.
 from . import ids, schema
 from .compat import MonotonicMs, const
 from .engine import Engine, Side, _ctl
@@ -16,6 +17,11 @@ DEFAULT_RECENT_IDS = const(128)
 DEFAULT_QUEUE_START = const(1024)  # bytes per ring before it grows
 DEFAULT_DISCOVERY_PEERS = const(32)  # announcers (and TOPOLOGY boards) a node remembers
 _WORK = const(512)  # initial work buffer; grows (rarely) for a longer queued frame
+# the public methods of node_calls.py: one str, no qstrs
+_CALLS = (" remove_side set_side_ingress_enabled set_side_egress_enabled set_route clear_route"
+          " set_typed_route clear_typed_route clear_source_route_mode set_route_weight"
+          " clear_route_weight set_route_priority clear_route_priority process_rx_queue_with_timeout"
+          " process_tx_queue_with_timeout clear_rx_queue clear_tx_queue clear_queues ")
 
 
 class Node(Engine):
@@ -132,6 +138,9 @@ class Node(Engine):
             return self.hostname
         if name == "current_address":  # the node address (DISCOVERY_ADDRESS's value)
             return self._address
+        if _CALLS.find(" " + name + " ") >= 0:
+            from .node_calls import bound
+            return bound(self, name)
         raise AttributeError(name)
 
     def set_sender_id(self, sender_id):
@@ -194,24 +203,6 @@ class Node(Engine):
             raise ArgumentError("%s: invalid side id %r" % (what, sid))
         return self.sides[sid]
 
-    def remove_side(self, side_id):
-        """Remove a side (its queued frames and rules go with it). ArgumentError for an unknown side
-        or from inside a callback."""
-        side = self._side(side_id)
-        if self._busy:  # from a handler or tx callback: the side may be in use right now
-            raise ArgumentError("remove_side() cannot run inside a callback of this node")
-        if side.sdt is not None:
-            side.sdt.release()  # its reassembly and templates give their budget back
-        self.sides[side_id] = None  # first: from here on an IRQ cannot queue for it
-        self._emask = -1
-        while self.sides and self.sides[-1] is None:
-            self.sides.pop()
-        self._isr.kill_tag(side_id)  # its queued frames must not pass for a new side's
-        self._rx.kill_tag(side_id)
-        self._routes.forget_side(side_id)
-        if self.discovery is not None:
-            self.discovery.side_removed(side_id)
-
     def side_ids(self):
         """The IDs of the sides in use."""
         return [s.sid for s in self.sides if s is not None]
@@ -220,49 +211,11 @@ class Node(Engine):
         """Whether side_id was added with reliable_enabled. ArgumentError for an unknown side."""
         return self._side(side_id).reliable
 
-    def set_side_ingress_enabled(self, side_id, enabled):
-        """Accept frames from side_id, or not (refused frames are counted). ArgumentError for an
-        unknown side."""
-        self._side(side_id).ingress = flag(enabled, "enabled")
-
-    def set_side_egress_enabled(self, side_id, enabled):
-        """Let frames leave on side_id, or not. ArgumentError for an unknown side."""
-        self._side(side_id).egress = flag(enabled, "enabled")
-        self._emask = -1
-
-    # ---- route rules ----------------------------------------------------------------------
+    # ---- route rules (the others in node_calls.py) ----------------------------------------
     def _src(self, src_side_id):
         if src_side_id is None:
             return LOCAL
         return self._side(src_side_id, "src_side_id").sid
-
-    def _key(self, src_side_id, dst_side_id):
-        return self._src(src_side_id) * 256 + self._side(dst_side_id, "dst_side_id").sid
-
-    def set_route(self, src_side_id, dst_side_id, enabled):
-        """Allow or block frames from src_side_id (None: local) to dst_side_id. ArgumentError for an
-        unknown side."""
-        self._routes.allow[self._key(src_side_id, dst_side_id)] = flag(enabled, "enabled")
-
-    def clear_route(self, src_side_id, dst_side_id):
-        """Remove the set_route rule for (src_side_id, dst_side_id). ArgumentError for an unknown
-        side."""
-        self._routes.allow.pop(self._key(src_side_id, dst_side_id), None)
-
-    def set_typed_route(self, src_side_id, ty, dst_side_id, enabled):
-        """Allow or block frames of type ty from src_side_id to dst_side_id. ArgumentError for a bad
-        side or type."""
-        k = self._key(src_side_id, dst_side_id)
-        self._routes.typed.setdefault(_ty(ty), {})[k] = flag(enabled, "enabled")
-
-    def clear_typed_route(self, src_side_id, ty, dst_side_id):
-        """Remove the set_typed_route rule for (src_side_id, ty, dst_side_id). ArgumentError for a
-        bad side or type."""
-        t = self._routes.typed.get(_ty(ty))
-        if t is not None:
-            t.pop(self._key(src_side_id, dst_side_id), None)
-            if not t:
-                del self._routes.typed[ty]
 
     def set_source_route_mode(self, src_side_id, mode):
         """Route selection mode of src_side_id: FANOUT 0, WEIGHTED 1, FAILOVER 2. ArgumentError for
@@ -270,30 +223,17 @@ class Node(Engine):
         if not isinstance(mode, int) or mode not in (FANOUT, WEIGHTED, FAILOVER):
             raise ArgumentError("mode: invalid route selection mode %r" % (mode,))
         self._routes.modes[self._src(src_side_id)] = int(mode)
+        self._rule_changed(src_side_id, True)
 
-    def clear_source_route_mode(self, src_side_id):
-        """Remove the route selection mode of src_side_id (back to Weighted). ArgumentError for an
-        unknown side."""
-        self._routes.modes.pop(self._src(src_side_id), None)
+    def _rule_changed(self, src_side_id, reset):
+        # what a rule call does beside setting the rule, as 4.2.7's (docs/router-interop.md
+        # section 9): on a Router it is a discovery change (a 3-round ADDRESS burst on every
+        # side); a mode or weight call (reset) restarts the source's route cursor
+        if reset:
+            self._routes.cursor.pop(self._src(src_side_id), None)
+        if self.discovery is not None and self.kind != "relay":
+            self.discovery._changed = True  # (4.2.7's Relay has no rule calls to copy)
 
-    def set_route_weight(self, src_side_id, dst_side_id, weight):
-        """Weight of (src_side_id, dst_side_id) in Weighted mode (u32). ArgumentError for a bad side
-        or value."""
-        self._routes.weights[self._key(src_side_id, dst_side_id)] = _u32(weight, "weight")
-
-    def clear_route_weight(self, src_side_id, dst_side_id):
-        """Remove the weight of (src_side_id, dst_side_id). ArgumentError for an unknown side."""
-        self._routes.weights.pop(self._key(src_side_id, dst_side_id), None)
-
-    def set_route_priority(self, src_side_id, dst_side_id, priority):
-        """Failover priority of (src_side_id, dst_side_id), lower first (u32). ArgumentError for a
-        bad side or value."""
-        self._routes.prios[self._key(src_side_id, dst_side_id)] = _u32(priority, "priority")
-
-    def clear_route_priority(self, src_side_id, dst_side_id):
-        """Remove the failover priority of (src_side_id, dst_side_id). ArgumentError for an unknown
-        side."""
-        self._routes.prios.pop(self._key(src_side_id, dst_side_id), None)
     # ---- introspection (in stats.py: imported only when asked) ----------------------------
     def export_runtime_stats(self):
         """A dict of counters and state as 4.2.7 exports them (sides, queues, routes, discovery)."""
@@ -325,18 +265,6 @@ def _grow_step(v):
     if not isinstance(v, (int, float)) or not v >= 1 or v - v != 0:  # (NaN, inf)
         raise ArgumentError("queue_grow_step must be a finite number >= 1, not %r" % (v,))
     return v
-
-
-def _u32(v, what):
-    if not isinstance(v, int) or not 0 <= v <= 0xFFFFFFFF:
-        raise ArgumentError("%s must be a u32, not %r" % (what, v))
-    return v
-
-
-def _ty(ty):
-    if not isinstance(ty, int) or not 0 <= ty <= 0xFFFFFFFF:
-        raise ArgumentError("ty: a data type is a u32, not %r" % (ty,))
-    return ty
 
 
 def opt_int(v, what, hi=0xFFFFFFFFFFFFFFFF):

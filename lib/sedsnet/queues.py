@@ -173,43 +173,11 @@ class Queues:
         finally:
             self._busy = False
 
-    def process_rx_queue_with_timeout(self, timeout_ms):
-        """Handle queued received frames for up to timeout_ms (0: all); returns how many.
-        ArgumentError for a bad timeout."""
-        check_timeout(timeout_ms)
-        if self._busy:
-            self._nested = True
-            return 0
-        return self._process_rx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
-
-    def process_tx_queue_with_timeout(self, timeout_ms):
-        """Send queued frames for up to timeout_ms (0: all); returns how many. ArgumentError for a
-        bad timeout."""
-        check_timeout(timeout_ms)
-        if self._busy:
-            self._nested = True
-            return 0
-        return self._process_tx(self.now_ms() + timeout_ms if timeout_ms > 0 else -1)
-
     def _drain(self):
         self._nested = False
         while self._queued():
             self._process_rx(-1)
             self._process_tx(-1)
-
-    def clear_rx_queue(self):
-        """Drop every queued received frame (IRQ ring and deferred ring)."""
-        self._isr.clear()
-        self._rx.clear()
-
-    def clear_tx_queue(self):
-        """Drop every queued frame to send."""
-        self._tx.clear()
-
-    def clear_queues(self):
-        """Drop every queued frame, received and to send."""
-        self.clear_rx_queue()
-        self._tx.clear()
 
     def periodic(self, timeout_ms=0):
         """Time sync's announce/request when one is due, discovery announcements that are
