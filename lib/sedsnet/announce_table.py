@@ -112,23 +112,6 @@ class PeerTable:
             n += side_cost(st)
         return n
 
-    def stats(self):
-        """export_runtime_stats()["discovery"]."""
-        sides = 0
-        for st in self.sides.values():
-            if st[ANN]:
-                sides += 1
-        return {"route_count": sides, "announcer_count": self.routes,  # 4.2.7's keys
-                "current_announce_interval_ms": self.interval,
-                "next_announce_ms": self.next_announce,
-                "announcers": self.routes, "max_announcers": self.max_peers,
-                "boards": self.boards, "max_boards": self.max_boards,
-                "evicted": self.evicted, "boards_dropped": self.dropped,
-                "baselines_evicted": self.baselines_evicted, "queue_room": self.queue_room,
-                "schema_fallbacks": self.schema_fallbacks,
-                "hostnames": len(self.hosts), "hostnames_evicted": self.hosts_evicted,
-                "bytes": self.memory_bytes()}
-
     # ---- learning -------------------------------------------------------------------------
     def _learn_topology(self, src, rec, parsed):
         delta, boards, removed = parsed

@@ -5,7 +5,7 @@
 # sdt_reassembly.py.
 from .compat import const
 from .errors import ArgumentError, DecodeError
-from .sdt_codec import (CHUNK_OVERHEAD, K_CHUNK, K_COMPACT, K_FULL, PROFILES, check_args,
+from .sdt_codec import (CHUNK_OVERHEAD, K_CHUNK, K_COMPACT, K_FULL, check_args,
                         chunk_seed, header_spans, mix_into, shape_hash, template_id)
 from .wire import put_uleb
 
@@ -320,30 +320,6 @@ class SdtSide:
         r = self.rx_side
         return _TX_ENTRY * len(self.tx_ids) + (r.bytes if r is not None else 0)
 
-    def stats(self, entry):
-        """Add 4.2.7's side-transport keys to one export_runtime_stats() side entry."""
-        r = self.rx_side
-        entry["link_local_enabled"] = False
-        entry["header_template_enabled"] = self.templates
-        entry["max_frame_bytes"] = self.max_frame
-        entry["compact_header_target_bytes"] = self.target
-        entry["side_transport_profile"] = PROFILES[self.code]
-        if self.active:
-            entry["tx_bytes"] = self.wire  # 4.2.7 counts wire bytes on such a side
-        for k, v in (("full_frames", self.full), ("compact_frames", self.compact),
-                     ("compact_delta_frames", 0), ("compact_omitted_timestamp_frames", 0),
-                     ("chunk_frames", self.chunks),
-                     ("chunk_reclaims", r.reclaims if r is not None else 0),
-                     ("raw_bytes", self.raw), ("wire_bytes", self.wire),
-                     ("bytes_saved", self.saved),
-                     ("min_compact_overhead_bytes", self.min_over),
-                     ("max_compact_overhead_bytes", self.max_over),
-                     ("compact_target_misses", self.misses),
-                     ("template_evictions", self.evictions + (r.evictions if r else 0)),
-                     ("tx_template_count", len(self.tx_ids)),
-                     ("rx_template_count", len(r.templates) if r is not None else 0)):
-            entry["side_transport_" + k] = v
-        entry["max_side_transport_templates"] = self.max_templates
 
 
 def _view_of(views, buf, k):

@@ -27,7 +27,7 @@ def runtime_stats(node):
             "drops": dict(zip(DROP_NAMES, s.drops)),
         })
         if s.sdt is not None:
-            s.sdt.stats(sides[-1])
+            _sdt(s.sdt, sides[-1])
         m = node.discovery.meters.get(s.sid) if node.discovery is not None else None
         if m is not None:  # linkload.py: 4.2.7's adaptive link stats
             sides[-1]["adaptive"] = m.snapshot(node.now_ms())
@@ -91,12 +91,56 @@ def _e2e_bytes(node):
         + getattr(getattr(node, "_e2e_done", None), "bytes", 0)  # (control._done's take)
 
 
+def _sdt(sdt, entry):
+    """Add 4.2.7's side-transport keys of a profiled side (sdt.SdtSide) to its side entry."""
+    from .sdt_codec import PROFILES
+    r = sdt.rx_side
+    entry["link_local_enabled"] = False
+    entry["header_template_enabled"] = sdt.templates
+    entry["max_frame_bytes"] = sdt.max_frame
+    entry["compact_header_target_bytes"] = sdt.target
+    entry["side_transport_profile"] = PROFILES[sdt.code]
+    if sdt.active:
+        entry["tx_bytes"] = sdt.wire  # 4.2.7 counts wire bytes on such a side
+    for k, v in (("full_frames", sdt.full), ("compact_frames", sdt.compact),
+                 ("compact_delta_frames", 0), ("compact_omitted_timestamp_frames", 0),
+                 ("chunk_frames", sdt.chunks),
+                 ("chunk_reclaims", r.reclaims if r is not None else 0),
+                 ("raw_bytes", sdt.raw), ("wire_bytes", sdt.wire),
+                 ("bytes_saved", sdt.saved),
+                 ("min_compact_overhead_bytes", sdt.min_over),
+                 ("max_compact_overhead_bytes", sdt.max_over),
+                 ("compact_target_misses", sdt.misses),
+                 ("template_evictions", sdt.evictions + (r.evictions if r else 0)),
+                 ("tx_template_count", len(sdt.tx_ids)),
+                 ("rx_template_count", len(r.templates) if r is not None else 0)):
+        entry["side_transport_" + k] = v
+    entry["max_side_transport_templates"] = sdt.max_templates
+
+
 def _discovery(node):
     """Bounded discovery tables (our addition): announcers and boards held, their maxima,
     evictions, bytes, and the process-wide sender-name cache."""
     from . import ids
     d = node.discovery
-    out = d.stats() if d is not None and hasattr(d, "stats") else {}
+    out = {}
+    if d is not None:
+        from .announce_table import ANN, PeerTable
+        if isinstance(d, PeerTable):  # (not a test's stand-in)
+            sides = 0
+            for st in d.sides.values():
+                if st[ANN]:
+                    sides += 1
+            out = {"route_count": sides, "announcer_count": d.routes,  # 4.2.7's keys
+                   "current_announce_interval_ms": d.interval,
+                   "next_announce_ms": d.next_announce,
+                   "announcers": d.routes, "max_announcers": d.max_peers,
+                   "boards": d.boards, "max_boards": d.max_boards,
+                   "evicted": d.evicted, "boards_dropped": d.dropped,
+                   "baselines_evicted": d.baselines_evicted, "queue_room": d.queue_room,
+                   "schema_fallbacks": d.schema_fallbacks,
+                   "hostnames": len(d.hosts), "hostnames_evicted": d.hosts_evicted,
+                   "bytes": d.memory_bytes()}
     out["sender_names"] = len(ids._names)
     out["max_sender_names"] = ids._names_max[0]
     return out
