@@ -21,7 +21,8 @@ _WORK = const(512)  # initial work buffer; grows (rarely) for a longer queued fr
 _CALLS = (" remove_side set_side_ingress_enabled set_side_egress_enabled set_route clear_route"
           " set_typed_route clear_typed_route clear_source_route_mode set_route_weight"
           " clear_route_weight set_route_priority clear_route_priority process_rx_queue_with_timeout"
-          " process_tx_queue_with_timeout clear_rx_queue clear_tx_queue clear_queues ")
+          " process_tx_queue_with_timeout clear_rx_queue clear_tx_queue clear_queues export_topology"
+          " client_stats announce_discovery announce_leave ")
 
 
 class Node(Engine):

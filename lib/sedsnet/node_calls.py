@@ -1,9 +1,9 @@
 # Node's rarely called public methods (route rules, side switches, side removal, queue clears,
-# the one-queue timeouts), as functions of the node: Node.__getattr__ loads this module by the
-# first such call and hands out the function bound to the node. A board that never calls them
-# never compiles or keeps them (a CircuitPython board compiles its .py sources into its heap).
-# Each rule call ends in Node._rule_changed, as set_source_route_mode (the one rule call boards
-# make) in node.py.
+# the one-queue timeouts, full discovery's calls), as functions of the node: Node.__getattr__
+# loads this module by the first such call and hands out the function bound to the node. A
+# board that never calls them never compiles or keeps them (a CircuitPython board compiles its
+# .py sources into its heap). Each rule call ends in Node._rule_changed, as
+# set_source_route_mode (the one rule call boards make) in node.py.
 from .errors import ArgumentError
 from .node import flag
 from .queues import check_timeout
@@ -172,3 +172,28 @@ def clear_queues(node):
     """Drop every queued frame, received and to send."""
     clear_rx_queue(node)
     node._tx.clear()
+
+
+# ---- full discovery (topology.py) ---------------------------------------------------------
+def export_topology(node):
+    """4.2.7's discovered network: routers, links, routes."""
+    from .topology import export_topology
+    return export_topology(node)
+
+
+def client_stats(node, sender_id):
+    """4.2.7's dict for a direct announcer named sender_id, else None."""
+    from .topology import client_stats
+    return client_stats(node, sender_id)
+
+
+def announce_discovery(node):
+    """ADDRESS (a Relay: LINK_CAPABILITIES) + full TOPOLOGY + SCHEMA on every side, now."""
+    from .topology import announce_discovery
+    announce_discovery(node)
+
+
+def announce_leave(node):
+    """One DISCOVERY_LEAVE (type 15, empty) on every side, now: peers drop us at once."""
+    from .topology import announce_leave
+    announce_leave(node)
