@@ -208,7 +208,8 @@ class Node(Engine):
             self.sides.pop()
         self._isr.kill_tag(side_id)  # its queued frames must not pass for a new side's
         self._rx.kill_tag(side_id)
-        self._routes.forget_side(side_id)
+        from .route_rules import forget_side
+        forget_side(self._routes, side_id)
         if self.discovery is not None:
             self.discovery.side_removed(side_id)
 
