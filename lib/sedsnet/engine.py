@@ -127,38 +127,32 @@ class Engine(Queues):
         """A frame the application handed in (4.2.7's receive_packed): checked, deduplicated,
         then delivered and forwarded as locally originated. Bad frames raise; control frames
         come only from sides and are ignored here."""
-        hdr = self._parse_checked(data, n)
+        self._check(data, n)
+        hdr = self._hdr
         _dup_key(data, hdr.spans, hdr.endpoints, self._pid, 0)
         if self._recent.seen(self._pid) or hdr.ty <= _SEDSNET_P2P_MESSAGE:
             return
         self._route(LOCAL, hdr, data, n)
 
-    def _parse_checked(self, data, n, relay_ok=False):
+    def _check(self, data, n):
         """Parse data[:n] into self._hdr and check its payload against the schema or the wire
         contract's shape (a type we do not know, without a shape, passes unchecked, as 4.2.7
-        forwards it); a SedsError if it is bad. relay_ok (frames from a side): as 4.2.7, a
-        user frame no local handler holds needs only pass the header checks (peek_header's),
-        and is then passed on as it is (wire_parse.relay_check)."""
+        forwards it); a SedsError if it is bad. (No try block here: its 3 words would put
+        this call's state on the heap; a side's refused frame goes to wire_parse.refused.)"""
         hdr = self._hdr
-        try:
-            hdr.parse(data, n, True)
-            if not (hdr.rel_form and hdr.rel_flags & _REL_ACK_ONLY):
-                if hdr.e2e:
-                    self._e2e_rx(hdr, data, n)  # a Relay: DecodeError; a Router opens it
-                else:
-                    rec = type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
-                    if rec is None or rec[R_FAST] != hdr.payload_end - hdr.payload_start \
-                            or hdr.contract_start >= 0:  # (else: a static type's frame, sized)
-                        if rec is not None or hdr.contract_start >= 0:
-                            self._check_payload(hdr, data, rec)
-                        if rec is not None and rec[R_E2E] == 2:
-                            self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
-        except SedsError as e:
-            if not relay_ok or n < 3:
-                raise
-            from .wire_parse import relay_check
-            relay_check(self, hdr, data, n, e)
-        return hdr
+        hdr.parse(data, n, True)
+        if hdr.rel_form and hdr.rel_flags & _REL_ACK_ONLY:
+            return  # (4.2.7 takes ACK-only frames unchecked)
+        if hdr.e2e:
+            self._e2e_rx(hdr, data, n)  # a Relay: DecodeError; a Router opens it
+            return
+        rec = type_record(hdr.ty)
+        if rec is None or rec[R_FAST] != hdr.payload_end - hdr.payload_start \
+                or hdr.contract_start >= 0:  # (else: a static type's frame, sized)
+            if rec is not None or hdr.contract_start >= 0:
+                self._check_payload(hdr, data, rec)
+            if rec is not None and rec[R_E2E] == 2:
+                self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
 
     def _holds(self, hdr):
         return False  # a Relay has no handlers
@@ -183,11 +177,10 @@ class Engine(Queues):
         side.rx_bytes += n
         hdr = self._hdr
         try:
-            self._parse_checked(data, n, True)
+            self._check(data, n)
         except SedsError as e:
-            from .wire_parse import count_drop  # (a refused frame: its reason, on the side)
-            count_drop(side, hdr, e)
-            raise
+            from .wire_parse import refused  # (passed on as it is, or counted and raised)
+            refused(self, side, data, n, e)
         ty = hdr.ty
         if hdr.rel_form:
             if hdr.rel_flags & _REL_ACK_ONLY:
