@@ -240,14 +240,15 @@ def test_route_picks_follow_the_reference_modes():
 
 
 def test_route_rules_allow_and_forget():
+    from sedsnet.route_rules import allowed, forget_side
     r = Routes()
-    assert r.allowed(LOCAL, 3000, 1)
+    assert allowed(r, LOCAL, 3000, 1)
     r.allow[LOCAL * 256 + 1] = False
     r.typed[3000] = {0 * 256 + 2: False, LOCAL * 256 + 1: True}
-    assert not r.allowed(LOCAL, 3000, 1)  # a typed "on" does not beat a route "off"
-    assert not r.allowed(0, 3000, 2) and r.allowed(0, 3001, 2) and r.allowed(1, 3000, 2)
-    r.forget_side(2)
-    assert r.allowed(0, 3000, 2)
+    assert not allowed(r, LOCAL, 3000, 1)  # a typed "on" does not beat a route "off"
+    assert not allowed(r, 0, 3000, 2) and allowed(r, 0, 3001, 2) and allowed(r, 1, 3000, 2)
+    forget_side(r, 2)
+    assert allowed(r, 0, 3000, 2)
     _modes, over, typed, _weights, _prios = route_lists(r)
     assert over == [{"src_side_id": None, "dst_side_id": 1, "enabled": False}]
     assert typed == [{"src_side_id": None, "ty": 3000, "dst_side_id": 1, "enabled": True}]

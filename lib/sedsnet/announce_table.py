@@ -73,13 +73,16 @@ class PeerTable:
         """Bitmask of the sides where endpoint is reachable: one lookup per frame (engine's
         route choice), rebuilt only after reachability changed."""
         if self._masks_gen != self.reach_gen:
-            m = {}
-            for sid, st in self.sides.items():
-                for e in st[REACH]:
-                    m[e] = m.get(e, 0) | 1 << sid
-            self._masks = m
-            self._masks_gen = self.reach_gen
+            self._rebuild_masks()  # (out of line: keeps this call's state off the heap)
         return self._masks.get(endpoint, 0)
+
+    def _rebuild_masks(self):
+        m = {}
+        for sid, st in self.sides.items():
+            for e in st[REACH]:
+                m[e] = m.get(e, 0) | 1 << sid
+        self._masks = m
+        self._masks_gen = self.reach_gen
 
     def hostname_of(self, src_addr):
         """The hostname whose frames carry header source address src_addr, from the ADDRESS

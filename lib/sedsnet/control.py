@@ -28,8 +28,9 @@ def eligible(node, src, ty):
     routes = node._routes
     elig = node._egress(src)
     if routes.allow or routes.typed:
+        from .route_rules import allowed
         for s in node.sides:
-            if s is not None and elig >> s.sid & 1 and not routes.allowed(src, ty, s.sid):
+            if s is not None and elig >> s.sid & 1 and not allowed(routes, src, ty, s.sid):
                 elig ^= 1 << s.sid
     return elig
 

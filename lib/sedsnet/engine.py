@@ -24,6 +24,7 @@ _REL_HAS_SEQ = const(0x04)
 # compact reliable header bits that make a frame "sequenced": has a seq, is not unsequenced,
 # is not an ACK-only frame
 _SEQUENCED = const(0x85)
+_ALL_SIDES = const(0x3FFFFFFF)  # routes.MAX_SIDES bits
 
 # drop reasons, per side (export_runtime_stats()["sides"][i]["drops"])
 DROP_NAMES = ("decode", "duplicate", "unknown_type", "compressed", "e2e", "ingress", "evicted",
@@ -126,38 +127,32 @@ class Engine(Queues):
         """A frame the application handed in (4.2.7's receive_packed): checked, deduplicated,
         then delivered and forwarded as locally originated. Bad frames raise; control frames
         come only from sides and are ignored here."""
-        hdr = self._parse_checked(data, n)
+        self._check(data, n)
+        hdr = self._hdr
         _dup_key(data, hdr.spans, hdr.endpoints, self._pid, 0)
         if self._recent.seen(self._pid) or hdr.ty <= _SEDSNET_P2P_MESSAGE:
             return
         self._route(LOCAL, hdr, data, n)
 
-    def _parse_checked(self, data, n, relay_ok=False):
+    def _check(self, data, n):
         """Parse data[:n] into self._hdr and check its payload against the schema or the wire
         contract's shape (a type we do not know, without a shape, passes unchecked, as 4.2.7
-        forwards it); a SedsError if it is bad. relay_ok (frames from a side): as 4.2.7, a
-        user frame no local handler holds needs only pass the header checks (peek_header's),
-        and is then passed on as it is (wire_parse.relay_check)."""
+        forwards it); a SedsError if it is bad. (No try block here: its 3 words would put
+        this call's state on the heap; a side's refused frame goes to wire_parse.refused.)"""
         hdr = self._hdr
-        try:
-            hdr.parse(data, n, True)
-            if not (hdr.rel_form and hdr.rel_flags & _REL_ACK_ONLY):
-                if hdr.e2e:
-                    self._e2e_rx(hdr, data, n)  # a Relay: DecodeError; a Router opens it
-                else:
-                    rec = type_record(hdr.ty)  # (4.2.7 takes ACK-only frames unchecked)
-                    if rec is None or rec[R_FAST] != hdr.payload_end - hdr.payload_start \
-                            or hdr.contract_start >= 0:  # (else: a static type's frame, sized)
-                        if rec is not None or hdr.contract_start >= 0:
-                            self._check_payload(hdr, data, rec)
-                        if rec is not None and rec[R_E2E] == 2:
-                            self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
-        except SedsError as e:
-            if not relay_ok or n < 3:
-                raise
-            from .wire_parse import relay_check
-            relay_check(self, hdr, data, n, e)
-        return hdr
+        hdr.parse(data, n, True)
+        if hdr.rel_form and hdr.rel_flags & _REL_ACK_ONLY:
+            return  # (4.2.7 takes ACK-only frames unchecked)
+        if hdr.e2e:
+            self._e2e_rx(hdr, data, n)  # a Relay: DecodeError; a Router opens it
+            return
+        rec = type_record(hdr.ty)
+        if rec is None or rec[R_FAST] != hdr.payload_end - hdr.payload_start \
+                or hdr.contract_start >= 0:  # (else: a static type's frame, sized)
+            if rec is not None or hdr.contract_start >= 0:
+                self._check_payload(hdr, data, rec)
+            if rec is not None and rec[R_E2E] == 2:
+                self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
 
     def _holds(self, hdr):
         return False  # a Relay has no handlers
@@ -182,11 +177,10 @@ class Engine(Queues):
         side.rx_bytes += n
         hdr = self._hdr
         try:
-            self._parse_checked(data, n, True)
+            self._check(data, n)
         except SedsError as e:
-            from .wire_parse import count_drop  # (a refused frame: its reason, on the side)
-            count_drop(side, hdr, e)
-            raise
+            from .wire_parse import refused  # (passed on as it is, or counted and raised)
+            refused(self, side, data, n, e)
         ty = hdr.ty
         if hdr.rel_form:
             if hdr.rel_flags & _REL_ACK_ONLY:
@@ -283,61 +277,44 @@ class Engine(Queues):
         always takes it, a Router only while nothing is announced. Otherwise each endpoint
         (held ones included) goes towards a side where it is reachable; one nobody announced
         goes, when src has set_route rules or a typed rule for this type, to every side the
-        rules allow, else nowhere. Typed rules are not counted for
-        "one way out"; once one exists for (src, type) only the sides it enables are allowed."""
-        full = (1 << hdr.ep_count) - 1
-        if held & full == full:
+        rules allow, else nowhere (route_rules.py). Small on purpose: a bigger call state
+        would be a heap block on every call under MicroPython."""
+        if not ~held & (1 << hdr.ep_count) - 1:
             return 0
-        routes = self._routes
-        allow = routes.allow
-        typed = routes.typed.get(hdr.ty) if routes.typed else None
-        ruled = has_typed = False
-        tok = base = self._egress(src)  # sides left after egress and set_route
-        if allow or typed is not None:  # rules: the per-side walk
-            key = src * 256
-            base = ton = 0  # (those a typed rule enables)
-            for s in self.sides:
-                if s is None or s.sid == src:
-                    continue
-                k = key + s.sid
-                if allow and k in allow:
-                    ruled = True
-                    if not allow[k]:
-                        continue
-                on = False
-                if typed is not None and k in typed:
-                    has_typed = True
-                    on = typed[k]
-                if s.egress:
-                    base |= 1 << s.sid
-                    if on:
-                        ton |= 1 << s.sid
-            # a typed rule for (src, type) allows only the sides it enables
-            tok = ton if has_typed else base
+        if self._routes.allow or self._routes.typed:
+            return _ruled(self, src, hdr)
+        tok = self._egress(src)
         if not tok:
             return 0
         disc = self.discovery
         if disc is None:
             return tok  # no discovery: flood the eligible sides (duplicates die at peers)
-        if base & (base - 1) == 0 and (self.kind == "relay" or not disc.routes):
+        if tok & (tok - 1) == 0 and (self.kind == "relay" or not disc.routes):
             return tok
         if not disc.routes:
             return 0  # nothing announced anywhere and two or more ways out
-        eps = hdr.endpoints
-        out = 0
-        for i in range(hdr.ep_count):
-            e = eps[i]
-            cands = tok & disc.reach_mask(e)  # (one lookup, however many sides)
-            if cands:
-                if cands & (cands - 1):  # nearest holder first (discovery: paths.py)
-                    cands = disc.rank(src, cands, e, routes, hdr.ty)
-                if cands < 0:  # ~mask: every candidate (reliable types, as 4.2.7)
-                    out |= ~cands
-                else:
-                    out |= routes.pick(src, cands)
-            elif has_typed or ruled:
-                out |= tok
+        return self._announced(src, hdr, tok)
+
+    def _announced(self, src, hdr, tok, ruled=False):
+        """The sides among tok towards hdr's endpoints, by what discovery heard; ruled: an
+        endpoint nobody announced goes to all of tok (src has route rules)."""
+        out = i = 0
+        while i < hdr.ep_count:  # (no for: a range iterator takes 4 words of call state)
+            c = self.discovery.reach_mask(hdr.endpoints[i]) & tok  # (one lookup, any sides)
+            if c & (c - 1):  # nearest holder first (discovery: paths.py)
+                c = self._ranked(src, hdr, c, i)
+            elif c:
+                c = self._routes.pick(src, c)
+            elif ruled:
+                c = tok
+            out |= c
+            i += 1
         return out
+
+    def _ranked(self, src, hdr, cands, i):
+        # ~mask from rank: every candidate (reliable types, as 4.2.7)
+        cands = self.discovery.rank(src, cands, hdr.endpoints[i], self._routes, hdr.ty)
+        return ~cands if cands < 0 else self._routes.pick(src, cands)
 
     def _view(self, data, n):
         if len(data) == n:
@@ -351,31 +328,60 @@ class Engine(Queues):
     def _send(self, mask, data, n, relayed):
         if self.rel is not None and data[0] & 0x42 == 0x42:
             mask = self.rel.send(mask, data, n, relayed)  # sequenced on reliable sides
-        view = self._view(data, n)
-        for side in self.sides:  # (fewer steps per side than a walk over mask's bits)
-            if side is not None and mask >> side.sid & 1:
-                try:
-                    if side.packet_side:
-                        from .packet import unpack_packet
-                        side.tx(unpack_packet(bytes(view)))
-                    else:
-                        side.tx(view)
-                except Exception:
-                    side.tx_handler_failures += 1
-                    continue
-                side.tx_packets += 1
-                side.tx_bytes += n
-                if relayed:
-                    side.relayed_tx_packets += 1
-                    side.relayed_tx_bytes += n
-                mask ^= 1 << side.sid
-                if not mask:
-                    break  # (no walk past the last side it goes to)
+        data = self._view(data, n)
+        mask &= _ALL_SIDES  # (a bit past the last side ID names no side)
+        while mask:  # only the set bits: a frame costs the same with 1 side as with 30
+            _tx(self, mask & -mask, data, relayed)
+            mask &= mask - 1
 
     def send_control(self, side_id, ty, payload, src_addr=-1, contract=None, ts=None):
         """A built-in control frame of type ty (schema-default endpoints, our sender unless
         src_addr is given, an optional wire contract) on one side, now (control.send)."""
         _ctl().send(self, side_id, ty, payload, src_addr, contract, ts)
+
+
+# side ID of a one-bit side mask 1 << sid, at (1 << sid) % 37 (unique for sid < 36)
+_SID_OF_BIT = (b"\xff\x00\x01\x1a\x02\x17\x1b\xff\x03\x10\x18\xff\x1c\x0b\xff\r\x04\x07\x11\xff"
+               b"\x19\x16\xff\x0f\x1d\n\x0c\x06\xff\x15\x0e\t\x05\x14\x08\x13\x12")
+
+
+def _tx(node, bit, view, relayed):
+    # one side of Engine._send (a function: a method call looks through the class chain)
+    bit = _SID_OF_BIT[bit % 37]
+    if bit >= len(node.sides) or node.sides[bit] is None:
+        return
+    side = node.sides[bit]
+    if not _tx_call(side, view):
+        return
+    bit = len(view)
+    side.tx_packets += 1
+    side.tx_bytes += bit
+    if relayed:
+        side.relayed_tx_packets += 1
+        side.relayed_tx_bytes += bit
+
+
+def _tx_call(side, view):
+    # the user's tx, a failure counted (its own call: a try block adds 3 words of call state)
+    try:
+        if side.packet_side:
+            _tx_packet(side, view)
+        else:
+            side.tx(view)
+        return True
+    except Exception:
+        side.tx_handler_failures += 1
+        return False
+
+
+def _tx_packet(side, view):
+    from .packet import unpack_packet  # (an add_side_packet side: tx takes a Packet)
+    side.tx(unpack_packet(bytes(view)))
+
+
+def _ruled(node, src, hdr):
+    from .route_rules import destinations  # (loaded by a node with route rules)
+    return destinations(node, src, hdr)
 
 
 _control_module = [None]

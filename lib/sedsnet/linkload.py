@@ -22,21 +22,21 @@ class Meter:
         side.tx = self.tx
 
     def tx(self, data):
+        # (11 words of call state at most, or it is a heap block on every frame: few locals)
         t0 = self.now()
         self.user_tx(data)  # a raise is a failed send: no sample (as 4.2.7)
         now = self.now()
         n = data.wire_size() if self.packets else len(data)
-        d = now - t0
-        bps = n * 1000 // (d if d > 1 else 1)
-        est = self.est  # (inline, not a method call: this runs per frame)
-        if est == 0:
-            self.est = bps
-        elif bps >= est:
-            self.est = (est * 3 + bps * 5) // 8
+        t0 = now - t0
+        t0 = n * 1000 // (t0 if t0 > 1 else 1)  # bytes per second of this send
+        if self.est == 0:  # (inline, not a method call: this runs per frame)
+            self.est = t0
+        elif t0 >= self.est:
+            self.est = (self.est * 3 + t0 * 5) // 8
         else:
-            self.est = (est * 7 + bps) // 8
-        if bps > self.peak:
-            self.peak = bps
+            self.est = (self.est * 7 + t0) // 8
+        if t0 > self.peak:
+            self.peak = t0
         self.last = now
         self.count += 1
         if self.start == 0 or now - self.start > _WINDOW_MS:
@@ -45,10 +45,10 @@ class Meter:
         else:
             self.wbytes += n
         if self.start:
-            d = now - self.start
-            u = self.wbytes * 1000 // (d if d > 1 else 1)
-            if u > self.peak_use:
-                self.peak_use = u
+            t0 = now - self.start
+            t0 = self.wbytes * 1000 // (t0 if t0 > 1 else 1)
+            if t0 > self.peak_use:
+                self.peak_use = t0
 
     def usage(self, now):
         if self.start == 0:

@@ -50,7 +50,8 @@ def remove_side(node, side_id):
         sides.pop()
     node._isr.kill_tag(side_id)  # its queued frames must not pass for a new side's
     node._rx.kill_tag(side_id)
-    node._routes.forget_side(side_id)
+    from .route_rules import forget_side
+    forget_side(node._routes, side_id)
     if node.discovery is not None:
         node.discovery.side_removed(side_id)
 

@@ -15,6 +15,12 @@ class Relay(Node):
                       starting_queue_size, queue_grow_step, discovery, max_discovery_peers)
 
     def _deliver(self, src, hdr, data, n):
+        # (small: a bigger call state would be a heap block on every forwarded frame)
+        if hdr.rel_form or hdr.contract_start >= 0:
+            return self._deliver_marked(src, hdr, data, n)
+        return 0  # routed by its endpoints
+
+    def _deliver_marked(self, src, hdr, data, n):
         # a frame naming its holders (a network-variable push): towards their sides, as
         # 4.2.7's Relay sends it (netvar_push.toward); 0: routed by its endpoints
         if hdr.rel_form:  # reliable data: the way back for its E2E ACKs (return_path.py)

@@ -334,7 +334,7 @@ _P2P_MESSAGE = const(18)  # the last built-in (control) type
 
 
 def relay_check(node, hdr, data, n, e):
-    # Engine._parse_checked's answer to a frame from a side that failed the full checks (e):
+    # refused's answer to a frame from a side that failed the full checks (e):
     # as 4.2.7, a user frame no local handler holds needs only pass the reliable header's
     # checks and is then passed on as it is (returns); anything else raises e
     e2e = hdr.e2e
@@ -350,6 +350,19 @@ def relay_check(node, hdr, data, n, e):
     if held:
         hdr.e2e = e2e  # (the drop reason of the full parse)
         raise e
+
+
+def refused(node, side, data, n, e):
+    # a frame from side that failed Engine._check (e): as 4.2.7, a user frame no local handler
+    # holds needs only pass the header checks (peek_header's) and is then passed on as it is
+    # (returns); anything else is counted on the side (its reason) and raised
+    try:
+        if n < 3:
+            raise e
+        relay_check(node, node._hdr, data, n, e)
+    except SedsError as e2:
+        count_drop(side, node._hdr, e2)
+        raise
 
 
 def count_drop(side, hdr, e):
