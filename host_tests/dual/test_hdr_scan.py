@@ -55,7 +55,7 @@ def _compare(frames):
             wire.hdr_scan = saved
             assert a == b, (bytes(frame), n, a, b)
             o = fast._o
-            if saved(frame, n, fast.spans, o, fast.wide, fast.endpoints, 8):
+            if saved(frame, n, fast.spans, o, fast.wide, fast.endpoints):
                 took += 1
     wire.hdr_scan = saved
     return took
@@ -126,8 +126,8 @@ def test_viper_and_pure_hdr_scan_agree():
     ones = 0
     for frame in frames:
         for n in (len(frame), len(frame) - 2):
-            ra = _fast_frame.hdr_scan(frame, n, a[0], a[1], a[2], a[3], 8)
-            rb = _pure_frame.hdr_scan(frame, n, b[0], b[1], b[2], b[3], 8)
+            ra = _fast_frame.hdr_scan(frame, n, a[0], a[1], a[2], a[3])
+            rb = _pure_frame.hdr_scan(frame, n, b[0], b[1], b[2], b[3])
             assert ra == rb, (frame, n)
             if ra:
                 ones += 1

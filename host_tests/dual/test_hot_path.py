@@ -410,22 +410,20 @@ def test_log_f32_of_floats_calls_no_general_value_packer():
     assert f < n, (f, n)  # _pack_all's heap frame (27 words) only for the ints
 
 
-class _ThreeFields:
-    def __init__(self, f, src_addr, nonce):
+class _OneField:
+    def __init__(self, f):
         self._f = f
-        self.src_addr = src_addr
-        self.nonce = nonce
 
 
 def _made_bytes(cls, f):
     import gc
     from micropython import mem_total
-    cls(f, 7, 9)
+    cls(f)
     gc.collect()
     gc.disable()  # (no collection inside)
     try:
         total = mem_total()
-        p = cls(f, 7, 9)
+        p = cls(f)
         return mem_total() - total, p
     finally:
         gc.enable()
@@ -433,12 +431,12 @@ def _made_bytes(cls, f):
 
 @micropython_only("micropython.mem_total: the heap's allocation counter")
 def test_a_delivered_packet_is_built_without_a_heap_call_frame():
-    # Packet takes its five fields as one tuple (three arguments, not seven): its __init__
-    # keeps to 11 words of call state, so making one allocates what a plain class of three
-    # attributes does (the instance and its attribute table), no call frame
+    # Packet takes its seven fields as one tuple (one argument, not seven): its __init__
+    # keeps to 11 words of call state, so making one allocates what a plain class of one
+    # attribute does (the instance and its attribute table), no call frame
     from sedsnet.packet import Packet
-    f = (SM, "SM-PEER", [EP_A], 5, b"abcd")
-    plain = _made_bytes(_ThreeFields, f)[0]
+    f = (SM, "SM-PEER", [EP_A], 5, b"abcd", 7, 9)
+    plain = _made_bytes(_OneField, f)[0]
     total, p = _made_bytes(Packet, f)
     assert p.ty == SM and p.sender == "SM-PEER" and p.src_addr == 7 and p.nonce == 9
     assert total == plain, (total, plain)

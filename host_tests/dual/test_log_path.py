@@ -100,11 +100,11 @@ def test_a_plain_log_loads_no_router_tx_and_a_queued_one_does():
     assert sedsnet.unpack_packet(w.frames[-1]).data_as_f32() == [3.0, 4.0]
 
 
-def _zero(a, b, c):
+def _zero(r, src, hdr, held):
     return 0
 
 
-def _parse(buf, n, full):
+def _parse(hdr, buf, n, full):
     return None
 
 
@@ -116,12 +116,17 @@ def test_originate_takes_no_heap_call_frame():
     r.add_side_packed("OUT", Wire())
     r.log_f32(LT, [1.0, 2.0])  # a real frame in _tx_buf
     n = r._hdr.frame_len
-    # the callees that are not the log path's own: small stand-ins (their frames are theirs)
-    r._hdr.parse = _parse
-    r._destinations = _zero
-    r._held = 0
-    r._originate(n)
-    r._held = 0
-    before = mem_total()
-    r._originate(n)
-    assert mem_total() - before == 0
+    # the callees that are not the log path's own: small stand-ins (their frames are theirs),
+    # in router_log's globals, where _originate_busy finds them
+    from sedsnet import router_log
+    real = router_log._parse, router_log._destinations
+    router_log._parse, router_log._destinations = _parse, _zero
+    try:
+        r._held = 0
+        r._originate(n)
+        r._held = 0
+        before = mem_total()
+        r._originate(n)
+        assert mem_total() - before == 0
+    finally:
+        router_log._parse, router_log._destinations = real

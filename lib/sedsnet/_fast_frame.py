@@ -6,10 +6,11 @@ import micropython
 from ._fast import _crc
 
 @micropython.viper
-def hdr_scan(buf, n: int, spans, o, wide, eps, maxeps: int) -> int:
+def hdr_scan(buf, n: int, spans, o, wide, eps) -> int:
     # One pass over a plain frame buf[:n] (CRC, FLAGS with an endpoint list and a nonce, a
     # compact reliable header optional; no contract, bitmap, compression or E2E), filling what
-    # FrameHeader.parse(full=True) records: spans, the wide limbs, the endpoints and
+    # FrameHeader.parse(full=True) records: spans, the wide limbs, the endpoints (at most
+    # len(eps): six arguments, so parse's call keeps to 11 words of call state) and
     # o = [ty, data_size, nonce, rel_form, rel_flags, seq, ack, payload_start, payload_end].
     # Returns 1 when done; 0 when the frame is anything else or anything is off (any field
     # above 28 bits but the timestamp and sender): the Python parser then does it, and raises.
@@ -23,6 +24,7 @@ def hdr_scan(buf, n: int, spans, o, wide, eps, maxeps: int) -> int:
     end = n - 4
     flags = b[0]
     nep = b[1]
+    maxeps = int(len(eps))  # noqa: RUF046 (viper: len() gives an object, int() a machine word)
     if (flags & 0x35) or (flags & 0x88) != 0x88 or nep == 0 or nep > maxeps:
         return 0
     if (flags & 0x02) and not (flags & 0x40):

@@ -20,15 +20,15 @@ def _u28(b, p, end):
     return -1
 
 
-def hdr_scan(buf, n, spans, o, wide, eps, maxeps):
+def hdr_scan(buf, n, spans, o, wide, eps):
     """Twin of _fast.hdr_scan: 1 when buf[:n] is a plain frame, parsed into spans, o, wide and
-    eps; 0 when the full parser must look at it (see _fast.py)."""
+    eps (room for len(eps) endpoints); 0 when the full parser must look at it (see _fast.py)."""
     if n < 8:
         return 0
     end = n - 4
     flags = buf[0]
     nep = buf[1]
-    if flags & 0x35 or flags & 0x88 != 0x88 or nep == 0 or nep > maxeps:
+    if flags & 0x35 or flags & 0x88 != 0x88 or nep == 0 or nep > len(eps):
         return 0
     if flags & 0x02 and not flags & 0x40:
         return 0

@@ -65,14 +65,13 @@ class Packet:
 
     wire_mdt = -1  # the element type of a received wire contract's shape, if any
 
-    def __init__(self, f, src_addr, nonce):
-        # f: (ty, sender, endpoints, timestamp_ms, payload). Three attributes, not eight: on
-        # MicroPython each one the instance's table outgrows is an allocation, and a store
-        # into a class with properties is a slow one; three arguments, not seven: a call
-        # state over 11 words is a heap block per call (from_header runs per delivery)
+    def __init__(self, f):
+        # f: (ty, sender, endpoints, timestamp_ms, payload, src_addr, nonce). One attribute:
+        # on MicroPython each one the instance's table outgrows is an allocation, and each
+        # store into a class with properties looks the name up in the class first (a miss:
+        # the whole table); one argument, not seven: a call state over 11 words is a heap
+        # block per call (from_header runs per delivery)
         self._f = f
-        self.src_addr = src_addr
-        self.nonce = nonce
 
     def _data_mdt(self):
         """The element type the payload holds: as 4.2.7, a received contract's inline shape
@@ -88,6 +87,8 @@ class Packet:
     payload = property(lambda self: self._f[4])
     data_size = property(lambda self: len(self._f[4]))
     endpoints = property(lambda self: list(self._f[2]))
+    src_addr = property(lambda self: self._f[5])  # the header's u32 source address
+    nonce = property(lambda self: self._f[6])
 
     def _wire_eps(self):
         # sorted, unique; built-in control types whose set is their schema default go out in
@@ -107,12 +108,12 @@ class Packet:
         eb = 0
         for e in self._wire_eps() or ():
             eb += uleb_len(e)
-        return frame_size(eb, self._f[0], self.src_addr, self._f[3], self.nonce, len(self._f[4]),
+        return frame_size(eb, self._f[0], self._f[5], self._f[3], self._f[6], len(self._f[4]),
                           -1, self._rel())
 
     def pack_into(self, buf, off=0):
         """Write the frame into buf[off:]; returns its length."""
-        return pack_into(buf, self._f[0], self.src_addr, self._wire_eps(), self._f[3], self.nonce,
+        return pack_into(buf, self._f[0], self._f[5], self._wire_eps(), self._f[3], self._f[6],
                          self._f[4], None, self._rel(), 0, 0, off)
 
     def pack(self):
@@ -122,7 +123,7 @@ class Packet:
         return bytes(buf)
 
     def packet_id(self):
-        return ids.packet_id(self.src_addr, self._f[0], sorted(set(self._f[2])), self._f[3], self.nonce,
+        return ids.packet_id(self._f[5], self._f[0], sorted(set(self._f[2])), self._f[3], self._f[6],
                              self._f[4])
 
     def _values(self, which):
@@ -247,7 +248,7 @@ def make_packet(ty, sender, endpoints, timestamp_ms, payload):
         raise ArgumentError(str(e))
     src = ids.source_address(sender)
     ids.remember_sender(sender, src)
-    return Packet((ty, sender, eps, timestamp_ms, payload), src, nonce)
+    return Packet((ty, sender, eps, timestamp_ms, payload, src, nonce))
 
 
 def from_header(hdr, data):
@@ -263,7 +264,7 @@ def from_header(hdr, data):
     # (a slice makes a slice object too: the usual one or two endpoints go in a list)
     eps = [e[0], e[1]] if n == 2 else [e[0]] if n == 1 else e[:n]
     pkt = Packet((hdr.ty, ids.sender_name(src), eps, ts,
-                  bytes(data[hdr.payload_start:hdr.payload_end])), src, hdr.nonce)
+                  bytes(data[hdr.payload_start:hdr.payload_end]), src, hdr.nonce))
     shape = hdr.contract_shape(data) if hdr.contract_start >= 0 else None
     if shape is not None:
         pkt.wire_mdt = shape[1]  # str() and data_as_* read the wire shape, as 4.2.7
@@ -313,7 +314,7 @@ def unpack_packet(data):
     else:
         _check_payload(rec[R_STATIC], rec[R_MDT], rec[R_FIXED], payload)
     pkt = Packet((hdr.ty, ids.sender_name(hdr.src_addr), list(hdr.endpoints[:hdr.ep_count]),
-                  hdr.timestamp_ms, payload), hdr.src_addr, hdr.nonce)
+                  hdr.timestamp_ms, payload, hdr.src_addr, hdr.nonce))
     if shape is not None:
         pkt.wire_mdt = shape[1]
     return pkt

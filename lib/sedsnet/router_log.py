@@ -12,13 +12,21 @@ from .engine import BYTES_LIKE, packed_of
 from .errors import ArgumentError, DecodeError, IoError, UnknownTypeError
 from .node import Node, flag
 from .queues import _Views
-from .ring import HDR
-from .routes import LOCAL
-from .schema import R_E2E, R_EPS, R_FIXED, R_MDT, R_RELIABLE, R_STATIC, WIDTHS
-from .wire import TS8, log_template
+from .schema import WIDTHS
+from .wire import TS8, FrameHeader, log_template
 
 from .kernels import copy_into, log_pack
 
+# schema.R_*, ring.HDR and routes.LOCAL as private consts (folded here, not module globals:
+# host_tests/test_structure.py keeps them equal)
+_R_STATIC = const(1)
+_R_MDT = const(3)
+_R_EPS = const(5)
+_R_RELIABLE = const(6)
+_R_E2E = const(8)
+_R_FIXED = const(9)
+_HDR = const(4)
+_LOCAL = const(255)
 _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain side
 _STRING = const(13)
 _E2E_MODE = const(10)  # index of e2e_mode in Router._opts (options.NAMES)
@@ -37,7 +45,7 @@ class Logging:
         rec = schema.type_record(ty)
         if rec is None:
             raise UnknownTypeError("InvalidType: %r" % (ty,))
-        if 200 in rec[R_EPS]:  # 4.2.7 lets users log TIME_SYNC frames; they would confuse peers
+        if 200 in rec[_R_EPS]:  # 4.2.7 lets users log TIME_SYNC frames; they would confuse peers
             raise ArgumentError("ty: type %d is time sync's (internal)" % ty)
         return rec
 
@@ -125,7 +133,7 @@ class Logging:
         if not isinstance(data, BYTES_LIKE):
             data = _typed().byte_list(data)  # a list of byte values (4.2.7 takes bytes only)
         n = len(data)
-        buf = self._pay(max(n, rec[R_FIXED]))
+        buf = self._pay(max(n, rec[_R_FIXED]))
         buf[:n] = data
         self._log_raw(ty, rec, n, timestamp_ms, queue)
 
@@ -133,16 +141,16 @@ class Logging:
         # raw payload bytes in _pay_buf[:n]: a static type is zero-padded or cut to its size,
         # a dynamic one must hold whole elements (and UTF-8 for strings)
         buf = self._pay_buf
-        if rec[R_STATIC]:
-            for i in range(n, rec[R_FIXED]):
+        if rec[_R_STATIC]:
+            for i in range(n, rec[_R_FIXED]):
                 buf[i] = 0
-            n = rec[R_FIXED]
+            n = rec[_R_FIXED]
         else:
-            width = WIDTHS[rec[R_MDT]]
+            width = WIDTHS[rec[_R_MDT]]
             if width and width <= 16 and n % width:
                 ids.next_nonce()  # 4.2.7 has made the packet (taken its nonce) when it checks
                 raise ArgumentError("SizeMismatch { expected: %d, got: %d }" % (width, n))
-            if rec[R_MDT] == _STRING:
+            if rec[_R_MDT] == _STRING:
                 try:
                     str(bytes(buf[:n]), "utf-8")
                 except UnicodeError:
@@ -164,7 +172,7 @@ class Logging:
                     or timestamp_ms > 0xFFFFFFFFFFFFFFFF:
                 raise ArgumentError("timestamp_ms must be a u64, not %r" % (timestamp_ms,))
         nonce = ids.next_nonce()
-        if (queue or self._busy or rec[R_E2E] or rec[R_RELIABLE] or self._opts[_E2E_MODE] == 3) \
+        if (queue or self._busy or rec[_R_E2E] or rec[_R_RELIABLE] or self._opts[_E2E_MODE] == 3) \
                 and _tx().log(self, ty, rec, n, timestamp_ms, nonce, queue):
             return  # E2E, reliable to discovered holders or queued (router_tx.py)
         # the type's fixed bytes (FLAGS NEP ty, sender, endpoints, reliable header) are made
@@ -178,7 +186,7 @@ class Logging:
         if n < 0:
             n = log_pack(self._txbuf(-n), 0, -n, t[2], TS8, nonce, payload, len(payload))
         self._held = t[3]
-        self._originate(n)
+        Logging._originate(self, n)  # (class-qualified: see _originate_busy)
 
     def _template(self, ty, rec):
         # (rec, sender, wire.log_template bytes, 0 when no local handler holds one of the
@@ -186,13 +194,13 @@ class Logging:
         tm = self._log_tmpl
         if tm is None or len(tm) >= 32:
             tm = self._log_tmpl = {}
-        eps = rec[R_EPS]
+        eps = rec[_R_EPS]
         held = 0
         for h in self._handlers:
             if h[0] in eps:
                 held = -1
         t = tm[ty] = (rec, self.src_addr, log_template(ty, self.src_addr, eps,
-                                                       _REL_UNSEQ if rec[R_RELIABLE] else -1),
+                                                       _REL_UNSEQ if rec[_R_RELIABLE] else -1),
                       held)
         return t
 
@@ -207,7 +215,7 @@ class Logging:
         loop brings it back), deliver it to local handlers, forward it."""
         self._busy = True
         try:
-            self._originate_busy(n)
+            _originate_busy(self, n)
         finally:
             self._busy = False
             if self._nested:
@@ -217,19 +225,22 @@ class Logging:
         # Engine._route for a frame of ours, without the _deliver call where it has nothing to
         # do: no network variables and, as _log_frame found (_held), no handler for its
         # endpoints. (This and _originate keep to 11 words of call state, see Node._now: no
-        # local for the header or the buffer, no held argument.)
+        # local for the header or the buffer, no held argument.) The log path calls its
+        # methods through their classes: self.<method> first misses in the instance's nearly
+        # full attribute table, then in each class before the one that has it. (Here as
+        # module globals: Class.method(self, ...) takes a word more of call state.)
         held = self._held
         self._held = -1
-        self._hdr.parse(self._tx_buf, n, True)
+        _parse(self._hdr, self._tx_buf, n, True)
         ids.write_dup_key(self._hdr, self._tx_buf, self._pid)
         self._recent.seen(self._pid)
         if held or self.netvar is not None:
-            held = self._deliver(LOCAL, self._hdr, self._tx_buf, n)
-        d = self._destinations(LOCAL, self._hdr, held)
+            held = self._deliver(_LOCAL, self._hdr, self._tx_buf, n)
+        d = _destinations(self, _LOCAL, self._hdr, held)
         if d:
-            self._send(d, self._tx_buf, n, False)
+            _send(self, d, self._tx_buf, n, False)
         elif now and held != (1 << self._hdr.ep_count) - 1 \
-                and schema.type_record(self._hdr.ty)[R_RELIABLE]:
+                and schema.type_record(self._hdr.ty)[_R_RELIABLE]:
             # 4.2.7: a reliable frame sent now (not from the queue) with endpoints elsewhere
             # and no way there
             raise IoError("no discovered route")
@@ -252,7 +263,7 @@ class Logging:
                 n = tx.frame_len(p)
                 self._txbuf(n)
                 tx.take(p)
-                copy_into(self._tx_buf, 0, tx.buf, p + HDR, n)
+                copy_into(self._tx_buf, 0, tx.buf, p + _HDR, n)
                 try:
                     self._originate_busy(n, False)
                 except DecodeError:
@@ -284,6 +295,12 @@ class Logging:
         """Queue a packed frame to send. DecodeError for a bad frame, ArgumentError if it does not
         fit."""
         _tx().transmit(self, data, True)
+
+
+_originate_busy = Logging._originate_busy  # (see there)
+_destinations = Node._destinations
+_send = Node._send
+_parse = FrameHeader.parse
 
 
 def _tx():

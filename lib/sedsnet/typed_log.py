@@ -6,6 +6,7 @@ import struct
 
 from .engine import BYTES_LIKE
 from .errors import ArgumentError
+from .router_log import Logging
 from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_STATIC, WIDTHS, type_record
 
 _STRING = 13
@@ -65,7 +66,7 @@ def log_values(r, ty, values, timestamp_ms, queue):
     while k < n:
         buf[k] = 0  # a static type is zero-padded, as the reference does
         k += 1
-    r._log_frame(ty, rec, n, timestamp_ms, queue)
+    Logging._log_frame(r, ty, rec, n, timestamp_ms, queue)  # (not r.: see _originate_busy)
 
 
 def _log_f32_raw(r, ty, rec, values, timestamp_ms, queue):

@@ -278,12 +278,12 @@ class FrameHeader:
         Raises DecodeError (CompressedFrameError for zstd payloads unless accept_compressed,
         UnknownTypeError for a schema-default endpoint form with an unknown type).
         """
+        # (four locals and the kernel's seven stack words: 11 words of call state, which
+        # MicroPython keeps off the heap; n holds the kernel's outputs once it is stored)
         if full is True:  # a plain data frame (nonce, endpoint list): one kernel call
             if n < 0:
                 n = len(buf)
-            if n <= len(buf) and hdr_scan(buf, n, self.spans, self._o, self.wide, self.endpoints,
-                                          self.max_endpoints):
-                o = self._o
+            if n <= len(buf) and hdr_scan(buf, n, self.spans, self._o, self.wide, self.endpoints):
                 if not self._plain:  # (what every plain frame has: set once, not per frame)
                     self._plain = True
                     self.has_nonce = True
@@ -293,18 +293,18 @@ class FrameHeader:
                 self.frame_len = n
                 self.flags = buf[0]
                 self.nep = self.ep_count = buf[1]
-                self.ty = o[0]
-                self.data_size = o[1]
-                self.nonce = o[2]
-                self.rel_form = o[3]
-                self.rel_flags = o[4]
-                self.seq = o[5]
-                self.ack = o[6]
-                self.payload_start = o[7]
-                self.payload_end = o[8]
+                n = self._o
+                self.ty = n[0]
+                self.data_size = n[1]
+                self.nonce = n[2]
+                self.rel_form = n[3]
+                self.rel_flags = n[4]
+                self.seq = n[5]
+                self.ack = n[6]
+                self.payload_start = n[7]
+                self.payload_end = n[8]
                 return self
-        wp = _wp or _load()
-        return wp.parse(self, buf, n, full)
+        return (_wp or _load()).parse(self, buf, n, full)
 
     def contract_shape(self, buf):
         """(is_static, mdt, count) from the contract's inline shape, or None."""
