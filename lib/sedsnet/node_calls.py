@@ -22,6 +22,17 @@ def _key(node, src_side_id, dst_side_id):
     return node._src(src_side_id) * 256 + node._side(dst_side_id, "dst_side_id").sid
 
 
+def _put(node, table, src_side_id, dst_side_id, value, reset):
+    # (the value is checked by the caller first: a bad one changes nothing)
+    table[_key(node, src_side_id, dst_side_id)] = value
+    node._rule_changed(src_side_id, reset)
+
+
+def _drop(node, table, src_side_id, dst_side_id, reset):
+    table.pop(_key(node, src_side_id, dst_side_id), None)
+    node._rule_changed(src_side_id, reset)
+
+
 def _u32(v, what):
     if not isinstance(v, int) or not 0 <= v <= 0xFFFFFFFF:
         raise ArgumentError("%s must be a u32, not %r" % (what, v))
@@ -72,15 +83,13 @@ def set_side_egress_enabled(node, side_id, enabled):
 def set_route(node, src_side_id, dst_side_id, enabled):
     """Allow or block frames from src_side_id (None: local) to dst_side_id. ArgumentError for an
     unknown side."""
-    node._routes.allow[_key(node, src_side_id, dst_side_id)] = flag(enabled, "enabled")
-    node._rule_changed(src_side_id, False)
+    _put(node, node._routes.allow, src_side_id, dst_side_id, flag(enabled, "enabled"), False)
 
 
 def clear_route(node, src_side_id, dst_side_id):
     """Remove the set_route rule for (src_side_id, dst_side_id). ArgumentError for an unknown
     side."""
-    node._routes.allow.pop(_key(node, src_side_id, dst_side_id), None)
-    node._rule_changed(src_side_id, False)
+    _drop(node, node._routes.allow, src_side_id, dst_side_id, False)
 
 
 def set_typed_route(node, src_side_id, ty, dst_side_id, enabled):
@@ -113,28 +122,24 @@ def clear_source_route_mode(node, src_side_id):
 def set_route_weight(node, src_side_id, dst_side_id, weight):
     """Weight of (src_side_id, dst_side_id) in Weighted mode (u32). ArgumentError for a bad side
     or value."""
-    node._routes.weights[_key(node, src_side_id, dst_side_id)] = _u32(weight, "weight")
-    node._rule_changed(src_side_id, True)
+    _put(node, node._routes.weights, src_side_id, dst_side_id, _u32(weight, "weight"), True)
 
 
 def clear_route_weight(node, src_side_id, dst_side_id):
     """Remove the weight of (src_side_id, dst_side_id). ArgumentError for an unknown side."""
-    node._routes.weights.pop(_key(node, src_side_id, dst_side_id), None)
-    node._rule_changed(src_side_id, True)
+    _drop(node, node._routes.weights, src_side_id, dst_side_id, True)
 
 
 def set_route_priority(node, src_side_id, dst_side_id, priority):
     """Failover priority of (src_side_id, dst_side_id), lower first (u32). ArgumentError for a
     bad side or value."""
-    node._routes.prios[_key(node, src_side_id, dst_side_id)] = _u32(priority, "priority")
-    node._rule_changed(src_side_id, False)
+    _put(node, node._routes.prios, src_side_id, dst_side_id, _u32(priority, "priority"), False)
 
 
 def clear_route_priority(node, src_side_id, dst_side_id):
     """Remove the failover priority of (src_side_id, dst_side_id). ArgumentError for an unknown
     side."""
-    node._routes.prios.pop(_key(node, src_side_id, dst_side_id), None)
-    node._rule_changed(src_side_id, False)
+    _drop(node, node._routes.prios, src_side_id, dst_side_id, False)
 
 
 # ---- queues -------------------------------------------------------------------------------
