@@ -301,8 +301,9 @@ class Engine(Queues):
         out = i = 0
         while i < hdr.ep_count:  # (no for: a range iterator takes 4 words of call state)
             c = self.discovery.reach_mask(hdr.endpoints[i]) & tok  # (one lookup, any sides)
-            if c & (c - 1):  # nearest holder first (discovery: paths.py)
-                c = self._ranked(src, hdr, c, i)
+            if c & (c - 1):  # nearest holder first (discovery: paths.py); ~mask: all of them
+                c = self.discovery.rank(src, c, hdr.endpoints[i], self._routes, hdr.ty)
+                c = ~c if c < 0 else self._routes.pick(src, c)  # (reliable types, as 4.2.7)
             elif c:
                 c = self._routes.pick(src, c)
             elif ruled:
@@ -310,11 +311,6 @@ class Engine(Queues):
             out |= c
             i += 1
         return out
-
-    def _ranked(self, src, hdr, cands, i):
-        # ~mask from rank: every candidate (reliable types, as 4.2.7)
-        cands = self.discovery.rank(src, cands, hdr.endpoints[i], self._routes, hdr.ty)
-        return ~cands if cands < 0 else self._routes.pick(src, cands)
 
     def _view(self, data, n):
         if len(data) == n:
