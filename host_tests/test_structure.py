@@ -116,3 +116,16 @@ def test_every_public_method_of_router_relay_and_node_has_a_docstring():
                     and not (getattr(v, "__doc__", None) or "").strip():
                 missing.append(cls.__name__ + "." + k)
     assert not missing, missing
+
+
+def test_engine_mirrors_of_other_modules_constants_agree():
+    # const() folds only a module's own names: engine keeps copies of the few it reads per
+    # frame (an imported name is a dict lookup on every use)
+    _lib()
+    from sedsnet import engine, routes, schema
+    for k in ("R_E2E", "R_FAST"):
+        assert getattr(engine, "_" + k) == getattr(schema, k), k
+    assert engine._LOCAL == routes.LOCAL
+    assert engine._ALL_SIDES == (1 << routes.MAX_SIDES) - 1
+    assert [engine._SID_OF_BIT[(1 << s) % 37] for s in range(routes.MAX_SIDES)] == \
+        list(range(routes.MAX_SIDES))

@@ -11,8 +11,7 @@ from .compat import const
 from .errors import ArgumentError, DecodeError, SedsError, UnknownTypeError
 from .kernels import key_into as _dup_key  # (ids.write_dup_key's kernel, without its call)
 from .queues import Queues
-from .routes import LOCAL
-from .schema import R_E2E, R_FAST, R_FIXED, R_MDT, R_STATIC, WIDTHS, type_record
+from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS, type_record
 
 # consts.py's control type codes (const() folds only names of the module itself)
 _SEDSNET_RELIABLE_ACK = const(1)
@@ -25,6 +24,9 @@ _REL_HAS_SEQ = const(0x04)
 # is not an ACK-only frame
 _SEQUENCED = const(0x85)
 _ALL_SIDES = const(0x3FFFFFFF)  # routes.MAX_SIDES bits
+_LOCAL = const(255)  # routes.LOCAL
+_R_E2E = const(8)  # schema.R_E2E, R_FAST: type record fields read for every frame
+_R_FAST = const(14)
 
 # drop reasons, per side (export_runtime_stats()["sides"][i]["drops"])
 DROP_NAMES = ("decode", "duplicate", "unknown_type", "compressed", "e2e", "ingress", "evicted",
@@ -132,7 +134,7 @@ class Engine(Queues):
         _dup_key(data, hdr.spans, hdr.endpoints, self._pid, 0)
         if self._recent.seen(self._pid) or hdr.ty <= _SEDSNET_P2P_MESSAGE:
             return
-        self._route(LOCAL, hdr, data, n)
+        self._route(_LOCAL, hdr, data, n)
 
     def _check(self, data, n):
         """Parse data[:n] into self._hdr and check its payload against the schema or the wire
@@ -147,11 +149,11 @@ class Engine(Queues):
             self._e2e_rx(hdr, data, n)  # a Relay: DecodeError; a Router opens it
             return
         rec = type_record(hdr.ty)
-        if rec is None or rec[R_FAST] != hdr.payload_end - hdr.payload_start \
+        if rec is None or rec[_R_FAST] != hdr.payload_end - hdr.payload_start \
                 or hdr.contract_start >= 0:  # (else: a static type's frame, sized)
             if rec is not None or hdr.contract_start >= 0:
                 self._check_payload(hdr, data, rec)
-            if rec is not None and rec[R_E2E] == 2:
+            if rec is not None and rec[_R_E2E] == 2:
                 self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
 
     def _holds(self, hdr):
@@ -244,11 +246,11 @@ class Engine(Queues):
         held = self._deliver(src, hdr, data, n)
         dst = self._destinations(src, hdr, held)
         if dst:
-            if src != LOCAL:
+            if src != _LOCAL:
                 side = self.sides[src]
                 side.relayed_rx_packets += 1
                 side.relayed_rx_bytes += n
-            self._send(dst, data, n, src != LOCAL)
+            self._send(dst, data, n, src != _LOCAL)
             return dst
         return ~held  # nowhere to send: ~(endpoints held here), for "no discovered route"
 
@@ -267,7 +269,7 @@ class Engine(Queues):
                 if s is not None and s.egress:
                     m |= 1 << s.sid
             self._emask = m
-        return m & ~(1 << src) if src != LOCAL else m
+        return m & ~(1 << src) if src != _LOCAL else m
 
     def _destinations(self, src, hdr, held):
         """Bitmask of sides for a frame from src; held = bitmask over hdr.endpoints of the
