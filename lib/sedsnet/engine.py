@@ -11,7 +11,7 @@ from .compat import const
 from .errors import ArgumentError, DecodeError, SedsError, UnknownTypeError
 from .kernels import key_into as _dup_key  # (ids.write_dup_key's kernel, without its call)
 from .queues import Queues
-from .schema import R_FIXED, R_MDT, R_STATIC, WIDTHS, type_record
+from .schema import R_E2E, R_FAST, R_FIXED, R_MDT, R_STATIC, WIDTHS, type_record
 
 # consts.py's control type codes (const() folds only names of the module itself)
 _SEDSNET_RELIABLE_ACK = const(1)
@@ -25,8 +25,6 @@ _REL_HAS_SEQ = const(0x04)
 _SEQUENCED = const(0x85)
 _ALL_SIDES = const(0x3FFFFFFF)  # routes.MAX_SIDES bits
 _LOCAL = const(255)  # routes.LOCAL
-_R_E2E = const(8)  # schema.R_E2E, R_FAST: type record fields read for every frame
-_R_FAST = const(14)
 
 # drop reasons, per side (export_runtime_stats()["sides"][i]["drops"])
 DROP_NAMES = ("decode", "duplicate", "unknown_type", "compressed", "e2e", "ingress", "evicted",
@@ -149,11 +147,11 @@ class Engine(Queues):
             self._e2e_rx(hdr, data, n)  # a Relay: DecodeError; a Router opens it
             return
         rec = type_record(hdr.ty)
-        if rec is None or rec[_R_FAST] != hdr.payload_end - hdr.payload_start \
+        if rec is None or rec[R_FAST] != hdr.payload_end - hdr.payload_start \
                 or hdr.contract_start >= 0:  # (else: a static type's frame, sized)
             if rec is not None or hdr.contract_start >= 0:
                 self._check_payload(hdr, data, rec)
-            if rec is not None and rec[_R_E2E] == 2:
+            if rec is not None and rec[R_E2E] == 2:
                 self._e2e_rx(hdr, data, n)  # RequireOn in clear: a Router drops it
 
     def _holds(self, hdr):
