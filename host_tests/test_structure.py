@@ -127,3 +127,14 @@ def test_router_log_private_consts_equal_the_names_they_stand_for():
     for name in ("R_STATIC", "R_MDT", "R_EPS", "R_RELIABLE", "R_E2E", "R_FIXED"):
         assert getattr(router_log, "_" + name) == getattr(schema, name), name
     assert router_log._HDR == ring.HDR and router_log._LOCAL == routes.LOCAL
+
+
+def test_engine_mirrors_of_other_modules_constants_agree():
+    # const() folds only a module's own names: engine keeps copies of the few it reads per
+    # frame (an imported name is a dict lookup on every use)
+    _lib()
+    from sedsnet import engine, routes
+    assert engine._LOCAL == routes.LOCAL
+    assert engine._ALL_SIDES == (1 << routes.MAX_SIDES) - 1
+    assert [engine._SID_OF_BIT[(1 << s) % 37] for s in range(routes.MAX_SIDES)] == \
+        list(range(routes.MAX_SIDES))

@@ -70,19 +70,17 @@ class PeerTable:
     _masks_gen = -1
 
     def reach_mask(self, endpoint):
-        """Bitmask of the sides where endpoint is reachable: one lookup per frame (engine's
-        route choice), rebuilt only after reachability changed."""
-        if self._masks_gen != self.reach_gen:
-            self._rebuild_masks()  # (out of line: keeps this call's state off the heap)
-        return self._masks.get(endpoint, 0)
+        """Bitmask of the sides where endpoint is reachable (engine's route choice, per frame)."""
+        return (self._masks if self._masks_gen == self.reach_gen else self._masks_now()).get(
+            endpoint, 0)
 
-    def _rebuild_masks(self):
-        m = {}
+    def _masks_now(self):  # (rebuilt after reachability changed; out of reach_mask's call)
+        m = self._masks = {}
         for sid, st in self.sides.items():
             for e in st[REACH]:
                 m[e] = m.get(e, 0) | 1 << sid
-        self._masks = m
         self._masks_gen = self.reach_gen
+        return m
 
     def hostname_of(self, src_addr):
         """The hostname whose frames carry header source address src_addr, from the ADDRESS

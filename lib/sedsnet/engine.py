@@ -11,7 +11,6 @@ from .compat import const
 from .errors import ArgumentError, DecodeError, SedsError, UnknownTypeError
 from .kernels import key_into as _dup_key  # (ids.write_dup_key's kernel, without its call)
 from .queues import Queues
-from .routes import LOCAL
 from .schema import R_E2E, R_FAST, R_FIXED, R_MDT, R_STATIC, WIDTHS, type_record
 
 # consts.py's control type codes (const() folds only names of the module itself)
@@ -25,6 +24,7 @@ _REL_HAS_SEQ = const(0x04)
 # is not an ACK-only frame
 _SEQUENCED = const(0x85)
 _ALL_SIDES = const(0x3FFFFFFF)  # routes.MAX_SIDES bits
+_LOCAL = const(255)  # routes.LOCAL
 
 # drop reasons, per side (export_runtime_stats()["sides"][i]["drops"])
 DROP_NAMES = ("decode", "duplicate", "unknown_type", "compressed", "e2e", "ingress", "evicted",
@@ -132,7 +132,7 @@ class Engine(Queues):
         _dup_key(data, hdr.spans, hdr.endpoints, self._pid, 0)
         if self._recent.seen(self._pid) or hdr.ty <= _SEDSNET_P2P_MESSAGE:
             return
-        self._route(LOCAL, hdr, data, n)
+        self._route(_LOCAL, hdr, data, n)
 
     def _check(self, data, n):
         """Parse data[:n] into self._hdr and check its payload against the schema or the wire
@@ -244,11 +244,11 @@ class Engine(Queues):
         held = self._deliver(src, hdr, data, n)
         dst = self._destinations(src, hdr, held)
         if dst:
-            if src != LOCAL:
+            if src != _LOCAL:
                 side = self.sides[src]
                 side.relayed_rx_packets += 1
                 side.relayed_rx_bytes += n
-            self._send(dst, data, n, src != LOCAL)
+            self._send(dst, data, n, src != _LOCAL)
             return dst
         return ~held  # nowhere to send: ~(endpoints held here), for "no discovered route"
 
@@ -267,7 +267,7 @@ class Engine(Queues):
                 if s is not None and s.egress:
                     m |= 1 << s.sid
             self._emask = m
-        return m & ~(1 << src) if src != LOCAL else m
+        return m & ~(1 << src) if src != _LOCAL else m
 
     def _destinations(self, src, hdr, held):
         """Bitmask of sides for a frame from src; held = bitmask over hdr.endpoints of the
@@ -301,8 +301,9 @@ class Engine(Queues):
         out = i = 0
         while i < hdr.ep_count:  # (no for: a range iterator takes 4 words of call state)
             c = self.discovery.reach_mask(hdr.endpoints[i]) & tok  # (one lookup, any sides)
-            if c & (c - 1):  # nearest holder first (discovery: paths.py)
-                c = self._ranked(src, hdr, c, i)
+            if c & (c - 1):  # nearest holder first (discovery: paths.py); ~mask: all of them
+                c = self.discovery.rank(src, c, hdr.endpoints[i], self._routes, hdr.ty)
+                c = ~c if c < 0 else self._routes.pick(src, c)  # (reliable types, as 4.2.7)
             elif c:
                 c = self._routes.pick(src, c)
             elif ruled:
@@ -310,11 +311,6 @@ class Engine(Queues):
             out |= c
             i += 1
         return out
-
-    def _ranked(self, src, hdr, cands, i):
-        # ~mask from rank: every candidate (reliable types, as 4.2.7)
-        cands = self.discovery.rank(src, cands, hdr.endpoints[i], self._routes, hdr.ty)
-        return ~cands if cands < 0 else self._routes.pick(src, cands)
 
     def _view(self, data, n):
         if len(data) == n:

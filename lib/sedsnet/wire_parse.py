@@ -333,36 +333,27 @@ _REL_MODE = const(2)  # wire.REL_MODE
 _P2P_MESSAGE = const(18)  # the last built-in (control) type
 
 
-def relay_check(node, hdr, data, n, e):
-    # refused's answer to a frame from a side that failed the full checks (e):
-    # as 4.2.7, a user frame no local handler holds needs only pass the reliable header's
-    # checks and is then passed on as it is (returns); anything else raises e
-    e2e = hdr.e2e
-    try:
-        parse(hdr, data, n, _REL_MODE)
-        if hdr.rel_form and hdr.rel_flags & _REL_ACK_ONLY:
-            return  # 4.2.7 reads nothing after an ACK-only header
-        # (a control type, a zstd payload (FLAGS 0x01) or a local holder: all of it)
-        held = hdr.ty <= _P2P_MESSAGE or data[0] & _F_COMPRESSED or node._holds(hdr)
-        held = held or isinstance(e, E2EError)  # failed authentication: never passed on
-    except SedsError:
-        held = True
-    if held:
-        hdr.e2e = e2e  # (the drop reason of the full parse)
-        raise e
-
-
 def refused(node, side, data, n, e):
-    # a frame from side that failed Engine._check (e): as 4.2.7, a user frame no local handler
-    # holds needs only pass the header checks (peek_header's) and is then passed on as it is
-    # (returns); anything else is counted on the side (its reason) and raised
-    try:
-        if n < 3:
-            raise e
-        relay_check(node, node._hdr, data, n, e)
-    except SedsError as e2:
-        count_drop(side, node._hdr, e2)
-        raise
+    # a frame from side that failed Engine._check (e): as 4.2.7, a user frame no local
+    # handler holds needs only pass the reliable header's checks and is then passed on as
+    # it is (returns); anything else is counted on the side (its reason) and raises e
+    hdr = node._hdr
+    if n >= 3:
+        e2e = hdr.e2e
+        try:
+            parse(hdr, data, n, _REL_MODE)
+            if hdr.rel_form and hdr.rel_flags & _REL_ACK_ONLY:
+                return  # 4.2.7 reads nothing after an ACK-only header
+            # (a control type, a zstd payload (FLAGS 0x01) or a local holder: all of it)
+            held = hdr.ty <= _P2P_MESSAGE or data[0] & _F_COMPRESSED or node._holds(hdr)
+            held = held or isinstance(e, E2EError)  # failed authentication: never passed on
+        except SedsError:
+            held = True
+        if not held:
+            return
+        hdr.e2e = e2e  # (the drop reason of the full parse)
+    count_drop(side, hdr, e)
+    raise e
 
 
 def count_drop(side, hdr, e):
