@@ -17,7 +17,7 @@ from .wire import TS8, FrameHeader, log_template
 
 from .kernels import copy_into, log_pack
 
-# schema.R_*, ring.HDR and routes.LOCAL as private consts (folded here, not module globals:
+# schema.R_*, ring.HDR, routes.LOCAL and wire.OWN as private consts (folded here, not module globals:
 # host_tests/test_structure.py keeps them equal)
 _R_STATIC = const(1)
 _R_MDT = const(3)
@@ -27,6 +27,7 @@ _R_E2E = const(8)
 _R_FIXED = const(9)
 _HDR = const(4)
 _LOCAL = const(255)
+_OWN = const(3)  # wire.OWN
 _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain side
 _STRING = const(13)
 _E2E_MODE = const(10)  # index of e2e_mode in Router._opts (options.NAMES)
@@ -36,7 +37,9 @@ _TX_TAG = const(0xFE)  # ring tag of queued TX frames (0xFF marks a taken record
 class Logging:
     """Router's originating half: log_*(), transmit_*() and the TX queue."""
     _log_tmpl = None  # type -> Logging._template's tuple, at most 32 types
-    _held = -1  # the next _originate_busy's local holders: 0 none (a log's template knows)
+    # the next _originate_busy's local holders, as a log's template knows them (0 none, -1 to
+    # be found by _deliver), or -2: not a template's frame (deliver, and check the CRC)
+    _held = -2
     _mdt = 1  # the element type of the log_<number type>() call under way (typed_log.py)
 
     def _record(self, ty):
@@ -230,8 +233,8 @@ class Logging:
         # full attribute table, then in each class before the one that has it. (Here as
         # module globals: Class.method(self, ...) takes a word more of call state.)
         held = self._held
-        self._held = -1
-        _parse(self._hdr, self._tx_buf, n, True)
+        self._held = -2
+        _parse(self._hdr, self._tx_buf, n, True if held < -1 else _OWN)
         ids.write_dup_key(self._hdr, self._tx_buf, self._pid)
         self._recent.seen(self._pid)
         if held or self.netvar is not None:
