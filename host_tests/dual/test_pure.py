@@ -99,6 +99,7 @@ def _bindings():
     p = _pure
     return [(wire, "hdr_scan", _pure_frame.hdr_scan), (router_log, "log_pack", _pure_frame.log_pack),
             (wire, "crc32_write", p.crc32_write), (ids, "_key_kernel", p.key_into), (engine, "_dup_key", p.key_into),
+            (router_log, "key_into", p.key_into),
             (ids, "_nonce_kernel", p.nonce_next), (recent, "recent_seen", p.recent_seen),
             (queues, "copy_into", p.copy_into), (router_log, "copy_into", p.copy_into),
             (ring, "copy_into", p.copy_into), (isr, "copy_into", p.copy_into)]

@@ -15,7 +15,7 @@ from .queues import _Views
 from .schema import WIDTHS
 from .wire import TS8, FrameHeader, log_template
 
-from .kernels import copy_into, log_pack
+from .kernels import copy_into, key_into, log_pack
 
 # schema.R_*, ring.HDR, routes.LOCAL and wire.OWN as private consts (folded here, not module globals:
 # host_tests/test_structure.py keeps them equal)
@@ -235,7 +235,7 @@ class Logging:
         held = self._held
         self._held = -2
         _parse(self._hdr, self._tx_buf, n, True if held < -1 else _OWN)
-        ids.write_dup_key(self._hdr, self._tx_buf, self._pid)
+        key_into(self._tx_buf, self._hdr.spans, self._hdr.endpoints, self._pid, 0)  # (write_dup_key)
         self._recent.seen(self._pid)
         if held or self.netvar is not None:
             held = self._deliver(_LOCAL, self._hdr, self._tx_buf, n)
