@@ -125,7 +125,7 @@ def test_viper_and_pure_hdr_scan_agree():
     b = [array_of("i", 8), array_of("i", 9), array_of("H", 8), array_of("I", 8)]
     ones = 0
     for frame in frames:
-        for n in (len(frame), len(frame) - 2):
+        for n in (len(frame), len(frame) - 2, -len(frame)):  # (-n: the CRC unchecked)
             ra = _fast_frame.hdr_scan(frame, n, a[0], a[1], a[2], a[3])
             rb = _pure_frame.hdr_scan(frame, n, b[0], b[1], b[2], b[3])
             assert ra == rb, (frame, n)
@@ -150,3 +150,22 @@ def test_frame_header_has_no_property_and_still_reads_wide_fields():
     h = FrameHeader().parse(buf, n)
     assert (h.src_addr, h.timestamp_ms, h.ty) == (0xFFFFFFFF, 2 ** 64 - 1, 3000)
     assert not hasattr(h, "no_such_field")
+
+
+def test_a_scan_of_our_own_frame_skips_only_the_crc_check():
+    # n < 0 (FrameHeader.parse(full=OWN), the log path's frames): the same fields, the CRC
+    # not read, so a frame with a bad CRC passes there and nowhere else
+    fresh(VECTOR_SCHEMA)
+    took = 0
+    for frame in _packed()[::7]:
+        f = bytearray(frame)
+        a = [array_of("i", 8), array_of("i", 9), array_of("H", 8), array_of("I", 8)]
+        b = [array_of("i", 8), array_of("i", 9), array_of("H", 8), array_of("I", 8)]
+        ra = wire.hdr_scan(f, len(f), a[0], a[1], a[2], a[3])
+        f[-1] ^= 0xFF
+        assert wire.hdr_scan(f, len(f), b[0], b[1], b[2], b[3]) == 0
+        assert wire.hdr_scan(f, -len(f), b[0], b[1], b[2], b[3]) == ra
+        if ra:
+            took += 1
+            assert [list(x) for x in a] == [list(x) for x in b], frame
+    assert took > 0

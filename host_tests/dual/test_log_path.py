@@ -117,10 +117,11 @@ def test_originate_takes_no_heap_call_frame():
     r.log_f32(LT, [1.0, 2.0])  # a real frame in _tx_buf
     n = r._hdr.frame_len
     # the callees that are not the log path's own: small stand-ins (their frames are theirs),
-    # in router_log's globals, where _originate_busy finds them
-    from sedsnet import router_log
-    real = router_log._parse, router_log._destinations
-    router_log._parse, router_log._destinations = _parse, _zero
+    # in router_log's _tl list, where _originate_busy finds them (FrameHeader.parse at 6,
+    # Engine._destinations at 4)
+    from sedsnet.router_log import _tl
+    real = _tl[6], _tl[4]
+    _tl[6], _tl[4] = _parse, _zero
     try:
         r._held = 0
         r._originate(n)
@@ -129,4 +130,4 @@ def test_originate_takes_no_heap_call_frame():
         r._originate(n)
         assert mem_total() - before == 0
     finally:
-        router_log._parse, router_log._destinations = real
+        _tl[6], _tl[4] = real

@@ -22,7 +22,11 @@ def _u28(b, p, end):
 
 def hdr_scan(buf, n, spans, o, wide, eps):
     """Twin of _fast.hdr_scan: 1 when buf[:n] is a plain frame, parsed into spans, o, wide and
-    eps (room for len(eps) endpoints); 0 when the full parser must look at it (see _fast.py)."""
+    eps (room for len(eps) endpoints); 0 when the full parser must look at it (see _fast.py).
+    n < 0: the frame of -n bytes this node just packed (its CRC is not checked)."""
+    crc = n > 0
+    if not crc:
+        n = -n
     if n < 8:
         return 0
     end = n - 4
@@ -32,7 +36,7 @@ def hdr_scan(buf, n, spans, o, wide, eps):
         return 0
     if flags & 0x02 and not flags & 0x40:
         return 0
-    if not crc32_check(buf, 0, end):
+    if crc and not crc32_check(buf, 0, end):
         return 0
     # ULEBs of one or two bytes inline, longer ones through _u28: every call is a frame
     x = buf[2]

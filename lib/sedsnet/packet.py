@@ -261,8 +261,9 @@ def from_header(hdr, data):
         ts |= (w[2] << 32) | (w[3] << 48)
     e = hdr.endpoints
     n = hdr.ep_count
-    # (a slice makes a slice object too: the usual one or two endpoints go in a list)
-    eps = [e[0], e[1]] if n == 2 else [e[0]] if n == 1 else e[:n]
+    # (a slice makes a slice object too, a list its items' block: the usual one or two
+    # endpoints go in a tuple, one allocation; Packet.endpoints hands out a list of them)
+    eps = (e[0], e[1]) if n == 2 else (e[0],) if n == 1 else e[:n]
     pkt = Packet((hdr.ty, ids.sender_name(src), eps, ts,
                   bytes(data[hdr.payload_start:hdr.payload_end]), src, hdr.nonce))
     shape = hdr.contract_shape(data) if hdr.contract_start >= 0 else None

@@ -9,15 +9,15 @@ import struct
 from . import ids, schema
 from .compat import const
 from .engine import BYTES_LIKE, packed_of
-from .errors import ArgumentError, DecodeError, IoError, UnknownTypeError
+from .errors import ArgumentError, IoError, UnknownTypeError
 from .node import Node, flag
 from .queues import _Views
 from .schema import WIDTHS
 from .wire import TS8, FrameHeader, log_template
 
-from .kernels import copy_into, log_pack
+from .kernels import key_into, log_pack
 
-# schema.R_*, ring.HDR and routes.LOCAL as private consts (folded here, not module globals:
+# schema.R_*, routes.LOCAL and wire._OWN as private consts (folded here, not module globals:
 # host_tests/test_structure.py keeps them equal)
 _R_STATIC = const(1)
 _R_MDT = const(3)
@@ -25,18 +25,19 @@ _R_EPS = const(5)
 _R_RELIABLE = const(6)
 _R_E2E = const(8)
 _R_FIXED = const(9)
-_HDR = const(4)
 _LOCAL = const(255)
+_OWN = const(3)  # wire._OWN
 _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain side
 _STRING = const(13)
 _E2E_MODE = const(10)  # index of e2e_mode in Router._opts (options.NAMES)
-_TX_TAG = const(0xFE)  # ring tag of queued TX frames (0xFF marks a taken record)
 
 
 class Logging:
     """Router's originating half: log_*(), transmit_*() and the TX queue."""
     _log_tmpl = None  # type -> Logging._template's tuple, at most 32 types
-    _held = -1  # the next _originate_busy's local holders: 0 none (a log's template knows)
+    # the next _originate_busy's local holders, as a log's template knows them (0 none, -1 to
+    # be found by _deliver), or -2: not a template's frame (deliver, and check the CRC)
+    _held = -2
     _mdt = 1  # the element type of the log_<number type>() call under way (typed_log.py)
 
     def _record(self, ty):
@@ -215,7 +216,7 @@ class Logging:
         loop brings it back), deliver it to local handlers, forward it."""
         self._busy = True
         try:
-            _originate_busy(self, n)
+            _tl[3](self, n)
         finally:
             self._busy = False
             if self._nested:
@@ -230,15 +231,15 @@ class Logging:
         # full attribute table, then in each class before the one that has it. (Here as
         # module globals: Class.method(self, ...) takes a word more of call state.)
         held = self._held
-        self._held = -1
-        _parse(self._hdr, self._tx_buf, n, True)
-        ids.write_dup_key(self._hdr, self._tx_buf, self._pid)
+        self._held = -2
+        _tl[6](self._hdr, self._tx_buf, n, True if held < -1 else _OWN)
+        key_into(self._tx_buf, self._hdr.spans, self._hdr.endpoints, self._pid, 0)  # (write_dup_key)
         self._recent.seen(self._pid)
         if held or self.netvar is not None:
             held = self._deliver(_LOCAL, self._hdr, self._tx_buf, n)
-        d = _destinations(self, _LOCAL, self._hdr, held)
+        d = _tl[4](self, _LOCAL, self._hdr, held)
         if d:
-            _send(self, d, self._tx_buf, n, False)
+            _tl[5](self, d, self._tx_buf, n, False)
         elif now and held != (1 << self._hdr.ep_count) - 1 \
                 and schema.type_record(self._hdr.ty)[_R_RELIABLE]:
             # 4.2.7: a reliable frame sent now (not from the queue) with endpoints elsewhere
@@ -251,30 +252,10 @@ class Logging:
         return Node._view(self, data, n)
 
     def _process_tx(self, deadline):
-        done = 0
+        # the TX ring's frames (router_tx.process: loaded with the first queued frame, or when
+        # the ring wants to grow); an empty ring is nothing to do
         tx = self._tx
-        was_busy = self._busy
-        self._busy = True
-        try:
-            while True:
-                p = tx.best()
-                if p < 0:
-                    break
-                n = tx.frame_len(p)
-                self._txbuf(n)
-                tx.take(p)
-                copy_into(self._tx_buf, 0, tx.buf, p + _HDR, n)
-                try:
-                    self._originate_busy(n, False)
-                except DecodeError:
-                    pass  # a queued frame that did not parse (transmit_packed_message_queue)
-                done += 1
-                if deadline >= 0 and self._past(deadline):
-                    break
-        finally:
-            self._busy = was_busy
-        tx.grow()
-        return done
+        return _tx().process(self, deadline) if tx.live or tx.want else 0
 
     # ---- whole packets and frames ---------------------------------------------------------
     def transmit_message(self, packet):
@@ -297,10 +278,6 @@ class Logging:
         _tx().transmit(self, data, True)
 
 
-_originate_busy = Logging._originate_busy  # (see there)
-_destinations = Node._destinations
-_send = Node._send
-_parse = FrameHeader.parse
 
 
 def _tx():
@@ -325,4 +302,7 @@ def _values(r, ty, values, timestamp_ms, queue):
     _tl[2](r, ty, values, timestamp_ms, queue)
 
 
-_tl = [None, None, None]  # typed_log, router_tx, typed_log.log_values once loaded
+# typed_log, router_tx, typed_log.log_values once loaded; then the log path's callees (see
+# _originate_busy): in this list rather than as four more module globals (the table's size)
+_tl = [None, None, None, Logging._originate_busy, Node._destinations, Node._send,
+       FrameHeader.parse]

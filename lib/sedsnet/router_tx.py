@@ -4,14 +4,15 @@
 # (transmit_*). Loaded by the first such call: a plain log goes out without this module.
 from .compat import const
 from .engine import check_frame_arg
-from .errors import ArgumentError
+from .errors import ArgumentError, DecodeError
+from .kernels import copy_into
 from .ring import HDR
 from .schema import R_E2E, R_EPS, R_PRIORITY, R_RELIABLE, type_record
 from .wire import frame_size, pack_into, uleb_len
 
 _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain side
 _E2E_MODE = const(10)  # index of e2e_mode in Router._opts (options.NAMES)
-_TX_TAG = const(0xFE)  # ring tag of queued TX frames (router_log's)
+_TX_TAG = const(0xFE)  # ring tag of queued TX frames (0xFF marks a taken record)
 
 
 def log(r, ty, rec, n, ts, nonce, queue):
@@ -73,3 +74,32 @@ def _size(ty, src, eps, ts, nonce, payload, rel):
     for e in eps:
         eb += uleb_len(e)
     return frame_size(eb, ty, src, ts, nonce, len(payload), -1, rel)
+
+
+def process(r, deadline):
+    """Router._process_tx: the queued frames, best first, until the ring is empty or the
+    deadline (ms, -1 none) has passed; how many were sent. Then the ring grows if it wants."""
+    done = 0
+    tx = r._tx
+    was_busy = r._busy
+    r._busy = True
+    try:
+        while True:
+            p = tx.best()
+            if p < 0:
+                break
+            n = tx.frame_len(p)
+            r._txbuf(n)
+            tx.take(p)
+            copy_into(r._tx_buf, 0, tx.buf, p + HDR, n)
+            try:
+                r._originate_busy(n, False)
+            except DecodeError:
+                pass  # a queued frame that did not parse (transmit_packed_message_queue)
+            done += 1
+            if deadline >= 0 and r._past(deadline):
+                break
+    finally:
+        r._busy = was_busy
+    tx.grow()
+    return done

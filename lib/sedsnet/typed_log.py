@@ -20,6 +20,11 @@ _RANGE = {"<B": (0, 0xFF), "<H": (0, 0xFFFF), "<I": (0, 0xFFFFFFFF), "<Q": (0, (
           "<b": (-0x80, 0x7F), "<h": (-0x8000, 0x7FFF), "<i": (-(1 << 31), (1 << 31) - 1),
           "<q": (-(1 << 63), (1 << 63) - 1)}
 _INF = float("inf")
+# the per-value names of log_values as module globals: a builtin is found only after a miss
+# in this module's table, struct.pack_into after a second lookup in struct's
+_type = type
+_float = float
+_pack_into = struct.pack_into
 _EXACT = 1 << 53  # ints up to this convert to float exactly (and cannot overflow)
 _SEQ = (list, tuple)  # value lists of the typed log helpers
 try:
@@ -32,7 +37,7 @@ except ImportError:
 def log_values(r, ty, values, timestamp_ms, queue):
     """log_f32() ... log_i64(): values of element type r._mdt (a MessageDataType code)."""
     # (few locals and no for-iterator: a smaller heap call frame, found sooner in the heap)
-    rec = type_record(ty) if type(ty) is int else None
+    rec = type_record(ty) if _type(ty) is int else None
     if rec is None or 200 in rec[R_EPS]:
         rec = r._record(ty)  # (its errors; an int subclass such as a bool passes there)
     if not isinstance(values, _SEQ):
@@ -54,9 +59,10 @@ def log_values(r, ty, values, timestamp_ms, queue):
     p = 0
     if mdt <= 1:  # float values pack as they are, here (a call of _pack_all is a heap frame)
         i = 0
+        fmt = "<f" if mdt else "<d"
         try:
-            while p < k and type(values[i]) is float:
-                struct.pack_into(_MDT_FMT[mdt], buf, p, values[i])
+            while p < k and _type(values[i]) is _float:
+                _pack_into(fmt, buf, p, values[i])
                 p += width
                 i += 1
         except OverflowError:  # CPython: a double past float32's range (_pack_all's inf)

@@ -44,6 +44,7 @@ EP_BITMAP = const(2)
 
 _MAX_U32 = const(0xFFFFFFFF)
 REL_MODE = 2  # FrameHeader.parse(full=REL_MODE)
+_OWN = const(3)  # FrameHeader.parse(full=3): full=True for a frame this node just packed
 
 
 _BIG = const(0x0FFFFFFF)  # above this, ULEBs are worked out from the value's bytes
@@ -273,17 +274,19 @@ class FrameHeader:
         full=False checks only what the reference's peek_header checks (CRC, header, endpoints,
         contract) and leaves the reliable header and payload fields unset; full=REL_MODE
         (2) adds the reliable header (what a 4.2.7 Router checks of a frame it only relays;
-        no nonce range check). The payload span is then the rest of the frame.
+        no nonce range check). The payload span is then the rest of the frame. full=3:
+        full=True for a frame this node packed itself (a plain one's CRC is not checked).
 
         Raises DecodeError (CompressedFrameError for zstd payloads unless accept_compressed,
         UnknownTypeError for a schema-default endpoint form with an unknown type).
         """
         # (four locals and the kernel's seven stack words: 11 words of call state, which
         # MicroPython keeps off the heap; n holds the kernel's outputs once it is stored)
-        if full is True:  # a plain data frame (nonce, endpoint list): one kernel call
-            if n < 0:
+        if full is True or full == _OWN:  # a plain data frame (nonce, endpoint list): one
+            if n < 0:  # kernel call (given -n for _OWN: it skips the CRC check)
                 n = len(buf)
-            if n <= len(buf) and hdr_scan(buf, n, self.spans, self._o, self.wide, self.endpoints):
+            if n <= len(buf) and hdr_scan(buf, n if full is True else -n, self.spans, self._o,
+                                          self.wide, self.endpoints):
                 if not self._plain:  # (what every plain frame has: set once, not per frame)
                     self._plain = True
                     self.has_nonce = True
@@ -304,7 +307,7 @@ class FrameHeader:
                 self.payload_start = n[7]
                 self.payload_end = n[8]
                 return self
-        return (_wp or _load()).parse(self, buf, n, full)
+        return (_wp or _load()).parse(self, buf, n, True if full == _OWN else full)
 
     def contract_shape(self, buf):
         """(is_static, mdt, count) from the contract's inline shape, or None."""
