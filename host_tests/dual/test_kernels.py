@@ -1,6 +1,6 @@
 # sedsnet.kernels chooses the hot kernels once (viper _fast or pure _pure) for every module,
 # and says which and why (issue 11: one choice, not one per module).
-from sedsnet import _pure, _pure_frame, ids, isr, kernels, queues, recent, ring, router_log
+from sedsnet import _pure, _pure_frame, ids, isr, kernels, queues, recent, ring, router_log, router_tx
 from support import IS_MICROPYTHON
 
 
@@ -33,8 +33,9 @@ def test_kernels_say_which_path_loaded_and_why():
 
 
 def test_every_module_takes_its_kernels_from_the_one_choice():
-    for mod in (isr, queues, ring, router_log):
+    for mod in (isr, queues, ring, router_tx):
         assert mod.copy_into is kernels.copy_into, mod
+    assert router_log.key_into is kernels.key_into
     assert recent.recent_seen is kernels.recent_seen
     assert ids._pid_kernel is kernels.pid_into
     assert ids._key_kernel is kernels.key_into
