@@ -61,6 +61,8 @@ OPTIONAL = (
     ("return_path (the way back for E2E ACKs)", ["sedsnet.return_path"]),
     ("options (non-default options, configure_address)", ["sedsnet.options"]),
     ("router_tx (queued, E2E and reliable-origin logs, transmit_*)", ["sedsnet.router_tx"]),
+    ("node_calls (route rules, side switches, queue clears, topology calls)",
+     ["sedsnet.node_calls"]),
     ("_fmt", ["sedsnet._fmt"]),
     ("firmware: app + link + mainloop", ["sedsnet_node.app", "sedsnet_node.link",
                                           "sedsnet_node.mainloop"]),
