@@ -61,3 +61,6 @@ def test_rule_calls_mark_a_discovery_change_and_restart_the_cursor():
     assert x.discovery._changed is False  # (4.2.7's Relay: no rule calls to copy)
     x.remove_side(1)
     assert x.side_ids() == [s]
+    raises(AttributeError, getattr, x, "receive_packet_queue")  # a Router's, not a Relay's
+    assert r.process_received_queue() == 0 and r.process_send_queue() == 0
+    assert r.resolve_hostname("NC")["hostname"] == "NC"

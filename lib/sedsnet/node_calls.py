@@ -4,6 +4,7 @@
 # board that never calls them never compiles or keeps them (a CircuitPython board compiles its
 # .py sources into its heap). Each rule call ends in Node._rule_changed, as
 # set_source_route_mode (the one rule call boards make) in node.py.
+from .engine import packed_of
 from .errors import ArgumentError
 from .node import flag
 from .queues import check_timeout
@@ -203,3 +204,32 @@ def announce_leave(node):
     """One DISCOVERY_LEAVE (type 15, empty) on every side, now: peers drop us at once."""
     from .topology import announce_leave
     announce_leave(node)
+
+
+# ---- a Router's (router.py's __getattr__ binds these: a Relay has none of them) -------------
+def resolve_hostname(router, hostname):
+    """{hostname, address, requested_address, birth_ms, owner_hash} of a discovered router (or
+    us), None when unknown (topology.py)."""
+    from .topology import resolve_hostname
+    return resolve_hostname(router, hostname)
+
+
+def receive_packet_queue_from_side(router, side_id, packet):
+    """Not IRQ-safe: packing the Packet allocates (MemoryError under heap_lock). From an IRQ use
+    receive_packed_queue_from_side with the frame bytes."""
+    router._rx_queue(router._side(side_id), packed_of(packet))
+
+
+def receive_packet_queue(router, packet):
+    """Not IRQ-safe: packing the Packet allocates; from an IRQ use receive_packed_queue."""
+    router.receive_packed_queue(packed_of(packet))
+
+
+def process_received_queue(router):
+    """Handle every queued received frame (process_rx_queue); returns how many."""
+    return router.process_rx_queue()
+
+
+def process_send_queue(router):
+    """Send every queued frame (process_tx_queue); returns how many."""
+    return router.process_tx_queue()

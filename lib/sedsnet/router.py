@@ -20,6 +20,9 @@ _HANDLER_TRIES = const(3)  # tuning.py's max_handler_retries default
 # 4.2.7's defaults of the Router options options.NAMES lists (options.py checks other values)
 _OPTION_DEFAULTS = (0, 0, True, 0, 100, 5000, 1000, 1000, True, 50000, 255, 0)
 _singleton = [None]  # Router.new_singleton()
+# a Router's methods in node_calls.py (a Relay has none of them): one str, no qstrs
+_CALLS = (" resolve_hostname receive_packet_queue_from_side receive_packet_queue"
+          " process_received_queue process_send_queue ")
 _packet = None  # packet.from_header, set by the first Router with a packet handler
 
 
@@ -93,6 +96,9 @@ class Router(Logging, Node):
             from . import timesync
             if name in timesync.API:
                 return getattr(self._timesync(), name)
+        if _CALLS.find(" " + name + " ") >= 0:  # a Router's rarely called methods
+            from .node_calls import bound
+            return bound(self, name)
         return Node.__getattr__(self, name)
 
     def _default_name(self):
@@ -105,12 +111,6 @@ class Router(Logging, Node):
         mode and value go out in DISCOVERY_ADDRESS. Other modes: ArgumentError."""
         from .options import configure_address
         configure_address(self, address_mode, requested_address)
-
-    def resolve_hostname(self, hostname):
-        """{hostname, address, requested_address, birth_ms, owner_hash} of a discovered
-        router (or us), None when unknown (topology.py)."""
-        from .topology import resolve_hostname
-        return resolve_hostname(self, hostname)
 
     def local_endpoints(self):
         """The sorted endpoint IDs local handlers hold (none on a Relay)."""
@@ -207,11 +207,6 @@ class Router(Logging, Node):
         (counted). ArgumentError for a bad side or frame type."""
         self._rx_queue(self._side(side_id), data)
 
-    def receive_packet_queue_from_side(self, side_id, packet):
-        """Not IRQ-safe: packing the Packet allocates (MemoryError under heap_lock). From an
-        IRQ use receive_packed_queue_from_side with the frame bytes."""
-        self._rx_queue(self._side(side_id), packed_of(packet))
-
     # ---- frames the application hands in (no side): delivered and forwarded as its own ----
     def receive_packed(self, data):
         """A frame the application hands in: checked, deduplicated, delivered and forwarded as our
@@ -241,10 +236,6 @@ class Router(Logging, Node):
         if not self._isr.push(data, len(data), LOCAL_TAG):
             self._local_rx_dropped += 1
 
-    def receive_packet_queue(self, packet):
-        """Not IRQ-safe: packing the Packet allocates; from an IRQ use receive_packed_queue."""
-        self.receive_packed_queue(packed_of(packet))
-
     @staticmethod
     def new_singleton(**options):
         """The process's one Router: made by the first call; later calls return it and may not
@@ -256,14 +247,6 @@ class Router(Logging, Node):
             raise ArgumentError("Router singleton already exists; cannot modify constructor "
                                 "options (%s)" % ", ".join(sorted(options)))
         return one
-
-    def process_received_queue(self):
-        """Handle every queued received frame (process_rx_queue); returns how many."""
-        return self.process_rx_queue()
-
-    def process_send_queue(self):
-        """Send every queued frame (process_tx_queue); returns how many."""
-        return self.process_tx_queue()
 
 
 def _e2e():
