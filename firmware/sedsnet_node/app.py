@@ -87,6 +87,10 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
         except Exception as e:
             failed += 1
             log("sedsnet: side %s not started: %s: %s" % (name, type(e).__name__, e))
+    # a radio's start polls its chip for a time-dependent number of rounds, each leaving
+    # garbage: collected here, so the long-lived objects made next pack the same way however
+    # long the start took (the Feather boots with a few KB to spare)
+    gc.collect()
     handlers = [(eid, None, PacketCounter(ep, log))  # packed: no sedsnet.packet
                 for ep, eid in handler_ids]
     netfeat = None
@@ -108,6 +112,7 @@ def build(cfg, hw, log=print, clock=None, sleep_ms=None, schema_dir="", cfg_path
                     periodic_ms=timing.get("periodic_ms", 5), idle_ms=timing.get("idle_ms", 2),
                     status_ms=timing.get("status_ms", 0))
     loop.link_errors += failed
+    gc.collect()  # (the same, before the sides' long-lived tables)
     for name, link in links:
         prof = getattr(link, "side_profile", None)  # radios: a side profile (sedsnet/sdt.py)
         rel = reliable.get(name, False)  # "reliable": true (hop-by-hop reliable side)
