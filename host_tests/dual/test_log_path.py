@@ -108,6 +108,10 @@ def _parse(hdr, buf, n, full):
     return None
 
 
+def _tx_one(r, bit, view, relayed):
+    return None
+
+
 @micropython_only("micropython.mem_total: the heap's allocation counter")
 def test_originate_takes_no_heap_call_frame():
     from micropython import mem_total
@@ -118,10 +122,10 @@ def test_originate_takes_no_heap_call_frame():
     n = r._hdr.frame_len
     # the callees that are not the log path's own: small stand-ins (their frames are theirs),
     # in router_log's _tl list, where _originate_busy finds them (FrameHeader.parse at 6,
-    # Engine._destinations at 4)
+    # Engine._destinations at 4, engine._tx at 7: a lone egress side skips _destinations)
     from sedsnet.router_log import _tl
-    real = _tl[6], _tl[4]
-    _tl[6], _tl[4] = _parse, _zero
+    real = _tl[6], _tl[4], _tl[7]
+    _tl[6], _tl[4], _tl[7] = _parse, _zero, _tx_one
     try:
         r._held = 0
         r._originate(n)
@@ -130,4 +134,4 @@ def test_originate_takes_no_heap_call_frame():
         r._originate(n)
         assert mem_total() - before == 0
     finally:
-        _tl[6], _tl[4] = real
+        _tl[6], _tl[4], _tl[7] = real

@@ -9,6 +9,7 @@ import struct
 from . import ids, schema
 from .compat import const
 from .engine import BYTES_LIKE, packed_of
+from .engine import _tx as _tx_one
 from .errors import ArgumentError, IoError, UnknownTypeError
 from .node import Node, flag
 from .queues import _Views
@@ -237,7 +238,15 @@ class Logging:
         self._recent.seen(self._pid)
         if held or self.netvar is not None:
             held = self._deliver(_LOCAL, self._hdr, self._tx_buf, n)
-        d = _tl[4](self, _LOCAL, self._hdr, held)
+        # one egress side, no rules, nothing announced: Engine._destinations' answer is that
+        # side, and _send's is one _tx call (two call frames less per log)
+        d = self._emask
+        if held or (self.discovery is not None and self.discovery.routes) or d <= 0 \
+                or d & (d - 1) or self._routes.allow or self._routes.typed:
+            d = _tl[4](self, _LOCAL, self._hdr, held)
+        elif self.rel is None:
+            _tl[7](self, d, self._tx_views.views.get(n) or self._tx_views.get(n), False)
+            return
         if d:
             _tl[5](self, d, self._tx_buf, n, False)
         elif now and held != (1 << self._hdr.ep_count) - 1 \
@@ -305,4 +314,4 @@ def _values(r, ty, values, timestamp_ms, queue):
 # typed_log, router_tx, typed_log.log_values once loaded; then the log path's callees (see
 # _originate_busy): in this list rather than as four more module globals (the table's size)
 _tl = [None, None, None, Logging._originate_busy, Node._destinations, Node._send,
-       FrameHeader.parse]
+       FrameHeader.parse, _tx_one]
