@@ -287,8 +287,6 @@ class Logging:
         _tx().transmit(self, data, True)
 
 
-
-
 def _tx():
     t = _tl[1]  # the less common send paths, loaded by the first use of one
     if t is None:
