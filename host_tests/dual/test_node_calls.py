@@ -47,18 +47,18 @@ def test_bound_calls_take_keywords_and_raise_as_methods():
 
 def test_rule_calls_mark_a_discovery_change_and_restart_the_cursor():
     r, a, b = _router()
-    r.discovery._changed = False
+    r.discovery.changed = False
     r._routes.cursor[a] = 3
     r.set_route_priority(a, b, 2)  # no cursor restart
-    assert r.discovery._changed is True and r._routes.cursor[a] == 3
+    assert r.discovery.changed is True and r._routes.cursor[a] == 3
     r.set_route_weight(a, b, 2)
     assert r._routes.cursor.get(a) is None and r._routes.weights == {a * 256 + b: 2}
     x = Relay(now_ms=lambda: 0, hostname="NCR")
     s = x.add_side_packed("s", lambda f: None)
     x.add_side_packed("t", lambda f: None)
-    x.discovery._changed = False
+    x.discovery.changed = False
     x.set_route(s, 1, False)
-    assert x.discovery._changed is False  # (4.2.7's Relay: no rule calls to copy)
+    assert x.discovery.changed is False  # (4.2.7's Relay: no rule calls to copy)
     x.remove_side(1)
     assert x.side_ids() == [s]
     raises(AttributeError, getattr, x, "receive_packet_queue")  # a Router's, not a Relay's

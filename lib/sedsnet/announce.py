@@ -49,7 +49,6 @@ class Announcer(PeerTable):
     send_control(s, ty, payload), and kind ("relay" for a Relay).
     """
     netvar_seen = False  # an ADDRESS listed network variables: netvar_push.py follows them
-    polls = ()  # features' resend timers, called by periodic(): p2p_stream, netvar_push, e2o
 
     def __init__(self, node, max_boards=32, instance=None, max_peers=32):
         self.node = node
@@ -75,8 +74,12 @@ class Announcer(PeerTable):
         self._local = None
         self._burst = -1  # index into the burst schedule; -1 idle
         self._burst_due = 0
-        self._changed = False
-        self._wake = self.created_ms
+        # what the node's idle poll reads before it calls periodic() (queues.py): a change to
+        # announce, the next deadline, and features' resend timers (p2p_stream, netvar_push,
+        # e2o) that periodic() calls every time
+        self.changed = False
+        self.wake = self.created_ms
+        self.polls = ()
         self.hosts = {}  # hostname -> ADDRESS fields heard (resolve_hostname), bounded
         self.hosts_evicted = 0
         self.warned = False
@@ -95,7 +98,7 @@ class Announcer(PeerTable):
     def side_added(self, side_id):
         self.sides[side_id] = st = [{}, {}, None, 0, True, None, None, 0]
         self._charge(st)
-        self._changed = True
+        self.changed = True
         if len(self.sides) > 1 and hasattr(self.node, "_routes"):  # (not a test's fake)
             from .linkload import Meter  # 2 sides: a choice between paths can come up
             for s in self.sides:
@@ -108,7 +111,7 @@ class Announcer(PeerTable):
         if st is not None and self.budget is not None:
             self.budget.give(st[_SCOST])  # (its records give theirs back in _forget)
         if st is not None and st[_ANN]:
-            self._changed = True
+            self.changed = True
             for src in list(st[_ANN]):
                 self._forget(st, src)
 
@@ -126,7 +129,7 @@ class Announcer(PeerTable):
     def periodic(self, now_ms):
         """Send what is due; no allocation until the next deadline (a small function: a big
         frame would be heap-allocated on every call under MicroPython)."""
-        if self._changed or now_ms >= self._wake:
+        if self.changed or now_ms >= self.wake:
             self._run(now_ms)
         for f in self.polls:
             f(now_ms)
@@ -136,7 +139,7 @@ class Announcer(PeerTable):
         local = tuple(self.node.local_endpoints())
         if local != self._local:
             self._local = local
-            self._changed = True
+            self.changed = True
         for st in self.sides.values():
             anns = st[_ANN]
             dead = [a for a in anns if now_ms - anns[a][_SEEN] > TTL_MS]
@@ -147,8 +150,8 @@ class Announcer(PeerTable):
             if st[_NEW]:
                 self._full(sid, st, now_ms, False)
                 fresh.append(sid)
-        if self._changed:
-            self._changed = False
+        if self.changed:
+            self.changed = False
             self.interval = 250  # a change restarts the exported cadence too (4.2.7 Router)
             self._burst = 0
             self._burst_due = now_ms
@@ -198,7 +201,7 @@ class Announcer(PeerTable):
                     wake = rec[_SEEN] + TTL_MS + 1
         if hb:
             self._round(now_ms)
-        self._wake = wake
+        self.wake = wake
 
     def _round(self, now_ms):
         # the reference's exported cadence: each announcement round sets next = now +
@@ -223,7 +226,7 @@ class Announcer(PeerTable):
         rec = anns.get(src)
         if ty == _SEDSNET_DISCOVERY_LEAVE:
             if self.relay:  # a reference Relay forwards a LEAVE, keeps the node, re-announces
-                self._changed = True
+                self.changed = True
             else:
                 self._leave(src)
             return
@@ -250,7 +253,7 @@ class Announcer(PeerTable):
             rec = [now, None, (), {}, False, now + REQUEST_DELAY_MS, None, (), 0]
             anns[src] = rec
             self.routes += 1
-            self._changed = True  # a new announcer is a change even before it lists anything
+            self.changed = True  # a new announcer is a change even before it lists anything
         rec[_SEEN] = now
         if ty == _SEDSNET_DISCOVERY_ADDRESS:
             name, eps = parsed[A_HOSTNAME], parsed[A_ENDPOINTS]

@@ -134,7 +134,7 @@ class PeerTable:
             rec[REQ] = -1
         if new != old or rec[AEPS] is not None:
             if new != old:
-                self._changed = True  # new or changed boards are a change (4.2.7)
+                self.changed = True  # new or changed boards are a change (4.2.7)
             self.boards += len(new) - len(old)
             rec[BOARDS] = new
             rec[AEPS] = None
@@ -184,7 +184,7 @@ class PeerTable:
                     reach[e] = reach.get(e, 0) + 1
             rec[CONTRIB] = tuple(eps)
             self.reach_gen += 1
-            self._changed = True
+            self.changed = True
         # bytes as measured on a 32-bit MicroPython heap (tools/discovery_heap.py): the
         # record, its tuples and its share of the side's dicts; a board with its tuples
         cost = _REC_BYTES + len(rec[NAME] or b"") + 4 * (len(rec[EPS]) + len(eps)
@@ -274,7 +274,7 @@ class PeerTable:
                     (p[_A_BIRTH], p[_A_OWNER]) < (self.birth, self.owner))):
                 node._address = node_address(node.hostname)  # (the mode stays as set)
                 self.conflicts += 1
-                self._changed = True
+                self.changed = True
 
     def _drop_host(self, name):
         h = self.hosts.pop(name)
@@ -322,7 +322,7 @@ class PeerTable:
                     self.boards += len(new) - len(old)
                     rec[BOARDS] = new
                     self._update(st, s, rec)
-                    self._changed = True
+                    self.changed = True
 
     def _forget(self, st, src):
         self.gen += 1
@@ -340,7 +340,7 @@ class PeerTable:
         self.bytes -= rec[COST]
         if self.budget is not None:
             self.budget.give(rec[COST])
-        self._changed = True
+        self.changed = True
 
     def _evict(self, keep):
         """Forget the least recently heard announcer other than keep; False if none."""

@@ -62,7 +62,7 @@ class NetVars:
             self.announce.sort()
             disc = self.router.discovery
             if disc is not None:
-                disc._changed = True
+                disc.changed = True
                 if disc.routes:
                     disc.periodic(self.router.now_ms())
 

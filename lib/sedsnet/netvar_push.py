@@ -276,7 +276,7 @@ def heard(ann, sid, src, rec, name, types):
     """Announcer hook (a Router's ADDRESS from src on side sid)."""
     from .netvar import of
     if of(ann.node).pushes().heard(sid, src, rec, name, types):
-        ann._changed = True  # our ADDRESS lists on the other sides what holders list
+        ann.changed = True  # our ADDRESS lists on the other sides what holders list
 
 
 def toward(relay, src, hdr, data, n):

@@ -10,6 +10,12 @@ LOCAL_TAG = const(0xFD)  # ring tag of frames the application handed in (receive
 _D_OVERSIZE = const(7)  # engine.D_OVERSIZE (engine imports this module, not the other way)
 
 
+# builtins of the idle poll as module globals (a builtin's name is looked up in this module's
+# table first, and a miss walks the whole table when it is full)
+_type = type
+_int = int
+
+
 def check_timeout(t):
     if not isinstance(t, int) or not 0 <= t <= 0xFFFFFFFF:
         raise ArgumentError("timeout_ms must be an int 0..4294967295, not %r" % (t,))
@@ -123,33 +129,34 @@ class Queues:
     def _queued(self):
         return self._isr.head != self._isr.tail or self._rx.live or self._tx.live
 
-    def process_all_queues(self):
-        """Announce what is due, then handle every queued frame; returns how many."""
-        return self.process_all_queues_with_timeout(0)
-
     def _past(self, deadline):
         d = self.now_ms() - deadline
         return d >= 0
 
-    def process_all_queues_with_timeout(self, timeout_ms):
+    def process_all_queues_with_timeout(self, timeout_ms=0):
         """Discovery announcements that are due, then both queues until they are empty or
         timeout_ms has passed (0: no limit, as the reference's periodic(0) empties its
         queues). 4.2.7 announces here too, so a loop that never calls periodic() announces."""
-        if timeout_ms or type(timeout_ms) is not int:  # (0, the usual, needs no check)
+        # (a main loop's idle call is this one call, the clock and nothing else: its checks
+        # are inline and discovery is called only when something is due; 11 words of state)
+        if timeout_ms or _type(timeout_ms) is not _int:  # (0, the usual, needs no check)
             check_timeout(timeout_ms)
         if self._busy:
             self._nested = True
             return 0
-        ev = self._rx.evicted or self._tx.evicted
-        if _used[0] != self._schema_bytes or (ev and not self._warned):
+        q = self._rx.evicted or self._tx.evicted
+        if _used[0] != self._schema_bytes or (q and not self._warned):
             self._refresh_budget()  # (the schema changed, or a first eviction to report)
-        if self.discovery is not None or self.rel is not None:
+        q = self.discovery
+        if (q is not None and (q.changed or q.polls or self.now_ms() >= q.wake)) \
+                or self.rel is not None:
             self._due()
         if self._sdt_on:  # profiled sides: reclaim chunked messages that timed out
             self._sdt_on(self)  # (sdt.expire_all)
         deadline = self.now_ms() + timeout_ms if timeout_ms > 0 else -1
         n = 0
-        while self._queued():
+        q = self._isr
+        while q.head != q.tail or self._rx.live or self._tx.live:
             n += self._process_rx(deadline)
             n += self._process_tx(deadline)
             if deadline >= 0 and self._past(deadline):
@@ -161,9 +168,12 @@ class Queues:
             self._tx.grow()
         return n
 
+    # the main loop's call: the same function (a wrapper would be one more call per poll)
+    process_all_queues = process_all_queues_with_timeout
+
     def _due(self):
-        # discovery announcements and hop retransmits (reliable.py) that are due: out of
-        # process_all_queues_with_timeout, which keeps to 11 words of call state that way
+        # discovery announcements and hop retransmits (reliable.py) that are due, with the
+        # node marked busy while they send
         self._busy = True
         try:
             if self.discovery is not None:

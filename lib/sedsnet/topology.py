@@ -187,4 +187,4 @@ def announce_leave(node):
     for sid in node.side_ids():
         node.send_control(sid, 15, b"")  # SEDSNET_DISCOVERY_LEAVE, empty
     if node.discovery is not None:
-        node.discovery._changed = True  # 4.2.7 re-announces at once: a running node is back
+        node.discovery.changed = True  # 4.2.7 re-announces at once: a running node is back
