@@ -12,6 +12,7 @@ from test_router_memory import _compile_lib
 
 SCRIPT = os.path.join(toolchain.REPO, "tools", "footprint_run.py")
 CORE = {"sedsnet", "sedsnet._fast", "sedsnet._fast_frame", "sedsnet.compat", "sedsnet.engine", "sedsnet.errors",
+        "sedsnet.forward",
         "sedsnet.ids", "sedsnet.isr", "sedsnet.kernels", "sedsnet.node", "sedsnet.queues",
         "sedsnet.recent", "sedsnet.ring", "sedsnet.router", "sedsnet.router_log",
         "sedsnet.routes", "sedsnet.schema", "sedsnet.wire"}

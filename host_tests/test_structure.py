@@ -134,8 +134,11 @@ def test_engine_mirrors_of_other_modules_constants_agree():
     # const() folds only a module's own names: engine keeps copies of the few it reads per
     # frame (an imported name is a dict lookup on every use)
     _lib()
-    from sedsnet import engine, routes
-    assert engine._LOCAL == routes.LOCAL
-    assert engine._ALL_SIDES == (1 << routes.MAX_SIDES) - 1
-    assert [engine._SID_OF_BIT[(1 << s) % 37] for s in range(routes.MAX_SIDES)] == \
+    from sedsnet import consts, engine, forward, routes, wire
+    assert engine._LOCAL == forward._LOCAL == routes.LOCAL
+    assert forward._ALL_SIDES == (1 << routes.MAX_SIDES) - 1
+    assert [forward._SID_OF_BIT[(1 << s) % 37] for s in range(routes.MAX_SIDES)] == \
         list(range(routes.MAX_SIDES))
+    assert forward._REL_ACK_ONLY == wire.REL_ACK_ONLY and forward._REL_HAS_SEQ == wire.REL_HAS_SEQ
+    assert forward._SEDSNET_P2P_MESSAGE == engine._SEDSNET_P2P_MESSAGE == consts.SEDSNET_P2P_MESSAGE
+    assert (forward._D_DUP, forward._D_INGRESS) == (engine.D_DUP, engine.D_INGRESS)

@@ -27,6 +27,7 @@ CORE_TARGET = 60 * 1024
 # what `import sedsnet` + a Router with a plain side loads (host_tests/test_footprint.py checks
 # this list against the modules a plain Router really loads)
 CORE = ["sedsnet", "sedsnet.router", "sedsnet.router_log", "sedsnet.node", "sedsnet.engine",
+        "sedsnet.forward",
         "sedsnet.queues", "sedsnet.kernels", "sedsnet.wire",
         "sedsnet.schema", "sedsnet.ids", "sedsnet.ring", "sedsnet.isr", "sedsnet.recent",
         "sedsnet.routes", "sedsnet.errors", "sedsnet.compat", "sedsnet._fast",

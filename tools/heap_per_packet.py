@@ -15,12 +15,14 @@ HOSTS = {"big": ("A", "X"), "small": ("R", "P")}  # (our hostname, the peer's)
 
 def use_pure():
     # every kernel name a module imported from _fast, replaced by its pure twin
-    from sedsnet import engine, isr, kernels, node, queues, recent, ring, router, router_log
-    for mod in (wire, ids, recent, ring, node, router, engine, isr, kernels, queues, router_log):
+    from sedsnet import engine, forward, isr, kernels, node, queues, recent, ring, router, router_log
+    for mod in (wire, ids, recent, ring, node, router, engine, forward, isr, kernels, queues,
+                router_log):
         for name, twin in (("crc32_check", "crc32_check"), ("crc32_write", "crc32_write"),
                            ("_pid_kernel", "pid_into"), ("_nonce_kernel", "nonce_next"),
                            ("_key_kernel", "key_into"), ("recent_seen", "recent_seen"),
                            ("copy_into", "copy_into"), ("_uleb_len_le", "uleb_len_le"),
+                           ("_dup_key", "key_into"), ("_recent_seen", "recent_seen"),
                            ("_put_uleb_le", "put_uleb_le")):
             if hasattr(mod, name) and hasattr(_pure, twin):
                 setattr(mod, name, getattr(_pure, twin))

@@ -95,10 +95,11 @@ def test_nonce_on_16_bit_halves_equals_the_int_step():
 
 def _bindings():
     # every name a hot-path module bound to a kernel at import, with its pure twin
-    from sedsnet import engine, ids, isr, queues, recent, ring, router_log, router_tx, wire
+    from sedsnet import engine, forward, ids, isr, queues, recent, ring, router_log, router_tx, wire
     p = _pure
     return [(wire, "hdr_scan", _pure_frame.hdr_scan), (router_log, "log_pack", _pure_frame.log_pack),
             (wire, "crc32_write", p.crc32_write), (ids, "_key_kernel", p.key_into), (engine, "_dup_key", p.key_into),
+            (forward, "_dup_key", p.key_into), (forward, "_recent_seen", p.recent_seen),
             (router_log, "key_into", p.key_into),
             (ids, "_nonce_kernel", p.nonce_next), (recent, "recent_seen", p.recent_seen),
             (queues, "copy_into", p.copy_into), (router_tx, "copy_into", p.copy_into),

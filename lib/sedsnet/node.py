@@ -12,6 +12,9 @@ from .ring import FrameRing, QueueBudget
 from .routes import FAILOVER, FANOUT, LOCAL, MAX_SIDES, WEIGHTED, Routes
 from .wire import FrameHeader
 
+_isinstance = isinstance  # (the clock check's builtins: module globals are looked up first)
+_int = int
+
 DEFAULT_QUEUE_BUDGET = const(102400)  # the reference's MAX_QUEUE_BUDGET
 DEFAULT_RECENT_IDS = const(128)
 DEFAULT_QUEUE_START = const(1024)  # bytes per ring before it grows
@@ -44,6 +47,7 @@ class Node(Engine):
         elif not callable(now_ms):
             raise ArgumentError("now_ms must be a callable clock (int ms), not %s" % _tn(now_ms))
         self._clock = now_ms
+        self._relay = self.kind == "relay"  # (read per frame: an instance attribute)
         self.now_ms = self._now  # every reader (engine, discovery) gets a checked int
         self._address_mode = 0
         self._requested_address = 0
@@ -85,6 +89,7 @@ class Node(Engine):
         self._work = bytearray(_WORK)  # a queued frame is copied here before it is handled
         self._work_views = _Views(self._work)
         self.sides = []
+        self._emask = -1  # bitmask of the egress sides; -1: to be worked out (engine._egress)
         self._sdt_on = False  # add_side_packed_profile: sdt.expire_all
         self._routes = Routes()
         self._busy = False
@@ -112,7 +117,7 @@ class Node(Engine):
             t = self._clock()
         except Exception:  # (no "as e": that is a second handler, 3 more words)
             raise ArgumentError("now_ms clock failed (raised)")
-        if isinstance(t, int) and 0 <= t <= 0xFFFFFFFFFFFFFFFF:
+        if _isinstance(t, _int) and 0 <= t <= 0xFFFFFFFFFFFFFFFF:
             return t
         raise ArgumentError("now_ms clock returned %r, not an int of ms (u64)" % (t,))
 
@@ -233,7 +238,7 @@ class Node(Engine):
         if reset:
             self._routes.cursor.pop(self._src(src_side_id), None)
         if self.discovery is not None and self.kind != "relay":
-            self.discovery._changed = True  # (4.2.7's Relay has no rule calls to copy)
+            self.discovery.changed = True  # (4.2.7's Relay has no rule calls to copy)
 
     # ---- introspection (in stats.py: imported only when asked) ----------------------------
     def export_runtime_stats(self):

@@ -193,10 +193,9 @@ class Router(Logging, Node):
         return _ctl().e2e_ack(self, sid, hdr, data, check)
 
     # ---- receiving (the reference's names) ------------------------------------------------
-    def receive_packed_from_side(self, side_id, data):
-        """A frame received on side_id, handled now (queued when called from a callback). SedsError
-        for a bad frame (counted on the side)."""
-        self._rx_now(side_id, data)
+    # a frame received on side_id, handled now (queued when called from a callback): Engine._rx_now
+    # itself, not a wrapper (a call less per frame)
+    receive_packed_from_side = Node._rx_now
 
     def receive_packet_from_side(self, side_id, packet):
         """receive_packed_from_side() of a Packet. ArgumentError for a non-Packet."""

@@ -9,7 +9,7 @@ import struct
 from . import ids, schema
 from .compat import const
 from .engine import BYTES_LIKE, packed_of
-from .engine import _tx as _tx_one
+from .forward import _tx as _tx_one
 from .errors import ArgumentError, IoError, UnknownTypeError
 from .node import Node, flag
 from .queues import _Views
