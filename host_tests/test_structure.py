@@ -85,7 +85,10 @@ def test_the_kernel_choice_is_made_in_kernels_py_only():
 
 # what a Node shows besides its methods: the read-only interface feature modules use
 # (node.Node's docstring); 4.2.7's Router and Relay show no data attributes at all
-NODE_INTERFACE = {"discovery", "e2e_src", "hostname", "now_ms", "sender_hash", "sides", "src_addr"}
+# (rel, netvar, ts: the feature objects, None until made; instance attributes, not class
+# defaults, since the per-frame path reads them)
+NODE_INTERFACE = {"discovery", "e2e_src", "hostname", "netvar", "now_ms", "rel", "sender_hash", "sides",
+                  "src_addr", "ts"}
 
 
 def _lib():

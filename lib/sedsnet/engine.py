@@ -76,12 +76,10 @@ class Side:
 
 class Engine(Queues):
     """Frame handling shared by Router and Relay; state is set up by node.Node.__init__."""
-    ts = None  # a Router's timesync.TimeSync, when time sync is on
 
     def _timesync(self):
         return None  # a Relay keeps no network clock (as 4.2.7); Router makes one
 
-    netvar = None  # a Router's network variables (netvar.py), made by its first such call
 
     # ---- receiving ------------------------------------------------------------------------
     def _rx_now(self, side_id, data):
@@ -100,10 +98,15 @@ class Engine(Queues):
         self._busy = True
         try:
             _ingest(self, self.sides[side_id], data, -1)
-        finally:
+        except:  # noqa: E722 (anything: not busy after it, and re-raised; a finally block
+            # would take more than 11 words of call state, a heap block on every call)
             self._busy = False
             if self._nested:  # (also when the frame was refused: others may be waiting)
                 self._drain()
+            raise
+        self._busy = False
+        if self._nested:
+            self._drain()
 
     def _rx_defer(self, side, data):
         """A frame that arrived while this node was busy (a synchronous link answering from a

@@ -36,7 +36,6 @@ class Node(Engine):
     Everything else is internal (leading underscore)."""
 
     kind = "node"
-    rel = None  # reliable.HopReliable, made with the first reliable side
     e2o = None  # reliable_origin.Origin, made by the first reliable log to a known holder
 
     def __init__(self, now_ms=None, hostname=None, max_queue_budget=None, max_recent_rx_ids=None,
@@ -48,6 +47,11 @@ class Node(Engine):
             raise ArgumentError("now_ms must be a callable clock (int ms), not %s" % _tn(now_ms))
         self._clock = now_ms
         self._relay = self.kind == "relay"  # (read per frame: an instance attribute)
+        # (instance attributes, not class defaults: each is read per frame, and a class default
+        # is found only after a miss in this instance's attribute table)
+        self.rel = None  # reliable.HopReliable, made with the first reliable side
+        self.netvar = None  # a Router's network variables (netvar.py), made by its first such call
+        self.ts = None  # a Router's timesync.TimeSync, when time sync is on
         self.now_ms = self._now  # every reader (engine, discovery) gets a checked int
         self._address_mode = 0
         self._requested_address = 0

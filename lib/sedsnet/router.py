@@ -11,7 +11,7 @@ from .node import Node
 from .queues import LOCAL_TAG, _Views
 from .router_log import Logging
 from .routes import LOCAL
-from .schema import type_record
+from .schema import _types
 
 _SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
 
@@ -128,7 +128,8 @@ class Router(Logging, Node):
             hdr.rel_form and src != LOCAL) else 0
         if self.netvar is not None and r != 2:
             self.netvar.on_data(src, hdr, data, n)  # a network variable's value (netvar.py)
-        if hdr.ty > _SEDSNET_P2P_MESSAGE and type_record(hdr.ty) is None and (cs < 0 or not data[cs] & 2):
+        # (a user type we do not know: not in schema._types, read here without type_record's call)
+        if hdr.ty > _SEDSNET_P2P_MESSAGE and hdr.ty not in _types and (cs < 0 or not data[cs] & 2):
             self._unknown(src, hdr)  # forwarded unless a handler here wants it (no shape)
             return 0
         if r:

@@ -17,6 +17,7 @@ from .schema import WIDTHS
 from .wire import TS8, FrameHeader, log_template
 
 from .kernels import key_into, log_pack
+from .kernels import recent_seen as _recent_seen
 
 # schema.R_*, routes.LOCAL and wire._OWN as private consts (folded here, not module globals:
 # host_tests/test_structure.py keeps them equal)
@@ -31,6 +32,7 @@ _OWN = const(3)  # wire._OWN
 _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain side
 _STRING = const(13)
 _E2E_MODE = const(10)  # index of e2e_mode in Router._opts (options.NAMES)
+_len = len  # (per log: a builtin is found only after a miss in this module's table)
 
 
 class Logging:
@@ -184,7 +186,7 @@ class Logging:
             t = self._template(ty, rec)
         payload = self._pay_views.views.get(n) or self._pay_views.get(n)
         struct.pack_into("<Q", TS8, 0, timestamp_ms)  # (a u64 to log_pack as bytes: no heap int)
-        n = log_pack(self._tx_buf, 0, len(self._tx_buf), t[2], TS8, nonce, payload, n)
+        n = log_pack(self._tx_buf, 0, _len(self._tx_buf), t[2], TS8, nonce, payload, n)
         if n < 0:
             n = log_pack(self._txbuf(-n), 0, -n, t[2], TS8, nonce, payload, len(payload))
         self._held = t[3]
@@ -235,7 +237,10 @@ class Logging:
         self._held = -2
         _tl[6](self._hdr, self._tx_buf, n, True if held < -1 else _OWN)
         key_into(self._tx_buf, self._hdr.spans, self._hdr.endpoints, self._pid, 0)  # (write_dup_key)
-        self._recent.seen(self._pid)
+        # (RecentIds.seen inline, without a local: a call less; count moves only when the ID
+        # was new, so it is set either way)
+        _recent_seen(self._recent.table, self._recent.index, self._recent.st, self._pid, 0)
+        self._recent.count = self._recent.st[0]
         if held or self.netvar is not None:
             held = self._deliver(_LOCAL, self._hdr, self._tx_buf, n)
         # one egress side, no rules, nothing announced: Engine._destinations' answer is that

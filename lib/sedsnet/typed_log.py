@@ -4,12 +4,14 @@
 # take the router as their first argument.
 import struct
 
+from .compat import const
 from .engine import BYTES_LIKE
 from .errors import ArgumentError
 from .router_log import Logging
-from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_STATIC, WIDTHS, type_record
+from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_STATIC, WIDTHS, _types, type_record
 
 _STRING = 13
+_SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
 # (elem_size, elem_kind) pairs log() accepts; kinds as ElemKind (0 unsigned, 1 signed, 2 float)
 _ELEM_OK = ((1, 0), (2, 0), (4, 0), (8, 0), (1, 1), (2, 1), (4, 1), (8, 1), (4, 2), (8, 2))
 # MessageDataType code -> struct format of one element
@@ -24,6 +26,9 @@ _INF = float("inf")
 # in this module's table, struct.pack_into after a second lookup in struct's
 _type = type
 _float = float
+_int = int
+_isinstance = isinstance
+_len = len
 _pack_into = struct.pack_into
 _EXACT = 1 << 53  # ints up to this convert to float exactly (and cannot overflow)
 _SEQ = (list, tuple)  # value lists of the typed log helpers
@@ -37,10 +42,12 @@ except ImportError:
 def log_values(r, ty, values, timestamp_ms, queue):
     """log_f32() ... log_i64(): values of element type r._mdt (a MessageDataType code)."""
     # (few locals and no for-iterator: a smaller heap call frame, found sooner in the heap)
-    rec = type_record(ty) if _type(ty) is int else None
+    # (a user type straight from schema._types: type_record is a call more)
+    rec = (_types.get(ty) if ty > _SEDSNET_P2P_MESSAGE else type_record(ty)) \
+        if _type(ty) is _int else None
     if rec is None or 200 in rec[R_EPS]:
         rec = r._record(ty)  # (its errors; an int subclass such as a bool passes there)
-    if not isinstance(values, _SEQ):
+    if not _isinstance(values, _SEQ):
         raise ArgumentError("values: a list or tuple of numbers, not %s"
                             % type(values).__name__)
     mdt = r._mdt
@@ -49,13 +56,13 @@ def log_values(r, ty, values, timestamp_ms, queue):
             return _log_f32_raw(r, ty, rec, values, timestamp_ms, queue)
         raise ArgumentError("BadArg: type %d does not hold this element type" % ty)
     width = WIDTHS[mdt]
-    k = len(values)
+    k = _len(values)
     n = rec[R_COUNT] if rec[R_STATIC] else k
     if k > n:
         k = n
     n *= width  # payload bytes
     k *= width  # bytes of them the values fill
-    buf = r._pay_buf if n <= len(r._pay_buf) else r._pay(n)
+    buf = r._pay_buf if n <= _len(r._pay_buf) else r._pay(n)
     p = 0
     if mdt <= 1:  # float values pack as they are, here (a call of _pack_all is a heap frame)
         i = 0
