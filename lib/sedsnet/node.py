@@ -121,8 +121,8 @@ class Node(Engine):
             t = self._clock()
         except Exception:  # (no "as e": that is a second handler, 3 more words)
             raise ArgumentError("now_ms clock failed (raised)")
-        if _isinstance(t, _int) and 0 <= t <= 0xFFFFFFFFFFFFFFFF:
-            return t
+        if _isinstance(t, _int) and 0 <= t and (t < 0x3FFFFFFF or t <= 0xFFFFFFFFFFFFFFFF):
+            return t  # (a small int is checked without a compare against a heap int)
         raise ArgumentError("now_ms clock returned %r, not an int of ms (u64)" % (t,))
 
     # ---- identity -------------------------------------------------------------------------
