@@ -95,15 +95,42 @@ def test_nonce_on_16_bit_halves_equals_the_int_step():
 
 def _bindings():
     # every name a hot-path module bound to a kernel at import, with its pure twin
-    from sedsnet import engine, forward, ids, isr, queues, recent, ring, router_log, router_tx, wire
+    from sedsnet import (announce_table, engine, forward, ids, isr, queues, recent, ring,
+                         router_log, router_tx, wire, wire_parse)
     p = _pure
-    return [(wire, "hdr_scan", _pure_frame.hdr_scan), (router_log, "log_pack", _pure_frame.log_pack),
+    return [(announce_table, "copy_into", p.copy_into), (ids, "_pid_kernel", p.pid_into),
+            (wire_parse, "crc32_check", p.crc32_check),
+            (wire, "hdr_scan", _pure_frame.hdr_scan), (router_log, "log_pack", _pure_frame.log_pack),
             (wire, "crc32_write", p.crc32_write), (ids, "_key_kernel", p.key_into), (engine, "_dup_key", p.key_into),
             (forward, "_dup_key", p.key_into), (forward, "_recent_seen", p.recent_seen),
+            (router_log, "_recent_seen", p.recent_seen),
             (router_log, "key_into", p.key_into),
             (ids, "_nonce_kernel", p.nonce_next), (recent, "recent_seen", p.recent_seen),
             (queues, "copy_into", p.copy_into), (router_tx, "copy_into", p.copy_into),
             (ring, "copy_into", p.copy_into), (isr, "copy_into", p.copy_into)]
+
+
+def test_the_pure_run_rebinds_every_kernel_a_hot_path_module_holds():
+    # a module that imports a kernel under its own name must be in _bindings(), or the pure
+    # runs below would test it on the viper kernel
+    import sys as _sys
+    from sedsnet import kernels
+    names = ("copy_into", "crc32_check", "crc32_write", "key_into", "nonce_next", "pid_into",
+             "recent_seen", "hdr_scan", "log_pack")
+    chosen = [getattr(kernels, k) for k in names]
+    listed = {(m.__name__, k) for m, k, _ in _bindings()}
+    held = set()
+    for name in list(_sys.modules):
+        mod = _sys.modules[name]
+        if not name.startswith("sedsnet.") or name in ("sedsnet.kernels", "sedsnet._fast",
+                                                      "sedsnet._fast_frame", "sedsnet._pure",
+                                                      "sedsnet._pure_frame"):
+            continue
+        for k in dir(mod):
+            v = getattr(mod, k)
+            if any(v is c for c in chosen):
+                held.add((name, k))
+    assert held <= listed, sorted(held - listed)
 
 
 def _pure_run(fn):
