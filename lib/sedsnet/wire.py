@@ -213,6 +213,7 @@ def log_template(ty, src_addr, endpoints, rel_flags=-1):
 
 
 _wp = None  # wire_parse, the general parser: loaded with the first frame hdr_scan leaves to it
+_len = len  # (per frame: a builtin is found only after a miss in this module's table)
 
 
 def _refuse(why, v):
@@ -284,8 +285,8 @@ class FrameHeader:
         # MicroPython keeps off the heap; n holds the kernel's outputs once it is stored)
         if full is True or full == _OWN:  # a plain data frame (nonce, endpoint list): one
             if n < 0:  # kernel call (given -n for _OWN: it skips the CRC check)
-                n = len(buf)
-            if n <= len(buf) and hdr_scan(buf, n if full is True else -n, self.spans, self._o,
+                n = _len(buf)
+            if n <= _len(buf) and hdr_scan(buf, n if full is True else -n, self.spans, self._o,
                                           self.wide, self.endpoints):
                 if not self._plain:  # (what every plain frame has: set once, not per frame)
                     self._plain = True
