@@ -39,7 +39,7 @@ def _check(node, data, n):
     if hdr.e2e:
         node._e2e_rx(hdr, data, n)  # a Relay: DecodeError; a Router opens it
         return
-    rec = hdr.ty
+    rec = hdr.ty  # (the type, then its record: a user type's straight from schema._types)
     rec = _types.get(rec) if rec > _SEDSNET_P2P_MESSAGE else type_record(rec)
     if rec is None or rec[R_FAST] != hdr.payload_end - hdr.payload_start \
             or hdr.contract_start >= 0:  # (else: a static type's frame, sized)
@@ -92,14 +92,14 @@ def _ingest(node, side, data, n):
     # _route's steps inline (a call and its heap frame less per frame); a Relay delivers only
     # a frame that names its holders or carries reliable data (relay.Relay._deliver)
     if node._relay and not hdr.rel_form and hdr.contract_start < 0:
-        rc = 0
+        held = 0
     else:
-        rc = node._deliver(side.sid, hdr, data, n)
-    rc = _destinations(node, side.sid, hdr, rc)
-    if rc:
+        held = node._deliver(side.sid, hdr, data, n)
+    dst = _destinations(node, side.sid, hdr, held)
+    if dst:
         side.relayed_rx_packets += 1
         side.relayed_rx_bytes += n
-        _send(node, rc, data, n, True)
+        _send(node, dst, data, n, True)
 
 
 def _route(node, src, hdr, data, n):
@@ -109,12 +109,10 @@ def _route(node, src, hdr, data, n):
     dst = _destinations(node, src, hdr, held)
     if dst:
         if src != _LOCAL:
-            src = node.sides[src]
-            src.relayed_rx_packets += 1
-            src.relayed_rx_bytes += n
-            _send(node, dst, data, n, True)
-        else:
-            _send(node, dst, data, n, False)
+            side = node.sides[src]
+            side.relayed_rx_packets += 1
+            side.relayed_rx_bytes += n
+        _send(node, dst, data, n, src != _LOCAL)
         return dst
     return ~held  # nowhere to send: ~(endpoints held here), for "no discovered route"
 
