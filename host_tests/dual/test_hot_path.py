@@ -1,5 +1,5 @@
 # Issue 10, the hot paths. The route choice works on side bitmasks kept up to date when sides,
-# egress flags and announcements change (engine._egress, announce_table.reach_mask), so a frame
+# egress flags and announcements change (forward._egress, announce_table.reach_mask), so a frame
 # costs the same with 1 side as with 30: the masks follow every change, and the engine asks
 # discovery one question per endpoint, not one per side. A delivered Packet and the pure
 # kernels' CRC check allocate only what they must.
@@ -250,7 +250,7 @@ def test_pure_crc_check_of_a_whole_frame_matches_and_allocates_nothing():
 
 
 def test_send_walks_the_sides_and_stops_after_the_last_destination():
-    # Engine._send goes over the side list (not over mask's bits): a bit of a side that is
+    # forward._send goes over the side list (not over mask's bits): a bit of a side that is
     # gone (a trailing side removed while a retransmit for it was pending) is no IndexError,
     # a failing tx callback does not stop the sides after it
     setup()

@@ -122,7 +122,7 @@ def test_originate_takes_no_heap_call_frame():
     n = r._hdr.frame_len
     # the callees that are not the log path's own: small stand-ins (their frames are theirs),
     # in router_log's _tl list, where _originate_busy finds them (FrameHeader.parse at 6,
-    # Engine._destinations at 4, engine._tx at 7: a lone egress side skips _destinations)
+    # forward._destinations at 4, forward._tx at 7: a lone egress side skips _destinations)
     from sedsnet.router_log import _tl
     real = _tl[6], _tl[4], _tl[7]
     _tl[6], _tl[4], _tl[7] = _parse, _zero, _tx_one

@@ -190,7 +190,7 @@ def open_frame(router, hdr, data, n):
 
 
 def check_rx(router, hdr, data, n):
-    """The receive-side check (engine._check) of a wrapped frame: it opens and its
+    """The receive-side check (forward._check) of a wrapped frame: it opens and its
     plaintext fits the schema, or a SedsError. A RequireOn type in clear: E2EError (4.2.7
     delivers it, the downgrade an attacker gets by clearing FLAGS 0x10; we drop it)."""
     if not hdr.e2e:

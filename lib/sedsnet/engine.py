@@ -135,12 +135,12 @@ class Engine(Queues):
         """A frame the application handed in (4.2.7's receive_packed): checked, deduplicated,
         then delivered and forwarded as locally originated. Bad frames raise; control frames
         come only from sides and are ignored here."""
-        self._check(data, n)
+        _check(self, data, n)
         hdr = self._hdr
         _dup_key(data, hdr.spans, hdr.endpoints, self._pid, 0)
         if self._recent.seen(self._pid) or hdr.ty <= _SEDSNET_P2P_MESSAGE:
             return
-        self._route(_LOCAL, hdr, data, n)
+        _route(self, _LOCAL, hdr, data, n)
 
     def _holds(self, hdr):
         return False  # a Relay has no handlers
@@ -150,9 +150,7 @@ class Engine(Queues):
         if hdr.e2e:
             raise DecodeError("E2E-wrapped payload")
 
-    _check = _check
-    _ingest = _ingest
-    _route = _route
+    # forward.py's functions that other modules call as node methods
     _egress = _egress
     _destinations = _destinations
     _send = _send

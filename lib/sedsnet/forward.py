@@ -175,7 +175,7 @@ _SID_OF_BIT = (b"\xff\x00\x01\x1a\x02\x17\x1b\xff\x03\x10\x18\xff\x1c\x0b\xff\r\
 
 
 def _tx(node, bit, view, relayed):
-    # one side of Engine._send (a function: a method call looks through the class chain)
+    # one side of _send (a function: a method call looks through the class chain)
     bit = _SID_OF_BIT[bit % 37]
     if bit >= _len(node.sides) or node.sides[bit] is None:
         return

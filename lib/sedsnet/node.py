@@ -93,7 +93,7 @@ class Node(Engine):
         self._work = bytearray(_WORK)  # a queued frame is copied here before it is handled
         self._work_views = _Views(self._work)
         self.sides = []
-        self._emask = -1  # bitmask of the egress sides; -1: to be worked out (engine._egress)
+        self._emask = -1  # bitmask of the egress sides; -1: to be worked out (forward._egress)
         self._sdt_on = False  # add_side_packed_profile: sdt.expire_all
         self._routes = Routes()
         self._busy = False

@@ -132,7 +132,7 @@ class HopReliable:
 
     # ---- sending --------------------------------------------------------------------------
     def send(self, mask, data, n, relayed):
-        """Called by Engine._send for a frame with a compact reliable header; sends it itself
+        """Called by forward._send for a frame with a compact reliable header; sends it itself
         on the reliable sides of mask and returns the mask of the other sides."""
         if self.inner:
             return mask

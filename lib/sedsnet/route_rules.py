@@ -65,7 +65,7 @@ def forget_side(routes, sid):
 
 
 def destinations(node, src, hdr):
-    """engine.Engine._destinations for a node with rules (its docstring says what it does).
+    """forward._destinations for a node with rules (its docstring says what it does).
     Typed rules are not counted for "one way out"; once one exists for (src, type) only the
     sides it enables are allowed."""
     routes = node._routes

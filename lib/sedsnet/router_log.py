@@ -1,7 +1,7 @@
 # The logging API of a Router (log_* family, log, log_bytes, transmit_*): a mixin of
 # router.Router. log_*() packs straight into a preallocated TX buffer (or into the TX ring with
 # queue=True) and the frame leaves through the same path as forwarded traffic
-# (_originate -> Engine._route); the tx callback gets a memoryview of that buffer, valid during
+# (_originate -> forward._route); the tx callback gets a memoryview of that buffer, valid during
 # the call (bytes(frame) to keep it). The typed helpers live in typed_log.py, loaded by the
 # first call of one.
 import struct
@@ -226,7 +226,7 @@ class Logging:
                 self._drain()
 
     def _originate_busy(self, n, now=True):
-        # Engine._route for a frame of ours, without the _deliver call where it has nothing to
+        # forward._route for a frame of ours, without the _deliver call where it has nothing to
         # do: no network variables and, as _log_frame found (_held), no handler for its
         # endpoints. (This and _originate keep to 11 words of call state, see Node._now: no
         # local for the header or the buffer, no held argument.) The log path calls its
@@ -243,7 +243,7 @@ class Logging:
         self._recent.count = self._recent.st[0]
         if held or self.netvar is not None:
             held = self._deliver(_LOCAL, self._hdr, self._tx_buf, n)
-        # one egress side, no rules, nothing announced: Engine._destinations' answer is that
+        # one egress side, no rules, nothing announced: forward._destinations' answer is that
         # side, and _send's is one _tx call (two call frames less per log)
         d = self._emask
         if held or (self.discovery is not None and self.discovery.routes) or d <= 0 \

@@ -26,7 +26,7 @@ _TARGETS = (0, 0, 40, 20)  # default compact_header_target_bytes per profile
 
 class SdtSide:
     """One profiled side: its tx wrapper (installed as the Side's tx), its rx unwrapper
-    (engine._ingest calls rx()), template tables, reassembly and the side-transport stats."""
+    (forward._ingest calls rx()), template tables, reassembly and the side-transport stats."""
 
     def __init__(self, node, tx, code, max_frame, target, max_templates):
         self.node = node
@@ -285,7 +285,7 @@ class SdtSide:
         return r.rx(data, n)
 
     def rx_counted(self, side, data, n):
-        """rx() for engine._ingest: a bad SDT frame counts as a decode drop on the side."""
+        """rx() for forward._ingest: a bad SDT frame counts as a decode drop on the side."""
         try:
             return self.rx(data, n)
         except DecodeError:

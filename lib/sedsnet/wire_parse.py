@@ -334,7 +334,7 @@ _P2P_MESSAGE = const(18)  # the last built-in (control) type
 
 
 def refused(node, side, data, n, e):
-    # a frame from side that failed Engine._check (e): as 4.2.7, a user frame no local
+    # a frame from side that failed forward._check (e): as 4.2.7, a user frame no local
     # handler holds needs only pass the reliable header's checks and is then passed on as
     # it is (returns); anything else is counted on the side (its reason) and raises e
     hdr = node._hdr
