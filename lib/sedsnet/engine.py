@@ -150,7 +150,9 @@ class Engine(Queues):
         if hdr.e2e:
             raise DecodeError("E2E-wrapped payload")
 
-    # forward.py's functions that other modules call as node methods
+    # forward.py's functions that other modules call as node methods (queues.py as well:
+    # importing forward.py there would change the order a CircuitPython board compiles in)
+    _ingest = _ingest
     _egress = _egress
     _destinations = _destinations
     _send = _send

@@ -3,7 +3,6 @@
 # buffer and handled; process_*/periodic() drain them, in time or until empty.
 from .compat import const
 from .errors import ArgumentError, SedsError
-from .forward import _ingest
 from .kernels import copy_into
 from .schema import _used, schema_bytes_used
 
@@ -110,7 +109,7 @@ class Queues:
         side = self.sides[sid] if sid < len(self.sides) else None
         if side is not None:  # (a removed side's frames are tagged dead: 0xFF)
             try:
-                _ingest(self, side, self._work, n)
+                self._ingest(side, self._work, n)
             except SedsError:
                 pass  # counted on the side
 
