@@ -52,7 +52,9 @@ class Logging:
     # the next _originate_busy's local holders, as a log's template knows them (0 none, -1 to
     # be found by _deliver), or -2: not a template's frame (deliver, and check the CRC)
     _held = -2
-    _mdt = 1  # the element type of the log_<number type>() call under way (typed_log.py)
+    # the element type of the log_<number type>() call under way (typed_log.py), or -1: the
+    # payload is packed (_log_frame)
+    _mdt = 1
 
     def _record(self, ty):
         if not isinstance(ty, int):
@@ -172,19 +174,21 @@ class Logging:
                 except UnicodeError:
                     ids.next_nonce()  # as for SizeMismatch
                     raise ArgumentError("InvalidUtf8")
+        self._mdt = -1  # (_log_frame: the payload is packed)
         self._log_frame(ty, n, timestamp_ms, queue)
 
     def _log_frame(self, ty, values, timestamp_ms, queue):
         # One logged frame. values: a log_<number type>() call's numbers (self._mdt their
         # element type), packed here when they are floats of a float type (else by
-        # typed_log.log_values, which calls back), or an int: the length of a payload already
-        # in _pay_buf (log_bytes, typed_log). (One function: one heap call frame per log.)
-        if _type(values) is _int:
+        # typed_log.log_values, which calls back), or, with self._mdt -1, the length of a
+        # payload already in _pay_buf (log_bytes, typed_log). (One function: one heap call
+        # frame per log.)
+        w = self._mdt
+        if w < 0:
             rec = self._record(ty)
             n = values
         else:
             rec = _types.get(ty) if _type(ty) is _int and ty > _SEDSNET_P2P_MESSAGE else None
-            w = self._mdt
             if rec is None or w > 1 or rec[_R_MDT] != w or 200 in rec[_R_EPS] \
                     or (_type(values) is not _list and _type(values) is not _tuple):
                 return _typed().log_values(self, ty, values, timestamp_ms, queue)

@@ -64,6 +64,7 @@ def log_values(r, ty, values, timestamp_ms, queue):
     while k < n:
         buf[k] = 0  # a static type is zero-padded, as the reference does
         k += 1
+    r._mdt = -1  # (the payload is packed)
     Logging._log_frame(r, ty, n, timestamp_ms, queue)  # (not r.: see _originate_busy)
 
 
