@@ -14,7 +14,7 @@ from .forward import _tx as _tx_one
 from .errors import ArgumentError, IoError, UnknownTypeError
 from .node import Node, flag
 from .queues import _Views
-from .schema import WIDTHS, _types
+from .schema import WIDTHS
 from .wire import TS8, FrameHeader, log_template
 
 from .kernels import key_into, log_pack
@@ -23,7 +23,6 @@ from .kernels import recent_seen as _recent_seen
 # schema.R_*, routes.LOCAL and wire._OWN as private consts (folded here, not module globals:
 # host_tests/test_structure.py keeps them equal)
 _R_STATIC = const(1)
-_R_COUNT = const(2)
 _R_MDT = const(3)
 _R_EPS = const(5)
 _R_RELIABLE = const(6)
@@ -34,15 +33,7 @@ _OWN = const(3)  # wire._OWN
 _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain side
 _STRING = const(13)
 _E2E_MODE = const(10)  # index of e2e_mode in Router._opts (options.NAMES)
-_SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
-# (per log: a builtin is found only after a miss in this module's table)
-_len = len
-_type = type
-_int = int
-_float = float
-_list = list
-_tuple = tuple
-_pack_into = struct.pack_into
+_len = len  # (per log: a builtin is found only after a miss in this module's table)
 _SPANS = array("i", bytes(4 * 8))  # log_pack's spans of the frame it made (FrameHeader.spans)
 
 
@@ -52,9 +43,7 @@ class Logging:
     # the next _originate_busy's local holders, as a log's template knows them (0 none, -1 to
     # be found by _deliver), or -2: not a template's frame (deliver, and check the CRC)
     _held = -2
-    # the element type of the log_<number type>() call under way (typed_log.py), or -1: the
-    # payload is packed (_log_frame)
-    _mdt = 1
+    _mdt = 1  # the element type of the log_<number type>() call under way (typed_log.py)
 
     def _record(self, ty):
         if not isinstance(ty, int):
@@ -72,60 +61,59 @@ class Logging:
             self._pay_views = _Views(self._pay_buf)
         return self._pay_buf
 
-    # log_<number type>() go to _log_frame, which packs floats into a float type itself; the
-    # other typed log helpers live in typed_log.py, loaded by the first call of one. (The
-    # element type goes as self._mdt: with it as a sixth argument each of these would take
-    # more than 11 words of call state, which MicroPython takes from the heap on every call.)
+    # the typed log helpers live in typed_log.py, loaded by the first call of one. (The element
+    # type goes as self._mdt: with it as a sixth argument each of these would take more than
+    # 11 words of call state, which MicroPython takes from the heap on every call.)
     def log_f32(self, ty, values, timestamp_ms=None, queue=False):
         """As 4.2.7: into a Float32 type, or as log(ty, <the float32 bytes>, 4, Float32) into
         any other type (its element type unchecked)."""
         self._mdt = 1
-        _tl[2](self, ty, values, timestamp_ms, queue)
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_f64(self, ty, values, timestamp_ms=None, queue=False):
         """Log float64 values into type ty; SedsError as log()."""
         self._mdt = 0
-        _tl[2](self, ty, values, timestamp_ms, queue)
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u8(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint8 values into type ty; SedsError as log()."""
         self._mdt = 2
-        _tl[2](self, ty, values, timestamp_ms, queue)
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u16(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint16 values into type ty; SedsError as log()."""
         self._mdt = 3
-        _tl[2](self, ty, values, timestamp_ms, queue)
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u32(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint32 values into type ty; SedsError as log()."""
         self._mdt = 4
-        _tl[2](self, ty, values, timestamp_ms, queue)
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_u64(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint64 values into type ty; SedsError as log()."""
         self._mdt = 5
-        _tl[2](self, ty, values, timestamp_ms, queue)
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i8(self, ty, values, timestamp_ms=None, queue=False):
         """Log int8 values into type ty; SedsError as log()."""
         self._mdt = 7
-        _tl[2](self, ty, values, timestamp_ms, queue)
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i16(self, ty, values, timestamp_ms=None, queue=False):
         """Log int16 values into type ty; SedsError as log()."""
         self._mdt = 8
-        _tl[2](self, ty, values, timestamp_ms, queue)
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i32(self, ty, values, timestamp_ms=None, queue=False):
         """Log int32 values into type ty; SedsError as log()."""
         self._mdt = 9
-        _tl[2](self, ty, values, timestamp_ms, queue)
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_i64(self, ty, values, timestamp_ms=None, queue=False):
         """Log int64 values into type ty; SedsError as log()."""
         self._mdt = 10
-        _tl[2](self, ty, values, timestamp_ms, queue)
+        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
 
     def log_bool(self, ty, values, timestamp_ms=None, queue=False):
         """Log bools (as u8 0/1) into type ty; SedsError as log()."""
@@ -174,46 +162,11 @@ class Logging:
                 except UnicodeError:
                     ids.next_nonce()  # as for SizeMismatch
                     raise ArgumentError("InvalidUtf8")
-        self._mdt = -1  # (_log_frame: the payload is packed)
-        self._log_frame(ty, n, timestamp_ms, queue)
+        self._log_frame(ty, rec, n, timestamp_ms, queue)
 
-    def _log_frame(self, ty, values, timestamp_ms, queue):
-        # One logged frame. values: a log_<number type>() call's numbers (self._mdt their
-        # element type), packed here when they are floats of a float type (else by
-        # typed_log.log_values, which calls back), or, with self._mdt -1, the length of a
-        # payload already in _pay_buf (log_bytes, typed_log). (One function: one heap call
-        # frame per log.)
-        w = self._mdt
-        if w < 0:
-            rec = self._record(ty)
-            n = values
-        else:
-            rec = _types.get(ty) if _type(ty) is _int and ty > _SEDSNET_P2P_MESSAGE else None
-            if rec is None or w > 1 or rec[_R_MDT] != w or 200 in rec[_R_EPS] \
-                    or (_type(values) is not _list and _type(values) is not _tuple):
-                return _typed().log_values(self, ty, values, timestamp_ms, queue)
-            w = 4 if w else 8
-            k = _len(values)
-            n = rec[_R_COUNT] if rec[_R_STATIC] else k
-            if k > n:
-                k = n
-            n *= w  # payload bytes
-            k *= w  # bytes of them the values fill
-            buf = self._pay_buf if n <= _len(self._pay_buf) else self._pay(n)
-            fmt = "<f" if w == 4 else "<d"
-            p = i = 0
-            try:
-                while p < k and _type(values[i]) is _float:
-                    _pack_into(fmt, buf, p, values[i])
-                    p += w
-                    i += 1
-            except OverflowError:  # CPython: a double past float32's range (typed_log: inf)
-                p = -1
-            if p != k:  # anything but floats: every value through typed_log's checks
-                return _typed().log_values(self, ty, values, timestamp_ms, queue)
-            while k < n:
-                buf[k] = 0  # a static type is zero-padded, as the reference does
-                k += 1
+    def _log_frame(self, ty, rec, n, timestamp_ms, queue):
+        # a frame of type ty (record rec) with the payload _pay_buf[:n] (few locals: a smaller
+        # heap call frame, found sooner in the heap)
         if queue is not False and queue is not True:
             queue = flag(queue, "queue")
         if timestamp_ms is None and self.ts is None:
@@ -372,7 +325,13 @@ def _typed():
     return t
 
 
-# typed_log and router_tx once loaded; then the log path's entry and callees (see
-# _originate_busy): in this list rather than as five more module globals (the table's size)
-_tl = [None, None, Logging._log_frame, Logging._originate_busy, Node._destinations, Node._send,
+def _values(r, ty, values, timestamp_ms, queue):
+    # the first log_<number type>(): typed_log.log_values, kept for the next calls
+    _tl[2] = _typed().log_values
+    _tl[2](r, ty, values, timestamp_ms, queue)
+
+
+# typed_log, router_tx, typed_log.log_values once loaded; then the log path's callees (see
+# _originate_busy): in this list rather than as three more module globals (the table's size)
+_tl = [None, None, None, Logging._originate_busy, Node._destinations, Node._send,
        FrameHeader.parse]

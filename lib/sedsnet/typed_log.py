@@ -1,15 +1,14 @@
-# The Router's typed log helpers: log_f32 ... log_i64 but floats into a float type (those
-# Router._log_frame packs itself), log_bool, log_string, log: value checks and struct packing
-# into the router's payload scratch. Loaded by the first call of one (router_log._typed());
-# the Router methods are thin entry points into these functions, which take the router as
-# their first argument.
+# The Router's typed log helpers (log_f32 ... log_i64, log_bool, log_string, log): value
+# checks and struct packing into the router's payload scratch. Loaded by the first call of one
+# (router._typed()); the Router methods are thin entry points into these functions, which
+# take the router as their first argument.
 import struct
 
 from .compat import const
 from .engine import BYTES_LIKE
 from .errors import ArgumentError
 from .router_log import Logging
-from .schema import WIDTHS
+from .schema import WIDTHS, _types, type_record
 
 # schema.R_* as private consts (folded, no module globals on a board;
 # host_tests/test_structure.py keeps them equal)
@@ -20,6 +19,7 @@ _R_EPS = const(5)
 _R_FIXED = const(9)
 
 _STRING = 13
+_SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
 # (elem_size, elem_kind) pairs log() accepts; kinds as ElemKind (0 unsigned, 1 signed, 2 float)
 _ELEM_OK = ((1, 0), (2, 0), (4, 0), (8, 0), (1, 1), (2, 1), (4, 1), (8, 1), (4, 2), (8, 2))
 # MessageDataType code -> struct format of one element
@@ -30,6 +30,14 @@ _RANGE = {"<B": (0, 0xFF), "<H": (0, 0xFFFF), "<I": (0, 0xFFFFFFFF), "<Q": (0, (
           "<b": (-0x80, 0x7F), "<h": (-0x8000, 0x7FFF), "<i": (-(1 << 31), (1 << 31) - 1),
           "<q": (-(1 << 63), (1 << 63) - 1)}
 _INF = float("inf")
+# the per-value names of log_values as module globals: a builtin is found only after a miss
+# in this module's table, struct.pack_into after a second lookup in struct's
+_type = type
+_float = float
+_int = int
+_isinstance = isinstance
+_len = len
+_pack_into = struct.pack_into
 _EXACT = 1 << 53  # ints up to this convert to float exactly (and cannot overflow)
 _SEQ = (list, tuple)  # value lists of the typed log helpers
 try:
@@ -40,10 +48,14 @@ except ImportError:
 
 
 def log_values(r, ty, values, timestamp_ms, queue):
-    """log_f32() ... log_i64(), but floats into a float type (Router._log_frame packs those):
-    values of element type r._mdt (a MessageDataType code), each checked."""
-    rec = r._record(ty)
-    if not isinstance(values, _SEQ):
+    """log_f32() ... log_i64(): values of element type r._mdt (a MessageDataType code)."""
+    # (few locals and no for-iterator: a smaller heap call frame, found sooner in the heap)
+    # (a user type straight from schema._types: type_record is a call more)
+    rec = (_types.get(ty) if ty > _SEDSNET_P2P_MESSAGE else type_record(ty)) \
+        if _type(ty) is _int else None
+    if rec is None or 200 in rec[_R_EPS]:
+        rec = r._record(ty)  # (its errors; an int subclass such as a bool passes there)
+    if not _isinstance(values, _SEQ):
         raise ArgumentError("values: a list or tuple of numbers, not %s"
                             % type(values).__name__)
     mdt = r._mdt
@@ -52,20 +64,30 @@ def log_values(r, ty, values, timestamp_ms, queue):
             return _log_f32_raw(r, ty, rec, values, timestamp_ms, queue)
         raise ArgumentError("BadArg: type %d does not hold this element type" % ty)
     width = WIDTHS[mdt]
-    k = len(values)
+    k = _len(values)
     n = rec[_R_COUNT] if rec[_R_STATIC] else k
     if k > n:
         k = n
     n *= width  # payload bytes
     k *= width  # bytes of them the values fill
-    buf = r._pay(n)
-    if k:
+    buf = r._pay_buf if n <= _len(r._pay_buf) else r._pay(n)
+    p = 0
+    if mdt <= 1:  # float values pack as they are, here (a call of _pack_all is a heap frame)
+        i = 0
+        fmt = "<f" if mdt else "<d"
+        try:
+            while p < k and _type(values[i]) is _float:
+                _pack_into(fmt, buf, p, values[i])
+                p += width
+                i += 1
+        except OverflowError:  # CPython: a double past float32's range (_pack_all's inf)
+            p = 0
+    if p < k:  # anything else: every value through _pack_all's checks
         _pack_all(_MDT_FMT[mdt], buf, width, values, k // width)
     while k < n:
         buf[k] = 0  # a static type is zero-padded, as the reference does
         k += 1
-    r._mdt = -1  # (the payload is packed)
-    Logging._log_frame(r, ty, n, timestamp_ms, queue)  # (not r.: see _originate_busy)
+    Logging._log_frame(r, ty, rec, n, timestamp_ms, queue)  # (not r.: see _originate_busy)
 
 
 def _log_f32_raw(r, ty, rec, values, timestamp_ms, queue):
