@@ -5,7 +5,6 @@
 # the call (bytes(frame) to keep it). The typed helpers live in typed_log.py, loaded by the
 # first call of one.
 import struct
-from array import array
 
 from . import ids, schema
 from .compat import const
@@ -34,7 +33,6 @@ _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain si
 _STRING = const(13)
 _E2E_MODE = const(10)  # index of e2e_mode in Router._opts (options.NAMES)
 _len = len  # (per log: a builtin is found only after a miss in this module's table)
-_SPANS = array("i", bytes(4 * 8))  # log_pack's spans of the frame it made (FrameHeader.spans)
 
 
 class Logging:
@@ -182,44 +180,21 @@ class Logging:
                 and _tx().log(self, ty, rec, n, timestamp_ms, nonce, queue):
             return  # E2E, reliable to discovered holders or queued (router_tx.py)
         # the type's fixed bytes (FLAGS NEP ty, sender, endpoints, reliable header) are made
-        # once per type and sender; a frame is then one kernel call (wire.log_pack), which
-        # also gives the spans of the packet-ID kernel: our own frame is not parsed again
+        # once per type and sender; a frame is then one kernel call (wire.log_pack)
         t = self._log_tmpl.get(ty) if self._log_tmpl else None
         if t is None or t[0] is not rec or t[1] != self.src_addr:
             t = self._template(ty, rec)
         payload = self._pay_views.views.get(n) or self._pay_views.get(n)
         struct.pack_into("<Q", TS8, 0, timestamp_ms)  # (a u64 to log_pack as bytes: no heap int)
-        n = log_pack(self._tx_buf, _SPANS, _len(self._tx_buf), t[2], TS8, nonce, payload, n)
+        n = log_pack(self._tx_buf, 0, _len(self._tx_buf), t[2], TS8, nonce, payload, n)
         if n < 0:
-            n = log_pack(self._txbuf(-n), _SPANS, -n, t[2], TS8, nonce, payload, len(payload))
-        # no local holder, no network variables, one egress side, no rules, nothing announced,
-        # no reliable layer: forward._destinations' answer is that side and _send's one _tx
-        # call, so the frame needs only its ID registered (no header parse, four calls less)
-        mask = self._emask
-        if t[3] or self.netvar is not None or mask <= 0 or mask & (mask - 1) \
-                or self.rel is not None or self._routes.allow or self._routes.typed \
-                or (self.discovery is not None and self.discovery.routes):
-            self._held = t[3]
-            Logging._originate(self, n)  # (class-qualified: see _originate_busy)
-            return
-        key_into(self._tx_buf, _SPANS, t[4], self._pid, 0)  # (ids.write_dup_key)
-        rc = self._recent  # (RecentIds.seen inline: count moves only when the ID was new)
-        _recent_seen(rc.table, rc.index, rc.st, self._pid, 0)
-        rc.count = rc.st[0]
-        self._busy = True  # (as _originate: a log from the tx callback is queued)
-        try:
-            _tx_one(self, mask, self._tx_views.views.get(n) or self._tx_views.get(n), False)
-        except:  # noqa: E722 (anything: busy is reset, then it goes on up)
-            self._busy = False
-            raise
-        self._busy = False
-        if self._nested:
-            self._drain()
+            n = log_pack(self._txbuf(-n), 0, -n, t[2], TS8, nonce, payload, len(payload))
+        self._held = t[3]
+        Logging._originate(self, n)  # (class-qualified: see _originate_busy)
 
     def _template(self, ty, rec):
         # (rec, sender, wire.log_template bytes, 0 when no local handler holds one of the
-        # type's endpoints (its frames skip _deliver) else -1, the endpoints as the packet-ID
-        # kernel reads them), at most 32 types
+        # type's endpoints (its frames skip _deliver) else -1), at most 32 types
         tm = self._log_tmpl
         if tm is None or len(tm) >= 32:
             tm = self._log_tmpl = {}
@@ -230,7 +205,7 @@ class Logging:
                 held = -1
         t = tm[ty] = (rec, self.src_addr, log_template(ty, self.src_addr, eps,
                                                        _REL_UNSEQ if rec[_R_RELIABLE] else -1),
-                      held, array("I", eps))  # (eps ascending, as the frame holds them)
+                      held)
         return t
 
     def _txbuf(self, n):
@@ -268,7 +243,15 @@ class Logging:
         self._recent.count = self._recent.st[0]
         if held or self.netvar is not None:
             held = self._deliver(_LOCAL, self._hdr, self._tx_buf, n)
-        d = _tl[4](self, _LOCAL, self._hdr, held)
+        # one egress side, no rules, nothing announced: forward._destinations' answer is that
+        # side, and _send's is one _tx call (two call frames less per log)
+        d = self._emask
+        if held or (self.discovery is not None and self.discovery.routes) or d <= 0 \
+                or d & (d - 1) or self._routes.allow or self._routes.typed:
+            d = _tl[4](self, _LOCAL, self._hdr, held)
+        elif self.rel is None:
+            _tl[7](self, d, self._tx_views.views.get(n) or self._tx_views.get(n), False)
+            return
         if d:
             _tl[5](self, d, self._tx_buf, n, False)
         elif now and held != (1 << self._hdr.ep_count) - 1 \
@@ -332,6 +315,6 @@ def _values(r, ty, values, timestamp_ms, queue):
 
 
 # typed_log, router_tx, typed_log.log_values once loaded; then the log path's callees (see
-# _originate_busy): in this list rather than as three more module globals (the table's size)
+# _originate_busy): in this list rather than as four more module globals (the table's size)
 _tl = [None, None, None, Logging._originate_busy, Node._destinations, Node._send,
-       FrameHeader.parse]
+       FrameHeader.parse, _tx_one]

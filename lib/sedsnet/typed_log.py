@@ -8,15 +8,7 @@ from .compat import const
 from .engine import BYTES_LIKE
 from .errors import ArgumentError
 from .router_log import Logging
-from .schema import WIDTHS, _types, type_record
-
-# schema.R_* as private consts (folded, no module globals on a board;
-# host_tests/test_structure.py keeps them equal)
-_R_STATIC = const(1)
-_R_COUNT = const(2)
-_R_MDT = const(3)
-_R_EPS = const(5)
-_R_FIXED = const(9)
+from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_STATIC, WIDTHS, _types, type_record
 
 _STRING = 13
 _SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
@@ -53,19 +45,19 @@ def log_values(r, ty, values, timestamp_ms, queue):
     # (a user type straight from schema._types: type_record is a call more)
     rec = (_types.get(ty) if ty > _SEDSNET_P2P_MESSAGE else type_record(ty)) \
         if _type(ty) is _int else None
-    if rec is None or 200 in rec[_R_EPS]:
+    if rec is None or 200 in rec[R_EPS]:
         rec = r._record(ty)  # (its errors; an int subclass such as a bool passes there)
     if not _isinstance(values, _SEQ):
         raise ArgumentError("values: a list or tuple of numbers, not %s"
                             % type(values).__name__)
     mdt = r._mdt
-    if rec[_R_MDT] != mdt:
+    if rec[R_MDT] != mdt:
         if mdt == 1:
             return _log_f32_raw(r, ty, rec, values, timestamp_ms, queue)
         raise ArgumentError("BadArg: type %d does not hold this element type" % ty)
     width = WIDTHS[mdt]
     k = _len(values)
-    n = rec[_R_COUNT] if rec[_R_STATIC] else k
+    n = rec[R_COUNT] if rec[R_STATIC] else k
     if k > n:
         k = n
     n *= width  # payload bytes
@@ -92,11 +84,11 @@ def log_values(r, ty, values, timestamp_ms, queue):
 
 def _log_f32_raw(r, ty, rec, values, timestamp_ms, queue):
     # log_f32 into a type that is not Float32: log(ty, <the float32 bytes>, 4, Float32)
-    if rec[_R_STATIC] and rec[_R_FIXED] % 4:
+    if rec[R_STATIC] and rec[R_FIXED] % 4:
         raise ArgumentError("BadArg: type %d is %d bytes, not whole float32s"
-                            % (ty, rec[_R_FIXED]))
+                            % (ty, rec[R_FIXED]))
     n = 4 * len(values)
-    buf = r._pay(max(n, rec[_R_FIXED]))
+    buf = r._pay(max(n, rec[R_FIXED]))
     _pack_all("<f", buf, 4, values, len(values))
     r._log_raw(ty, rec, n, timestamp_ms, queue)
 
@@ -111,22 +103,22 @@ def log_bool(r, ty, values, timestamp_ms, queue):
 
 def log_string(r, ty, text, timestamp_ms, queue):
     rec = r._record(ty)
-    if rec[_R_MDT] != _STRING:
+    if rec[R_MDT] != _STRING:
         raise ArgumentError("BadArg: type %d is not a String type" % ty)
     if isinstance(text, str):
         text = text.encode("utf-8")
     elif not isinstance(text, BYTES_LIKE):
         raise ArgumentError("text: a str (or its UTF-8 bytes), not %s" % type(text).__name__)
     n = len(text)
-    if rec[_R_STATIC] and n > rec[_R_FIXED]:
-        n = rec[_R_FIXED]
+    if rec[R_STATIC] and n > rec[R_FIXED]:
+        n = rec[R_FIXED]
         while n and (text[n] & 0xC0) == 0x80:  # a UTF-8 continuation byte
             n -= 1
     try:  # checked here, before a nonce is taken (log_bytes takes one, as 4.2.7)
         str(bytes(text[:n]), "utf-8")
     except UnicodeError:
         raise ArgumentError("InvalidUtf8")
-    buf = r._pay(max(n, rec[_R_FIXED]))
+    buf = r._pay(max(n, rec[R_FIXED]))
     buf[:n] = text[:n]
     r._log_raw(ty, rec, n, timestamp_ms, queue)
 
@@ -142,7 +134,7 @@ def log(r, ty, data, elem_size, elem_kind, timestamp_ms, queue):
     elif not isinstance(data, BYTES_LIKE):
         data = byte_list(data)
     rec = r._record(ty)
-    if (rec[_R_FIXED] if rec[_R_STATIC] else len(data)) % elem_size:
+    if (rec[R_FIXED] if rec[R_STATIC] else len(data)) % elem_size:
         raise ArgumentError("buffer length not divisible by elem_size")
     r.log_bytes(ty, data, timestamp_ms, queue)
 
