@@ -48,7 +48,6 @@ class Announcer(PeerTable):
     node gives hostname, address, now_ms(), local_endpoints(), side_ids(), side_reliable(s),
     send_control(s, ty, payload), and kind ("relay" for a Relay).
     """
-    netvar_seen = False  # an ADDRESS listed network variables: netvar_push.py follows them
 
     def __init__(self, node, max_boards=32, instance=None, max_peers=32):
         self.node = node
@@ -90,6 +89,15 @@ class Announcer(PeerTable):
         self.interval = 250  # 4.2.7's current_announce_interval_ms / next_announce_ms
         self.next_announce = 0
         self.routes = 0  # live announcers on all sides
+        # (every attribute set here, none first set later: the instance's table is made
+        # once, at boot, not grown by a 376-byte block in a full board heap at run time)
+        self.netvar_seen = False  # an ADDRESS listed network variables: netvar_push.py follows
+        self.reach_gen = 0  # bumped whenever a side's REACH changes
+        self._masks = None  # endpoint -> bitmask of the sides that reach it, as of _masks_gen
+        self._masks_gen = -1
+        self.baselines_evicted = 0  # sides whose delta baselines were dropped for budget room
+        self.queue_room = 0  # budget bytes the queues gave back for discovery records (_shed)
+        self.schema_fallbacks = 0  # empty SCHEMA answers sent for lack of heap or link room
         self._identity()
         for s in node.side_ids():
             self.side_added(s)

@@ -65,10 +65,6 @@ class PeerTable:
         st = self.sides.get(side_id)
         return st is not None and endpoint in st[REACH]
 
-    reach_gen = 0  # bumped whenever a side's REACH changes
-    _masks = None  # endpoint -> bitmask of the sides that reach it, as of _masks_gen
-    _masks_gen = -1
-
     def reach_mask(self, endpoint):
         """Bitmask of the sides where endpoint is reachable (engine's route choice, per frame)."""
         return (self._masks if self._masks_gen == self.reach_gen else self._masks_now()).get(
@@ -100,10 +96,6 @@ class PeerTable:
         """True while any side has a live announcer (the reference then stops its
         single-side fallback; docs/router-interop.md)."""
         return self.routes > 0
-
-    baselines_evicted = 0  # sides whose delta baselines were dropped for budget room
-    queue_room = 0  # budget bytes the queues gave back for discovery records (_shed)
-    schema_fallbacks = 0  # empty SCHEMA answers sent for lack of heap or link room
 
     def memory_bytes(self):
         """Bytes of discovery state: the announcer records and the per-side tables (both
