@@ -8,9 +8,9 @@ class UART:
     def __init__(self, tx=None, rx=None, baudrate=9600, timeout=1, receiver_buffer_size=64, **kw):
         self.baudrate = baudrate
         self.timeout = timeout
-        # CircuitPython keeps the receive ring in the GC heap (ringbuf_alloc): take as much
-        self._ring = bytearray(receiver_buffer_size)
-        self._port = vlink.SocketPort("UART0")
+        # CircuitPython keeps the receive ring in the GC heap (ringbuf_alloc): the port's
+        # buffer is that ring
+        self._port = vlink.SocketPort("UART0", receiver_buffer_size)
 
     @property
     def in_waiting(self):

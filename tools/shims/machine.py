@@ -111,10 +111,10 @@ class UART:
     IRQ_RX = 1
     IRQ_RXIDLE = 2
 
-    def __init__(self, ident, baudrate=115200, **kw):
+    def __init__(self, ident, baudrate=115200, rxbuf=4096, **kw):
         self.id = ident
         self.baudrate = baudrate
-        self._port = vlink.SocketPort("UART%s" % ident)
+        self._port = vlink.SocketPort("UART%s" % ident, rxbuf)  # (rxbuf: its receive ring)
 
     def init(self, baudrate=115200, **kw):
         self.baudrate = baudrate

@@ -1,6 +1,6 @@
 # Host link behind the virtual board's UART shims: a loopback TCP connection to the virtual board
 # process (tools/vboard.py), which bridges it to a pty other processes open. Non-blocking, with a
-# small receive buffer so any() can report a byte count as machine.UART.any() does.
+# fixed receive ring so any() can report a byte count as machine.UART.any() does.
 import os
 
 try:
@@ -8,7 +8,6 @@ try:
 except ImportError:
     import socket
 
-_CHUNK = 512
 _READINTO = not hasattr(socket.socket, "recv_into")  # MicroPython sockets are streams
 
 
@@ -24,13 +23,19 @@ def endpoint(name):
 
 
 class SocketPort:
-    """Byte stream over TCP loopback; with no endpoint, writes vanish and nothing arrives."""
+    """Byte stream over TCP loopback; with no endpoint, writes vanish and nothing arrives.
 
-    def __init__(self, name):
+    Received bytes wait in a fixed buffer of cap bytes, made once, as a board's UART receive
+    ring (machine.UART's rxbuf, CircuitPython's receiver_buffer_size) is: reading allocates no
+    buffer of its own in the board's heap. While it is full nothing more is read off the
+    socket (the sender waits, as behind flow control)."""
+
+    def __init__(self, name, cap=4096):
         self.name = name
-        self._buf = bytearray()
-        self._chunk = bytearray(_CHUNK)  # one receive buffer: a board's UART allocates nothing
-        self._chunk_view = memoryview(self._chunk)
+        self._buf = bytearray(cap)
+        self._view = memoryview(self._buf)
+        self._head = 0  # the oldest waiting byte
+        self._n = 0  # bytes waiting from _head on (wrapping at cap)
         self._sock = None
         self.tx_bytes = 0
         ep = endpoint(name)
@@ -41,13 +46,14 @@ class SocketPort:
             self._sock = s
 
     def _fill(self):
-        s = self._sock
-        if s is None:
-            return
-        chunk = self._chunk
-        for _ in range(16):
+        cap = len(self._buf)
+        while self._sock is not None and self._n < cap:
+            tail = (self._head + self._n) % cap
+            end = cap if tail >= self._head else self._head  # the free run from tail
+            s = self._sock
             try:
-                n = s.readinto(chunk) if _READINTO else s.recv_into(chunk)
+                n = s.readinto(self._view[tail:end]) if _READINTO \
+                    else s.recv_into(self._view[tail:end])
             except OSError:
                 return
             if n is None:  # (MicroPython: nothing waiting on a non-blocking socket)
@@ -55,36 +61,43 @@ class SocketPort:
             if not n:  # the board process closed the line
                 self._sock = None
                 return
-            self._buf.extend(self._chunk_view[:n])
-            if n < _CHUNK:
-                return
+            self._n += n
+
+    def _take_into(self, buf, k):
+        # the first k waiting bytes into buf[:k], taken out of the ring
+        cap = len(self._buf)
+        first = min(k, cap - self._head)
+        buf[:first] = self._view[self._head:self._head + first]
+        if k > first:
+            buf[first:k] = self._view[:k - first]
+        self._head = (self._head + k) % cap
+        self._n -= k
 
     def any(self):
         self._fill()
-        return len(self._buf)
+        return self._n
 
     def readinto(self, buf, n=None):
         self._fill()
-        k = len(self._buf)
+        k = self._n
         if n is None or n > len(buf):
             n = len(buf)
         if k > n:
             k = n
         if not k:
             return None
-        buf[:k] = self._buf[:k]
-        self._buf[:k] = b""
+        self._take_into(buf, k)
         return k
 
     def read(self, n=-1):
         self._fill()
-        if not self._buf:
+        if not self._n:
             return None
-        if n is None or n < 0 or n > len(self._buf):
-            n = len(self._buf)
-        data = bytes(self._buf[:n])
-        self._buf[:n] = b""
-        return data
+        if n is None or n < 0 or n > self._n:
+            n = self._n
+        data = bytearray(n)
+        self._take_into(data, n)
+        return bytes(data)
 
     def write(self, data):
         n = len(data)
