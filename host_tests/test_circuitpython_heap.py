@@ -50,9 +50,11 @@ def _agent_heap(tmp_path, m32):
 # booting (gc.threshold), its router starts 512-byte rings, and its sensors log float32 bytes
 # (no sedsnet.typed_log), and boot's helpers (sedsnet_node/bootinfo.py) are dropped before the
 # node is built, and rarely called Node methods are in node_calls.py (never compiled here): it
-# runs with 148 KB free (154 KB before node_calls.py with busio's receive ring counted, 172 KB
-# at first, 176 KB was the guard), so CIRCUITPY_FREE keeps 4 KB of margin (CI once failed with
-# none), also beside three CPU hogs (app.build collects after the radios start: their polling
+# runs with 148-149 KB free (tools/cp_heap.py --min moves by 1 KB between runs; 151-153 KB
+# while the Announcer and the Router still grew their attribute tables at run time and the
+# UART shim buffered received bytes a second time, 154 KB before node_calls.py with busio's
+# receive ring counted, 172 KB at first, 176 KB was the guard), so CIRCUITPY_FREE keeps 3-4 KB
+# of margin (CI once failed with none, once with 1 KB), also beside three CPU hogs (app.build collects after the radios start: their polling
 # left garbage that varied with load). After boot the node
 # keeps about 140 KB (library code and its qstrs; the last qstr pool alone is 7.7 KB):
 # tools/cp_heap.py prints the table per phase and module and bisects the smallest heap.

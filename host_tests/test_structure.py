@@ -122,13 +122,16 @@ def test_every_public_method_of_router_relay_and_node_has_a_docstring():
 
 
 def test_router_log_private_consts_equal_the_names_they_stand_for():
-    # router_log keeps schema.R_*, routes.LOCAL and wire._OWN as private consts (folded by
-    # MicroPython, no module globals on a board): each must equal its source's value
+    # router_log (and typed_log) keep schema.R_*, routes.LOCAL and wire._OWN as private
+    # consts (folded by MicroPython, no module globals on a board): each must equal its
+    # source's value
     import sys
     sys.path.insert(0, toolchain.LIB)
-    from sedsnet import router_log, routes, schema, wire
-    for name in ("R_STATIC", "R_MDT", "R_EPS", "R_RELIABLE", "R_E2E", "R_FIXED"):
+    from sedsnet import router_log, routes, schema, typed_log, wire
+    for name in ("R_STATIC", "R_COUNT", "R_MDT", "R_EPS", "R_RELIABLE", "R_E2E", "R_FIXED"):
         assert getattr(router_log, "_" + name) == getattr(schema, name), name
+    for name in ("R_STATIC", "R_COUNT", "R_MDT", "R_EPS", "R_FIXED"):  # typed_log's too
+        assert getattr(typed_log, "_" + name) == getattr(schema, name), name
     assert router_log._LOCAL == routes.LOCAL
     assert router_log._OWN == wire._OWN
 

@@ -100,6 +100,34 @@ def test_a_plain_log_loads_no_router_tx_and_a_queued_one_does():
     assert sedsnet.unpack_packet(w.frames[-1]).data_as_f32() == [3.0, 4.0]
 
 
+def test_a_logged_frame_that_comes_back_is_a_duplicate():
+    # the lone-side log path registers its frame's ID from log_pack's spans, without a parse:
+    # the same ID a received copy of the frame gets, whatever the field widths
+    from sedsnet.engine import D_DUP
+    setup()
+    r = Router(hostname="LP5", now_ms=Clock(), discovery=False)
+    w = Wire()
+    side = r.add_side_packed("LOOP", w)
+    got = []
+    r.add_side_packed("OTHER", got.append)
+    r.log_f32(LT, [1.0, 2.0])  # two sides: the general path (a parse)
+    for ts in (0, 200, 2 ** 40, 2 ** 64 - 1):
+        r.log_f32(LT, [1.0, 2.0], timestamp_ms=ts)
+    plain = Router(hostname="LP6", now_ms=Clock(), discovery=False)
+    pw = Wire()
+    ps = plain.add_side_packed("LOOP", pw)
+    for ts in (0, 200, 2 ** 40, 2 ** 64 - 1):
+        plain.log_f32(LT, [1.0, 2.0], timestamp_ms=ts)
+        plain.log_u8(LU, [ts & 0xFF], timestamp_ms=ts)
+    assert len(pw.frames) == 8
+    for f in pw.frames:
+        plain.receive_packed_from_side(ps, f)
+    assert plain.sides[ps].drops[D_DUP] == 8
+    for f in w.frames:
+        r.receive_packed_from_side(side, f)
+    assert r.sides[side].drops[D_DUP] == len(w.frames) == 5
+
+
 def _zero(r, src, hdr, held):
     return 0
 
@@ -108,24 +136,22 @@ def _parse(hdr, buf, n, full):
     return None
 
 
-def _tx_one(r, bit, view, relayed):
-    return None
-
-
 @micropython_only("micropython.mem_total: the heap's allocation counter")
 def test_originate_takes_no_heap_call_frame():
     from micropython import mem_total
     setup()
     r = Router(hostname="LP4", now_ms=Clock(), discovery=False)
-    r.add_side_packed("OUT", Wire())
-    r.log_f32(LT, [1.0, 2.0])  # a real frame in _tx_buf
-    n = r._hdr.frame_len
+    w = Wire()
+    r.add_side_packed("OUT", w)
+    r.log_f32(LT, [1.0, 2.0])  # a real frame in _tx_buf, parsed into _hdr as _parse would
+    n = len(w.frames[-1])
+    r._hdr.parse(r._tx_buf, n)
     # the callees that are not the log path's own: small stand-ins (their frames are theirs),
     # in router_log's _tl list, where _originate_busy finds them (FrameHeader.parse at 6,
-    # forward._destinations at 4, forward._tx at 7: a lone egress side skips _destinations)
+    # forward._destinations at 4)
     from sedsnet.router_log import _tl
-    real = _tl[6], _tl[4], _tl[7]
-    _tl[6], _tl[4], _tl[7] = _parse, _zero, _tx_one
+    real = _tl[6], _tl[4]
+    _tl[6], _tl[4] = _parse, _zero
     try:
         r._held = 0
         r._originate(n)
@@ -134,4 +160,4 @@ def test_originate_takes_no_heap_call_frame():
         r._originate(n)
         assert mem_total() - before == 0
     finally:
-        _tl[6], _tl[4], _tl[7] = real
+        _tl[6], _tl[4] = real

@@ -167,13 +167,15 @@ def hdr_scan(buf, n: int, spans, o, wide, eps) -> int:
 
 
 @micropython.viper
-def log_pack(buf, off: int, cap: int, tmpl, ts8, nonce: int, payload, plen: int) -> int:
+def log_pack(buf, spans, cap: int, tmpl, ts8, nonce: int, payload, plen: int) -> int:
     # A logged frame from its type's template (wire.log_template: [hlen, tlen lo, tlen hi,
-    # FLAGS NEP ty, sender endpoints reliable-header]) into buf[off:]: the template head, the
+    # FLAGS NEP ty, sender endpoints reliable-header]) into buf[0:]: the template head, the
     # payload size, the timestamp (ts8: u64 little-endian, so no heap int here), the nonce,
-    # the template tail, the payload and the CRC. Returns the length, or -length (nothing
-    # written) when it exceeds cap. plen < 2**28, nonce u16.
+    # the template tail, the payload and the CRC; spans (FrameHeader.spans' layout) as
+    # hdr_scan would fill them, for the packet-ID kernels without a parse. Returns the
+    # length, or -length (nothing written) when it exceeds cap. plen < 2**28, nonce u16.
     b = ptr8(buf)
+    sp = ptr32(spans)
     t = ptr8(tmpl)
     le = ptr8(ts8)
     pl = ptr8(payload)
@@ -205,9 +207,11 @@ def log_pack(buf, off: int, cap: int, tmpl, ts8, nonce: int, payload, plen: int)
         return 0 - n
     i = 0
     while i < hlen:
-        b[off + i] = t[3 + i]
+        b[i] = t[3 + i]
         i += 1
-    p = off + hlen
+    p = hlen
+    sp[0] = 2
+    sp[4] = p
     v = plen
     while v > 0x7F:
         b[p] = (v & 0x7F) | 0x80
@@ -215,6 +219,7 @@ def log_pack(buf, off: int, cap: int, tmpl, ts8, nonce: int, payload, plen: int)
         p += 1
     b[p] = v
     p += 1
+    sp[1] = p
     acc = 0
     nb = 0
     k = 0
@@ -239,15 +244,20 @@ def log_pack(buf, off: int, cap: int, tmpl, ts8, nonce: int, payload, plen: int)
         p += 1
     b[p] = v
     p += 1
+    sp[2] = nonce
+    sp[3] = p
+    sp[7] = t[4]
     i = 0
     while i < tlen:
         b[p + i] = t[3 + hlen + i]
         i += 1
     p += tlen
+    sp[5] = p
+    sp[6] = p + plen
     i = 0
     while i < plen:
         b[p + i] = pl[i]
         i += 1
     p += plen
-    _crc(buf, off, p, 1)
+    _crc(buf, 0, p, 1)
     return n

@@ -198,8 +198,9 @@ def _uleb_n(v):
 _TV = {}  # template -> its two fixed parts as memoryviews, made once (a slice a frame is garbage)
 
 
-def log_pack(buf, off, cap, tmpl, ts8, nonce, payload, plen):
-    """Twin of _fast.log_pack: a logged frame from its type's template into buf[off:]."""
+def log_pack(buf, spans, cap, tmpl, ts8, nonce, payload, plen):
+    """Twin of _fast_frame.log_pack: a logged frame from its type's template into buf[0:],
+    its spans into spans."""
     hlen = tmpl[0]
     tlen = tmpl[1] | (tmpl[2] << 8)
     if ts8[7] | ts8[6] | ts8[5] | ts8[4] or ts8[3] > 0x3F:
@@ -226,13 +227,15 @@ def log_pack(buf, off, cap, tmpl, ts8, nonce, payload, plen):
             _TV.clear()
         m = memoryview(tmpl)
         v = _TV[tmpl] = (m[3:3 + hlen], m[3 + hlen:3 + hlen + tlen])
-    buf[off:off + hlen] = v[0]
-    p = off + hlen
+    buf[:hlen] = v[0]
+    spans[0] = 2
+    spans[4] = p = hlen
     if plen < 0x80:
         buf[p] = plen
         p += 1
     else:
         p = _put7(buf, p, plen)
+    spans[1] = p
     if 0 <= t < 0x4000:  # (one or two bytes inline: a call is a frame)
         if t < 0x80:
             buf[p] = t
@@ -264,9 +267,14 @@ def log_pack(buf, off, cap, tmpl, ts8, nonce, payload, plen):
         p += 2
     else:
         p = _put7(buf, p, nonce)
+    spans[2] = nonce
+    spans[3] = p
+    spans[7] = tmpl[4]
     buf[p:p + tlen] = v[1]
     p += tlen
+    spans[5] = p
+    spans[6] = p + plen
     buf[p:p + plen] = payload
     p += plen
-    crc32_write(buf, off, p)
+    crc32_write(buf, 0, p)
     return n

@@ -72,6 +72,13 @@ class Router(Logging, Node):
         self._tx_views = _Views(self._tx_buf)
         self._pay_buf = bytearray(64)  # payload scratch of the typed log helpers
         self._pay_views = _Views(self._pay_buf)
+        # the log path's state (router_log.py), set here so the first log grows no table
+        self._log_tmpl = None  # type -> Logging._template's tuple, at most 32 types
+        # the next _originate_busy's local holders, as a log's template knows them (0 none, -1
+        # to be found by _deliver), or -2: not a template's frame (deliver, and check the CRC)
+        self._held = -2
+        self._mdt = 1  # the element type of the log_<number type>() call under way
+        self._packed = None  # the record of a payload already packed (_log_frame)
         if timesync_enabled and timesync_role:
             self._timesync()  # a source or auto node announces; a consumer waits (below)
 

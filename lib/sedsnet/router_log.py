@@ -5,6 +5,7 @@
 # the call (bytes(frame) to keep it). The typed helpers live in typed_log.py, loaded by the
 # first call of one.
 import struct
+from array import array
 
 from . import ids, schema
 from .compat import const
@@ -13,7 +14,7 @@ from .forward import _tx as _tx_one
 from .errors import ArgumentError, IoError, UnknownTypeError
 from .node import Node, flag
 from .queues import _Views
-from .schema import WIDTHS
+from .schema import WIDTHS, _types
 from .wire import TS8, FrameHeader, log_template
 
 from .kernels import key_into, log_pack
@@ -22,6 +23,7 @@ from .kernels import recent_seen as _recent_seen
 # schema.R_*, routes.LOCAL and wire._OWN as private consts (folded here, not module globals:
 # host_tests/test_structure.py keeps them equal)
 _R_STATIC = const(1)
+_R_COUNT = const(2)
 _R_MDT = const(3)
 _R_EPS = const(5)
 _R_RELIABLE = const(6)
@@ -32,16 +34,21 @@ _OWN = const(3)  # wire._OWN
 _REL_UNSEQ = const(0x84)  # REL_UNSEQUENCED | REL_HAS_SEQ: "84 00" on a plain side
 _STRING = const(13)
 _E2E_MODE = const(10)  # index of e2e_mode in Router._opts (options.NAMES)
-_len = len  # (per log: a builtin is found only after a miss in this module's table)
+_SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
+# (per log: a builtin is found only after a miss in this module's table)
+_len = len
+_type = type
+_int = int
+_float = float
+_list = list
+_tuple = tuple
+_pack_into = struct.pack_into
+_SPANS = array("i", bytes(4 * 8))  # log_pack's spans of the frame it made (FrameHeader.spans)
 
 
 class Logging:
-    """Router's originating half: log_*(), transmit_*() and the TX queue."""
-    _log_tmpl = None  # type -> Logging._template's tuple, at most 32 types
-    # the next _originate_busy's local holders, as a log's template knows them (0 none, -1 to
-    # be found by _deliver), or -2: not a template's frame (deliver, and check the CRC)
-    _held = -2
-    _mdt = 1  # the element type of the log_<number type>() call under way (typed_log.py)
+    """Router's originating half: log_*(), transmit_*() and the TX queue. Its state
+    (buffers, templates, _held, _mdt, _packed) is set in Router.__init__."""
 
     def _record(self, ty):
         if not isinstance(ty, int):
@@ -59,59 +66,60 @@ class Logging:
             self._pay_views = _Views(self._pay_buf)
         return self._pay_buf
 
-    # the typed log helpers live in typed_log.py, loaded by the first call of one. (The element
-    # type goes as self._mdt: with it as a sixth argument each of these would take more than
-    # 11 words of call state, which MicroPython takes from the heap on every call.)
+    # log_<number type>() go to _log_frame, which packs floats into a float type itself; the
+    # other typed log helpers live in typed_log.py, loaded by the first call of one. (The
+    # element type goes as self._mdt: with it as a sixth argument each of these would take
+    # more than 11 words of call state, which MicroPython takes from the heap on every call.)
     def log_f32(self, ty, values, timestamp_ms=None, queue=False):
         """As 4.2.7: into a Float32 type, or as log(ty, <the float32 bytes>, 4, Float32) into
         any other type (its element type unchecked)."""
         self._mdt = 1
-        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
+        _tl[2](self, ty, values, timestamp_ms, queue)
 
     def log_f64(self, ty, values, timestamp_ms=None, queue=False):
         """Log float64 values into type ty; SedsError as log()."""
         self._mdt = 0
-        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
+        _tl[2](self, ty, values, timestamp_ms, queue)
 
     def log_u8(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint8 values into type ty; SedsError as log()."""
         self._mdt = 2
-        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
+        _tl[2](self, ty, values, timestamp_ms, queue)
 
     def log_u16(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint16 values into type ty; SedsError as log()."""
         self._mdt = 3
-        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
+        _tl[2](self, ty, values, timestamp_ms, queue)
 
     def log_u32(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint32 values into type ty; SedsError as log()."""
         self._mdt = 4
-        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
+        _tl[2](self, ty, values, timestamp_ms, queue)
 
     def log_u64(self, ty, values, timestamp_ms=None, queue=False):
         """Log uint64 values into type ty; SedsError as log()."""
         self._mdt = 5
-        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
+        _tl[2](self, ty, values, timestamp_ms, queue)
 
     def log_i8(self, ty, values, timestamp_ms=None, queue=False):
         """Log int8 values into type ty; SedsError as log()."""
         self._mdt = 7
-        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
+        _tl[2](self, ty, values, timestamp_ms, queue)
 
     def log_i16(self, ty, values, timestamp_ms=None, queue=False):
         """Log int16 values into type ty; SedsError as log()."""
         self._mdt = 8
-        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
+        _tl[2](self, ty, values, timestamp_ms, queue)
 
     def log_i32(self, ty, values, timestamp_ms=None, queue=False):
         """Log int32 values into type ty; SedsError as log()."""
         self._mdt = 9
-        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
+        _tl[2](self, ty, values, timestamp_ms, queue)
 
     def log_i64(self, ty, values, timestamp_ms=None, queue=False):
         """Log int64 values into type ty; SedsError as log()."""
         self._mdt = 10
-        (_tl[2] or _values)(self, ty, values, timestamp_ms, queue)
+        _tl[2](self, ty, values, timestamp_ms, queue)
 
     def log_bool(self, ty, values, timestamp_ms=None, queue=False):
         """Log bools (as u8 0/1) into type ty; SedsError as log()."""
@@ -160,11 +168,47 @@ class Logging:
                 except UnicodeError:
                     ids.next_nonce()  # as for SizeMismatch
                     raise ArgumentError("InvalidUtf8")
-        self._log_frame(ty, rec, n, timestamp_ms, queue)
+        self._packed = rec  # (_log_frame: the payload is packed)
+        self._log_frame(ty, n, timestamp_ms, queue)
 
-    def _log_frame(self, ty, rec, n, timestamp_ms, queue):
-        # a frame of type ty (record rec) with the payload _pay_buf[:n] (few locals: a smaller
-        # heap call frame, found sooner in the heap)
+    def _log_frame(self, ty, values, timestamp_ms, queue):
+        # One logged frame. values: a log_<number type>() call's numbers (self._mdt their
+        # element type), packed here when they are floats of a float type (else by
+        # typed_log.log_values, which calls back), or, when self._packed holds the type's
+        # record, the length of a payload already in _pay_buf (log_bytes, typed_log). (One
+        # function: one heap call frame per log.)
+        rec = self._packed
+        if rec is not None:
+            self._packed = None
+            n = values
+        else:
+            w = self._mdt
+            rec = _types.get(ty) if _type(ty) is _int and ty > _SEDSNET_P2P_MESSAGE else None
+            if rec is None or w > 1 or rec[_R_MDT] != w or 200 in rec[_R_EPS] \
+                    or (_type(values) is not _list and _type(values) is not _tuple):
+                return _typed().log_values(self, ty, values, timestamp_ms, queue)
+            w = 4 if w else 8
+            k = _len(values)
+            n = rec[_R_COUNT] if rec[_R_STATIC] else k
+            if k > n:
+                k = n
+            n *= w  # payload bytes
+            k *= w  # bytes of them the values fill
+            buf = self._pay_buf if n <= _len(self._pay_buf) else self._pay(n)
+            fmt = "<f" if w == 4 else "<d"
+            p = i = 0
+            try:
+                while p < k and _type(values[i]) is _float:
+                    _pack_into(fmt, buf, p, values[i])
+                    p += w
+                    i += 1
+            except OverflowError:  # CPython: a double past float32's range (typed_log: inf)
+                p = -1
+            if p != k:  # anything but floats: every value through typed_log's checks
+                return _typed().log_values(self, ty, values, timestamp_ms, queue)
+            while k < n:
+                buf[k] = 0  # a static type is zero-padded, as the reference does
+                k += 1
         if queue is not False and queue is not True:
             queue = flag(queue, "queue")
         if timestamp_ms is None and self.ts is None:
@@ -180,21 +224,44 @@ class Logging:
                 and _tx().log(self, ty, rec, n, timestamp_ms, nonce, queue):
             return  # E2E, reliable to discovered holders or queued (router_tx.py)
         # the type's fixed bytes (FLAGS NEP ty, sender, endpoints, reliable header) are made
-        # once per type and sender; a frame is then one kernel call (wire.log_pack)
+        # once per type and sender; a frame is then one kernel call (wire.log_pack), which
+        # also gives the spans of the packet-ID kernel: our own frame is not parsed again
         t = self._log_tmpl.get(ty) if self._log_tmpl else None
         if t is None or t[0] is not rec or t[1] != self.src_addr:
             t = self._template(ty, rec)
         payload = self._pay_views.views.get(n) or self._pay_views.get(n)
         struct.pack_into("<Q", TS8, 0, timestamp_ms)  # (a u64 to log_pack as bytes: no heap int)
-        n = log_pack(self._tx_buf, 0, _len(self._tx_buf), t[2], TS8, nonce, payload, n)
+        n = log_pack(self._tx_buf, _SPANS, _len(self._tx_buf), t[2], TS8, nonce, payload, n)
         if n < 0:
-            n = log_pack(self._txbuf(-n), 0, -n, t[2], TS8, nonce, payload, len(payload))
-        self._held = t[3]
-        Logging._originate(self, n)  # (class-qualified: see _originate_busy)
+            n = log_pack(self._txbuf(-n), _SPANS, -n, t[2], TS8, nonce, payload, len(payload))
+        # no local holder, no network variables, one egress side, no rules, nothing announced,
+        # no reliable layer: forward._destinations' answer is that side and _send's one _tx
+        # call, so the frame needs only its ID registered (no header parse, four calls less)
+        mask = self._emask
+        if t[3] or self.netvar is not None or mask <= 0 or mask & (mask - 1) \
+                or self.rel is not None or self._routes.allow or self._routes.typed \
+                or (self.discovery is not None and self.discovery.routes):
+            self._held = t[3]
+            Logging._originate(self, n)  # (class-qualified: see _originate_busy)
+            return
+        key_into(self._tx_buf, _SPANS, t[4], self._pid, 0)  # (ids.write_dup_key)
+        rc = self._recent  # (RecentIds.seen inline: count moves only when the ID was new)
+        _recent_seen(rc.table, rc.index, rc.st, self._pid, 0)
+        rc.count = rc.st[0]
+        self._busy = True  # (as _originate: a log from the tx callback is queued)
+        try:
+            _tx_one(self, mask, self._tx_views.views.get(n) or self._tx_views.get(n), False)
+        except:  # noqa: E722 (anything: busy is reset, then it goes on up)
+            self._busy = False
+            raise
+        self._busy = False
+        if self._nested:
+            self._drain()
 
     def _template(self, ty, rec):
         # (rec, sender, wire.log_template bytes, 0 when no local handler holds one of the
-        # type's endpoints (its frames skip _deliver) else -1), at most 32 types
+        # type's endpoints (its frames skip _deliver) else -1, the endpoints as the packet-ID
+        # kernel reads them), at most 32 types
         tm = self._log_tmpl
         if tm is None or len(tm) >= 32:
             tm = self._log_tmpl = {}
@@ -205,7 +272,7 @@ class Logging:
                 held = -1
         t = tm[ty] = (rec, self.src_addr, log_template(ty, self.src_addr, eps,
                                                        _REL_UNSEQ if rec[_R_RELIABLE] else -1),
-                      held)
+                      held, array("I", eps))  # (eps ascending, as the frame holds them)
         return t
 
     def _txbuf(self, n):
@@ -243,15 +310,7 @@ class Logging:
         self._recent.count = self._recent.st[0]
         if held or self.netvar is not None:
             held = self._deliver(_LOCAL, self._hdr, self._tx_buf, n)
-        # one egress side, no rules, nothing announced: forward._destinations' answer is that
-        # side, and _send's is one _tx call (two call frames less per log)
-        d = self._emask
-        if held or (self.discovery is not None and self.discovery.routes) or d <= 0 \
-                or d & (d - 1) or self._routes.allow or self._routes.typed:
-            d = _tl[4](self, _LOCAL, self._hdr, held)
-        elif self.rel is None:
-            _tl[7](self, d, self._tx_views.views.get(n) or self._tx_views.get(n), False)
-            return
+        d = _tl[4](self, _LOCAL, self._hdr, held)
         if d:
             _tl[5](self, d, self._tx_buf, n, False)
         elif now and held != (1 << self._hdr.ep_count) - 1 \
@@ -308,13 +367,7 @@ def _typed():
     return t
 
 
-def _values(r, ty, values, timestamp_ms, queue):
-    # the first log_<number type>(): typed_log.log_values, kept for the next calls
-    _tl[2] = _typed().log_values
-    _tl[2](r, ty, values, timestamp_ms, queue)
-
-
-# typed_log, router_tx, typed_log.log_values once loaded; then the log path's callees (see
-# _originate_busy): in this list rather than as four more module globals (the table's size)
-_tl = [None, None, None, Logging._originate_busy, Node._destinations, Node._send,
-       FrameHeader.parse, _tx_one]
+# typed_log and router_tx once loaded; then the log path's entry and callees (see
+# _originate_busy): in this list rather than as five more module globals (the table's size)
+_tl = [None, None, Logging._log_frame, Logging._originate_busy, Node._destinations, Node._send,
+       FrameHeader.parse]

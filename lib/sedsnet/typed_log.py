@@ -1,17 +1,25 @@
-# The Router's typed log helpers (log_f32 ... log_i64, log_bool, log_string, log): value
-# checks and struct packing into the router's payload scratch. Loaded by the first call of one
-# (router._typed()); the Router methods are thin entry points into these functions, which
-# take the router as their first argument.
+# The Router's typed log helpers: log_f32 ... log_i64 but floats into a float type (those
+# Router._log_frame packs itself), log_bool, log_string, log: value checks and struct packing
+# into the router's payload scratch. Loaded by the first call of one (router_log._typed());
+# the Router methods are thin entry points into these functions, which take the router as
+# their first argument.
 import struct
 
 from .compat import const
 from .engine import BYTES_LIKE
 from .errors import ArgumentError
 from .router_log import Logging
-from .schema import R_COUNT, R_EPS, R_FIXED, R_MDT, R_STATIC, WIDTHS, _types, type_record
+from .schema import WIDTHS
+
+# schema.R_* as private consts (folded, no module globals on a board;
+# host_tests/test_structure.py keeps them equal)
+_R_STATIC = const(1)
+_R_COUNT = const(2)
+_R_MDT = const(3)
+_R_EPS = const(5)
+_R_FIXED = const(9)
 
 _STRING = 13
-_SEDSNET_P2P_MESSAGE = const(18)  # consts.py's last built-in (control) type
 # (elem_size, elem_kind) pairs log() accepts; kinds as ElemKind (0 unsigned, 1 signed, 2 float)
 _ELEM_OK = ((1, 0), (2, 0), (4, 0), (8, 0), (1, 1), (2, 1), (4, 1), (8, 1), (4, 2), (8, 2))
 # MessageDataType code -> struct format of one element
@@ -22,14 +30,6 @@ _RANGE = {"<B": (0, 0xFF), "<H": (0, 0xFFFF), "<I": (0, 0xFFFFFFFF), "<Q": (0, (
           "<b": (-0x80, 0x7F), "<h": (-0x8000, 0x7FFF), "<i": (-(1 << 31), (1 << 31) - 1),
           "<q": (-(1 << 63), (1 << 63) - 1)}
 _INF = float("inf")
-# the per-value names of log_values as module globals: a builtin is found only after a miss
-# in this module's table, struct.pack_into after a second lookup in struct's
-_type = type
-_float = float
-_int = int
-_isinstance = isinstance
-_len = len
-_pack_into = struct.pack_into
 _EXACT = 1 << 53  # ints up to this convert to float exactly (and cannot overflow)
 _SEQ = (list, tuple)  # value lists of the typed log helpers
 try:
@@ -40,55 +40,41 @@ except ImportError:
 
 
 def log_values(r, ty, values, timestamp_ms, queue):
-    """log_f32() ... log_i64(): values of element type r._mdt (a MessageDataType code)."""
-    # (few locals and no for-iterator: a smaller heap call frame, found sooner in the heap)
-    # (a user type straight from schema._types: type_record is a call more)
-    rec = (_types.get(ty) if ty > _SEDSNET_P2P_MESSAGE else type_record(ty)) \
-        if _type(ty) is _int else None
-    if rec is None or 200 in rec[R_EPS]:
-        rec = r._record(ty)  # (its errors; an int subclass such as a bool passes there)
-    if not _isinstance(values, _SEQ):
+    """log_f32() ... log_i64(), but floats into a float type (Router._log_frame packs those):
+    values of element type r._mdt (a MessageDataType code), each checked."""
+    rec = r._record(ty)
+    if not isinstance(values, _SEQ):
         raise ArgumentError("values: a list or tuple of numbers, not %s"
                             % type(values).__name__)
     mdt = r._mdt
-    if rec[R_MDT] != mdt:
+    if rec[_R_MDT] != mdt:
         if mdt == 1:
             return _log_f32_raw(r, ty, rec, values, timestamp_ms, queue)
         raise ArgumentError("BadArg: type %d does not hold this element type" % ty)
     width = WIDTHS[mdt]
-    k = _len(values)
-    n = rec[R_COUNT] if rec[R_STATIC] else k
+    k = len(values)
+    n = rec[_R_COUNT] if rec[_R_STATIC] else k
     if k > n:
         k = n
     n *= width  # payload bytes
     k *= width  # bytes of them the values fill
-    buf = r._pay_buf if n <= _len(r._pay_buf) else r._pay(n)
-    p = 0
-    if mdt <= 1:  # float values pack as they are, here (a call of _pack_all is a heap frame)
-        i = 0
-        fmt = "<f" if mdt else "<d"
-        try:
-            while p < k and _type(values[i]) is _float:
-                _pack_into(fmt, buf, p, values[i])
-                p += width
-                i += 1
-        except OverflowError:  # CPython: a double past float32's range (_pack_all's inf)
-            p = 0
-    if p < k:  # anything else: every value through _pack_all's checks
+    buf = r._pay(n)
+    if k:
         _pack_all(_MDT_FMT[mdt], buf, width, values, k // width)
     while k < n:
         buf[k] = 0  # a static type is zero-padded, as the reference does
         k += 1
-    Logging._log_frame(r, ty, rec, n, timestamp_ms, queue)  # (not r.: see _originate_busy)
+    r._packed = rec  # (the payload is packed)
+    Logging._log_frame(r, ty, n, timestamp_ms, queue)  # (not r.: see _originate_busy)
 
 
 def _log_f32_raw(r, ty, rec, values, timestamp_ms, queue):
     # log_f32 into a type that is not Float32: log(ty, <the float32 bytes>, 4, Float32)
-    if rec[R_STATIC] and rec[R_FIXED] % 4:
+    if rec[_R_STATIC] and rec[_R_FIXED] % 4:
         raise ArgumentError("BadArg: type %d is %d bytes, not whole float32s"
-                            % (ty, rec[R_FIXED]))
+                            % (ty, rec[_R_FIXED]))
     n = 4 * len(values)
-    buf = r._pay(max(n, rec[R_FIXED]))
+    buf = r._pay(max(n, rec[_R_FIXED]))
     _pack_all("<f", buf, 4, values, len(values))
     r._log_raw(ty, rec, n, timestamp_ms, queue)
 
@@ -103,22 +89,22 @@ def log_bool(r, ty, values, timestamp_ms, queue):
 
 def log_string(r, ty, text, timestamp_ms, queue):
     rec = r._record(ty)
-    if rec[R_MDT] != _STRING:
+    if rec[_R_MDT] != _STRING:
         raise ArgumentError("BadArg: type %d is not a String type" % ty)
     if isinstance(text, str):
         text = text.encode("utf-8")
     elif not isinstance(text, BYTES_LIKE):
         raise ArgumentError("text: a str (or its UTF-8 bytes), not %s" % type(text).__name__)
     n = len(text)
-    if rec[R_STATIC] and n > rec[R_FIXED]:
-        n = rec[R_FIXED]
+    if rec[_R_STATIC] and n > rec[_R_FIXED]:
+        n = rec[_R_FIXED]
         while n and (text[n] & 0xC0) == 0x80:  # a UTF-8 continuation byte
             n -= 1
     try:  # checked here, before a nonce is taken (log_bytes takes one, as 4.2.7)
         str(bytes(text[:n]), "utf-8")
     except UnicodeError:
         raise ArgumentError("InvalidUtf8")
-    buf = r._pay(max(n, rec[R_FIXED]))
+    buf = r._pay(max(n, rec[_R_FIXED]))
     buf[:n] = text[:n]
     r._log_raw(ty, rec, n, timestamp_ms, queue)
 
@@ -134,7 +120,7 @@ def log(r, ty, data, elem_size, elem_kind, timestamp_ms, queue):
     elif not isinstance(data, BYTES_LIKE):
         data = byte_list(data)
     rec = r._record(ty)
-    if (rec[R_FIXED] if rec[R_STATIC] else len(data)) % elem_size:
+    if (rec[_R_FIXED] if rec[_R_STATIC] else len(data)) % elem_size:
         raise ArgumentError("buffer length not divisible by elem_size")
     r.log_bytes(ty, data, timestamp_ms, queue)
 
