@@ -336,6 +336,45 @@ def test_no_property_on_the_node_classes_and_their_names_still_read():
             pass
 
 
+def test_traffic_adds_no_attribute_to_a_node_or_its_discovery():
+    # MicroPython grows an instance's attribute table only when it is full, by a new block
+    # (376 B for 47 slots on a 32-bit board): an attribute first set at run time can take
+    # that block in a board's full heap. Every attribute the log, receive and discovery
+    # paths set is set in __init__.
+    setup()
+    clock = Clock()
+    held = []
+    r = Router(hostname="SM7", now_ms=clock, handlers=[(EP_B, None, held.append)])
+    relay = sedsnet.Relay(now_ms=clock)
+    peer = Router(hostname="SM8", now_ms=clock)
+    out, back, into = Wire(), Wire(), Wire()
+    a = r.add_side_packed("A", out)
+    r.add_side_packed("B", Wire())
+    ra = relay.add_side_packed("A", into)
+    relay.add_side_packed("B", Wire())
+    ps = peer.add_side_packed("X", back)
+    before = [sorted(o.__dict__) for o in (r, r.discovery, relay, relay.discovery)]
+    for i in range(8):
+        clock.t += 3000
+        r.log_f32(SM, [1.0])
+        r.log_bytes(SM, b"\x00\x00\x80\x3f")
+        r.log_f32(SM, [3.0], queue=True)
+        r.process_all_queues()
+        relay.process_all_queues()
+        peer.periodic(0)
+        peer.log_f32(SM, [4.0])
+        for f in out.frames:
+            peer.receive_packed_from_side(ps, f)
+        for f in back.frames:
+            r.receive_packed_from_side(a, f)
+            relay.rx_packed_from_side(ra, f)
+        out.frames.clear()
+        back.frames.clear()
+    assert held and r.discovery.routes
+    after = [sorted(o.__dict__) for o in (r, r.discovery, relay, relay.discovery)]
+    assert after == before
+
+
 @micropython_only("micropython.mem_total: the heap's allocation counter")
 def test_clock_reads_and_an_idle_queue_poll_take_no_heap_frames():
     from micropython import mem_total
