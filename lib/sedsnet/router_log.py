@@ -23,7 +23,6 @@ from .kernels import recent_seen as _recent_seen
 # schema.R_*, routes.LOCAL and wire._OWN as private consts (folded here, not module globals:
 # host_tests/test_structure.py keeps them equal)
 _R_STATIC = const(1)
-_R_COUNT = const(2)
 _R_MDT = const(3)
 _R_EPS = const(5)
 _R_RELIABLE = const(6)
@@ -188,12 +187,10 @@ class Logging:
                     or (_type(values) is not _list and _type(values) is not _tuple):
                 return _typed().log_values(self, ty, values, timestamp_ms, queue)
             w = 4 if w else 8
-            k = _len(values)
-            n = rec[_R_COUNT] if rec[_R_STATIC] else k
+            k = _len(values) * w  # bytes the values fill
+            n = rec[_R_FIXED] if rec[_R_STATIC] else k  # payload bytes
             if k > n:
                 k = n
-            n *= w  # payload bytes
-            k *= w  # bytes of them the values fill
             buf = self._pay_buf if n <= _len(self._pay_buf) else self._pay(n)
             fmt = "<f" if w == 4 else "<d"
             p = i = 0

@@ -14,7 +14,6 @@ from .schema import WIDTHS
 # schema.R_* as private consts (folded, no module globals on a board;
 # host_tests/test_structure.py keeps them equal)
 _R_STATIC = const(1)
-_R_COUNT = const(2)
 _R_MDT = const(3)
 _R_EPS = const(5)
 _R_FIXED = const(9)
@@ -52,12 +51,10 @@ def log_values(r, ty, values, timestamp_ms, queue):
             return _log_f32_raw(r, ty, rec, values, timestamp_ms, queue)
         raise ArgumentError("BadArg: type %d does not hold this element type" % ty)
     width = WIDTHS[mdt]
-    k = len(values)
-    n = rec[_R_COUNT] if rec[_R_STATIC] else k
+    k = len(values) * width  # bytes the values fill
+    n = rec[_R_FIXED] if rec[_R_STATIC] else k  # payload bytes
     if k > n:
         k = n
-    n *= width  # payload bytes
-    k *= width  # bytes of them the values fill
     buf = r._pay(n)
     if k:
         _pack_all(_MDT_FMT[mdt], buf, width, values, k // width)
